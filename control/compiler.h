@@ -1,0 +1,25 @@
+// Compiles a Config into a snapshot blob: loads every zone (zone_loader.h) and builds the
+// snapshot (snapshot_builder.h). Used by sextant-control for --check and for publishing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/config.h"
+#include "control/zone_data.h"
+
+namespace sextant::control {
+
+struct CompileStats {
+  size_t zones = 0;
+  size_t records = 0;
+  size_t bytes = 0;
+};
+
+absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config);
+absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(const Config& config, uint64_t generation,
+                                                     CompileStats* stats);
+
+}  // namespace sextant::control

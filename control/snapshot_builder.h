@@ -1,0 +1,20 @@
+// Compiles validated zones and settings into a snapshot (maps/snapshot_format.h): one node per
+// owner name (empty non-terminals included), zone cuts and wildcards resolved ahead of time,
+// rdata in wire form, glue and additional-section targets precomputed, and the name hash table.
+// Everything the fast path would otherwise have to work out per query is decided here.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/config.h"
+#include "control/zone_data.h"
+
+namespace sextant::control {
+
+absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
+                                                   const std::vector<ZoneData>& zones,
+                                                   uint64_t generation);
+
+}  // namespace sextant::control

@@ -1,0 +1,76 @@
+// DNS wire-format constants and bounds-checked accessors by named offsets (RFC 1035 section 4),
+// shared by the engine, the packet path and tests. Header-only so everything inlines.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace sextant::dataplane::wire {
+
+inline constexpr size_t kHeaderSize = 12;
+inline constexpr size_t kOffId = 0;
+inline constexpr size_t kOffFlags1 = 2;  // QR | OPCODE(4) | AA | TC | RD
+inline constexpr size_t kOffFlags2 = 3;  // RA | Z | AD | CD | RCODE(4)
+inline constexpr size_t kOffQdcount = 4;
+inline constexpr size_t kOffAncount = 6;
+inline constexpr size_t kOffNscount = 8;
+inline constexpr size_t kOffArcount = 10;
+
+inline constexpr uint8_t kFlag1Qr = 0x80;
+inline constexpr uint8_t kFlag1Aa = 0x04;
+inline constexpr uint8_t kFlag1Tc = 0x02;
+inline constexpr uint8_t kFlag1Rd = 0x01;
+inline constexpr uint8_t kFlag2Cd = 0x10;
+
+enum Rcode : uint16_t {
+  kNoError = 0,
+  kFormErr = 1,
+  kServFail = 2,
+  kNxDomain = 3,
+  kNotImp = 4,
+  kRefused = 5,
+  kNotAuth = 9,
+  kBadVers = 16,  // extended: upper 8 bits go in the OPT TTL
+};
+
+enum Type : uint16_t {
+  kTypeA = 1,
+  kTypeNs = 2,
+  kTypeCname = 5,
+  kTypeSoa = 6,
+  kTypePtr = 12,
+  kTypeMx = 15,
+  kTypeTxt = 16,
+  kTypeAaaa = 28,
+  kTypeSrv = 33,
+  kTypeOpt = 41,
+  kTypeDs = 43,
+  kTypeIxfr = 251,
+  kTypeAxfr = 252,
+  kTypeAny = 255,
+};
+
+enum Class : uint16_t { kClassIn = 1, kClassCh = 3, kClassAny = 255 };
+
+enum Opcode : uint8_t { kOpQuery = 0, kOpNotify = 4, kOpUpdate = 5 };
+
+enum EdnsOption : uint16_t { kOptNsid = 3, kOptEcs = 8, kOptEde = 15 };
+
+inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t Get32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+inline void Put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void Put32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+inline uint8_t Lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? c | 0x20 : c; }
+
+}  // namespace sextant::dataplane::wire

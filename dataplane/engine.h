@@ -1,0 +1,64 @@
+// The DNS answer engine: query bytes + client address in, response bytes out, written into a
+// caller-owned buffer (which may be the query buffer itself: the DPDK path answers in place).
+// No allocation, no locks, no exceptions, no ldns on this path; it reads one validated snapshot.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "maps/snapshot_format.h"
+#include "maps/snapshot_reader.h"
+
+namespace sextant::dataplane {
+
+struct ClientInfo {
+  uint8_t family = 4;  // 4 or 6
+  bool tcp = false;    // TCP: no UDP size limit (65535), never TC for size
+  uint8_t addr[16] = {};
+};
+
+// What happened, for counters.
+struct AnswerInfo {
+  uint16_t rcode = 0;  // extended rcode (BADVERS = 16)
+  bool truncated = false;
+};
+
+// A flat view of the snapshot sections for the fast path (raw pointers computed once).
+struct SnapshotView {
+  const maps::Settings* settings = nullptr;
+  const maps::Zone* zones = nullptr;
+  const maps::Bucket* buckets = nullptr;
+  uint32_t bucket_mask = 0;
+  const maps::Node* nodes = nullptr;
+  const maps::RRset* rrsets = nullptr;
+  const uint8_t* rdata = nullptr;
+  const uint8_t* names = nullptr;
+  const maps::AdditionalRef* additionals = nullptr;
+  const uint8_t* strings = nullptr;
+  uint32_t zone_count = 0;
+  uint64_t generation = 0;
+
+  static SnapshotView Of(const maps::SnapshotReader& r);
+};
+
+inline constexpr size_t kMaxDnsMessage = 65535;
+inline constexpr uint16_t kMinUdpSize = 512;
+
+class Engine {
+ public:
+  explicit Engine(const maps::SnapshotReader& snap) : v_(SnapshotView::Of(snap)) {}
+  explicit Engine(const SnapshotView& v) : v_(v) {}
+
+  // Answers `query` (len bytes). Writes the response into out[0, cap) and returns its length;
+  // returns 0 when the packet must be dropped (shorter than a header, or QR=1).
+  // `out` may alias `query`. cap should be >= the largest response wanted (65535 for TCP).
+  size_t Answer(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,
+                size_t cap, AnswerInfo* info) const;
+
+  const SnapshotView& view() const { return v_; }
+
+ private:
+  SnapshotView v_;
+};
+
+}  // namespace sextant::dataplane

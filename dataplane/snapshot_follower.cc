@@ -1,0 +1,77 @@
+#include "dataplane/snapshot_follower.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+
+namespace sextant::dataplane {
+
+SnapshotFollower::SnapshotFollower(std::string instance, maps::ControlBlock* block)
+    : instance_(std::move(instance)), block_(block) {}
+
+SnapshotFollower::~SnapshotFollower() {
+  Stop();
+  qsbr_.Synchronize();
+  delete current_.exchange(nullptr);
+}
+
+absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* stop) {
+  for (;;) {
+    const uint64_t gen = block_->hdr.active_generation.load(std::memory_order_acquire);
+    absl::Status last = absl::NotFoundError(
+        absl::StrCat("no snapshot published for instance '", instance_, "' yet"));
+    if (gen != 0) {
+      auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
+      if (r.ok()) {
+        current_.store(new LoadedSnapshot(std::move(r).value()), std::memory_order_release);
+        return absl::OkStatus();
+      }
+      last = r.status();
+    }
+    if (!wait || (stop != nullptr && stop->load())) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+bool SnapshotFollower::PollOnce() {
+  const uint64_t gen = block_->hdr.active_generation.load(std::memory_order_acquire);
+  const LoadedSnapshot* cur = current_.load(std::memory_order_acquire);
+  if (gen == 0 || (cur != nullptr && cur->reader->generation() == gen) || gen == last_refused_) {
+    return false;
+  }
+  auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
+  if (!r.ok()) {
+    // Control may already have replaced it with a newer one (then the next poll finds that);
+    // a corrupt snapshot is refused once, loudly, and the current one keeps serving.
+    if (block_->hdr.active_generation.load(std::memory_order_acquire) == gen) {
+      std::fprintf(stderr, "sextant-dataplane: refusing snapshot generation %llu: %s\n",
+                   static_cast<unsigned long long>(gen), std::string(r.status().message()).c_str());
+      last_refused_ = gen;
+    }
+    return false;
+  }
+  auto* next = new LoadedSnapshot(std::move(r).value());
+  const LoadedSnapshot* old = current_.exchange(next, std::memory_order_acq_rel);
+  // Every reader that could still hold `old` passes a quiescent state before we unmap it.
+  qsbr_.Synchronize();
+  delete old;
+  return true;
+}
+
+void SnapshotFollower::Start(int poll_us) {
+  stop_ = false;
+  thread_ = std::thread([this, poll_us] {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      PollOnce();
+      std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
+    }
+  });
+}
+
+void SnapshotFollower::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sextant::dataplane

@@ -1,0 +1,63 @@
+// SnapshotFollower tracks the snapshot generation published in the control block, maps and
+// validates each new snapshot off the fast path (its own thread), and swaps it in for readers
+// with one atomic pointer store. Old snapshots are unmapped only after every registered reader
+// passed a quiescent state (maps/qsbr.h). A snapshot that fails validation is refused with a log
+// line and the current one keeps serving.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "dataplane/engine.h"
+#include "maps/control_block.h"
+#include "maps/qsbr.h"
+#include "maps/snapshot_reader.h"
+
+namespace sextant::dataplane {
+
+struct LoadedSnapshot {
+  std::unique_ptr<maps::SnapshotReader> reader;
+  Engine engine;
+  explicit LoadedSnapshot(std::unique_ptr<maps::SnapshotReader> r)
+      : reader(std::move(r)), engine(*reader) {}
+};
+
+class SnapshotFollower {
+ public:
+  // `instance` names the shm files. Does not start polling until Start().
+  SnapshotFollower(std::string instance, maps::ControlBlock* block);
+  ~SnapshotFollower();
+
+  // Loads the currently published snapshot. Fails when none exists (nothing published yet or
+  // the file is gone/corrupt) unless `wait`, in which case it blocks until one appears.
+  absl::Status LoadInitial(bool wait, const std::atomic<bool>* stop);
+  // Polls the control block every `poll_us` microseconds in a background thread.
+  void Start(int poll_us = 200);
+  void Stop();
+
+  // Fast path: the snapshot to use now. Valid until the calling reader's next Quiescent().
+  const LoadedSnapshot* current() const { return current_.load(std::memory_order_acquire); }
+  maps::Qsbr& qsbr() { return qsbr_; }
+  uint64_t generation() const {
+    const LoadedSnapshot* s = current();
+    return s ? s->reader->generation() : 0;
+  }
+  // Checks the control block once and swaps if a newer valid snapshot is there (also used by
+  // the poll thread). Returns true when a swap happened.
+  bool PollOnce();
+
+ private:
+  std::string instance_;
+  maps::ControlBlock* block_;
+  maps::Qsbr qsbr_;
+  std::atomic<const LoadedSnapshot*> current_{nullptr};
+  uint64_t last_refused_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace sextant::dataplane

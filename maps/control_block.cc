@@ -1,0 +1,71 @@
+#include "maps/control_block.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace sextant::maps {
+
+std::string ControlBlockPath(const std::string& instance) {
+  return absl::StrCat("/dev/shm/", instance, ".ctl");
+}
+std::string SnapshotPath(const std::string& instance, uint64_t generation) {
+  return absl::StrCat("/dev/shm/", instance, ".snap.", generation);
+}
+
+absl::StatusOr<std::unique_ptr<ControlBlockMapping>> ControlBlockMapping::Open(
+    const std::string& instance, bool create) {
+  const std::string path = ControlBlockPath(instance);
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("control block ", path, ": ", std::strerror(errno),
+                                            create ? "" : " (has sextant-control ever run?)"));
+  }
+  struct stat st {};
+  fstat(fd, &st);
+  const size_t size = sizeof(ControlBlock);
+  bool fresh = static_cast<size_t>(st.st_size) != size;
+  if (fresh) {
+    if (!create) {
+      close(fd);
+      return absl::FailedPreconditionError(
+          absl::StrCat("control block ", path, " has size ", st.st_size, ", expected ", size));
+    }
+    if (ftruncate(fd, size) != 0) {
+      int e = errno;
+      close(fd);
+      return absl::InternalError(absl::StrCat("control block ", path, ": ", std::strerror(e)));
+    }
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) {
+    return absl::InternalError(absl::StrCat("control block ", path, ": mmap: ",
+                                            std::strerror(errno)));
+  }
+  auto* b = static_cast<ControlBlock*>(p);
+  if (b->hdr.magic != kControlMagic || b->hdr.abi_version != kControlAbiVersion) {
+    if (!create) {
+      munmap(p, size);
+      return absl::FailedPreconditionError(
+          absl::StrCat("control block ", path, " has a foreign magic or ABI version"));
+    }
+    std::memset(p, 0, size);
+    for (auto& w : b->health) w.store(kHealthUp, std::memory_order_relaxed);
+    b->hdr.abi_version = kControlAbiVersion;
+    b->hdr.size = static_cast<uint32_t>(size);
+    std::atomic_thread_fence(std::memory_order_release);
+    b->hdr.magic = kControlMagic;
+  }
+  return std::unique_ptr<ControlBlockMapping>(new ControlBlockMapping(b));
+}
+
+ControlBlockMapping::~ControlBlockMapping() { munmap(block_, sizeof(ControlBlock)); }
+
+}  // namespace sextant::maps

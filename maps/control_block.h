@@ -1,0 +1,98 @@
+// The control block: a small shared-memory region (/dev/shm/<instance>.ctl) through which
+// sextant-control and sextant-dataplane meet. Both processes include this header; its layout is
+// part of the ABI (kControlAbiVersion).
+//
+//   ControlBlockHeader   magic, version, active snapshot generation (the one release-store
+//                        that publishes a snapshot), control's pid and heartbeat
+//   health[kMaxHealthWords]   one atomic word per monitored target, written in place by
+//                        control and read per query by the dataplane (filled by the health issue)
+//   lcores[kMaxLcores]   per-lcore counters: one writer (that lcore), summed by readers
+//
+// Snapshots live beside it as /dev/shm/<instance>.snap.<generation>. Control writes the file
+// completely under a temporary name, renames it into place, and only then stores the new
+// generation with release order; the dataplane loads the generation with acquire order and maps
+// that file. Control keeps the active snapshot and its predecessor on disk, so a dataplane that
+// (re)starts while control is down still finds the last good one.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sextant::maps {
+
+inline constexpr uint64_t kControlMagic = 0x314C5254434B5853ULL;  // "SXKCTRL1"
+inline constexpr uint32_t kControlAbiVersion = 1;
+inline constexpr uint32_t kMaxHealthWords = 65536;
+inline constexpr uint32_t kMaxLcores = 128;
+
+// Health word layout (the health issue fills it): bit 0 up, bit 1 forced, bit 2 drained,
+// bits 16..31 TTL hint in seconds (0 = none). Initialised to "up".
+inline constexpr uint32_t kHealthUp = 1u << 0;
+inline constexpr uint32_t kHealthForced = 1u << 1;
+inline constexpr uint32_t kHealthDrained = 1u << 2;
+
+enum DropReason : uint32_t {
+  kDropMalformed = 0,  // not even a DNS header / bad frame
+  kDropResponse = 1,   // QR=1
+  kDropNoSnapshot = 2,
+  kDropNotOurs = 3,    // frame not addressed to us
+  kDropTxFull = 4,
+  kDropOther = 5,
+  kDropReasonCount = 8,
+};
+
+struct alignas(64) LcoreCounters {
+  uint64_t rx_packets;
+  uint64_t tx_packets;
+  uint64_t queries;
+  uint64_t rcode[16];   // answers by rcode (16 = BADVERS is counted at index 15)
+  uint64_t dropped[kDropReasonCount];
+  uint64_t exception_packets;  // handed to the kernel exception path
+  uint64_t truncated;
+  uint64_t generation;         // snapshot generation this lcore currently serves
+  uint64_t reserved[4];
+};
+
+struct ControlBlockHeader {
+  uint64_t magic;
+  uint32_t abi_version;
+  uint32_t size;
+  std::atomic<uint64_t> active_generation;  // 0 = nothing published yet
+  std::atomic<uint64_t> control_pid;
+  std::atomic<uint64_t> control_heartbeat_unix_ms;
+  std::atomic<uint64_t> dataplane_pid;
+  uint8_t pad[64 - 48];
+};
+static_assert(sizeof(ControlBlockHeader) == 64);
+
+struct ControlBlock {
+  ControlBlockHeader hdr;
+  alignas(64) std::atomic<uint32_t> health[kMaxHealthWords];
+  LcoreCounters lcores[kMaxLcores];
+};
+
+// Owns a mapping of the control block.
+class ControlBlockMapping {
+ public:
+  // Opens /dev/shm/<instance>.ctl, creating and initialising it when `create` and it is absent
+  // or invalid. A valid existing block is re-attached as is (generation and health survive).
+  static absl::StatusOr<std::unique_ptr<ControlBlockMapping>> Open(const std::string& instance,
+                                                                   bool create);
+  ~ControlBlockMapping();
+  ControlBlock* get() const { return block_; }
+  ControlBlock* operator->() const { return block_; }
+
+ private:
+  explicit ControlBlockMapping(ControlBlock* b) : block_(b) {}
+  ControlBlock* block_;
+};
+
+// /dev/shm paths for an instance.
+std::string ControlBlockPath(const std::string& instance);
+std::string SnapshotPath(const std::string& instance, uint64_t generation);
+
+}  // namespace sextant::maps

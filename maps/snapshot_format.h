@@ -1,0 +1,153 @@
+// Sextant snapshot format, ABI version 1: THE contract between sextant-control (writer) and
+// sextant-dataplane (reader). Both processes include this one header.
+//
+// A snapshot is one immutable, position-independent blob. It never contains pointers: every
+// reference is an offset from the start of the blob or an index into a section. Control writes a
+// new snapshot beside the old one (a file in /dev/shm), then publishes it with one release-store
+// of its generation in the control block (control_block.h). Readers map it read-only, validate it
+// once with SnapshotReader (magic, version, size, checksum, section bounds, record indices) and
+// then read it without further checks on the fast path.
+//
+// Layout (all sections 8-byte aligned, little-endian host order: a snapshot never leaves the box):
+//
+//   SnapshotHeader   64 bytes  {magic, abi_version, header_size, generation, size, checksum}
+//   SectionRef[kSectionCount]  {offset, count, elem_size} per section id
+//   sections ...
+//
+// Sections:
+//   kSettings     1 x Settings: EDNS size, NSID, CHAOS identity/version strings
+//   kZones        Zone[]: apex node, SOA rrset, negative TTL
+//   kBuckets      Bucket[]: open-addressed hash table (power of two) from the XXH3 of a node's
+//                 lowered wire name to the node index; linear probing; empty = kNone
+//   kNodes        Node[]: one per owner name, including empty non-terminals (RFC 4592 needs them)
+//   kRRsets       RRset[]: contiguous per node; type, TTL, rdata range, additional range
+//   kRdata        bytes: per RR `u16 rdlen | rdata` (names in rdata uncompressed, original case)
+//   kNames        bytes: lowered wire names of nodes
+//   kAdditionals  AdditionalRef[]: (node, rrset) of A/AAAA records added to the additional
+//                 section after an NS/MX/SRV rrset (glue and in-zone targets)
+//   kStrings      bytes: settings strings (NSID, CHAOS TXT payloads)
+//
+// Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
+// new section id in a free slot does not (older readers ignore ids they do not know, newer
+// readers treat a missing section as empty).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sextant::maps {
+
+inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1" little-endian
+inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kNone = 0xffffffffu;
+
+struct SnapshotHeader {
+  uint64_t magic;
+  uint32_t abi_version;
+  uint32_t header_size;  // sizeof(SnapshotHeader) + directory; lets readers skip to sections
+  uint64_t generation;
+  uint64_t size;      // whole blob, header included
+  uint64_t checksum;  // XXH3_64bits of bytes [sizeof(SnapshotHeader), size)
+  uint64_t created_unix_ns;
+  uint64_t reserved[2];
+};
+static_assert(sizeof(SnapshotHeader) == 64);
+
+enum SectionId : uint32_t {
+  kSettings = 0,
+  kZones = 1,
+  kBuckets = 2,
+  kNodes = 3,
+  kRRsets = 4,
+  kRdata = 5,
+  kNames = 6,
+  kAdditionals = 7,
+  kStrings = 8,
+  kSectionCount = 16,  // fixed directory size; unused slots are {0, 0, 0}
+};
+
+struct SectionRef {
+  uint64_t offset;     // from blob start; 8-byte aligned
+  uint32_t count;      // elements (bytes for byte sections)
+  uint32_t elem_size;  // sizeof(element); 1 for byte sections; checked by the reader
+};
+static_assert(sizeof(SectionRef) == 16);
+
+struct StringRef {
+  uint32_t offset;  // into kStrings; kNone = not configured
+  uint32_t length;
+};
+
+struct Settings {
+  uint16_t edns_udp_size;  // advertised and used as the UDP ceiling (default 1232)
+  uint16_t flags;          // kSettings* bits below
+  uint32_t reserved;
+  StringRef nsid;            // RFC 5001 payload; length 0 = NSID not answered
+  StringRef chaos_version;   // TXT for version.bind / version.server CH; kNone = REFUSED
+  StringRef chaos_identity;  // TXT for id.server / hostname.bind CH; kNone = REFUSED
+};
+
+struct Zone {
+  uint32_t apex_node;
+  uint32_t soa_rrset;     // the apex SOA
+  uint32_t negative_ttl;  // RFC 2308: min(SOA TTL, SOA MINIMUM)
+  uint32_t reserved;
+};
+
+struct Bucket {
+  uint32_t hash_hi;  // upper 32 bits of the name hash: cheap reject before comparing names
+  uint32_t node;     // kNone = empty
+};
+
+enum NodeFlags : uint16_t {
+  kNodeApex = 1 << 0,        // zone apex
+  kNodeDelegation = 1 << 1,  // NS at a non-apex name: a zone cut
+  kNodeHasCname = 1 << 2,
+  kNodeWildcard = 1 << 3,    // the node's own first label is '*'
+};
+
+struct Node {
+  uint32_t name_offset;   // into kNames: lowered, uncompressed wire name
+  uint8_t name_length;    // wire length incl. root label (<= 255)
+  uint8_t label_count;    // not counting the root label
+  uint16_t flags;         // NodeFlags
+  uint32_t zone;          // index into kZones
+  uint32_t rrset_first;   // index into kRRsets
+  uint16_t rrset_count;
+  uint16_t reserved;
+  uint32_t cut;           // the highest zone cut at or above this node (kNone = authoritative)
+  uint32_t wildcard;      // node "*.<this>" if it exists, else kNone
+  uint32_t reserved2;
+};
+static_assert(sizeof(Node) == 32);
+
+// How names inside the rdata may be compressed when written (RFC 3597 section 4: only the
+// RFC 1035 types; SRV and DNAME targets are never compressed).
+enum RdataNames : uint8_t {
+  kRdataNoNames = 0,
+  kRdataOneName = 1,   // NS, CNAME, PTR: the whole rdata is one name
+  kRdataMx = 2,        // 16-bit preference, then a name
+  kRdataSoa = 3,       // MNAME, RNAME, then 20 bytes
+};
+
+struct RRset {
+  uint16_t type;
+  uint16_t rr_count;
+  uint32_t ttl;
+  uint32_t rdata_offset;  // into kRdata: rr_count x (u16 rdlen | rdata)
+  uint32_t rdata_length;  // bytes of the whole run
+  uint32_t additional_first;  // into kAdditionals
+  uint16_t additional_count;
+  uint8_t rdata_names;        // RdataNames
+  uint8_t reserved;
+  uint32_t wire_size;  // upper bound of this rrset's wire size with owner as a pointer
+  uint32_t reserved2;
+};
+static_assert(sizeof(RRset) == 32);
+
+struct AdditionalRef {
+  uint32_t node;   // owner
+  uint32_t rrset;  // an A or AAAA rrset of that node
+};
+
+}  // namespace sextant::maps

@@ -1,0 +1,166 @@
+#include "maps/snapshot_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "maps/snapshot_checksum.h"
+#include "maps/status_macros.h"
+
+namespace sextant::maps {
+
+SnapshotReader::~SnapshotReader() {
+  if (mapped_ && base_ != nullptr) munmap(const_cast<uint8_t*>(base_), size_);
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::OpenFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("snapshot ", path, ": ", std::strerror(errno)));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return absl::InternalError(absl::StrCat("snapshot ", path, ": fstat: ", std::strerror(e)));
+  }
+  if (st.st_size < static_cast<off_t>(sizeof(SnapshotHeader))) {
+    close(fd);
+    return absl::DataLossError(absl::StrCat("snapshot ", path, ": file of ", st.st_size,
+                                            " bytes is shorter than a header"));
+  }
+  void* p = mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) {
+    return absl::InternalError(absl::StrCat("snapshot ", path, ": mmap: ", std::strerror(errno)));
+  }
+  std::unique_ptr<SnapshotReader> r(new SnapshotReader());
+  r->base_ = static_cast<const uint8_t*>(p);
+  r->size_ = st.st_size;
+  r->mapped_ = true;
+  absl::Status s = r->Validate();
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("snapshot ", path, ": ", s.message()));
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::FromBytes(
+    std::vector<uint8_t> blob) {
+  std::unique_ptr<SnapshotReader> r(new SnapshotReader());
+  r->owned_ = std::move(blob);
+  r->base_ = r->owned_.data();
+  r->size_ = r->owned_.size();
+  if (r->size_ < sizeof(SnapshotHeader)) {
+    return absl::DataLossError(
+        absl::StrCat("snapshot of ", r->size_, " bytes is shorter than a header"));
+  }
+  SX_RETURN_IF_ERROR(r->Validate());
+  return r;
+}
+
+absl::Status SnapshotReader::Validate() {
+  SnapshotHeader h;
+  std::memcpy(&h, base_, sizeof(h));
+  if (h.magic != kSnapshotMagic) {
+    return absl::DataLossError(absl::StrFormat("bad magic 0x%016x (want 0x%016x)", h.magic,
+                                               kSnapshotMagic));
+  }
+  if (h.abi_version != kAbiVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "ABI version ", h.abi_version, " is not the version this binary reads (", kAbiVersion,
+        "); upgrade sextant-control and sextant-dataplane together"));
+  }
+  const size_t dir_end = sizeof(SnapshotHeader) + sizeof(dir_);
+  if (h.size != size_ || h.header_size != dir_end || size_ < dir_end) {
+    return absl::DataLossError(absl::StrCat("size mismatch: header says ", h.size,
+                                            " bytes, the blob has ", size_));
+  }
+  const uint64_t sum = SnapshotChecksum(base_ + sizeof(SnapshotHeader), size_ - sizeof(h));
+  if (sum != h.checksum) {
+    return absl::DataLossError(absl::StrFormat("checksum mismatch: header 0x%016x, data 0x%016x",
+                                               h.checksum, sum));
+  }
+  std::memcpy(dir_, base_ + sizeof(SnapshotHeader), sizeof(dir_));
+  static constexpr uint32_t kElemSize[kSectionCount] = {
+      sizeof(Settings), sizeof(Zone), sizeof(Bucket),        sizeof(Node), sizeof(RRset), 1, 1,
+      sizeof(AdditionalRef), 1};
+  for (uint32_t i = 0; i < kSectionCount; ++i) {
+    const SectionRef& r = dir_[i];
+    if (r.count == 0) continue;
+    if (kElemSize[i] != 0 && r.elem_size != kElemSize[i]) {
+      return absl::DataLossError(absl::StrCat("section ", i, " element size ", r.elem_size,
+                                              " != ", kElemSize[i]));
+    }
+    if (r.offset % 8 != 0 || r.offset < dir_end ||
+        r.offset + uint64_t{r.count} * r.elem_size > size_) {
+      return absl::DataLossError(absl::StrCat("section ", i, " lies outside the snapshot"));
+    }
+  }
+  return ValidateRecords();
+}
+
+absl::Status SnapshotReader::ValidateRecords() {
+  auto settings = section<Settings>(kSettings);
+  auto zones = section<Zone>(kZones);
+  auto buckets = section<Bucket>(kBuckets);
+  auto nodes = section<Node>(kNodes);
+  auto rrsets = section<RRset>(kRRsets);
+  auto rdata = bytes(kRdata);
+  auto names = bytes(kNames);
+  auto adds = section<AdditionalRef>(kAdditionals);
+  auto strings = bytes(kStrings);
+  auto bad = [](auto... what) { return absl::DataLossError(absl::StrCat(what...)); };
+
+  if (settings.size() != 1) return bad("settings section missing");
+  settings_ = settings[0];
+  for (const StringRef* s : {&settings_.nsid, &settings_.chaos_version, &settings_.chaos_identity}) {
+    if (s->offset != kNone && uint64_t{s->offset} + s->length > strings.size()) return bad("settings string out of range");
+  }
+  if (!buckets.empty() && (buckets.size() & (buckets.size() - 1)) != 0) {
+    return bad("hash table size ", buckets.size(), " is not a power of two");
+  }
+  if (!nodes.empty() && buckets.size() <= nodes.size()) return bad("hash table too small");
+  for (const Bucket& b : buckets) {
+    if (b.node != kNone && b.node >= nodes.size()) return bad("bucket points past the nodes");
+  }
+  for (const Zone& z : zones) {
+    if (z.apex_node >= nodes.size() || z.soa_rrset >= rrsets.size()) return bad("bad zone record");
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    if (uint64_t{n.name_offset} + n.name_length > names.size() || n.name_length == 0 ||
+        n.zone >= zones.size() || uint64_t{n.rrset_first} + n.rrset_count > rrsets.size() ||
+        (n.cut != kNone && n.cut >= nodes.size()) ||
+        (n.wildcard != kNone && n.wildcard >= nodes.size())) {
+      return bad("node ", i, " has an index out of range");
+    }
+  }
+  for (size_t i = 0; i < rrsets.size(); ++i) {
+    const RRset& r = rrsets[i];
+    if (uint64_t{r.rdata_offset} + r.rdata_length > rdata.size() ||
+        uint64_t{r.additional_first} + r.additional_count > adds.size()) {
+      return bad("rrset ", i, " has a range out of bounds");
+    }
+    // Walk the rdata run: rr_count entries must exactly fill it.
+    uint32_t off = r.rdata_offset, end = r.rdata_offset + r.rdata_length;
+    for (uint16_t k = 0; k < r.rr_count; ++k) {
+      if (off + 2 > end) return bad("rrset ", i, " rdata truncated");
+      uint16_t len;
+      std::memcpy(&len, rdata.data() + off, 2);
+      off += 2 + len;
+      if (off > end) return bad("rrset ", i, " rdata truncated");
+    }
+    if (off != end) return bad("rrset ", i, " rdata has trailing bytes");
+  }
+  for (const AdditionalRef& a : adds) {
+    if (a.node >= nodes.size() || a.rrset >= rrsets.size()) return bad("bad additional record");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sextant::maps

@@ -1,0 +1,57 @@
+// SnapshotReader opens a snapshot read-only (a mapped /dev/shm file or a caller's buffer) and
+// validates it completely before anything reads it: magic, ABI version, size, checksum, section
+// bounds and every index stored in the records. After Create() succeeds the fast path may follow
+// indices without checks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "maps/snapshot_format.h"
+
+namespace sextant::maps {
+
+class SnapshotReader {
+ public:
+  // Maps `path` read-only and validates it.
+  static absl::StatusOr<std::unique_ptr<SnapshotReader>> OpenFile(const std::string& path);
+  // Takes ownership of an in-memory blob and validates it.
+  static absl::StatusOr<std::unique_ptr<SnapshotReader>> FromBytes(std::vector<uint8_t> blob);
+
+  ~SnapshotReader();
+  SnapshotReader(const SnapshotReader&) = delete;
+  SnapshotReader& operator=(const SnapshotReader&) = delete;
+
+  const SnapshotHeader& header() const { return *reinterpret_cast<const SnapshotHeader*>(base_); }
+  uint64_t generation() const { return header().generation; }
+  const uint8_t* base() const { return base_; }
+  size_t size() const { return size_; }
+
+  template <typename T>
+  absl::Span<const T> section(SectionId id) const {
+    const SectionRef& r = dir_[id];
+    if (r.count == 0) return {};
+    return absl::Span<const T>(reinterpret_cast<const T*>(base_ + r.offset), r.count);
+  }
+  absl::Span<const uint8_t> bytes(SectionId id) const { return section<uint8_t>(id); }
+  const Settings& settings() const { return settings_; }
+
+ private:
+  SnapshotReader() = default;
+  absl::Status Validate();
+  absl::Status ValidateRecords();
+
+  const uint8_t* base_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+  std::vector<uint8_t> owned_;
+  SectionRef dir_[kSectionCount] = {};
+  Settings settings_{};
+};
+
+}  // namespace sextant::maps

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything the build, the demo and the tests need on Debian 12 (run as root).
+# Idempotent: re-running only re-checks the packages.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+  build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
+  dpdk dpdk-dev libdpdk-dev libmaxminddb-dev libldns-dev libabsl-dev libgtest-dev libgmock-dev
+  libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev
+  libcpp-httplib-dev valgrind
+  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython
+  iproute2 iputils-ping tcpdump
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
