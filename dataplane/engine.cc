@@ -664,9 +664,8 @@ size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client
     rcode = kBadVers;  // RFC 6891 section 6.1.3
   } else if (!q.have_question) {
     rcode = kFormErr;
-  } else if (q.opcode == kOpNotify || q.opcode == kOpUpdate) {
-    rcode = kNotAuth;  // no NOTIFY or UPDATE peers are configured
   } else if (q.opcode != kOpQuery) {
+    // Including NOTIFY and UPDATE (Knot says NOTAUTH there): we implement neither.
     rcode = kNotImp;
   } else if (q.qtype == 0 || (q.qtype == kTypeAxfr && !client.tcp)) {
     rcode = kNotImp;

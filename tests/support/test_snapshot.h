@@ -1,0 +1,41 @@
+// Test and benchmark support: builds an in-memory snapshot from zone text and a YAML config
+// through the real control-plane code (zone loader + builder), and sends queries to an Engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/engine.h"
+#include "maps/snapshot_reader.h"
+
+namespace sextant::testing {
+
+struct ZoneText {
+  std::string origin;
+  std::string text;
+};
+
+// `server_yaml` is the body of the `server:` section (may be empty).
+absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> BuildTestSnapshot(
+    const std::vector<ZoneText>& zones, const std::string& server_yaml = "",
+    uint64_t generation = 1);
+
+// Builds a query in wire format. `edns_size` < 0: no OPT record.
+struct QueryOptions {
+  uint16_t id = 0x1234;
+  uint16_t qclass = 1;
+  int edns_size = -1;
+  uint8_t edns_version = 0;
+  bool do_bit = false;
+  bool rd = false;
+  uint8_t opcode = 0;
+  std::vector<std::pair<uint16_t, std::string>> options;  // raw EDNS options
+};
+std::vector<uint8_t> MakeQuery(const std::string& name, uint16_t qtype,
+                               const QueryOptions& o = {});
+
+}  // namespace sextant::testing
