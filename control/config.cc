@@ -1,5 +1,6 @@
 #include "control/config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "maps/status_macros.h"
@@ -41,12 +43,105 @@ absl::StatusOr<std::string> Scalar(const std::string& file, const YAML::Node& n,
   return n.as<std::string>();
 }
 
+absl::StatusOr<DataplaneAddress> ParseAddress(const std::string& file, const YAML::Node& n) {
+  DataplaneAddress a;
+  std::string text;
+  if (n.IsMap()) {
+    SX_RETURN_IF_ERROR(CheckKeys(file, n, "dataplane.addresses[]", {"address", "vlan"}));
+    if (!n["address"]) return Err(file, n, "dataplane.addresses[] needs 'address'");
+    SX_ASSIGN_OR_RETURN(text, Scalar(file, n["address"], "dataplane.addresses[].address"));
+    if (n["vlan"]) {
+      int v = -1;
+      if (!YAML::convert<int>::decode(n["vlan"], v) || v < 1 || v > 4094) {
+        return Err(file, n["vlan"], "vlan must be 1..4094");
+      }
+      a.vlan = static_cast<uint16_t>(v);
+    }
+  } else {
+    SX_ASSIGN_OR_RETURN(text, Scalar(file, n, "dataplane.addresses[]"));
+  }
+  a.text = text;
+  std::string addr = text;
+  const size_t slash = text.find('/');
+  if (slash != std::string::npos) addr = text.substr(0, slash);
+  if (inet_pton(AF_INET, addr.c_str(), a.addr) == 1) {
+    a.family = 4;
+    a.prefix = 24;
+  } else if (inet_pton(AF_INET6, addr.c_str(), a.addr) == 1) {
+    a.family = 6;
+    a.prefix = 64;
+  } else {
+    return Err(file, n, absl::StrCat("'", text, "' is not an IPv4 or IPv6 address"));
+  }
+  if (slash != std::string::npos) {
+    int p = -1;
+    if (!absl::SimpleAtoi(text.substr(slash + 1), &p) || p < 1 || p > (a.family == 4 ? 32 : 128)) {
+      return Err(file, n, absl::StrCat("bad prefix length in '", text, "'"));
+    }
+    a.prefix = p;
+  }
+  return a;
+}
+
+absl::StatusOr<DataplaneConfig> ParseDataplane(const std::string& file, const YAML::Node& d) {
+  DataplaneConfig dc;
+  dc.present = true;
+  SX_RETURN_IF_ERROR(CheckKeys(file, d, "dataplane",
+                               {"addresses", "port", "tx_port", "queues", "mbufs", "mtu",
+                                "dns_port", "exception_path", "exception_interface"}));
+  const YAML::Node addrs = d["addresses"];
+  if (!addrs || !addrs.IsSequence() || addrs.size() == 0) {
+    return Err(file, d, "dataplane.addresses must be a non-empty list");
+  }
+  for (const YAML::Node& n : addrs) {
+    SX_ASSIGN_OR_RETURN(DataplaneAddress a, ParseAddress(file, n));
+    dc.addresses.push_back(a);
+  }
+  if (dc.addresses.size() > 32) return Err(file, addrs, "at most 32 dataplane addresses");
+  auto int_key = [&](const char* key, int lo, int hi, int* out) -> absl::Status {
+    if (!d[key]) return absl::OkStatus();
+    int v = 0;
+    if (!YAML::convert<int>::decode(d[key], v) || v < lo || v > hi) {
+      return Err(file, d[key], absl::StrCat("dataplane.", key, " must be ", lo, "..", hi));
+    }
+    *out = v;
+    return absl::OkStatus();
+  };
+  int port = 0, mtu = dc.mtu, dns_port = dc.dns_port;
+  SX_RETURN_IF_ERROR(int_key("port", 0, 1023, &port));
+  SX_RETURN_IF_ERROR(int_key("tx_port", -1, 1023, &dc.tx_port));
+  SX_RETURN_IF_ERROR(int_key("queues", 0, 64, &dc.queues));
+  SX_RETURN_IF_ERROR(int_key("mbufs", 1023, 1 << 22, &dc.mbufs));
+  SX_RETURN_IF_ERROR(int_key("mtu", 576, 9000, &mtu));
+  SX_RETURN_IF_ERROR(int_key("dns_port", 1, 65535, &dns_port));
+  dc.port = static_cast<uint16_t>(port);
+  dc.mtu = static_cast<uint16_t>(mtu);
+  dc.dns_port = static_cast<uint16_t>(dns_port);
+  if (d["exception_path"]) {
+    bool b = true;
+    if (!YAML::convert<bool>::decode(d["exception_path"], b)) {
+      return Err(file, d["exception_path"], "dataplane.exception_path must be true or false");
+    }
+    dc.exception_path = b;
+  }
+  if (d["exception_interface"]) {
+    SX_ASSIGN_OR_RETURN(dc.exception_interface,
+                        Scalar(file, d["exception_interface"], "dataplane.exception_interface"));
+    if (dc.exception_interface.empty() || dc.exception_interface.size() > 10) {
+      return Err(file, d["exception_interface"],
+                 "dataplane.exception_interface must be 1-10 characters (VLAN sub-interfaces "
+                 "append .<id>)");
+    }
+  }
+  return dc;
+}
+
 absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file,
                                  const std::string& base_dir) {
   Config cfg;
   cfg.path = file;
   if (!root.IsDefined() || root.IsNull()) return Err(file, root, "the configuration is empty");
-  SX_RETURN_IF_ERROR(CheckKeys(file, root, "", {"instance", "zones", "server"}));
+  SX_RETURN_IF_ERROR(CheckKeys(file, root, "", {"instance", "zones", "server", "dataplane"}));
   if (root["instance"]) {
     SX_ASSIGN_OR_RETURN(cfg.instance, Scalar(file, root["instance"], "instance"));
     if (cfg.instance.empty() || cfg.instance.find('/') != std::string::npos ||
@@ -77,7 +172,8 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
     cfg.zones.push_back(std::move(zc));
   }
   if (const YAML::Node s = root["server"]) {
-    SX_RETURN_IF_ERROR(CheckKeys(file, s, "server", {"edns_udp_size", "nsid", "version", "identity"}));
+    SX_RETURN_IF_ERROR(
+        CheckKeys(file, s, "server", {"edns_udp_size", "nsid", "version", "identity"}));
     if (s["edns_udp_size"]) {
       int v = 0;
       if (!YAML::convert<int>::decode(s["edns_udp_size"], v) || v < 512 || v > 65535) {
@@ -87,14 +183,19 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
     }
     if (s["nsid"]) {
       SX_ASSIGN_OR_RETURN(cfg.server.nsid, Scalar(file, s["nsid"], "server.nsid"));
-      if (cfg.server.nsid.size() > 128) return Err(file, s["nsid"], "server.nsid is over 128 bytes");
+      if (cfg.server.nsid.size() > 128)
+        return Err(file, s["nsid"], "server.nsid is over 128 bytes");
     }
     for (const char* key : {"version", "identity"}) {
       if (!s[key]) continue;
       SX_ASSIGN_OR_RETURN(std::string v, Scalar(file, s[key], absl::StrCat("server.", key)));
-      if (v.size() > 255) return Err(file, s[key], absl::StrCat("server.", key, " is over 255 bytes"));
+      if (v.size() > 255)
+        return Err(file, s[key], absl::StrCat("server.", key, " is over 255 bytes"));
       (std::string(key) == "version" ? cfg.server.version : cfg.server.identity) = v;
     }
+  }
+  if (const YAML::Node d = root["dataplane"]) {
+    SX_ASSIGN_OR_RETURN(cfg.dataplane, ParseDataplane(file, d));
   }
   return cfg;
 }

@@ -24,21 +24,48 @@ struct ZoneConfig {
 };
 
 struct ServerConfig {
-  uint16_t edns_udp_size = 1232;  // DNS Flag Day 2020
-  std::string nsid;               // RFC 5001; empty = not answered
+  uint16_t edns_udp_size = 1232;        // DNS Flag Day 2020
+  std::string nsid;                     // RFC 5001; empty = not answered
   std::optional<std::string> version;   // CH TXT version.bind / version.server
   std::optional<std::string> identity;  // CH TXT id.server / hostname.bind
 };
 
+// One address the DPDK dataplane answers for (ARP/ND, ICMP echo, DNS), with the prefix the
+// kernel side of the exception path gets and an optional 802.1Q VLAN id.
+struct DataplaneAddress {
+  std::string text;  // as written
+  int family = 4;
+  uint8_t addr[16] = {};
+  int prefix = 24;    // default /24 (IPv4) or /64 (IPv6)
+  uint16_t vlan = 0;  // 0 = untagged
+};
+
+// The `dataplane:` section, read by sextant-dataplane in DPDK mode. Minimal form:
+//   dataplane: {addresses: [198.18.0.2, "2001:db8:18::2"]}
+struct DataplaneConfig {
+  bool present = false;
+  std::vector<DataplaneAddress> addresses;
+  uint16_t port = 0;    // DPDK port id of the data port (EAL args choose the device)
+  int tx_port = -1;     // answers leave here; -1 = the data port (benchmarks: net_pcap -> net_null)
+  int queues = 0;       // RX/TX queue pairs; 0 = one per worker lcore
+  int mbufs = 8191;     // mbuf pool size (per pool; one pool)
+  uint16_t mtu = 1500;  // replies never exceed it
+  uint16_t dns_port = 53;
+  bool exception_path = true;                  // TCP/53 & co. via a tap to the kernel
+  std::string exception_interface = "sxexc0";  // the tap's kernel name (<= 15 chars)
+};
+
 struct Config {
-  std::string path;                // the file this came from
+  std::string path;                  // the file this came from
   std::string instance = "sextant";  // names the /dev/shm files
   std::vector<ZoneConfig> zones;
   ServerConfig server;
+  DataplaneConfig dataplane;
 };
 
 absl::StatusOr<Config> LoadConfig(const std::string& path);
-absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& path_for_messages,
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
+                                   const std::string& path_for_messages,
                                    const std::string& base_dir);
 
 }  // namespace sextant::control

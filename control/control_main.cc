@@ -1,9 +1,8 @@
 // sextant-control: loads and validates the configuration and zones, then publishes a snapshot
 // for the dataplane (or, with --check, only validates). Thin: flags and wiring only.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "control/compiler.h"
 #include "control/config.h"
@@ -42,16 +41,16 @@ int main(int argc, char** argv) {
                  std::string(publisher.status().message()).c_str());
     return 1;
   }
-  auto gen = (*publisher)->Publish(
-      [&](uint64_t g) { return CompileSnapshot(*config, g, &stats); });
+  auto gen = (*publisher)->Publish([&](uint64_t g) { return CompileSnapshot(*config, g, &stats); });
   if (!gen.ok()) {
     std::fprintf(stderr, "sextant-control: not published, still serving the previous state: %s\n",
                  std::string(gen.status().message()).c_str());
     return 1;
   }
-  std::printf("sextant-control: published generation %llu for instance %s: %zu zones, %zu "
-              "records, %zu bytes\n",
-              static_cast<unsigned long long>(*gen), config->instance.c_str(), stats.zones,
-              stats.records, stats.bytes);
+  std::printf(
+      "sextant-control: published generation %llu for instance %s: %zu zones, %zu "
+      "records, %zu bytes\n",
+      static_cast<unsigned long long>(*gen), config->instance.c_str(), stats.zones, stats.records,
+      stats.bytes);
   return 0;
 }

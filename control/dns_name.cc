@@ -11,7 +11,8 @@ std::string LowerWireName(std::string_view wire) {
   while (i < out.size()) {
     uint8_t len = static_cast<uint8_t>(out[i]);
     if (len == 0) break;
-    for (size_t k = i + 1; k <= i + len && k < out.size(); ++k) out[k] = absl::ascii_tolower(out[k]);
+    for (size_t k = i + 1; k <= i + len && k < out.size(); ++k)
+      out[k] = absl::ascii_tolower(out[k]);
     i += 1 + len;
   }
   return out;
@@ -65,8 +66,11 @@ absl::StatusOr<std::string> TextToWire(std::string_view text) {
   if (text == "." || text.empty()) return std::string(1, '\0');
   std::string label;
   auto flush = [&]() -> absl::Status {
-    if (label.empty()) return absl::InvalidArgumentError(absl::StrCat("empty label in '", std::string(text), "'"));
-    if (label.size() > 63) return absl::InvalidArgumentError(absl::StrCat("label longer than 63 octets in '", std::string(text), "'"));
+    if (label.empty())
+      return absl::InvalidArgumentError(absl::StrCat("empty label in '", std::string(text), "'"));
+    if (label.size() > 63)
+      return absl::InvalidArgumentError(
+          absl::StrCat("label longer than 63 octets in '", std::string(text), "'"));
     out.push_back(static_cast<char>(label.size()));
     out += absl::AsciiStrToLower(label);
     label.clear();
@@ -75,10 +79,12 @@ absl::StatusOr<std::string> TextToWire(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '\\' && i + 1 < text.size()) {
-      if (i + 3 < text.size() && absl::ascii_isdigit(text[i + 1]) && absl::ascii_isdigit(text[i + 2]) &&
-          absl::ascii_isdigit(text[i + 3])) {
+      if (i + 3 < text.size() && absl::ascii_isdigit(text[i + 1]) &&
+          absl::ascii_isdigit(text[i + 2]) && absl::ascii_isdigit(text[i + 3])) {
         int v = (text[i + 1] - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
-        if (v > 255) return absl::InvalidArgumentError(absl::StrCat("bad escape in '", std::string(text), "'"));
+        if (v > 255)
+          return absl::InvalidArgumentError(
+              absl::StrCat("bad escape in '", std::string(text), "'"));
         label.push_back(static_cast<char>(v));
         i += 3;
       } else {
@@ -96,7 +102,9 @@ absl::StatusOr<std::string> TextToWire(std::string_view text) {
     if (!s.ok()) return s;
   }
   out.push_back('\0');
-  if (out.size() > 255) return absl::InvalidArgumentError(absl::StrCat("name longer than 255 octets: '", std::string(text), "'"));
+  if (out.size() > 255)
+    return absl::InvalidArgumentError(
+        absl::StrCat("name longer than 255 octets: '", std::string(text), "'"));
   return out;
 }
 

@@ -216,8 +216,7 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
         if (it == index.end()) continue;
         const maps::Node& t = nodes[it->second];
         if (t.zone != owner.zone) continue;
-        const bool is_glue_for_this_cut =
-            rrsets[r].type == kTypeNs && owner.cut == i && t.cut == i;
+        const bool is_glue_for_this_cut = rrsets[r].type == kTypeNs && owner.cut == i && t.cut == i;
         if (t.cut != kNone && !is_glue_for_this_cut) continue;
         for (uint16_t want : {kTypeA, kTypeAaaa}) {
           for (uint32_t k = t.rrset_first; k < t.rrset_first + t.rrset_count; ++k) {
@@ -260,10 +259,10 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
   settings.nsid = add_string(config.server.nsid);
   // A configured but empty string still answers (an empty TXT string); absent refuses. Store
   // absent as length 0 with offset kNone so the engine can tell the two apart.
-  settings.chaos_version = config.server.version ? add_string(*config.server.version)
-                                                 : maps::StringRef{kNone, 0};
-  settings.chaos_identity = config.server.identity ? add_string(*config.server.identity)
-                                                   : maps::StringRef{kNone, 0};
+  settings.chaos_version =
+      config.server.version ? add_string(*config.server.version) : maps::StringRef{kNone, 0};
+  settings.chaos_identity =
+      config.server.identity ? add_string(*config.server.identity) : maps::StringRef{kNone, 0};
 
   maps::SnapshotWriter w;
   w.SetSection(maps::kSettings, &settings, 1, sizeof(settings));

@@ -69,16 +69,20 @@ class Expander {
       }
       std::vector<std::string> f = Fields(line);
       auto where = [&] { return absl::StrCat(file_name, " line ", line_no, ": "); };
-      if (f.size() < 2) return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE without a file name"));
+      if (f.size() < 2)
+        return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE without a file name"));
       if (depth >= kMaxIncludeDepth) {
-        return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE nested deeper than ", kMaxIncludeDepth));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where(), "$INCLUDE nested deeper than ", kMaxIncludeDepth));
       }
       std::filesystem::path p(f[1]);
       if (p.is_relative()) p = std::filesystem::path(dir) / p;
       std::string path = p.lexically_normal().string();
-      if (stack->count(path)) return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE loop through ", path));
+      if (stack->count(path))
+        return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE loop through ", path));
       std::ifstream in(path);
-      if (!in) return absl::NotFoundError(absl::StrCat(where(), "cannot read $INCLUDE file ", path));
+      if (!in)
+        return absl::NotFoundError(absl::StrCat(where(), "cannot read $INCLUDE file ", path));
       std::stringstream ss;
       ss << in.rdbuf();
       std::string inc_origin = f.size() >= 3 && f[2][0] != ';' ? Absolute(f[2], origin) : origin;
@@ -86,7 +90,8 @@ class Expander {
       // changes leaks back into the including file.
       Emit(absl::StrCat("$ORIGIN ", inc_origin), file_index, line_no);
       stack->insert(path);
-      SX_RETURN_IF_ERROR(Expand(ss.str(), path, p.parent_path().string(), inc_origin, depth + 1, stack));
+      SX_RETURN_IF_ERROR(
+          Expand(ss.str(), path, p.parent_path().string(), inc_origin, depth + 1, stack));
       stack->erase(path);
       Emit(absl::StrCat("$ORIGIN ", origin), file_index, line_no);
     }
@@ -173,7 +178,8 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
   while (!feof(fp.get())) {
     ldns_rr* raw = nullptr;
     int before = line_nr;
-    ldns_status st = ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin_raw, &prev, &line_nr);
+    ldns_status st =
+        ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin_raw, &prev, &line_nr);
     RrPtr rr(raw);
     if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
         st == LDNS_STATUS_SYNTAX_ORIGIN) {
@@ -195,11 +201,13 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
       break;
     }
     if (IsForbiddenType(type)) {
-      result = zerr(where, absl::StrCat(TypeName(type), " is a meta type and cannot appear in a zone"));
+      result =
+          zerr(where, absl::StrCat(TypeName(type), " is a meta type and cannot appear in a zone"));
       break;
     }
     ldns_rdf* owner = ldns_rr_owner(rr.get());
-    std::string owner_wire(reinterpret_cast<const char*>(ldns_rdf_data(owner)), ldns_rdf_size(owner));
+    std::string owner_wire(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
+                           ldns_rdf_size(owner));
     std::string key = LowerWireName(owner_wire);
     if (!WireIsSubdomain(key, zone.origin_wire)) {
       result = zerr(where, absl::StrCat("owner ", WireToText(owner_wire), " is outside the zone"));
@@ -218,7 +226,8 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
     }
     if (type == LDNS_RR_TYPE_SOA) {
       if (key != zone.origin_wire) {
-        result = zerr(where, absl::StrCat("SOA at ", WireToText(owner_wire), " is not at the zone apex"));
+        result = zerr(where,
+                      absl::StrCat("SOA at ", WireToText(owner_wire), " is not at the zone apex"));
         break;
       }
       if (++soa_count > 1) {
@@ -255,8 +264,8 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
     bool has_cname = false;
     for (const RRsetData& s : nd.rrsets) has_cname |= s.type == LDNS_RR_TYPE_CNAME;
     if (has_cname && nd.rrsets.size() > 1) {
-      return zerr(name_for_messages,
-                  absl::StrCat("CNAME and other data at ", nd.display, " (RFC 1034 section 3.6.2)"));
+      return zerr(name_for_messages, absl::StrCat("CNAME and other data at ", nd.display,
+                                                  " (RFC 1034 section 3.6.2)"));
     }
   }
   return zone;
@@ -269,8 +278,7 @@ absl::StatusOr<ZoneData> LoadZoneFile(const std::string& origin, const std::stri
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return LoadZoneText(origin, ss.str(), path,
-                      std::filesystem::path(path).parent_path().string());
+  return LoadZoneText(origin, ss.str(), path, std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace sextant::control

@@ -320,7 +320,7 @@ class Writer {
 
 // An owner name: a pointer to a name already in the packet, or a snapshot name to compress.
 struct Owner {
-  uint16_t ptr = 0;              // nonzero: write a pointer to this offset
+  uint16_t ptr = 0;               // nonzero: write a pointer to this offset
   const uint8_t* name = nullptr;  // else this uncompressed name
 };
 

@@ -1,0 +1,56 @@
+// The per-frame fast path, independent of DPDK so that tests and benchmarks drive it on plain
+// buffers: parse Ethernet / 802.1Q / ARP / IPv4 / IPv6 / ICMP / ICMPv6 / UDP, answer DNS in
+// place through the Engine, and rewrite the frame into its reply (MACs, addresses and ports
+// swapped, lengths and checksums fixed). ARP requests, IPv6 neighbour solicitations and echo
+// requests for our addresses are answered here too; everything else addressed to us (TCP,
+// fragments, other ICMP, other protocols) is an exception for the kernel path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/engine.h"
+#include "maps/control_block.h"
+
+namespace sextant::dataplane {
+
+inline constexpr int kMaxAddresses = 32;
+
+struct PathConfig {
+  uint8_t mac[6] = {};
+  // Our addresses, each with an optional VLAN id (0 = untagged).
+  int n_v4 = 0;
+  uint8_t v4[kMaxAddresses][4] = {};
+  uint16_t v4_vlan[kMaxAddresses] = {};
+  int n_v6 = 0;
+  uint8_t v6[kMaxAddresses][16] = {};
+  uint16_t v6_vlan[kMaxAddresses] = {};
+  uint16_t dns_port = 53;
+  uint16_t mtu = 1500;  // replies never exceed it: no IP fragmentation on the way out
+  // Compute IPv4 header and UDP checksums in software. When false, the caller has the NIC do it
+  // (TxOffload says what to request) and the UDP checksum holds the pseudo-header sum.
+  bool sw_checksum = true;
+};
+
+enum class Verdict : uint8_t { kTransmit, kDrop, kException };
+
+// What a transmitted frame needs from checksum offload (valid when the verdict is kTransmit
+// and sw_checksum is false).
+struct TxOffload {
+  bool ipv4 = false;
+  bool ipv6 = false;
+  bool udp = false;  // UDP checksum to be completed by the NIC
+  uint8_t l2_len = 0;
+  uint8_t l3_len = 0;
+};
+
+// Processes one received frame in place. `len` is the frame length on input and the reply's on
+// output; `room` is how many bytes the buffer holds from `frame`. `engine` may be null (no
+// snapshot yet: DNS queries are dropped, ARP/ND/ICMP still answered).
+Verdict ProcessFrame(uint8_t* frame, uint32_t* len, uint32_t room, const PathConfig& config,
+                     const Engine* engine, maps::LcoreCounters* counters, TxOffload* offload);
+
+// Internet checksum helpers (RFC 1071), exposed for tests.
+uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0);
+
+}  // namespace sextant::dataplane
