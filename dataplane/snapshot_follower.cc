@@ -1,5 +1,7 @@
 #include "dataplane/snapshot_follower.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -37,10 +39,14 @@ absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* s
 bool SnapshotFollower::PollOnce() {
   const uint64_t gen = block_->hdr.active_generation.load(std::memory_order_acquire);
   const LoadedSnapshot* cur = current_.load(std::memory_order_acquire);
-  if (gen == 0 || (cur != nullptr && cur->reader->generation() == gen) || gen == last_refused_) {
-    return false;
+  if (gen == 0 || (cur != nullptr && cur->reader->generation() == gen)) return false;
+  const std::string path = maps::SnapshotPath(instance_, gen);
+  if (gen == last_refused_) {
+    // Retry a refused generation only when its file was replaced (a new inode).
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0 || st.st_ino == last_refused_inode_) return false;
   }
-  auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
+  auto r = maps::SnapshotReader::OpenFile(path);
   if (!r.ok()) {
     // Control may already have replaced it with a newer one (then the next poll finds that);
     // a corrupt snapshot is refused once, loudly, and the current one keeps serving.
@@ -48,6 +54,8 @@ bool SnapshotFollower::PollOnce() {
       std::fprintf(stderr, "sextant-dataplane: refusing snapshot generation %llu: %s\n",
                    static_cast<unsigned long long>(gen), std::string(r.status().message()).c_str());
       last_refused_ = gen;
+      struct stat st {};
+      last_refused_inode_ = stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
     }
     return false;
   }

@@ -56,6 +56,7 @@ class SnapshotFollower {
   maps::Qsbr qsbr_;
   std::atomic<const LoadedSnapshot*> current_{nullptr};
   uint64_t last_refused_ = 0;
+  uint64_t last_refused_inode_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

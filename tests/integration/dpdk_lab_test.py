@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""The DPDK dataplane on the one-machine lab: a veth pair (net_af_packet) and then a net_tap
+port, a client in a network namespace, real clients (dig, kdig, ping, dnsperf).
+
+Checks, for net_af_packet: UDP over IPv4 and IPv6 with ARP and ND answered by the appliance (the
+client's neighbour table starts empty), TCP through the exception path, ping and ping6, a
+VLAN-tagged query, a bounded dnsperf run with no loss, and 50 snapshot switches under load with
+no loss and no answer mixing two generations; for net_tap: UDP, TCP, ping and a short dnsperf.
+Prints 'N passed, M failed'."""
+import argparse
+import os
+import struct
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+import dns.message  # noqa: E402
+import dns.query  # noqa: E402
+import dns.rdatatype  # noqa: E402
+from lab import APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, Lab, run  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def zone_text(version: int) -> str:
+    hi, lo = version >> 8, version & 0xFF
+    return f"""$ORIGIN example.test.
+$TTL 300
+@ 3600 IN SOA ns1 hostmaster {version} 7200 3600 1209600 300
+@ IN NS ns1
+ns1 IN A 198.18.0.2
+www IN A 198.18.1.10
+www IN A 198.18.1.11
+www IN AAAA 2001:db8:18:1::10
+api IN CNAME www
+ver IN A 198.18.{hi}.{lo}
+ver IN A 198.19.{hi}.{lo}
+ver IN A 198.20.{hi}.{lo}
+ver IN TXT "v{version}"
+"""
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}")
+        sys.stdout.flush()
+
+
+def answers(dig_out, rtype):
+    # Record lines only ("owner TTL IN TYPE rdata"), not the ";question" line.
+    return sorted(re.findall(rf"^[^;\s]\S*\s+\d+\s+IN\s+{rtype}\s+(\S+)", dig_out, re.M))
+
+
+def basic_checks(lab: Lab, res: Results, pmd: str):
+    out = lab.dig("www.example.test", "A")
+    res.check(f"{pmd}: UDP/IPv4 A", answers(out, "A") == ["198.18.1.10", "198.18.1.11"]
+              and "status: NOERROR" in out and " aa" in out, out)
+    neigh = lab.ns_run(["ip", "neigh", "show", APPLIANCE_V4]).stdout
+    res.check(f"{pmd}: ARP resolved by the appliance", "lladdr" in neigh and "PERMANENT" not in neigh,
+              neigh)
+    out = lab.dig("www.example.test", "AAAA", server=APPLIANCE_V6)
+    res.check(f"{pmd}: UDP/IPv6 AAAA (ND answered)", answers(out, "AAAA") == ["2001:db8:18:1::10"], out)
+    out = lab.ns_run(["kdig", f"@{APPLIANCE_V4}", "api.example.test", "A", "+timeout=2"]).stdout
+    res.check(f"{pmd}: kdig CNAME chain", "CNAME" in out and "198.18.1.10" in out, out)
+    out = lab.dig("+tcp", "api.example.test", "A")
+    res.check(f"{pmd}: TCP/IPv4 via exception path", "198.18.1.11" in out and "(TCP)" in out, out)
+    out = lab.dig("+tcp", "www.example.test", "AAAA", server=APPLIANCE_V6)
+    res.check(f"{pmd}: TCP/IPv6 via exception path", "2001:db8:18:1::10" in out, out)
+    out = lab.dig("nothere.example.test", "A")
+    res.check(f"{pmd}: NXDOMAIN", "status: NXDOMAIN" in out and "SOA" in out, out)
+    out = lab.dig("www.example.com", "A")
+    res.check(f"{pmd}: REFUSED out of zone", "status: REFUSED" in out, out)
+    r = lab.ns_run(["ping", "-c", "3", "-i", "0.2", "-W", "1", APPLIANCE_V4])
+    res.check(f"{pmd}: ping", " 0% packet loss" in r.stdout and "duplicates" not in r.stdout,
+              r.stdout)
+    r = lab.ns_run(["ping", "-6", "-c", "3", "-i", "0.2", "-W", "1", APPLIANCE_V6])
+    res.check(f"{pmd}: ping6", " 0% packet loss" in r.stdout and "duplicates" not in r.stdout,
+              r.stdout)
+
+
+def dnsperf(lab: Lab, seconds: int, qps: int, server=APPLIANCE_V4):
+    qfile = lab.workdir / "queries.txt"
+    qfile.write_text("www.example.test A\nwww.example.test AAAA\napi.example.test A\n"
+                     "nothere.example.test A\nver.example.test A\n")
+    r = lab.ns_run(["dnsperf", "-s", server, "-d", str(qfile), "-l", str(seconds), "-Q", str(qps),
+                    "-c", "4", "-t", "2"], timeout=seconds + 30)
+    out = r.stdout
+    sent = re.search(r"Queries sent:\s+(\d+)", out)
+    completed = re.search(r"Queries completed:\s+(\d+)", out)
+    lost = re.search(r"Queries lost:\s+(\d+)", out)
+    return (int(sent.group(1)) if sent else -1, int(completed.group(1)) if completed else -1,
+            int(lost.group(1)) if lost else -1, out)
+
+
+def vlan_check(lab: Lab, res: Results):
+    mac = lab.appliance_mac()
+    r = lab.ns_run(["/usr/bin/python3", str(HERE / "lib" / "vlan_probe.py"), lab.client_ifname,
+                    mac or "ff:ff:ff:ff:ff:ff", "198.18.5.1", "198.18.5.2", "5",
+                    "www.example.test"])
+    res.check("af_packet: VLAN 5 tagged query answered on VLAN 5",
+              r.returncode == 0 and "a=198.18.1.10,198.18.1.11" in r.stdout,
+              r.stdout + r.stderr)
+
+
+class Consistency(threading.Thread):
+    """Queries ver.example.test A+TXT in a loop from the namespace's address; every answer must
+    carry one generation in all its records, and generations never go backwards."""
+
+    def __init__(self, lab: Lab):
+        super().__init__(daemon=True)
+        self.lab = lab
+        self.stop = threading.Event()
+        self.answers = 0
+        self.mixed = 0
+        self.backwards = 0
+        self.timeouts = 0
+        self.last = 0
+        self.errors = []
+
+    def run(self):
+        # The socket must live in the namespace: run a tiny client there.
+        code = r"""
+import sys, time, dns.message, dns.query, dns.rdatatype
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    q = dns.message.make_query("ver.example.test", "A")
+    try:
+        r = dns.query.udp(q, "198.18.0.2", timeout=1.0)
+    except Exception:
+        print("timeout", flush=True); continue
+    gens = set()
+    for rrset in r.answer:
+        for rd in rrset:
+            o = rd.address.split(".")
+            gens.add(int(o[2]) * 256 + int(o[3]))
+    n = sum(len(x) for x in r.answer)
+    print(f"{n} {' '.join(map(str, sorted(gens)))}", flush=True)
+"""
+        p = subprocess.Popen(["ip", "netns", "exec", self.lab.ns, "/usr/bin/python3", "-c", code,
+                              "600"], stdout=subprocess.PIPE, text=True)
+        self.proc = p
+        for line in p.stdout:
+            if self.stop.is_set():
+                break
+            if line.startswith("timeout"):
+                self.timeouts += 1
+                continue
+            parts = line.split()
+            self.answers += 1
+            n, gens = int(parts[0]), [int(x) for x in parts[1:]]
+            if n != 3 or len(gens) != 1:
+                self.mixed += 1
+                self.errors.append(line.strip())
+                continue
+            if gens[0] < self.last:
+                self.backwards += 1
+            self.last = gens[0]
+        p.kill()
+
+
+def switch_under_load(lab: Lab, res: Results):
+    checker = Consistency(lab)
+    checker.start()
+    result = {}
+
+    def load():
+        result["perf"] = dnsperf(lab, 12, 3000)
+
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(1.0)
+    for v in range(2, 52):
+        (lab.workdir / "example.test.zone").write_text(zone_text(v))
+        lab.publish()
+        time.sleep(0.15)
+    t.join()
+    time.sleep(0.5)
+    checker.stop.set()
+    checker.proc.kill()
+    checker.join(timeout=5)
+    sent, completed, lost, out = result["perf"]
+    res.check("af_packet: dnsperf during 50 snapshot switches: no query lost",
+              sent > 0 and lost == 0 and completed == sent, out[-600:])
+    res.check("af_packet: no answer mixes two snapshots",
+              checker.answers > 50 and checker.mixed == 0 and checker.backwards == 0
+              and checker.timeouts == 0,
+              f"answers={checker.answers} mixed={checker.mixed} backwards={checker.backwards} "
+              f"timeouts={checker.timeouts} {checker.errors[:3]}")
+    out = lab.dig("ver.example.test", "TXT")
+    res.check("af_packet: final answers are the newest zone", '"v51"' in out, out)
+
+
+def corrupt_snapshot_refused(lab: Lab, res: Results):
+    """A corrupt snapshot published under a new generation is refused; answers continue."""
+    ctl = Path(f"/dev/shm/{lab.instance}.ctl")
+    with open(ctl, "r+b") as f:
+        f.seek(16)  # ControlBlockHeader.active_generation (maps/control_block.h)
+        gen = struct.unpack("<Q", f.read(8))[0]
+        bad = Path(f"/dev/shm/{lab.instance}.snap.{gen + 1}")
+        bad.write_bytes(b"SXTSNAP1" + bytes(200))
+        f.seek(16)
+        f.write(struct.pack("<Q", gen + 1))
+    time.sleep(0.5)
+    out = lab.dig("www.example.test", "A")
+    log = lab.log_path.read_text()
+    res.check("af_packet: corrupt snapshot refused, last good one keeps serving",
+              "refusing snapshot generation" in log and "198.18.1.10" in out, log[-300:] + out)
+    with open(ctl, "r+b") as f:  # put the good generation back for the rest of the run
+        f.seek(16)
+        f.write(struct.pack("<Q", gen))
+    bad.unlink()
+
+
+def refuses_without_snapshot(args, res: Results):
+    r = run([args.sextant_dataplane, "-l", "0", "--no-huge", "-m", "256", "--no-pci",
+             "--vdev=net_null0", "--file-prefix=sxnosnap", "--", "--config",
+             str(Path(args.workdir) / "nosnap.yaml")], check=False, timeout=60)
+    res.check("no snapshot and no --wait: clear refusal",
+              r.returncode == 1 and "no snapshot published" in r.stderr, r.stderr[-300:])
+
+
+def run_pmd(args, pmd: str, res: Results):
+    workdir = Path(args.workdir) / pmd
+    with Lab(args.sextant_control, args.sextant_dataplane, workdir, pmd=pmd,
+             extra_addresses=['{address: 198.18.5.2, vlan: 5}']) as lab:
+        lab.write_config([("example.test.", zone_text(1))],
+                         server='  nsid: "lab"\n')
+        lab.publish()
+        lab.start()
+        # No static neighbour entries: the client must resolve the appliance by ARP/ND.
+        lab.ns_run(["ip", "neigh", "flush", "all"])
+        basic_checks(lab, res, pmd)
+        if pmd == "af_packet":
+            corrupt_snapshot_refused(lab, res)
+            vlan_check(lab, res)
+            sent, completed, lost, out = dnsperf(lab, 10, 5000)
+            res.check("af_packet: dnsperf 10 s at 5k qps, zero loss",
+                      sent > 40000 and lost == 0 and completed == sent, out[-600:])
+            r = lab.ns_run(["dnsperf", "-s", APPLIANCE_V6, "-d", str(lab.workdir / "queries.txt"),
+                            "-l", "3", "-Q", "2000"], timeout=40)
+            res.check("af_packet: dnsperf over IPv6, zero loss",
+                      "Queries lost:         0 " in r.stdout or
+                      re.search(r"Queries lost:\s+0\s", r.stdout) is not None, r.stdout[-400:])
+            switch_under_load(lab, res)
+        else:
+            sent, completed, lost, out = dnsperf(lab, 5, 3000)
+            res.check("tap: dnsperf 5 s, zero loss", sent > 10000 and lost == 0, out[-600:])
+        rc = lab.stop()
+        log = lab.log_path.read_text()
+        res.check(f"{pmd}: clean shutdown on SIGTERM", rc == 0 and "stopped:" in log,
+                  f"rc={rc} {log[-400:]}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sextant-control", required=True)
+    ap.add_argument("--sextant-dataplane", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--pmd", default="all", choices=["all", "af_packet", "tap"])
+    args = ap.parse_args()
+    res = Results()
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    (Path(args.workdir) / "nosnap.yaml").write_text(
+        f"instance: sxnosnap{os.getpid()}\nzones: [{{origin: x.test., file: x.zone}}]\n"
+        "dataplane: {addresses: [198.18.0.2]}\n")
+    refuses_without_snapshot(args, res)
+    for pmd in (["af_packet", "tap"] if args.pmd == "all" else [args.pmd]):
+        try:
+            run_pmd(args, pmd, res)
+        except Exception as e:  # a setup failure is a failure, never a skip
+            res.check(f"{pmd}: lab setup", False, repr(e))
+    print(f"{res.passed} passed, {res.failed} failed")
+    return 0 if res.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

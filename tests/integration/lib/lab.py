@@ -1,0 +1,159 @@
+"""The one-machine test lab: a network namespace playing the client side, a veth pair (or a DPDK
+net_tap moved into the namespace) as the wire, and sextant-control + sextant-dataplane on the DPDK
+side. Addresses come from 198.18.0.0/15 only (RFC 2544), inside namespaces this lab creates.
+
+Used by the integration tests and by scripts/demo.sh."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+APPLIANCE_V4 = "198.18.0.2"
+APPLIANCE_V6 = "2001:db8:18::2"
+CLIENT_V4 = "198.18.0.1"
+CLIENT_V6 = "2001:db8:18::1"
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=check, text=True,
+                          capture_output=True, **kw)
+
+
+class Lab:
+    """One lab: namespace + wire + sextant processes. Use as a context manager."""
+
+    def __init__(self, control, dataplane, workdir, pmd="af_packet", tag=None,
+                 extra_addresses=()):
+        self.control = control
+        self.dataplane = dataplane
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.pmd = pmd
+        tag = tag or str(os.getpid() % 100000)
+        self.tag = tag
+        self.ns = f"sxns{tag}"
+        self.host_if = f"sxd{tag}"     # DPDK side (af_packet) / tap name (net_tap)
+        self.client_if = f"sxc{tag}"   # client side in the namespace (af_packet)
+        self.exc_if = f"sxe{tag}"      # the exception tap
+        self.instance = f"sxlab{tag}"
+        self.file_prefix = f"sxlab{tag}"
+        self.extra_addresses = list(extra_addresses)
+        self.proc = None
+        self.log_path = self.workdir / f"dataplane-{pmd}.log"
+        self.config_path = self.workdir / "sextant.yaml"
+
+    # --- setup -------------------------------------------------------------------------------
+    def write_config(self, zones, server="", extra=""):
+        """zones: list of (origin, zone_text)."""
+        lines = [f"instance: {self.instance}", "zones:"]
+        for origin, text in zones:
+            path = self.workdir / f"{origin.rstrip('.')}.zone"
+            path.write_text(text)
+            lines.append(f"  - origin: {origin}\n    file: {path}")
+        if server:
+            lines.append("server:\n" + server)
+        addrs = [f'"{APPLIANCE_V4}"', f'"{APPLIANCE_V6}"'] + self.extra_addresses
+        lines.append("dataplane:\n  addresses: [" + ", ".join(addrs) + "]\n"
+                     f"  exception_interface: {self.exc_if}")
+        if extra:
+            lines.append(extra)
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    def publish(self):
+        r = run([self.control, "--config", str(self.config_path)], check=False)
+        if r.returncode != 0:
+            raise RuntimeError(f"sextant-control failed: {r.stderr.strip()}")
+        return r.stdout
+
+    def _make_wire(self):
+        run(f"ip netns add {self.ns}")
+        run(f"ip -n {self.ns} link set lo up")
+        if self.pmd == "af_packet":
+            run(f"ip link add {self.host_if} type veth peer name {self.client_if}")
+            run(f"ip link set {self.client_if} netns {self.ns}")
+            run(f"ip link set {self.host_if} up")
+            self._client_addresses(self.client_if)
+
+    def _client_addresses(self, ifname):
+        run(f"ip -n {self.ns} addr add {CLIENT_V4}/24 dev {ifname}")
+        run(f"ip -n {self.ns} -6 addr add {CLIENT_V6}/64 dev {ifname} nodad")
+        run(f"ip -n {self.ns} link set {ifname} up")
+        # veth hands frames to af_packet with checksums still to be filled in ("offloaded"):
+        # compute them in the client, as a real NIC would have on the wire.
+        run(f"ip netns exec {self.ns} ethtool -K {ifname} tx off", check=False)
+        self.client_ifname = ifname
+
+    def start(self, wait_s=20):
+        self._make_wire()
+        vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
+                else f"net_tap0,iface={self.host_if}")
+        cmd = [self.dataplane, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+               f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
+               "--config", str(self.config_path)]
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + wait_s
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sextant-dataplane exited: {self.log_path.read_text()}")
+            if "serving generation" in self.log_path.read_text():
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"sextant-dataplane did not start: {self.log_path.read_text()}")
+        if self.pmd == "tap":
+            # The kernel end of the data tap becomes the client's interface.
+            run(f"ip link set {self.host_if} netns {self.ns}")
+            self._client_addresses(self.host_if)
+        time.sleep(0.3)
+        return self
+
+    # --- use ---------------------------------------------------------------------------------
+    def ns_run(self, cmd, check=False, timeout=60):
+        if isinstance(cmd, str):
+            cmd = f"ip netns exec {self.ns} {cmd}"
+        else:
+            cmd = ["ip", "netns", "exec", self.ns] + cmd
+        return run(cmd, check=check, timeout=timeout)
+
+    def dig(self, *args, server=APPLIANCE_V4):
+        r = self.ns_run(["dig", f"@{server}", "+time=2", "+tries=2", "+norec", *args])
+        return r.stdout
+
+    def appliance_mac(self):
+        out = self.ns_run(["ip", "neigh", "show", APPLIANCE_V4]).stdout
+        m = re.search(r"lladdr ([0-9a-f:]{17})", out)
+        return m.group(1) if m else None
+
+    def stop(self):
+        """SIGTERM the dataplane; returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def cleanup(self):
+        self.stop()
+        run(f"ip netns del {self.ns}", check=False)
+        run(f"ip link del {self.host_if}", check=False)
+        for p in Path("/dev/shm").glob(f"{self.instance}.*"):
+            p.unlink(missing_ok=True)
+        shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
