@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Quick start: builds Sextant and runs the responder on the bundled demo configuration
+# (examples/demo/) on a DPDK port: a veth pair whose far end sits in a network namespace
+# "sxdemo" playing the client (198.18.0.1 / 2001:db8:18::1); the appliance answers on
+# 198.18.0.2 / 2001:db8:18::2 through net_af_packet, TCP through the exception tap.
+# Runs until Ctrl-C (or DEMO_SECONDS seconds), then cleans up. Debian 12, as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bash scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build sextant-control sextant-dataplane
+
+ns=sxdemo host_if=sxdemo0 client_if=sxdemo1
+cleanup() {
+  [ -n "${dp_pid:-}" ] && kill -TERM "$dp_pid" 2>/dev/null && wait "$dp_pid" 2>/dev/null || true
+  ip netns del $ns 2>/dev/null || true
+  ip link del $host_if 2>/dev/null || true
+  rm -f /dev/shm/sextant-demo.* ; rm -rf /var/run/dpdk/sxdemo
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+cleanup
+
+ip netns add $ns
+ip link add $host_if type veth peer name $client_if
+ip link set $client_if netns $ns
+ip link set $host_if up
+ip -n $ns link set lo up
+ip -n $ns addr add 198.18.0.1/24 dev $client_if
+ip -n $ns -6 addr add 2001:db8:18::1/64 dev $client_if nodad
+ip -n $ns link set $client_if up
+# veth leaves UDP checksums to "hardware"; make the client compute them as a real NIC would.
+ip netns exec $ns ethtool -K $client_if tx off >/dev/null
+
+./build/bin/sextant-control --check --config examples/demo/sextant.yaml
+./build/bin/sextant-control --config examples/demo/sextant.yaml
+./build/bin/sextant-dataplane -l 0-1 --no-huge -m 512 --no-pci \
+  --vdev=net_af_packet0,iface=$host_if --file-prefix=sxdemo -- \
+  --config examples/demo/sextant.yaml &
+dp_pid=$!
+for _ in $(seq 100); do
+  ip link show sxdemoexc >/dev/null 2>&1 && break
+  sleep 0.1
+done
+sleep 1
+
+echo
+echo "== dig from the client namespace (UDP/IPv4, UDP/IPv6, TCP via the exception path)"
+ip netns exec $ns dig @198.18.0.2 www.example.test A +norec +nsid
+ip netns exec $ns dig @2001:db8:18::2 www.example.test AAAA +norec +short
+ip netns exec $ns dig @198.18.0.2 api.example.test A +tcp +short
+cat <<MSG
+
+Sextant is answering on 198.18.0.2 and 2001:db8:18::2 (DPDK port net_af_packet0 on $host_if).
+Query it from the client namespace, for example:
+  ip netns exec $ns dig @198.18.0.2 www.example.test
+  ip netns exec $ns dig @2001:db8:18::2 _sip._udp.example.test SRV
+  ip netns exec $ns dig @198.18.0.2 example.test ANY +tcp
+  ip netns exec $ns dnsperf -s 198.18.0.2 -d <(echo www.example.test A) -l 5
+Edit $root/examples/demo/example.test.zone and run
+  $root/build/bin/sextant-control --config $root/examples/demo/sextant.yaml
+to publish a new snapshot without dropping a query. Ctrl-C stops the demo.
+MSG
+if [ -n "${DEMO_SECONDS:-}" ]; then
+  sleep "$DEMO_SECONDS"
+else
+  wait "$dp_pid"
+fi
