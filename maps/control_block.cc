@@ -46,8 +46,8 @@ absl::StatusOr<std::unique_ptr<ControlBlockMapping>> ControlBlockMapping::Open(
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) {
-    return absl::InternalError(absl::StrCat("control block ", path, ": mmap: ",
-                                            std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("control block ", path, ": mmap: ", std::strerror(errno)));
   }
   auto* b = static_cast<ControlBlock*>(p);
   if (b->hdr.magic != kControlMagic || b->hdr.abi_version != kControlAbiVersion) {

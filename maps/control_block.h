@@ -39,7 +39,7 @@ enum DropReason : uint32_t {
   kDropMalformed = 0,  // not even a DNS header / bad frame
   kDropResponse = 1,   // QR=1
   kDropNoSnapshot = 2,
-  kDropNotOurs = 3,    // frame not addressed to us
+  kDropNotOurs = 3,  // frame not addressed to us
   kDropTxFull = 4,
   kDropOther = 5,
   kDropReasonCount = 8,
@@ -49,11 +49,11 @@ struct alignas(64) LcoreCounters {
   uint64_t rx_packets;
   uint64_t tx_packets;
   uint64_t queries;
-  uint64_t rcode[16];   // answers by rcode (16 = BADVERS is counted at index 15)
+  uint64_t rcode[16];  // answers by rcode (16 = BADVERS is counted at index 15)
   uint64_t dropped[kDropReasonCount];
   uint64_t exception_packets;  // handed to the kernel exception path
   uint64_t truncated;
-  uint64_t generation;         // snapshot generation this lcore currently serves
+  uint64_t generation;  // snapshot generation this lcore currently serves
   uint64_t reserved[4];
 };
 

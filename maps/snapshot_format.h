@@ -103,20 +103,20 @@ enum NodeFlags : uint16_t {
   kNodeApex = 1 << 0,        // zone apex
   kNodeDelegation = 1 << 1,  // NS at a non-apex name: a zone cut
   kNodeHasCname = 1 << 2,
-  kNodeWildcard = 1 << 3,    // the node's own first label is '*'
+  kNodeWildcard = 1 << 3,  // the node's own first label is '*'
 };
 
 struct Node {
-  uint32_t name_offset;   // into kNames: lowered, uncompressed wire name
-  uint8_t name_length;    // wire length incl. root label (<= 255)
-  uint8_t label_count;    // not counting the root label
-  uint16_t flags;         // NodeFlags
-  uint32_t zone;          // index into kZones
-  uint32_t rrset_first;   // index into kRRsets
+  uint32_t name_offset;  // into kNames: lowered, uncompressed wire name
+  uint8_t name_length;   // wire length incl. root label (<= 255)
+  uint8_t label_count;   // not counting the root label
+  uint16_t flags;        // NodeFlags
+  uint32_t zone;         // index into kZones
+  uint32_t rrset_first;  // index into kRRsets
   uint16_t rrset_count;
   uint16_t reserved;
-  uint32_t cut;           // the highest zone cut at or above this node (kNone = authoritative)
-  uint32_t wildcard;      // node "*.<this>" if it exists, else kNone
+  uint32_t cut;       // the highest zone cut at or above this node (kNone = authoritative)
+  uint32_t wildcard;  // node "*.<this>" if it exists, else kNone
   uint32_t reserved2;
 };
 static_assert(sizeof(Node) == 32);
@@ -125,20 +125,20 @@ static_assert(sizeof(Node) == 32);
 // RFC 1035 types; SRV and DNAME targets are never compressed).
 enum RdataNames : uint8_t {
   kRdataNoNames = 0,
-  kRdataOneName = 1,   // NS, CNAME, PTR: the whole rdata is one name
-  kRdataMx = 2,        // 16-bit preference, then a name
-  kRdataSoa = 3,       // MNAME, RNAME, then 20 bytes
+  kRdataOneName = 1,  // NS, CNAME, PTR: the whole rdata is one name
+  kRdataMx = 2,       // 16-bit preference, then a name
+  kRdataSoa = 3,      // MNAME, RNAME, then 20 bytes
 };
 
 struct RRset {
   uint16_t type;
   uint16_t rr_count;
   uint32_t ttl;
-  uint32_t rdata_offset;  // into kRdata: rr_count x (u16 rdlen | rdata)
-  uint32_t rdata_length;  // bytes of the whole run
+  uint32_t rdata_offset;      // into kRdata: rr_count x (u16 rdlen | rdata)
+  uint32_t rdata_length;      // bytes of the whole run
   uint32_t additional_first;  // into kAdditionals
   uint16_t additional_count;
-  uint8_t rdata_names;        // RdataNames
+  uint8_t rdata_names;  // RdataNames
   uint8_t reserved;
   uint32_t wire_size;  // upper bound of this rrset's wire size with owner as a pointer
   uint32_t reserved2;

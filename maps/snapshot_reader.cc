@@ -67,34 +67,40 @@ absl::Status SnapshotReader::Validate() {
   SnapshotHeader h;
   std::memcpy(&h, base_, sizeof(h));
   if (h.magic != kSnapshotMagic) {
-    return absl::DataLossError(absl::StrFormat("bad magic 0x%016x (want 0x%016x)", h.magic,
-                                               kSnapshotMagic));
+    return absl::DataLossError(
+        absl::StrFormat("bad magic 0x%016x (want 0x%016x)", h.magic, kSnapshotMagic));
   }
   if (h.abi_version != kAbiVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "ABI version ", h.abi_version, " is not the version this binary reads (", kAbiVersion,
-        "); upgrade sextant-control and sextant-dataplane together"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("ABI version ", h.abi_version, " is not the version this binary reads (",
+                     kAbiVersion, "); upgrade sextant-control and sextant-dataplane together"));
   }
   const size_t dir_end = sizeof(SnapshotHeader) + sizeof(dir_);
   if (h.size != size_ || h.header_size != dir_end || size_ < dir_end) {
-    return absl::DataLossError(absl::StrCat("size mismatch: header says ", h.size,
-                                            " bytes, the blob has ", size_));
+    return absl::DataLossError(
+        absl::StrCat("size mismatch: header says ", h.size, " bytes, the blob has ", size_));
   }
   const uint64_t sum = SnapshotChecksum(base_ + sizeof(SnapshotHeader), size_ - sizeof(h));
   if (sum != h.checksum) {
-    return absl::DataLossError(absl::StrFormat("checksum mismatch: header 0x%016x, data 0x%016x",
-                                               h.checksum, sum));
+    return absl::DataLossError(
+        absl::StrFormat("checksum mismatch: header 0x%016x, data 0x%016x", h.checksum, sum));
   }
   std::memcpy(dir_, base_ + sizeof(SnapshotHeader), sizeof(dir_));
-  static constexpr uint32_t kElemSize[kSectionCount] = {
-      sizeof(Settings), sizeof(Zone), sizeof(Bucket),        sizeof(Node), sizeof(RRset), 1, 1,
-      sizeof(AdditionalRef), 1};
+  static constexpr uint32_t kElemSize[kSectionCount] = {sizeof(Settings),
+                                                        sizeof(Zone),
+                                                        sizeof(Bucket),
+                                                        sizeof(Node),
+                                                        sizeof(RRset),
+                                                        1,
+                                                        1,
+                                                        sizeof(AdditionalRef),
+                                                        1};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
     if (kElemSize[i] != 0 && r.elem_size != kElemSize[i]) {
-      return absl::DataLossError(absl::StrCat("section ", i, " element size ", r.elem_size,
-                                              " != ", kElemSize[i]));
+      return absl::DataLossError(
+          absl::StrCat("section ", i, " element size ", r.elem_size, " != ", kElemSize[i]));
     }
     if (r.offset % 8 != 0 || r.offset < dir_end ||
         r.offset + uint64_t{r.count} * r.elem_size > size_) {
@@ -118,8 +124,10 @@ absl::Status SnapshotReader::ValidateRecords() {
 
   if (settings.size() != 1) return bad("settings section missing");
   settings_ = settings[0];
-  for (const StringRef* s : {&settings_.nsid, &settings_.chaos_version, &settings_.chaos_identity}) {
-    if (s->offset != kNone && uint64_t{s->offset} + s->length > strings.size()) return bad("settings string out of range");
+  for (const StringRef* s :
+       {&settings_.nsid, &settings_.chaos_version, &settings_.chaos_identity}) {
+    if (s->offset != kNone && uint64_t{s->offset} + s->length > strings.size())
+      return bad("settings string out of range");
   }
   if (!buckets.empty() && (buckets.size() & (buckets.size() - 1)) != 0) {
     return bad("hash table size ", buckets.size(), " is not a power of two");

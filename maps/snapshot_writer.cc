@@ -53,10 +53,9 @@ absl::StatusOr<std::vector<uint8_t>> SnapshotWriter::Build(uint64_t generation) 
   h.header_size = static_cast<uint32_t>(sizeof(SnapshotHeader) + dir_size);
   h.generation = generation;
   h.size = total;
-  h.created_unix_ns = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  h.created_unix_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
   h.checksum = SnapshotChecksum(blob.data() + sizeof(SnapshotHeader), total - sizeof(h));
   std::memcpy(blob.data(), &h, sizeof(h));
   return blob;

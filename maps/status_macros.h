@@ -11,16 +11,16 @@
 #define SX_STATUS_CONCAT_(a, b) SX_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the current function if `expr` (an absl::Status) is not OK.
-#define SX_RETURN_IF_ERROR(expr)                      \
-  do {                                                \
-    ::absl::Status sx_status_ = (expr);               \
+#define SX_RETURN_IF_ERROR(expr)                                 \
+  do {                                                           \
+    ::absl::Status sx_status_ = (expr);                          \
     if (ABSL_PREDICT_FALSE(!sx_status_.ok())) return sx_status_; \
   } while (0)
 
 // `SX_ASSIGN_OR_RETURN(auto x, MakeX());` unwraps a StatusOr or returns its error.
 #define SX_ASSIGN_OR_RETURN(lhs, expr) \
   SX_ASSIGN_OR_RETURN_IMPL_(SX_STATUS_CONCAT_(sx_statusor_, __LINE__), lhs, expr)
-#define SX_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)          \
-  auto tmp = (expr);                                       \
-  if (ABSL_PREDICT_FALSE(!tmp.ok())) return tmp.status();  \
+#define SX_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
+  auto tmp = (expr);                                      \
+  if (ABSL_PREDICT_FALSE(!tmp.ok())) return tmp.status(); \
   lhs = std::move(tmp).value()
