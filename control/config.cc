@@ -25,7 +25,10 @@ absl::Status Err(const std::string& file, const YAML::Node& n, const std::string
 
 absl::Status CheckKeys(const std::string& file, const YAML::Node& map, const std::string& where,
                        const std::set<std::string>& known) {
-  if (!map.IsMap()) return Err(file, map, absl::StrCat(where, " must be a mapping"));
+  if (!map.IsMap()) {
+    return Err(file, map,
+               absl::StrCat(where.empty() ? "the configuration" : where, " must be a mapping"));
+  }
   for (const auto& kv : map) {
     const std::string key = kv.first.as<std::string>();
     if (!known.count(key)) {

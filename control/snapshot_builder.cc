@@ -18,7 +18,7 @@ namespace {
 using maps::kNone;
 
 constexpr uint16_t kTypeA = 1, kTypeNs = 2, kTypeCname = 5, kTypeSoa = 6, kTypePtr = 12,
-                   kTypeMx = 15, kTypeAaaa = 28, kTypeSrv = 33;
+                   kTypeMx = 15, kTypeAaaa = 28, kTypeSrv = 33, kTypeDs = 43;
 
 maps::RdataNames NamesOf(uint16_t type) {
   switch (type) {
@@ -84,23 +84,50 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
     }
     return best;
   };
+  // DS records of a served child's apex, kept from the parent (RFC 4035 3.1.4.1: the parent
+  // answers DS at a cut even when the same server also serves the child).
+  std::map<std::string, std::pair<int, const RRsetData*>> parent_ds;
+  auto add_ents = [&](std::string_view name, size_t z) {
+    std::string_view up = name;
+    while (up.size() > zones[z].origin_wire.size()) {
+      up = WireParent(up);
+      if (deepest_zone(std::string(up)) != static_cast<int>(z)) continue;
+      BuildNode& e = by_name[std::string(up)];
+      if (e.zone < 0) {
+        e.name = std::string(up);
+        e.zone = static_cast<int>(z);
+      }
+    }
+  };
   for (size_t z = 0; z < zones.size(); ++z) {
     for (const auto& [name, nd] : zones[z].names) {
-      if (deepest_zone(name) != static_cast<int>(z)) continue;
+      if (deepest_zone(name) != static_cast<int>(z)) {
+        // Owned by a deeper served zone; the parent's empty non-terminals above it stay.
+        add_ents(name, z);
+        if (name == zones[deepest_zone(name)].origin_wire) {
+          for (const RRsetData& s : nd.rrsets) {
+            if (s.type == kTypeDs) parent_ds[name] = {static_cast<int>(z), &s};
+          }
+          parent_ds.emplace(name, std::make_pair(static_cast<int>(z), nullptr));
+        }
+        continue;
+      }
       BuildNode& n = by_name[name];
       n.name = name;
       n.zone = static_cast<int>(z);
       n.data = &nd;
-      // Empty non-terminals up to the apex.
-      std::string_view up = name;
-      while (up.size() > zones[z].origin_wire.size()) {
-        up = WireParent(up);
-        BuildNode& e = by_name[std::string(up)];
-        if (e.zone < 0) {
-          e.name = std::string(up);
-          e.zone = static_cast<int>(z);
-        }
+      add_ents(name, z);  // empty non-terminals up to the apex
+    }
+  }
+  // A served child's apex below a served parent, even when the parent has no records there.
+  for (size_t z = 0; z < zones.size(); ++z) {
+    for (size_t p = 0; p < zones.size(); ++p) {
+      if (p == z || !WireIsSubdomain(zones[z].origin_wire, zones[p].origin_wire)) continue;
+      if (deepest_zone(std::string(WireParent(zones[z].origin_wire))) != static_cast<int>(p)) {
+        continue;  // an intermediate served zone is the parent
       }
+      add_ents(zones[z].origin_wire, p);
+      parent_ds.emplace(zones[z].origin_wire, std::make_pair(static_cast<int>(p), nullptr));
     }
   }
 
@@ -130,6 +157,7 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
     n.zone = static_cast<uint32_t>(b.zone);
     n.cut = kNone;
     n.wildcard = kNone;
+    n.parent_zone = kNone;
     n.rrset_first = static_cast<uint32_t>(rrsets.size());
     const bool apex = b.name == zones[b.zone].origin_wire;
     if (apex) n.flags |= maps::kNodeApex;
@@ -184,6 +212,37 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
       n.rrset_count = static_cast<uint16_t>(b.data->rrsets.size());
     }
     if (apex) zone_recs[b.zone].apex_node = static_cast<uint32_t>(i);
+    if (auto it = parent_ds.find(b.name); apex && it != parent_ds.end()) {
+      n.parent_zone = static_cast<uint32_t>(it->second.first);
+      if (const RRsetData* ds = it->second.second; ds != nullptr) {
+        // The parent's DS joins the child apex node; the engine answers it for the parent.
+        maps::RRset r{};
+        r.type = kTypeDs;
+        r.rr_count = static_cast<uint16_t>(ds->rdatas.size());
+        r.ttl = ds->ttl;
+        r.rdata_offset = static_cast<uint32_t>(rdata_blob.size());
+        uint64_t wire = 0;
+        for (const std::string& rd : ds->rdatas) {
+          uint16_t len = static_cast<uint16_t>(rd.size());
+          uint8_t lb[2];
+          std::memcpy(lb, &len, 2);
+          rdata_blob.insert(rdata_blob.end(), lb, lb + 2);
+          rdata_blob.insert(rdata_blob.end(), rd.begin(), rd.end());
+          wire += 12 + rd.size();
+        }
+        r.rdata_length = static_cast<uint32_t>(rdata_blob.size()) - r.rdata_offset;
+        r.wire_size = static_cast<uint32_t>(wire);
+        bool child_has_ds = false;
+        for (uint32_t k = n.rrset_first; k < n.rrset_first + n.rrset_count; ++k) {
+          child_has_ds |= rrsets[k].type == kTypeDs;
+        }
+        if (!child_has_ds) {
+          rrsets.push_back(r);
+          pending_additional.emplace_back();
+          ++n.rrset_count;
+        }
+      }
+    }
   }
 
   // 2. Zone cuts (the highest delegation on the path from the apex) and wildcard children.

@@ -2,6 +2,7 @@
 
 #include <ldns/ldns.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -136,6 +137,24 @@ std::string TypeName(uint16_t t) {
   return absl::StrCat("TYPE", t);
 }
 
+// The line where the record ldns is about to read starts: the first character at or after
+// `pos` that is not blank space or a comment. (ldns's own line counter ends one off depending on
+// how a record ends, and names the last line of a multi-line record.)
+int RecordStartLine(const std::string& text, size_t pos) {
+  while (pos < text.size()) {
+    const char c = text[pos];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      ++pos;
+    } else if (c == ';') {
+      while (pos < text.size() && text[pos] != '\n') ++pos;
+    } else {
+      break;
+    }
+  }
+  pos = std::min(pos, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + pos, '\n'));
+}
+
 }  // namespace
 
 absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std::string& text,
@@ -178,6 +197,7 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
   while (!feof(fp.get())) {
     ldns_rr* raw = nullptr;
     int before = line_nr;
+    const long record_pos = ftell(fp.get());
     ldns_status st =
         ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin_raw, &prev, &line_nr);
     RrPtr rr(raw);
@@ -187,10 +207,11 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
     }
     if (st != LDNS_STATUS_OK) {
       if (feof(fp.get()) && st == LDNS_STATUS_SYNTAX_ERR && line_nr == before) break;
-      result = zerr(where_line(line_nr), ldns_get_errorstr_by_id(st));
+      result =
+          zerr(where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos))), ldns_get_errorstr_by_id(st));
       break;
     }
-    const std::string where = where_line(line_nr);
+    const std::string where = where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos)));
     if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) {
       result = zerr(where, "only class IN is served");
       break;

@@ -115,9 +115,10 @@ struct Node {
   uint32_t rrset_first;  // index into kRRsets
   uint16_t rrset_count;
   uint16_t reserved;
-  uint32_t cut;       // the highest zone cut at or above this node (kNone = authoritative)
-  uint32_t wildcard;  // node "*.<this>" if it exists, else kNone
-  uint32_t reserved2;
+  uint32_t cut;          // the highest zone cut at or above this node (kNone = authoritative)
+  uint32_t wildcard;     // node "*.<this>" if it exists, else kNone
+  uint32_t parent_zone;  // at a zone apex whose parent zone we also serve: that zone (it
+                         // answers DS here, RFC 4035 3.1.4.1); else kNone
 };
 static_assert(sizeof(Node) == 32);
 

@@ -76,9 +76,13 @@ absl::Status SnapshotReader::Validate() {
                      kAbiVersion, "); upgrade sextant-control and sextant-dataplane together"));
   }
   const size_t dir_end = sizeof(SnapshotHeader) + sizeof(dir_);
-  if (h.size != size_ || h.header_size != dir_end || size_ < dir_end) {
+  if (h.size != size_ || size_ < dir_end) {
     return absl::DataLossError(
         absl::StrCat("size mismatch: header says ", h.size, " bytes, the blob has ", size_));
+  }
+  if (h.header_size != dir_end) {
+    return absl::DataLossError(absl::StrCat("header size ", h.header_size, " is not the ", dir_end,
+                                            " bytes of format v", kAbiVersion));
   }
   const uint64_t sum = SnapshotChecksum(base_ + sizeof(SnapshotHeader), size_ - sizeof(h));
   if (sum != h.checksum) {

@@ -1,0 +1,367 @@
+// SnapshotWriter and SnapshotReader: what the writer seals the reader opens unchanged, and a
+// blob that is damaged in any way the header can tell (magic, ABI version, size, checksum,
+// section bounds, record indices) is refused with a message that says which.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "maps/snapshot_checksum.h"
+#include "maps/snapshot_format.h"
+#include "maps/snapshot_reader.h"
+#include "maps/snapshot_writer.h"
+#include "tests/support/test_snapshot.h"
+
+namespace sextant::maps {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+
+using Blob = std::vector<uint8_t>;
+
+constexpr size_t kDirectoryEnd = sizeof(SnapshotHeader) + kSectionCount * sizeof(SectionRef);
+
+// A small hand-made snapshot: settings with an NSID, the strings they point into, and two byte
+// sections with recognisable contents. No zones: the reader accepts an empty snapshot.
+struct Parts {
+  Settings settings{};
+  std::vector<uint8_t> strings;
+  std::vector<uint8_t> rdata;
+  std::vector<uint8_t> names;
+};
+
+Parts MakeParts() {
+  Parts p;
+  const std::string nsid = "ns1-test";
+  p.strings.assign(nsid.begin(), nsid.end());
+  p.settings.edns_udp_size = 4096;
+  p.settings.nsid = StringRef{0, static_cast<uint32_t>(nsid.size())};
+  p.settings.chaos_version = StringRef{kNone, 0};
+  p.settings.chaos_identity = StringRef{kNone, 0};
+  for (int i = 0; i < 13; ++i) p.rdata.push_back(static_cast<uint8_t>(i * 7));  // odd length
+  p.names = {3, 'w', 'w', 'w', 0};
+  return p;
+}
+
+Blob Write(const Parts& p, uint64_t generation) {
+  SnapshotWriter w;
+  w.SetSection(kSettings, &p.settings, 1, sizeof(p.settings));
+  w.SetSection(kStrings, p.strings);
+  w.SetSection(kRdata, p.rdata);
+  w.SetSection(kNames, p.names);
+  auto blob = w.Build(generation);
+  EXPECT_TRUE(blob.ok()) << blob.status();
+  return blob.ok() ? *blob : Blob{};
+}
+
+// A full snapshot from the real builder, so that every section and index is populated.
+Blob RealBlob() {
+  auto snap = sextant::testing::BuildTestSnapshot({{"example.test.", R"($ORIGIN example.test.
+$TTL 300
+@    IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@    IN NS  ns1
+@    IN MX  10 mail
+ns1  IN A   192.0.2.53
+mail IN A   192.0.2.25
+www  IN A   192.0.2.1
+*.wild IN TXT "wildcard"
+)"}},
+                                                  "  nsid: ns1-test\n", 7);
+  EXPECT_TRUE(snap.ok()) << snap.status();
+  if (!snap.ok()) return {};
+  return Blob((*snap)->base(), (*snap)->base() + (*snap)->size());
+}
+
+SnapshotHeader HeaderOf(const Blob& b) {
+  SnapshotHeader h;
+  std::memcpy(&h, b.data(), sizeof(h));
+  return h;
+}
+void PutHeader(Blob& b, const SnapshotHeader& h) { std::memcpy(b.data(), &h, sizeof(h)); }
+SectionRef DirOf(const Blob& b, SectionId id) {
+  SectionRef r;
+  std::memcpy(&r, b.data() + sizeof(SnapshotHeader) + id * sizeof(SectionRef), sizeof(r));
+  return r;
+}
+void PutDir(Blob& b, SectionId id, const SectionRef& r) {
+  std::memcpy(b.data() + sizeof(SnapshotHeader) + id * sizeof(SectionRef), &r, sizeof(r));
+}
+// Seals a blob edited after the fact, so that only the edit itself is wrong.
+void Reseal(Blob& b) {
+  SnapshotHeader h = HeaderOf(b);
+  h.checksum = SnapshotChecksum(b.data() + sizeof(SnapshotHeader), b.size() - sizeof(h));
+  PutHeader(b, h);
+}
+// Rewrites element `index` of a record section in place.
+template <typename T>
+void EditRecord(Blob& b, SectionId id, size_t index, const std::function<void(T&)>& edit) {
+  const SectionRef r = DirOf(b, id);
+  ASSERT_LT(index, r.count);
+  T rec;
+  std::memcpy(&rec, b.data() + r.offset + index * sizeof(T), sizeof(T));
+  edit(rec);
+  std::memcpy(b.data() + r.offset + index * sizeof(T), &rec, sizeof(T));
+}
+
+std::vector<uint8_t> Bytes(absl::Span<const uint8_t> s) { return {s.begin(), s.end()}; }
+
+TEST(Snapshot, RoundTripsThroughWriterAndReader) {
+  const Parts p = MakeParts();
+  Blob blob = Write(p, 42);
+  ASSERT_FALSE(blob.empty());
+  auto r = SnapshotReader::FromBytes(blob);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const SnapshotReader& s = **r;
+
+  EXPECT_EQ(s.generation(), 42u);
+  EXPECT_EQ(s.size(), blob.size());
+  EXPECT_EQ(s.header().magic, kSnapshotMagic);
+  EXPECT_EQ(s.header().abi_version, kAbiVersion);
+  EXPECT_EQ(s.header().header_size, kDirectoryEnd);
+  EXPECT_EQ(s.header().size, blob.size());
+  EXPECT_EQ(s.size() % 8, 0u);
+  EXPECT_GT(s.header().created_unix_ns, 0u);
+
+  EXPECT_EQ(s.settings().edns_udp_size, 4096);
+  EXPECT_EQ(s.settings().nsid.length, 8u);
+  EXPECT_EQ(s.settings().chaos_version.offset, kNone);
+  EXPECT_THAT(Bytes(s.bytes(kStrings)), ElementsAreArray(p.strings));
+  EXPECT_THAT(Bytes(s.bytes(kRdata)), ElementsAreArray(p.rdata));
+  EXPECT_THAT(Bytes(s.bytes(kNames)), ElementsAreArray(p.names));
+  // Sections never set read as empty.
+  EXPECT_TRUE(s.section<Zone>(kZones).empty());
+  EXPECT_TRUE(s.section<Node>(kNodes).empty());
+  EXPECT_TRUE(s.bytes(static_cast<SectionId>(12)).empty());
+
+  // Every section starts 8-byte aligned, after the directory, inside the blob.
+  for (const SectionId id : {kSettings, kStrings, kRdata, kNames}) {
+    SCOPED_TRACE(id);
+    const SectionRef ref = DirOf(blob, id);
+    EXPECT_EQ(ref.offset % 8, 0u);
+    EXPECT_GE(ref.offset, kDirectoryEnd);
+    EXPECT_LE(ref.offset + uint64_t{ref.count} * ref.elem_size, blob.size());
+  }
+}
+
+TEST(Snapshot, RoundTripsARealSnapshot) {
+  const Blob blob = RealBlob();
+  ASSERT_FALSE(blob.empty());
+  auto r = SnapshotReader::FromBytes(blob);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->generation(), 7u);
+  EXPECT_EQ((*r)->section<Zone>(kZones).size(), 1u);
+  EXPECT_FALSE((*r)->section<Node>(kNodes).empty());
+  EXPECT_FALSE((*r)->section<AdditionalRef>(kAdditionals).empty());  // the MX target
+  EXPECT_EQ(std::vector<uint8_t>((*r)->base(), (*r)->base() + (*r)->size()), blob);
+}
+
+TEST(Snapshot, RefusesDamagedBlobsSayingWhy) {
+  struct Case {
+    std::string what;
+    std::function<void(Blob&)> damage;
+    std::string message;
+  } cases[] = {
+      {"bad magic", [](Blob& b) { b[0] ^= 0xFF; }, "magic"},
+      {"wrong ABI version",
+       [](Blob& b) {
+         SnapshotHeader h = HeaderOf(b);
+         h.abi_version = kAbiVersion + 1;
+         PutHeader(b, h);
+       },
+       "ABI version"},
+      {"truncated by 8 bytes", [](Blob& b) { b.resize(b.size() - 8); }, "size"},
+      {"truncated to the directory", [](Blob& b) { b.resize(kDirectoryEnd); }, "size"},
+      {"extended by 8 bytes", [](Blob& b) { b.resize(b.size() + 8, 0); }, "size"},
+      {"shorter than a header", [](Blob& b) { b.resize(sizeof(SnapshotHeader) - 1); },
+       "shorter than a header"},
+      {"empty", [](Blob& b) { b.clear(); }, "shorter than a header"},
+      {"flipped byte in the last section", [](Blob& b) { b[b.size() - 9] ^= 0x01; }, "checksum"},
+      {"flipped byte in the directory", [](Blob& b) { b[sizeof(SnapshotHeader) + 3] ^= 0x40; },
+       "checksum"},
+      {"checksum itself changed",
+       [](Blob& b) {
+         SnapshotHeader h = HeaderOf(b);
+         h.checksum ^= 1;
+         PutHeader(b, h);
+       },
+       "checksum"},
+      {"section starting past the end",
+       [](Blob& b) {
+         SectionRef r = DirOf(b, kStrings);
+         r.offset = b.size() + 8;
+         PutDir(b, kStrings, r);
+         Reseal(b);
+       },
+       "outside"},
+      {"section running past the end",
+       [](Blob& b) {
+         SectionRef r = DirOf(b, kRdata);
+         r.count = static_cast<uint32_t>(b.size());
+         PutDir(b, kRdata, r);
+         Reseal(b);
+       },
+       "outside"},
+      {"section overlapping the directory",
+       [](Blob& b) {
+         SectionRef r = DirOf(b, kNames);
+         r.offset = sizeof(SnapshotHeader);
+         PutDir(b, kNames, r);
+         Reseal(b);
+       },
+       "outside"},
+      {"misaligned section",
+       [](Blob& b) {
+         SectionRef r = DirOf(b, kNames);
+         r.offset += 1;
+         PutDir(b, kNames, r);
+         Reseal(b);
+       },
+       "section 6"},
+      {"wrong element size",
+       [](Blob& b) {
+         SectionRef r = DirOf(b, kNodes);
+         r.elem_size = 16;
+         r.count *= 2;
+         PutDir(b, kNodes, r);
+         Reseal(b);
+       },
+       "element size"},
+      {"no settings",
+       [](Blob& b) {
+         PutDir(b, kSettings, SectionRef{0, 0, 0});
+         Reseal(b);
+       },
+       "settings"},
+      {"node index out of range",
+       [](Blob& b) {
+         EditRecord<Node>(b, kNodes, 0, [](Node& n) { n.zone = 99; });
+         Reseal(b);
+       },
+       "node 0"},
+      {"rrset rdata out of range",
+       [](Blob& b) {
+         EditRecord<RRset>(b, kRRsets, 0, [](RRset& r) { r.rdata_length += 1000; });
+         Reseal(b);
+       },
+       "rrset 0"},
+      {"bucket pointing past the nodes",
+       [](Blob& b) {
+         const SectionRef buckets = DirOf(b, kBuckets);
+         for (size_t i = 0; i < buckets.count; ++i) {
+           EditRecord<Bucket>(b, kBuckets, i, [](Bucket& k) {
+             if (k.node != kNone) k.node = 1000;
+           });
+         }
+         Reseal(b);
+       },
+       "bucket"},
+      {"settings string out of range",
+       [](Blob& b) {
+         EditRecord<Settings>(b, kSettings, 0, [](Settings& s) { s.nsid.length = 1000; });
+         Reseal(b);
+       },
+       "settings string"},
+  };
+  const Blob good = RealBlob();
+  ASSERT_FALSE(good.empty());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = good;
+    c.damage(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
+  }
+}
+
+TEST(Snapshot, NamesTheHeaderSizeWhenItIsWrong) {
+  // A wrong header_size is refused, but the message blames the blob size and contradicts itself
+  // ("size mismatch: header says N bytes, the blob has N" with the same N twice).
+  Blob b = RealBlob();
+  ASSERT_FALSE(b.empty());
+  SnapshotHeader h = HeaderOf(b);
+  h.header_size = sizeof(SnapshotHeader);
+  PutHeader(b, h);
+  auto r = SnapshotReader::FromBytes(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("header size"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files (the dataplane maps /dev/shm files)
+
+// A /dev/shm path unique to this process, removed when the test ends.
+class ShmFile {
+ public:
+  explicit ShmFile(const std::string& tag)
+      : path_(absl::StrCat("/dev/shm/sextant-snapshot-test-", getpid(), "-", tag)) {}
+  ~ShmFile() { unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+  bool Write(const Blob& b) const {
+    const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    const bool ok = write(fd, b.data(), b.size()) == static_cast<ssize_t>(b.size());
+    close(fd);
+    return ok;
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST(Snapshot, OpensAValidFile) {
+  const Blob blob = RealBlob();
+  ASSERT_FALSE(blob.empty());
+  const ShmFile f("valid");
+  ASSERT_TRUE(f.Write(blob));
+  auto r = SnapshotReader::OpenFile(f.path());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->generation(), 7u);
+  ASSERT_EQ((*r)->size(), blob.size());
+  EXPECT_EQ(std::memcmp((*r)->base(), blob.data(), blob.size()), 0);
+  EXPECT_EQ((*r)->settings().nsid.length, 8u);
+}
+
+TEST(Snapshot, RefusesBadFilesNamingThePath) {
+  Blob corrupt = RealBlob();
+  ASSERT_FALSE(corrupt.empty());
+  corrupt[corrupt.size() - 9] ^= 1;
+  struct Case {
+    std::string what;
+    std::string tag;
+    std::optional<Blob> content;  // nullopt: no file
+    absl::StatusCode code;
+    std::string message;
+  } cases[] = {
+      {"missing", "missing", std::nullopt, absl::StatusCode::kNotFound, "No such file"},
+      {"empty", "empty", Blob{}, absl::StatusCode::kDataLoss, "shorter than a header"},
+      {"short", "short", Blob(10, 0), absl::StatusCode::kDataLoss, "shorter than a header"},
+      {"corrupt", "corrupt", corrupt, absl::StatusCode::kDataLoss, "checksum"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const ShmFile f(c.tag);
+    if (c.content) {
+      ASSERT_TRUE(f.Write(*c.content));
+    }
+    auto r = SnapshotReader::OpenFile(f.path());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), c.code);
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(f.path()));
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
+  }
+}
+
+}  // namespace
+}  // namespace sextant::maps
