@@ -96,11 +96,20 @@ bool IsOurSolicitedNode(const PathConfig& c, const uint8_t* addr, uint16_t vlan)
   return false;
 }
 
+// Ethernet frames are at least 60 bytes before the FCS. Pad a short reply with zeros (never with
+// what the buffer held before: CVE-2003-0001), within the buffer.
+uint32_t PadFrame(uint8_t* f, uint32_t len, uint32_t room) {
+  constexpr uint32_t kMinFrame = 60;
+  if (len >= kMinFrame || room < kMinFrame) return len;
+  std::memset(f + len, 0, kMinFrame - len);
+  return kMinFrame;
+}
+
 void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
   if (ctr != nullptr) ++ctr->dropped[r];
 }
 
-Verdict Arp(uint8_t* f, uint32_t* len, size_t l2, uint16_t vlan, const PathConfig& c,
+Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, const PathConfig& c,
             maps::LcoreCounters* ctr) {
   if (*len < l2 + 28) {
     Drop(ctr, maps::kDropMalformed);
@@ -122,7 +131,7 @@ Verdict Arp(uint8_t* f, uint32_t* len, size_t l2, uint16_t vlan, const PathConfi
   std::memcpy(a + 8, c.mac, 6);
   std::memcpy(a + 14, target_ip, 4);
   SwapMacs(f, c.mac);
-  *len = std::max<uint32_t>(static_cast<uint32_t>(l2 + 28), 60);
+  *len = PadFrame(f, static_cast<uint32_t>(l2 + 28), room);
   return Verdict::kTransmit;
 }
 
@@ -178,8 +187,8 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     const size_t cap = std::min<size_t>(room - hdrs, c.mtu - kIpv4Len - kUdpLen);
     AnswerInfo info;
     const size_t rlen = engine->Answer(dns, ulen - kUdpLen, client, dns, cap, &info);
-    if (rlen == 0) {
-      Drop(ctr, maps::kDropResponse);
+    if (rlen == 0) {  // shorter than a DNS header, or a response (QR=1)
+      Drop(ctr, ulen - kUdpLen < 12 ? maps::kDropMalformed : maps::kDropResponse);
       return Verdict::kDrop;
     }
     if (ctr != nullptr) {
@@ -236,7 +245,7 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     ip[8] = kReplyTtl;
     Put16(ip + 10, 0);
     StoreChecksum(ip + 10, Fold(RawSum(ip, kIpv4Len, 0)));
-    *len = std::max<uint32_t>(static_cast<uint32_t>(l2 + total), 60);
+    *len = PadFrame(f, static_cast<uint32_t>(l2 + total), room);
     return Verdict::kTransmit;
   }
   return Verdict::kException;  // TCP (the kernel listener answers TCP/53) and the rest
@@ -279,7 +288,9 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     if (Get16(l4 + 2) != c.dns_port) return Verdict::kException;
     const uint16_t ulen = Get16(l4 + 4);
     // The UDP checksum is mandatory over IPv6 (RFC 8200 section 8.1).
-    if (Fold(RawSum(l4, ulen, PseudoV6(ip, kProtoUdp, ulen))) != 0xffff) {
+    uint16_t stored;
+    std::memcpy(&stored, l4 + 6, 2);
+    if (stored == 0 || Fold(RawSum(l4, ulen, PseudoV6(ip, kProtoUdp, ulen))) != 0xffff) {
       Drop(ctr, maps::kDropMalformed);
       return Verdict::kDrop;
     }
@@ -295,8 +306,8 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     const size_t cap = std::min<size_t>(room - hdrs, c.mtu - kIpv6Len - kUdpLen);
     AnswerInfo info;
     const size_t rlen = engine->Answer(dns, ulen - kUdpLen, client, dns, cap, &info);
-    if (rlen == 0) {
-      Drop(ctr, maps::kDropResponse);
+    if (rlen == 0) {  // shorter than a DNS header, or a response (QR=1)
+      Drop(ctr, ulen - kUdpLen < 12 ? maps::kDropMalformed : maps::kDropResponse);
       return Verdict::kDrop;
     }
     if (ctr != nullptr) {
@@ -428,7 +439,7 @@ Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig&
     case kEthIpv6:
       return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off);
     case kEthArp:
-      return Arp(f, len, l2, vlan, c, ctr);
+      return Arp(f, len, room, l2, vlan, c, ctr);
     default:
       return Verdict::kException;
   }
