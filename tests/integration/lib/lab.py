@@ -86,11 +86,13 @@ class Lab:
         run(f"ip netns exec {self.ns} ethtool -K {ifname} tx off", check=False)
         self.client_ifname = ifname
 
-    def start(self, wait_s=20):
+    def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args=""):
+        """lcores: EAL lcore arguments; vdev_args: extra devargs for the data port
+        (e.g. ",qpairs=2" for two af_packet queue pairs)."""
         self._make_wire()
         vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
-                else f"net_tap0,iface={self.host_if}")
-        cmd = [self.dataplane, "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+                else f"net_tap0,iface={self.host_if}") + vdev_args
+        cmd = [self.dataplane, *lcores, "--no-huge", "-m", "512", "--no-pci",
                f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
                "--config", str(self.config_path)]
         self.log = open(self.log_path, "w")
@@ -122,6 +124,14 @@ class Lab:
     def dig(self, *args, server=APPLIANCE_V4):
         r = self.ns_run(["dig", f"@{server}", "+time=2", "+tries=2", "+norec", *args])
         return r.stdout
+
+    def lcore_counters(self):
+        """Per-lcore (rx, tx, queries) from the control block (maps/control_block.h layout:
+        64-byte header, 65536 health words, then 128 LcoreCounters of 320 bytes)."""
+        import struct
+        data = Path(f"/dev/shm/{self.instance}.ctl").read_bytes()
+        base = 64 + 65536 * 4
+        return [struct.unpack_from("<QQQ", data, base + i * 320) for i in range(128)]
 
     def appliance_mac(self):
         out = self.ns_run(["ip", "neigh", "show", APPLIANCE_V4]).stdout
