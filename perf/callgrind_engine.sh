@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Instructions per query for Engine::Answer, per query kind, under callgrind.
+#
+# For each case, engine_benchmark --sx_case=CASE --sx_count=N runs exactly N answers (cycling
+# through that case's pool of distinct queries) after the same start-up as with N=0 (snapshot
+# build, query pools, answer check). Instruction counts are deterministic under valgrind, so
+#   per_query = (Ir(N) - Ir(0)) / N
+# Two columns:
+#   loop:   the whole counting loop, i.e. what one benchmark iteration costs (Answer, the
+#           caller's few loop instructions and, for *_inplace, the query copy into the packet).
+#   Answer: only instructions executed inside Engine::Answer (--toggle-collect), its callees
+#           included.
+#
+# Usage: perf/callgrind_engine.sh [case ...]
+#   BUILD_DIR   build tree holding bin/engine_benchmark (default: <repo>/build-perf); the target
+#               is brought up to date there with ninja -j1 first.
+#   SX_COUNT    answers per measurement (default 20000).
+#   OUT_DIR     where callgrind.out files are kept (default: a new directory under /tmp). Look at
+#               one with: callgrind_annotate --auto=yes --inclusive=yes OUT_DIR/CASE.out
+#               (line numbers need debug info: configure with -DCMAKE_CXX_FLAGS=-g).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-$repo/build-perf}
+count=${SX_COUNT:-20000}
+out_dir=${OUT_DIR:-$(mktemp -d /tmp/callgrind_engine.XXXXXX)}
+bin=$build_dir/bin/engine_benchmark
+answer_fn='sextant::dataplane::Engine::Answer(*'
+
+if [[ $# -gt 0 ]]; then
+  cases=("$@")
+else
+  cases=(a_noedns a_edns a_edns_inplace aaaa nxdomain cname wildcard referral mix)
+fi
+
+if [[ -f $build_dir/build.ninja ]]; then
+  ninja -C "$build_dir" -j1 engine_benchmark >/dev/null
+fi
+if [[ ! -x $bin ]]; then
+  echo "no $bin; build it with:" >&2
+  echo "  cmake -S $repo -B $build_dir -G Ninja -DCMAKE_BUILD_TYPE=Release &&" \
+    "ninja -C $build_dir -j1 engine_benchmark" >&2
+  exit 1
+fi
+mkdir -p "$out_dir"
+
+# ir OUTFILE CASE N [valgrind options...]: total instructions of one run.
+ir() {
+  local file=$1 case=$2 n=$3
+  shift 3
+  valgrind --tool=callgrind --callgrind-out-file="$file" "$@" \
+    "$bin" --sx_case="$case" --sx_count="$n" >"$file.log" 2>&1 || {
+    echo "valgrind run failed ($case, N=$n); see $file.log" >&2
+    exit 1
+  }
+  awk '/^totals:/ {print $2; found=1} END {if (!found) exit 1}' "$file"
+}
+
+# The start-up is the same for every case (all pools are built and checked whatever the case).
+base_loop=$(ir "$out_dir/base.out" a_edns 0)
+base_answer=$(ir "$out_dir/base_answer.out" a_edns 0 --toggle-collect="$answer_fn")
+
+printf 'N=%s answers per case; start-up Ir=%s (subtracted)\n' "$count" "$base_loop"
+printf '%-16s %22s %22s\n' case 'instructions/query' 'Answer only'
+for c in "${cases[@]}"; do
+  loop=$(ir "$out_dir/$c.out" "$c" "$count")
+  answer=$(ir "$out_dir/${c}_answer.out" "$c" "$count" --toggle-collect="$answer_fn")
+  awk -v c="$c" -v l="$loop" -v bl="$base_loop" -v a="$answer" -v ba="$base_answer" \
+    -v n="$count" 'BEGIN {printf "%-16s %22.1f %22.1f\n", c, (l - bl) / n, (a - ba) / n}'
+done
+echo "callgrind.out files: $out_dir"

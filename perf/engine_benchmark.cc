@@ -1,0 +1,379 @@
+// Engine::Answer throughput per query kind, on a snapshot built once from a generated zone of
+// about 1,000 names (hosts with A/AAAA, CNAMEs, a wildcard, delegations with glue, MX, TXT).
+//
+// Every case cycles through a pre-built pool of distinct query buffers (up to 1,000) so that the
+// hash table, the rdata and the names are touched as real traffic touches them, not one hot
+// line. Queries are built and every answer is checked (rcode, flags, section counts) before
+// anything is timed, so a case measures what its name says; the timed loop allocates nothing.
+//
+// Two modes:
+//   engine_benchmark [--benchmark_filter=...]      Google Benchmark, items_per_second per case.
+//   engine_benchmark --sx_case=a_edns --sx_count=N  exactly N answers of one case, then exit:
+//     under callgrind, (Ir(N) - Ir(0)) / N is instructions per query (perf/callgrind_engine.sh).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "dataplane/dns_wire.h"
+#include "dataplane/engine.h"
+#include "maps/snapshot_reader.h"
+#include "tests/support/test_snapshot.h"
+
+namespace sextant::dataplane {
+namespace {
+
+using wire::kTypeA;
+using wire::kTypeAaaa;
+using wire::kTypeMx;
+using wire::kTypeTxt;
+
+constexpr char kOrigin[] = "bench.test.";
+constexpr int kHosts = 600;    // host0000..: A (two RRs for every fourth) + AAAA
+constexpr int kAliases = 150;  // alias0000..: CNAME to a host
+constexpr int kSubs = 40;      // sub00..: delegated, NS ns1/ns2 with in-domain glue
+constexpr int kMx = 50;        // mx000..: MX to a host (additional A/AAAA)
+constexpr int kTxt = 50;       // txt000..: one TXT
+constexpr int kPoolSize = 1000;
+constexpr uint16_t kEdnsSize = 1232;  // the DNS Flag Day 2020 default most resolvers send
+
+// The DPDK path answers into the mbuf the query came in: its default data room is 2 KiB.
+constexpr size_t kPacketRoom = 2048;
+
+int ARecordsOf(int host) { return host % 4 == 0 ? 2 : 1; }
+
+std::string HostName(int i) { return absl::StrFormat("host%04d", i); }
+
+// The zone as master-file text: SOA, apex NS/MX, then the generated names.
+std::string ZoneText() {
+  std::string z = absl::StrCat("$ORIGIN ", kOrigin, "\n$TTL 3600\n",
+                               "@ IN SOA ns1.bench.test. hostmaster.bench.test. 2024010101 7200 "
+                               "3600 1209600 300\n",
+                               "@ IN NS ns1\n@ IN NS ns2\n@ IN MX 10 host0000\n",
+                               "ns1 IN A 198.18.0.1\nns1 IN AAAA 2001:db8::1\n",
+                               "ns2 IN A 198.18.0.2\nns2 IN AAAA 2001:db8::2\n");
+  for (int i = 0; i < kHosts; ++i) {
+    const std::string h = HostName(i);
+    absl::StrAppendFormat(&z, "%s 300 IN A 198.18.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
+    if (ARecordsOf(i) == 2) {
+      absl::StrAppendFormat(&z, "%s 300 IN A 198.19.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
+    }
+    absl::StrAppendFormat(&z, "%s 300 IN AAAA 2001:db8:1::%x\n", h, i + 1);
+  }
+  for (int i = 0; i < kAliases; ++i) {
+    absl::StrAppendFormat(&z, "alias%04d IN CNAME %s\n", i, HostName((i * 7) % kHosts));
+  }
+  absl::StrAppend(&z, "*.wild 120 IN A 198.18.250.1\n*.wild 120 IN AAAA 2001:db8:2::1\n");
+  for (int i = 0; i < kSubs; ++i) {
+    absl::StrAppendFormat(&z,
+                          "sub%02d 86400 IN NS ns1.sub%02d\nsub%02d 86400 IN NS ns2.sub%02d\n"
+                          "ns1.sub%02d 86400 IN A 198.18.251.%d\n"
+                          "ns1.sub%02d 86400 IN AAAA 2001:db8:3::%x\n"
+                          "ns2.sub%02d 86400 IN A 198.18.252.%d\n",
+                          i, i, i, i, i, i + 1, i, i + 1, i, i + 1);
+  }
+  for (int i = 0; i < kMx; ++i) {
+    absl::StrAppendFormat(&z, "mx%03d IN MX 10 %s\n", i, HostName((i * 11) % kHosts));
+  }
+  for (int i = 0; i < kTxt; ++i) {
+    absl::StrAppendFormat(&z, "txt%03d IN TXT \"v=spf1 ip4:198.18.%d.0/24 -all\"\n", i, i);
+  }
+  return z;
+}
+
+// What a correct answer to a pool query looks like (section counts include the OPT record).
+struct Expect {
+  uint8_t rcode = 0;
+  bool aa = true;
+  uint16_t an = 0, ns = 0, ar_min = 0;
+};
+
+// One query in its own cache line pair, as a received packet would be.
+struct alignas(64) WireQuery {
+  uint8_t bytes[118];
+  uint16_t len = 0;
+};
+
+struct Pool {
+  std::vector<WireQuery> queries;
+  std::vector<Expect> expect;  // parallel to queries; read only by the start-up check
+
+  void Add(const std::string& name, uint16_t qtype, bool edns, Expect e) {
+    testing::QueryOptions o;
+    o.id = static_cast<uint16_t>(queries.size() * 2654435761u >> 16);
+    o.edns_size = edns ? kEdnsSize : -1;
+    const std::vector<uint8_t> q = testing::MakeQuery(name, qtype, o);
+    if (q.size() > sizeof(WireQuery::bytes)) {
+      std::fprintf(stderr, "engine_benchmark: query for %s too long\n", name.c_str());
+      std::exit(1);
+    }
+    WireQuery w;
+    std::memcpy(w.bytes, q.data(), q.size());
+    w.len = static_cast<uint16_t>(q.size());
+    queries.push_back(w);
+    if (edns) ++e.ar_min;
+    expect.push_back(e);
+  }
+};
+
+// Query generators, one per kind. `i` picks the name; `edns` adds an OPT (udp 1232).
+void AddAHit(Pool* p, int i, bool edns) {
+  const int h = i % kHosts;
+  p->Add(absl::StrCat(HostName(h), ".", kOrigin), kTypeA, edns,
+         {.an = static_cast<uint16_t>(ARecordsOf(h))});
+}
+void AddAaaaHit(Pool* p, int i) {
+  p->Add(absl::StrCat(HostName(i % kHosts), ".", kOrigin), kTypeAaaa, true, {.an = 1});
+}
+void AddNxdomain(Pool* p, int i) {
+  // Names near existing ones, so the closest-encloser walk goes up to the apex (SOA owner,
+  // MNAME and RNAME all compress against the question).
+  p->Add(absl::StrFormat("nohost%04d.%s", i, kOrigin), kTypeA, true, {.rcode = 3, .ns = 1});
+}
+void AddCname(Pool* p, int i) {
+  const int a = i % kAliases;
+  p->Add(absl::StrFormat("alias%04d.%s", a, kOrigin), kTypeA, true,
+         {.an = static_cast<uint16_t>(1 + ARecordsOf((a * 7) % kHosts))});
+}
+void AddWildcard(Pool* p, int i) {
+  p->Add(absl::StrFormat("client-%d.wild.%s", i, kOrigin), kTypeA, true, {.an = 1});
+}
+void AddReferral(Pool* p, int i) {
+  // NS ns1/ns2 in authority; glue ns1 A + AAAA, ns2 A in additional.
+  p->Add(absl::StrFormat("www.sub%02d.%s", i % kSubs, kOrigin), kTypeA, true,
+         {.aa = false, .ns = 2, .ar_min = 3});
+}
+void AddMx(Pool* p, int i) {
+  p->Add(absl::StrFormat("mx%03d.%s", i % kMx, kOrigin), kTypeMx, true, {.an = 1, .ar_min = 1});
+}
+void AddTxt(Pool* p, int i) {
+  p->Add(absl::StrFormat("txt%03d.%s", i % kTxt, kOrigin), kTypeTxt, true, {.an = 1});
+}
+
+// 70% A/AAAA hits (50 A, 20 AAAA), 10% NXDOMAIN, 10% CNAME -> A, 10% other (4 wildcard,
+// 3 referral, 2 MX, 1 TXT); all with EDNS, names drawn uniformly, order shuffled with a fixed
+// seed so the branch predictor cannot learn the sequence.
+Pool MixPool() {
+  std::mt19937 rng(20240101);
+  std::vector<int> kinds;
+  const int per_100[] = {50, 20, 10, 10, 4, 3, 2, 1};
+  for (int k = 0; k < 8; ++k) kinds.insert(kinds.end(), per_100[k] * kPoolSize / 100, k);
+  std::shuffle(kinds.begin(), kinds.end(), rng);
+  Pool p;
+  for (int k : kinds) {
+    const int i = static_cast<int>(rng() % 100000);
+    switch (k) {
+      case 0:
+        AddAHit(&p, i, true);
+        break;
+      case 1:
+        AddAaaaHit(&p, i);
+        break;
+      case 2:
+        AddNxdomain(&p, i % 10000);
+        break;
+      case 3:
+        AddCname(&p, i);
+        break;
+      case 4:
+        AddWildcard(&p, i);
+        break;
+      case 5:
+        AddReferral(&p, i);
+        break;
+      case 6:
+        AddMx(&p, i);
+        break;
+      default:
+        AddTxt(&p, i);
+        break;
+    }
+  }
+  return p;
+}
+
+template <typename AddFn>
+Pool PoolOf(int n, AddFn add) {
+  Pool p;
+  for (int i = 0; i < n; ++i) add(&p, i);
+  return p;
+}
+
+struct Case {
+  const char* name;
+  bool in_place;  // answer over the query, in a packet-sized buffer (the DPDK path)
+  Pool pool;
+};
+
+struct Bench {
+  std::unique_ptr<maps::SnapshotReader> snap;
+  std::unique_ptr<Engine> engine;
+  std::vector<Case> cases;
+  ClientInfo client;
+};
+
+Bench* BuildBench() {
+  auto* b = new Bench;
+  auto snap = testing::BuildTestSnapshot({{kOrigin, ZoneText()}});
+  if (!snap.ok()) {
+    std::fprintf(stderr, "engine_benchmark: snapshot: %s\n", snap.status().ToString().c_str());
+    std::exit(1);
+  }
+  b->snap = *std::move(snap);
+  b->engine = std::make_unique<Engine>(*b->snap);
+  b->client.family = 4;
+  const uint8_t addr[4] = {198, 51, 100, 7};
+  std::memcpy(b->client.addr, addr, sizeof(addr));
+
+  b->cases.push_back(
+      {"a_noedns", false, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, false); })});
+  b->cases.push_back(
+      {"a_edns", false, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, true); })});
+  b->cases.push_back(
+      {"a_edns_inplace", true, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, true); })});
+  b->cases.push_back({"aaaa", false, PoolOf(kHosts, AddAaaaHit)});
+  b->cases.push_back({"nxdomain", false, PoolOf(kPoolSize, AddNxdomain)});
+  b->cases.push_back({"cname", false, PoolOf(kAliases, AddCname)});
+  b->cases.push_back({"wildcard", false, PoolOf(kPoolSize, AddWildcard)});
+  b->cases.push_back({"referral", false, PoolOf(kSubs, AddReferral)});
+  b->cases.push_back({"mix", false, MixPool()});
+  return b;
+}
+
+// Checks every pool answer once, so that a snapshot or engine change that turns a hit into a
+// miss fails loudly instead of silently speeding the benchmark up.
+void CheckAnswers(const Bench& b) {
+  static uint8_t out[kPacketRoom];
+  for (const Case& c : b.cases) {
+    for (size_t i = 0; i < c.pool.queries.size(); ++i) {
+      const WireQuery& q = c.pool.queries[i];
+      const Expect& e = c.pool.expect[i];
+      AnswerInfo info;
+      const size_t n = b.engine->Answer(q.bytes, q.len, b.client, out, sizeof(out), &info);
+      const bool aa = n >= wire::kHeaderSize && (out[wire::kOffFlags1] & wire::kFlag1Aa);
+      const uint16_t an = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffAncount) : 0;
+      const uint16_t ns = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffNscount) : 0;
+      const uint16_t ar = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffArcount) : 0;
+      if (n < q.len || info.rcode != e.rcode || info.truncated || aa != e.aa || an != e.an ||
+          ns != e.ns || ar < e.ar_min) {
+        std::fprintf(stderr,
+                     "engine_benchmark: case %s query %zu: got len %zu rcode %u tc %d aa %d "
+                     "an %u ns %u ar %u; want rcode %u aa %d an %u ns %u ar >= %u\n",
+                     c.name, i, n, info.rcode, info.truncated, aa, an, ns, ar, e.rcode, e.aa, e.an,
+                     e.ns, e.ar_min);
+        std::exit(1);
+      }
+    }
+  }
+}
+
+// One answer: shared by the benchmark loop and the counting mode so both run the same code.
+// The in-place variant first copies the query into the packet buffer, as a receive would.
+inline size_t AnswerOne(const Engine& engine, const ClientInfo& client, const WireQuery& q,
+                        bool in_place, uint8_t* pkt, AnswerInfo* info) {
+  if (in_place) {
+    std::memcpy(pkt, q.bytes, q.len);
+    return engine.Answer(pkt, q.len, client, pkt, kPacketRoom, info);
+  }
+  return engine.Answer(q.bytes, q.len, client, pkt, kPacketRoom, info);
+}
+
+alignas(64) uint8_t g_packet[kPacketRoom];
+
+void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
+  const Engine& engine = *b->engine;
+  const WireQuery* queries = c->pool.queries.data();
+  const size_t n = c->pool.queries.size();
+  const bool in_place = c->in_place;
+  AnswerInfo info;
+  size_t i = 0;
+  for (auto _ : state) {
+    size_t len = AnswerOne(engine, b->client, queries[i], in_place, g_packet, &info);
+    benchmark::DoNotOptimize(len);
+    benchmark::DoNotOptimize(info);
+    if (++i == n) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// Counting mode: exactly `count` answers, same loop shape as RunCase.
+[[gnu::noinline]] size_t RunCount(const Bench& b, const Case& c, uint64_t count) {
+  const WireQuery* queries = c.pool.queries.data();
+  const size_t n = c.pool.queries.size();
+  AnswerInfo info;
+  size_t total = 0, i = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    total += AnswerOne(*b.engine, b.client, queries[i], c.in_place, g_packet, &info);
+    if (++i == n) i = 0;
+  }
+  return total;
+}
+
+bool TakeFlag(std::string_view arg, std::string_view flag, std::string* value) {
+  if (arg.size() <= flag.size() || arg.substr(0, flag.size()) != flag || arg[flag.size()] != '=') {
+    return false;
+  }
+  *value = std::string(arg.substr(flag.size() + 1));
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  // Our own flags come out of argv before Google Benchmark sees it.
+  std::string sx_case, sx_count;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (TakeFlag(argv[i], "--sx_case", &sx_case) || TakeFlag(argv[i], "--sx_count", &sx_count)) {
+      continue;
+    }
+    argv[kept++] = argv[i];
+  }
+  argc = kept;
+
+  Bench* b = BuildBench();
+  CheckAnswers(*b);
+
+  if (!sx_case.empty() || !sx_count.empty()) {
+    char* end = nullptr;
+    const unsigned long long count = std::strtoull(sx_count.c_str(), &end, 10);
+    if (sx_count.empty() || *end != '\0') {
+      std::fprintf(stderr, "engine_benchmark: --sx_count=N (N >= 0) is required with --sx_case\n");
+      return 2;
+    }
+    for (const Case& c : b->cases) {
+      if (sx_case == c.name) {
+        const size_t total = RunCount(*b, c, count);
+        std::printf("case %s count %llu response_bytes %zu\n", c.name, count, total);
+        return 0;
+      }
+    }
+    std::string names;
+    for (const Case& c : b->cases) absl::StrAppend(&names, " ", c.name);
+    std::fprintf(stderr, "engine_benchmark: unknown --sx_case=%s; cases:%s\n", sx_case.c_str(),
+                 names.c_str());
+    return 2;
+  }
+
+  for (const Case& c : b->cases) {
+    benchmark::RegisterBenchmark(absl::StrCat("Answer/", c.name).c_str(), RunCase, b, &c);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace sextant::dataplane
+
+int main(int argc, char** argv) { return sextant::dataplane::Main(argc, argv); }

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Writes a pcap of DNS query frames and the zone they ask about, for end-to-end replay.
+
+The frames are what a DPDK port would receive from many clients: Ethernet (destination a fixed
+MAC, by default broadcast so that any port MAC accepts them), IPv4 from varied client addresses in
+198.18.0.0/15 (RFC 2544) to the server address, UDP to port 53 from varied ports, correct IPv4
+header and UDP checksums, and a DNS query (with an EDNS OPT, udp 1232, unless --no-edns).
+
+Names come from the zone written beside the pcap (--zone): hostNNNN.<origin> with one A (two on
+every fourth host) and one AAAA. The mix, in percent, is A hits / AAAA hits / NXDOMAIN
+(nohostNNNN.<origin>), default 70/20/10, shuffled with a fixed seed.
+
+python3 standard library only: the pcap format (libpcap 2.4, microsecond timestamps, LINKTYPE
+ETHERNET) is written by hand.
+
+  perf/make_query_pcap.py --count 4096 --out queries.pcap --zone perf.test.zone
+"""
+
+import argparse
+import random
+import struct
+import sys
+
+PCAP_MAGIC = 0xA1B2C3D4
+LINKTYPE_ETHERNET = 1
+TYPE_A, TYPE_AAAA = 1, 28
+
+
+def parse_mac(text):
+    parts = text.split(":")
+    if len(parts) != 6:
+        raise argparse.ArgumentTypeError(f"not a MAC address: {text}")
+    return bytes(int(p, 16) for p in parts)
+
+
+def parse_ipv4(text):
+    parts = [int(p) for p in text.split(".")]
+    if len(parts) != 4 or not all(0 <= p <= 255 for p in parts):
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {text}")
+    return bytes(parts)
+
+
+def checksum(data):
+    """RFC 1071 ones' complement of the ones' complement sum of 16-bit big-endian words."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def dns_query(qid, name, qtype, edns):
+    header = struct.pack("!HHHHHH", qid, 0x0000, 1, 0, 0, 1 if edns else 0)
+    qname = b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+    msg = header + qname + struct.pack("!HH", qtype, 1)
+    if edns:
+        # OPT: root owner, type 41, class = UDP size, TTL = ext-rcode/version/flags, no rdata.
+        msg += b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    return msg
+
+
+def frame(dst_mac, src_mac, src_ip, dst_ip, sport, payload):
+    udp_len = 8 + len(payload)
+    pseudo = src_ip + dst_ip + struct.pack("!BBH", 0, 17, udp_len)
+    udp = struct.pack("!HHHH", sport, 53, udp_len, 0) + payload
+    csum = checksum(pseudo + udp) or 0xFFFF  # RFC 768: a computed zero is sent as all ones
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    total = 20 + udp_len
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, sport ^ 0x5A5A, 0x4000, 64, 17, 0, src_ip,
+                     dst_ip)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    eth = dst_mac + src_mac + struct.pack("!H", 0x0800)
+    f = eth + ip + udp
+    return f + b"\0" * max(0, 60 - len(f))  # Ethernet minimum (without FCS)
+
+
+def host_name(i):
+    return f"host{i:04d}"
+
+
+def a_records(i):
+    return 2 if i % 4 == 0 else 1
+
+
+def zone_text(origin, hosts):
+    lines = [
+        f"$ORIGIN {origin}",
+        "$TTL 3600",
+        f"@ IN SOA ns1.{origin} hostmaster.{origin} 2024010101 7200 3600 1209600 300",
+        "@ IN NS ns1",
+        "@ IN NS ns2",
+        "ns1 IN A 198.18.0.1",
+        "ns2 IN A 198.18.0.2",
+    ]
+    for i in range(hosts):
+        h = host_name(i)
+        lines.append(f"{h} 300 IN A 198.18.{1 + i // 200}.{i % 200 + 1}")
+        if a_records(i) == 2:
+            lines.append(f"{h} 300 IN A 198.19.{1 + i // 200}.{i % 200 + 1}")
+        lines.append(f"{h} 300 IN AAAA 2001:db8:1::{i + 1:x}")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=4096, help="frames to write (default 4096)")
+    ap.add_argument("--out", required=True, help="pcap file to write")
+    ap.add_argument("--zone", required=True, help="zone file to write (master-file format)")
+    ap.add_argument("--origin", default="perf.test.", help="zone origin (default perf.test.)")
+    ap.add_argument("--hosts", type=int, default=1000, help="hosts in the zone (default 1000)")
+    ap.add_argument("--mix", default="70/20/10", help="A/AAAA/NXDOMAIN percent (default 70/20/10)")
+    ap.add_argument("--dst-mac", type=parse_mac, default=parse_mac("ff:ff:ff:ff:ff:ff"),
+                    help="Ethernet destination (default broadcast: accepted by any port MAC)")
+    ap.add_argument("--server", type=parse_ipv4, default=parse_ipv4("198.18.0.2"),
+                    help="server (destination) IPv4 address (default 198.18.0.2)")
+    ap.add_argument("--no-edns", action="store_true", help="queries without an OPT record")
+    ap.add_argument("--seed", type=int, default=20240101)
+    args = ap.parse_args()
+
+    origin = args.origin if args.origin.endswith(".") else args.origin + "."
+    mix = [int(x) for x in args.mix.split("/")]
+    if len(mix) != 3 or sum(mix) != 100 or min(mix) < 0:
+        ap.error("--mix must be three percentages summing to 100, e.g. 70/20/10")
+    if args.count < 1 or args.hosts < 1:
+        ap.error("--count and --hosts must be positive")
+
+    with open(args.zone, "w") as z:
+        z.write(zone_text(origin, args.hosts))
+
+    rng = random.Random(args.seed)
+    kinds = rng.choices(["a", "aaaa", "nx"], weights=mix, k=args.count)
+    counts = {"a": 0, "aaaa": 0, "nx": 0}
+    with open(args.out, "wb") as out:
+        out.write(struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET))
+        for n, kind in enumerate(kinds):
+            counts[kind] += 1
+            if kind == "nx":
+                name, qtype = f"nohost{rng.randrange(100000):05d}.{origin}", TYPE_A
+            else:
+                name = f"{host_name(rng.randrange(args.hosts))}.{origin}"
+                qtype = TYPE_A if kind == "a" else TYPE_AAAA
+            # Clients spread over 198.18.16.0 - 198.19.255.254; the server sits in 198.18.0.0/24.
+            c = 16 * 256 + rng.randrange(2 * 65536 - 16 * 256 - 1)
+            src_ip = bytes([198, 18 + (c >> 16), (c >> 8) & 0xFF, 1 + (c & 0xFF) % 254])
+            src_mac = bytes([0x02, 0x43, 0x4C]) + src_ip[1:]
+            sport = 1024 + rng.randrange(64512)
+            payload = dns_query(rng.randrange(65536), name, qtype, not args.no_edns)
+            f = frame(args.dst_mac, src_mac, src_ip, args.server, sport, payload)
+            out.write(struct.pack("<IIII", 1700000000 + n // 1000000, n % 1000000, len(f), len(f)))
+            out.write(f)
+    print(f"make_query_pcap: {args.count} frames ({counts['a']} A, {counts['aaaa']} AAAA, "
+          f"{counts['nx']} NXDOMAIN) -> {args.out}; zone {origin} ({args.hosts} hosts) -> "
+          f"{args.zone}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
