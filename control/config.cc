@@ -144,7 +144,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   Config cfg;
   cfg.path = file;
   if (!root.IsDefined() || root.IsNull()) return Err(file, root, "the configuration is empty");
-  SX_RETURN_IF_ERROR(CheckKeys(file, root, "", {"instance", "zones", "server", "dataplane"}));
+  SX_RETURN_IF_ERROR(CheckKeys(file, root, "",
+                               {"instance", "zones", "server", "dataplane", "targets",
+                                "resources", "records"}));
   if (root["instance"]) {
     SX_ASSIGN_OR_RETURN(cfg.instance, Scalar(file, root["instance"], "instance"));
     if (cfg.instance.empty() || cfg.instance.find('/') != std::string::npos ||
@@ -200,6 +202,7 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (const YAML::Node d = root["dataplane"]) {
     SX_ASSIGN_OR_RETURN(cfg.dataplane, ParseDataplane(file, d));
   }
+  SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   return cfg;
 }
 

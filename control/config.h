@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/resource_config.h"
 
 namespace sextant::control {
 
@@ -61,6 +62,7 @@ struct Config {
   std::vector<ZoneConfig> zones;
   ServerConfig server;
   DataplaneConfig dataplane;
+  PolicyConfig policies;  // targets, resources, records
 };
 
 absl::StatusOr<Config> LoadConfig(const std::string& path);

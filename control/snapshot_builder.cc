@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/dns_name.h"
+#include "control/resource_compiler.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_writer.h"
 #include "maps/status_macros.h"
@@ -63,13 +64,25 @@ struct BuildNode {
   std::string name;  // lowered wire
   int zone = -1;
   const NameData* data = nullptr;  // null for empty non-terminals
+  std::vector<size_t> records;     // indices into PolicyConfig::records (policy-driven RRsets)
 };
 
 }  // namespace
 
-absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
-                                                   const std::vector<ZoneData>& zones,
-                                                   uint64_t generation) {
+absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
+    const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
+    const std::map<std::string, uint32_t>* target_index) {
+  std::vector<uint8_t> strings;
+  auto add_string = [&](const std::string& s) {
+    maps::StringRef ref{static_cast<uint32_t>(strings.size()), static_cast<uint32_t>(s.size())};
+    strings.insert(strings.end(), s.begin(), s.end());
+    return ref;
+  };
+  std::vector<uint8_t> rdata_blob;
+  CompiledPolicies policies;
+  SX_RETURN_IF_ERROR(CompilePolicies(config.policies, config.path, target_index, &rdata_blob,
+                                     add_string, &policies));
+
   // 1. Nodes: every owner plus the empty non-terminals between it and its apex. A name at or
   //    below the apex of a deeper served zone belongs to that zone (we are authoritative there),
   //    so the parent's copy (its delegation NS and glue) is not served.
@@ -131,6 +144,45 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
     }
   }
 
+  // Policy-driven records (resources attached to owner names).
+  for (size_t k = 0; k < config.policies.records.size(); ++k) {
+    const RecordConfig& rec = config.policies.records[k];
+    auto perr = [&](const std::string& what) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config.path, " line ", rec.line, ": record ", rec.name, ": ", what));
+    };
+    auto wire = TextToWire(rec.name);
+    if (!wire.ok()) return perr(std::string(wire.status().message()));
+    const int z = deepest_zone(*wire);
+    if (z < 0) return perr("is not inside any configured zone");
+    BuildNode& n = by_name[*wire];
+    if (n.zone < 0) {
+      n.name = *wire;
+      n.zone = z;
+      add_ents(*wire, static_cast<size_t>(z));
+    }
+    if (n.data != nullptr) {
+      for (const RRsetData& st : n.data->rrsets) {
+        if (st.type == rec.type) {
+          return perr(
+              "the zone file already has records of this type here; remove them or "
+              "the resource");
+        }
+        if (st.type == kTypeCname || rec.type == kTypeCname) {
+          return perr("a CNAME cannot share its name with other data (RFC 1034 3.6.2)");
+        }
+      }
+    }
+    for (size_t other : n.records) {
+      const uint16_t t = config.policies.records[other].type;
+      if (t == rec.type) return perr("is listed twice with this type");
+      if (t == kTypeCname || rec.type == kTypeCname) {
+        return perr("a CNAME cannot share its name with other data (RFC 1034 3.6.2)");
+      }
+    }
+    n.records.push_back(k);
+  }
+
   // Order nodes by depth so that parents get indices before children (cut propagation below).
   std::vector<const BuildNode*> order;
   order.reserve(by_name.size());
@@ -143,7 +195,7 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
 
   std::vector<maps::Node> nodes(order.size());
   std::vector<maps::RRset> rrsets;
-  std::vector<uint8_t> rdata_blob, names_blob;
+  std::vector<uint8_t> names_blob;
   std::vector<maps::Zone> zone_recs(zones.size());
   std::vector<std::vector<std::pair<std::string, uint32_t>>> pending_additional;  // per rrset
 
@@ -175,6 +227,7 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
       for (const RRsetData* sp : sorted) {
         const RRsetData& s = *sp;
         maps::RRset r{};
+        r.resource = kNone;
         r.type = s.type;
         r.rr_count = static_cast<uint16_t>(s.rdatas.size());
         r.ttl = s.ttl;
@@ -211,12 +264,27 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
       }
       n.rrset_count = static_cast<uint16_t>(b.data->rrsets.size());
     }
+    for (size_t k : b.records) {
+      // A policy-driven RRset: no records of its own; the resource picks them per query.
+      const uint32_t res = policies.record_resource[k];
+      maps::RRset r{};
+      r.type = config.policies.records[k].type;
+      r.ttl = policies.resources[res].ttl;
+      r.rdata_offset = 0;
+      r.rdata_names = policies.resources[res].rdata_names;
+      r.resource = res;
+      if (r.type == kTypeCname) n.flags |= maps::kNodeHasCname;
+      rrsets.push_back(r);
+      pending_additional.emplace_back();
+      ++n.rrset_count;
+    }
     if (apex) zone_recs[b.zone].apex_node = static_cast<uint32_t>(i);
     if (auto it = parent_ds.find(b.name); apex && it != parent_ds.end()) {
       n.parent_zone = static_cast<uint32_t>(it->second.first);
       if (const RRsetData* ds = it->second.second; ds != nullptr) {
         // The parent's DS joins the child apex node; the engine answers it for the parent.
         maps::RRset r{};
+        r.resource = kNone;
         r.type = kTypeDs;
         r.rr_count = static_cast<uint16_t>(ds->rdatas.size());
         r.ttl = ds->ttl;
@@ -307,12 +375,6 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
   }
 
   // 5. Settings and their strings.
-  std::vector<uint8_t> strings;
-  auto add_string = [&](const std::string& s) {
-    maps::StringRef ref{static_cast<uint32_t>(strings.size()), static_cast<uint32_t>(s.size())};
-    strings.insert(strings.end(), s.begin(), s.end());
-    return ref;
-  };
   maps::Settings settings{};
   settings.edns_udp_size = config.server.edns_udp_size;
   settings.nsid = add_string(config.server.nsid);
@@ -333,6 +395,9 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
   w.SetSection(maps::kNames, names_blob);
   w.SetSection(maps::kAdditionals, adds);
   w.SetSection(maps::kStrings, strings);
+  w.SetSection(maps::kResources, policies.resources);
+  w.SetSection(maps::kMembers, policies.members);
+  w.SetSection(maps::kTargets, policies.targets);
   return w.Build(generation);
 }
 

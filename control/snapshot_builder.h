@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -13,8 +15,10 @@
 
 namespace sextant::control {
 
-absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(const Config& config,
-                                                   const std::vector<ZoneData>& zones,
-                                                   uint64_t generation);
+// `target_index` maps target names to health word indices (see AssignTargetIndexes); null
+// numbers them in declaration order (tests, --check).
+absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
+    const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
+    const std::map<std::string, uint32_t>* target_index = nullptr);
 
 }  // namespace sextant::control

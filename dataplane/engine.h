@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 
 #include "maps/snapshot_format.h"
@@ -35,6 +36,10 @@ struct SnapshotView {
   const uint8_t* names = nullptr;
   const maps::AdditionalRef* additionals = nullptr;
   const uint8_t* strings = nullptr;
+  const maps::Resource* resources = nullptr;
+  const maps::Member* members = nullptr;
+  // Health words (maps/control_block.h), read per query by policies; null = everything up.
+  const std::atomic<uint32_t>* health = nullptr;
   uint32_t zone_count = 0;
   uint64_t generation = 0;
 
@@ -56,6 +61,8 @@ class Engine {
                 size_t cap, AnswerInfo* info) const;
 
   const SnapshotView& view() const { return v_; }
+  // Points policies at the live health words (the control block's); null = everything up.
+  void set_health(const std::atomic<uint32_t>* health) { v_.health = health; }
 
  private:
   SnapshotView v_;

@@ -26,7 +26,7 @@ absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* s
     if (gen != 0) {
       auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
       if (r.ok()) {
-        current_.store(new LoadedSnapshot(std::move(r).value()), std::memory_order_release);
+        current_.store(new LoadedSnapshot(std::move(r).value(), block_->health), std::memory_order_release);
         return absl::OkStatus();
       }
       last = r.status();
@@ -59,7 +59,7 @@ bool SnapshotFollower::PollOnce() {
     }
     return false;
   }
-  auto* next = new LoadedSnapshot(std::move(r).value());
+  auto* next = new LoadedSnapshot(std::move(r).value(), block_->health);
   const LoadedSnapshot* old = current_.exchange(next, std::memory_order_acq_rel);
   // Every reader that could still hold `old` passes a quiescent state before we unmap it.
   qsbr_.Synchronize();

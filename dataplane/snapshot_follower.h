@@ -22,8 +22,10 @@ namespace sextant::dataplane {
 struct LoadedSnapshot {
   std::unique_ptr<maps::SnapshotReader> reader;
   Engine engine;
-  explicit LoadedSnapshot(std::unique_ptr<maps::SnapshotReader> r)
-      : reader(std::move(r)), engine(*reader) {}
+  LoadedSnapshot(std::unique_ptr<maps::SnapshotReader> r, const std::atomic<uint32_t>* health)
+      : reader(std::move(r)), engine(*reader) {
+    engine.set_health(health);
+  }
 };
 
 class SnapshotFollower {

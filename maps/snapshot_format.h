@@ -63,6 +63,9 @@ enum SectionId : uint32_t {
   kNames = 6,
   kAdditionals = 7,
   kStrings = 8,
+  kResources = 9,   // Resource[]: record-set policies (static/failover/weighted/multivalue)
+  kMembers = 10,    // Member[]: their members, contiguous per resource
+  kTargets = 11,    // Target[]: monitored targets by health word (names for explain)
   kSectionCount = 16,  // fixed directory size; unused slots are {0, 0, 0}
 };
 
@@ -142,13 +145,53 @@ struct RRset {
   uint8_t rdata_names;  // RdataNames
   uint8_t reserved;
   uint32_t wire_size;  // upper bound of this rrset's wire size with owner as a pointer
-  uint32_t reserved2;
+  uint32_t resource;   // kNone: the records above; else a Resource picks them per query
 };
 static_assert(sizeof(RRset) == 32);
 
 struct AdditionalRef {
   uint32_t node;   // owner
   uint32_t rrset;  // an A or AAAA rrset of that node
+};
+
+// A record-set policy, evaluated per query against the health words (control_block.h).
+enum PolicyKindId : uint8_t { kPolicyStatic = 0, kPolicyFailover = 1, kPolicyWeighted = 2,
+                              kPolicyMultivalue = 3 };
+enum StaticOrderId : uint8_t { kOrderCyclic = 0, kOrderRandom = 1, kOrderFixed = 2 };
+enum AllDownId : uint8_t { kAllDownAll = 0, kAllDownFirst = 1, kAllDownNoData = 2,
+                           kAllDownServFail = 3, kAllDownFallback = 4 };
+
+struct Resource {
+  uint8_t kind;         // PolicyKindId
+  uint8_t order;        // StaticOrderId (static)
+  uint8_t all_down;     // AllDownId
+  uint8_t rdata_names;  // RdataNames of member rdata (CNAME targets: kRdataOneName)
+  uint16_t type;        // A, AAAA or CNAME
+  uint16_t count;       // weighted: picks; multivalue: at most
+  uint32_t member_first;
+  uint16_t member_count;
+  uint16_t fallback_count;
+  uint32_t fallback_first;  // members used by all_down fallback (health ignored)
+  uint32_t ttl;
+  uint32_t ttl_when_down;  // kNone = not set
+  StringRef name;          // for explain
+};
+static_assert(sizeof(Resource) == 36);
+
+enum MemberKind : uint8_t { kMemberRdata = 0, kMemberResource = 1 };
+
+struct Member {
+  uint8_t kind;  // MemberKind
+  uint8_t reserved;
+  uint16_t weight;
+  uint32_t health;  // health word index; kNone = always up
+  uint32_t ref;     // kMemberRdata: offset in kRdata (u16 len | rdata); else a resource index
+};
+static_assert(sizeof(Member) == 12);
+
+struct Target {
+  StringRef name;
+  uint32_t health;  // health word index
 };
 
 }  // namespace sextant::maps

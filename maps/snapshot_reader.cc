@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "maps/control_block.h"
 #include "maps/snapshot_checksum.h"
 #include "maps/status_macros.h"
 
@@ -168,6 +169,41 @@ absl::Status SnapshotReader::ValidateRecords() {
       if (off > end) return bad("rrset ", i, " rdata truncated");
     }
     if (off != end) return bad("rrset ", i, " rdata has trailing bytes");
+  }
+  auto resources = section<Resource>(kResources);
+  auto members = section<Member>(kMembers);
+  for (size_t i = 0; i < rrsets.size(); ++i) {
+    if (rrsets[i].resource != kNone && rrsets[i].resource >= resources.size()) {
+      return bad("rrset ", i, " names a resource out of range");
+    }
+  }
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const Resource& r = resources[i];
+    if (uint64_t{r.member_first} + r.member_count > members.size() ||
+        uint64_t{r.fallback_first} + r.fallback_count > members.size() || r.member_count == 0 ||
+        r.member_count > 64 || r.fallback_count > 64) {
+      return bad("resource ", i, " has members out of range");
+    }
+    // Nested resources always have higher indices (the compiler emits them after their
+    // parents), so evaluation terminates however the snapshot was made.
+    for (uint32_t k = r.member_first; k < r.member_first + r.member_count; ++k) {
+      if (members[k].kind == kMemberResource && members[k].ref <= i) {
+        return bad("resource ", i, " nests resource ", members[k].ref, " that is not after it");
+      }
+    }
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    const Member& m = members[i];
+    if (m.health != kNone && m.health >= kMaxHealthWords) return bad("member ", i, " health index out of range");
+    if (m.kind == kMemberResource) {
+      if (m.ref >= resources.size()) return bad("member ", i, " resource out of range");
+    } else if (uint64_t{m.ref} + 2 > rdata.size()) {
+      return bad("member ", i, " rdata out of range");
+    } else {
+      uint16_t len;
+      std::memcpy(&len, rdata.data() + m.ref, 2);
+      if (uint64_t{m.ref} + 2 + len > rdata.size()) return bad("member ", i, " rdata out of range");
+    }
   }
   for (const AdditionalRef& a : adds) {
     if (a.node >= nodes.size() || a.rrset >= rrsets.size()) return bad("bad additional record");

@@ -11,10 +11,12 @@
 namespace sextant::testing {
 
 absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> BuildTestSnapshot(
-    const std::vector<ZoneText>& zones, const std::string& server_yaml, uint64_t generation) {
+    const std::vector<ZoneText>& zones, const std::string& server_yaml, uint64_t generation,
+    const std::string& extra_yaml) {
   std::string yaml = "zones:\n";
   for (const ZoneText& z : zones) absl::StrAppend(&yaml, "  - {origin: ", z.origin, ", file: x}\n");
   if (!server_yaml.empty()) absl::StrAppend(&yaml, "server:\n", server_yaml);
+  if (!extra_yaml.empty()) absl::StrAppend(&yaml, extra_yaml);
   SX_ASSIGN_OR_RETURN(control::Config cfg, control::ParseConfig(yaml, "test.yaml", "/tmp"));
   std::vector<control::ZoneData> data;
   for (const ZoneText& z : zones) {

@@ -19,10 +19,11 @@ struct ZoneText {
   std::string text;
 };
 
-// `server_yaml` is the body of the `server:` section (may be empty).
+// `server_yaml` is the body of the `server:` section (may be empty); `extra_yaml` is appended
+// at the top level (targets:, resources:, records: ...).
 absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> BuildTestSnapshot(
     const std::vector<ZoneText>& zones, const std::string& server_yaml = "",
-    uint64_t generation = 1);
+    uint64_t generation = 1, const std::string& extra_yaml = "");
 
 // Builds a query in wire format. `edns_size` < 0: no OPT record.
 struct QueryOptions {
