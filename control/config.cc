@@ -11,33 +11,18 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/yaml_util.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
 namespace {
 
 absl::Status Err(const std::string& file, const YAML::Node& n, const std::string& what) {
-  if (n.IsDefined() && n.Mark().line >= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(file, " line ", n.Mark().line + 1, ": ", what));
-  }
-  return absl::InvalidArgumentError(absl::StrCat(file, ": ", what));
+  return YamlError(file, n, what);
 }
-
 absl::Status CheckKeys(const std::string& file, const YAML::Node& map, const std::string& where,
                        const std::set<std::string>& known) {
-  if (!map.IsMap()) {
-    return Err(file, map,
-               absl::StrCat(where.empty() ? "the configuration" : where, " must be a mapping"));
-  }
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    if (!known.count(key)) {
-      return Err(file, kv.first,
-                 absl::StrCat("unknown key '", where.empty() ? "" : where + ".", key,
-                              "' (known: ", absl::StrJoin(known, ", "), ")"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckYamlKeys(file, map, where, known);
 }
 
 absl::StatusOr<std::string> Scalar(const std::string& file, const YAML::Node& n,
@@ -144,9 +129,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   Config cfg;
   cfg.path = file;
   if (!root.IsDefined() || root.IsNull()) return Err(file, root, "the configuration is empty");
-  SX_RETURN_IF_ERROR(CheckKeys(file, root, "",
-                               {"instance", "zones", "server", "dataplane", "targets",
-                                "resources", "records"}));
+  SX_RETURN_IF_ERROR(
+      CheckKeys(file, root, "",
+                {"instance", "zones", "server", "dataplane", "targets", "resources", "records"}));
   if (root["instance"]) {
     SX_ASSIGN_OR_RETURN(cfg.instance, Scalar(file, root["instance"], "instance"));
     if (cfg.instance.empty() || cfg.instance.find('/') != std::string::npos ||

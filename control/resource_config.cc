@@ -8,30 +8,18 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/yaml_util.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
 namespace {
 
 absl::Status Err(const std::string& file, const YAML::Node& n, const std::string& what) {
-  if (n.IsDefined() && n.Mark().line >= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(file, " line ", n.Mark().line + 1, ": ", what));
-  }
-  return absl::InvalidArgumentError(absl::StrCat(file, ": ", what));
+  return YamlError(file, n, what);
 }
-
 absl::Status Keys(const std::string& file, const YAML::Node& n, const std::string& where,
                   const std::set<std::string>& known) {
-  if (!n.IsMap()) return Err(file, n, absl::StrCat(where, " must be a mapping"));
-  for (const auto& kv : n) {
-    const std::string k = kv.first.as<std::string>();
-    if (!known.count(k)) {
-      return Err(
-          file, kv.first,
-          absl::StrCat(where, ": unknown key '", k, "' (known: ", absl::StrJoin(known, ", "), ")"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckYamlKeys(file, n, where, known);
 }
 
 absl::StatusOr<uint32_t> U32(const std::string& file, const YAML::Node& n, const std::string& what,
@@ -175,9 +163,9 @@ absl::StatusOr<uint16_t> RecordType(const std::string& file, const std::string& 
   if (t == "A") return 1;
   if (t == "AAAA") return 28;
   if (t == "CNAME") return 5;
-  return Err(
-      file, n,
-      absl::StrCat("record ", record, ": record type ", t, " cannot carry a resource (A, AAAA, CNAME)"));
+  return Err(file, n,
+             absl::StrCat("record ", record, ": record type ", t,
+                          " cannot carry a resource (A, AAAA, CNAME)"));
 }
 
 }  // namespace

@@ -109,6 +109,32 @@ void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
   if (ctr != nullptr) ++ctr->dropped[r];
 }
 
+// Answers the DNS message in the UDP datagram at `l4` in place (IPv4 or IPv6 alike); returns the
+// response length, 0 when it is dropped (counted here).
+size_t AnswerUdp(const Engine* engine, uint8_t family, const uint8_t* src, uint8_t* l4,
+                 uint16_t ulen, size_t cap, maps::LcoreCounters* ctr) {
+  if (ABSL_PREDICT_FALSE(engine == nullptr)) {
+    Drop(ctr, maps::kDropNoSnapshot);
+    return 0;
+  }
+  ClientInfo client;
+  client.family = family;
+  std::memcpy(client.addr, src, family == 4 ? 4 : 16);
+  uint8_t* dns = l4 + kUdpLen;
+  AnswerInfo info;
+  const size_t rlen = engine->Answer(dns, ulen - kUdpLen, client, dns, cap, &info);
+  if (rlen == 0) {  // shorter than a DNS header, or a response (QR=1)
+    Drop(ctr, ulen - kUdpLen < 12 ? maps::kDropMalformed : maps::kDropResponse);
+    return 0;
+  }
+  if (ctr != nullptr) {
+    ++ctr->queries;
+    ++ctr->rcode[info.rcode < 16 ? info.rcode : 15];
+    ctr->truncated += info.truncated;
+  }
+  return rlen;
+}
+
 Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, const PathConfig& c,
             maps::LcoreCounters* ctr) {
   if (*len < l2 + 28) {
@@ -175,27 +201,10 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
       Drop(ctr, maps::kDropMalformed);  // bad UDP checksum
       return Verdict::kDrop;
     }
-    if (ABSL_PREDICT_FALSE(engine == nullptr)) {
-      Drop(ctr, maps::kDropNoSnapshot);
-      return Verdict::kDrop;
-    }
-    ClientInfo client;
-    client.family = 4;
-    std::memcpy(client.addr, ip + 12, 4);
-    uint8_t* dns = l4 + kUdpLen;
     const size_t hdrs = l2 + kIpv4Len + kUdpLen;
-    const size_t cap = std::min<size_t>(room - hdrs, c.mtu - kIpv4Len - kUdpLen);
-    AnswerInfo info;
-    const size_t rlen = engine->Answer(dns, ulen - kUdpLen, client, dns, cap, &info);
-    if (rlen == 0) {  // shorter than a DNS header, or a response (QR=1)
-      Drop(ctr, ulen - kUdpLen < 12 ? maps::kDropMalformed : maps::kDropResponse);
-      return Verdict::kDrop;
-    }
-    if (ctr != nullptr) {
-      ++ctr->queries;
-      ++ctr->rcode[info.rcode < 16 ? info.rcode : 15];
-      ctr->truncated += info.truncated;
-    }
+    const size_t rlen = AnswerUdp(engine, 4, ip + 12, l4, ulen,
+                                  std::min<size_t>(room - hdrs, c.mtu - kIpv4Len - kUdpLen), ctr);
+    if (rlen == 0) return Verdict::kDrop;
     SwapMacs(f, c.mac);
     uint8_t tmp[4];
     std::memcpy(tmp, ip + 12, 4);
@@ -294,27 +303,10 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
       Drop(ctr, maps::kDropMalformed);
       return Verdict::kDrop;
     }
-    if (ABSL_PREDICT_FALSE(engine == nullptr)) {
-      Drop(ctr, maps::kDropNoSnapshot);
-      return Verdict::kDrop;
-    }
-    ClientInfo client;
-    client.family = 6;
-    std::memcpy(client.addr, ip + 8, 16);
-    uint8_t* dns = l4 + kUdpLen;
     const size_t hdrs = l2 + kIpv6Len + kUdpLen;
-    const size_t cap = std::min<size_t>(room - hdrs, c.mtu - kIpv6Len - kUdpLen);
-    AnswerInfo info;
-    const size_t rlen = engine->Answer(dns, ulen - kUdpLen, client, dns, cap, &info);
-    if (rlen == 0) {  // shorter than a DNS header, or a response (QR=1)
-      Drop(ctr, ulen - kUdpLen < 12 ? maps::kDropMalformed : maps::kDropResponse);
-      return Verdict::kDrop;
-    }
-    if (ctr != nullptr) {
-      ++ctr->queries;
-      ++ctr->rcode[info.rcode < 16 ? info.rcode : 15];
-      ctr->truncated += info.truncated;
-    }
+    const size_t rlen = AnswerUdp(engine, 6, ip + 8, l4, ulen,
+                                  std::min<size_t>(room - hdrs, c.mtu - kIpv6Len - kUdpLen), ctr);
+    if (rlen == 0) return Verdict::kDrop;
     SwapMacs(f, c.mac);
     uint8_t tmp[16];
     std::memcpy(tmp, ip + 8, 16);

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
-from lab import APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, Lab, run  # noqa: E402
+from lab import APPLIANCE_V4, APPLIANCE_V6, Lab, Results, run  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,21 +43,6 @@ ver IN A 198.19.{hi}.{lo}
 ver IN A 198.20.{hi}.{lo}
 ver IN TXT "v{version}"
 """
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
-        sys.stdout.flush()
 
 
 def answers(dig_out, rtype):

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-from lab import Lab, run  # noqa: E402
+from lab import Lab, Results, run  # noqa: E402
 
 ZONE = """$ORIGIN pol.test.
 $TTL 300
@@ -76,20 +76,6 @@ BAD = [
         f"  r{i}: {{kind: failover, members: [{{resource: r{i + 1}}}]}}\n" for i in range(5)) +
      "  r5: {kind: failover, members: [198.18.1.1]}\n", "nesting deeper than 4"),
 ]
-
-
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}")
-        sys.stdout.flush()
 
 
 def a_records(out):

@@ -17,6 +17,22 @@ CLIENT_V4 = "198.18.0.1"
 CLIENT_V6 = "2001:db8:18::1"
 
 
+class Results:
+    """PASS/FAIL lines and the closing 'N passed, M failed' of the lab tests."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}", flush=True)
+
+
 def run(cmd, check=True, **kw):
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=check, text=True,
                           capture_output=True, **kw)
