@@ -38,6 +38,16 @@ def run(cmd, check=True, **kw):
                           capture_output=True, **kw)
 
 
+def reserve_hugepages(pages=512):
+    """At least `pages` 2 MiB hugepages and a hugetlbfs mount, as an operator would set up."""
+    nr = Path("/proc/sys/vm/nr_hugepages")
+    if int(nr.read_text()) < pages:
+        nr.write_text(str(pages))
+    if "hugetlbfs" not in Path("/proc/mounts").read_text():
+        Path("/dev/hugepages").mkdir(exist_ok=True)
+        run("mount -t hugetlbfs nodev /dev/hugepages")
+
+
 class Lab:
     """One lab: namespace + wire + sextant processes. Use as a context manager."""
 
@@ -102,13 +112,17 @@ class Lab:
         run(f"ip netns exec {self.ns} ethtool -K {ifname} tx off", check=False)
         self.client_ifname = ifname
 
-    def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args=""):
+    def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args="", hugepages=False):
         """lcores: EAL lcore arguments; vdev_args: extra devargs for the data port
-        (e.g. ",qpairs=2" for two af_packet queue pairs)."""
+        (e.g. ",qpairs=2" for two af_packet queue pairs); hugepages: reserve 2 MiB pages and
+        run on them instead of --no-huge."""
         self._make_wire()
         vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
                 else f"net_tap0,iface={self.host_if}") + vdev_args
-        cmd = [self.dataplane, *lcores, "--no-huge", "-m", "512", "--no-pci",
+        if hugepages:
+            reserve_hugepages()
+        memory = [] if hugepages else ["--no-huge", "-m", "512"]
+        cmd = [self.dataplane, *lcores, *memory, "--no-pci",
                f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
                "--config", str(self.config_path)]
         self.log = open(self.log_path, "w")
