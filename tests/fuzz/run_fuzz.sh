@@ -39,10 +39,13 @@ cd "$work"
 # -max_len: the TCP listener takes queries up to 4096 bytes. -timeout: an input taking seconds
 # is a bug (the engine needs microseconds per query, even under ASan).
 set +e
+# libFuzzer's progress lines go to a log; the summary (and, on failure, the tail) is shown.
 "$build/bin/engine_fuzz" -max_total_time="$seconds" -max_len=4096 -timeout=5 \
   -dict="$here/engine_fuzz.dict" -artifact_prefix="$work/" -print_final_stats=1 "$@" \
-  "$work/corpus"
+  "$work/corpus" >"$work/fuzz.log" 2>&1
 rc=$?
+grep -E "^Done|stat::number_of_executed_units|stat::average_exec_per_sec" "$work/fuzz.log" >&2 || true
+[[ $rc -ne 0 ]] && tail -n 40 "$work/fuzz.log" >&2
 set -e
 # With -fork=N -ignore_crashes=1 libFuzzer keeps going past a crash and exits 0: the artifacts
 # tell.
