@@ -15,10 +15,12 @@ absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config) {
   return zones;
 }
 
-absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(const Config& config, uint64_t generation,
-                                                     CompileStats* stats) {
+absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(
+    const Config& config, uint64_t generation, CompileStats* stats,
+    const std::map<std::string, uint32_t>* target_index) {
   SX_ASSIGN_OR_RETURN(std::vector<ZoneData> zones, LoadZones(config));
-  SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob, BuildSnapshot(config, zones, generation));
+  SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob,
+                      BuildSnapshot(config, zones, generation, target_index));
   if (stats != nullptr) {
     stats->zones = zones.size();
     stats->records = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,10 @@ struct CompileStats {
 };
 
 absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config);
-absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(const Config& config, uint64_t generation,
-                                                     CompileStats* stats);
+// `target_index`: health word of each target (see TargetIndexStore); null numbers them in
+// declaration order (--check, tests).
+absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(
+    const Config& config, uint64_t generation, CompileStats* stats,
+    const std::map<std::string, uint32_t>* target_index = nullptr);
 
 }  // namespace sextant::control

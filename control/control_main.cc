@@ -41,7 +41,19 @@ int main(int argc, char** argv) {
                  std::string(publisher.status().message()).c_str());
     return 1;
   }
-  auto gen = (*publisher)->Publish([&](uint64_t g) { return CompileSnapshot(*config, g, &stats); });
+  auto targets = (*publisher)->AssignTargets(config->policies);
+  if (!targets.ok()) {
+    std::fprintf(stderr, "sextant-control: %s\n", std::string(targets.status().message()).c_str());
+    return 1;
+  }
+  auto gen = (*publisher)->Publish([&](uint64_t g) {
+    return CompileSnapshot(*config, g, &stats, &*targets);
+  });
+  if (gen.ok()) {
+    if (absl::Status s = (*publisher)->SaveTargets(*targets); !s.ok()) {
+      std::fprintf(stderr, "sextant-control: %s\n", std::string(s.message()).c_str());
+    }
+  }
   if (!gen.ok()) {
     std::fprintf(stderr, "sextant-control: not published, still serving the previous state: %s\n",
                  std::string(gen.status().message()).c_str());

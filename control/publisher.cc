@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/resource_compiler.h"
 #include "maps/snapshot_reader.h"
 #include "maps/status_macros.h"
 
@@ -59,6 +61,38 @@ absl::StatusOr<uint64_t> Publisher::Publish(
   b->hdr.active_generation.store(gen, std::memory_order_release);
   RemoveStale(gen - 1);
   return gen;
+}
+
+absl::StatusOr<std::map<std::string, uint32_t>> Publisher::AssignTargets(
+    const PolicyConfig& policies) {
+  std::map<std::string, uint32_t> previous;
+  std::ifstream in(absl::StrCat("/dev/shm/", instance_, ".targets"));
+  std::string name;
+  uint32_t index;
+  while (in >> name >> index) previous[name] = index;
+  SX_ASSIGN_OR_RETURN(auto assigned,
+                      AssignTargetIndexes(policies, previous, maps::kMaxHealthWords));
+  maps::ControlBlock* b = block_->get();
+  for (const TargetConfig& t : policies.targets) {
+    if (previous.count(t.name) && previous[t.name] == assigned[t.name]) continue;
+    // A word this target never had: start from the configured assumption.
+    b->health[assigned[t.name]].store(t.initial_up ? maps::kHealthUp : 0,
+                                      std::memory_order_relaxed);
+  }
+  return assigned;
+}
+
+absl::Status Publisher::SaveTargets(const std::map<std::string, uint32_t>& targets) {
+  const std::string path = absl::StrCat("/dev/shm/", instance_, ".targets");
+  {
+    std::ofstream out(path + ".tmp", std::ios::trunc);
+    for (const auto& [name, index] : targets) out << name << ' ' << index << '\n';
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", path, ".tmp"));
+  }
+  if (rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename to ", path));
+  }
+  return absl::OkStatus();
 }
 
 void Publisher::RemoveStale(uint64_t keep_from) {

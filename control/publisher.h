@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/resource_config.h"
 #include "maps/control_block.h"
 
 namespace sextant::control {
@@ -22,6 +24,13 @@ class Publisher {
   // back, then publishes it. On any error nothing is published and the active one stays.
   absl::StatusOr<uint64_t> Publish(
       const std::function<absl::StatusOr<std::vector<uint8_t>>(uint64_t generation)>& build);
+
+  // Health word indices for the configured targets, stable across reloads and restarts: kept in
+  // /dev/shm/<instance>.targets beside the control block (whose words they index). New targets
+  // get a free word, initialised to their configured initial state. Call SaveTargets() once
+  // the snapshot using them is published.
+  absl::StatusOr<std::map<std::string, uint32_t>> AssignTargets(const PolicyConfig& policies);
+  absl::Status SaveTargets(const std::map<std::string, uint32_t>& targets);
 
   maps::ControlBlock* block() const { return block_->get(); }
   const std::string& instance() const { return instance_; }

@@ -207,8 +207,8 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
     }
     if (st != LDNS_STATUS_OK) {
       if (feof(fp.get()) && st == LDNS_STATUS_SYNTAX_ERR && line_nr == before) break;
-      result =
-          zerr(where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos))), ldns_get_errorstr_by_id(st));
+      result = zerr(where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos))),
+                    ldns_get_errorstr_by_id(st));
       break;
     }
     const std::string where = where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos)));

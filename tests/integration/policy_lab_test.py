@@ -162,6 +162,21 @@ def main():
         res.check("CNAME resource all down -> fallback target",
                   "www-backup.pol.test." in out and a_records(out) == ["198.18.7.7"], out)
 
+        # Reordering targets and adding one keeps every target's health word (and state).
+        reordered = POLICIES.replace("targets:\n  web1: {}\n  web2: {}\n  web3: {}\n",
+                                     "targets:\n  new1: {initial: down}\n  web3: {}\n  web2: {}\n"
+                                     "  web1: {}\n")
+        assert reordered != POLICIES
+        lab.write_config([("pol.test.", ZONE)], extra=reordered)
+        lab.publish()
+        time.sleep(0.3)
+        out = lab.dig("www.pol.test", "A")
+        res.check("reload with reordered targets keeps health state (web1, web2 still down)",
+                  a_records(out) == ["198.18.1.3"], out)
+        out = run(sx + ["health"]).stdout
+        res.check("a new target starts in its initial state",
+                  re.search(r"^new1\s+down", out, re.M) is not None, out)
+
         out = run(sx + ["health", "--json"]).stdout
         res.check("sextantctl health --json lists targets", '"target":"web1"' in out
                   and '"state":"down"' in out, out)
