@@ -10,6 +10,9 @@
 #           caller's few loop instructions and, for *_inplace, the query copy into the packet).
 #   Answer: only instructions executed inside Engine::Answer (--toggle-collect), its callees
 #           included.
+# Policy cases come in pairs: pol_X (a policy-driven A RRset) and base_X (a plain zone RRset with
+# as many A records as pol_X answers). When both of a pair are measured, a second table gives
+# pol_X - base_X: what the policy costs over a static answer of the same size.
 #
 # Usage: perf/callgrind_engine.sh [case ...]
 #   BUILD_DIR   build tree holding bin/engine_benchmark (default: <repo>/build-perf); the target
@@ -31,6 +34,9 @@ if [[ $# -gt 0 ]]; then
   cases=("$@")
 else
   cases=(a_noedns a_edns a_edns_inplace aaaa nxdomain cname wildcard referral mix)
+  for p in cyclic4 cyclic16 failover16 weighted16 multivalue16; do
+    cases+=("base_$p" "pol_$p")
+  done
 fi
 
 if [[ -f $build_dir/build.ninja ]]; then
@@ -61,11 +67,27 @@ base_loop=$(ir "$out_dir/base.out" a_edns 0)
 base_answer=$(ir "$out_dir/base_answer.out" a_edns 0 --toggle-collect="$answer_fn")
 
 printf 'N=%s answers per case; start-up Ir=%s (subtracted)\n' "$count" "$base_loop"
-printf '%-16s %22s %22s\n' case 'instructions/query' 'Answer only'
+printf '%-18s %22s %22s\n' case 'instructions/query' 'Answer only'
+declare -A per_loop per_answer
 for c in "${cases[@]}"; do
   loop=$(ir "$out_dir/$c.out" "$c" "$count")
   answer=$(ir "$out_dir/${c}_answer.out" "$c" "$count" --toggle-collect="$answer_fn")
-  awk -v c="$c" -v l="$loop" -v bl="$base_loop" -v a="$answer" -v ba="$base_answer" \
-    -v n="$count" 'BEGIN {printf "%-16s %22.1f %22.1f\n", c, (l - bl) / n, (a - ba) / n}'
+  per_loop[$c]=$(awk -v l="$loop" -v b="$base_loop" -v n="$count" \
+    'BEGIN {printf "%.1f", (l - b) / n}')
+  per_answer[$c]=$(awk -v a="$answer" -v b="$base_answer" -v n="$count" \
+    'BEGIN {printf "%.1f", (a - b) / n}')
+  printf '%-18s %22s %22s\n' "$c" "${per_loop[$c]}" "${per_answer[$c]}"
+done
+
+header=0
+for c in "${cases[@]}"; do
+  [[ $c == pol_* && -n ${per_loop[base_${c#pol_}]:-} ]] || continue
+  b=base_${c#pol_}
+  if [[ $header -eq 0 ]]; then
+    printf '\n%-18s %12s %12s %12s   (Answer only)\n' policy baseline policy difference
+    header=1
+  fi
+  awk -v c="${c#pol_}" -v b="${per_answer[$b]}" -v p="${per_answer[$c]}" \
+    'BEGIN {printf "%-18s %12.1f %12.1f %+12.1f\n", c, b, p, p - b}'
 done
 echo "callgrind.out files: $out_dir"

@@ -1,6 +1,12 @@
 // Engine::Answer throughput per query kind, on a snapshot built once from a generated zone of
 // about 1,000 names (hosts with A/AAAA, CNAMEs, a wildcard, delegations with glue, MX, TXT).
 //
+// Record-set policy cases (pol_*) answer A queries from a policy-driven RRset (`records:` entry
+// pointing at a resource whose members all have a target, health words in a local array given
+// to Engine::set_health). Each has a base_* twin: a plain zone RRset at an owner name of the
+// same length, with as many A records as the policy answers, so pol_X - base_X is what the
+// policy costs over a static answer of the same size.
+//
 // Every case cycles through a pre-built pool of distinct query buffers (up to 1,000) so that the
 // hash table, the rdata and the names are touched as real traffic touches them, not one hot
 // line. Queries are built and every answer is checked (rcode, flags, section counts) before
@@ -13,12 +19,15 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +36,8 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/dns_wire.h"
 #include "dataplane/engine.h"
+#include "dataplane/policy.h"
+#include "maps/control_block.h"
 #include "maps/snapshot_reader.h"
 #include "tests/support/test_snapshot.h"
 
@@ -53,6 +64,69 @@ constexpr size_t kPacketRoom = 2048;
 int ARecordsOf(int host) { return host % 4 == 0 ? 2 : 1; }
 
 std::string HostName(int i) { return absl::StrFormat("host%04d", i); }
+
+// Policy cases. Case c, owner o: the policy owner is <tag>-<oo>.pol.bench.test. (resource
+// <tag>-<oo>, members 198.20.<16c+o>.<m+1>, member m watched by target <tag>-t<mm>); the
+// baseline owner is <tag>-<oo>.zon.bench.test. with `answers` A records 198.21.<16c+o>.<m+1>.
+struct PolicyCase {
+  const char* tag;
+  const char* base_case;  // case names: the baseline, the policy
+  const char* pol_case;
+  const char* spec;  // the resource's YAML fields but its members
+  int members;
+  int down;          // the targets of the first `down` members are down
+  uint16_t answers;  // A records in every answer
+};
+constexpr PolicyCase kPolicyCases[] = {
+    {"cyclic4", "base_cyclic4", "pol_cyclic4", "kind: static, order: cyclic", 4, 0, 4},
+    {"cyclic16", "base_cyclic16", "pol_cyclic16", "kind: static, order: cyclic", 16, 0, 16},
+    {"failover16", "base_failover16", "pol_failover16", "kind: failover", 16, 8, 1},
+    {"weighted16", "base_weighted16", "pol_weighted16", "kind: weighted, count: 1", 16, 0, 1},
+    {"multivalue16", "base_multivalue16", "pol_multivalue16", "kind: multivalue, count: 8", 16, 0,
+     8},
+};
+constexpr int kPolicyOwners = 16;  // distinct owners (and resources) per case
+
+std::string PolicyOwner(const PolicyCase& pc, int o, bool policy) {
+  return absl::StrFormat("%s-%02d.%s.%s", pc.tag, o, policy ? "pol" : "zon", kOrigin);
+}
+std::string PolicyTarget(const PolicyCase& pc, int m) {
+  return absl::StrFormat("%s-t%02d", pc.tag, m);
+}
+uint32_t PolicyAddress(int c, int o, int m, bool policy) {
+  return (198u << 24) | ((policy ? 20u : 21u) << 16) | static_cast<uint32_t>(c * 16 + o) << 8 |
+         static_cast<uint32_t>(m + 1);
+}
+std::string AddressText(uint32_t a) {
+  return absl::StrFormat("%d.%d.%d.%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+// The targets:, resources: and records: sections for the policy cases.
+std::string PolicyYaml() {
+  std::string targets = "targets:\n", resources = "resources:\n", records = "records:\n";
+  for (const PolicyCase& pc : kPolicyCases) {
+    for (int m = 0; m < pc.members; ++m) {
+      absl::StrAppend(&targets, "  ", PolicyTarget(pc, m),
+                      ": {initial: ", m < pc.down ? "down" : "up", "}\n");
+    }
+  }
+  for (int c = 0; c < static_cast<int>(std::size(kPolicyCases)); ++c) {
+    const PolicyCase& pc = kPolicyCases[c];
+    for (int o = 0; o < kPolicyOwners; ++o) {
+      const std::string res = absl::StrFormat("%s-%02d", pc.tag, o);
+      absl::StrAppend(&resources, "  ", res, ": {", pc.spec, ", members: [");
+      for (int m = 0; m < pc.members; ++m) {
+        absl::StrAppend(&resources, m ? ", " : "",
+                        "{address: ", AddressText(PolicyAddress(c, o, m, true)),
+                        ", target: ", PolicyTarget(pc, m), "}");
+      }
+      absl::StrAppend(&resources, "]}\n");
+      absl::StrAppend(&records, "  - {name: ", PolicyOwner(pc, o, true),
+                      ", type: A, resource: ", res, "}\n");
+    }
+  }
+  return absl::StrCat(targets, resources, records);
+}
 
 // The zone as master-file text: SOA, apex NS/MX, then the generated names.
 std::string ZoneText() {
@@ -88,6 +162,15 @@ std::string ZoneText() {
   for (int i = 0; i < kTxt; ++i) {
     absl::StrAppendFormat(&z, "txt%03d IN TXT \"v=spf1 ip4:198.18.%d.0/24 -all\"\n", i, i);
   }
+  for (int c = 0; c < static_cast<int>(std::size(kPolicyCases)); ++c) {
+    const PolicyCase& pc = kPolicyCases[c];
+    for (int o = 0; o < kPolicyOwners; ++o) {
+      for (int m = 0; m < pc.answers; ++m) {
+        absl::StrAppend(&z, PolicyOwner(pc, o, false), " 300 IN A ",
+                        AddressText(PolicyAddress(c, o, m, false)), "\n");
+      }
+    }
+  }
   return z;
 }
 
@@ -96,6 +179,7 @@ struct Expect {
   uint8_t rcode = 0;
   bool aa = true;
   uint16_t an = 0, ns = 0, ar_min = 0;
+  uint32_t first_a = 0;  // nonzero: the first answer record is A with this address
 };
 
 // One query in its own cache line pair, as a received packet would be.
@@ -160,6 +244,15 @@ void AddTxt(Pool* p, int i) {
   p->Add(absl::StrFormat("txt%03d.%s", i % kTxt, kOrigin), kTypeTxt, true, {.an = 1});
 }
 
+// Policy case `c` (pol_*) or its baseline (base_*): owner o of the case.
+void AddPolicyA(Pool* p, int c, int o, bool policy) {
+  const PolicyCase& pc = kPolicyCases[c];
+  Expect e{.an = pc.answers};
+  // Failover answers the first member that is up: a check that the health words are read.
+  if (policy && pc.down > 0) e.first_a = PolicyAddress(c, o, pc.down, true);
+  p->Add(PolicyOwner(pc, o, policy), kTypeA, true, e);
+}
+
 // 70% A/AAAA hits (50 A, 20 AAAA), 10% NXDOMAIN, 10% CNAME -> A, 10% other (4 wildcard,
 // 3 referral, 2 MX, 1 TXT); all with EDNS, names drawn uniformly, order shuffled with a fixed
 // seed so the branch predictor cannot learn the sequence.
@@ -220,17 +313,48 @@ struct Bench {
   std::unique_ptr<Engine> engine;
   std::vector<Case> cases;
   ClientInfo client;
+  // The health words the policies read (what the control block holds in production).
+  std::unique_ptr<std::atomic<uint32_t>[]> health;
 };
+
+// One health word per target of the snapshot: all up but the targets the cases put down.
+void SetHealth(Bench* b) {
+  std::set<std::string> down;
+  for (const PolicyCase& pc : kPolicyCases) {
+    for (int m = 0; m < pc.down; ++m) down.insert(PolicyTarget(pc, m));
+  }
+  const SnapshotView v = SnapshotView::Of(*b->snap);
+  const auto targets = b->snap->section<maps::Target>(maps::kTargets);
+  uint32_t words = 0;
+  for (const maps::Target& t : targets) words = std::max(words, t.health + 1);
+  b->health = std::make_unique<std::atomic<uint32_t>[]>(words);
+  for (uint32_t i = 0; i < words; ++i) b->health[i].store(maps::kHealthUp);
+  size_t set_down = 0;
+  for (const maps::Target& t : targets) {
+    const std::string name(reinterpret_cast<const char*>(v.strings) + t.name.offset, t.name.length);
+    if (down.count(name) != 0) {
+      b->health[t.health].store(0);
+      ++set_down;
+    }
+  }
+  if (set_down != down.size()) {
+    std::fprintf(stderr, "engine_benchmark: %zu of %zu down targets found in the snapshot\n",
+                 set_down, down.size());
+    std::exit(1);
+  }
+  b->engine->set_health(b->health.get());
+}
 
 Bench* BuildBench() {
   auto* b = new Bench;
-  auto snap = testing::BuildTestSnapshot({{kOrigin, ZoneText()}});
+  auto snap = testing::BuildTestSnapshot({{kOrigin, ZoneText()}}, "", 1, PolicyYaml());
   if (!snap.ok()) {
     std::fprintf(stderr, "engine_benchmark: snapshot: %s\n", snap.status().ToString().c_str());
     std::exit(1);
   }
   b->snap = *std::move(snap);
   b->engine = std::make_unique<Engine>(*b->snap);
+  SetHealth(b);
   b->client.family = 4;
   const uint8_t addr[4] = {198, 51, 100, 7};
   std::memcpy(b->client.addr, addr, sizeof(addr));
@@ -247,7 +371,36 @@ Bench* BuildBench() {
   b->cases.push_back({"wildcard", false, PoolOf(kPoolSize, AddWildcard)});
   b->cases.push_back({"referral", false, PoolOf(kSubs, AddReferral)});
   b->cases.push_back({"mix", false, MixPool()});
+  for (int c = 0; c < static_cast<int>(std::size(kPolicyCases)); ++c) {
+    for (bool policy : {false, true}) {
+      Pool p;
+      for (int o = 0; o < kPolicyOwners; ++o) AddPolicyA(&p, c, o, policy);
+      const PolicyCase& pc = kPolicyCases[c];
+      b->cases.push_back({policy ? pc.pol_case : pc.base_case, false, std::move(p)});
+    }
+  }
   return b;
+}
+
+// Skips the (possibly compressed) name at p[off]; returns the offset after it, or n.
+size_t SkipName(const uint8_t* p, size_t off, size_t n) {
+  while (off < n) {
+    const uint8_t l = p[off];
+    if (l == 0) return off + 1;
+    if ((l & 0xC0) == 0xC0) return off + 2;
+    off += 1 + l;
+  }
+  return n;
+}
+
+// The address of the first answer record when it is an A record, else 0.
+uint32_t FirstA(const uint8_t* p, size_t n) {
+  if (n < wire::kHeaderSize || wire::Get16(p + wire::kOffAncount) == 0) return 0;
+  size_t off = SkipName(p, wire::kHeaderSize, n) + 4;  // question: name, type, class
+  off = SkipName(p, off, n);                           // owner
+  if (off + 14 > n || wire::Get16(p + off) != kTypeA || wire::Get16(p + off + 8) != 4) return 0;
+  return static_cast<uint32_t>(p[off + 10]) << 24 | p[off + 11] << 16 | p[off + 12] << 8 |
+         p[off + 13];
 }
 
 // Checks every pool answer once, so that a snapshot or engine change that turns a hit into a
@@ -264,6 +417,12 @@ void CheckAnswers(const Bench& b) {
       const uint16_t an = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffAncount) : 0;
       const uint16_t ns = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffNscount) : 0;
       const uint16_t ar = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffArcount) : 0;
+      const uint32_t first_a = e.first_a != 0 ? FirstA(out, n) : 0;
+      if (first_a != e.first_a) {
+        std::fprintf(stderr, "engine_benchmark: case %s query %zu: first A %08x, want %08x\n",
+                     c.name, i, first_a, e.first_a);
+        std::exit(1);
+      }
       if (n < q.len || info.rcode != e.rcode || info.truncated || aa != e.aa || an != e.an ||
           ns != e.ns || ar < e.ar_min) {
         std::fprintf(stderr,
@@ -340,6 +499,7 @@ int Main(int argc, char** argv) {
   argc = kept;
 
   Bench* b = BuildBench();
+  SeedPolicyRandom(20240101);  // weighted / multivalue picks: the same sequence every run
   CheckAnswers(*b);
 
   if (!sx_case.empty() || !sx_count.empty()) {
