@@ -211,19 +211,22 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
                     ldns_get_errorstr_by_id(st));
       break;
     }
-    const std::string where = where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos)));
+    // Only on error: finding the line scans the text from the start.
+    auto where = [&] {
+      return where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos)));
+    };
     if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) {
-      result = zerr(where, "only class IN is served");
+      result = zerr(where(), "only class IN is served");
       break;
     }
     const uint16_t type = ldns_rr_get_type(rr.get());
     if (type == LDNS_RR_TYPE_DNAME) {
-      result = zerr(where, "DNAME records are not supported; use CNAME records instead");
+      result = zerr(where(), "DNAME records are not supported; use CNAME records instead");
       break;
     }
     if (IsForbiddenType(type)) {
-      result =
-          zerr(where, absl::StrCat(TypeName(type), " is a meta type and cannot appear in a zone"));
+      result = zerr(where(),
+                    absl::StrCat(TypeName(type), " is a meta type and cannot appear in a zone"));
       break;
     }
     ldns_rdf* owner = ldns_rr_owner(rr.get());
@@ -231,28 +234,29 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
                            ldns_rdf_size(owner));
     std::string key = LowerWireName(owner_wire);
     if (!WireIsSubdomain(key, zone.origin_wire)) {
-      result = zerr(where, absl::StrCat("owner ", WireToText(owner_wire), " is outside the zone"));
+      result =
+          zerr(where(), absl::StrCat("owner ", WireToText(owner_wire), " is outside the zone"));
       break;
     }
     ldns_buffer_clear(buf.get());
     if (ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) {
-      result = zerr(where, "cannot encode rdata");
+      result = zerr(where(), "cannot encode rdata");
       break;
     }
     std::string rdata(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())),
                       ldns_buffer_position(buf.get()));
     if (rdata.size() > 65535) {
-      result = zerr(where, "rdata longer than 65535 octets");
+      result = zerr(where(), "rdata longer than 65535 octets");
       break;
     }
     if (type == LDNS_RR_TYPE_SOA) {
       if (key != zone.origin_wire) {
-        result = zerr(where,
+        result = zerr(where(),
                       absl::StrCat("SOA at ", WireToText(owner_wire), " is not at the zone apex"));
         break;
       }
       if (++soa_count > 1) {
-        result = zerr(where, "more than one SOA record");
+        result = zerr(where(), "more than one SOA record");
         break;
       }
     }
@@ -270,7 +274,7 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
     for (const std::string& r : set->rdatas) duplicate |= (r == rdata);
     if (duplicate) continue;  // RFC 2181 section 5: an RRset has no duplicate records
     if (type == LDNS_RR_TYPE_CNAME && !set->rdatas.empty()) {
-      result = zerr(where, absl::StrCat("more than one CNAME at ", nd.display));
+      result = zerr(where(), absl::StrCat("more than one CNAME at ", nd.display));
       break;
     }
     set->rdatas.push_back(std::move(rdata));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "dataplane/engine.h"
 #include "maps/control_block.h"
 
@@ -56,8 +58,7 @@ class Evaluator {
           break;
         case maps::kPolicyMultivalue:
           AllHealthy(ri, r, depth);
-          Shuffle(start);
-          if (out_.n - start > r.count) out_.n = static_cast<uint16_t>(start + r.count);
+          PickRandom(start, r.count);
           break;
         default:
           AllHealthy(ri, r, depth);
@@ -76,26 +77,33 @@ class Evaluator {
 
  private:
   // Health of one member: an address is up by its health word; a nested resource is up when
-  // any of its members is (recursively).
-  bool MemberUp(uint32_t ri, uint16_t k, int depth) {
-    const maps::Member& m = v_.members[v_.resources[ri].member_first + k];
+  // any of its members is (recursively). A member seen down marks the answer for the shorter
+  // TTL.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool MemberUp(uint32_t ri, const maps::Member& m, uint16_t k,
+                                             int depth) {
     bool up = true;
     if (m.health != kNone && health_ != nullptr) {
       const uint32_t w = health_[m.health].load(std::memory_order_relaxed);
-      up = (w & maps::kHealthUp) && !(w & maps::kHealthDrained);
-      if (trace_)
+      up = (w & (maps::kHealthUp | maps::kHealthDrained)) == maps::kHealthUp;
+      if (ABSL_PREDICT_FALSE(trace_ != nullptr)) {
         trace_->Add(ri, k,
                     (w & maps::kHealthDrained) ? PolicyTrace::kDrained
                     : up                       ? PolicyTrace::kUp
                                                : PolicyTrace::kDown);
+      }
+      out_.any_down |= !up;
     }
-    if (up && m.kind == maps::kMemberResource) up = AnyUp(m.ref, depth + 1);
+    if (ABSL_PREDICT_FALSE(m.kind == maps::kMemberResource) && up) up = AnyUp(m.ref, depth + 1);
     return up;
+  }
+  bool MemberUp(uint32_t ri, uint16_t k, int depth) {
+    return MemberUp(ri, v_.members[v_.resources[ri].member_first + k], k, depth);
   }
 
  public:
   // True when any member, at any depth, is down: the resource then answers with its
-  // ttl_when_down.
+  // ttl_when_down. Only failover needs it (it stops at the first healthy member); the other
+  // policies look at every member anyway.
   bool AnyDown(uint32_t ri, int depth) {
     if (depth >= kMaxPolicyDepth || health_ == nullptr) return false;
     const maps::Resource& r = v_.resources[ri];
@@ -103,7 +111,7 @@ class Evaluator {
       const maps::Member& m = v_.members[r.member_first + k];
       if (m.health != kNone) {
         const uint32_t w = health_[m.health].load(std::memory_order_relaxed);
-        if (!(w & maps::kHealthUp) || (w & maps::kHealthDrained)) return true;
+        if ((w & (maps::kHealthUp | maps::kHealthDrained)) != maps::kHealthUp) return true;
       }
       if (m.kind == maps::kMemberResource && AnyDown(m.ref, depth + 1)) return true;
     }
@@ -135,8 +143,14 @@ class Evaluator {
   }
   // An up member: its address, or what the nested resource picks.
   int Take(uint32_t ri, uint16_t k, int depth) {
-    const maps::Member& m = v_.members[v_.resources[ri].member_first + k];
-    if (trace_) trace_->Add(ri, k, PolicyTrace::kPicked);
+    return Take(ri, v_.members[v_.resources[ri].member_first + k], k, depth);
+  }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE int Take(uint32_t ri, const maps::Member& m, uint16_t k, int depth) {
+    if (ABSL_PREDICT_FALSE(trace_ != nullptr)) trace_->Add(ri, k, PolicyTrace::kPicked);
+    if (ABSL_PREDICT_TRUE(m.kind == maps::kMemberRdata && depth == 0)) {
+      if (out_.n < kMaxSelected) out_.rd[out_.n++] = v_.rdata + m.ref;
+      return 1;
+    }
     if (m.kind == maps::kMemberRdata) {
       const uint16_t before = out_.n;
       Append(m, depth);
@@ -148,14 +162,16 @@ class Evaluator {
   }
 
   void Failover(uint32_t ri, const maps::Resource& r, int depth) {
+    const maps::Member* m = v_.members + r.member_first;
     for (uint16_t k = 0; k < r.member_count; ++k) {
-      if (MemberUp(ri, k, depth) && Take(ri, k, depth) > 0) return;
+      if (MemberUp(ri, m[k], k, depth) && Take(ri, m[k], k, depth) > 0) return;
     }
   }
 
   void AllHealthy(uint32_t ri, const maps::Resource& r, int depth) {
+    const maps::Member* m = v_.members + r.member_first;
     for (uint16_t k = 0; k < r.member_count; ++k) {
-      if (MemberUp(ri, k, depth)) Take(ri, k, depth);
+      if (MemberUp(ri, m[k], k, depth)) Take(ri, m[k], k, depth);
     }
   }
 
@@ -241,6 +257,17 @@ class Evaluator {
     if (len < 2) return;
     std::rotate(out_.rd + start, out_.rd + start + by % len, out_.rd + out_.n);
   }
+  // Up to `count` of the entries from `start`, uniformly chosen and in random order: the first
+  // `count` steps of a Fisher-Yates shuffle.
+  void PickRandom(uint16_t start, uint16_t count) {
+    const uint16_t len = out_.n - start;
+    const uint16_t keep = std::min(len, count);
+    for (uint16_t i = 0; i < keep && len > 1; ++i) {
+      const uint16_t j = static_cast<uint16_t>(i + Below(len - i));
+      std::swap(out_.rd[start + i], out_.rd[start + j]);
+    }
+    out_.n = static_cast<uint16_t>(start + keep);
+  }
   void Shuffle(uint16_t start) {
     if (out_.n - start < 2) return;
     for (uint16_t i = out_.n - 1; i > start; --i) {
@@ -265,8 +292,10 @@ void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health
   out->outcome = PolicyOutcome::kAnswer;
   Evaluator e(v, health, out, trace);
   e.Eval(resource, 0, true);
-  if (!out->any_down) out->any_down = e.AnyDown(resource, 0);
   const maps::Resource& r = v.resources[resource];
+  if (!out->any_down && r.ttl_when_down != kNone && r.kind == maps::kPolicyFailover) {
+    out->any_down = e.AnyDown(resource, 0);
+  }
   // The answer's TTL never exceeds the smallest TTL of what it contains, and shrinks while any
   // member is down so clients come back soon after recovery.
   if (out->any_down && r.ttl_when_down != kNone) out->ttl = std::min(out->ttl, r.ttl_when_down);
