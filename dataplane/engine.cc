@@ -643,6 +643,41 @@ inline uint64_t FixedFields(uint16_t type, uint32_t ttl) {
   return Load64(f);
 }
 
+// The 10 fixed bytes (owner pointer, TYPE, CLASS, TTL) shared by every RR of a set whose owner
+// is already in the packet and whose rdata has no names, and the writer of one such RR.
+class RecordHead {
+ public:
+  RecordHead(uint16_t owner, uint16_t type, uint32_t ttl) {
+    uint8_t h[10];
+    Put16(h, static_cast<uint16_t>(0xC000 | owner));
+    Put16(h + 2, type);
+    Put16(h + 4, kClassIn);
+    Put32(h + 6, ttl);
+    head0_ = Load64(h);
+    head6_ = Load32(h + 6);
+  }
+  // Writes the RR for `rd` (`u16 len | rdata`) at p; returns the end.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint8_t* Write(uint8_t* p, const uint8_t* rd) const {
+    const uint16_t rdlen = Load16(rd);
+    Store64(p, head0_);
+    Store32(p + 6, head6_);  // the TTL; bytes 6-7 are written twice, with the same value
+    Put16(p + 10, rdlen);
+    // A and AAAA: fixed-size copies the compiler does in one or two moves.
+    if (rdlen == 4) {
+      std::memcpy(p + 12, rd + 2, 4);
+    } else if (rdlen == 16) {
+      std::memcpy(p + 12, rd + 2, 16);
+    } else {
+      CopyBytes(p + 12, rd + 2, rdlen);
+    }
+    return p + 12 + rdlen;
+  }
+
+ private:
+  uint64_t head0_;
+  uint32_t head6_;
+};
+
 class Responder {
  public:
   Responder(const SnapshotView& v, Writer* w) : v_(v), w_(*w) {}
@@ -824,28 +859,8 @@ class Responder {
         *picked = nullptr;
         return PolicyOutcome::kAnswer;
       }
-      uint8_t head[10];
-      Put16(head, static_cast<uint16_t>(0xC000 | owner.ptr));
-      Put16(head + 2, rs.type);
-      Put16(head + 4, kClassIn);
-      Put32(head + 6, sel.ttl);
-      const uint64_t head0 = Load64(head);
-      const uint32_t head6 = Load32(head + 6);
-      for (uint16_t i = 0; i < sel.n; ++i) {
-        const uint8_t* rd = sel.rd[i];
-        const uint16_t rdlen = Load16(rd);
-        Store64(p, head0);
-        Store32(p + 6, head6);
-        Put16(p + 10, rdlen);
-        if (rdlen == 4) {
-          std::memcpy(p + 12, rd + 2, 4);
-        } else if (rdlen == 16) {
-          std::memcpy(p + 12, rd + 2, 16);
-        } else {
-          CopyBytes(p + 12, rd + 2, rdlen);
-        }
-        p += 12 + rdlen;
-      }
+      const RecordHead head(owner.ptr, rs.type, sel.ttl);
+      for (uint16_t i = 0; i < sel.n; ++i) p = head.Write(p, sel.rd[i]);
       counts[0] += sel.n;
       *picked = sel.rd[0];
       return PolicyOutcome::kAnswer;
@@ -932,30 +947,11 @@ class Responder {
     // rdata_length counts each RR's 2-byte length too: 10 more bytes per RR on the wire.
     uint8_t* p = w_.Reserve(size_t{rs.rr_count} * 10 + rs.rdata_length);
     if (p == nullptr) return false;
-    uint8_t head[10];
-    Put16(head, static_cast<uint16_t>(0xC000 | owner));
-    Put16(head + 2, rs.type);
-    Put16(head + 4, kClassIn);
-    Put32(head + 6, ttl);
-    const uint64_t head0 = Load64(head);
-    const uint32_t head6 = Load32(head + 6);
+    const RecordHead head(owner, rs.type, ttl);
     const uint8_t* rd = v_.rdata + rs.rdata_offset;
     for (uint16_t i = 0; i < rs.rr_count; ++i) {
-      uint16_t rdlen;
-      std::memcpy(&rdlen, rd, 2);
-      Store64(p, head0);
-      Store32(p + 6, head6);
-      Put16(p + 10, rdlen);
-      // A and AAAA: fixed-size copies the compiler does in one or two moves.
-      if (rdlen == 4) {
-        std::memcpy(p + 12, rd + 2, 4);
-      } else if (rdlen == 16) {
-        std::memcpy(p + 12, rd + 2, 16);
-      } else {
-        CopyBytes(p + 12, rd + 2, rdlen);
-      }
-      p += 12 + rdlen;
-      rd += 2 + rdlen;
+      p = head.Write(p, rd);
+      rd += 2 + Load16(rd);
     }
     return true;
   }
