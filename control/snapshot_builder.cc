@@ -199,6 +199,29 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
   std::vector<maps::Zone> zone_recs(zones.size());
   std::vector<std::vector<std::pair<std::string, uint32_t>>> pending_additional;  // per rrset
 
+  // An RRset record for `s`, its rdata appended to the blob as `u16 len | rdata` per RR.
+  auto AppendRRset = [&](const RRsetData& s) {
+    maps::RRset r{};
+    r.resource = kNone;
+    r.type = s.type;
+    r.rr_count = static_cast<uint16_t>(s.rdatas.size());
+    r.ttl = s.ttl;
+    r.rdata_offset = static_cast<uint32_t>(rdata_blob.size());
+    r.rdata_names = NamesOf(s.type);
+    uint64_t wire = 0;
+    for (const std::string& rd : s.rdatas) {
+      const uint16_t len = static_cast<uint16_t>(rd.size());
+      uint8_t lb[2];
+      std::memcpy(lb, &len, 2);
+      rdata_blob.insert(rdata_blob.end(), lb, lb + 2);
+      rdata_blob.insert(rdata_blob.end(), rd.begin(), rd.end());
+      wire += 2 + 10 + rd.size();  // owner pointer + fixed fields + rdata
+    }
+    r.rdata_length = static_cast<uint32_t>(rdata_blob.size()) - r.rdata_offset;
+    r.wire_size = static_cast<uint32_t>(std::min<uint64_t>(wire, 0xffffffffu));
+    return r;
+  };
+
   for (size_t i = 0; i < order.size(); ++i) {
     const BuildNode& b = *order[i];
     maps::Node& n = nodes[i];
@@ -226,28 +249,12 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
                        [](const RRsetData* x, const RRsetData* y) { return x->type < y->type; });
       for (const RRsetData* sp : sorted) {
         const RRsetData& s = *sp;
-        maps::RRset r{};
-        r.resource = kNone;
-        r.type = s.type;
-        r.rr_count = static_cast<uint16_t>(s.rdatas.size());
-        r.ttl = s.ttl;
-        r.rdata_offset = static_cast<uint32_t>(rdata_blob.size());
-        r.rdata_names = NamesOf(s.type);
-        r.additional_first = 0;
-        uint64_t wire = 0;
+        maps::RRset r = AppendRRset(s);
         std::vector<std::pair<std::string, uint32_t>> targets;
         for (const std::string& rd : s.rdatas) {
-          uint16_t len = static_cast<uint16_t>(rd.size());
-          uint8_t lb[2];
-          std::memcpy(lb, &len, 2);
-          rdata_blob.insert(rdata_blob.end(), lb, lb + 2);
-          rdata_blob.insert(rdata_blob.end(), rd.begin(), rd.end());
-          wire += 2 + 10 + rd.size();
           std::string t = AdditionalTarget(s.type, rd);
           if (!t.empty()) targets.emplace_back(std::move(t), 0);
         }
-        r.rdata_length = static_cast<uint32_t>(rdata_blob.size()) - r.rdata_offset;
-        r.wire_size = static_cast<uint32_t>(std::min<uint64_t>(wire, 0xffffffffu));
         if (s.type == kTypeNs && !apex) n.flags |= maps::kNodeDelegation;
         if (s.type == kTypeCname) n.flags |= maps::kNodeHasCname;
         if (s.type == kTypeSoa && apex) {
@@ -283,29 +290,12 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
       n.parent_zone = static_cast<uint32_t>(it->second.first);
       if (const RRsetData* ds = it->second.second; ds != nullptr) {
         // The parent's DS joins the child apex node; the engine answers it for the parent.
-        maps::RRset r{};
-        r.resource = kNone;
-        r.type = kTypeDs;
-        r.rr_count = static_cast<uint16_t>(ds->rdatas.size());
-        r.ttl = ds->ttl;
-        r.rdata_offset = static_cast<uint32_t>(rdata_blob.size());
-        uint64_t wire = 0;
-        for (const std::string& rd : ds->rdatas) {
-          uint16_t len = static_cast<uint16_t>(rd.size());
-          uint8_t lb[2];
-          std::memcpy(lb, &len, 2);
-          rdata_blob.insert(rdata_blob.end(), lb, lb + 2);
-          rdata_blob.insert(rdata_blob.end(), rd.begin(), rd.end());
-          wire += 12 + rd.size();
-        }
-        r.rdata_length = static_cast<uint32_t>(rdata_blob.size()) - r.rdata_offset;
-        r.wire_size = static_cast<uint32_t>(wire);
         bool child_has_ds = false;
         for (uint32_t k = n.rrset_first; k < n.rrset_first + n.rrset_count; ++k) {
           child_has_ds |= rrsets[k].type == kTypeDs;
         }
         if (!child_has_ds) {
-          rrsets.push_back(r);
+          rrsets.push_back(AppendRRset(*ds));
           pending_additional.emplace_back();
           ++n.rrset_count;
         }
