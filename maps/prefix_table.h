@@ -1,0 +1,230 @@
+// The compiled form of a geo map: address -> (datacenter list id, matched prefix length), looked
+// up with a bounded number of memory reads and no allocation, on plain uint32_t arrays that live
+// in the snapshot (offsets and indices only, no pointers).
+//
+// Each family is one array of 32-bit entries. Entries [0, 65536) are the root, indexed by the
+// first 16 address bits; after it come 256-entry chunks, each indexed by the next 8 bits
+// (DIR-16-8-8 for IPv4, 16 then up to fourteen 8-bit strides for IPv6; networks that end inside a
+// stride are expanded over the entries they cover). An entry is either
+//   a leaf:  bit 31 clear, bits 8..30 list id, bits 0..7 prefix length of the matched network
+//   a chunk: bit 31 set, bits 0..30 chunk number; its entries are [number * 256, +256)
+// Chunk numbers are relative to the array, so several maps' arrays can be concatenated into one
+// snapshot section and each viewed through its own sub-span. Why 16-8-8 rather than DIR-24-8:
+// the root stays 256 KiB instead of 64 MiB, and most networks end at or before /24 anyway, so a
+// typical IPv4 lookup is two reads.
+//
+// Addresses that embed an IPv4 address are looked up in the IPv4 array, as gdnsd does:
+// IPv4-compatible ::a.b.c.d/96, IPv4-mapped ::ffff:a.b.c.d/96, SIIT ::ffff:0:a.b.c.d/96, the
+// NAT64 well-known prefix 64:ff9b::a.b.c.d/96, 6to4 2002:AABB:CCDD::/16 and Teredo 2001:0::/32
+// (client address = bitwise NOT of the last 32 bits). The scope is then reported in IPv6 terms:
+// 96 + the IPv4 length (16 + for 6to4), never less, even if the IPv4 network is /0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "maps/geo_config.h"
+
+namespace sextant::maps {
+
+inline constexpr uint32_t kPrefixChunkFlag = 0x80000000u;
+inline constexpr uint32_t kPrefixRootEntries = 1u << 16;
+inline constexpr uint32_t kPrefixChunkEntries = 256;
+inline constexpr uint32_t kPrefixMaxListId = (1u << 23) - 1;
+
+inline constexpr uint32_t PrefixLeaf(uint32_t list, int length) {
+  return (list << 8) | static_cast<uint32_t>(length);
+}
+
+// A read-only view of one map's two arrays. Check it once with ValidatePrefixTable before the
+// first lookup; lookups trust it.
+struct PrefixTableView {
+  absl::Span<const uint32_t> v4;
+  absl::Span<const uint32_t> v6;
+};
+
+struct LookupResult {
+  uint32_t list;  // dc list id
+  int scope;      // prefix length of the matched network, in the client's family
+};
+
+// The owned arrays, as the compiler produces them and the snapshot stores them.
+struct SerializedPrefixTable {
+  std::vector<uint32_t> v4;
+  std::vector<uint32_t> v6;
+
+  PrefixTableView view() const { return {v4, v6}; }
+  size_t bytes() const { return (v4.size() + v6.size()) * sizeof(uint32_t); }
+};
+
+// Bounds-checks everything a lookup may touch: sizes, every chunk number (in range, not the root,
+// referenced once, so no cycles), no chunk below the last stride, every leaf's list id below
+// `list_count` and prefix length within the family. O(table size).
+absl::Status ValidatePrefixTable(const PrefixTableView& view, uint32_t list_count);
+
+namespace prefix_table_internal {
+
+inline uint64_t LoadBe64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+
+// Masks: the top `len` bits set, any len (clamped; no shifts by the full width or more).
+inline uint32_t Mask32(int len) {
+  return len <= 0 ? 0 : (len >= 32 ? ~uint32_t{0} : ~uint32_t{0} << (32 - len));
+}
+inline uint64_t Mask64(int len) {
+  return len <= 0 ? 0 : (len >= 64 ? ~uint64_t{0} : ~uint64_t{0} << (64 - len));
+}
+
+inline uint32_t LookupV4Entry(const uint32_t* t, uint32_t a) {
+  uint32_t e = t[a >> 16];
+  if (e & kPrefixChunkFlag) {
+    e = t[((e & ~kPrefixChunkFlag) << 8) | ((a >> 8) & 0xff)];
+    if (e & kPrefixChunkFlag) e = t[((e & ~kPrefixChunkFlag) << 8) | (a & 0xff)];
+  }
+  return e;
+}
+
+// `hi`/`lo`: the address as two host-order halves. Validation guarantees a leaf within 15 reads.
+inline uint32_t LookupV6Entry(const uint32_t* t, uint64_t hi, uint64_t lo) {
+  uint32_t e = t[hi >> 48];
+  int shift = 40;
+  while (e & kPrefixChunkFlag) {
+    const uint32_t byte =
+        static_cast<uint32_t>((shift >= 0 ? hi >> shift : lo >> (shift + 64)) & 0xff);
+    e = t[((e & ~kPrefixChunkFlag) << 8) | byte];
+    shift -= 8;
+  }
+  return e;
+}
+
+}  // namespace prefix_table_internal
+
+// The IPv4 address `a` (host order), masked to `source_prefix_len` bits.
+inline LookupResult LookupV4(const PrefixTableView& t, uint32_t a, int source_prefix_len) {
+  using namespace prefix_table_internal;
+  const uint32_t e = LookupV4Entry(t.v4.data(), a & Mask32(source_prefix_len));
+  return {e >> 8, static_cast<int>(e & 0xff)};
+}
+
+// `addr`: 4 (kFamilyIpv4) or 16 (kFamilyIpv6) network-order bytes. `source_prefix_len`: how many
+// leading bits to use (the ECS source prefix length; 32/128 for a plain client address); the rest
+// are ignored. The scope may exceed the source length when the table is more specific there
+// (RFC 7871 7.2.1 allows that).
+inline LookupResult Lookup(const PrefixTableView& t, const uint8_t* addr, int family,
+                           int source_prefix_len) {
+  using namespace prefix_table_internal;
+  if (family == kFamilyIpv4) {
+    uint32_t a;
+    std::memcpy(&a, addr, 4);
+    return LookupV4(t, __builtin_bswap32(a), source_prefix_len);
+  }
+  const int s = source_prefix_len;
+  const uint64_t hi = LoadBe64(addr) & Mask64(s);
+  const uint64_t lo = LoadBe64(addr + 8) & Mask64(s - 64);
+  // The IPv4-embedding ranges. `v4` is the embedded address, `v4_bits` how many of its bits the
+  // source length covers, `adj` where it starts in the IPv6 address.
+  uint32_t v4;
+  int adj;
+  if (hi == 0 || hi == 0x0064ff9b00000000ull) {
+    const uint32_t top = static_cast<uint32_t>(lo >> 32);
+    if (!(top == 0 || (hi == 0 && (top == 0xffff || top == 0xffff0000u)))) goto native;
+    v4 = static_cast<uint32_t>(lo);
+    adj = 96;
+  } else if ((hi >> 32) == 0x20010000u) {  // Teredo: the client's address is inverted
+    v4 = ~static_cast<uint32_t>(lo);
+    adj = 96;
+  } else if ((hi >> 48) == 0x2002) {  // 6to4
+    v4 = static_cast<uint32_t>(hi >> 16);
+    adj = 16;
+  } else {
+    goto native;
+  }
+  {
+    const LookupResult r = LookupV4(t, v4, s - adj);
+    return {r.list, r.scope + adj};
+  }
+native:
+  const uint32_t e = LookupV6Entry(t.v6.data(), hi, lo);
+  return {e >> 8, static_cast<int>(e & 0xff)};
+}
+
+// The compiler's mutable working form: a full binary trie over one family whose leaves carry a
+// value (a list id, or one of the markers below). Built by painting networks over a default,
+// merged, then flattened into the array form above.
+class PrefixTrie {
+ public:
+  // Marks IPv6 space that lookups never reach (it is served from the IPv4 array). It never merges
+  // with a neighbour: a merged network spanning it would report a scope that claims the answer
+  // for clients that actually get another one.
+  static constexpr uint32_t kUnreachable = 0x7fffffffu;
+
+  PrefixTrie(int max_bits, uint32_t initial);
+
+  // Every address in prefix/len gets `value`, whatever was there (less or more specific).
+  void Paint(const uint8_t* prefix, int len, uint32_t value);
+  // Calls value = fn(value) on every leaf inside prefix/len, splitting leaves that straddle it.
+  template <typename Fn>
+  void Transform(const uint8_t* prefix, int len, Fn fn) {
+    TransformBelow(Descend(prefix, len), fn);
+  }
+  template <typename Fn>
+  void TransformAll(Fn fn) {
+    TransformBelow(0, fn);
+  }
+  // Joins sibling leaves with equal values, bottom up.
+  void Merge();
+  size_t LeafCount() const;
+  // fn(prefix bytes (16, family order), length, value) for every leaf in address order.
+  template <typename Fn>
+  void ForEachLeaf(Fn fn) const {
+    uint8_t addr[16] = {};
+    VisitLeaves(0, 0, addr, fn);
+  }
+  // The flat array form; values must be list ids (kUnreachable becomes list `unreachable_list`).
+  std::vector<uint32_t> Flatten(uint32_t unreachable_list) const;
+  int max_bits() const { return max_bits_; }
+
+ private:
+  struct Node {
+    uint32_t child[2];  // both 0 = leaf (node 0 is the root, never a child)
+    uint32_t value;
+  };
+  bool IsLeaf(uint32_t n) const { return nodes_[n].child[0] == 0; }
+  void Split(uint32_t n);
+  uint32_t Descend(const uint8_t* prefix, int len);
+  template <typename Fn>
+  void TransformBelow(uint32_t n, Fn& fn) {
+    if (IsLeaf(n)) {
+      nodes_[n].value = fn(nodes_[n].value);
+      return;
+    }
+    TransformBelow(nodes_[n].child[0], fn);
+    TransformBelow(nodes_[n].child[1], fn);
+  }
+  template <typename Fn>
+  void VisitLeaves(uint32_t n, int depth, uint8_t* addr, Fn& fn) const {
+    if (IsLeaf(n)) {
+      fn(static_cast<const uint8_t*>(addr), depth, nodes_[n].value);
+      return;
+    }
+    VisitLeaves(nodes_[n].child[0], depth + 1, addr, fn);
+    addr[depth / 8] |= 0x80 >> (depth % 8);
+    VisitLeaves(nodes_[n].child[1], depth + 1, addr, fn);
+    addr[depth / 8] &= ~(0x80 >> (depth % 8));
+  }
+  void MergeBelow(uint32_t n);
+  void FlattenInto(uint32_t n, int depth, uint32_t chunk_base, int stride_start, int stride_bits,
+                   uint32_t index, std::vector<uint32_t>& out, uint32_t unreachable_list) const;
+
+  int max_bits_;
+  std::vector<Node> nodes_;
+};
+
+}  // namespace sextant::maps
