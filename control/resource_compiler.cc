@@ -54,6 +54,34 @@ absl::StatusOr<uint32_t> AddRdata(const std::string& file, const ResourceConfig&
   return off;
 }
 
+// The ResourceFlags of `res` and the runs they describe, from its members (already appended).
+// The dataplane's fast path relies on them, and the snapshot reader checks each against the
+// members, so they are exact: a run flag is set only when every member fits it.
+void SetFastPathFacts(const maps::Member* m, const std::vector<uint8_t>& rdata,
+                      maps::Resource* res) {
+  const uint16_t n = res->member_count;
+  bool leaf = true, health_run = true, no_health = true, rdata_run = true;
+  uint16_t len0 = 0;
+  if (n > 0 && m[0].kind == maps::kMemberRdata) std::memcpy(&len0, rdata.data() + m[0].ref, 2);
+  for (uint16_t k = 0; k < n; ++k) {
+    leaf &= m[k].kind == maps::kMemberRdata;
+    health_run &= m[k].health != kNone && m[k].health == m[0].health + k;
+    no_health &= m[k].health == kNone;
+    if (!leaf) continue;
+    uint16_t len;
+    std::memcpy(&len, rdata.data() + m[k].ref, 2);
+    rdata_run &= len == len0 && m[k].ref == m[0].ref + uint32_t{k} * (2u + len0);
+  }
+  rdata_run &= leaf && n > 0 && res->rdata_names == maps::kRdataNoNames;
+  health_run &= n > 0;
+  res->flags = static_cast<uint16_t>(
+      (leaf ? maps::kResourceLeaf : 0) | (rdata_run ? maps::kResourceRdataRun : 0) |
+      (health_run ? maps::kResourceHealthRun : 0) | (no_health ? maps::kResourceNoHealth : 0));
+  res->rdata_first = rdata_run ? m[0].ref : 0;
+  res->rdata_stride = rdata_run ? static_cast<uint16_t>(2 + len0) : 0;
+  res->health_first = health_run ? m[0].health : 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::map<std::string, uint32_t>> AssignTargetIndexes(
@@ -164,6 +192,7 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     res.member_first = static_cast<uint32_t>(out->members.size());
     res.member_count = static_cast<uint16_t>(r.members.size());
     bool any_weight = false;
+    uint32_t weight_sum = 0;
     std::set<std::string> seen;
     for (const MemberConfig& m : r.members) {
       const std::string key = m.resource.empty() ? "a:" + m.address : "r:" + m.resource;
@@ -175,6 +204,8 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
       maps::Member mem{};
       mem.weight = static_cast<uint16_t>(m.weight);
       any_weight |= m.weight > 0;
+      weight_sum += mem.weight;
+      mem.weight_end = weight_sum;
       mem.health = m.target.empty() ? kNone : target_index->at(m.target);
       if (!m.resource.empty()) {
         mem.kind = maps::kMemberResource;
@@ -188,6 +219,8 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     if (r.kind == PolicyKind::kWeighted && !any_weight) {
       return ResErr(file, r, 0, "every member has weight 0; give at least one a positive weight");
     }
+    res.total_weight = weight_sum;
+    SetFastPathFacts(out->members.data() + res.member_first, *rdata, &res);
     res.fallback_first = static_cast<uint32_t>(out->members.size());
     res.fallback_count = static_cast<uint16_t>(r.fallback.size());
     if (type == 5 && r.fallback.size() > 1) {

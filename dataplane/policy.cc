@@ -6,35 +6,15 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "dataplane/engine.h"
+#include "dataplane/geo.h"
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {
 namespace {
 
 using maps::kNone;
-
-struct ThreadState {
-  uint64_t rng = 0;
-  uint32_t rotation = 0;
-};
-thread_local ThreadState t_state;
-
-inline uint64_t NextRandom() {
-  uint64_t x = t_state.rng;
-  if (x == 0) {  // lazily seeded per thread from its own address: distinct per lcore
-    x = reinterpret_cast<uintptr_t>(&t_state) * 0x9E3779B97F4A7C15ULL | 1;
-  }
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  t_state.rng = x;
-  return x * 0x2545F4914F6CDD1DULL;
-}
-// Uniform in [0, n) without modulo bias worth caring about for n <= 2^16 (Lemire's reduction).
-inline uint32_t Below(uint32_t n) {
-  return static_cast<uint32_t>(
-      (static_cast<uint64_t>(static_cast<uint32_t>(NextRandom() >> 32)) * n) >> 32);
-}
+using policy_internal::Below;
+using policy_internal::t_state;
 
 class Evaluator {
  public:
@@ -59,6 +39,10 @@ class Evaluator {
         case maps::kPolicyMultivalue:
           AllHealthy(ri, r, depth);
           PickRandom(start, r.count);
+          break;
+        case maps::kPolicyGeo:
+        case maps::kPolicyLatency:
+          Geo(ri, r, depth, top);
           break;
         default:
           AllHealthy(ri, r, depth);
@@ -165,6 +149,34 @@ class Evaluator {
     const maps::Member* m = v_.members + r.member_first;
     for (uint16_t k = 0; k < r.member_count; ++k) {
       if (MemberUp(ri, m[k], k, depth) && Take(ri, m[k], k, depth) > 0) return;
+    }
+  }
+
+  // The client's datacenters in preference order: the first whose sub-resource answers wins.
+  // With all_down: first, the first choice's own answer when none has a healthy one.
+  void Geo(uint32_t ri, const maps::Resource& r, int depth, bool top) {
+    static constexpr GeoClient kUnknown{};
+    const GeoChoice c = GeoLookup(v_, r, out_.client ? *out_.client : kUnknown);
+    out_.scope = std::max<uint8_t>(out_.scope, static_cast<uint8_t>(c.scope));
+    const maps::Member* m = v_.members + r.member_first;
+    uint32_t first = r.member_count;
+    for (uint8_t i = 0; i < c.list->count; ++i) {
+      const uint32_t k = GeoMemberOf(m, r, c.list->dcs[i]);
+      if (k == r.member_count) continue;  // no sub-resource at that site
+      if (first == r.member_count) first = k;
+      if (MemberUp(ri, m[k], static_cast<uint16_t>(k), depth) &&
+          Take(ri, m[k], static_cast<uint16_t>(k), depth) > 0) {
+        return;
+      }
+      out_.any_down = true;
+      if (ABSL_PREDICT_FALSE(trace_ != nullptr)) {
+        trace_->Add(ri, static_cast<uint16_t>(k), PolicyTrace::kDown);
+      }
+    }
+    if (top && r.all_down == maps::kAllDownFirst && first != r.member_count &&
+        depth + 1 < kMaxPolicyDepth) {
+      if (trace_) trace_->Add(ri, static_cast<uint16_t>(first), PolicyTrace::kAllDownRule);
+      Eval(m[first].ref, depth + 1, true);
     }
   }
 
@@ -284,12 +296,45 @@ class Evaluator {
 
 }  // namespace
 
+namespace policy_internal {
+
+constinit thread_local ThreadState t_state{};
+
+bool PickShuffled(RunHealth h, const maps::Resource& r, FastPick* out) {
+  return PickShuffledImpl(h, r, out);
+}
+bool PickShuffled(IndexedHealth h, const maps::Resource& r, FastPick* out) {
+  return PickShuffledImpl(h, r, out);
+}
+bool PickShuffled(NoHealth h, const maps::Resource& r, FastPick* out) {
+  return PickShuffledImpl(h, r, out);
+}
+
+}  // namespace policy_internal
+
 void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health, uint32_t resource,
                       Selection* out, PolicyTrace* trace) {
   out->n = 0;
   out->ttl = 0xffffffffu;
   out->any_down = false;
   out->outcome = PolicyOutcome::kAnswer;
+  out->scope = 0;
+  const maps::Resource& res = v.resources[resource];
+  // Tracing explains every member, which only the general evaluator looks at.
+  FastPick f;
+  f.rotate = 0;
+  if (trace == nullptr && (res.flags & maps::kResourceLeaf) &&
+      PickFast(v.members, health, res, &f)) {
+    const maps::Member* m = v.members + res.member_first;
+    for (uint16_t i = 0; i < f.n; ++i) {
+      const uint32_t k = f.run ? (f.rotate + i) % res.member_count : f.idx[i];
+      out->rd[i] = v.rdata + m[k].ref;
+    }
+    out->n = f.n;
+    out->ttl = f.ttl;
+    if (res.rdata_names == maps::kRdataOneName && out->n > 1) out->n = 1;  // one CNAME per owner
+    return;
+  }
   Evaluator e(v, health, out, trace);
   e.Eval(resource, 0, true);
   const maps::Resource& r = v.resources[resource];

@@ -1,16 +1,30 @@
 // Record-set policies evaluated per query (maps/snapshot_format.h Resource/Member): static
 // (cyclic / random / fixed order), failover, weighted, multivalue, nested to a bounded depth,
 // with the all-down rules and the health-aware TTL. Reads health words with relaxed loads, so a
-// health change is visible to the next query. No allocation, no locks: the selection is a small
-// array of pointers into the snapshot's rdata.
+// health change is visible to the next query. No allocation, no locks.
+//
+// Two evaluators give the same answers:
+//   * PickFast (inline, below) handles a resource whose members are all rdata, in the states
+//     that need no degraded rule: it picks member indices straight from the compiler's runs
+//     (ResourceFlags) and the engine writes those members' records itself. It declines (returns
+//     false) whenever the answer would depend on more than it looked at.
+//   * EvaluateResource handles everything (nesting, all-down rules, the shorter TTL while a
+//     member is down, traces for `sextantctl explain`) into a Selection of rdata pointers; it
+//     tries PickFast first when no trace is asked for.
 //
 // Randomness and rotation are per thread (one lcore = one thread): a rotation counter and an
 // xorshift generator, never a shared atomic (Knot's knot_pkt_put_rotate does the same).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "maps/control_block.h"
 #include "maps/snapshot_format.h"
 
 namespace sextant::dataplane {
@@ -42,8 +56,14 @@ struct Selection {
   const uint8_t* rd[kMaxSelected];  // each points at `u16 len | rdata`
   uint16_t n = 0;
   uint32_t ttl = 0;
+  // A member seen was down. Exact with a trace; without one, PickFast may answer without
+  // looking at members whose health does not change the answer or its TTL.
   bool any_down = false;
   PolicyOutcome outcome = PolicyOutcome::kAnswer;
+  // Geo resources (dataplane/geo.h): the client to steer by (input; null = an unknown client),
+  // and the ECS scope of the answer (output: the largest of the geo lookups made).
+  const struct GeoClient* client = nullptr;
+  uint8_t scope = 0;
 };
 
 // Evaluates resource `resource` for one query. `health` may be null (everything up).
@@ -52,5 +72,234 @@ void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health
 
 // Seeds this thread's generator and rotation (tests; the default seed is per thread).
 void SeedPolicyRandom(uint64_t seed);
+
+// ---------------------------------------------------------------------------------------------
+// Fast path
+
+// What PickFast chose: members of one resource, by index, in answer order.
+struct FastPick {
+  uint32_t ttl;
+  uint16_t n;       // records
+  uint16_t rotate;  // run: the first member written; members rotate..count-1, then 0..rotate-1
+  bool run;         // every member, from `rotate` (static cyclic / fixed); else idx[0, n)
+  uint8_t idx[kMaxSelected];
+};
+
+namespace policy_internal {
+
+struct ThreadState {
+  uint64_t rng;
+  uint32_t rotation;
+};
+// constinit: a plain TLS access from every translation unit, without the lazy-init wrapper
+// call a dynamic thread_local would need.
+extern constinit thread_local ThreadState t_state;
+
+inline uint64_t NextRandom() {
+  uint64_t x = t_state.rng;
+  if (ABSL_PREDICT_FALSE(x == 0)) {  // lazily seeded from its own address: distinct per lcore
+    x = reinterpret_cast<uintptr_t>(&t_state) * 0x9E3779B97F4A7C15ULL | 1;
+  }
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  t_state.rng = x;
+  return x * 0x2545F4914F6CDD1DULL;
+}
+
+// Uniform in [0, n) without modulo bias worth caring about for n <= 2^16 (Lemire's reduction).
+inline uint32_t Below(uint32_t n) {
+  return static_cast<uint32_t>(
+      (static_cast<uint64_t>(static_cast<uint32_t>(NextRandom() >> 32)) * n) >> 32);
+}
+
+// Member health for the fast path, one type per ResourceFlags case so that the per-member code
+// has no mode test in it. Bad(k) is nonzero in kBadBits when member k is not up (down or
+// drained); OR-ing it over many members tests them all with one branch.
+inline constexpr uint32_t kBadBits = maps::kHealthUp | maps::kHealthDrained;
+
+struct RunHealth {  // kResourceHealthRun: member k's word is run[k]
+  const std::atomic<uint32_t>* run;
+  uint32_t Bad(uint32_t k) const {
+    return run[k].load(std::memory_order_relaxed) ^ maps::kHealthUp;
+  }
+};
+struct IndexedHealth {  // some members have a word (Member.health), some do not
+  const std::atomic<uint32_t>* words;
+  const maps::Member* m;  // the resource's first member
+  uint32_t Bad(uint32_t k) const {
+    const uint32_t h = m[k].health;
+    return h == maps::kNone ? 0 : words[h].load(std::memory_order_relaxed) ^ maps::kHealthUp;
+  }
+};
+struct NoHealth {  // kResourceNoHealth, or no health words at all
+  uint32_t Bad(uint32_t) const { return 0; }
+};
+
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool AllUp(H h, uint32_t n) {
+  uint32_t bad = 0;
+  uint32_t k = 0;
+  // Four at a time: the loop's own compare-and-branch would otherwise cost as much as the load
+  // and the OR it guards.
+  for (; k + 4 <= n; k += 4) bad |= h.Bad(k) | h.Bad(k + 1) | h.Bad(k + 2) | h.Bad(k + 3);
+  for (; k < n; ++k) bad |= h.Bad(k);
+  return (bad & kBadBits) == 0;
+}
+
+// The first member up, or n.
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t FirstUp(H h, uint32_t n) {
+  uint32_t k = 0;
+  for (; k + 4 <= n; k += 4) {  // unrolled as in AllUp
+    if ((h.Bad(k) & kBadBits) == 0) return k;
+    if ((h.Bad(k + 1) & kBadBits) == 0) return k + 1;
+    if ((h.Bad(k + 2) & kBadBits) == 0) return k + 2;
+    if ((h.Bad(k + 3) & kBadBits) == 0) return k + 3;
+  }
+  for (; k < n; ++k) {
+    if ((h.Bad(k) & kBadBits) == 0) return k;
+  }
+  return n;
+}
+
+// 0, 1, 2, ...: the starting order of a shuffle.
+inline constexpr struct Identity {
+  uint8_t v[kMaxSelected];
+  constexpr Identity() : v() {
+    for (int i = 0; i < kMaxSelected; ++i) v[i] = static_cast<uint8_t>(i);
+  }
+} kIdentity;
+
+// The first `keep` (>= 1) steps of a Fisher-Yates shuffle of members 0..n-1 into idx: a
+// uniformly chosen ordered sample of `keep` members. Returns the OR of their Bad().
+//
+// Several draws come from one 64-bit random word: each multiplies the word by its range, keeps
+// the high half as the draw and the low half for the next one (Lemire et al., "Batched Ranged
+// Random Integer Generation", 2024: the draws are the mixed-radix digits of
+// floor(word * product of the ranges / 2^64)). A new word is taken before the product could
+// exceed 2^32, so no outcome's probability is off by more than 2^-32 of itself, far below what
+// a test or a client could see; for up to 16 members, 8 draws share a word.
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Sample(H h, uint32_t n, uint32_t keep, uint8_t* idx) {
+  std::memcpy(idx, kIdentity.v, 16);
+  if (n > 16) std::memcpy(idx + 16, kIdentity.v + 16, kMaxSelected - 16);
+  const uint32_t per_word = 32 / std::max<uint32_t>(1, std::bit_width(n - 1));
+  uint32_t bad = 0;
+  for (uint32_t i = 0; i < keep;) {
+    uint64_t word = NextRandom();
+    for (const uint32_t stop = std::min(keep, i + per_word); i < stop; ++i) {
+      const unsigned __int128 m = static_cast<unsigned __int128>(word) * (n - i);
+      word = static_cast<uint64_t>(m);
+      const uint32_t j = i + static_cast<uint32_t>(m >> 64);
+      const uint8_t t = idx[j];
+      idx[j] = idx[i];
+      idx[i] = t;
+      bad |= h.Bad(t);
+    }
+  }
+  return bad;
+}
+
+// Multivalue and static random order. Out of line (policy.cc): its loops would otherwise make
+// every caller of PickFast save and restore more registers.
+bool PickShuffled(RunHealth h, const maps::Resource& r, FastPick* out);
+bool PickShuffled(IndexedHealth h, const maps::Resource& r, FastPick* out);
+bool PickShuffled(NoHealth h, const maps::Resource& r, FastPick* out);
+
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickShuffledImpl(H h, const maps::Resource& r,
+                                                          FastPick* out) {
+  const uint32_t n = r.member_count;
+  if (r.kind == maps::kPolicyMultivalue) {
+    const uint32_t keep = std::min<uint32_t>(r.count, n);
+    if (r.ttl_when_down != maps::kNone) {  // the TTL depends on every member
+      if (!AllUp(h, n)) return false;
+      Sample(NoHealth{}, n, keep, out->idx);
+    } else if ((Sample(h, n, keep, out->idx) & kBadBits) != 0) {
+      return false;
+    }
+    out->n = static_cast<uint16_t>(keep);
+    return true;
+  }
+  if (!AllUp(h, n)) return false;  // static random: every member, shuffled
+  out->n = static_cast<uint16_t>(n);
+  if (n > 1) {
+    Sample(NoHealth{}, n, n - 1, out->idx);
+  } else {
+    out->idx[0] = 0;
+  }
+  return true;
+}
+
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Pick(H h, const maps::Member* m, const maps::Resource& r,
+                                              FastPick* out) {
+  const uint32_t n = r.member_count;
+  // With ttl_when_down the TTL says whether any member is down: then only "all up" is quick.
+  const bool need_all = r.ttl_when_down != maps::kNone;
+  out->ttl = r.ttl;
+  out->run = false;
+  switch (r.kind) {
+    case maps::kPolicyFailover: {
+      const uint32_t k = need_all ? (AllUp(h, n) ? 0 : n) : FirstUp(h, n);
+      if (k == n) return false;
+      out->idx[0] = static_cast<uint8_t>(k);
+      out->n = 1;
+      return true;
+    }
+    case maps::kPolicyWeighted: {
+      if (r.count != 1 || (need_all && !AllUp(h, n))) return false;
+      // The member whose [weight_end - weight, weight_end) holds the draw: a binary search of
+      // the prefix sums (a weight-0 member owns an empty range, so it is never found).
+      const uint32_t x = Below(r.total_weight);
+      uint32_t lo = 0;
+      for (uint32_t len = n; len > 1;) {
+        const uint32_t half = len / 2;
+        if (m[lo + half - 1].weight_end <= x) lo += half;
+        len -= half;
+      }
+      if (!need_all && (h.Bad(lo) & kBadBits) != 0) return false;
+      out->idx[0] = static_cast<uint8_t>(lo);
+      out->n = 1;
+      return true;
+    }
+    case maps::kPolicyMultivalue:
+      return PickShuffled(h, r, out);
+    default:  // static: every healthy member, so only "all up" is quick
+      if (r.order == maps::kOrderRandom) return PickShuffled(h, r, out);
+      if (!AllUp(h, n)) return false;
+      out->n = static_cast<uint16_t>(n);
+      out->run = true;
+      out->rotate =
+          r.order == maps::kOrderCyclic ? static_cast<uint16_t>(t_state.rotation++ % n) : 0;
+      return true;
+  }
+}
+
+}  // namespace policy_internal
+
+// Picks the answer of resource `r`, whose members must all be rdata (kResourceLeaf), when that
+// is possible without the general evaluator: when every member is up, or (for failover, weighted
+// count 1 and multivalue, when no ttl_when_down makes the TTL depend on the others) the members it
+// picks are. Returns false otherwise; EvaluateResource then decides. Adds no trace.
+//
+// Picking among only the members it looked at stays exact for the random policies because a
+// refusal falls back to a fresh evaluation: a weighted draw over all positive weights that lands
+// on an up member is a draw over the up members (conditioning on the event that it is up), and
+// a uniform sample all of whose members are up is a uniform sample of the up members.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickFast(const maps::Member* members,
+                                                  const std::atomic<uint32_t>* health,
+                                                  const maps::Resource& r, FastPick* out) {
+  namespace pi = policy_internal;
+  const maps::Member* m = members + r.member_first;
+  if (health == nullptr || (r.flags & maps::kResourceNoHealth)) {
+    return pi::Pick(pi::NoHealth{}, m, r, out);
+  }
+  if (r.flags & maps::kResourceHealthRun) {
+    return pi::Pick(pi::RunHealth{health + r.health_first}, m, r, out);
+  }
+  return pi::Pick(pi::IndexedHealth{health, m}, m, r, out);
+}
 
 }  // namespace sextant::dataplane
