@@ -24,7 +24,11 @@ absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(
   if (stats != nullptr) {
     stats->zones = zones.size();
     stats->records = 0;
-    for (const ZoneData& z : zones) stats->records += z.record_count;
+    stats->files.clear();
+    for (const ZoneData& z : zones) {
+      stats->records += z.record_count;
+      stats->files.insert(stats->files.end(), z.files.begin(), z.files.end());
+    }
     stats->bytes = blob.size();
   }
   return blob;

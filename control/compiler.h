@@ -17,6 +17,7 @@ struct CompileStats {
   size_t zones = 0;
   size_t records = 0;
   size_t bytes = 0;
+  std::vector<std::string> files;  // every zone and $INCLUDE file read (the daemon watches them)
 };
 
 absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config);

@@ -1,22 +1,35 @@
-// sextant-control: loads and validates the configuration and zones, then publishes a snapshot
-// for the dataplane (or, with --check, only validates). Thin: flags and wiring only.
+// sextant-control: the control-plane daemon (control/daemon.h): publishes snapshots for the
+// dataplane, follows config and zone changes, runs health checks and serves sextantctl.
+// `--once` publishes one snapshot and exits; `--check` only validates. Thin: flags and wiring.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 
 #include "control/compiler.h"
 #include "control/config.h"
+#include "control/daemon.h"
 #include "control/publisher.h"
 
 int main(int argc, char** argv) {
   using namespace sextant::control;
   CLI::App app{"sextant-control: compiles zones and config into a snapshot and publishes it"};
   std::string config_path, instance;
-  bool check = false;
+  bool check = false, once = false;
   app.add_option("--config,-c", config_path, "YAML configuration file")->required();
   app.add_flag("--check", check, "validate only; exit 0 when valid, 1 otherwise");
+  app.add_flag("--once", once, "publish one snapshot and exit (no health checks, no socket)");
   app.add_option("--instance", instance, "shared-memory instance name (overrides the config)");
   CLI11_PARSE(app, argc, argv);
+
+  if (!check && !once) {
+    auto daemon = ControlDaemon::Create(DaemonOptions{config_path, instance});
+    if (!daemon.ok()) {
+      std::fprintf(stderr, "sextant-control: not started: %s\n",
+                   std::string(daemon.status().message()).c_str());
+      return 1;
+    }
+    return (*daemon)->Run();
+  }
 
   auto config = LoadConfig(config_path);
   if (!config.ok()) {

@@ -1,4 +1,4 @@
-// Operator commands that read (and, for set-health, write) the shared memory of a running
+// Operator commands that read the shared memory of a running
 // instance directly: counters, targets' health, and `explain`, which runs the real engine and
 // policy evaluation on the active snapshot and says why the answer is what it is.
 #pragma once
@@ -11,9 +11,6 @@ namespace sextant::control {
 
 absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json);
 absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json);
-// state: up | down | drain. Written in place: the next query sees it.
-absl::Status SetHealth(const std::string& instance, const std::string& target,
-                       const std::string& state);
 absl::StatusOr<std::string> Explain(const std::string& instance, const std::string& name,
                                     const std::string& type, const std::string& client);
 

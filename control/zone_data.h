@@ -21,9 +21,10 @@ struct NameData {
 };
 
 struct ZoneData {
-  std::string origin;       // presentation form, absolute, e.g. "example.test."
-  std::string origin_wire;  // lowered wire form
-  std::string file;         // for messages
+  std::string origin;              // presentation form, absolute, e.g. "example.test."
+  std::string origin_wire;         // lowered wire form
+  std::string file;                // for messages
+  std::vector<std::string> files;  // the zone file and every $INCLUDE'd file (control watches them)
   // Keyed by lowered wire owner name. std::map keeps the build deterministic.
   std::map<std::string, NameData> names;
   size_t record_count = 0;

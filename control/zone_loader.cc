@@ -174,6 +174,7 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
       !s.ok()) {
     return zerr(name_for_messages, std::string(s.message()));
   }
+  zone.files = ex.files;
   auto where_line = [&](int line_nr) {
     if (line_nr >= 1 && static_cast<size_t>(line_nr) <= ex.lines.size()) {
       const LineOrigin& o = ex.lines[line_nr - 1];

@@ -85,7 +85,7 @@ dataplane:
   exception_path: false
 EOF
 
-"$build_dir/bin/sextant-control" --config "$work/config.yaml"
+"$build_dir/bin/sextant-control" --once --config "$work/config.yaml"
 
 "$build_dir/bin/sextant-dataplane" --lcores "$lcores" --no-huge -m 1024 --no-pci \
   --vdev="net_pcap0,$rx_args,infinite_rx=1" --vdev=net_null0 --file-prefix="$instance" \

@@ -3,17 +3,22 @@
 # (examples/demo/) on a DPDK port: a veth pair whose far end sits in a network namespace
 # "sxdemo" playing the client (198.18.0.1 / 2001:db8:18::1); the appliance answers on
 # 198.18.0.2 / 2001:db8:18::2 through net_af_packet, TCP through the exception tap.
-# Runs until Ctrl-C (or DEMO_SECONDS seconds), then cleans up. Debian 12, as root.
+# sextant-control runs as the daemon: it health-checks two web backends on loopback (Python
+# http.server, started here) and steers app.example.test away from a dead one; the demo kills
+# one backend to show it. Runs until Ctrl-C (or DEMO_SECONDS seconds), then cleans up.
+# Debian 12, as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build sextant-control sextant-dataplane
+ninja -C build sextant-control sextant-dataplane sextantctl
 
 ns=sxdemo host_if=sxdemo0 client_if=sxdemo1
 cleanup() {
   [ -n "${dp_pid:-}" ] && kill -TERM "$dp_pid" 2>/dev/null && wait "$dp_pid" 2>/dev/null || true
+  [ -n "${ctl_pid:-}" ] && kill -TERM "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null || true
+  for p in ${web_pids:-}; do kill "$p" 2>/dev/null || true; done
   ip netns del $ns 2>/dev/null || true
   ip link del $host_if 2>/dev/null || true
   rm -f /dev/shm/sextant-demo.* ; rm -rf /var/run/dpdk/sxdemo
@@ -33,8 +38,19 @@ ip -n $ns link set $client_if up
 # veth leaves UDP checksums to "hardware"; make the client compute them as a real NIC would.
 ip netns exec $ns ethtool -K $client_if tx off >/dev/null
 
+# Two web backends for the health-checked pool (loopback only).
+web_pids=""
+for port in 18081 18082; do
+  /usr/bin/python3 -m http.server --bind 127.0.0.1 --directory examples/demo $port >/dev/null 2>&1 &
+  web_pids="$web_pids $!"
+done
 ./build/bin/sextant-control --check --config examples/demo/sextant.yaml
-./build/bin/sextant-control --config examples/demo/sextant.yaml
+./build/bin/sextant-control --config examples/demo/sextant.yaml &
+ctl_pid=$!
+for _ in $(seq 100); do
+  [ -S /run/sextant/sextant-demo.sock ] && break
+  sleep 0.1
+done
 ./build/bin/sextant-dataplane -l 0-1 --no-huge -m 512 --no-pci \
   --vdev=net_af_packet0,iface=$host_if --file-prefix=sxdemo -- \
   --config examples/demo/sextant.yaml &
@@ -50,6 +66,17 @@ echo "== dig from the client namespace (UDP/IPv4, UDP/IPv6, TCP via the exceptio
 ip netns exec $ns dig @198.18.0.2 www.example.test A +norec +nsid
 ip netns exec $ns dig @2001:db8:18::2 www.example.test AAAA +norec +short
 ip netns exec $ns dig @198.18.0.2 api.example.test A +tcp +short
+sleep 2
+echo
+echo "== health-checked pool: both backends up"
+./build/bin/sextantctl --config examples/demo/sextant.yaml health
+ip netns exec $ns dig @198.18.0.2 app.example.test A +norec +noall +answer
+echo
+echo "== kill the backend of 198.18.20.2 (port 18082); after interval x fall + timeout it is gone"
+kill ${web_pids##* }
+sleep 3
+./build/bin/sextantctl --config examples/demo/sextant.yaml health
+ip netns exec $ns dig @198.18.0.2 app.example.test A +norec +noall +answer
 cat <<MSG
 
 Sextant is answering on 198.18.0.2 and 2001:db8:18::2 (DPDK port net_af_packet0 on $host_if).
@@ -58,9 +85,11 @@ Query it from the client namespace, for example:
   ip netns exec $ns dig @2001:db8:18::2 _sip._udp.example.test SRV
   ip netns exec $ns dig @198.18.0.2 example.test ANY +tcp
   ip netns exec $ns dnsperf -s 198.18.0.2 -d <(echo www.example.test A) -l 5
-Edit $root/examples/demo/example.test.zone and run
-  $root/build/bin/sextant-control --config $root/examples/demo/sextant.yaml
-to publish a new snapshot without dropping a query. Ctrl-C stops the demo.
+Edit $root/examples/demo/example.test.zone: sextant-control sees the change and publishes a new
+snapshot without dropping a query. Steer health by hand:
+  $root/build/bin/sextantctl --config $root/examples/demo/sextant.yaml force down web1 --for 30s
+  $root/build/bin/sextantctl --config $root/examples/demo/sextant.yaml status
+Ctrl-C stops the demo.
 MSG
 if [ -n "${DEMO_SECONDS:-}" ]; then
   sleep "$DEMO_SECONDS"

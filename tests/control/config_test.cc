@@ -182,3 +182,66 @@ TEST(Config, SaysWhatMustBeAMapping) {
 
 }  // namespace
 }  // namespace sextant::control
+
+namespace sextant::control {
+namespace {
+
+TEST(ControlSection, DefaultsFollowTheInstanceName) {
+  auto c = ParseConfig("instance: edge1\nzones: [{origin: a.test., file: z}]\n",
+                       "/etc/sextant/sextant.yaml", "/etc/sextant");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->control.socket, "/run/sextant/edge1.sock");
+  EXPECT_EQ(c->control.state_file, "/var/lib/sextant/edge1.state");
+  EXPECT_EQ(c->control.socket_mode, 0600u);
+  EXPECT_EQ(c->control.reload_delay_ms, 200u);
+}
+
+TEST(ControlSection, ParsesPathsModeAndDelay) {
+  auto c = ParseConfig(
+      "zones: [{origin: a.test., file: z}]\n"
+      "control: {socket: run/ctl.sock, socket_mode: \"0660\", state_file: /var/x.state, "
+      "reload_delay: 1.5s}\n",
+      "/etc/sextant/sextant.yaml", "/etc/sextant");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->control.socket, "/etc/sextant/run/ctl.sock");
+  EXPECT_EQ(c->control.socket_mode, 0660u);
+  EXPECT_EQ(c->control.state_file, "/var/x.state");
+  EXPECT_EQ(c->control.reload_delay_ms, 1500u);
+  const std::vector<std::string> files = ConfigInputFiles(*c);
+  ASSERT_GE(files.size(), 2u);
+  EXPECT_EQ(files[0], "/etc/sextant/sextant.yaml");
+  EXPECT_EQ(files[1], "/etc/sextant/z");
+}
+
+TEST(ControlSection, RefusesBadValues) {
+  struct Row {
+    const char* yaml;
+    const char* message;
+  } rows[] = {
+      {"control: {socket_mode: \"0999\"}", "control.socket_mode must be octal"},
+      {"control: {reload_delay: soon}", "control.reload_delay must be a duration"},
+      {"control: {reload_delay: 2m}", "control.reload_delay must be a duration <= 60s"},
+      {"control: {sockets: /x}", "unknown key 'control.sockets'"},
+      {"control: {socket: \"\"}", "control.socket is empty"},
+  };
+  for (const Row& r : rows) {
+    auto c = ParseConfig(std::string("zones: [{origin: a.test., file: z}]\n") + r.yaml + "\n",
+                         "/etc/sextant/sextant.yaml", "/etc/sextant");
+    ASSERT_FALSE(c.ok()) << r.yaml;
+    EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr(r.message)) << r.yaml;
+  }
+}
+
+TEST(Durations, OneGrammar) {
+  EXPECT_EQ(*ParseDurationMs("250ms"), 250u);
+  EXPECT_EQ(*ParseDurationMs("2s"), 2000u);
+  EXPECT_EQ(*ParseDurationMs("5m"), 300000u);
+  EXPECT_EQ(*ParseDurationMs("1h"), 3600000u);
+  EXPECT_EQ(*ParseDurationMs("3"), 3000u);
+  EXPECT_FALSE(ParseDurationMs("").ok());
+  EXPECT_FALSE(ParseDurationMs("-1s").ok());
+  EXPECT_FALSE(ParseDurationMs("1 fortnight").ok());
+}
+
+}  // namespace
+}  // namespace sextant::control

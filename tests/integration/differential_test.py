@@ -1012,7 +1012,7 @@ def start_sextant(control, dataplane, workdir, disabled=False):
                 yaml_str(NSID), yaml_str(VERSION), yaml_str(IDENTITY)))
     out = os.path.join(d, "control.out")
     with open(out, "w") as log:
-        rc = subprocess.call([control, "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
+        rc = subprocess.call([control, "--once", "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, timeout=120)
     if rc != 0:
         sys.stderr.write(open(out).read()[-3000:])

@@ -763,7 +763,7 @@ def start_server(control, dataplane, workdir):
                                           IDENTITY))
     out = os.path.join(workdir, "control.out")
     with open(out, "w") as log:
-        rc = subprocess.call([control, "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
+        rc = subprocess.call([control, "--once", "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, timeout=60)
     if rc != 0:
         sys.stderr.write(open(out).read()[-3000:])

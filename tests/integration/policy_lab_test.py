@@ -107,12 +107,13 @@ def main():
                   r.stderr.strip())
 
     with Lab(args.sextant_control, args.sextant_dataplane, work / "lab", tag="pol") as lab:
-        lab.write_config([("pol.test.", ZONE)], extra=POLICIES)
+        control = lab.control_section()
+        lab.write_config([("pol.test.", ZONE)], extra=POLICIES + control)
         r = run([args.sextant_control, "--check", "--config", str(lab.config_path)], check=False)
         res.check("policy config is valid", r.returncode == 0, r.stderr)
-        lab.publish()
+        lab.start_control()
         lab.start()
-        sx = [ctl, "--instance", lab.instance]
+        sx = [ctl, "--instance", lab.instance, "--socket", str(lab.socket_path)]
 
         out = lab.dig("www.pol.test", "A")
         res.check("static: all healthy members, resource TTL",
@@ -125,7 +126,7 @@ def main():
                 firsts.add(o[0])
         res.check("static cyclic: the first address rotates", len(firsts) == 3, str(firsts))
 
-        run(sx + ["set-health", "web2", "down"])
+        run(sx + ["force", "down", "web2"])
         out = lab.dig("www.pol.test", "A")
         res.check("static: a down member is left out at once, TTL shortened",
                   a_records(out) == ["198.18.1.1", "198.18.1.3"] and ttl_of(out) == 5, out)
@@ -134,14 +135,14 @@ def main():
 
         out = lab.dig("api.pol.test", "A")
         res.check("failover: first healthy", a_records(out) == ["198.18.2.1"], out)
-        run(sx + ["set-health", "dc1", "down"])
+        run(sx + ["force", "down", "dc1"])
         out = lab.dig("api.pol.test", "A")
         res.check("failover: primary down -> secondary", a_records(out) == ["198.18.2.2"], out)
-        run(sx + ["set-health", "dc2", "drain"])
+        run(sx + ["force", "drain", "dc2"])
         out = lab.dig("api.pol.test", "A")
         res.check("failover: all down -> SERVFAIL (all_down: servfail)",
                   "status: SERVFAIL" in out, out)
-        run(sx + ["set-health", "dc1", "up"])
+        run(sx + ["release", "dc1"])
         out = lab.dig("api.pol.test", "A")
         res.check("failover: primary back", a_records(out) == ["198.18.2.1"], out)
 
@@ -157,7 +158,7 @@ def main():
         out = lab.dig("alias.pol.test", "A")
         res.check("CNAME resource followed to the pool",
                   "CNAME" in out and "www.pol.test." in out and "198.18.1.1" in out, out)
-        run(sx + ["set-health", "web1", "down"])
+        run(sx + ["force", "down", "web1"])
         out = lab.dig("alias.pol.test", "A")
         res.check("CNAME resource all down -> fallback target",
                   "www-backup.pol.test." in out and a_records(out) == ["198.18.7.7"], out)
@@ -167,9 +168,13 @@ def main():
                                      "targets:\n  new1: {initial: down}\n  web3: {}\n  web2: {}\n"
                                      "  web1: {}\n")
         assert reordered != POLICIES
-        lab.write_config([("pol.test.", ZONE)], extra=reordered)
-        lab.publish()
-        time.sleep(0.3)
+        g0 = lab.generation()
+        lab.write_config([("pol.test.", ZONE)], extra=reordered + control)
+        deadline = time.time() + 5
+        while lab.generation() == g0 and time.time() < deadline:
+            time.sleep(0.05)
+        res.check("the daemon reloads a changed config by itself", lab.generation() > g0,
+                  lab.control_log_text()[-400:])
         out = lab.dig("www.pol.test", "A")
         res.check("reload with reordered targets keeps health state (web1, web2 still down)",
                   a_records(out) == ["198.18.1.3"], out)

@@ -89,10 +89,64 @@ class Lab:
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def publish(self):
-        r = run([self.control, "--config", str(self.config_path)], check=False)
+        r = run([self.control, "--once", "--config", str(self.config_path)], check=False)
         if r.returncode != 0:
             raise RuntimeError(f"sextant-control failed: {r.stderr.strip()}")
         return r.stdout
+
+    # --- the control daemon (sextant-control without --once) ---------------------------------
+    def control_section(self, reload_delay="50ms"):
+        """A `control:` config section keeping the socket and state file in the workdir."""
+        self.socket_path = self.workdir / "control.sock"
+        self.state_path = self.workdir / "control.state"
+        # Each lab starts from a clean slate: a state file from an earlier run would bring back
+        # its overrides (which is what it is for, but not what a fresh test wants).
+        self.state_path.unlink(missing_ok=True)
+        return (f"control:\n  socket: {self.socket_path}\n  state_file: {self.state_path}\n"
+                f"  reload_delay: {reload_delay}\n")
+
+    def start_control(self, wait_s=20):
+        """Starts the daemon on the lab config; returns once it has published."""
+        self.control_log_path = self.workdir / "control.log"
+        first = getattr(self, "control_started", False) is False
+        self.control_started = True
+        self.control_log = open(self.control_log_path, "w" if first else "a")
+        mark = self.control_log_path.stat().st_size
+        self.control_proc = subprocess.Popen([self.control, "--config", str(self.config_path)],
+                                             stdout=self.control_log, stderr=subprocess.STDOUT)
+        deadline = time.time() + wait_s
+        while time.time() < deadline:
+            text = self.control_log_path.read_text()[mark:]
+            if self.control_proc.poll() is not None:
+                raise RuntimeError(f"sextant-control exited: {text}")
+            if "serving generation" in text:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"sextant-control did not start: {self.control_log_path.read_text()}")
+
+    def stop_control(self):
+        p = getattr(self, "control_proc", None)
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.control_log.close()
+        self.control_proc = None
+        return p.returncode
+
+    def control_log_text(self):
+        return self.control_log_path.read_text()
+
+    def generation(self):
+        """The control block's active generation (offset 16 of /dev/shm/<instance>.ctl)."""
+        import struct
+        with open(f"/dev/shm/{self.instance}.ctl", "rb") as f:
+            return struct.unpack("<Q", f.read(24)[16:24])[0]
 
     def _make_wire(self):
         run(f"ip netns add {self.ns}")
@@ -112,11 +166,13 @@ class Lab:
         run(f"ip netns exec {self.ns} ethtool -K {ifname} tx off", check=False)
         self.client_ifname = ifname
 
-    def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args="", hugepages=False):
+    def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args="", hugepages=False,
+              make_wire=True):
         """lcores: EAL lcore arguments; vdev_args: extra devargs for the data port
         (e.g. ",qpairs=2" for two af_packet queue pairs); hugepages: reserve 2 MiB pages and
-        run on them instead of --no-huge."""
-        self._make_wire()
+        run on them instead of --no-huge; make_wire=False restarts on the existing wire."""
+        if make_wire:
+            self._make_wire()
         vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
                 else f"net_tap0,iface={self.host_if}") + vdev_args
         if hugepages:
@@ -125,18 +181,19 @@ class Lab:
         cmd = [self.dataplane, *lcores, *memory, "--no-pci",
                f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
                "--config", str(self.config_path)]
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w" if make_wire else "a")
+        mark = self.log_path.stat().st_size
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + wait_s
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sextant-dataplane exited: {self.log_path.read_text()}")
-            if "serving generation" in self.log_path.read_text():
+            if "serving generation" in self.log_path.read_text()[mark:]:
                 break
             time.sleep(0.1)
         else:
             raise RuntimeError(f"sextant-dataplane did not start: {self.log_path.read_text()}")
-        if self.pmd == "tap":
+        if self.pmd == "tap" and make_wire:
             # The kernel end of the data tap becomes the client's interface.
             run(f"ip link set {self.host_if} netns {self.ns}")
             self._client_addresses(self.host_if)
@@ -186,6 +243,7 @@ class Lab:
 
     def cleanup(self):
         self.stop()
+        self.stop_control()
         run(f"ip netns del {self.ns}", check=False)
         run(f"ip link del {self.host_if}", check=False)
         for p in Path("/dev/shm").glob(f"{self.instance}.*"):

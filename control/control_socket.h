@@ -1,0 +1,44 @@
+// The control socket: a Unix stream socket through which sextantctl talks to the running
+// sextant-control daemon (status, health, force/release overrides, reload). Mode 0600 by
+// default, so only the owner (root) may steer health.
+//
+// Protocol: the client sends one request line (words separated by spaces, '\n'-terminated) and
+// half-closes; the server answers "OK\n" followed by the body, or "ERR <message>\n", and closes.
+// One request per connection keeps both sides trivial and a stuck client cannot wedge others
+// for longer than the read timeout.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sextant::control {
+
+class ControlSocketServer {
+ public:
+  using Handler = std::function<absl::StatusOr<std::string>(const std::vector<std::string>&)>;
+
+  // Binds `path` (creating its directory, 0755), removing a stale socket file left by a dead
+  // daemon but refusing to start when another daemon still answers there.
+  static absl::StatusOr<std::unique_ptr<ControlSocketServer>> Create(const std::string& path,
+                                                                     uint32_t mode);
+  ~ControlSocketServer();
+
+  int fd() const { return fd_; }
+  // Accepts every pending connection and answers each through `handler`.
+  void Serve(const Handler& handler);
+
+ private:
+  ControlSocketServer(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+// Sends one request and returns the body of an OK answer, or the ERR message as an error.
+absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,
+                                           const std::string& request);
+
+}  // namespace sextant::control

@@ -1,0 +1,124 @@
+// What control knows about every monitored target: the verdict of its checks, the operator's
+// overrides (force up / down / drain, per target or per datacenter, with an optional expiry),
+// and the health word that results. The daemon owns one HealthTable; the checker's verdicts and
+// the operator's commands go through it, and every change that alters a word is stored into the
+// control block at once (maps/control_block.h), so the next query sees it.
+//
+// The table persists to a state file (YAML, written atomically: temp file, fsync, rename) so
+// that overrides and the last known health survive restarts of either process. At cold start a
+// target takes its last known state from that file; with none, its configured `initial`.
+//
+// Precedence: a target override beats a datacenter override, which beats the checks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sextant::control {
+
+enum class ForcedState : uint8_t { kUp, kDown, kDrain };
+
+absl::StatusOr<ForcedState> ParseForcedState(const std::string& text);
+const char* ForcedStateName(ForcedState s);
+
+struct Override {
+  ForcedState state = ForcedState::kDown;
+  int64_t set_unix_ms = 0;
+  int64_t expires_unix_ms = 0;  // 0 = until released
+};
+
+// One target's row, as `sextantctl health` shows it.
+struct TargetHealth {
+  std::string name;
+  std::string datacenter;  // empty = none
+  uint32_t word_index = 0;
+  bool monitored = false;  // has a check or appears in a feed
+  bool up = true;          // the checks' verdict (or initial / last known)
+  bool drained = false;    // a feed said drain
+  int64_t since_unix_ms = 0;
+  // Last check.
+  bool has_result = false;
+  bool last_ok = false;
+  std::string last_result;
+  int64_t last_latency_us = 0;
+  int64_t last_check_unix_ms = 0;
+  uint64_t checks = 0;
+};
+
+// A configured target as the daemon hands it over on (re)load.
+struct TargetSpec {
+  std::string name;
+  std::string datacenter;
+  uint32_t word_index = 0;
+  bool initial_up = true;
+  bool monitored = false;
+};
+
+class HealthTable {
+ public:
+  // `words` is the control block's health array (kMaxHealthWords entries); null in tests that
+  // only look at Word().
+  explicit HealthTable(std::atomic<uint32_t>* words) : words_(words) {}
+
+  // Replaces the set of targets (config load or reload). Targets that stay keep their state;
+  // new ones start from the state file's last known state, else from `initial_up`. Overrides
+  // for targets or datacenters that no longer exist are kept (the next reload may bring them
+  // back) but do not show. Writes every word.
+  void SetTargets(const std::vector<TargetSpec>& targets, int64_t now_ms);
+
+  // A check verdict changed (or a feed said so). Returns false for an unknown target.
+  bool SetChecked(const std::string& name, bool up, int64_t now_ms, bool drained = false);
+  // Records a check's result for status output (no state change).
+  void RecordResult(const std::string& name, bool ok, const std::string& text, int64_t latency_us,
+                    int64_t now_ms, uint64_t checks);
+
+  // Operator overrides. `datacenter` selects every target of that datacenter instead of one.
+  absl::Status Force(const std::string& name, bool datacenter, ForcedState state,
+                     int64_t expires_unix_ms, int64_t now_ms);
+  absl::Status Release(const std::string& name, bool datacenter);
+  // Drops overrides whose expiry has passed; returns how many. The earliest pending expiry
+  // (0 = none) tells the daemon when to call again.
+  int ExpireOverrides(int64_t now_ms);
+  int64_t NextExpiry() const;
+
+  // The word a target should have now (kHealth* bits).
+  uint32_t Word(const std::string& name) const;
+  // The override in force for a target, if any (target first, then its datacenter).
+  std::optional<Override> EffectiveOverride(const std::string& name) const;
+
+  const std::map<std::string, TargetHealth>& targets() const { return targets_; }
+  const std::map<std::string, Override>& target_overrides() const { return target_overrides_; }
+  const std::map<std::string, Override>& dc_overrides() const { return dc_overrides_; }
+
+  // State file: last known health per target and every override.
+  std::string Serialize() const;
+  absl::Status Load(const std::string& text, int64_t now_ms);
+  absl::Status SaveFile(const std::string& path) const { return WriteStateFile(path, Serialize()); }
+  // Atomic replace (temp file, fsync, rename), so a crash leaves the old or the new state.
+  static absl::Status WriteStateFile(const std::string& path, const std::string& text);
+  absl::Status LoadFile(const std::string& path, int64_t now_ms);  // absent file: OK, empty
+
+  // Health report, text or JSON (sextantctl health / status).
+  std::string Report(bool json, int64_t now_ms) const;
+
+ private:
+  void Store(const TargetHealth& t);
+  void StoreAll();
+
+  std::atomic<uint32_t>* words_;
+  std::map<std::string, TargetHealth> targets_;
+  std::map<std::string, Override> target_overrides_;
+  std::map<std::string, Override> dc_overrides_;
+  // From the state file, for targets not (yet) configured: name -> {up, since}.
+  std::map<std::string, std::pair<bool, int64_t>> last_known_;
+};
+
+int64_t NowUnixMs();
+
+}  // namespace sextant::control
