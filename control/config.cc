@@ -3,14 +3,17 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/geo_map_config.h"
 #include "control/yaml_util.h"
 #include "maps/status_macros.h"
 
@@ -129,9 +132,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   Config cfg;
   cfg.path = file;
   if (!root.IsDefined() || root.IsNull()) return Err(file, root, "the configuration is empty");
-  SX_RETURN_IF_ERROR(
-      CheckKeys(file, root, "",
-                {"instance", "zones", "server", "dataplane", "targets", "resources", "records"}));
+  SX_RETURN_IF_ERROR(CheckKeys(file, root, "",
+                               {"instance", "zones", "server", "dataplane", "targets", "resources",
+                                "records", "control", "health_feeds", "datacenters", "geo_maps"}));
   if (root["instance"]) {
     SX_ASSIGN_OR_RETURN(cfg.instance, Scalar(file, root["instance"], "instance"));
     if (cfg.instance.empty() || cfg.instance.find('/') != std::string::npos ||
@@ -188,6 +191,44 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
     SX_ASSIGN_OR_RETURN(cfg.dataplane, ParseDataplane(file, d));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
+  SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.geo_maps));
+  SX_RETURN_IF_ERROR(ResolveGeoResources(file, cfg.geo_maps, &cfg.policies));
+  cfg.control.socket = absl::StrCat("/run/sextant/", cfg.instance, ".sock");
+  cfg.control.state_file = absl::StrCat("/var/lib/sextant/", cfg.instance, ".state");
+  if (const YAML::Node c = root["control"]) {
+    SX_RETURN_IF_ERROR(
+        CheckKeys(file, c, "control", {"socket", "socket_mode", "state_file", "reload_delay"}));
+    auto path_key = [&](const char* key, std::string* out) -> absl::Status {
+      if (!c[key]) return absl::OkStatus();
+      SX_ASSIGN_OR_RETURN(*out, Scalar(file, c[key], absl::StrCat("control.", key)));
+      std::filesystem::path p(*out);
+      if (out->empty()) return Err(file, c[key], absl::StrCat("control.", key, " is empty"));
+      if (p.is_relative()) *out = (std::filesystem::path(base_dir) / p).lexically_normal().string();
+      return absl::OkStatus();
+    };
+    SX_RETURN_IF_ERROR(path_key("socket", &cfg.control.socket));
+    SX_RETURN_IF_ERROR(path_key("state_file", &cfg.control.state_file));
+    if (cfg.control.socket.size() > 100) {
+      return Err(file, c["socket"], "control.socket path is over 100 characters");
+    }
+    if (c["socket_mode"]) {
+      SX_ASSIGN_OR_RETURN(std::string m, Scalar(file, c["socket_mode"], "control.socket_mode"));
+      char* end = nullptr;
+      unsigned long v = std::strtoul(m.c_str(), &end, 8);
+      if (m.empty() || *end != '\0' || v > 0777) {
+        return Err(file, c["socket_mode"], "control.socket_mode must be octal, like \"0600\"");
+      }
+      cfg.control.socket_mode = static_cast<uint32_t>(v);
+    }
+    if (c["reload_delay"]) {
+      SX_ASSIGN_OR_RETURN(std::string d, Scalar(file, c["reload_delay"], "control.reload_delay"));
+      auto ms = ParseDurationMs(d);
+      if (!ms.ok() || *ms > 60000) {
+        return Err(file, c["reload_delay"], "control.reload_delay must be a duration <= 60s");
+      }
+      cfg.control.reload_delay_ms = static_cast<uint32_t>(*ms);
+    }
+  }
   return cfg;
 }
 
@@ -207,6 +248,27 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(file, " line ", e.mark.line + 1, ": ", e.msg));
   }
+}
+
+absl::StatusOr<uint64_t> ParseDurationMs(const std::string& text) {
+  uint64_t ms = 0;
+  if (ParseCheckDurationMs(text, &ms)) return ms;  // one grammar for every duration we read
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text, "' is not a duration (like 500ms, 2s, 5m, 1h)"));
+}
+
+std::vector<std::string> ConfigInputFiles(const Config& config) {
+  std::vector<std::string> files = {config.path};
+  for (const ZoneConfig& z : config.zones) files.push_back(z.file);
+  for (const FeedSpec& f : config.policies.health_feeds) {
+    if (f.kind == FeedSpec::Kind::kFile) files.push_back(f.file);
+  }
+  for (const maps::GeoMapConfig& m : config.geo_maps) {
+    for (const std::string* f : {&m.database_path, &m.nets_path, &m.latency_path}) {
+      if (!f->empty()) files.push_back(*f);
+    }
+  }
+  return files;
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {

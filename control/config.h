@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/resource_config.h"
+#include "maps/geo_config.h"
 
 namespace sextant::control {
 
@@ -56,14 +57,34 @@ struct DataplaneConfig {
   std::string exception_interface = "sxexc0";  // the tap's kernel name (<= 15 chars)
 };
 
+// The `control:` section, read by the sextant-control daemon and by sextantctl (socket path).
+//   control: {socket: /run/sextant/sextant.sock, socket_mode: "0600",
+//             state_file: /var/lib/sextant/sextant.state, reload_delay: 200ms}
+struct ControlConfig {
+  std::string socket;  // default /run/sextant/<instance>.sock
+  uint32_t socket_mode = 0600;
+  std::string state_file;          // default /var/lib/sextant/<instance>.state
+  uint32_t reload_delay_ms = 200;  // debounce: quiet time after the last file change
+};
+
 struct Config {
   std::string path;                  // the file this came from
   std::string instance = "sextant";  // names the /dev/shm files
   std::vector<ZoneConfig> zones;
   ServerConfig server;
   DataplaneConfig dataplane;
-  PolicyConfig policies;  // targets, resources, records
+  PolicyConfig policies;                     // targets, resources, records
+  std::vector<maps::GeoMapConfig> geo_maps;  // `datacenters` + `geo_maps` (geo_map_config.h)
+  ControlConfig control;
 };
+
+// Parses "250ms", "2s", "5m", "1h" (a bare number is seconds). For config and sextantctl.
+absl::StatusOr<uint64_t> ParseDurationMs(const std::string& text);
+
+// Every file this config reads besides zone $INCLUDEs (which only the zone loader knows): the
+// config itself, zone files, health feed files, and any other input a section names. The
+// daemon watches these for changes; a new kind of input file belongs here.
+std::vector<std::string> ConfigInputFiles(const Config& config);
 
 absl::StatusOr<Config> LoadConfig(const std::string& path);
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,

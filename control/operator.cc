@@ -1,6 +1,7 @@
 #include "control/operator.h"
 
 #include <arpa/inet.h>
+#include <maxminddb.h>
 #include <xxhash.h>
 
 #include <cstring>
@@ -9,11 +10,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "control/dns_name.h"
 #include "dataplane/dns_wire.h"
 #include "dataplane/engine.h"
+#include "dataplane/geo.h"
 #include "dataplane/policy.h"
 #include "maps/control_block.h"
+#include "maps/geo_config.h"
 #include "maps/snapshot_reader.h"
 #include "maps/status_macros.h"
 
@@ -137,24 +141,86 @@ absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json)
   return out;
 }
 
-absl::Status SetHealth(const std::string& instance, const std::string& target,
-                       const std::string& state) {
-  SX_ASSIGN_OR_RETURN(Attached a, Attach(instance));
-  for (const maps::Target& t : a.snap->section<maps::Target>(maps::kTargets)) {
-    if (Str(*a.snap, t.name) != target) continue;
-    uint32_t w;
-    if (state == "up")
-      w = maps::kHealthUp;
-    else if (state == "down")
-      w = 0;
-    else if (state == "drain")
-      w = maps::kHealthUp | maps::kHealthDrained;
-    else
-      return absl::InvalidArgumentError("state must be up, down or drain");
-    (*a.block)->health[t.health].store(w | maps::kHealthForced, std::memory_order_relaxed);
-    return absl::OkStatus();
+// For each geo/latency resource under `top` (depth-first): the client's location record as the
+// map's database has it (read now with libmaxminddb), the matched map prefix, the datacenter
+// preference list and which of those sites the resource serves.
+void ExplainGeo(const maps::SnapshotReader& snap, const dataplane::SnapshotView& v, uint32_t top,
+                const dataplane::GeoClient& geo, const std::string& client, std::string* out) {
+  std::vector<uint32_t> stack = {top};
+  while (!stack.empty()) {
+    const uint32_t ri = stack.back();
+    stack.pop_back();
+    const maps::Resource& r = v.resources[ri];
+    for (uint16_t k = 0; k < r.member_count; ++k) {
+      const maps::Member& m = v.members[r.member_first + k];
+      if (m.kind == maps::kMemberResource) stack.push_back(m.ref);
+    }
+    if (r.kind != maps::kPolicyGeo && r.kind != maps::kPolicyLatency) continue;
+    const maps::GeoMap& g = v.geo_maps[r.count];
+    std::vector<std::string> dcs = absl::StrSplit(Str(snap, g.dc_names), ',');
+    const std::string db = Str(snap, g.database);
+    absl::StrAppend(
+        out, "  resource ", Str(snap, r.name), ": geo map ", Str(snap, g.name),
+        r.order == maps::kGeoEcsIgnore ? " (ecs: ignore, steered by packet source)" : "", "\n");
+    if (!client.empty() && !db.empty()) {
+      MMDB_s mmdb;
+      if (MMDB_open(db.c_str(), MMDB_MODE_MMAP, &mmdb) != MMDB_SUCCESS) {
+        absl::StrAppend(out, "    database ", db, ": cannot open\n");
+      } else {
+        const std::string addr = client.substr(0, client.find('/'));
+        int gai = 0, err = 0;
+        MMDB_lookup_result_s res = MMDB_lookup_string(&mmdb, addr.c_str(), &gai, &err);
+        std::string rec;
+        if (gai == 0 && err == MMDB_SUCCESS && res.found_entry) {
+          auto get = [&](std::initializer_list<const char*> path) -> std::string {
+            MMDB_entry_data_s d;
+            std::vector<const char*> p(path);
+            p.push_back(nullptr);
+            if (MMDB_aget_value(&res.entry, &d, p.data()) != MMDB_SUCCESS || !d.has_data) return "";
+            if (d.type == MMDB_DATA_TYPE_UTF8_STRING)
+              return std::string(d.utf8_string, d.data_size);
+            if (d.type == MMDB_DATA_TYPE_DOUBLE) return absl::StrCat(d.double_value);
+            return "";
+          };
+          rec = absl::StrCat(
+              "city '", get({"city", "names", "en"}), "', subdivision '",
+              get({"subdivisions", "0", "iso_code"}), "', country ", get({"country", "iso_code"}),
+              ", continent ", get({"continent", "code"}), ", coordinates ",
+              get({"location", "latitude"}), ",", get({"location", "longitude"}),
+              " (database network /",
+              // IPv4 in an IPv6 tree: libmaxminddb counts from ::/96
+              geo.ecs_family == maps::kFamilyIpv4 && res.netmask >= 96 ? res.netmask - 96
+                                                                       : res.netmask,
+              ")");
+        } else {
+          rec = "no record";
+        }
+        absl::StrAppend(out, "    client ", client, " in ", db, ": ", rec, "\n");
+        MMDB_close(&mmdb);
+      }
+    }
+    const dataplane::GeoChoice c = dataplane::GeoLookup(v, r, geo);
+    std::string list;
+    for (uint8_t i = 0; i < c.list->count; ++i) {
+      const uint8_t dc = c.list->dcs[i];
+      const bool served =
+          dataplane::GeoMemberOf(v.members + r.member_first, r, dc) < r.member_count;
+      absl::StrAppend(&list, i ? ", " : "", dc < dcs.size() ? dcs[dc] : "?",
+                      served ? "" : " (not served)");
+    }
+    std::string matched = "none: no client given, the packet source (unknown) is used";
+    if (geo.ecs_family != 0 && r.order == maps::kGeoEcsUse) {
+      maps::IpPrefix p;  // the client's address cut to the matched map network
+      p.family = geo.ecs_family;
+      p.length = c.scope;
+      for (int bit = 0; bit < c.scope && bit < 128; ++bit) {
+        p.addr[bit / 8] |= geo.ecs[bit / 8] & (0x80 >> (bit % 8));
+      }
+      matched = maps::FormatIpPrefix(p);
+    }
+    absl::StrAppend(out, "    matched map network ", matched, " (ECS scope ",
+                    r.order == maps::kGeoEcsUse ? c.scope : 0, "); preference list: ", list, "\n");
   }
-  return absl::NotFoundError(absl::StrCat("no target named '", target, "' in the active snapshot"));
 }
 
 absl::StatusOr<std::string> Explain(const std::string& instance, const std::string& name,
@@ -199,13 +265,26 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
       if (v.rrsets[k].type == type || v.rrsets[k].type == 5) resource = v.rrsets[k].resource;
     }
   }
+  // --client: an address or a prefix, used as the query's ECS option (a bare address is a
+  // full-length source prefix), so geo resources steer by it as they would for a resolver.
+  dataplane::GeoClient geo;
+  maps::IpPrefix client_prefix;
+  if (!client.empty()) {
+    SX_ASSIGN_OR_RETURN(client_prefix, maps::ParseIpPrefix(client));
+    geo.ecs_family = static_cast<uint8_t>(client_prefix.family);
+    geo.ecs_source = static_cast<uint8_t>(client_prefix.length);
+    geo.ecs = client_prefix.addr;
+    if (client_prefix.length == 0) geo.ecs_family = 0;
+  }
   if (resource == kNone) {
     absl::StrAppend(&out, name, " ", t, ": static zone data (no resource)\n");
   } else {
     dataplane::Selection sel;
     dataplane::PolicyTrace trace;
+    sel.client = &geo;
     dataplane::EvaluateResource(v, v.health, resource, &sel, &trace);
-    static const char* kKind[] = {"static", "failover", "weighted", "multivalue"};
+    ExplainGeo(*a.snap, v, resource, geo, client, &out);
+    static const char* kKind[] = {"static", "failover", "weighted", "multivalue", "geo", "latency"};
     static const char* kAllDown[] = {"all", "first", "nodata", "servfail", "fallback"};
     for (int i = 0; i < trace.n; ++i) {
       const auto& e = trace.entries[i];
@@ -220,6 +299,11 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
       std::string what = m.kind == maps::kMemberRdata
                              ? RdataText(r.type, v.rdata + m.ref)
                              : absl::StrCat("resource ", Str(*a.snap, v.resources[m.ref].name));
+      if (r.kind == maps::kPolicyGeo || r.kind == maps::kPolicyLatency) {
+        const std::vector<std::string> dcs =
+            absl::StrSplit(Str(*a.snap, v.geo_maps[r.count].dc_names), ',');
+        if (m.weight < dcs.size()) absl::StrAppend(&what, " (datacenter ", dcs[m.weight], ")");
+      }
       static const char* kEv[] = {"up", "down: skipped", "drained: skipped", "picked",
                                   "nested resource has nothing up"};
       absl::StrAppend(&out, "  resource ", rname, " (", kKind[r.kind], ") member ", e.member, " ",
@@ -233,7 +317,7 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
                     : sel.outcome == dataplane::PolicyOutcome::kNoData ? "NODATA"
                                                                        : "answer",
                     " [", picked, "] ttl ", sel.ttl, sel.any_down ? " (a member is down)" : "",
-                    "\n");
+                    ", ECS scope ", sel.scope, "\n");
   }
   // What the engine answers right now for this query (rotation may differ per query).
   std::vector<uint8_t> q(12, 0);
@@ -245,13 +329,17 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
   q.push_back(1);
   dataplane::ClientInfo ci;
   if (!client.empty()) {
-    if (inet_pton(AF_INET, client.c_str(), ci.addr) == 1) {
-      ci.family = 4;
-    } else if (inet_pton(AF_INET6, client.c_str(), ci.addr) == 1) {
-      ci.family = 6;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("--client ", client, " is not an address"));
-    }
+    // The client as an ECS option (RFC 7871 section 6: the address truncated to whole bytes).
+    const int alen = (client_prefix.length + 7) / 8;
+    const uint8_t fam = static_cast<uint8_t>(client_prefix.family);
+    const uint8_t src = static_cast<uint8_t>(client_prefix.length);
+    // OPT: root owner, type 41, UDP size 1232, no flags, RDLEN; then option 8 (ECS).
+    const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, static_cast<uint8_t>(8 + alen)};
+    const uint8_t ecs[] = {0, 8, 0, static_cast<uint8_t>(4 + alen), 0, fam, src, 0};
+    q.insert(q.end(), opt, opt + sizeof(opt));
+    q.insert(q.end(), ecs, ecs + sizeof(ecs));
+    q.insert(q.end(), client_prefix.addr, client_prefix.addr + alen);
+    q[11] = 1;  // ARCOUNT
   }
   std::vector<uint8_t> resp(65535);
   dataplane::Engine engine(v);
@@ -259,7 +347,13 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
   const size_t len = engine.Answer(q.data(), q.size(), ci, resp.data(), resp.size(), &info);
   absl::StrAppend(&out, "answer: rcode ", info.rcode, ", ",
                   len >= 12 ? dataplane::wire::Get16(resp.data() + 6) : 0, " answer records, ", len,
-                  " bytes\n");
+                  " bytes");
+  if (!client.empty() && len >= 8) {
+    // The ECS option is the last thing in the response: its scope byte is 1 + alen from the end.
+    const int alen = (client_prefix.length + 7) / 8;
+    absl::StrAppend(&out, ", ECS scope /", resp[len - 1 - alen]);
+  }
+  out += "\n";
   return out;
 }
 

@@ -34,10 +34,22 @@ absl::StatusOr<uint32_t> U32(const std::string& file, const YAML::Node& n, const
 const std::set<std::string> kResourceKeys = {"kind",          "order",    "count",    "ttl",
                                              "ttl_when_down", "all_down", "fallback", "members"};
 
+const std::set<std::string> kGeoResourceKeys = {
+    "kind", "map", "ecs", "ttl", "ttl_when_down", "all_down", "fallback", "datacenters"};
+
+bool IsGeoKind(const YAML::Node& n) {
+  if (!n["kind"] || !n["kind"].IsScalar()) return false;
+  const std::string k = absl::AsciiStrToLower(n["kind"].as<std::string>());
+  return k == "geo" || k == "latency";
+}
+
+// `subs` receives the inline per-datacenter sub-resources of a geo resource ("NAME@DC").
 absl::StatusOr<ResourceConfig> ParseResource(const std::string& file, const std::string& name,
                                              const YAML::Node& n,
-                                             const std::set<std::string>& extra_keys) {
-  std::set<std::string> known = kResourceKeys;
+                                             const std::set<std::string>& extra_keys,
+                                             std::map<std::string, ResourceConfig>* subs) {
+  const bool geo = IsGeoKind(n);
+  std::set<std::string> known = geo ? kGeoResourceKeys : kResourceKeys;
   known.insert(extra_keys.begin(), extra_keys.end());
   const std::string where = absl::StrCat("resource ", name);
   SX_RETURN_IF_ERROR(Keys(file, n, where, known));
@@ -54,10 +66,14 @@ absl::StatusOr<ResourceConfig> ParseResource(const std::string& file, const std:
       r.kind = PolicyKind::kWeighted;
     else if (k == "multivalue")
       r.kind = PolicyKind::kMultivalue;
+    else if (k == "geo")
+      r.kind = PolicyKind::kGeo;
+    else if (k == "latency")
+      r.kind = PolicyKind::kLatency;
     else
-      return Err(
-          file, n["kind"],
-          absl::StrCat(where, ": kind '", k, "' is not static, failover, weighted or multivalue"));
+      return Err(file, n["kind"],
+                 absl::StrCat(where, ": kind '", k,
+                              "' is not static, failover, weighted, multivalue, geo or latency"));
   }
   if (n["order"]) {
     const std::string o = absl::AsciiStrToLower(n["order"].as<std::string>());
@@ -115,6 +131,41 @@ absl::StatusOr<ResourceConfig> ParseResource(const std::string& file, const std:
   }
   if (r.all_down != AllDown::kFallback && !r.fallback.empty()) {
     return Err(file, n["fallback"], where + ": 'fallback' is only used with all_down: fallback");
+  }
+  if (geo) {
+    // kind: geo | latency: a map, and a sub-resource per datacenter, either a named resource
+    // ({resource: NAME}) or an inline one (any kind; named "RESOURCE@DC").
+    if (!n["map"] || !n["map"].IsScalar()) return Err(file, n, where + ": needs 'map: NAME'");
+    r.map = n["map"].as<std::string>();
+    if (n["ecs"]) {
+      const std::string e = absl::AsciiStrToLower(n["ecs"].as<std::string>());
+      if (e != "use" && e != "ignore")
+        return Err(file, n["ecs"], where + ": ecs must be use or ignore");
+      r.ecs_ignore = e == "ignore";
+    }
+    const YAML::Node dcs = n["datacenters"];
+    if (!dcs || !dcs.IsMap() || dcs.size() == 0) {
+      return Err(file, n, where + ": 'datacenters' must map datacenter names to sub-resources");
+    }
+    for (const auto& kv : dcs) {
+      MemberConfig mc;
+      mc.line = kv.first.Mark().line + 1;
+      mc.datacenter = kv.first.as<std::string>();
+      const YAML::Node d = kv.second;
+      if (d.IsMap() && d["resource"] && d.size() == 1) {
+        mc.resource = d["resource"].as<std::string>();
+      } else if (d.IsMap() && d["members"]) {
+        mc.resource = absl::StrCat(name, "@", mc.datacenter);
+        SX_ASSIGN_OR_RETURN(ResourceConfig sub, ParseResource(file, mc.resource, d, {}, subs));
+        (*subs)[mc.resource] = std::move(sub);
+      } else {
+        return Err(file, d,
+                   absl::StrCat(where, ": datacenter ", mc.datacenter,
+                                " needs {resource: NAME} or an inline resource with members"));
+      }
+      r.members.push_back(std::move(mc));
+    }
+    return r;
   }
   const YAML::Node members = n["members"];
   if (!members || !members.IsSequence() || members.size() == 0) {
@@ -178,18 +229,33 @@ absl::Status ParsePolicies(const std::string& file, const YAML::Node& root, Poli
       tc.name = kv.first.as<std::string>();
       tc.line = kv.first.Mark().line + 1;
       if (kv.second.IsMap()) {
-        SX_RETURN_IF_ERROR(Keys(file, kv.second, "target " + tc.name, {"initial", "check"}));
+        SX_RETURN_IF_ERROR(
+            Keys(file, kv.second, "target " + tc.name, {"initial", "check", "datacenter"}));
+        if (kv.second["datacenter"]) {
+          if (!kv.second["datacenter"].IsScalar() ||
+              kv.second["datacenter"].as<std::string>().empty()) {
+            return Err(file, kv.second["datacenter"], "datacenter must be a name");
+          }
+          tc.datacenter = kv.second["datacenter"].as<std::string>();
+        }
         if (kv.second["initial"]) {
           const std::string v = absl::AsciiStrToLower(kv.second["initial"].as<std::string>());
           if (v != "up" && v != "down")
             return Err(file, kv.second["initial"], "initial must be up or down");
           tc.initial_up = v == "up";
         }
+        if (kv.second["check"]) {
+          tc.check.emplace();
+          SX_RETURN_IF_ERROR(ParseCheck(file, kv.second["check"], tc.name, &*tc.check));
+        }
       } else if (!kv.second.IsNull()) {
         return Err(file, kv.second, absl::StrCat("target ", tc.name, " must be a mapping"));
       }
       out->targets.push_back(tc);
     }
+  }
+  if (const YAML::Node f = root["health_feeds"]) {
+    SX_RETURN_IF_ERROR(ParseHealthFeeds(file, f, &out->health_feeds));
   }
   std::set<std::string> target_names;
   for (const TargetConfig& t : out->targets) target_names.insert(t.name);
@@ -199,7 +265,8 @@ absl::Status ParsePolicies(const std::string& file, const YAML::Node& root, Poli
       return Err(file, rs, "'resources' must be a mapping of name: {kind, members, ...}");
     for (const auto& kv : rs) {
       const std::string name = kv.first.as<std::string>();
-      SX_ASSIGN_OR_RETURN(ResourceConfig r, ParseResource(file, name, kv.second, {}));
+      SX_ASSIGN_OR_RETURN(ResourceConfig r,
+                          ParseResource(file, name, kv.second, {}, &out->resources));
       out->resources[name] = std::move(r);
     }
   }
@@ -222,7 +289,7 @@ absl::Status ParsePolicies(const std::string& file, const YAML::Node& root, Poli
         // Inline resource, named after its record.
         rc.resource = absl::StrCat(rc.name, "/", n["type"].as<std::string>());
         SX_ASSIGN_OR_RETURN(ResourceConfig r,
-                            ParseResource(file, rc.resource, n, {"name", "type"}));
+                            ParseResource(file, rc.resource, n, {"name", "type"}, &out->resources));
         out->resources[rc.resource] = std::move(r);
       }
       out->records.push_back(rc);

@@ -7,8 +7,10 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "control/dns_name.h"
 #include "control/resource_compiler.h"
+#include "maps/geo_compiler.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_writer.h"
 #include "maps/status_macros.h"
@@ -82,6 +84,33 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
   CompiledPolicies policies;
   SX_RETURN_IF_ERROR(CompilePolicies(config.policies, config.path, target_index, &rdata_blob,
                                      add_string, &policies));
+
+  // Geo maps: each compiled map's arrays appended to sections 12-14, found through its GeoMap.
+  std::vector<uint32_t> geo_v4, geo_v6;
+  std::vector<maps::DcList> geo_lists;
+  std::vector<maps::GeoMap> geo_maps;
+  for (const maps::GeoMapConfig& mc : config.geo_maps) {
+    absl::StatusOr<maps::CompiledGeoMap> cm = maps::CompileGeoMap(mc);
+    if (!cm.ok()) {
+      return absl::Status(cm.status().code(),
+                          absl::StrCat(config.path, ": ", cm.status().message()));
+    }
+    maps::GeoMap g{};
+    g.v4_first = static_cast<uint32_t>(geo_v4.size());
+    g.v4_count = static_cast<uint32_t>(cm->table.v4.size());
+    g.v6_first = static_cast<uint32_t>(geo_v6.size());
+    g.v6_count = static_cast<uint32_t>(cm->table.v6.size());
+    g.list_first = static_cast<uint32_t>(geo_lists.size());
+    g.list_count = static_cast<uint32_t>(cm->lists.size());
+    g.dc_count = static_cast<uint32_t>(cm->datacenters.size());
+    g.dc_names = add_string(absl::StrJoin(cm->datacenters, ","));
+    g.name = add_string(mc.name);
+    g.database = add_string(mc.database_path);
+    geo_v4.insert(geo_v4.end(), cm->table.v4.begin(), cm->table.v4.end());
+    geo_v6.insert(geo_v6.end(), cm->table.v6.begin(), cm->table.v6.end());
+    geo_lists.insert(geo_lists.end(), cm->lists.begin(), cm->lists.end());
+    geo_maps.push_back(g);
+  }
 
   // 1. Nodes: every owner plus the empty non-terminals between it and its apex. A name at or
   //    below the apex of a deeper served zone belongs to that zone (we are authoritative there),
@@ -388,6 +417,10 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
   w.SetSection(maps::kResources, policies.resources);
   w.SetSection(maps::kMembers, policies.members);
   w.SetSection(maps::kTargets, policies.targets);
+  w.SetSection(maps::kGeoPrefixesV4, geo_v4);
+  w.SetSection(maps::kGeoPrefixesV6, geo_v6);
+  w.SetSection(maps::kGeoDcLists, geo_lists);
+  w.SetSection(maps::kGeoMaps, geo_maps);
   return w.Build(generation);
 }
 

@@ -18,6 +18,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "dataplane/dns_wire.h"
+#include "dataplane/geo.h"
 #include "dataplane/policy.h"
 
 namespace sextant::dataplane {
@@ -41,6 +42,10 @@ SnapshotView SnapshotView::Of(const maps::SnapshotReader& r) {
   v.strings = r.bytes(maps::kStrings).data();
   v.resources = r.section<maps::Resource>(maps::kResources).data();
   v.members = r.section<maps::Member>(maps::kMembers).data();
+  v.geo_maps = r.section<maps::GeoMap>(maps::kGeoMaps).data();
+  v.geo_v4 = r.section<uint32_t>(maps::kGeoPrefixesV4).data();
+  v.geo_v6 = r.section<uint32_t>(maps::kGeoPrefixesV6).data();
+  v.geo_lists = r.section<maps::DcList>(maps::kGeoDcLists).data();
   v.generation = r.generation();
   return v;
 }
@@ -688,6 +693,23 @@ class Responder {
   uint16_t rcode = kNoError;
   bool refused_not_auth = false;  // add EDE 20 to the OPT
   uint16_t last_name_off = 0;     // where the last single-name rdata was written (CNAME target)
+  // Geo resources: who asks (set by Answer), and the ECS scope of what was answered (the
+  // largest of the geo resources used; 0 when the answer does not depend on the client).
+  const ClientInfo* client = nullptr;
+  const Query* query = nullptr;
+  uint8_t ecs_scope = 0;
+
+  // The addresses geo resources steer by (dataplane/geo.h): the packet source, and the ECS
+  // address when the option is present with a source prefix length above 0.
+  void FillGeoClient(GeoClient* g) const {
+    g->source = client->addr;
+    g->source_family = client->family == 4 ? maps::kFamilyIpv4 : maps::kFamilyIpv6;
+    if (query->has_ecs && query->ecs_source > 0) {
+      g->ecs = query->ecs_addr;
+      g->ecs_family = query->ecs_family_lo;  // ParseEcs accepted only 1 and 2
+      g->ecs_source = query->ecs_source;
+    }
+  }
 
   // Writes a whole RRset or nothing.
   bool PutRRset(Owner owner, const maps::RRset& rs, Section s, uint32_t ttl) {
@@ -823,7 +845,8 @@ class Responder {
       rs = FindRRset(*node, kTypeCname);
       const uint8_t* cname_rd = v_.rdata + rs->rdata_offset;
       if (ABSL_PREDICT_FALSE(rs->resource != kNone)) {
-        const PolicyOutcome o = PutDynamic(owner, *rs, &cname_rd);
+        // A CNAME resource's rdata is a name: never PutDynamic's fast path.
+        const PolicyOutcome o = PutSelected(owner, *rs, &cname_rd);
         if (o == PolicyOutcome::kServFail) return true;
         if (o == PolicyOutcome::kNoData) return PutNegative(node->zone);
         if (cname_rd == nullptr) return false;
@@ -840,9 +863,52 @@ class Responder {
   // Writes what the resource behind a policy-driven RRset picks for this query. On kAnswer,
   // *picked is the first record written (the CNAME target for CNAME resources), or null when
   // the records did not fit. SERVFAIL is set here; NODATA is left to the caller.
-  PolicyOutcome PutDynamic(Owner owner, const maps::RRset& rs, const uint8_t** picked) {
+  // Out of line: inlined, it makes Resolve too big for the compiler to inline into Answer, and
+  // every plain answer pays for that.
+  ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutDynamic(Owner owner, const maps::RRset& rs,
+                                                   const uint8_t** picked) {
+    const maps::Resource& r = v_.resources[rs.resource];
+    FastPick f;
+    if (ABSL_PREDICT_TRUE(owner.ptr != 0 && (r.flags & maps::kResourceRdataRun)) &&
+        PickFast(v_.members, v_.health, r, &f)) {
+      return PutPicked(owner.ptr, r, f, picked);
+    }
+    if (r.kind >= maps::kPolicyGeo && owner.ptr != 0) return PutGeo(owner, rs, r, picked);
+    return PutSelected(owner, rs, picked);
+  }
+
+  // A geo resource whose client's first datacenter answers from an all-up run (the usual case):
+  // the lookup, then PickFast on that site's sub-resource. Anything else (a site down, nesting
+  // below the site, ttl_when_down on the geo resource) goes to the general evaluator.
+  ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutGeo(Owner owner, const maps::RRset& rs,
+                                               const maps::Resource& r, const uint8_t** picked) {
+    GeoClient geo;
+    FillGeoClient(&geo);
+    const GeoChoice c = GeoLookup(v_, r, geo);
+    const maps::Member* m = v_.members + r.member_first;
+    const uint32_t k = GeoMemberOf(m, r, c.list->dcs[0]);
+    if (k < r.member_count && m[k].health == kNone && r.ttl_when_down == kNone) {
+      const maps::Resource& sub = v_.resources[m[k].ref];
+      FastPick f;
+      if ((sub.flags & maps::kResourceRdataRun) && PickFast(v_.members, v_.health, sub, &f)) {
+        f.ttl = std::min(f.ttl, r.ttl);
+        ecs_scope = std::max(ecs_scope, static_cast<uint8_t>(c.scope));
+        return PutPicked(owner.ptr, sub, f, picked);
+      }
+    }
+    return PutSelected(owner, rs, picked);
+  }
+
+  // PutDynamic through the general evaluator (nesting, degraded states, names in rdata). Out of
+  // line: its Selection is a 0.5 KiB frame that the fast path should not pay for.
+  ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutSelected(Owner owner, const maps::RRset& rs,
+                                                    const uint8_t** picked) {
     Selection sel;
+    GeoClient geo;
+    FillGeoClient(&geo);
+    sel.client = &geo;
     EvaluateResource(v_, v_.health, rs.resource, &sel, nullptr);
+    ecs_scope = std::max(ecs_scope, sel.scope);
     if (sel.outcome == PolicyOutcome::kServFail) {
       rcode = kServFail;
       aa = false;
@@ -880,6 +946,36 @@ class Responder {
   }
 
  private:
+  // PutDynamic for what PickFast chose: the members' records straight from the resource's rdata
+  // run (every one the same size, so one size check covers them), under a known owner.
+  PolicyOutcome PutPicked(uint16_t owner, const maps::Resource& r, const FastPick& f,
+                          const uint8_t** picked) {
+    const size_t stride = r.rdata_stride;
+    uint8_t* p = w_.Reserve(f.n * (10 + stride));
+    if (p == nullptr) {
+      *picked = nullptr;
+      return PolicyOutcome::kAnswer;
+    }
+    const RecordHead head(owner, r.type, f.ttl);
+    const uint8_t* const first = v_.rdata + r.rdata_first;
+    if (f.run) {
+      // Rotating while writing: members rotate..n-1, then 0..rotate-1.
+      const uint8_t* const from = first + f.rotate * stride;
+      const uint8_t* const end = first + f.n * stride;
+      for (const uint8_t* rd = from; rd != end; rd += stride) p = head.Write(p, rd);
+      for (const uint8_t* rd = first; rd != from; rd += stride) p = head.Write(p, rd);
+      *picked = from;
+    } else if (f.n == 1) {  // failover, weighted: no loop
+      *picked = first + f.idx[0] * stride;
+      head.Write(p, *picked);
+    } else {
+      for (uint16_t i = 0; i < f.n; ++i) p = head.Write(p, first + f.idx[i] * stride);
+      *picked = first + f.idx[0] * stride;
+    }
+    counts[0] += f.n;
+    return PolicyOutcome::kAnswer;
+  }
+
   // Writes one RR of `rs` (the rdata entry at `rd`; `fixed` from FixedFields). Returns false
   // when it does not fit (the caller rewinds).
   bool PutRR(Owner& owner, const maps::RRset& rs, const uint8_t* rd, uint64_t fixed) {
@@ -992,7 +1088,8 @@ bool NameIs(const LName& n, const char* wire, size_t len) {
 // The OPT record at p: our UDP size, the upper rcode bits, DO copied (RFC 3225), then NSID
 // (nsid_len bytes; 0 = none), ECS and EDE as asked. Returns its size.
 size_t PutOpt(uint8_t* p, const SnapshotView& v, const Query& q, uint16_t udp_size,
-              uint32_t nsid_len, uint16_t rcode, bool ede_not_auth, bool echo_ecs) {
+              uint32_t nsid_len, uint16_t rcode, bool ede_not_auth, bool echo_ecs,
+              uint8_t ecs_scope) {
   p[0] = 0;  // root owner
   Put16(p + 1, kTypeOpt);
   Put16(p + 3, udp_size);
@@ -1008,14 +1105,14 @@ size_t PutOpt(uint8_t* p, const SnapshotView& v, const Query& q, uint16_t udp_si
     o += 4 + nsid_len;
   }
   if (echo_ecs && q.has_ecs) {
-    // RFC 7871 section 7.2.1: same family, source prefix and address; scope 0 because no answer
-    // depends on the client yet.
+    // RFC 7871 section 7.2.1: same family, source prefix and address; the scope is the
+    // matched geo map prefix when a geo resource used the ECS address (dataplane/geo.h), else 0.
     Put16(p + o, kOptEcs);
     Put16(p + o + 2, static_cast<uint16_t>(4 + q.ecs_addr_len));
     p[o + 4] = q.ecs_family_hi;
     p[o + 5] = q.ecs_family_lo;
     p[o + 6] = q.ecs_source;
-    p[o + 7] = 0;
+    p[o + 7] = ecs_scope;
     std::memcpy(p + o + 8, q.ecs_addr, q.ecs_addr_len);
     o += 8 + q.ecs_addr_len;
   }
@@ -1081,6 +1178,7 @@ size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client
   size_t pos = qend;
   uint16_t counts[3] = {0, 0, 0};
   bool aa = false, tc = false, ede = false;
+  uint8_t ecs_scope = 0;
 
   // The common case first, in one test: a well-formed standard query for data in class IN (or
   // ANY, answered as IN) with EDNS version 0 or none, and zones to answer from. Everything else
@@ -1090,6 +1188,8 @@ size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client
   if (ABSL_PREDICT_TRUE(resolve)) {
     Writer w(out, limit > opt_size ? limit - opt_size : 0, pos, q.qname);
     Responder r(v_, &w);
+    r.client = &client;
+    r.query = &q;
     if (!r.Resolve(q.qname, q.qtype)) {
       // Did not fit: empty answer with TC (as Knot does); the client retries over TCP.
       r.tc = true;
@@ -1106,6 +1206,7 @@ size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client
     aa = r.aa && rcode != kRefused;
     tc = r.tc;
     ede = r.refused_not_auth;
+    ecs_scope = r.ecs_scope;
   } else if (verdict == ParseVerdict::kFormErrBare || verdict == ParseVerdict::kFormErrQuestion) {
     rcode = kFormErr;
     with_opt = false;  // the additional section could not be trusted
@@ -1169,7 +1270,7 @@ size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client
 
   uint16_t arcount = counts[2];
   if (with_opt && pos + opt_size + 6 <= cap) {
-    pos += PutOpt(out + pos, v_, q, our_udp_size, nsid_len, rcode, ede, echo_ecs);
+    pos += PutOpt(out + pos, v_, q, our_udp_size, nsid_len, rcode, ede, echo_ecs, ecs_scope);
     ++arcount;
   }
   out[kOffFlags1] = static_cast<uint8_t>(kFlag1Qr | (q.opcode << 3) | (q.rd ? kFlag1Rd : 0) |

@@ -3,10 +3,11 @@
 // No allocation, no locks, no exceptions, no ldns on this path; it reads one validated snapshot.
 #pragma once
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
+#include "maps/dc_lists.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_reader.h"
 
@@ -38,6 +39,11 @@ struct SnapshotView {
   const uint8_t* strings = nullptr;
   const maps::Resource* resources = nullptr;
   const maps::Member* members = nullptr;
+  // Geo maps (dataplane/geo.h).
+  const maps::GeoMap* geo_maps = nullptr;
+  const uint32_t* geo_v4 = nullptr;
+  const uint32_t* geo_v6 = nullptr;
+  const maps::DcList* geo_lists = nullptr;
   // Health words (maps/control_block.h), read per query by policies; null = everything up.
   const std::atomic<uint32_t>* health = nullptr;
   uint32_t zone_count = 0;

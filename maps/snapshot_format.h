@@ -1,4 +1,4 @@
-// Sextant snapshot format, ABI version 1: THE contract between sextant-control (writer) and
+// Sextant snapshot format, ABI version 2: THE contract between sextant-control (writer) and
 // sextant-dataplane (reader). Both processes include this one header.
 //
 // A snapshot is one immutable, position-independent blob. It never contains pointers: every
@@ -38,7 +38,7 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1" little-endian
-inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kAbiVersion = 2;  // 2: Resource/Member carry the fast-path fields
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {
@@ -63,10 +63,18 @@ enum SectionId : uint32_t {
   kNames = 6,
   kAdditionals = 7,
   kStrings = 8,
-  kResources = 9,   // Resource[]: record-set policies (static/failover/weighted/multivalue)
-  kMembers = 10,    // Member[]: their members, contiguous per resource
-  kTargets = 11,    // Target[]: monitored targets by health word (names for explain)
-  kSectionCount = 16,  // fixed directory size; unused slots are {0, 0, 0}
+  kResources = 9,  // Resource[]: record-set policies (static/failover/weighted/multivalue)
+  kMembers = 10,   // Member[]: their members, contiguous per resource
+  kTargets = 11,   // Target[]: monitored targets by health word (names for explain)
+  // Geo/latency maps (layouts in maps/prefix_table.h and maps/dc_lists.h). Each map's arrays
+  // are self-relative (chunk numbers count from the map's own first entry, list ids from its own
+  // first list), so several maps are concatenated and viewed through sub-spans; the per-map
+  // directory (offsets, counts, dc names) is slot 15.
+  kGeoPrefixesV4 = 12,  // uint32_t[]: IPv4 prefix-table entries of every geo map
+  kGeoPrefixesV6 = 13,  // uint32_t[]: IPv6 prefix-table entries of every geo map
+  kGeoDcLists = 14,     // DcList[]: datacenter preference lists of every geo map
+  kGeoMaps = 15,        // GeoMap[]: per-map directory into sections 12-14 (index = map id)
+  kSectionCount = 16,   // fixed directory size; unused slots are {0, 0, 0}
 };
 
 struct SectionRef {
@@ -155,11 +163,39 @@ struct AdditionalRef {
 };
 
 // A record-set policy, evaluated per query against the health words (control_block.h).
-enum PolicyKindId : uint8_t { kPolicyStatic = 0, kPolicyFailover = 1, kPolicyWeighted = 2,
-                              kPolicyMultivalue = 3 };
+enum PolicyKindId : uint8_t {
+  kPolicyStatic = 0,
+  kPolicyFailover = 1,
+  kPolicyWeighted = 2,
+  kPolicyMultivalue = 3,
+  kPolicyGeo = 4,
+  kPolicyLatency = 5
+};
+// Geo and latency resources (kPolicyGeo, kPolicyLatency; the two differ only in how control
+// built the map) reuse fields that mean nothing for them, so Resource keeps its layout:
+//   count   the GeoMap index (section kGeoMaps)
+//   order   GeoEcsId: whether the ECS address or the packet source is looked up
+//   members one per datacenter the resource serves, each a kMemberResource (that site's
+//           sub-resource) with Member.weight = the datacenter id in the map, ascending
+enum GeoEcsId : uint8_t { kGeoEcsUse = 0, kGeoEcsIgnore = 1 };
 enum StaticOrderId : uint8_t { kOrderCyclic = 0, kOrderRandom = 1, kOrderFixed = 2 };
-enum AllDownId : uint8_t { kAllDownAll = 0, kAllDownFirst = 1, kAllDownNoData = 2,
-                           kAllDownServFail = 3, kAllDownFallback = 4 };
+enum AllDownId : uint8_t {
+  kAllDownAll = 0,
+  kAllDownFirst = 1,
+  kAllDownNoData = 2,
+  kAllDownServFail = 3,
+  kAllDownFallback = 4
+};
+
+// Facts about a resource's members that the compiler works out once, so that the per-query
+// fast path (dataplane/policy.h PickFast) reads neither the Member records nor a flag per member.
+enum ResourceFlags : uint16_t {
+  kResourceLeaf = 1 << 0,       // every member is rdata (no nested resource)
+  kResourceRdataRun = 1 << 1,   // leaf, the rdata holds no names (A, AAAA), and member k's
+                                // `u16 len | rdata` is at rdata_first + k * rdata_stride
+  kResourceHealthRun = 1 << 2,  // every member has a health word: member k's is health_first + k
+  kResourceNoHealth = 1 << 3,   // no member has a health word: all always up
+};
 
 struct Resource {
   uint8_t kind;         // PolicyKindId
@@ -175,8 +211,13 @@ struct Resource {
   uint32_t ttl;
   uint32_t ttl_when_down;  // kNone = not set
   StringRef name;          // for explain
+  uint16_t flags;          // ResourceFlags
+  uint16_t rdata_stride;   // kResourceRdataRun: 2 + the rdata length of every member; else 0
+  uint32_t rdata_first;    // kResourceRdataRun: offset in kRdata of member 0's rdata; else 0
+  uint32_t health_first;   // kResourceHealthRun: health word of member 0; else 0
+  uint32_t total_weight;   // sum of the members' weights (weighted: the last weight_end)
 };
-static_assert(sizeof(Resource) == 36);
+static_assert(sizeof(Resource) == 52);
 
 enum MemberKind : uint8_t { kMemberRdata = 0, kMemberResource = 1 };
 
@@ -184,14 +225,33 @@ struct Member {
   uint8_t kind;  // MemberKind
   uint8_t reserved;
   uint16_t weight;
-  uint32_t health;  // health word index; kNone = always up
-  uint32_t ref;     // kMemberRdata: offset in kRdata (u16 len | rdata); else a resource index
+  uint32_t health;      // health word index; kNone = always up
+  uint32_t ref;         // kMemberRdata: offset in kRdata (u16 len | rdata); else a resource index
+  uint32_t weight_end;  // weights of this resource's members up to and including this one: a
+                        // draw x in [0, total_weight) picks the first member with x < weight_end
 };
-static_assert(sizeof(Member) == 12);
+static_assert(sizeof(Member) == 16);
 
 struct Target {
   StringRef name;
   uint32_t health;  // health word index
 };
+
+// One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
+// prefix arrays and list ids in its leaves are relative to the map's own first entry / list.
+struct GeoMap {
+  uint32_t v4_first;  // into kGeoPrefixesV4
+  uint32_t v4_count;
+  uint32_t v6_first;  // into kGeoPrefixesV6
+  uint32_t v6_count;
+  uint32_t list_first;  // into kGeoDcLists
+  uint32_t list_count;
+  uint32_t dc_count;  // datacenter ids are 0..dc_count-1
+  uint32_t reserved;
+  StringRef dc_names;  // "name0,name1,...": datacenter names by id, for explain
+  StringRef name;      // for explain
+  StringRef database;  // the MaxMind DB path it was built from (explain reads the record)
+};
+static_assert(sizeof(GeoMap) == 56);
 
 }  // namespace sextant::maps

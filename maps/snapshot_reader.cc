@@ -7,10 +7,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "maps/control_block.h"
+#include "maps/dc_lists.h"
+#include "maps/prefix_table.h"
 #include "maps/snapshot_checksum.h"
 #include "maps/status_macros.h"
 
@@ -170,6 +173,16 @@ absl::Status SnapshotReader::ValidateRecords() {
     }
     if (off != end) return bad("rrset ", i, " rdata has trailing bytes");
   }
+  // The policy sections are not in kElemSize (they came later): checked here, before any is
+  // read with its struct's stride.
+  for (const auto& [id, size] : {std::pair<SectionId, size_t>{kResources, sizeof(Resource)},
+                                 {kMembers, sizeof(Member)},
+                                 {kTargets, sizeof(Target)}}) {
+    if (dir_[id].count != 0 && dir_[id].elem_size != size) {
+      return bad("section ", static_cast<uint32_t>(id), " element size ", dir_[id].elem_size,
+                 " != ", size);
+    }
+  }
   auto resources = section<Resource>(kResources);
   auto members = section<Member>(kMembers);
   for (size_t i = 0; i < rrsets.size(); ++i) {
@@ -191,10 +204,35 @@ absl::Status SnapshotReader::ValidateRecords() {
         return bad("resource ", i, " nests resource ", members[k].ref, " that is not after it");
       }
     }
+    // The fast path trusts the flags and runs instead of the members: each must hold exactly.
+    bool leaf = true, health_run = true, no_health = true, rdata_run = true;
+    uint32_t weight_end = 0;
+    for (uint16_t k = 0; k < r.member_count; ++k) {
+      const Member& m = members[r.member_first + k];
+      leaf &= m.kind == kMemberRdata;
+      health_run &= m.health != kNone && m.health == uint64_t{r.health_first} + k;
+      no_health &= m.health == kNone;
+      uint16_t len = 0;
+      if (m.kind == kMemberRdata && m.ref + uint64_t{2} <= rdata.size()) {
+        std::memcpy(&len, rdata.data() + m.ref, 2);
+      }
+      rdata_run &= m.kind == kMemberRdata && r.rdata_stride >= 2 && len == r.rdata_stride - 2 &&
+                   m.ref == uint64_t{r.rdata_first} + uint64_t{k} * r.rdata_stride;
+      weight_end += m.weight;
+      if (m.weight_end != weight_end) return bad("resource ", i, " has a bad weight table");
+    }
+    if (r.total_weight != weight_end) return bad("resource ", i, " has a bad total weight");
+    const auto flag = [&](uint16_t f) { return (r.flags & f) != 0; };
+    if ((flag(kResourceLeaf) && !leaf) || (flag(kResourceHealthRun) && !health_run) ||
+        (flag(kResourceNoHealth) && !no_health) || (flag(kResourceRdataRun) && !rdata_run) ||
+        (flag(kResourceRdataRun) && (!flag(kResourceLeaf) || r.rdata_names != kRdataNoNames))) {
+      return bad("resource ", i, " has flags its members do not match");
+    }
   }
   for (size_t i = 0; i < members.size(); ++i) {
     const Member& m = members[i];
-    if (m.health != kNone && m.health >= kMaxHealthWords) return bad("member ", i, " health index out of range");
+    if (m.health != kNone && m.health >= kMaxHealthWords)
+      return bad("member ", i, " health index out of range");
     if (m.kind == kMemberResource) {
       if (m.ref >= resources.size()) return bad("member ", i, " resource out of range");
     } else if (uint64_t{m.ref} + 2 > rdata.size()) {
@@ -207,6 +245,69 @@ absl::Status SnapshotReader::ValidateRecords() {
   }
   for (const AdditionalRef& a : adds) {
     if (a.node >= nodes.size() || a.rrset >= rrsets.size()) return bad("bad additional record");
+  }
+  return ValidateGeo(resources, members, strings);
+}
+
+// Sections 12-15 and the geo resources that use them: every map's arrays in bounds and valid
+// for lookups (ValidatePrefixTable bounds every chunk and list id), its lists valid for its
+// datacenters, and each geo resource's map and datacenter ids in range.
+absl::Status SnapshotReader::ValidateGeo(absl::Span<const Resource> resources,
+                                         absl::Span<const Member> members,
+                                         absl::Span<const uint8_t> strings) const {
+  auto bad = [](auto... what) { return absl::DataLossError(absl::StrCat(what...)); };
+  for (const auto& [id, size] : {std::pair<SectionId, size_t>{kGeoPrefixesV4, sizeof(uint32_t)},
+                                 {kGeoPrefixesV6, sizeof(uint32_t)},
+                                 {kGeoDcLists, sizeof(DcList)},
+                                 {kGeoMaps, sizeof(GeoMap)}}) {
+    if (dir_[id].count != 0 && dir_[id].elem_size != size) {
+      return bad("section ", static_cast<uint32_t>(id), " element size ", dir_[id].elem_size,
+                 " != ", size);
+    }
+  }
+  auto maps = section<GeoMap>(kGeoMaps);
+  auto v4 = section<uint32_t>(kGeoPrefixesV4);
+  auto v6 = section<uint32_t>(kGeoPrefixesV6);
+  auto lists = section<DcList>(kGeoDcLists);
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const GeoMap& g = maps[i];
+    if (uint64_t{g.v4_first} + g.v4_count > v4.size() ||
+        uint64_t{g.v6_first} + g.v6_count > v6.size() ||
+        uint64_t{g.list_first} + g.list_count > lists.size() || g.list_count == 0 ||
+        g.dc_count == 0 || g.dc_count > kMaxDatacenters) {
+      return bad("geo map ", i, " is out of range");
+    }
+    for (const StringRef& s : {g.name, g.dc_names, g.database}) {
+      if (uint64_t{s.offset} + s.length > strings.size()) {
+        return bad("geo map ", i, " string out of range");
+      }
+    }
+    const PrefixTableView view{v4.subspan(g.v4_first, g.v4_count),
+                               v6.subspan(g.v6_first, g.v6_count)};
+    if (absl::Status st = ValidatePrefixTable(view, g.list_count); !st.ok()) {
+      return bad("geo map ", i, " prefix table: ", st.message());
+    }
+    if (absl::Status st = ValidateDcLists(lists.subspan(g.list_first, g.list_count),
+                                          static_cast<int>(g.dc_count));
+        !st.ok()) {
+      return bad("geo map ", i, " datacenter lists: ", st.message());
+    }
+  }
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const Resource& r = resources[i];
+    if (r.kind != kPolicyGeo && r.kind != kPolicyLatency) continue;
+    if (r.count >= maps.size() || r.order > kGeoEcsIgnore) {
+      return bad("geo resource ", i, " names a map out of range");
+    }
+    int last = -1;
+    for (uint16_t k = 0; k < r.member_count; ++k) {
+      const Member& m = members[r.member_first + k];
+      if (m.kind != kMemberResource || m.weight >= maps[r.count].dc_count ||
+          static_cast<int>(m.weight) <= last) {
+        return bad("geo resource ", i, " has a bad datacenter member ", k);
+      }
+      last = m.weight;
+    }
   }
   return absl::OkStatus();
 }

@@ -10,9 +10,10 @@
 #           caller's few loop instructions and, for *_inplace, the query copy into the packet).
 #   Answer: only instructions executed inside Engine::Answer (--toggle-collect), its callees
 #           included.
-# Policy cases come in pairs: pol_X (a policy-driven A RRset) and base_X (a plain zone RRset with
-# as many A records as pol_X answers). When both of a pair are measured, a second table gives
-# pol_X - base_X: what the policy costs over a static answer of the same size.
+# Policy cases come in pairs: pol_X (a policy-driven A RRset) or geo_X (a geo resource, asked with
+# ECS) and base_X (a plain zone RRset with as many A records, asked the same way). When both of a
+# pair are measured, a second table gives pol_X - base_X (geo_X - base_X): what the policy costs
+# over a static answer of the same size.
 #
 # Usage: perf/callgrind_engine.sh [case ...]
 #   BUILD_DIR   build tree holding bin/engine_benchmark (default: <repo>/build-perf); the target
@@ -81,13 +82,14 @@ done
 
 header=0
 for c in "${cases[@]}"; do
-  [[ $c == pol_* && -n ${per_loop[base_${c#pol_}]:-} ]] || continue
-  b=base_${c#pol_}
+  # pol_X and geo_X are each measured against base_X.
+  [[ ($c == pol_* || $c == geo_*) && -n ${per_loop[base_${c#*_}]:-} ]] || continue
+  b=base_${c#*_}
   if [[ $header -eq 0 ]]; then
     printf '\n%-18s %12s %12s %12s   (Answer only)\n' policy baseline policy difference
     header=1
   fi
-  awk -v c="${c#pol_}" -v b="${per_answer[$b]}" -v p="${per_answer[$c]}" \
+  awk -v c="${c#*_}" -v b="${per_answer[$b]}" -v p="${per_answer[$c]}" \
     'BEGIN {printf "%-18s %12.1f %12.1f %+12.1f\n", c, b, p, p - b}'
 done
 echo "callgrind.out files: $out_dir"

@@ -16,6 +16,7 @@
 //   engine_benchmark [--benchmark_filter=...]      Google Benchmark, items_per_second per case.
 //   engine_benchmark --sx_case=a_edns --sx_count=N  exactly N answers of one case, then exit:
 //     under callgrind, (Ir(N) - Ir(0)) / N is instructions per query (perf/callgrind_engine.sh).
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -101,6 +102,63 @@ std::string AddressText(uint32_t a) {
   return absl::StrFormat("%d.%d.%d.%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
+// Geo cases: geo-<oo>.pol.bench.test. is a `geo` resource over MaxMind's City test database with
+// three datacenters, each a one-address static sub-resource (198.22.<o>.1 dc-ap, .2 dc-us,
+// .3 dc-eu); its baseline geo-<oo>.zon.bench.test. is one plain A record. Both are asked with
+// the same ECS option, so geo_X - base_X is the lookup, the datacenter walk and the scope.
+constexpr char kGeoDatabase[] = "/work/shared/testdata/maxmind/GeoIP2-City-Test.mmdb";
+struct GeoCase {
+  const char* base_case;
+  const char* geo_case;
+  const char* ecs;  // address/source length
+  int dc;           // expected datacenter: 0 ap, 1 us, 2 eu
+};
+constexpr GeoCase kGeoCases[] = {
+    {"base_geo4", "geo_geo4", "81.2.69.160/32", 2},  // London: a /27 in the map (3 reads)
+    {"base_geo6", "geo_geo6", "2001:218::/56", 0},   // Japan: a /32 (3 reads)
+    {"base_geo_mapped", "geo_geo_mapped", "::ffff:81.2.69.160/128", 2},
+};
+
+void AppendGeoYaml(std::string* top, std::string* resources, std::string* records) {
+  absl::StrAppend(top, "datacenters:\n  dc-ap: {latitude: 1.35, longitude: 103.82}\n",
+                  "  dc-us: {latitude: 40.71, longitude: -74.01}\n",
+                  "  dc-eu: {latitude: 51.51, longitude: -0.13}\n",
+                  "geo_maps:\n  world: {database: ", kGeoDatabase, "}\n");
+  for (int o = 0; o < kPolicyOwners; ++o) {
+    absl::StrAppendFormat(resources,
+                          "  geo-%02d: {kind: geo, map: world, datacenters: {"
+                          "dc-ap: {members: [198.22.%d.1]}, dc-us: {members: [198.22.%d.2]}, "
+                          "dc-eu: {members: [198.22.%d.3]}}}\n",
+                          o, o, o, o);
+    absl::StrAppendFormat(records, "  - {name: geo-%02d.pol.%s, type: A, resource: geo-%02d}\n", o,
+                          kOrigin, o);
+    // The same answer from a one-member static resource: what the policy write path alone
+    // costs (case static_geo4), so geo_geo4 - static_geo4 is the geo part.
+    absl::StrAppendFormat(resources, "  gst-%02d: {members: [198.22.%d.3]}\n", o, o);
+    absl::StrAppendFormat(records, "  - {name: gst-%02d.pol.%s, type: A, resource: gst-%02d}\n", o,
+                          kOrigin, o);
+  }
+}
+
+void AppendGeoZone(std::string* z) {
+  for (int o = 0; o < kPolicyOwners; ++o) {
+    absl::StrAppendFormat(z, "geo-%02d.zon 300 IN A 198.23.%d.1\n", o, o);
+  }
+}
+
+// "81.2.69.160/32" -> the ECS option payload (RFC 7871 section 6).
+std::string EcsOption(const std::string& prefix) {
+  const size_t slash = prefix.find('/');
+  const std::string addr = prefix.substr(0, slash);
+  const int len = std::stoi(prefix.substr(slash + 1));
+  const bool v6 = addr.find(':') != std::string::npos;
+  uint8_t a[16] = {};
+  inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), a);
+  std::string o = {0, static_cast<char>(v6 ? 2 : 1), static_cast<char>(len), 0};
+  o.append(reinterpret_cast<const char*>(a), (len + 7) / 8);
+  return o;
+}
+
 // The targets:, resources: and records: sections for the policy cases.
 std::string PolicyYaml() {
   std::string targets = "targets:\n", resources = "resources:\n", records = "records:\n";
@@ -125,7 +183,9 @@ std::string PolicyYaml() {
                       ", type: A, resource: ", res, "}\n");
     }
   }
-  return absl::StrCat(targets, resources, records);
+  std::string geo_top;
+  AppendGeoYaml(&geo_top, &resources, &records);
+  return absl::StrCat(geo_top, targets, resources, records);
 }
 
 // The zone as master-file text: SOA, apex NS/MX, then the generated names.
@@ -171,6 +231,7 @@ std::string ZoneText() {
       }
     }
   }
+  AppendGeoZone(&z);
   return z;
 }
 
@@ -192,10 +253,12 @@ struct Pool {
   std::vector<WireQuery> queries;
   std::vector<Expect> expect;  // parallel to queries; read only by the start-up check
 
-  void Add(const std::string& name, uint16_t qtype, bool edns, Expect e) {
+  void Add(const std::string& name, uint16_t qtype, bool edns, Expect e,
+           const std::string& ecs = "") {
     testing::QueryOptions o;
     o.id = static_cast<uint16_t>(queries.size() * 2654435761u >> 16);
     o.edns_size = edns ? kEdnsSize : -1;
+    if (!ecs.empty()) o.options.push_back({8, EcsOption(ecs)});
     const std::vector<uint8_t> q = testing::MakeQuery(name, qtype, o);
     if (q.size() > sizeof(WireQuery::bytes)) {
       std::fprintf(stderr, "engine_benchmark: query for %s too long\n", name.c_str());
@@ -379,6 +442,24 @@ Bench* BuildBench() {
       b->cases.push_back({policy ? pc.pol_case : pc.base_case, false, std::move(p)});
     }
   }
+  for (const GeoCase& gc : kGeoCases) {
+    for (bool geo : {false, true}) {
+      Pool p;
+      for (int o = 0; o < kPolicyOwners; ++o) {
+        const uint32_t first = geo ? (198u << 24 | 22u << 16 | uint32_t(o) << 8 | (gc.dc + 1))
+                                   : (198u << 24 | 23u << 16 | uint32_t(o) << 8 | 1);
+        p.Add(absl::StrFormat("geo-%02d.%s.%s", o, geo ? "pol" : "zon", kOrigin), kTypeA, true,
+              {.an = 1, .first_a = first}, gc.ecs);
+      }
+      b->cases.push_back({geo ? gc.geo_case : gc.base_case, false, std::move(p)});
+    }
+  }
+  Pool st;
+  for (int o = 0; o < kPolicyOwners; ++o) {
+    st.Add(absl::StrFormat("gst-%02d.pol.%s", o, kOrigin), kTypeA, true,
+           {.an = 1, .first_a = 198u << 24 | 22u << 16 | uint32_t(o) << 8 | 3}, kGeoCases[0].ecs);
+  }
+  b->cases.push_back({"static_geo4", false, std::move(st)});
   return b;
 }
 

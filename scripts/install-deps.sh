@@ -8,7 +8,7 @@ pkgs=(
   dpdk dpdk-dev libdpdk-dev libmaxminddb-dev libldns-dev libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev
   libcpp-httplib-dev valgrind
-  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython
+  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
   iproute2 iputils-ping tcpdump ethtool procps
 )
 missing=()

@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""Geo steering through the real path: sextant-control as the daemon, sextant-dataplane on a DPDK
+af_packet port in the namespace lab, dig and a real unbound in the namespace.
+
+- `dig +subnet=...` gets the nearest datacenter's answer and the matched prefix as ECS scope;
+- the nearest datacenter forced down (`sextantctl force down DC --datacenter`): the next nearest
+  answers; all down: the configured all_down rule (fallback);
+- `sextantctl explain --client` shows the location record, the preference list and the scope;
+- a corrupt GeoIP database, a broken nets file swapped in: refused with a log line, the old
+  snapshot keeps answering the same; the good file back: accepted again;
+- unbound (started here, forward-zone "." only to the appliance 198.18.0.2, subnetcache with
+  ECS sent to 198.18.0.2, no root hints, no remote control) asked from two client addresses that
+  a nets override puts in different datacenters returns each its own datacenter's answer.
+
+Prints 'N passed, M failed'."""
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "lib"))
+from lab import APPLIANCE_V4, Lab, Results, run  # noqa: E402
+
+MAXMIND = Path("/work/shared/testdata/maxmind")
+ADDR = {"dc-ap": "198.18.1.1", "dc-us": "198.18.2.1", "dc-eu": "198.18.3.1"}
+FALLBACK = "198.18.9.9"
+CLIENT_A = "198.18.0.3"  # nets: dc-eu
+CLIENT_B = "198.18.0.4"  # nets: dc-us
+
+ZONE = """$ORIGIN geo.test.
+$TTL 300
+@ SOA ns hostmaster 1 3600 600 86400 60
+@ NS ns
+ns A 198.18.0.2
+"""
+
+NETS = f"{CLIENT_A}/32 dc-eu,dc-us\n{CLIENT_B}/32 dc-us,dc-eu\n"
+
+
+def policies(lab):
+    return f"""datacenters:
+  dc-ap: {{latitude: 1.35, longitude: 103.82}}
+  dc-us: {{latitude: 40.71, longitude: -74.01}}
+  dc-eu: {{latitude: 51.51, longitude: -0.13}}
+geo_maps:
+  world: {{database: world.mmdb, mode: nearest, nets: nets.txt}}
+targets:
+  t-ap: {{datacenter: dc-ap}}
+  t-us: {{datacenter: dc-us}}
+  t-eu: {{datacenter: dc-eu}}
+resources:
+  www:
+    kind: geo
+    map: world
+    ttl: 30
+    all_down: fallback
+    fallback: [{FALLBACK}]
+    datacenters:
+      dc-ap: {{members: [{{address: {ADDR['dc-ap']}, target: t-ap}}]}}
+      dc-us: {{members: [{{address: {ADDR['dc-us']}, target: t-us}}]}}
+      dc-eu: {{members: [{{address: {ADDR['dc-eu']}, target: t-eu}}]}}
+records:
+  - {{name: www.geo.test., type: A, resource: www}}
+"""
+
+
+def answer(out):
+    """(A addresses, ECS scope or None) from dig output."""
+    addrs = [l.split()[-1] for l in out.splitlines()
+             if not l.startswith(";") and re.search(r"\sIN\s+A\s", l)]
+    m = re.search(r"CLIENT-SUBNET: \S+/(\d+)/(\d+)", out)
+    return addrs, (int(m.group(2)) if m else None)
+
+
+def ctl(lab, *a):
+    return run([str(Path(lab.control).parent / "sextantctl"), "--socket", str(lab.socket_path),
+                "--instance", lab.instance, *a], check=False)
+
+
+def wait_for(pred, timeout=5, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def steering(lab, res):
+    out = lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A")
+    addrs, scope = answer(out)
+    res.check("London client (ECS) gets dc-eu with the matched prefix as scope",
+              addrs == [ADDR["dc-eu"]] and scope == 27, out)
+    out = lab.dig("+subnet=2001:218::/48", "www.geo.test", "A")
+    addrs, scope = answer(out)
+    res.check("Japanese IPv6 client (ECS) gets dc-ap, scope /32",
+              addrs == [ADDR["dc-ap"]] and scope == 32, out)
+    out = lab.dig("+subnet=216.160.83.56/32", "www.geo.test", "A")
+    addrs, scope = answer(out)
+    res.check("US client gets dc-us, scope /29", addrs == [ADDR["dc-us"]] and scope == 29, out)
+    out = lab.dig("www.geo.test", "A")
+    addrs, scope = answer(out)
+    res.check("no ECS: the packet source (nets: 198.18.0.0/24 unknown -> default list: dc-ap)",
+              addrs == [ADDR["dc-ap"]] and scope is None, out)
+
+    r = ctl(lab, "force", "down", "dc-eu", "--datacenter")
+    ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+                  [ADDR["dc-us"]])
+    res.check("dc-eu forced down: the London client gets the next nearest, dc-us",
+              r.returncode == 0 and ok, r.stdout + r.stderr)
+    ctl(lab, "force", "down", "dc-us", "--datacenter")
+    ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+                  [ADDR["dc-ap"]])
+    res.check("dc-us down too: then dc-ap", ok)
+    ctl(lab, "force", "down", "dc-ap", "--datacenter")
+    ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+                  [FALLBACK])
+    res.check("all datacenters down: all_down fallback", ok)
+    for dc in ("dc-ap", "dc-us", "dc-eu"):
+        ctl(lab, "release", dc, "--datacenter")
+    ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+                  [ADDR["dc-eu"]])
+    res.check("released: dc-eu again", ok)
+
+    r = ctl(lab, "explain", "www.geo.test", "A", "--client", "81.2.69.160")
+    res.check("explain --client: location record, preference list, answer and scope",
+              r.returncode == 0 and "London" in r.stdout and "dc-eu, dc-us, dc-ap" in r.stdout
+              and "198.18.3.1" in r.stdout and "ECS scope /27" in r.stdout, r.stdout + r.stderr)
+    ctl(lab, "force", "down", "dc-eu", "--datacenter")
+    time.sleep(0.2)
+    r = ctl(lab, "explain", "www.geo.test", "A", "--client", "81.2.69.160/27")
+    res.check("explain --client PREFIX shows the down datacenter skipped",
+              r.returncode == 0 and "down: skipped" in r.stdout, r.stdout + r.stderr)
+    ctl(lab, "release", "dc-eu", "--datacenter")
+
+
+def corrupt_reloads(lab, res):
+    db = lab.workdir / "world.mmdb"
+    nets = lab.workdir / "nets.txt"
+    before = lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A")
+    gen = lab.generation()
+    for broken in ("GeoIP2-City-Test-Broken-Double-Format.mmdb",
+                   "GeoIP2-City-Test-Invalid-Node-Count.mmdb",
+                   "MaxMind-DB-test-broken-search-tree-24.mmdb"):
+        mark = len(lab.control_log_text())
+        tmp = lab.workdir / "world.mmdb.new"
+        shutil.copy(MAXMIND / broken, tmp)
+        tmp.rename(db)  # atomic, as a deployment tool would do it
+        seen = wait_for(lambda: "reload refused" in lab.control_log_text()[mark:], timeout=10)
+        line = next((l for l in lab.control_log_text()[mark:].splitlines()
+                     if "reload refused" in l), "")
+        after = lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A")
+        res.check(f"corrupt database {broken}: refused with a message, answers unchanged",
+                  seen and "geo map 'world'" in line and lab.generation() == gen and
+                  answer(after) == answer(before), line or lab.control_log_text()[mark:])
+    mark = len(lab.control_log_text())
+    tmp = lab.workdir / "world.mmdb.new"
+    shutil.copy(MAXMIND / "GeoIP2-City-Test.mmdb", tmp)
+    tmp.rename(db)
+    ok = wait_for(lambda: lab.generation() > gen, timeout=10)
+    res.check("the good database back: accepted (new generation)", ok,
+              lab.control_log_text()[mark:])
+    gen = lab.generation()
+    mark = len(lab.control_log_text())
+    nets.write_text("198.18.0.0/33 dc-eu\n")
+    seen = wait_for(lambda: "reload refused" in lab.control_log_text()[mark:], timeout=10)
+    res.check("a broken nets file: refused naming file and line, old map serving",
+              seen and "nets.txt:1" in lab.control_log_text()[mark:] and lab.generation() == gen
+              and answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+              [ADDR["dc-eu"]], lab.control_log_text()[mark:])
+    nets.write_text(NETS)
+    ok = wait_for(lambda: lab.generation() > gen, timeout=10)
+    res.check("nets fixed: accepted", ok, lab.control_log_text()[mark:])
+
+
+def unbound_clients(lab, res):
+    if not shutil.which("unbound"):
+        res.check("unbound installed", False, "apt-get install unbound")
+        return
+    for a in (CLIENT_A, CLIENT_B):
+        lab.ns_run(["ip", "addr", "add", f"{a}/24", "dev", lab.client_ifname])
+    # Without ECS the packet source decides (the DPDK path passes it to the engine).
+    out = lab.ns_run(["dig", f"@{APPLIANCE_V4}", "-b", CLIENT_A, "+time=2", "+tries=2",
+                      "+norec", "www.geo.test", "A"]).stdout
+    res.check("no ECS, packet source 198.18.0.3 (nets: dc-eu): dc-eu, no ECS option",
+              answer(out) == ([ADDR["dc-eu"]], None), out)
+    d = lab.workdir / "unbound"
+    d.mkdir(exist_ok=True)
+    conf = d / "unbound.conf"
+    # Everything unbound may send goes to the appliance: "." is forwarded there, root hints are
+    # never used, no remote control, no DNSSEC validation (no trust anchor fetches).
+    conf.write_text(f"""server:
+  interface: 198.18.0.1
+  port: 53
+  access-control: 198.18.0.0/24 allow
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "{d}"
+  pidfile: "{d}/unbound.pid"
+  logfile: "{d}/unbound.log"
+  use-syslog: no
+  verbosity: 1
+  do-ip6: no
+  module-config: "subnetcache iterator"
+  send-client-subnet: {APPLIANCE_V4}
+  client-subnet-always-forward: yes
+  max-client-subnet-ipv4: 32
+  qname-minimisation: no
+  prefetch: no
+  harden-referral-path: no
+  do-not-query-localhost: yes
+  local-zone: "test." nodefault   # RFC 6761 names are answered locally by default
+forward-zone:
+  name: "."
+  forward-addr: {APPLIANCE_V4}
+remote-control:
+  control-enable: no
+""")
+    r = lab.ns_run(["unbound-checkconf", str(conf)])
+    if r.returncode != 0:
+        res.check("unbound config", False, r.stdout + r.stderr)
+        return
+    p = subprocess.Popen(["ip", "netns", "exec", lab.ns, "unbound", "-d", "-c", str(conf)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def ask(src):
+            out = lab.ns_run(["dig", "@198.18.0.1", "-b", src, "+time=2", "+tries=2",
+                              "www.geo.test", "A"]).stdout
+            return answer(out)[0]
+        wait_for(lambda: ask(CLIENT_A) != [], timeout=10)
+        a1, b1 = ask(CLIENT_A), ask(CLIENT_B)
+        a2, b2 = ask(CLIENT_A), ask(CLIENT_B)  # the second round comes from unbound's cache
+        res.check("unbound: client A gets dc-eu, client B dc-us (each its own datacenter)",
+                  a1 == [ADDR["dc-eu"]] and b1 == [ADDR["dc-us"]], f"A={a1} B={b1}")
+        res.check("unbound: cached answers stay per client subnet",
+                  a2 == [ADDR["dc-eu"]] and b2 == [ADDR["dc-us"]], f"A={a2} B={b2}")
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sextant-control", required=True)
+    ap.add_argument("--sextant-dataplane", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    res = Results()
+    work = Path(args.workdir)
+    shutil.rmtree(work / "lab", ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    with Lab(args.sextant_control, args.sextant_dataplane, work / "lab", tag="geo") as lab:
+        shutil.copy(MAXMIND / "GeoIP2-City-Test.mmdb", lab.workdir / "world.mmdb")
+        (lab.workdir / "nets.txt").write_text(NETS)
+        lab.write_config([("geo.test.", ZONE)], extra=policies(lab) + lab.control_section())
+        lab.start_control()
+        lab.start()
+        steering(lab, res)
+        corrupt_reloads(lab, res)
+        unbound_clients(lab, res)
+    print(f"{res.passed} passed, {res.failed} failed")
+    return 0 if res.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
