@@ -106,7 +106,7 @@ std::string AddressText(uint32_t a) {
 // three datacenters, each a one-address static sub-resource (198.22.<o>.1 dc-ap, .2 dc-us,
 // .3 dc-eu); its baseline geo-<oo>.zon.bench.test. is one plain A record. Both are asked with
 // the same ECS option, so geo_X - base_X is the lookup, the datacenter walk and the scope.
-constexpr char kGeoDatabase[] = "/work/shared/testdata/maxmind/GeoIP2-City-Test.mmdb";
+constexpr char kGeoDatabase[] = SEXTANT_MAXMIND_TESTDATA "/GeoIP2-City-Test.mmdb";
 struct GeoCase {
   const char* base_case;
   const char* geo_case;

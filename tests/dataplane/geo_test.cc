@@ -36,7 +36,7 @@ namespace {
 namespace sxt = ::sextant::testing;
 using ::testing::HasSubstr;
 
-const std::string kCity = "/work/shared/testdata/maxmind/GeoIP2-City-Test.mmdb";
+const std::string kCity = SEXTANT_MAXMIND_TESTDATA "/GeoIP2-City-Test.mmdb";
 constexpr uint32_t Up = maps::kHealthUp;
 constexpr uint32_t Down = 0;
 
@@ -316,11 +316,11 @@ TEST(GeoConfig, BadGeoConfigIsRefusedNamingTheCulprit) {
        "members"},
       {dcs + "geo_maps: {m: {database: " + kCity + ", default: [dc-q]}}\n",
        "geo map m: default: unknown datacenter 'dc-q'"},
-      {dcs + "geo_maps: {m: {database: /work/shared/testdata/maxmind/"
-             "GeoIP2-City-Test-Broken-Double-Format.mmdb}}\n",
+      {dcs + "geo_maps: {m: {database: " SEXTANT_MAXMIND_TESTDATA
+             "/GeoIP2-City-Test-Broken-Double-Format.mmdb}}\n",
        "geo map"},
-      {dcs + "geo_maps: {m: {database: /work/shared/testdata/maxmind/"
-             "MaxMind-DB-test-broken-pointers-24.mmdb}}\n",
+      {dcs + "geo_maps: {m: {database: " SEXTANT_MAXMIND_TESTDATA
+             "/MaxMind-DB-test-broken-pointers-24.mmdb}}\n",
        "geo map"},
   };
   for (const Case& c : cases) {

@@ -25,14 +25,15 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dns.edns
 import dns.message
 import dns.query
 import dns.rdatatype
 
-DB = "/work/shared/testdata/maxmind/GeoIP2-City-Test.mmdb"
-SOURCE = "/work/shared/testdata/maxmind/GeoIP2-City-Test.source.json"
+DB = str(Path(__file__).resolve().parent.parent / "data" / "maxmind" / "GeoIP2-City-Test.mmdb")
+SOURCE = str(Path(__file__).resolve().parent.parent / "data" / "maxmind" / "GeoIP2-City-Test.source.json")
 # name -> (latitude, longitude, the address its sub-resource answers)
 DCS = [("dc-ap", 1.35, 103.82, "198.18.1.1"),
        ("dc-us", 40.71, -74.01, "198.18.2.1"),

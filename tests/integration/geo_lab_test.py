@@ -4,7 +4,8 @@ af_packet port in the namespace lab, dig and a real unbound in the namespace.
 
 - `dig +subnet=...` gets the nearest datacenter's answer and the matched prefix as ECS scope;
 - the nearest datacenter forced down (`sextantctl force down DC --datacenter`): the next nearest
-  answers; all down: the configured all_down rule (fallback);
+  answers; all down: the configured all_down rule (fallback); the nearest datacenter's backend
+  killed: its TCP check fails and the next nearest answers, until it is back;
 - `sextantctl explain --client` shows the location record, the preference list and the scope;
 - a corrupt GeoIP database, a broken nets file swapped in: refused with a log line, the old
   snapshot keeps answering the same; the good file back: accepted again;
@@ -25,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
 from lab import APPLIANCE_V4, Lab, Results, run  # noqa: E402
 
-MAXMIND = Path("/work/shared/testdata/maxmind")
+MAXMIND = HERE.parent / "data" / "maxmind"
 ADDR = {"dc-ap": "198.18.1.1", "dc-us": "198.18.2.1", "dc-eu": "198.18.3.1"}
 FALLBACK = "198.18.9.9"
 CLIENT_A = "198.18.0.3"  # nets: dc-eu
@@ -41,6 +42,31 @@ ns A 198.18.0.2
 NETS = f"{CLIENT_A}/32 dc-eu,dc-us\n{CLIENT_B}/32 dc-us,dc-eu\n"
 
 
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# One backend per datacenter, health-checked over TCP on loopback.
+PORTS = {dc: free_port() for dc in ("dc-ap", "dc-us", "dc-eu")}
+
+
+def check(dc):
+    return (f"{{type: tcp, address: 127.0.0.1, port: {PORTS[dc]}, interval: 200ms, "
+            f"timeout: 150ms, rise: 2, fall: 2}}")
+
+
+def start_backend(dc):
+    p = subprocess.Popen(["/usr/bin/python3", str(HERE / "lib" / "backend.py"), "tcp",
+                          str(PORTS[dc])], stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()  # "ready"
+    return p
+
+
 def policies(lab):
     return f"""datacenters:
   dc-ap: {{latitude: 1.35, longitude: 103.82}}
@@ -49,9 +75,9 @@ def policies(lab):
 geo_maps:
   world: {{database: world.mmdb, mode: nearest, nets: nets.txt}}
 targets:
-  t-ap: {{datacenter: dc-ap}}
-  t-us: {{datacenter: dc-us}}
-  t-eu: {{datacenter: dc-eu}}
+  t-ap: {{datacenter: dc-ap, check: {check("dc-ap")}}}
+  t-us: {{datacenter: dc-us, check: {check("dc-us")}}}
+  t-eu: {{datacenter: dc-eu, check: {check("dc-eu")}}}
 resources:
   www:
     kind: geo
@@ -125,6 +151,19 @@ def steering(lab, res):
     ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
                   [ADDR["dc-eu"]])
     res.check("released: dc-eu again", ok)
+
+    # A real failure: kill dc-eu's backend; its check fails and the next nearest answers.
+    lab.backends["dc-eu"].kill()
+    lab.backends["dc-eu"].wait()
+    t0 = time.time()
+    ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+                  [ADDR["dc-us"]])
+    res.check("dc-eu's backend killed: the London client gets dc-us once the check fails",
+              ok and time.time() - t0 < 0.2 * 2 + 0.15 + 1.0, f"{time.time() - t0:.2f}s")
+    lab.backends["dc-eu"] = start_backend("dc-eu")
+    ok = wait_for(lambda: answer(lab.dig("+subnet=81.2.69.160/32", "www.geo.test", "A"))[0] ==
+                  [ADDR["dc-eu"]])
+    res.check("dc-eu's backend back: dc-eu again", ok)
 
     r = ctl(lab, "explain", "www.geo.test", "A", "--client", "81.2.69.160")
     res.check("explain --client: location record, preference list, answer and scope",
@@ -258,16 +297,25 @@ def main():
     shutil.rmtree(work / "lab", ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     with Lab(args.sextant_control, args.sextant_dataplane, work / "lab", tag="geo") as lab:
-        shutil.copy(MAXMIND / "GeoIP2-City-Test.mmdb", lab.workdir / "world.mmdb")
-        (lab.workdir / "nets.txt").write_text(NETS)
-        lab.write_config([("geo.test.", ZONE)], extra=policies(lab) + lab.control_section())
-        lab.start_control()
-        lab.start()
-        steering(lab, res)
-        corrupt_reloads(lab, res)
-        unbound_clients(lab, res)
+        lab.backends = {dc: start_backend(dc) for dc in PORTS}
+        try:
+            run_all(lab, res)
+        finally:
+            for p in lab.backends.values():
+                p.kill()
     print(f"{res.passed} passed, {res.failed} failed")
     return 0 if res.failed == 0 else 1
+
+
+def run_all(lab, res):
+    shutil.copy(MAXMIND / "GeoIP2-City-Test.mmdb", lab.workdir / "world.mmdb")
+    (lab.workdir / "nets.txt").write_text(NETS)
+    lab.write_config([("geo.test.", ZONE)], extra=policies(lab) + lab.control_section())
+    lab.start_control()
+    lab.start()
+    steering(lab, res)
+    corrupt_reloads(lab, res)
+    unbound_clients(lab, res)
 
 
 if __name__ == "__main__":

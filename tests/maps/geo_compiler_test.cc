@@ -24,7 +24,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-const std::string kData = "/work/shared/testdata/maxmind/";
+const std::string kData = SEXTANT_MAXMIND_TESTDATA "/";
 const std::string kCity = kData + "GeoIP2-City-Test.mmdb";
 
 // Config order is deliberately not any point's nearest order, so the default list is
