@@ -159,7 +159,10 @@ absl::Status ParseGeoMaps(const std::string& file, const YAML::Node& root,
 absl::Status ResolveGeoResources(const std::string& file,
                                  const std::vector<maps::GeoMapConfig>& geo_maps,
                                  PolicyConfig* policies) {
-  for (auto& [name, r] : policies->resources) {
+  for (auto& entry : policies->resources) {
+    // Not a structured binding: clang 14 cannot capture those in the lambda below.
+    const std::string& name = entry.first;
+    ResourceConfig& r = entry.second;
     if (r.kind != PolicyKind::kGeo && r.kind != PolicyKind::kLatency) continue;
     auto err = [&](const std::string& what) {
       return absl::InvalidArgumentError(
