@@ -21,6 +21,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -232,48 +233,89 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickShuffledImpl(H h, const maps::Resou
   return true;
 }
 
+// One picker per kind, so that a caller that knows the kind (the engine's per-kind writers)
+// gets only that kind's code. Each sets out->ttl, out->n, out->run (and idx or rotate).
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickFailover(H h, const maps::Resource& r, FastPick* out) {
+  const uint32_t n = r.member_count;
+  // With ttl_when_down the TTL says whether any member is down: then only "all up" is quick.
+  const uint32_t k = r.ttl_when_down != maps::kNone ? (AllUp(h, n) ? 0 : n) : FirstUp(h, n);
+  if (k == n) return false;
+  out->ttl = r.ttl;
+  out->run = false;
+  out->idx[0] = static_cast<uint8_t>(k);
+  out->n = 1;
+  return true;
+}
+
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickWeighted(H h, const maps::Member* m,
+                                                      const maps::Resource& r, FastPick* out) {
+  const uint32_t n = r.member_count;
+  const bool need_all = r.ttl_when_down != maps::kNone;
+  if (r.count != 1 || (need_all && !AllUp(h, n))) return false;
+  // The member whose [weight_end - weight, weight_end) holds the draw: a binary search of
+  // the prefix sums (a weight-0 member owns an empty range, so it is never found).
+  const uint32_t x = Below(r.total_weight);
+  uint32_t lo = 0;
+  for (uint32_t len = n; len > 1;) {
+    const uint32_t half = len / 2;
+    if (m[lo + half - 1].weight_end <= x) lo += half;
+    len -= half;
+  }
+  if (!need_all && (h.Bad(lo) & kBadBits) != 0) return false;
+  out->ttl = r.ttl;
+  out->run = false;
+  out->idx[0] = static_cast<uint8_t>(lo);
+  out->n = 1;
+  return true;
+}
+
+// Static with cyclic or fixed order (not random: PickShuffled): every member, when all are up.
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickStaticRun(H h, const maps::Resource& r,
+                                                       FastPick* out) {
+  const uint32_t n = r.member_count;
+  if (!AllUp(h, n)) return false;
+  out->ttl = r.ttl;
+  out->n = static_cast<uint16_t>(n);
+  out->run = true;
+  out->rotate = r.order == maps::kOrderCyclic ? static_cast<uint16_t>(t_state.rotation++ % n) : 0;
+  return true;
+}
+
 template <typename H>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Pick(H h, const maps::Member* m, const maps::Resource& r,
                                               FastPick* out) {
-  const uint32_t n = r.member_count;
-  // With ttl_when_down the TTL says whether any member is down: then only "all up" is quick.
-  const bool need_all = r.ttl_when_down != maps::kNone;
-  out->ttl = r.ttl;
-  out->run = false;
   switch (r.kind) {
-    case maps::kPolicyFailover: {
-      const uint32_t k = need_all ? (AllUp(h, n) ? 0 : n) : FirstUp(h, n);
-      if (k == n) return false;
-      out->idx[0] = static_cast<uint8_t>(k);
-      out->n = 1;
-      return true;
-    }
-    case maps::kPolicyWeighted: {
-      if (r.count != 1 || (need_all && !AllUp(h, n))) return false;
-      // The member whose [weight_end - weight, weight_end) holds the draw: a binary search of
-      // the prefix sums (a weight-0 member owns an empty range, so it is never found).
-      const uint32_t x = Below(r.total_weight);
-      uint32_t lo = 0;
-      for (uint32_t len = n; len > 1;) {
-        const uint32_t half = len / 2;
-        if (m[lo + half - 1].weight_end <= x) lo += half;
-        len -= half;
-      }
-      if (!need_all && (h.Bad(lo) & kBadBits) != 0) return false;
-      out->idx[0] = static_cast<uint8_t>(lo);
-      out->n = 1;
-      return true;
-    }
+    case maps::kPolicyFailover:
+      return PickFailover(h, r, out);
+    case maps::kPolicyWeighted:
+      return PickWeighted(h, m, r, out);
     case maps::kPolicyMultivalue:
+      out->ttl = r.ttl;
+      out->run = false;
       return PickShuffled(h, r, out);
     default:  // static: every healthy member, so only "all up" is quick
-      if (r.order == maps::kOrderRandom) return PickShuffled(h, r, out);
-      if (!AllUp(h, n)) return false;
-      out->n = static_cast<uint16_t>(n);
-      out->run = true;
-      out->rotate =
-          r.order == maps::kOrderCyclic ? static_cast<uint16_t>(t_state.rotation++ % n) : 0;
-      return true;
+      if (r.order == maps::kOrderRandom) {
+        out->ttl = r.ttl;
+        out->run = false;
+        return PickShuffled(h, r, out);
+      }
+      return PickStaticRun(h, r, out);
+  }
+}
+
+// The health accessor of resource r (whose first member is m) for H.
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline H HealthOf(const std::atomic<uint32_t>* health,
+                                               const maps::Member* m, const maps::Resource& r) {
+  if constexpr (std::is_same_v<H, RunHealth>) {
+    return RunHealth{health + r.health_first};
+  } else if constexpr (std::is_same_v<H, IndexedHealth>) {
+    return IndexedHealth{health, m};
+  } else {
+    return NoHealth{};
   }
 }
 

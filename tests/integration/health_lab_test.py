@@ -481,7 +481,7 @@ def lossless_reloads(lab, res):
         if v % 10 == 0:
             # Every tenth reload also rewrites the config: both changes land in one swap.
             lab.config_path.write_text(config_text + f"# reload {v}\n")
-        if wait_for(lambda: lab.generation() > g0, 5, step=0.01):
+        if wait_for(lambda: lab.generation() > g0, 10, step=0.01):
             reloaded += 1
         else:
             missed.append(v)
@@ -491,7 +491,7 @@ def lossless_reloads(lab, res):
             zone_path.write_text(zone(v) + "broken IN A not-an-address\n")
             refused_ok = wait_for(lambda: re.search(
                 r"reload refused .*still serving generation \d+: zone hl.test. .*hl.test.zone "
-                r"line 10\)", lab.control_log_text()), 5)
+                r"line 10\)", lab.control_log_text()), 10)
             out = lab.dig("ver.hl.test", "TXT")
             res.check("a broken zone during load is refused with a log line; answers continue",
                       bool(refused_ok) and f'"v{v}"' in out and lab.generation() == g_bad,
