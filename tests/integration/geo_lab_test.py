@@ -24,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, run  # noqa: E402
+from lab import APPLIANCE_V4, Lab, Results, free_port, run  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 ADDR = {"dc-ap": "198.18.1.1", "dc-us": "198.18.2.1", "dc-eu": "198.18.3.1"}
@@ -40,15 +40,6 @@ ns A 198.18.0.2
 """
 
 NETS = f"{CLIENT_A}/32 dc-eu,dc-us\n{CLIENT_B}/32 dc-us,dc-eu\n"
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # One backend per datacenter, health-checked over TCP on loopback.

@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, run  # noqa: E402
+from lab import APPLIANCE_V4, Lab, Results, free_port, run  # noqa: E402
 
 INTERVAL = 0.2
 TIMEOUT = 0.15
@@ -40,14 +40,6 @@ FALL = 2
 # Scheduling on a loaded 2-core machine: the checker, the dataplane's busy-polling lcores and
 # dig all share it.
 SLACK = 1.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def zone(v):

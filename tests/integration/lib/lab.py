@@ -38,6 +38,25 @@ def run(cmd, check=True, **kw):
                           capture_output=True, **kw)
 
 
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (a DNS backend needs both)."""
+    import socket
+    for _ in range(50):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            t.close()
+            continue
+        t.close()
+        u.close()
+        return port
+    raise RuntimeError("no free port")
+
+
 def reserve_hugepages(pages=512):
     """At least `pages` 2 MiB hugepages and a hugetlbfs mount, as an operator would set up."""
     nr = Path("/proc/sys/vm/nr_hugepages")
