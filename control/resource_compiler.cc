@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/dns_name.h"
+#include "maps/alias_table.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -77,6 +78,9 @@ void SetFastPathFacts(const maps::Member* m, const std::vector<uint8_t>& rdata,
   res->flags = static_cast<uint16_t>(
       (leaf ? maps::kResourceLeaf : 0) | (rdata_run ? maps::kResourceRdataRun : 0) |
       (health_run ? maps::kResourceHealthRun : 0) | (no_health ? maps::kResourceNoHealth : 0));
+  res->flags |=
+      static_cast<uint16_t>(maps::FastDispatchOf(res->kind, res->order, res->count, res->flags)
+                            << maps::kFastDispatchShift);
   res->rdata_first = rdata_run ? m[0].ref : 0;
   res->rdata_stride = rdata_run ? static_cast<uint16_t>(2 + len0) : 0;
   res->health_first = health_run ? m[0].health : 0;
@@ -205,7 +209,6 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
       mem.weight = static_cast<uint16_t>(m.weight);
       any_weight |= m.weight > 0;
       weight_sum += mem.weight;
-      mem.weight_end = weight_sum;
       mem.health = m.target.empty() ? kNone : target_index->at(m.target);
       if (!m.resource.empty()) {
         mem.kind = maps::kMemberResource;
@@ -220,6 +223,7 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
       return ResErr(file, r, 0, "every member has weight 0; give at least one a positive weight");
     }
     res.total_weight = weight_sum;
+    maps::BuildAliasTable(out->members.data() + res.member_first, res.member_count);
     SetFastPathFacts(out->members.data() + res.member_first, *rdata, &res);
     res.fallback_first = static_cast<uint32_t>(out->members.size());
     res.fallback_count = static_cast<uint16_t>(r.fallback.size());

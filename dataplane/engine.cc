@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/base/attributes.h"
@@ -694,7 +695,8 @@ class RecordHead {
 
 class Responder {
  public:
-  Responder(const SnapshotView& v, Writer* w) : v_(v), w_(*w) {}
+  Responder(const SnapshotView& v, Writer* w)
+      : v_(v), w_(*w), dispatch_mask_(v.health != nullptr ? 0x1F : 0x1C) {}
 
   uint16_t counts[3] = {0, 0, 0};
   bool tc = false;
@@ -873,39 +875,15 @@ class Responder {
   // *picked is the first record written (the CNAME target for CNAME resources), or null when
   // the records did not fit. SERVFAIL is set here; NODATA is left to the caller.
   // Out of line: inlined, it makes Resolve too big for the compiler to inline into Answer, and
-  // every plain answer pays for that. It only dispatches, and every call in it is a tail call:
-  // it saves two registers where picking and writing here saved six.
+  // every plain answer pays for that. It only dispatches: one indexed tail jump, by the
+  // resource's dispatch id (maps::FastDispatchOf, worked out by the compiler), to its writer.
   ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutDynamic(Owner owner, const maps::RRset& rs,
                                                    const uint8_t** picked) {
     const maps::Resource& r = v_.resources[rs.resource];
-    if (ABSL_PREDICT_TRUE(owner.ptr != 0 && (r.flags & maps::kResourceRdataRun))) {
-      return PutFast(owner.ptr, rs, r, r.ttl, picked);
-    }
-    if (r.kind >= maps::kPolicyGeo && owner.ptr != 0) return PutGeo(owner.ptr, rs, r, picked);
-    return PutSelected(owner, rs, picked);
-  }
-
-  // A geo resource whose client's first datacenter answers from an all-up run (the usual case):
-  // the lookup, then the fast writer of that site's sub-resource, capped at the geo resource's
-  // TTL. Anything else (a site down, nesting below the site, ttl_when_down on the geo resource)
-  // goes to the general evaluator.
-  ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutGeo(uint16_t owner, const maps::RRset& rs,
-                                               const maps::Resource& r, const uint8_t** picked) {
-    GeoClient geo;
-    FillGeoClient(&geo);
-    const GeoChoice c = GeoLookup(v_, r, geo);
-    const maps::Member* m = v_.members + r.member_first;
-    const uint32_t k = GeoMemberOf(m, r, c.list->dcs[0]);
-    // Set before the sub-resource is tried: if it declines, the general evaluator makes the
-    // same lookup first and reports at least this scope, so the maximum is unchanged.
-    ecs_scope = std::max(ecs_scope, static_cast<uint8_t>(c.scope));
-    if (k < r.member_count && m[k].health == kNone && r.ttl_when_down == kNone) {
-      const maps::Resource& sub = v_.resources[m[k].ref];
-      if (sub.flags & maps::kResourceRdataRun) {
-        return PutFast(owner, rs, sub, std::min(sub.ttl, r.ttl), picked);
-      }
-    }
-    return PutSelected(Owner{owner, nullptr}, rs, picked);
+    // The fast writers put records under an owner already in the packet.
+    if (ABSL_PREDICT_FALSE(owner.ptr == 0)) return PutSelected(owner, rs, picked);
+    return kWriters[(r.flags >> maps::kFastDispatchShift) & dispatch_mask_](*this, owner.ptr, rs, r,
+                                                                            r.ttl, picked);
   }
 
   // PutDynamic through the general evaluator (nesting, degraded states, names in rdata). Out of
@@ -955,81 +933,95 @@ class Responder {
   }
 
  private:
-  // The fast writers, one per (health accessor, picker): kLeafRun static cyclic/fixed,
-  // kLeafFailover, kLeafWeighted, kLeafShuffled multivalue and static random.
-  enum Leaf { kLeafRun, kLeafFailover, kLeafWeighted, kLeafShuffled };
+  // A writer: answers resource r for rs under an owner already in the packet, with TTL `ttl`
+  // (r's own, or less when r is a geo resource's site), or hands rs to the general evaluator.
+  using WriterFn = PolicyOutcome (*)(Responder& self, uint16_t owner, const maps::RRset& rs,
+                                     const maps::Resource& r, uint32_t ttl, const uint8_t** picked);
 
-  // Resource r (kResourceRdataRun) for an owner already in the packet, answered with TTL `ttl`
-  // if PickFast's rules allow, else by the general evaluator for `rs`. Only tail calls: a
-  // switch on the kind and the health layout, each case a jump to its leaf writer.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE PolicyOutcome PutFast(uint16_t owner, const maps::RRset& rs,
-                                                     const maps::Resource& r, uint32_t ttl,
-                                                     const uint8_t** picked) {
+  // The writers by dispatch id (writer << 2 | health accessor); ids no resource has go to the
+  // general evaluator too.
+  static constexpr std::array<WriterFn, maps::kFastDispatchCount> MakeWriters() {
     namespace pi = policy_internal;
-    int leaf;
-    switch (r.kind) {
-      case maps::kPolicyFailover:
-        leaf = kLeafFailover;
-        break;
-      case maps::kPolicyWeighted:
-        leaf = kLeafWeighted;
-        break;
-      case maps::kPolicyMultivalue:
-        leaf = kLeafShuffled;
-        break;
-      default:
-        leaf = r.order == maps::kOrderRandom ? kLeafShuffled : kLeafRun;
-        break;
+    std::array<WriterFn, maps::kFastDispatchCount> t{};
+    for (WriterFn& f : t) f = &WriteGeneral;
+    for (const int w :
+         {maps::kWriterRun, maps::kWriterFailover, maps::kWriterWeighted, maps::kWriterShuffled}) {
+      t[w << 2 | maps::kFastNoHealth] = WriterFor<pi::NoHealth>(w);
+      t[w << 2 | maps::kFastHealthRun] = WriterFor<pi::RunHealth>(w);
+      t[w << 2 | maps::kFastHealthIndexed] = WriterFor<pi::IndexedHealth>(w);
     }
-    if (v_.health == nullptr || (r.flags & maps::kResourceNoHealth)) {
-      return PutLeaf<pi::NoHealth>(leaf, owner, rs, r, ttl, picked);
-    }
-    if (r.flags & maps::kResourceHealthRun) {
-      return PutLeaf<pi::RunHealth>(leaf, owner, rs, r, ttl, picked);
-    }
-    return PutLeaf<pi::IndexedHealth>(leaf, owner, rs, r, ttl, picked);
+    t[maps::kWriterGeo << 2] = &WriteGeo;
+    return t;
   }
   template <typename H>
-  ABSL_ATTRIBUTE_ALWAYS_INLINE PolicyOutcome PutLeaf(int leaf, uint16_t owner,
-                                                     const maps::RRset& rs, const maps::Resource& r,
-                                                     uint32_t ttl, const uint8_t** picked) {
-    switch (leaf) {
-      case kLeafFailover:
-        return PutFastLeaf<H, kLeafFailover>(owner, rs, r, ttl, picked);
-      case kLeafWeighted:
-        return PutFastLeaf<H, kLeafWeighted>(owner, rs, r, ttl, picked);
-      case kLeafShuffled:
-        return PutFastLeaf<H, kLeafShuffled>(owner, rs, r, ttl, picked);
+  static constexpr WriterFn WriterFor(int writer) {
+    switch (writer) {
+      case maps::kWriterFailover:
+        return &WriteFast<H, maps::kWriterFailover>;
+      case maps::kWriterWeighted:
+        return &WriteFast<H, maps::kWriterWeighted>;
+      case maps::kWriterShuffled:
+        return &WriteFast<H, maps::kWriterShuffled>;
       default:
-        return PutFastLeaf<H, kLeafRun>(owner, rs, r, ttl, picked);
+        return &WriteFast<H, maps::kWriterRun>;
     }
   }
+  static const std::array<WriterFn, maps::kFastDispatchCount> kWriters;
 
-  // One leaf writer: picks (PickFast's rules for that kind) and writes; when the pick declines,
-  // a tail call to the general evaluator. One per kind, so each holds only its kind's loops, and
-  // it calls nothing that returns to it (the shuffle is inlined here, not PickShuffled).
-  template <typename H, int kLeaf>
-  ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutFastLeaf(uint16_t owner, const maps::RRset& rs,
-                                                    const maps::Resource& r, uint32_t ttl,
-                                                    const uint8_t** picked) {
+  static PolicyOutcome WriteGeneral(Responder& self, uint16_t owner, const maps::RRset& rs,
+                                    const maps::Resource&, uint32_t, const uint8_t** picked) {
+    return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+  }
+
+  // A geo resource whose client's first datacenter answers from an all-up run (the usual case):
+  // the lookup, then the writer of that site's sub-resource, capped at the geo resource's TTL.
+  // Anything else (a site down, nesting below the site, ttl_when_down on the geo resource) goes
+  // to the general evaluator.
+  static PolicyOutcome WriteGeo(Responder& self, uint16_t owner, const maps::RRset& rs,
+                                const maps::Resource& r, uint32_t, const uint8_t** picked) {
+    GeoClient geo;
+    self.FillGeoClient(&geo);
+    const GeoChoice c = GeoLookup(self.v_, r, geo);
+    const maps::Member* m = self.v_.members + r.member_first;
+    const uint32_t k = GeoMemberOf(m, r, c.list->dcs[0]);
+    // Set before the sub-resource is tried: if it declines, the general evaluator makes the
+    // same lookup first and reports at least this scope, so the maximum is unchanged.
+    self.ecs_scope = std::max(self.ecs_scope, static_cast<uint8_t>(c.scope));
+    if (k < r.member_count && m[k].health == kNone && r.ttl_when_down == kNone) {
+      const maps::Resource& sub = self.v_.resources[m[k].ref];
+      // A site that is itself geo would not cap at r's TTL: the general evaluator does that.
+      if (sub.flags & maps::kResourceRdataRun) {
+        return kWriters[(sub.flags >> maps::kFastDispatchShift) & self.dispatch_mask_](
+            self, owner, rs, sub, std::min(sub.ttl, r.ttl), picked);
+      }
+    }
+    return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+  }
+
+  // One fast writer: picks (PickFast's rules for that kind) and writes; when the pick declines,
+  // a tail call to the general evaluator. One per kind and health accessor, so each holds only
+  // its own loops, and it calls nothing that returns to it.
+  template <typename H, int kWriter>
+  static PolicyOutcome WriteFast(Responder& self, uint16_t owner, const maps::RRset& rs,
+                                 const maps::Resource& r, uint32_t ttl, const uint8_t** picked) {
     namespace pi = policy_internal;
-    const maps::Member* m = v_.members + r.member_first;
-    const H h = pi::HealthOf<H>(v_.health, m, r);
+    const maps::Member* m = self.v_.members + r.member_first;
+    const H h = pi::HealthOf<H>(self.v_.health, m, r);
     FastPick f;
     bool ok;
-    if constexpr (kLeaf == kLeafFailover) {
+    if constexpr (kWriter == maps::kWriterFailover) {
       ok = pi::PickFailover(h, r, &f);
-    } else if constexpr (kLeaf == kLeafWeighted) {
+    } else if constexpr (kWriter == maps::kWriterWeighted) {
       ok = pi::PickWeighted(h, m, r, &f);
-    } else if constexpr (kLeaf == kLeafShuffled) {
+    } else if constexpr (kWriter == maps::kWriterShuffled) {
       f.run = false;
       ok = pi::PickShuffledImpl(h, r, &f);
     } else {
       ok = pi::PickStaticRun(h, r, &f);
     }
-    if (!ok) return PutSelected(Owner{owner, nullptr}, rs, picked);
+    if (!ok) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
     f.ttl = ttl;
-    return PutPicked(owner, r, f, picked);
+    return self.PutPicked(owner, r, f, picked);
   }
 
   // PutDynamic for what PickFast chose: the members' records straight from the resource's rdata
@@ -1079,13 +1071,14 @@ class Responder {
       for (const uint8_t* rd = first; rd != from; rd += stride) p = write(p, rd);
       return from;
     }
+    const uint8_t* const idx = f.idx + f.first;
     if (f.n == 1) {  // failover, weighted: no loop
-      const uint8_t* const rd = first + f.idx[0] * stride;
+      const uint8_t* const rd = first + idx[0] * stride;
       write(p, rd);
       return rd;
     }
-    for (uint16_t i = 0; i < f.n; ++i) p = write(p, first + f.idx[i] * stride);
-    return first + f.idx[0] * stride;
+    for (uint16_t i = 0; i < f.n; ++i) p = write(p, first + idx[i] * stride);
+    return first + idx[0] * stride;
   }
 
   // Writes one RR of `rs` (the rdata entry at `rd`; `fixed` from FixedFields). Returns false
@@ -1191,7 +1184,12 @@ class Responder {
 
   const SnapshotView& v_;
   Writer& w_;
+  // Clears the health accessor bits of a dispatch id when there are no health words (all up).
+  const uint8_t dispatch_mask_;
 };
+
+constexpr std::array<Responder::WriterFn, maps::kFastDispatchCount> Responder::kWriters =
+    Responder::MakeWriters();
 
 bool NameIs(const LName& n, const char* wire, size_t len) {
   return n.len == len && std::memcmp(n.data, wire, len) == 0;

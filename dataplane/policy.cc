@@ -327,7 +327,7 @@ void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health
       PickFast(v.members, health, res, &f)) {
     const maps::Member* m = v.members + res.member_first;
     for (uint16_t i = 0; i < f.n; ++i) {
-      const uint32_t k = f.run ? (f.rotate + i) % res.member_count : f.idx[i];
+      const uint32_t k = f.run ? (f.rotate + i) % res.member_count : f.idx[f.first + i];
       out->rd[i] = v.rdata + m[k].ref;
     }
     out->n = f.n;

@@ -38,7 +38,9 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1" little-endian
-inline constexpr uint32_t kAbiVersion = 2;  // 2: Resource/Member carry the fast-path fields
+inline constexpr uint32_t kAbiVersion = 3;  // 2: Resource/Member carry the fast-path fields
+                                            // 3: Resource.flags carry the dispatch id,
+                                            //    Member the alias table
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {
@@ -195,7 +197,52 @@ enum ResourceFlags : uint16_t {
                                 // `u16 len | rdata` is at rdata_first + k * rdata_stride
   kResourceHealthRun = 1 << 2,  // every member has a health word: member k's is health_first + k
   kResourceNoHealth = 1 << 3,   // no member has a health word: all always up
+  // Bits 8..12: the dataplane's writer for this resource, FastDispatchOf() of the rest (the
+  // reader checks it), so that a policy answer costs one indexed jump to pick its writer.
 };
+inline constexpr int kFastDispatchShift = 8;
+inline constexpr uint16_t kFastDispatchMask = 0x1F << kFastDispatchShift;
+
+// The writer (bits 2..4 of the dispatch id) and the health accessor it reads member health
+// through (bits 0..1; 0 is "no health", so clearing them serves a dataplane without health
+// words).
+enum FastWriter : uint8_t {
+  kWriterGeneral = 0,   // the general evaluator (nesting, names in rdata, weighted count > 1)
+  kWriterRun = 1,       // static cyclic or fixed: every member, rotated
+  kWriterFailover = 2,  // the first member up
+  kWriterWeighted = 3,  // one member by weight
+  kWriterShuffled = 4,  // multivalue, static random: a uniform sample
+  kWriterGeo = 5,       // geo and latency: the first datacenter's sub-resource
+};
+enum FastHealth : uint8_t { kFastNoHealth = 0, kFastHealthRun = 1, kFastHealthIndexed = 2 };
+inline constexpr int kFastDispatchCount = 32;
+
+// The dispatch id of a resource with these kind, order, count and ResourceFlags (bits 0..7).
+constexpr uint8_t FastDispatchOf(uint8_t kind, uint8_t order, uint16_t count, uint16_t flags) {
+  if (kind == kPolicyGeo || kind == kPolicyLatency) return kWriterGeo << 2;
+  uint8_t writer = kWriterGeneral;
+  if (flags & kResourceRdataRun) {
+    switch (kind) {
+      case kPolicyFailover:
+        writer = kWriterFailover;
+        break;
+      case kPolicyWeighted:
+        writer = count == 1 ? kWriterWeighted : kWriterGeneral;
+        break;
+      case kPolicyMultivalue:
+        writer = kWriterShuffled;
+        break;
+      default:  // static
+        writer = order == kOrderRandom ? kWriterShuffled : kWriterRun;
+        break;
+    }
+  }
+  if (writer == kWriterGeneral) return 0;
+  const uint8_t health = (flags & kResourceNoHealth)    ? kFastNoHealth
+                         : (flags & kResourceHealthRun) ? kFastHealthRun
+                                                        : kFastHealthIndexed;
+  return static_cast<uint8_t>(writer << 2 | health);
+}
 
 struct Resource {
   uint8_t kind;         // PolicyKindId
@@ -215,20 +262,20 @@ struct Resource {
   uint16_t rdata_stride;   // kResourceRdataRun: 2 + the rdata length of every member; else 0
   uint32_t rdata_first;    // kResourceRdataRun: offset in kRdata of member 0's rdata; else 0
   uint32_t health_first;   // kResourceHealthRun: health word of member 0; else 0
-  uint32_t total_weight;   // sum of the members' weights (weighted: the last weight_end)
+  uint32_t total_weight;   // sum of the members' weights
 };
 static_assert(sizeof(Resource) == 52);
 
 enum MemberKind : uint8_t { kMemberRdata = 0, kMemberResource = 1 };
 
 struct Member {
-  uint8_t kind;  // MemberKind
-  uint8_t reserved;
+  uint8_t kind;   // MemberKind
+  uint8_t alias;  // weighted: the member slot k gives when the draw is not below alias_keep
   uint16_t weight;
   uint32_t health;      // health word index; kNone = always up
   uint32_t ref;         // kMemberRdata: offset in kRdata (u16 len | rdata); else a resource index
-  uint32_t weight_end;  // weights of this resource's members up to and including this one: a
-                        // draw x in [0, total_weight) picks the first member with x < weight_end
+  uint32_t alias_keep;  // weighted: slot k gives member k when a 32-bit draw is below this
+                        // (maps/alias_table.h, which also sets `alias`, for every resource)
 };
 static_assert(sizeof(Member) == 16);
 

@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "maps/alias_table.h"
 #include "maps/control_block.h"
 #include "maps/dc_lists.h"
 #include "maps/prefix_table.h"
@@ -206,7 +208,7 @@ absl::Status SnapshotReader::ValidateRecords() {
     }
     // The fast path trusts the flags and runs instead of the members: each must hold exactly.
     bool leaf = true, health_run = true, no_health = true, rdata_run = true;
-    uint32_t weight_end = 0;
+    uint32_t weight_sum = 0;
     for (uint16_t k = 0; k < r.member_count; ++k) {
       const Member& m = members[r.member_first + k];
       leaf &= m.kind == kMemberRdata;
@@ -218,15 +220,29 @@ absl::Status SnapshotReader::ValidateRecords() {
       }
       rdata_run &= m.kind == kMemberRdata && r.rdata_stride >= 2 && len == r.rdata_stride - 2 &&
                    m.ref == uint64_t{r.rdata_first} + uint64_t{k} * r.rdata_stride;
-      weight_end += m.weight;
-      if (m.weight_end != weight_end) return bad("resource ", i, " has a bad weight table");
+      weight_sum += m.weight;
     }
-    if (r.total_weight != weight_end) return bad("resource ", i, " has a bad total weight");
+    if (r.total_weight != weight_sum) return bad("resource ", i, " has a bad total weight");
+    // The weighted fast path trusts the alias table: it must be the one the weights give.
+    Member rebuilt[64];
+    std::copy_n(members.data() + r.member_first, r.member_count, rebuilt);
+    BuildAliasTable(rebuilt, r.member_count);
+    for (uint16_t k = 0; k < r.member_count; ++k) {
+      const Member& m = members[r.member_first + k];
+      if (m.alias != rebuilt[k].alias || m.alias_keep != rebuilt[k].alias_keep) {
+        return bad("resource ", i, " has a bad weight table");
+      }
+    }
     const auto flag = [&](uint16_t f) { return (r.flags & f) != 0; };
     if ((flag(kResourceLeaf) && !leaf) || (flag(kResourceHealthRun) && !health_run) ||
         (flag(kResourceNoHealth) && !no_health) || (flag(kResourceRdataRun) && !rdata_run) ||
         (flag(kResourceRdataRun) && (!flag(kResourceLeaf) || r.rdata_names != kRdataNoNames))) {
       return bad("resource ", i, " has flags its members do not match");
+    }
+    if ((r.flags & ~(kFastDispatchMask | 0xFF)) != 0 ||
+        (r.flags >> kFastDispatchShift) !=
+            FastDispatchOf(r.kind, r.order, r.count, r.flags & 0xFF)) {
+      return bad("resource ", i, " has a dispatch id its kind and flags do not match");
     }
   }
   for (size_t i = 0; i < members.size(); ++i) {

@@ -963,6 +963,32 @@ TEST(PolicyFastPath, CompilerSetsTheRunsItCanProve) {
   const maps::Resource& run = snap->view.resources[snap->ResourceIndex("run")];
   EXPECT_EQ(run.health_first, snap->health_word.at("t1"));
   EXPECT_EQ(run.rdata_stride, 6);
+  // The dispatch id: which writer answers, reading health through which accessor.
+  auto dispatch = [&](const std::string& name) {
+    return snap->view.resources[snap->ResourceIndex(name)].flags >> maps::kFastDispatchShift;
+  };
+  EXPECT_EQ(dispatch("r"), maps::kWriterGeneral);  // nested: the general evaluator
+  EXPECT_EQ(dispatch("run"), maps::kWriterRun << 2 | maps::kFastHealthRun);
+  EXPECT_EQ(dispatch("gap"), maps::kWriterRun << 2 | maps::kFastHealthIndexed);
+  EXPECT_EQ(dispatch("bare"), maps::kWriterRun << 2 | maps::kFastNoHealth);
+  const struct {
+    std::string resource;
+    int writer;
+  } kinds[] = {
+      {"r: {kind: failover, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterFailover},
+      {"r: {kind: weighted, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterWeighted},
+      {"r: {kind: weighted, count: 2, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterGeneral},
+      {"r: {kind: multivalue, count: 2, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterShuffled},
+      {"r: {kind: static, order: random, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterShuffled},
+      {"r: {kind: static, order: fixed, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterRun},
+  };
+  for (const auto& k : kinds) {
+    auto one = BuildPolicies(k.resource);
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ(one->view.resources[one->ResourceIndex("r")].flags >> maps::kFastDispatchShift,
+              k.writer == maps::kWriterGeneral ? 0 : (k.writer << 2 | maps::kFastNoHealth))
+        << k.resource;
+  }
 }
 
 // A trace makes EvaluateResource take the general evaluator; without one it tries PickFast
