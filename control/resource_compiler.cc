@@ -239,6 +239,15 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     }
     out->resources.push_back(res);
   }
+  // Geo and latency resources' dispatch ids depend on their sites', which come after them.
+  for (size_t i = out->resources.size(); i-- > 0;) {
+    maps::Resource& res = out->resources[i];
+    if (res.kind != maps::kPolicyGeo && res.kind != maps::kPolicyLatency) continue;
+    res.flags = static_cast<uint16_t>(
+        (res.flags & ~maps::kFastDispatchMask) |
+        maps::GeoDispatchOf(res, out->members.data() + res.member_first, out->resources.data())
+            << maps::kFastDispatchShift);
+  }
   for (const RecordConfig& rec : config.records)
     out->record_resource.push_back(index.at(rec.resource));
   for (const TargetConfig& t : config.targets) {

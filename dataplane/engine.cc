@@ -696,7 +696,7 @@ class RecordHead {
 class Responder {
  public:
   Responder(const SnapshotView& v, Writer* w)
-      : v_(v), w_(*w), dispatch_mask_(v.health != nullptr ? 0x1F : 0x1C) {}
+      : v_(v), w_(*w), dispatch_mask_(v.health != nullptr ? 0x3F : 0x3C) {}
 
   uint16_t counts[3] = {0, 0, 0};
   bool tc = false;
@@ -877,8 +877,8 @@ class Responder {
   // Out of line: inlined, it makes Resolve too big for the compiler to inline into Answer, and
   // every plain answer pays for that. It only dispatches: one indexed tail jump, by the
   // resource's dispatch id (maps::FastDispatchOf, worked out by the compiler), to its writer.
-  ABSL_ATTRIBUTE_NOINLINE PolicyOutcome PutDynamic(Owner owner, const maps::RRset& rs,
-                                                   const uint8_t** picked) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE PolicyOutcome PutDynamic(Owner owner, const maps::RRset& rs,
+                                                        const uint8_t** picked) {
     const maps::Resource& r = v_.resources[rs.resource];
     // The fast writers put records under an owner already in the packet.
     if (ABSL_PREDICT_FALSE(owner.ptr == 0)) return PutSelected(owner, rs, picked);
@@ -946,24 +946,29 @@ class Responder {
     for (WriterFn& f : t) f = &WriteGeneral;
     for (const int w :
          {maps::kWriterRun, maps::kWriterFailover, maps::kWriterWeighted, maps::kWriterShuffled}) {
-      t[w << 2 | maps::kFastNoHealth] = WriterFor<pi::NoHealth>(w);
-      t[w << 2 | maps::kFastHealthRun] = WriterFor<pi::RunHealth>(w);
-      t[w << 2 | maps::kFastHealthIndexed] = WriterFor<pi::IndexedHealth>(w);
+      t[w << 2 | maps::kFastNoHealth] = WriterFor<pi::NoHealth, false>(w);
+      t[w << 2 | maps::kFastHealthRun] = WriterFor<pi::RunHealth, false>(w);
+      t[w << 2 | maps::kFastHealthIndexed] = WriterFor<pi::IndexedHealth, false>(w);
+      const int g = maps::kWriterGeoSites + w;
+      t[g << 2 | maps::kFastNoHealth] = WriterFor<pi::NoHealth, true>(w);
+      t[g << 2 | maps::kFastHealthRun] = WriterFor<pi::RunHealth, true>(w);
+      t[g << 2 | maps::kFastHealthIndexed] = WriterFor<pi::IndexedHealth, true>(w);
     }
     t[maps::kWriterGeo << 2] = &WriteGeo;
     return t;
   }
-  template <typename H>
+  // kGeo: the geo resource's lookup, then writer `writer` for the site it picks.
+  template <typename H, bool kGeo>
   static constexpr WriterFn WriterFor(int writer) {
     switch (writer) {
       case maps::kWriterFailover:
-        return &WriteFast<H, maps::kWriterFailover>;
+        return &WriteFast<H, maps::kWriterFailover, kGeo>;
       case maps::kWriterWeighted:
-        return &WriteFast<H, maps::kWriterWeighted>;
+        return &WriteFast<H, maps::kWriterWeighted, kGeo>;
       case maps::kWriterShuffled:
-        return &WriteFast<H, maps::kWriterShuffled>;
+        return &WriteFast<H, maps::kWriterShuffled, kGeo>;
       default:
-        return &WriteFast<H, maps::kWriterRun>;
+        return &WriteFast<H, maps::kWriterRun, kGeo>;
     }
   }
   static const std::array<WriterFn, maps::kFastDispatchCount> kWriters;
@@ -998,13 +1003,40 @@ class Responder {
     return self.PutSelected(Owner{owner, nullptr}, rs, picked);
   }
 
+  // The site (sub-resource) geo or latency resource g answers this client from, or null when
+  // g serves none of the client's first datacenter (the general evaluator then decides). Sets
+  // ecs_scope first: if the site declines, the general evaluator makes the same lookup and
+  // reports at least this scope, so the maximum is unchanged. Out of line and calling nothing,
+  // so it needs no registers saved; the writers that use it keep theirs for the writing.
+  ABSL_ATTRIBUTE_NOINLINE const maps::Resource* GeoSite(const maps::Resource& g) {
+    GeoClient client;
+    FillGeoClient(&client);
+    const GeoChoice c = GeoLookup(v_, g, client);
+    const maps::Member* m = v_.members + g.member_first;
+    const uint32_t k = GeoMemberOf(m, g, c.list->dcs[0]);
+    ecs_scope = std::max(ecs_scope, static_cast<uint8_t>(c.scope));
+    return k < g.member_count ? &v_.resources[m[k].ref] : nullptr;
+  }
+
   // One fast writer: picks (PickFast's rules for that kind) and writes; when the pick declines,
   // a tail call to the general evaluator. One per kind and health accessor, so each holds only
   // its own loops, and it calls nothing that returns to it.
-  template <typename H, int kWriter>
+  //
+  // kGeo: r is a geo or latency resource whose every site this writer answers (the compiler's
+  // GeoDispatchOf): the lookup picks the site, which is answered with at most r's TTL, in the
+  // same function (a separate site writer would save and restore its registers again).
+  template <typename H, int kWriter, bool kGeo>
   static PolicyOutcome WriteFast(Responder& self, uint16_t owner, const maps::RRset& rs,
-                                 const maps::Resource& r, uint32_t ttl, const uint8_t** picked) {
+                                 const maps::Resource& geo_or_r, uint32_t ttl,
+                                 const uint8_t** picked) {
     namespace pi = policy_internal;
+    const maps::Resource* rp = &geo_or_r;
+    if constexpr (kGeo) {
+      rp = self.GeoSite(geo_or_r);
+      if (rp == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+      ttl = std::min(rp->ttl, geo_or_r.ttl);
+    }
+    const maps::Resource& r = *rp;
     const maps::Member* m = self.v_.members + r.member_first;
     const H h = pi::HealthOf<H>(self.v_.health, m, r);
     FastPick f;

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/base/attributes.h"
 #include "dataplane/engine.h"
 #include "maps/dc_lists.h"
 #include "maps/prefix_table.h"
@@ -44,7 +45,9 @@ inline maps::PrefixTableView GeoTable(const SnapshotView& v, const maps::GeoMap&
 }
 
 // The preference list of geo/latency resource `r` (validated: r.count names a map) for `c`.
-inline GeoChoice GeoLookup(const SnapshotView& v, const maps::Resource& r, const GeoClient& c) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline GeoChoice GeoLookup(const SnapshotView& v,
+                                                        const maps::Resource& r,
+                                                        const GeoClient& c) {
   const maps::GeoMap& g = v.geo_maps[r.count];
   const maps::PrefixTableView t = GeoTable(v, g);
   if (c.ecs_family != 0 && r.order == maps::kGeoEcsUse) {

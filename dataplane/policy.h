@@ -212,6 +212,15 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t FirstUp(RunHealth h, uint32_t n) {
 }
 #endif
 
+// How many draws of at most n share one 64-bit random word (Sample): 32 / bit_width(n - 1), from a
+// table rather than a division per query.
+inline constexpr struct DrawsPerWord {
+  uint8_t v[8];  // by bit_width(n - 1), n <= 64
+  constexpr DrawsPerWord() : v() {
+    for (int b = 0; b < 8; ++b) v[b] = static_cast<uint8_t>(32 / (b == 0 ? 1 : b));
+  }
+} kDrawsPerWord;
+
 // 0, 1, 2, ...: the starting order of a shuffle.
 inline constexpr struct Identity {
   alignas(16) uint8_t v[kMaxSelected];
@@ -233,7 +242,7 @@ template <typename H>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Sample(H h, uint32_t n, uint32_t keep, uint8_t* idx) {
   std::memcpy(idx, kIdentity.v, 16);
   if (n > 16) std::memcpy(idx + 16, kIdentity.v + 16, kMaxSelected - 16);
-  const uint32_t per_word = 32 / std::max<uint32_t>(1, std::bit_width(n - 1));
+  const uint32_t per_word = kDrawsPerWord.v[std::bit_width(n - 1)];
   uint32_t bad = 0;
   for (uint32_t i = 0; i < keep;) {
     uint64_t word = NextRandom();
@@ -263,28 +272,85 @@ inline constexpr struct ToTop {
   }
 } kToTop;
 
+// Two draws at once: kToTop2.c[j1][j2] is kToTop.c[j1] followed by kToTop.c[j2] (4 KiB).
+inline constexpr struct ToTop2 {
+  alignas(16) uint8_t c[16][16][16];
+  constexpr ToTop2() : c() {
+    for (int j1 = 0; j1 < 16; ++j1) {
+      for (int j2 = 0; j2 < 16; ++j2) {
+        for (int b = 0; b < 16; ++b) c[j1][j2][b] = kToTop.c[j1][kToTop.c[j2][b]];
+      }
+    }
+  }
+} kToTop2;
+
 // Sample for n <= 16 members, in one vector register: the members not yet drawn are bytes
 // [0, m) in order; a draw j in [0, m) moves byte j to the top (one pshufb), which shifts the
 // earlier draws down by one. After `keep` draws, bytes 16 - keep .. 15 hold them, in the order
-// drawn, and *first is 16 - keep. The same uniform ordered sample as Sample, with the same
-// batched draws, for about six instructions a draw where Sample's swap through memory takes
-// about twenty. Health is the caller's to check.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SampleSmall(uint32_t n, uint32_t keep, uint8_t* idx,
-                                                     uint8_t* first) {
+// drawn. The same uniform ordered sample as Sample, with the same
+// batched draws (two draws to a shuffle: kToTop2), for about six instructions a draw where
+// Sample's swap through memory takes about twenty. Health is the caller's to check.
+// Out of line on purpose: inside a writer, whose registers hold the answer's state, its loop
+// spilled the random word to the stack on every draw; here it runs in registers and needs none
+// saved.
+ABSL_ATTRIBUTE_NOINLINE inline __m128i SampleSmall(uint32_t n, uint32_t keep) {
   __m128i x = _mm_load_si128(reinterpret_cast<const __m128i*>(kIdentity.v));
-  const uint32_t per_word = 32 / std::max<uint32_t>(1, std::bit_width(n - 1));
+  const uint32_t per_word = kDrawsPerWord.v[std::bit_width(n - 1)];
   const uint32_t stop = n - keep;
+  const auto draw = [](uint64_t* word, uint64_t range) {
+#if defined(__x86_64__)
+    // One MUL, stated to the compiler as such: with the __int128 product GCC 12 sends both
+    // halves through the stack on every draw.
+    uint64_t hi;
+    asm("mulq %2" : "+a"(*word), "=d"(hi) : "r"(range) : "cc");
+    return static_cast<uint32_t>(hi);
+#else
+    const unsigned __int128 p = static_cast<unsigned __int128>(*word) * range;
+    *word = static_cast<uint64_t>(p);
+    return static_cast<uint32_t>(p >> 64);
+#endif
+  };
   for (uint32_t m = n; m > stop;) {
     uint64_t word = NextRandom();
-    for (uint32_t s = std::min(per_word, m - stop); s > 0; --s, --m) {
-      const unsigned __int128 p = static_cast<unsigned __int128>(word) * m;
-      word = static_cast<uint64_t>(p);
-      const uint32_t j = static_cast<uint32_t>(p >> 64);
+    uint32_t s = std::min(per_word, m - stop);
+    for (; s >= 2; s -= 2, m -= 2) {  // two draws, one shuffle
+      const uint32_t j1 = draw(&word, m);
+      const uint32_t j2 = draw(&word, m - 1);
+      x = _mm_shuffle_epi8(x, _mm_load_si128(reinterpret_cast<const __m128i*>(kToTop2.c[j1][j2])));
+    }
+    if (s == 1) {
+      const uint32_t j = draw(&word, m--);
       x = _mm_shuffle_epi8(x, _mm_load_si128(reinterpret_cast<const __m128i*>(kToTop.c[j])));
     }
   }
-  _mm_store_si128(reinterpret_cast<__m128i*>(idx), x);
-  *first = static_cast<uint8_t>(16 - keep);
+  return x;
+}
+
+// Whether every member SampleSmall drew (bytes 16 - keep .. 15 of x, also at drawn[0, keep)) is
+// up.
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DrawnUp(H h, uint32_t n, uint32_t keep, __m128i x,
+                                                 const uint8_t* drawn) {
+  uint32_t bad = 0;
+  for (uint32_t i = 0; i < keep; ++i) bad |= h.Bad(drawn[i]);
+  return (bad & kBadBits) == 0;
+}
+// A run of 4, 8, 12 or 16 words: every member's state in vectors, packed to one byte each
+// (0xFF: up), then one byte shuffle by the sample itself gives the state of each member drawn.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DrawnUp(RunHealth h, uint32_t n, uint32_t keep, __m128i x,
+                                                 const uint8_t* drawn) {
+  if (n % 4 != 0) return DrawnUp<RunHealth>(h, n, keep, x, drawn);
+  const __m128i up = _mm_set1_epi32(static_cast<int>(maps::kHealthUp));
+  const __m128i bad = _mm_set1_epi32(static_cast<int>(kBadBits));
+  const auto four = [&](uint32_t k) {
+    return k < n ? _mm_cmpeq_epi32(_mm_and_si128(LoadFour(h.run + k), bad), up)
+                 : _mm_setzero_si128();
+  };
+  const __m128i state =
+      _mm_packs_epi16(_mm_packs_epi32(four(0), four(4)), _mm_packs_epi32(four(8), four(12)));
+  const uint32_t drawn_up = static_cast<uint32_t>(_mm_movemask_epi8(_mm_shuffle_epi8(state, x)));
+  const uint32_t want = (0xFFFFu << (16 - keep)) & 0xFFFFu;
+  return (drawn_up & want) == want;
 }
 #endif
 
@@ -308,14 +374,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickShuffledImpl(H h, const maps::Resou
   out->n = static_cast<uint16_t>(keep);
 #if defined(__SSSE3__)
   if (n <= 16) {
-    SampleSmall(n, keep, out->idx, &out->first);
-    if (drawn_only) {
-      uint32_t bad = 0;
-      const uint8_t* const drawn = out->idx + out->first;
-      for (uint32_t i = 0; i < keep; ++i) bad |= h.Bad(drawn[i]);
-      if ((bad & kBadBits) != 0) return false;
-    }
-    return true;
+    const __m128i x = SampleSmall(n, keep);
+    _mm_store_si128(reinterpret_cast<__m128i*>(out->idx), x);
+    out->first = static_cast<uint8_t>(16 - keep);
+    return !drawn_only || DrawnUp(h, n, keep, x, out->idx + out->first);
   }
 #endif
   out->first = 0;
@@ -375,7 +437,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickStaticRun(H h, const maps::Resource
   out->ttl = r.ttl;
   out->n = static_cast<uint16_t>(n);
   out->run = true;
-  out->rotate = r.order == maps::kOrderCyclic ? static_cast<uint16_t>(t_state.rotation++ % n) : 0;
+  // One member (a geo site often has one address) needs no rotation.
+  out->rotate =
+      n > 1 && r.order == maps::kOrderCyclic ? static_cast<uint16_t>(t_state.rotation++ % n) : 0;
   return true;
 }
 

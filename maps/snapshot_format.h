@@ -201,9 +201,9 @@ enum ResourceFlags : uint16_t {
   // reader checks it), so that a policy answer costs one indexed jump to pick its writer.
 };
 inline constexpr int kFastDispatchShift = 8;
-inline constexpr uint16_t kFastDispatchMask = 0x1F << kFastDispatchShift;
+inline constexpr uint16_t kFastDispatchMask = 0x3F << kFastDispatchShift;
 
-// The writer (bits 2..4 of the dispatch id) and the health accessor it reads member health
+// The writer (bits 2..5 of the dispatch id) and the health accessor it reads member health
 // through (bits 0..1; 0 is "no health", so clearing them serves a dataplane without health
 // words).
 enum FastWriter : uint8_t {
@@ -212,12 +212,17 @@ enum FastWriter : uint8_t {
   kWriterFailover = 2,  // the first member up
   kWriterWeighted = 3,  // one member by weight
   kWriterShuffled = 4,  // multivalue, static random: a uniform sample
-  kWriterGeo = 5,       // geo and latency: the first datacenter's sub-resource
+  kWriterGeo = 5,       // geo and latency: the lookup, then the site's own writer
+  // Geo and latency whose every site is answered by writer w (1..4) with the same health
+  // accessor (the id's health bits), and whose site choice needs nothing but the lookup: the
+  // lookup and that writer in one function. GeoDispatchOf says when.
+  kWriterGeoSites = 8,  // + w
 };
 enum FastHealth : uint8_t { kFastNoHealth = 0, kFastHealthRun = 1, kFastHealthIndexed = 2 };
-inline constexpr int kFastDispatchCount = 32;
+inline constexpr int kFastDispatchCount = 64;
 
-// The dispatch id of a resource with these kind, order, count and ResourceFlags (bits 0..7).
+// The dispatch id of a resource with these kind, order, count and ResourceFlags (bits 0..7),
+// except geo and latency ones whose sites qualify for kWriterGeoSites (GeoDispatchOf).
 constexpr uint8_t FastDispatchOf(uint8_t kind, uint8_t order, uint16_t count, uint16_t flags) {
   if (kind == kPolicyGeo || kind == kPolicyLatency) return kWriterGeo << 2;
   uint8_t writer = kWriterGeneral;
@@ -278,6 +283,26 @@ struct Member {
                         // (maps/alias_table.h, which also sets `alias`, for every resource)
 };
 static_assert(sizeof(Member) == 16);
+
+// The dispatch id of geo or latency resource r (members m, all of them checked in range by the
+// caller): kWriterGeoSites + w when no member has a health word of its own, r has no
+// ttl_when_down, and every site is a resource whose own dispatch id has writer w and the same
+// health accessor; else kWriterGeo. Sites' own ids must be final (they come after r).
+inline uint8_t GeoDispatchOf(const Resource& r, const Member* m, const Resource* resources) {
+  constexpr uint8_t kGeneric = kWriterGeo << 2;
+  if (r.ttl_when_down != kNone || r.member_count == 0) return kGeneric;
+  uint8_t site = 0;
+  for (uint32_t k = 0; k < r.member_count; ++k) {
+    if (m[k].kind != kMemberResource || m[k].health != kNone) return kGeneric;
+    const uint8_t id = static_cast<uint8_t>(resources[m[k].ref].flags >> kFastDispatchShift);
+    const uint8_t writer = id >> 2;
+    if (writer < kWriterRun || writer > kWriterShuffled || (k > 0 && id != site)) {
+      return kGeneric;
+    }
+    site = id;
+  }
+  return static_cast<uint8_t>((kWriterGeoSites << 2) + site);
+}
 
 struct Target {
   StringRef name;

@@ -239,9 +239,10 @@ absl::Status SnapshotReader::ValidateRecords() {
         (flag(kResourceRdataRun) && (!flag(kResourceLeaf) || r.rdata_names != kRdataNoNames))) {
       return bad("resource ", i, " has flags its members do not match");
     }
+    const bool geo = r.kind == kPolicyGeo || r.kind == kPolicyLatency;
     if ((r.flags & ~(kFastDispatchMask | 0xFF)) != 0 ||
-        (r.flags >> kFastDispatchShift) !=
-            FastDispatchOf(r.kind, r.order, r.count, r.flags & 0xFF)) {
+        (!geo && (r.flags >> kFastDispatchShift) !=
+                     FastDispatchOf(r.kind, r.order, r.count, r.flags & 0xFF))) {
       return bad("resource ", i, " has a dispatch id its kind and flags do not match");
     }
   }
@@ -257,6 +258,16 @@ absl::Status SnapshotReader::ValidateRecords() {
       uint16_t len;
       std::memcpy(&len, rdata.data() + m.ref, 2);
       if (uint64_t{m.ref} + 2 + len > rdata.size()) return bad("member ", i, " rdata out of range");
+    }
+  }
+  // Geo dispatch ids, now that every member's resource is known to be in range (sites come
+  // after their geo resource, so checking backwards sees each site's id checked first).
+  for (size_t i = resources.size(); i-- > 0;) {
+    const Resource& r = resources[i];
+    if (r.kind != kPolicyGeo && r.kind != kPolicyLatency) continue;
+    if ((r.flags >> kFastDispatchShift) !=
+        GeoDispatchOf(r, members.data() + r.member_first, resources.data())) {
+      return bad("resource ", i, " has a dispatch id its sites do not match");
     }
   }
   for (const AdditionalRef& a : adds) {

@@ -253,6 +253,27 @@ TEST_F(GeoTest, AnswersAndScopesForEveryAddressForm) {
   }
 }
 
+// The compiler's dispatch id for a geo resource: the lookup fused with the site writer when every
+// site is answered the same way (www: three static sites, each watched), the generic geo writer
+// when the sites differ (fast: one site has no health word). Both paths answer the rows above.
+TEST_F(GeoTest, GeoResourcesWhoseSitesAgreeGetTheFusedWriter) {
+  auto resources = snap_->section<maps::Resource>(maps::kResources);
+  auto strings = snap_->bytes(maps::kStrings);
+  auto dispatch = [&](const std::string& name) {
+    for (const maps::Resource& r : resources) {
+      if (std::string(reinterpret_cast<const char*>(strings.data()) + r.name.offset,
+                      r.name.length) == name) {
+        return r.flags >> maps::kFastDispatchShift;
+      }
+    }
+    ADD_FAILURE() << "no resource " << name;
+    return -1;
+  };
+  EXPECT_EQ(dispatch("www"),
+            (maps::kWriterGeoSites + maps::kWriterRun) << 2 | maps::kFastHealthRun);
+  EXPECT_EQ(dispatch("fast"), maps::kWriterGeo << 2);
+}
+
 TEST_F(GeoTest, StaticAnswersCarryScopeZero) {
   const Result r = Ask("plain.geo.test", "81.2.69.160/32");
   ASSERT_EQ(r.addrs.size(), 1u);
