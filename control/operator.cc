@@ -241,7 +241,7 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
     return absl::InvalidArgumentError(
         absl::StrCat("type ", type_text, " is not one explain knows"));
   dataplane::SnapshotView v = dataplane::SnapshotView::Of(*a.snap);
-  v.health = (*a.block)->health;
+  v.SetHealth((*a.block)->health);
   std::string out = absl::StrCat("snapshot generation ", a.snap->generation(), "\n");
 
   // The resource behind NAME/TYPE, if any: find the node like the engine does.

@@ -695,8 +695,7 @@ class RecordHead {
 
 class Responder {
  public:
-  Responder(const SnapshotView& v, Writer* w)
-      : v_(v), w_(*w), dispatch_mask_(v.health != nullptr ? 0x3F : 0x3C) {}
+  Responder(const SnapshotView& v, Writer* w) : v_(v), w_(*w) {}
 
   uint16_t counts[3] = {0, 0, 0};
   bool tc = false;
@@ -882,8 +881,8 @@ class Responder {
     const maps::Resource& r = v_.resources[rs.resource];
     // The fast writers put records under an owner already in the packet.
     if (ABSL_PREDICT_FALSE(owner.ptr == 0)) return PutSelected(owner, rs, picked);
-    return kWriters[(r.flags >> maps::kFastDispatchShift) & dispatch_mask_](*this, owner.ptr, rs, r,
-                                                                            r.ttl, picked);
+    return kWriters[(r.flags >> maps::kFastDispatchShift) & v_.dispatch_mask](*this, owner.ptr, rs,
+                                                                              r, r.ttl, picked);
   }
 
   // PutDynamic through the general evaluator (nesting, degraded states, names in rdata). Out of
@@ -996,7 +995,7 @@ class Responder {
       const maps::Resource& sub = self.v_.resources[m[k].ref];
       // A site that is itself geo would not cap at r's TTL: the general evaluator does that.
       if (sub.flags & maps::kResourceRdataRun) {
-        return kWriters[(sub.flags >> maps::kFastDispatchShift) & self.dispatch_mask_](
+        return kWriters[(sub.flags >> maps::kFastDispatchShift) & self.v_.dispatch_mask](
             self, owner, rs, sub, std::min(sub.ttl, r.ttl), picked);
       }
     }
@@ -1216,8 +1215,6 @@ class Responder {
 
   const SnapshotView& v_;
   Writer& w_;
-  // Clears the health accessor bits of a dispatch id when there are no health words (all up).
-  const uint8_t dispatch_mask_;
 };
 
 constexpr std::array<Responder::WriterFn, maps::kFastDispatchCount> Responder::kWriters =

@@ -45,7 +45,15 @@ struct SnapshotView {
   const uint32_t* geo_v6 = nullptr;
   const maps::DcList* geo_lists = nullptr;
   // Health words (maps/control_block.h), read per query by policies; null = everything up.
+  // Set both with SetHealth.
   const std::atomic<uint32_t>* health = nullptr;
+  // Applied to a resource's dispatch id (maps::FastDispatchOf): without health words, the
+  // writers that read none (everything is up).
+  uint8_t dispatch_mask = 0x3C;
+  void SetHealth(const std::atomic<uint32_t>* h) {
+    health = h;
+    dispatch_mask = h != nullptr ? 0x3F : 0x3C;
+  }
   uint32_t zone_count = 0;
   uint64_t generation = 0;
 
@@ -68,7 +76,7 @@ class Engine {
 
   const SnapshotView& view() const { return v_; }
   // Points policies at the live health words (the control block's); null = everything up.
-  void set_health(const std::atomic<uint32_t>* health) { v_.health = health; }
+  void set_health(const std::atomic<uint32_t>* health) { v_.SetHealth(health); }
 
  private:
   SnapshotView v_;
