@@ -118,10 +118,9 @@ absl::Status ControlDaemon::Init() {
   return absl::OkStatus();
 }
 
-void ControlDaemon::ApplyTargets(const Config& config,
-                                 const std::map<std::string, uint32_t>& words) {
+std::vector<TargetSpec> ControlDaemon::SpecsOf(const Config& config,
+                                               const std::map<std::string, uint32_t>& words) {
   std::vector<TargetSpec> specs;
-  std::vector<CheckedTarget> checked;
   for (const TargetConfig& t : config.policies.targets) {
     TargetSpec s;
     s.name = t.name;
@@ -132,6 +131,13 @@ void ControlDaemon::ApplyTargets(const Config& config,
                   !config.policies.health_feeds.empty();
     specs.push_back(s);
   }
+  return specs;
+}
+
+void ControlDaemon::ApplyTargets(const Config& config,
+                                 const std::map<std::string, uint32_t>& words) {
+  const std::vector<TargetSpec> specs = SpecsOf(config, words);
+  std::vector<CheckedTarget> checked;
   {
     std::lock_guard<std::mutex> lock(mu_);
     table_->SetTargets(specs, NowUnixMs());
@@ -178,6 +184,13 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   CompileStats stats;
   auto targets = publisher_->AssignTargets(config->policies);
   if (!targets.ok()) return refuse(targets.status());
+  // The words the new snapshot reads must hold their targets' state (last known, overrides,
+  // datacenter drains) before it is published, not just after. New targets have words no
+  // published snapshot uses (AssignTargetIndexes), so this changes no answer being served.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    table_->StoreAhead(SpecsOf(*config, *targets), NowUnixMs());
+  }
   auto gen = publisher_->Publish(
       [&](uint64_t g) { return CompileSnapshot(*config, g, &stats, &*targets); });
   for (const std::string& f : stats.files) files.push_back(f);

@@ -49,6 +49,8 @@ class ControlDaemon {
   absl::StatusOr<std::string> Handle(const std::vector<std::string>& words);
   std::string StatusText(bool json);
   void ApplyTargets(const Config& config, const std::map<std::string, uint32_t>& words);
+  static std::vector<TargetSpec> SpecsOf(const Config& config,
+                                         const std::map<std::string, uint32_t>& words);
   void OnVerdict(uint32_t word, bool up, const CheckResult& result);
   void RefreshResults();
   void SaveState();

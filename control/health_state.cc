@@ -69,25 +69,31 @@ const char* ForcedStateName(ForcedState s) {
   return "?";
 }
 
+TargetHealth HealthTable::Incoming(const TargetSpec& s, int64_t now_ms) const {
+  TargetHealth t;
+  if (auto it = targets_.find(s.name); it != targets_.end()) {
+    t = it->second;
+  } else if (auto lk = last_known_.find(s.name); lk != last_known_.end()) {
+    t.up = lk->second.first;
+    t.since_unix_ms = lk->second.second;
+  } else {
+    t.up = s.initial_up;
+    t.since_unix_ms = now_ms;
+  }
+  t.name = s.name;
+  t.datacenter = s.datacenter;
+  t.word_index = s.word_index;
+  t.monitored = s.monitored;
+  return t;
+}
+
+void HealthTable::StoreAhead(const std::vector<TargetSpec>& specs, int64_t now_ms) {
+  for (const TargetSpec& s : specs) Store(Incoming(s, now_ms));
+}
+
 void HealthTable::SetTargets(const std::vector<TargetSpec>& specs, int64_t now_ms) {
   std::map<std::string, TargetHealth> next;
-  for (const TargetSpec& s : specs) {
-    TargetHealth t;
-    if (auto it = targets_.find(s.name); it != targets_.end()) {
-      t = it->second;
-    } else if (auto lk = last_known_.find(s.name); lk != last_known_.end()) {
-      t.up = lk->second.first;
-      t.since_unix_ms = lk->second.second;
-    } else {
-      t.up = s.initial_up;
-      t.since_unix_ms = now_ms;
-    }
-    t.name = s.name;
-    t.datacenter = s.datacenter;
-    t.word_index = s.word_index;
-    t.monitored = s.monitored;
-    next[s.name] = std::move(t);
-  }
+  for (const TargetSpec& s : specs) next[s.name] = Incoming(s, now_ms);
   // Remember removed targets' state: a reload that brings them back resumes from it.
   for (const auto& [name, t] : targets_) {
     if (!next.count(name)) last_known_[name] = {t.up, t.since_unix_ms};
@@ -175,20 +181,26 @@ int64_t HealthTable::NextExpiry() const {
 }
 
 std::optional<Override> HealthTable::EffectiveOverride(const std::string& name) const {
-  if (auto it = target_overrides_.find(name); it != target_overrides_.end()) return it->second;
   auto t = targets_.find(name);
-  if (t != targets_.end() && !t->second.datacenter.empty()) {
-    if (auto it = dc_overrides_.find(t->second.datacenter); it != dc_overrides_.end()) {
-      return it->second;
-    }
+  return OverrideFor(name, t != targets_.end() ? t->second.datacenter : std::string());
+}
+
+std::optional<Override> HealthTable::OverrideFor(const std::string& name,
+                                                 const std::string& datacenter) const {
+  if (auto it = target_overrides_.find(name); it != target_overrides_.end()) return it->second;
+  if (!datacenter.empty()) {
+    if (auto it = dc_overrides_.find(datacenter); it != dc_overrides_.end()) return it->second;
   }
   return std::nullopt;
 }
 
 uint32_t HealthTable::Word(const std::string& name) const {
   auto it = targets_.find(name);
-  if (it == targets_.end()) return 0;
-  if (auto o = EffectiveOverride(name)) {
+  return it == targets_.end() ? 0 : WordOf(it->second);
+}
+
+uint32_t HealthTable::WordOf(const TargetHealth& t) const {
+  if (auto o = OverrideFor(t.name, t.datacenter)) {
     switch (o->state) {
       case ForcedState::kUp:
         return maps::kHealthUp | maps::kHealthForced;
@@ -198,15 +210,15 @@ uint32_t HealthTable::Word(const std::string& name) const {
         return maps::kHealthUp | maps::kHealthDrained | maps::kHealthForced;
     }
   }
-  if (it->second.drained) return maps::kHealthUp | maps::kHealthDrained;
-  return it->second.up ? maps::kHealthUp : 0;
+  if (t.drained) return maps::kHealthUp | maps::kHealthDrained;
+  return t.up ? maps::kHealthUp : 0;
 }
 
 void HealthTable::Store(const TargetHealth& t) {
   if (words_ == nullptr || t.word_index >= maps::kMaxHealthWords) return;
   // Relaxed is enough: the word is self-contained and the dataplane reads it relaxed; there is
   // no other data it must be ordered with.
-  words_[t.word_index].store(Word(t.name), std::memory_order_relaxed);
+  words_[t.word_index].store(WordOf(t), std::memory_order_relaxed);
 }
 
 void HealthTable::StoreAll() {

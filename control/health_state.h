@@ -71,6 +71,11 @@ class HealthTable {
   // for targets or datacenters that no longer exist are kept (the next reload may bring them
   // back) but do not show. Writes every word.
   void SetTargets(const std::vector<TargetSpec>& targets, int64_t now_ms);
+  // Writes, before a snapshot that uses `targets` is published, the word each will have once
+  // SetTargets takes them, without taking them yet: the new snapshot's first query must not
+  // see a returning or new target's word from before (the daemon calls this, then publishes,
+  // then SetTargets). Words of targets that stay and keep their datacenter do not change.
+  void StoreAhead(const std::vector<TargetSpec>& targets, int64_t now_ms);
 
   // A check verdict changed (or a feed said so). Returns false for an unknown target.
   bool SetChecked(const std::string& name, bool up, int64_t now_ms, bool drained = false);
@@ -110,6 +115,10 @@ class HealthTable {
  private:
   void Store(const TargetHealth& t);
   void StoreAll();
+  // What SetTargets makes of spec `s`: the current state, else the last known, else initial.
+  TargetHealth Incoming(const TargetSpec& s, int64_t now_ms) const;
+  uint32_t WordOf(const TargetHealth& t) const;
+  std::optional<Override> OverrideFor(const std::string& name, const std::string& datacenter) const;
 
   std::atomic<uint32_t>* words_;
   std::map<std::string, TargetHealth> targets_;

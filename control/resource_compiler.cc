@@ -100,16 +100,27 @@ absl::StatusOr<std::map<std::string, uint32_t>> AssignTargetIndexes(
       used.insert(it->second);
     }
   }
-  uint32_t next = 0;
-  for (const TargetConfig& t : config.targets) {
-    if (out.count(t.name)) continue;
-    while (used.count(next)) ++next;
-    if (next >= capacity) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("more than ", capacity, " targets are configured"));
+  // New targets take words the previous assignment did not use, so that no word changes owner
+  // between two consecutive snapshots: the one being served may still read a removed target's
+  // word until the new one is published, and the new target's word is written before that.
+  // Only when those run out are words of targets removed in this very reload reused.
+  std::set<uint32_t> previous_words;
+  for (const auto& [name, index] : previous) previous_words.insert(index);
+  for (const bool reuse : {false, true}) {
+    uint32_t next = 0;
+    for (const TargetConfig& t : config.targets) {
+      if (out.count(t.name)) continue;
+      while (next < capacity && (used.count(next) || (!reuse && previous_words.count(next)))) {
+        ++next;
+      }
+      if (next >= capacity) break;
+      out[t.name] = next;
+      used.insert(next);
     }
-    out[t.name] = next;
-    used.insert(next);
+  }
+  if (out.size() < config.targets.size()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("more than ", capacity, " targets are configured"));
   }
   return out;
 }

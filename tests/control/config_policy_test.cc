@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "control/config.h"
+#include "control/resource_compiler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_snapshot.h"
@@ -294,6 +295,40 @@ TEST(ConfigPolicy, AcceptsPoliciesAtTheLimits) {
     const absl::Status built = Build(c.resources, c.records);
     EXPECT_TRUE(built.ok()) << built;
   }
+}
+
+}  // namespace
+}  // namespace sextant::control
+
+namespace sextant::control {
+namespace {
+
+// Health words never change owner between two consecutive assignments: a new target takes a
+// word the previous one did not use (the snapshot being served may still read a removed
+// target's word), kept targets keep theirs, and words of just-removed targets are reused only
+// when nothing else is left.
+TEST(TargetWords, NewTargetsDoNotTakeWordsFreedInTheSameReload) {
+  auto config = [](std::vector<std::string> names) {
+    PolicyConfig c;
+    for (const std::string& n : names) {
+      TargetConfig t;
+      t.name = n;
+      c.targets.push_back(t);
+    }
+    return c;
+  };
+  const std::map<std::string, uint32_t> previous = {{"a", 0}, {"b", 1}, {"c", 2}};
+  auto next = AssignTargetIndexes(config({"a", "c", "d"}), previous, 8);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->at("a"), 0u);
+  EXPECT_EQ(next->at("c"), 2u);
+  EXPECT_EQ(next->at("d"), 3u);  // not 1, which b had until now
+
+  // Full: b's word is the only one left, so d gets it.
+  auto full = AssignTargetIndexes(config({"a", "c", "d"}), previous, 3);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->at("d"), 1u);
+  EXPECT_FALSE(AssignTargetIndexes(config({"a", "c", "d", "e"}), previous, 3).ok());
 }
 
 }  // namespace

@@ -148,6 +148,27 @@ TEST_F(HealthTableTest, RemovedTargetResumesItsStateWhenItComesBack) {
   EXPECT_FALSE(table_.targets().at("web1").up);
 }
 
+// A reload writes the words the new snapshot will read before it is published (StoreAhead),
+// without taking the targets yet: a returning target its last known state, a new one its
+// initial state, a target moved into a drained datacenter the drain; the table itself still
+// describes the old set until SetTargets.
+TEST_F(HealthTableTest, StoreAheadWritesTheComingWordsBeforeTheTargetsChange) {
+  table_.SetChecked("web1", false, 2000);
+  table_.SetTargets({{"web2", "dc-a", 4, true, true}, {"web3", "dc-b", 5, false, true}}, 3000);
+  ASSERT_TRUE(table_.Force("dc-b", true, ForcedState::kDrain, 0, 3000).ok());
+  words_[7].store(0xdead);
+  words_[8].store(0xdead);
+  table_.StoreAhead({{"web1", "dc-a", 7, true, true},   // returns: last known down
+                     {"web2", "dc-b", 4, true, true},   // moves into the drained datacenter
+                     {"web4", "dc-a", 8, true, true}},  // new: initial up
+                    4000);
+  EXPECT_EQ(W(7), 0u);
+  EXPECT_EQ(W(4), kHealthUp | kHealthDrained | kHealthForced);
+  EXPECT_EQ(W(8), kHealthUp);
+  EXPECT_EQ(table_.targets().count("web1"), 0u);  // not taken yet
+  EXPECT_EQ(table_.targets().at("web2").datacenter, "dc-a");
+}
+
 TEST_F(HealthTableTest, ReportShowsEveryTarget) {
   table_.RecordResult("web1", false, "connect refused", 1500, 2000, 7);
   ASSERT_TRUE(table_.Force("web2", false, ForcedState::kDrain, 0, 2000).ok());
