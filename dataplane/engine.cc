@@ -937,6 +937,20 @@ class Responder {
   using WriterFn = PolicyOutcome (*)(Responder& self, uint16_t owner, const maps::RRset& rs,
                                      const maps::Resource& r, uint32_t ttl, const uint8_t** picked);
 
+  // kGeo: the geo resource's lookup, then writer `writer` for the site it picks.
+  template <typename H, bool kGeo>
+  static constexpr WriterFn WriterFor(int writer) {
+    switch (writer) {
+      case maps::kWriterFailover:
+        return &WriteFast<H, maps::kWriterFailover, kGeo>;
+      case maps::kWriterWeighted:
+        return &WriteFast<H, maps::kWriterWeighted, kGeo>;
+      case maps::kWriterShuffled:
+        return &WriteFast<H, maps::kWriterShuffled, kGeo>;
+      default:
+        return &WriteFast<H, maps::kWriterRun, kGeo>;
+    }
+  }
   // The writers by dispatch id (writer << 2 | health accessor); ids no resource has go to the
   // general evaluator too.
   static constexpr std::array<WriterFn, maps::kFastDispatchCount> MakeWriters() {
@@ -955,20 +969,6 @@ class Responder {
     }
     t[maps::kWriterGeo << 2] = &WriteGeo;
     return t;
-  }
-  // kGeo: the geo resource's lookup, then writer `writer` for the site it picks.
-  template <typename H, bool kGeo>
-  static constexpr WriterFn WriterFor(int writer) {
-    switch (writer) {
-      case maps::kWriterFailover:
-        return &WriteFast<H, maps::kWriterFailover, kGeo>;
-      case maps::kWriterWeighted:
-        return &WriteFast<H, maps::kWriterWeighted, kGeo>;
-      case maps::kWriterShuffled:
-        return &WriteFast<H, maps::kWriterShuffled, kGeo>;
-      default:
-        return &WriteFast<H, maps::kWriterRun, kGeo>;
-    }
   }
   static const std::array<WriterFn, maps::kFastDispatchCount> kWriters;
 
