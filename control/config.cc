@@ -196,8 +196,8 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   cfg.control.socket = absl::StrCat("/run/sextant/", cfg.instance, ".sock");
   cfg.control.state_file = absl::StrCat("/var/lib/sextant/", cfg.instance, ".state");
   if (const YAML::Node c = root["control"]) {
-    SX_RETURN_IF_ERROR(
-        CheckKeys(file, c, "control", {"socket", "socket_mode", "state_file", "reload_delay"}));
+    SX_RETURN_IF_ERROR(CheckKeys(
+        file, c, "control", {"socket", "socket_mode", "state_file", "reload_delay", "metrics"}));
     auto path_key = [&](const char* key, std::string* out) -> absl::Status {
       if (!c[key]) return absl::OkStatus();
       SX_ASSIGN_OR_RETURN(*out, Scalar(file, c[key], absl::StrCat("control.", key)));
@@ -227,6 +227,26 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
         return Err(file, c["reload_delay"], "control.reload_delay must be a duration <= 60s");
       }
       cfg.control.reload_delay_ms = static_cast<uint32_t>(*ms);
+    }
+    if (c["metrics"]) {
+      SX_ASSIGN_OR_RETURN(std::string m, Scalar(file, c["metrics"], "control.metrics"));
+      // ADDRESS:PORT or [ADDRESS]:PORT, the address an IP literal.
+      const size_t colon = m.rfind(':');
+      std::string host = colon == std::string::npos ? "" : m.substr(0, colon);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+      }
+      int port = -1;
+      uint8_t addr[16];
+      const bool ip = inet_pton(AF_INET, host.c_str(), addr) == 1 ||
+                      inet_pton(AF_INET6, host.c_str(), addr) == 1;
+      if (!ip || !absl::SimpleAtoi(m.substr(colon + 1), &port) || port < 0 || port > 65535) {
+        return Err(file, c["metrics"],
+                   "control.metrics must be ADDRESS:PORT with an IP address, like "
+                   "127.0.0.1:9153");
+      }
+      cfg.control.metrics_host = host;
+      cfg.control.metrics_port = port;
     }
   }
   return cfg;

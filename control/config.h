@@ -65,6 +65,10 @@ struct ControlConfig {
   uint32_t socket_mode = 0600;
   std::string state_file;          // default /var/lib/sextant/<instance>.state
   uint32_t reload_delay_ms = 200;  // debounce: quiet time after the last file change
+  // Prometheus /metrics over HTTP (control/metrics.h): "ADDRESS:PORT" ("[v6]:PORT" for IPv6),
+  // an IP literal; empty = off. Port 0 picks a free port (tests).
+  std::string metrics_host;
+  int metrics_port = -1;  // -1 = off
 };
 
 struct Config {

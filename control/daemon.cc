@@ -43,11 +43,32 @@ absl::StatusOr<std::unique_ptr<ControlDaemon>> ControlDaemon::Create(const Daemo
 }
 
 ControlDaemon::~ControlDaemon() {
+  metrics_.reset();  // its thread reads the table
   if (checker_) checker_->Stop();
   SaveState();
   for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_}) {
     if (fd >= 0) close(fd);
   }
+}
+
+std::string ControlDaemon::MetricsNow() {
+  DaemonMetrics d;
+  d.reloads_ok = reloads_ok_.load();
+  d.reloads_refused = reloads_refused_.load();
+  d.last_reload_unix_ms = last_reload_ms_.load();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, t] : table_->targets()) {
+      DaemonMetrics::Target m;
+      m.name = name;
+      m.datacenter = t.datacenter;
+      m.word = publisher_->block()->health[t.word_index].load(std::memory_order_relaxed);
+      m.checks = t.checks;
+      m.last_latency_us = t.has_result ? t.last_latency_us : -1;
+      d.targets.push_back(std::move(m));
+    }
+  }
+  return MetricsText(*publisher_->block(), d);
 }
 
 void ControlDaemon::ArmTimer(int fd, int64_t ms) {
@@ -108,6 +129,13 @@ absl::Status ControlDaemon::Init() {
   auto gen = Reload("start");
   if (!gen.ok()) return gen.status();
   SX_RETURN_IF_ERROR(checker_->Start());
+  if (config_.control.metrics_port >= 0) {
+    SX_ASSIGN_OR_RETURN(
+        metrics_, MetricsServer::Start(config_.control.metrics_host, config_.control.metrics_port,
+                                       [this] { return MetricsNow(); }));
+    Log(absl::StrCat("metrics on http://", config_.control.metrics_host, ":", metrics_->port(),
+                     "/metrics"));
+  }
   itimerspec tick{};
   tick.it_interval.tv_nsec = kTickMs * 1000000L;
   tick.it_value.tv_nsec = 1000000;
@@ -273,16 +301,17 @@ std::string ControlDaemon::StatusText(bool json) {
         "\"dataplane_pid\":%d,\"reloads_ok\":%d,\"reloads_refused\":%d,\"last_reload\":\"%s\","
         "\"targets\":{\"up\":%d,\"down\":%d,\"drained\":%d,\"forced\":%d}}\n",
         config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen, dp_pid,
-        reloads_ok_, reloads_refused_, absl::StrReplaceAll(last_reload_, {{"\"", "'"}}), up, down,
-        drained, forced);
+        reloads_ok_.load(), reloads_refused_.load(),
+        absl::StrReplaceAll(last_reload_, {{"\"", "'"}}), up, down, drained, forced);
   }
   return absl::StrFormat(
       "instance     %s\ncontrol pid  %d, up %ds\nconfig       %s\ngeneration   %d\n"
       "dataplane    %s\nreloads      %d ok, %d refused; last: %s\n"
       "targets      %d up, %d down, %d drained, %d forced\nsocket       %s\nstate file   %s\n",
       config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
-      dp_pid != 0 ? absl::StrCat("pid ", dp_pid) : "not attached", reloads_ok_, reloads_refused_,
-      last_reload_, up, down, drained, forced, config_.control.socket, config_.control.state_file);
+      dp_pid != 0 ? absl::StrCat("pid ", dp_pid) : "not attached", reloads_ok_.load(),
+      reloads_refused_.load(), last_reload_, up, down, drained, forced, config_.control.socket,
+      config_.control.state_file);
 }
 
 absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>& w) {

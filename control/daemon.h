@@ -10,6 +10,7 @@
 // that does not validate is refused with one log line and the last good state keeps serving.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "control/file_watcher.h"
 #include "control/health_checker.h"
 #include "control/health_state.h"
+#include "control/metrics.h"
 #include "control/publisher.h"
 
 namespace sextant::control {
@@ -55,6 +57,7 @@ class ControlDaemon {
   void RefreshResults();
   void SaveState();
   void ArmTimer(int fd, int64_t ms);
+  std::string MetricsNow();
 
   DaemonOptions options_;
   Config config_;  // the last config that published
@@ -71,9 +74,11 @@ class ControlDaemon {
   int epoll_fd_ = -1, signal_fd_ = -1, debounce_fd_ = -1, tick_fd_ = -1;
   int64_t first_change_ms_ = 0;  // of the pending, not yet reloaded, changes; 0 = none
   int64_t started_ms_ = 0;
-  uint64_t reloads_ok_ = 0, reloads_refused_ = 0;
+  // Atomic: the metrics thread reads them.
+  std::atomic<uint64_t> reloads_ok_{0}, reloads_refused_{0};
   std::string last_reload_;  // "ok: generation N (why)" or "refused: message"
-  int64_t last_reload_ms_ = 0;
+  std::atomic<int64_t> last_reload_ms_{0};
+  std::unique_ptr<MetricsServer> metrics_;  // declared last: stopped first
   std::vector<std::string> watched_;
 };
 

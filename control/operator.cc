@@ -66,18 +66,11 @@ std::string RdataText(uint16_t type, const uint8_t* rd) {
 absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) {
   SX_ASSIGN_OR_RETURN(auto block, maps::ControlBlockMapping::Open(instance, false));
   const maps::ControlBlock* b = block->get();
-  maps::LcoreCounters total{};
+  const maps::LcoreCounters total = maps::SumLcores(*b);
   std::string lines, jl;
   for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
     const maps::LcoreCounters& c = b->lcores[i];
     if (c.rx_packets == 0 && c.queries == 0 && c.tx_packets == 0) continue;
-    total.rx_packets += c.rx_packets;
-    total.tx_packets += c.tx_packets;
-    total.queries += c.queries;
-    total.exception_packets += c.exception_packets;
-    total.truncated += c.truncated;
-    for (int k = 0; k < 16; ++k) total.rcode[k] += c.rcode[k];
-    for (int k = 0; k < maps::kDropReasonCount; ++k) total.dropped[k] += c.dropped[k];
     absl::StrAppendFormat(&lines, "  lcore %-3u rx %-12llu tx %-12llu queries %-12llu gen %llu\n",
                           i, (unsigned long long)c.rx_packets, (unsigned long long)c.tx_packets,
                           (unsigned long long)c.queries, (unsigned long long)c.generation);

@@ -68,4 +68,23 @@ absl::StatusOr<std::unique_ptr<ControlBlockMapping>> ControlBlockMapping::Open(
 
 ControlBlockMapping::~ControlBlockMapping() { munmap(block_, sizeof(ControlBlock)); }
 
+LcoreCounters SumLcores(const ControlBlock& b, int* active) {
+  LcoreCounters total{};
+  int n = 0;
+  for (uint32_t i = 0; i < kMaxLcores; ++i) {
+    const LcoreCounters& c = b.lcores[i];
+    if (c.rx_packets == 0 && c.queries == 0 && c.tx_packets == 0) continue;
+    ++n;
+    total.rx_packets += c.rx_packets;
+    total.tx_packets += c.tx_packets;
+    total.queries += c.queries;
+    total.exception_packets += c.exception_packets;
+    total.truncated += c.truncated;
+    for (int k = 0; k < 16; ++k) total.rcode[k] += c.rcode[k];
+    for (int k = 0; k < kDropReasonCount; ++k) total.dropped[k] += c.dropped[k];
+  }
+  if (active != nullptr) *active = n;
+  return total;
+}
+
 }  // namespace sextant::maps

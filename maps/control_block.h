@@ -75,6 +75,10 @@ struct ControlBlock {
   LcoreCounters lcores[kMaxLcores];
 };
 
+// The lcores' counters summed (read while they run, so each field is as of some moment of the
+// read); *active, when given, counts the lcores that have counted anything.
+LcoreCounters SumLcores(const ControlBlock& b, int* active = nullptr);
+
 // Owns a mapping of the control block.
 class ControlBlockMapping {
  public:

@@ -77,6 +77,9 @@ kill ${web_pids##* }
 sleep 3
 ./build/bin/sextantctl --config examples/demo/sextant.yaml health
 ip netns exec $ns dig @198.18.0.2 app.example.test A +norec +noall +answer
+echo
+echo "== Prometheus metrics (control.metrics), a few lines"
+curl -s http://127.0.0.1:9153/metrics | grep -E '^sextant_(queries_total|responses_total|target_up)'
 cat <<MSG
 
 Sextant is answering on 198.18.0.2 and 2001:db8:18::2 (DPDK port net_af_packet0 on $host_if).
@@ -89,6 +92,7 @@ Edit $root/examples/demo/example.test.zone: sextant-control sees the change and 
 snapshot without dropping a query. Steer health by hand:
   $root/build/bin/sextantctl --config $root/examples/demo/sextant.yaml force down web1 --for 30s
   $root/build/bin/sextantctl --config $root/examples/demo/sextant.yaml status
+Metrics: curl http://127.0.0.1:9153/metrics
 Ctrl-C stops the demo.
 MSG
 if [ -n "${DEMO_SECONDS:-}" ]; then

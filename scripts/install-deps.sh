@@ -9,7 +9,7 @@ pkgs=(
   libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev
   libcpp-httplib-dev valgrind
   knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
-  iproute2 iputils-ping tcpdump ethtool procps
+  iproute2 iputils-ping tcpdump ethtool procps curl
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -196,6 +197,19 @@ TEST(ControlSection, DefaultsFollowTheInstanceName) {
   EXPECT_EQ(c->control.reload_delay_ms, 200u);
 }
 
+TEST(ControlSection, ParsesTheMetricsAddress) {
+  for (const auto& [text, host, port] : {std::tuple{"127.0.0.1:9153", "127.0.0.1", 9153},
+                                         std::tuple{"\"[::1]:9100\"", "::1", 9100},
+                                         std::tuple{"198.18.0.2:0", "198.18.0.2", 0}}) {
+    auto c = ParseConfig(absl::StrCat("zones: [{origin: a.test., file: z}]\ncontrol: {metrics: ",
+                                      text, "}\n"),
+                         "/etc/sextant/sextant.yaml", "/etc/sextant");
+    ASSERT_TRUE(c.ok()) << text << ": " << c.status();
+    EXPECT_EQ(c->control.metrics_host, host);
+    EXPECT_EQ(c->control.metrics_port, port);
+  }
+}
+
 TEST(ControlSection, ParsesPathsModeAndDelay) {
   auto c = ParseConfig(
       "zones: [{origin: a.test., file: z}]\n"
@@ -207,6 +221,7 @@ TEST(ControlSection, ParsesPathsModeAndDelay) {
   EXPECT_EQ(c->control.socket_mode, 0660u);
   EXPECT_EQ(c->control.state_file, "/var/x.state");
   EXPECT_EQ(c->control.reload_delay_ms, 1500u);
+  EXPECT_EQ(c->control.metrics_port, -1);  // off unless configured
   const std::vector<std::string> files = ConfigInputFiles(*c);
   ASSERT_GE(files.size(), 2u);
   EXPECT_EQ(files[0], "/etc/sextant/sextant.yaml");
@@ -221,6 +236,9 @@ TEST(ControlSection, RefusesBadValues) {
       {"control: {socket_mode: \"0999\"}", "control.socket_mode must be octal"},
       {"control: {reload_delay: soon}", "control.reload_delay must be a duration"},
       {"control: {reload_delay: 2m}", "control.reload_delay must be a duration <= 60s"},
+      {"control: {metrics: localhost:9153}", "control.metrics must be ADDRESS:PORT"},
+      {"control: {metrics: 127.0.0.1}", "control.metrics must be ADDRESS:PORT"},
+      {"control: {metrics: \"127.0.0.1:70000\"}", "control.metrics must be ADDRESS:PORT"},
       {"control: {sockets: /x}", "unknown key 'control.sockets'"},
       {"control: {socket: \"\"}", "control.socket is empty"},
   };

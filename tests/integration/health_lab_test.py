@@ -331,6 +331,22 @@ def overrides_and_persistence(lab, b, res):
     st = ctl(lab, "status")
     res.check("sextantctl status", st.returncode == 0 and "generation" in st.stdout and
               "1 forced" in st.stdout, st.stdout + st.stderr)
+    # /metrics (Prometheus text) shows the same: the forced target not handed out, the
+    # dataplane's query and rcode counters, the generation and reloads.
+    before = lab.metrics()
+    for _ in range(5):
+        lab.dig("web.hl.test", "A")
+    m = lab.metrics()
+    tcp1 = next((k for k in m if k.startswith('sextant_target_up{target="tcp1"')), None)
+    gen = next((ln.split()[1] for ln in st.stdout.splitlines() if ln.startswith("generation")), "")
+    res.check("/metrics: the forced target, queries, generation and reloads",
+              tcp1 is not None and m[tcp1] == 0 and
+              m.get(tcp1.replace("_up{", "_forced{")) == 1 and
+              m["sextant_queries_total"] >= before["sextant_queries_total"] + 5 and
+              m['sextant_responses_total{rcode="NOERROR"}'] >= 5 and
+              str(int(m["sextant_snapshot_generation"])) == gen and
+              m['sextant_reloads_total{result="ok"}'] >= 1,
+              json.dumps({k: v for k, v in m.items() if "tcp1" in k or "total" in k}))
 
     # Restart both processes: the override is still in force.
     lab.stop_control()
@@ -533,7 +549,7 @@ def main():
             lab.feed = lab.workdir / "feed.txt"
             lab.feed.write_text("fed1 up\n")
             lab.write_config([("hl.test.", zone(1))],
-                             extra=policies(b, lab.feed) + lab.control_section())
+                             extra=policies(b, lab.feed) + lab.control_section(metrics=True))
             (lab.workdir / "state").mkdir(exist_ok=True)
             lab.start_control()
             lab.start()

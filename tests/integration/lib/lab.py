@@ -114,15 +114,33 @@ class Lab:
         return r.stdout
 
     # --- the control daemon (sextant-control without --once) ---------------------------------
-    def control_section(self, reload_delay="50ms"):
-        """A `control:` config section keeping the socket and state file in the workdir."""
+    def control_section(self, reload_delay="50ms", metrics=False):
+        """A `control:` config section keeping the socket and state file in the workdir; with
+        metrics, /metrics on a free loopback port (self.metrics_url)."""
         self.socket_path = self.workdir / "control.sock"
         self.state_path = self.workdir / "control.state"
         # Each lab starts from a clean slate: a state file from an earlier run would bring back
         # its overrides (which is what it is for, but not what a fresh test wants).
         self.state_path.unlink(missing_ok=True)
-        return (f"control:\n  socket: {self.socket_path}\n  state_file: {self.state_path}\n"
+        text = (f"control:\n  socket: {self.socket_path}\n  state_file: {self.state_path}\n"
                 f"  reload_delay: {reload_delay}\n")
+        if metrics:
+            port = free_port()
+            self.metrics_url = f"http://127.0.0.1:{port}/metrics"
+            text += f"  metrics: 127.0.0.1:{port}\n"
+        return text
+
+    def metrics(self):
+        """Scrapes /metrics: {'name{labels}': value}."""
+        import urllib.request
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                out[key] = float(value)
+        return out
 
     def start_control(self, wait_s=20):
         """Starts the daemon on the lab config; returns once it has published."""
