@@ -56,7 +56,7 @@ constexpr uint32_t Up = maps::kHealthUp;
 constexpr uint32_t Down = 0;
 constexpr uint32_t Drained = maps::kHealthUp | maps::kHealthDrained;
 
-constexpr int kHealthWords = 16;
+constexpr int kHealthWords = 20;
 
 // The zone every test serves. c1..c3 and sorry are in-zone CNAME targets.
 constexpr char kZone[] = R"($ORIGIN pol.test.
@@ -912,6 +912,55 @@ TEST(PolicyStatistics, SixteenMemberShufflesAreUnbiased) {
       if (!c.health.empty()) {
         ASSERT_THAT(a, ::testing::Not(::testing::Contains("192.0.2.1")));
         ASSERT_THAT(a, ::testing::Not(::testing::Contains("192.0.2.2")));
+      }
+    }
+  }
+}
+
+// Every run length the vector sampler handles differently (a multiple of four: the drawn
+// members' health by one byte shuffle; otherwise member by member; over 16: the scalar
+// shuffle), with members down: no answer holds a down member or a repeat, every up member is
+// drawn first about equally often (chi-square, p = 0.001), and all-up static random answers are
+// permutations of the whole run.
+TEST(PolicyStatistics, SamplesOfEveryRunLengthSkipDownMembersWithoutBias) {
+  // chi-square limits at p = 0.001 by degrees of freedom
+  const std::map<int, double> kChi2 = {
+      {1, 10.83},  {2, 13.82},  {3, 16.27},  {4, 18.47},  {5, 20.52},  {6, 22.46},
+      {7, 24.32},  {8, 26.12},  {9, 27.88},  {10, 29.59}, {11, 31.26}, {12, 32.91},
+      {13, 34.53}, {14, 36.12}, {15, 37.70}, {16, 39.25}, {17, 40.79}, {18, 42.31}};
+  for (const int n : {4, 5, 8, 11, 12, 16, 19}) {
+    for (const bool multivalue : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(n, " members, ", multivalue ? "multivalue 3" : "static random"));
+      std::string members = "members: [";
+      for (int i = 1; i <= n; ++i) {
+        absl::StrAppend(&members, i > 1 ? ", " : "", "{address: 192.0.2.", i, ", target: t", i,
+                        "}");
+      }
+      auto snap = BuildPolicies(
+          absl::StrCat("r: {kind: ", multivalue ? "multivalue, count: 3" : "static, order: random",
+                       ", ", members, "]}"));
+      ASSERT_TRUE(snap.ok()) << snap.status();
+      // Multivalue: members 2 and n-1 down (t2 and t(n-1)); static random: all up.
+      std::vector<uint32_t> health(static_cast<size_t>(n), Up);
+      if (multivalue) health[1] = health[n - 2] = Down;
+      Health h(*snap, health);
+      SeedPolicyRandom(1000 + n);
+      const int up = multivalue ? n - 2 : n;
+      const int runs = 1500 * up;
+      std::vector<std::vector<std::string>> answers;
+      const auto firsts = CountFirsts(*snap, h, snap->ResourceIndex("r"), runs, &answers);
+      ASSERT_EQ(firsts.size(), static_cast<size_t>(up));
+      double chi2 = 0;
+      const double expected = double{1.0} * runs / up;
+      for (const auto& [first, k] : firsts) chi2 += (k - expected) * (k - expected) / expected;
+      EXPECT_LT(chi2, kChi2.at(up - 1));
+      for (const auto& a : answers) {
+        ASSERT_EQ(a.size(), static_cast<size_t>(multivalue ? std::min(3, up) : n));
+        ASSERT_EQ(std::set<std::string>(a.begin(), a.end()).size(), a.size()) << "repeats";
+        if (multivalue) {
+          ASSERT_THAT(a, ::testing::Not(::testing::Contains("192.0.2.2")));
+          ASSERT_THAT(a, ::testing::Not(::testing::Contains(absl::StrCat("192.0.2.", n - 1))));
+        }
       }
     }
   }
