@@ -983,16 +983,9 @@ class Responder {
   // to the general evaluator.
   static PolicyOutcome WriteGeo(Responder& self, uint16_t owner, const maps::RRset& rs,
                                 const maps::Resource& r, uint32_t, const uint8_t** picked) {
-    GeoClient geo;
-    self.FillGeoClient(&geo);
-    const GeoChoice c = GeoLookup(self.v_, r, geo);
-    const maps::Member* m = self.v_.members + r.member_first;
-    const uint32_t k = GeoMemberOf(m, r, c.list->dcs[0]);
-    // Set before the sub-resource is tried: if it declines, the general evaluator makes the
-    // same lookup first and reports at least this scope, so the maximum is unchanged.
-    self.ecs_scope = std::max(self.ecs_scope, static_cast<uint8_t>(c.scope));
-    if (k < r.member_count && m[k].health == kNone && r.ttl_when_down == kNone) {
-      const maps::Resource& sub = self.v_.resources[m[k].ref];
+    const maps::Member* m = self.GeoSite(r);
+    if (m != nullptr && m->health == kNone && r.ttl_when_down == kNone) {
+      const maps::Resource& sub = self.v_.resources[m->ref];
       // A site that is itself geo would not cap at r's TTL: the general evaluator does that.
       if (sub.flags & maps::kResourceRdataRun) {
         return kWriters[(sub.flags >> maps::kFastDispatchShift) & self.v_.dispatch_mask](
@@ -1002,19 +995,19 @@ class Responder {
     return self.PutSelected(Owner{owner, nullptr}, rs, picked);
   }
 
-  // The site (sub-resource) geo or latency resource g answers this client from, or null when
-  // g serves none of the client's first datacenter (the general evaluator then decides). Sets
+  // The member of geo or latency resource g (its site: a sub-resource) for this client's first
+  // datacenter, or null when g serves none there (the general evaluator then decides). Sets
   // ecs_scope first: if the site declines, the general evaluator makes the same lookup and
   // reports at least this scope, so the maximum is unchanged. Out of line and calling nothing,
   // so it needs no registers saved; the writers that use it keep theirs for the writing.
-  ABSL_ATTRIBUTE_NOINLINE const maps::Resource* GeoSite(const maps::Resource& g) {
+  ABSL_ATTRIBUTE_NOINLINE const maps::Member* GeoSite(const maps::Resource& g) {
     GeoClient client;
     FillGeoClient(&client);
     const GeoChoice c = GeoLookup(v_, g, client);
     const maps::Member* m = v_.members + g.member_first;
     const uint32_t k = GeoMemberOf(m, g, c.list->dcs[0]);
     ecs_scope = std::max(ecs_scope, static_cast<uint8_t>(c.scope));
-    return k < g.member_count ? &v_.resources[m[k].ref] : nullptr;
+    return k < g.member_count ? &m[k] : nullptr;
   }
 
   // One fast writer: picks (PickFast's rules for that kind) and writes; when the pick declines,
@@ -1031,8 +1024,9 @@ class Responder {
     namespace pi = policy_internal;
     const maps::Resource* rp = &geo_or_r;
     if constexpr (kGeo) {
-      rp = self.GeoSite(geo_or_r);
-      if (rp == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+      const maps::Member* site = self.GeoSite(geo_or_r);
+      if (site == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+      rp = &self.v_.resources[site->ref];
       ttl = std::min(rp->ttl, geo_or_r.ttl);
     }
     const maps::Resource& r = *rp;
