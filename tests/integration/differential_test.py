@@ -49,6 +49,9 @@ except ImportError:  # pragma: no cover
                      "try running it with /usr/bin/python3\n")
     sys.exit(2)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from lab import free_port  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
 ZONES = [("diff.test.", os.path.join(DATA, "diff.test.zone")),
@@ -898,24 +901,6 @@ def cleanup():
 def _on_signal(signum, frame):
     cleanup()
     sys.exit(2)
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-        except OSError:
-            t.close()
-            continue
-        t.close()
-        u.close()
-        return port
-    raise RuntimeError("no free port")
 
 
 def wait_ready(port, proc, what, timeout=30):

@@ -47,6 +47,9 @@ except ImportError:  # pragma: no cover
     sys.stderr.write("malformed_test.py needs dnspython (Debian: python3-dnspython)\n")
     sys.exit(2)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from lab import free_port  # noqa: E402
+
 import argparse
 import atexit
 import glob
@@ -727,24 +730,6 @@ def cleanup():
                 os.unlink(f)
             except OSError:
                 pass
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-        except OSError:
-            t.close()
-            continue
-        t.close()
-        u.close()
-        return port
-    raise RuntimeError("no free port")
 
 
 def start_server(control, dataplane, workdir):
