@@ -22,7 +22,6 @@ Prints "N passed, M failed" and exits 0 when M == 0, 1 otherwise
 
 import argparse
 import atexit
-import glob
 import os
 import re
 import shutil
@@ -50,7 +49,7 @@ except ImportError:  # pragma: no cover
     sys.exit(2)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lab import free_port  # noqa: E402
+from lab import free_port, publish_once, remove_shm, start_listener, stop_processes  # noqa: E402,E501
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
@@ -878,24 +877,8 @@ SHM_INSTANCES = []
 
 
 def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            try:
-                p.terminate()
-                p.wait(timeout=5)
-            except Exception:
-                try:
-                    p.kill()
-                    p.wait(timeout=5)
-                except Exception:
-                    pass
-    PROCS.clear()
-    for inst in SHM_INSTANCES:
-        for f in glob.glob("/dev/shm/%s.*" % glob.escape(inst)) + glob.glob("/dev/shm/%s" % glob.escape(inst)):
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
+    stop_processes(PROCS)
+    remove_shm(SHM_INSTANCES)
 
 
 def _on_signal(signum, frame):
@@ -995,23 +978,9 @@ def start_sextant(control, dataplane, workdir, disabled=False):
         if not disabled:
             f.write("  nsid: %s\n  version: %s\n  identity: %s\n" % (
                 yaml_str(NSID), yaml_str(VERSION), yaml_str(IDENTITY)))
-    out = os.path.join(d, "control.out")
-    with open(out, "w") as log:
-        rc = subprocess.call([control, "--once", "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, timeout=120)
-    if rc != 0:
-        sys.stderr.write(open(out).read()[-3000:])
-        raise RuntimeError("sextant-control --config %s exited %d" % (cfg, rc))
-    port = free_port()
-    log = open(os.path.join(d, "dataplane.out"), "w")
-    p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port, "--config", cfg],
-                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    PROCS.append(p)
-    try:
-        wait_ready(port, p, "sextant-dataplane")
-    except RuntimeError:
-        sys.stderr.write(open(os.path.join(d, "dataplane.out")).read()[-3000:])
-        raise
+    publish_once(control, cfg, d)
+    port, _ = start_listener(dataplane, cfg, os.path.join(d, "dataplane.out"), PROCS,
+                             lambda port, p: wait_ready(port, p, "sextant-dataplane"))
     return port
 
 

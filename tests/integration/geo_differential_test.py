@@ -16,7 +16,6 @@ so it sends nothing anywhere; Sextant runs in kernel-socket mode on 127.0.0.1.
 Prints 'N passed, M failed' and exits non-zero on any unexplained difference.
 """
 import argparse
-import glob
 import ipaddress
 import json
 import os
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-from lab import free_port  # noqa: E402
+from lab import free_port, publish_once, remove_shm, start_listener, stop_processes  # noqa: E402,E501
 
 import dns.edns
 import dns.message
@@ -149,40 +148,15 @@ def start_sextant(control, dataplane, workdir):
         for n, _, _, a in DCS:
             f.write("      %s: {members: [%s]}\n" % (n, a))
         f.write("records:\n  - {name: www.geo.test., type: A, resource: www}\n")
-    out = os.path.join(d, "control.out")
-    with open(out, "w") as log:
-        rc = subprocess.call([control, "--once", "--config", cfg], stdout=log,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
-    if rc != 0:
-        sys.stderr.write(open(out).read()[-3000:])
-        raise RuntimeError("sextant-control --once exited %d" % rc)
-    port = free_port()
-    log = open(os.path.join(d, "dataplane.out"), "w")
-    p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port, "--config", cfg],
-                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    PROCS.append(p)
-    try:
-        wait_ready(port, p, "sextant-dataplane")
-    except RuntimeError:
-        sys.stderr.write(open(os.path.join(d, "dataplane.out")).read()[-3000:])
-        raise
+    publish_once(control, cfg, d)
+    port, _ = start_listener(dataplane, cfg, os.path.join(d, "dataplane.out"), PROCS,
+                             lambda port, p: wait_ready(port, p, "sextant-dataplane"))
     return port
 
 
 def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    for inst in SHM:
-        for f in glob.glob("/dev/shm/%s.*" % glob.escape(inst)) + glob.glob("/dev/shm/%s" % inst):
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
+    stop_processes(PROCS)
+    remove_shm(SHM)
 
 
 def cases():

@@ -48,11 +48,10 @@ except ImportError:  # pragma: no cover
     sys.exit(2)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lab import free_port  # noqa: E402
+from lab import publish_once, remove_shm, start_listener, stop_processes  # noqa: E402
 
 import argparse
 import atexit
-import glob
 import random
 import re
 import shutil
@@ -714,22 +713,8 @@ INSTANCES = []
 
 
 def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
-    PROCS.clear()
-    for inst in INSTANCES:
-        for f in glob.glob("/dev/shm/%s.*" % glob.escape(inst)) + \
-                glob.glob("/dev/shm/%s" % glob.escape(inst)):
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
+    stop_processes(PROCS)
+    remove_shm(INSTANCES)
 
 
 def start_server(control, dataplane, workdir):
@@ -746,30 +731,23 @@ def start_server(control, dataplane, workdir):
                 "server:\n  edns_udp_size: %d\n  nsid: \"%s\"\n  version: \"%s\"\n"
                 "  identity: \"%s\"\n" % (instance, ORIGIN, zone, UDP_SIZE, NSID, VERSION,
                                           IDENTITY))
-    out = os.path.join(workdir, "control.out")
-    with open(out, "w") as log:
-        rc = subprocess.call([control, "--once", "--config", cfg], stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, timeout=60)
-    if rc != 0:
-        sys.stderr.write(open(out).read()[-3000:])
-        raise RuntimeError("sextant-control --config %s exited %d" % (cfg, rc))
-    port = free_port()
+    publish_once(control, cfg, workdir, timeout=60)
+
+    def ready(port, p):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise RuntimeError("sextant-dataplane exited with status %s at start-up" %
+                                   p.returncode)
+            _, r = udp_exchange(port, b"", 0x5e5e)  # an empty datagram is dropped, then the sentinel
+            if r is not None and not check_valid(r, 0x5e5e, SENTINEL_SPEC):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("sextant-dataplane on port %d did not answer within 20 s" % port)
+
     log_path = os.path.join(workdir, "dataplane.out")
-    log = open(log_path, "w")
-    p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port, "--config", cfg],
-                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    PROCS.append(p)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            sys.stderr.write(open(log_path).read()[-3000:])
-            raise RuntimeError("sextant-dataplane exited with status %s at start-up" % p.returncode)
-        _, r = udp_exchange(port, b"", 0x5e5e)  # an empty datagram is dropped, then the sentinel
-        if r is not None and not check_valid(r, 0x5e5e, SENTINEL_SPEC):
-            return p, port, log_path
-        time.sleep(0.1)
-    sys.stderr.write(open(log_path).read()[-3000:])
-    raise RuntimeError("sextant-dataplane on port %d did not answer within 20 s" % port)
+    port, p = start_listener(dataplane, cfg, log_path, PROCS, ready)
+    return p, port, log_path
 
 
 # ---------------------------------------------------------------------------

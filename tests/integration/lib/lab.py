@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -36,6 +37,60 @@ class Results:
 def run(cmd, check=True, **kw):
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=check, text=True,
                           capture_output=True, **kw)
+
+
+def stop_processes(procs):
+    """Terminates (then kills) every process still running in `procs`, and empties it."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+    procs.clear()
+
+
+def remove_shm(instances):
+    """Removes the /dev/shm files (control block, snapshots, targets) of these instances."""
+    import glob
+    for inst in instances:
+        for f in glob.glob("/dev/shm/%s.*" % glob.escape(inst)) + \
+                glob.glob("/dev/shm/%s" % glob.escape(inst)):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+
+
+def publish_once(control, cfg, workdir, timeout=120):
+    """`sextant-control --once --config cfg` (log in workdir/control.out); raises with the log's
+    tail when it fails."""
+    out = os.path.join(workdir, "control.out")
+    with open(out, "w") as log:
+        rc = subprocess.call([control, "--once", "--config", cfg], stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
+    if rc != 0:
+        sys.stderr.write(open(out).read()[-3000:])
+        raise RuntimeError("sextant-control --once --config %s exited %d" % (cfg, rc))
+
+
+def start_listener(dataplane, cfg, log_path, procs, ready):
+    """Starts `sextant-dataplane --listen` (kernel sockets) on a free loopback port, adds it to
+    `procs`, and calls ready(port, proc), which raises RuntimeError when it never answers (the
+    dataplane's log tail is shown then). Returns (port, proc)."""
+    port = free_port()
+    log = open(log_path, "w")
+    p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port, "--config", cfg],
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    procs.append(p)
+    try:
+        ready(port, p)
+    except RuntimeError:
+        sys.stderr.write(open(log_path).read()[-3000:])
+        raise
+    return port, p
 
 
 def free_port():
