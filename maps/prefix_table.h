@@ -25,6 +25,7 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "maps/geo_config.h"
@@ -92,14 +93,19 @@ inline uint32_t LookupV4Entry(const uint32_t* t, uint32_t a) {
 }
 
 // `hi`/`lo`: the address as two host-order halves. Validation guarantees a leaf within 15 reads.
+// Unrolled, so that every level's shift is a constant (a lookup stops at its leaf, mostly
+// within the first few levels).
 inline uint32_t LookupV6Entry(const uint32_t* t, uint64_t hi, uint64_t lo) {
   uint32_t e = t[hi >> 48];
-  int shift = 40;
-  while (e & kPrefixChunkFlag) {
-    const uint32_t byte =
-        static_cast<uint32_t>((shift >= 0 ? hi >> shift : lo >> (shift + 64)) & 0xff);
-    e = t[((e & ~kPrefixChunkFlag) << 8) | byte];
-    shift -= 8;
+#pragma GCC unroll 8
+  for (int shift = 40; shift >= 0; shift -= 8) {
+    if (!(e & kPrefixChunkFlag)) return e;
+    e = t[((e & ~kPrefixChunkFlag) << 8) | static_cast<uint32_t>((hi >> shift) & 0xff)];
+  }
+#pragma GCC unroll 8
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    if (!(e & kPrefixChunkFlag)) return e;
+    e = t[((e & ~kPrefixChunkFlag) << 8) | static_cast<uint32_t>((lo >> shift) & 0xff)];
   }
   return e;
 }
@@ -112,6 +118,41 @@ inline LookupResult LookupV4(const PrefixTableView& t, uint32_t a, int source_pr
   const uint32_t e = LookupV4Entry(t.v4.data(), a & Mask32(source_prefix_len));
   return {e >> 8, static_cast<int>(e & 0xff)};
 }
+
+namespace prefix_table_internal {
+
+// When the IPv6 address hi:lo, already masked to `s` bits, is in one of the IPv4-embedding
+// ranges: the lookup of the IPv4 address it embeds, in *out, and true.
+inline bool LookupEmbedded(const PrefixTableView& t, uint64_t hi, uint64_t lo, int s,
+                           LookupResult* out) {
+  // `v4` is the embedded address, `adj` where it starts in the IPv6 address.
+  uint32_t v4;
+  int adj;
+  if (hi == 0 || hi == 0x0064ff9b00000000ull) {
+    const uint32_t top = static_cast<uint32_t>(lo >> 32);
+    if (!(top == 0 || (hi == 0 && (top == 0xffff || top == 0xffff0000u)))) return false;
+    v4 = static_cast<uint32_t>(lo);
+    adj = 96;
+  } else if ((hi >> 32) == 0x20010000u) {  // Teredo: the client's address is inverted
+    v4 = ~static_cast<uint32_t>(lo);
+    adj = 96;
+  } else if ((hi >> 48) == 0x2002) {  // 6to4
+    v4 = static_cast<uint32_t>(hi >> 16);
+    adj = 16;
+  } else {
+    return false;
+  }
+  const LookupResult r = LookupV4(t, v4, s - adj);
+  *out = {r.list, r.scope + adj};
+  return true;
+}
+
+inline LookupResult LookupNative(const PrefixTableView& t, uint64_t hi, uint64_t lo) {
+  const uint32_t e = LookupV6Entry(t.v6.data(), hi, lo);
+  return {e >> 8, static_cast<int>(e & 0xff)};
+}
+
+}  // namespace prefix_table_internal
 
 // `addr`: 4 (kFamilyIpv4) or 16 (kFamilyIpv6) network-order bytes. `source_prefix_len`: how many
 // leading bits to use (the ECS source prefix length; 32/128 for a plain client address); the rest
@@ -128,31 +169,35 @@ inline LookupResult Lookup(const PrefixTableView& t, const uint8_t* addr, int fa
   const int s = source_prefix_len;
   const uint64_t hi = LoadBe64(addr) & Mask64(s);
   const uint64_t lo = LoadBe64(addr + 8) & Mask64(s - 64);
-  // The IPv4-embedding ranges. `v4` is the embedded address, `v4_bits` how many of its bits the
-  // source length covers, `adj` where it starts in the IPv6 address.
-  uint32_t v4;
-  int adj;
-  if (hi == 0 || hi == 0x0064ff9b00000000ull) {
-    const uint32_t top = static_cast<uint32_t>(lo >> 32);
-    if (!(top == 0 || (hi == 0 && (top == 0xffff || top == 0xffff0000u)))) goto native;
-    v4 = static_cast<uint32_t>(lo);
-    adj = 96;
-  } else if ((hi >> 32) == 0x20010000u) {  // Teredo: the client's address is inverted
-    v4 = ~static_cast<uint32_t>(lo);
-    adj = 96;
-  } else if ((hi >> 48) == 0x2002) {  // 6to4
-    v4 = static_cast<uint32_t>(hi >> 16);
-    adj = 16;
-  } else {
-    goto native;
+  LookupResult r;
+  if (LookupEmbedded(t, hi, lo, s, &r)) return r;
+  return LookupNative(t, hi, lo);
+}
+
+// Lookup for an address whose bits past `source_prefix_len` are already zero (the dataplane's
+// ECS address, zero-padded by its parser; a packet's source address, whole): the same result
+// as Lookup. IPv4 addresses, and IPv6 addresses outside the embedding ranges' first bits
+// (0000::/16 and 0064::/16, which hold ::/96, ::ffff:0:0/96 and 64:ff9b::/96; Teredo's
+// 2001::/32; 6to4's 2002::/16), skip the masks and the embedding tests.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline LookupResult LookupPadded(const PrefixTableView& t,
+                                                              const uint8_t* addr, int family,
+                                                              int source_prefix_len) {
+  using namespace prefix_table_internal;
+  if (family == kFamilyIpv4) {
+    uint32_t a;
+    std::memcpy(&a, addr, 4);
+    const uint32_t e = LookupV4Entry(t.v4.data(), __builtin_bswap32(a));
+    return {e >> 8, static_cast<int>(e & 0xff)};
   }
-  {
-    const LookupResult r = LookupV4(t, v4, s - adj);
-    return {r.list, r.scope + adj};
+  const uint64_t hi = LoadBe64(addr);
+  const uint64_t lo = LoadBe64(addr + 8);
+  const uint32_t top = static_cast<uint32_t>(hi >> 48);
+  if (top <= 0x64 || top == 0x2002 || (hi >> 32) == 0x20010000u) {
+    // Masking changes nothing here either; the embedded IPv4 lookup masks its own bits.
+    LookupResult r;
+    if (LookupEmbedded(t, hi, lo, source_prefix_len, &r)) return r;
   }
-native:
-  const uint32_t e = LookupV6Entry(t.v6.data(), hi, lo);
-  return {e >> 8, static_cast<int>(e & 0xff)};
+  return LookupNative(t, hi, lo);
 }
 
 // The compiler's mutable working form: a full binary trie over one family whose leaves carry a

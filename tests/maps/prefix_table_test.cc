@@ -180,6 +180,66 @@ TEST(PrefixTable, AddressFormsAndSourcePrefixes) {
   }
 }
 
+// LookupPadded (the dataplane's, for addresses zero past their source length) gives Lookup's
+// result for every source length, family and IPv6 form: native ones in and out of the
+// embedding ranges' first 16 bits (0, 0x64, 2001, 2002), IPv4-mapped and -compatible, NAT64,
+// Teredo (inverted) and 6to4, over random tables of both families.
+TEST(PrefixTable, PaddedLookupsMatchMaskedLookups) {
+  std::mt19937_64 rng(11);
+  const std::vector<Net> v4 = RandomNets(rng, 32, 300);
+  std::vector<Net> v6 = RandomNets(rng, 128, 300);
+  for (size_t i = 0; i < v6.size(); i += 3) {  // some networks where the embedding ranges start
+    const uint8_t tops[][2] = {{0x20, 0x01}, {0x20, 0x02}, {0x00, 0x64}, {0x00, 0x00}};
+    std::memcpy(v6[i].addr, tops[i % 4], 2);
+    v6[i].len = std::max(v6[i].len, 17);
+  }
+  PrefixTrie t4(32, 0), t6(128, 0);
+  for (const Net& n : v4) t4.Paint(n.addr, n.len, n.list);
+  for (const Net& n : v6) t6.Paint(n.addr, n.len, n.list);
+  SerializedPrefixTable table{t4.Flatten(0), t6.Flatten(0)};
+  ASSERT_TRUE(ValidatePrefixTable(table.view(), 51).ok());
+  for (int i = 0; i < 200000; ++i) {
+    const bool v6_case = i % 8 != 0;
+    uint8_t a[16];
+    for (auto& b : a) b = static_cast<uint8_t>(rng());
+    if (v6_case) {
+      switch (i % 8) {
+        case 1:
+          a[0] = 0x20, a[1] = 0x01, a[2] = a[3] = 0;
+          break;  // Teredo
+        case 2:
+          a[0] = 0x20, a[1] = 0x02;
+          break;  // 6to4
+        case 3:
+          std::memset(a, 0, 10), a[10] = a[11] = 0xff;
+          break;  // mapped
+        case 4:
+          std::memset(a, 0, 12);
+          break;   // compatible
+        case 5: {  // NAT64
+          const uint8_t p[12] = {0, 0x64, 0xff, 0x9b};
+          std::memcpy(a, p, 12);
+          break;
+        }
+        case 6:
+          a[0] = 0x20, a[1] = 0x01;
+          break;  // 2001::/16 outside Teredo (mostly)
+        default:
+          a[0] = 0x30 | (a[0] & 0x0f);
+          break;
+      }
+    }
+    const int max_bits = v6_case ? 128 : 32;
+    const int source = static_cast<int>(rng() % (max_bits + 1));
+    for (int b = source; b < 128; ++b) a[b / 8] &= static_cast<uint8_t>(~(0x80 >> (b % 8)));
+    const int family = v6_case ? kFamilyIpv6 : kFamilyIpv4;
+    const LookupResult want = Lookup(table.view(), a, family, source);
+    const LookupResult got = LookupPadded(table.view(), a, family, source);
+    ASSERT_EQ(got.list, want.list) << "case " << i << ", source /" << source;
+    ASSERT_EQ(got.scope, want.scope) << "case " << i << ", source /" << source;
+  }
+}
+
 TEST(PrefixTable, SingleNetworkTableHasScopeZero) {
   const SerializedPrefixTable t{PrefixTrie(32, 5).Flatten(0), PrefixTrie(128, 5).Flatten(0)};
   const uint8_t v4[4] = {198, 18, 0, 1};
