@@ -78,12 +78,10 @@ void SetFastPathFacts(const maps::Member* m, const std::vector<uint8_t>& rdata,
   res->flags = static_cast<uint16_t>(
       (leaf ? maps::kResourceLeaf : 0) | (rdata_run ? maps::kResourceRdataRun : 0) |
       (health_run ? maps::kResourceHealthRun : 0) | (no_health ? maps::kResourceNoHealth : 0));
-  res->flags |=
-      static_cast<uint16_t>(maps::FastDispatchOf(res->kind, res->order, res->count, res->flags)
-                            << maps::kFastDispatchShift);
   res->rdata_first = rdata_run ? m[0].ref : 0;
   res->rdata_stride = rdata_run ? static_cast<uint16_t>(2 + len0) : 0;
   res->health_first = health_run ? m[0].health : 0;
+  res->flags |= static_cast<uint16_t>(maps::FastDispatchOf(*res) << maps::kFastDispatchShift);
 }
 
 }  // namespace

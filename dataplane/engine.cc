@@ -14,7 +14,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
+#include <type_traits>
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+#endif
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -285,6 +290,9 @@ bool ParseEcs(const uint8_t* o, uint16_t olen, Query* q) {
   q->ecs_family_lo = o[1];
   q->ecs_source = source;
   q->ecs_addr_len = static_cast<uint8_t>(alen);
+  // Zero-padded, so that geo lookups need not mask it (maps::LookupPadded): the bits past
+  // `source` in its last byte are zero already (checked above).
+  std::memset(q->ecs_addr, 0, sizeof(q->ecs_addr));
   std::memcpy(q->ecs_addr, o + 4, alen);
   return true;
 }
@@ -693,6 +701,84 @@ class RecordHead {
   uint32_t head6_;
 };
 
+// The record writer of the policy writers, whose rdata is kLen (4: A, 16: AAAA) bytes under an
+// owner already in the packet: the 12 bytes before the rdata (owner pointer, TYPE, CLASS, TTL,
+// RDLENGTH) are worked out once per answer, in registers. An A record is then one 16-byte store
+// of that head with the address inserted in its last lane; an AAAA record three stores.
+template <int kLen>
+class FixedRecord {
+  static_assert(kLen == 4 || kLen == 16);
+
+ public:
+  FixedRecord(uint16_t owner, uint16_t type, uint32_t ttl) {
+    uint64_t head0;
+    uint32_t head8;
+    if constexpr (std::endian::native == std::endian::little) {
+      // The wire bytes as little-endian words, by shifts (a byte array would go through memory).
+      const uint64_t ttl_be = __builtin_bswap32(ttl);
+      head0 = uint64_t{__builtin_bswap16(static_cast<uint16_t>(0xC000 | owner))} |
+              uint64_t{__builtin_bswap16(type)} << 16 |
+              uint64_t{__builtin_bswap16(kClassIn)} << 32 | (ttl_be & 0xFFFF) << 48;
+      head8 = static_cast<uint32_t>(ttl_be >> 16) |
+              uint32_t{__builtin_bswap16(static_cast<uint16_t>(kLen))} << 16;
+    } else {
+      uint8_t h[12];
+      Put16(h, static_cast<uint16_t>(0xC000 | owner));
+      Put16(h + 2, type);
+      Put16(h + 4, kClassIn);
+      Put32(h + 6, ttl);
+      Put16(h + 10, kLen);
+      head0 = Load64(h);
+      head8 = Load32(h + 8);
+    }
+#if defined(__SSE4_1__)
+    if constexpr (kLen == 4) {
+      rec_ = _mm_set_epi64x(head8, static_cast<int64_t>(head0));
+      return;
+    }
+#endif
+    head0_ = head0;
+    head8_ = head8;
+  }
+
+  // Writes the record whose rdata is at `rdata` (kLen bytes) at p; returns its end.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE uint8_t* Write(uint8_t* p, const uint8_t* rdata) {
+#if defined(__SSE4_1__)
+    if constexpr (kLen == 4) {
+      uint32_t addr;
+      std::memcpy(&addr, rdata, 4);
+      rec_ = _mm_insert_epi32(rec_, static_cast<int>(addr), 3);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), rec_);
+      return p + 16;
+    }
+#endif
+    Store64(p, head0_);
+    Store32(p + 8, head8_);
+    std::memcpy(p + 12, rdata, kLen);
+    return p + 12 + kLen;
+  }
+
+ private:
+#if defined(__SSE4_1__)
+  __m128i rec_;
+#endif
+  uint64_t head0_ = 0;
+  uint32_t head8_ = 0;
+};
+
+// kTimes<k>.v[i] = k * i for i < 16 (as one byte): a byte shuffle by member indices gives their
+// scaled offsets.
+template <uint32_t k>
+struct TimesTable {
+  alignas(16) uint8_t v[16];
+  constexpr TimesTable() : v() {
+    for (uint32_t i = 0; i < 16; ++i) v[i] = static_cast<uint8_t>(k * i);
+  }
+};
+template <uint32_t k>
+inline constexpr TimesTable<k> kTimes;
+static_assert(9 * 15 < 256);
+
 class Responder {
  public:
   Responder(const SnapshotView& v, Writer* w) : v_(v), w_(*w) {}
@@ -947,6 +1033,20 @@ class Responder {
         return &WriteFast<H, maps::kWriterWeighted, kGeo>;
       case maps::kWriterShuffled:
         return &WriteFast<H, maps::kWriterShuffled, kGeo>;
+      case maps::kWriterOneA:
+        return &WriteOne<H, 4, kGeo>;
+      case maps::kWriterOneAaaa:
+        return &WriteOne<H, 16, kGeo>;
+#if defined(__SSE4_1__)
+      case maps::kWriterSampleA:
+        return &WriteSample<H, 4, kGeo>;
+      case maps::kWriterSampleAaaa:
+        return &WriteSample<H, 16, kGeo>;
+#else
+      case maps::kWriterSampleA:
+      case maps::kWriterSampleAaaa:
+        return &WriteFast<H, maps::kWriterShuffled, kGeo>;
+#endif
       default:
         return &WriteFast<H, maps::kWriterRun, kGeo>;
     }
@@ -958,7 +1058,8 @@ class Responder {
     std::array<WriterFn, maps::kFastDispatchCount> t{};
     for (WriterFn& f : t) f = &WriteGeneral;
     for (const int w :
-         {maps::kWriterRun, maps::kWriterFailover, maps::kWriterWeighted, maps::kWriterShuffled}) {
+         {maps::kWriterRun, maps::kWriterFailover, maps::kWriterWeighted, maps::kWriterShuffled,
+          maps::kWriterSampleA, maps::kWriterSampleAaaa, maps::kWriterOneA, maps::kWriterOneAaaa}) {
       t[w << 2 | maps::kFastNoHealth] = WriterFor<pi::NoHealth, false>(w);
       t[w << 2 | maps::kFastHealthRun] = WriterFor<pi::RunHealth, false>(w);
       t[w << 2 | maps::kFastHealthIndexed] = WriterFor<pi::IndexedHealth, false>(w);
@@ -1000,14 +1101,59 @@ class Responder {
   // ecs_scope first: if the site declines, the general evaluator makes the same lookup and
   // reports at least this scope, so the maximum is unchanged. Out of line and calling nothing,
   // so it needs no registers saved; the writers that use it keep theirs for the writing.
+  // GeoLookup's choice (the ECS address when there is a usable one and g uses it, else the
+  // packet's source), by maps::LookupPadded on the parsed query, which skips the masks.
   ABSL_ATTRIBUTE_NOINLINE const maps::Member* GeoSite(const maps::Resource& g) {
-    GeoClient client;
-    FillGeoClient(&client);
-    const GeoChoice c = GeoLookup(v_, g, client);
+    const maps::GeoMap& map = v_.geo_maps[g.count];
+    const maps::PrefixTableView t = GeoTable(v_, map);
+    maps::LookupResult lr;
+    if (query->has_ecs && query->ecs_source > 0 && g.order == maps::kGeoEcsUse) {
+      lr = maps::LookupPadded(t, query->ecs_addr, query->ecs_family_lo, query->ecs_source);
+      ecs_scope = std::max(ecs_scope, static_cast<uint8_t>(lr.scope));
+    } else {
+      lr = client->family == 4 ? maps::LookupPadded(t, client->addr, maps::kFamilyIpv4, 32)
+                               : maps::LookupPadded(t, client->addr, maps::kFamilyIpv6, 128);
+    }
+    const maps::DcList& list = v_.geo_lists[map.list_first + lr.list];
     const maps::Member* m = v_.members + g.member_first;
-    const uint32_t k = GeoMemberOf(m, g, c.list->dcs[0]);
-    ecs_scope = std::max(ecs_scope, static_cast<uint8_t>(c.scope));
+    const uint32_t k = GeoMemberOf(m, g, list.dcs[0]);
     return k < g.member_count ? &m[k] : nullptr;
+  }
+
+  // The resource a writer answers: r itself, or (kGeo) the site the lookup picks for this
+  // client, answered with at most r's TTL (*ttl); null when r serves no site there.
+  template <bool kGeo>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE const maps::Resource* Answering(const maps::Resource& r,
+                                                               uint32_t* ttl) {
+    if constexpr (!kGeo) return &r;
+    const maps::Member* site = GeoSite(r);
+    if (site == nullptr) return nullptr;
+    const maps::Resource* sub = &v_.resources[site->ref];
+    *ttl = std::min(sub->ttl, r.ttl);
+    return sub;
+  }
+
+  // A resource with one member (maps::kWriterOneA/Aaaa): that member when it is up, whatever
+  // the kind (static, failover, weighted, multivalue all answer a lone member that is up, with
+  // the resource's TTL); else the general evaluator (the all-down rule). kGeo as for WriteFast.
+  template <typename H, int kLen, bool kGeo>
+  static PolicyOutcome WriteOne(Responder& self, uint16_t owner, const maps::RRset& rs,
+                                const maps::Resource& geo_or_r, uint32_t ttl,
+                                const uint8_t** picked) {
+    namespace pi = policy_internal;
+    const maps::Resource* rp = self.Answering<kGeo>(geo_or_r, &ttl);
+    if (rp == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+    const maps::Resource& r = *rp;
+    const H h = pi::HealthOf<H>(self.v_.health, self.v_.members + r.member_first, r);
+    if ((h.Bad(0) & pi::kBadBits) != 0) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+    uint8_t* p = self.w_.Reserve(12 + kLen);
+    const uint8_t* const rd = self.v_.rdata + r.rdata_first;
+    *picked = p == nullptr ? nullptr : rd;
+    if (p != nullptr) {
+      FixedRecord<kLen>(owner, kLen == 4 ? kTypeA : kTypeAaaa, ttl).Write(p, rd + 2);
+      ++self.counts[0];
+    }
+    return PolicyOutcome::kAnswer;
   }
 
   // One fast writer: picks (PickFast's rules for that kind) and writes; when the pick declines,
@@ -1022,13 +1168,8 @@ class Responder {
                                  const maps::Resource& geo_or_r, uint32_t ttl,
                                  const uint8_t** picked) {
     namespace pi = policy_internal;
-    const maps::Resource* rp = &geo_or_r;
-    if constexpr (kGeo) {
-      const maps::Member* site = self.GeoSite(geo_or_r);
-      if (site == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
-      rp = &self.v_.resources[site->ref];
-      ttl = std::min(rp->ttl, geo_or_r.ttl);
-    }
+    const maps::Resource* rp = self.Answering<kGeo>(geo_or_r, &ttl);
+    if (rp == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
     const maps::Resource& r = *rp;
     const maps::Member* m = self.v_.members + r.member_first;
     const H h = pi::HealthOf<H>(self.v_.health, m, r);
@@ -1049,6 +1190,72 @@ class Responder {
     return self.PutPicked(owner, r, f, picked);
   }
 
+  // Multivalue over a run of n <= 16 members, all A (kLen 4) or all AAAA (16), without
+  // ttl_when_down (maps::kWriterSampleA/Aaaa): the sample is drawn in a vector register
+  // (SampleSmallInline) and written straight from it, when every member drawn is up; else the
+  // general evaluator draws again among the up members (so the answer is still a uniform
+  // sample of them: see PickFast). kGeo as for WriteFast.
+#if defined(__SSE4_1__)
+  template <typename H, int kLen, bool kGeo>
+  static PolicyOutcome WriteSample(Responder& self, uint16_t owner, const maps::RRset& rs,
+                                   const maps::Resource& geo_or_r, uint32_t ttl,
+                                   const uint8_t** picked) {
+    namespace pi = policy_internal;
+    const maps::Resource* rp = self.Answering<kGeo>(geo_or_r, &ttl);
+    if (rp == nullptr) return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+    const maps::Resource& r = *rp;
+    const uint32_t n = r.member_count;
+    const uint32_t keep = std::min<uint32_t>(r.count, n);
+    const __m128i x = pi::SampleSmallInline(n, keep);
+    const H h = pi::HealthOf<H>(self.v_.health, self.v_.members + r.member_first, r);
+    // Usually every member is up, which is cheaper to see than which of them were drawn.
+    if (!pi::AllUpSmall(h, n)) {
+      alignas(16) uint8_t idx[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(idx), x);
+      if (!pi::DrawnUp(h, n, keep, x, idx + 16 - keep)) {
+        return self.PutSelected(Owner{owner, nullptr}, rs, picked);
+      }
+    }
+    constexpr size_t kRecord = 12 + kLen;
+    uint8_t* p = self.w_.Reserve(keep * kRecord);
+    if (p == nullptr) {
+      *picked = nullptr;
+      return PolicyOutcome::kAnswer;
+    }
+    const uint8_t* const rd = self.v_.rdata + r.rdata_first + 2;  // member 0's address
+    // Member k's address is at rd + 2 * kHalf * k (the run's stride is 2 + kLen = 2 * kHalf):
+    // one byte shuffle turns the whole sample into those kHalf * k (a byte each: at most 135).
+    constexpr uint32_t kHalf = (2 + kLen) / 2;
+    const __m128i half =
+        _mm_shuffle_epi8(_mm_load_si128(reinterpret_cast<const __m128i*>(kTimes<kHalf>.v)), x);
+    // A record written (only CNAME resources, never answered here, need the first).
+    *picked = rd - 2 + 2 * static_cast<uint32_t>(_mm_extract_epi8(half, 15));
+    // The members drawn are bytes 16 - keep .. 15. Any fixed order of a uniform ordered sample
+    // is one too, so they are written from the lowest of those bytes up.
+    FixedRecord<kLen> rec(owner, kLen == 4 ? kTypeA : kTypeAaaa, ttl);
+    uint32_t left = keep;
+    if (keep > 8) {
+      const uint64_t low = static_cast<uint64_t>(_mm_cvtsi128_si64(half));
+      p = WriteDrawn(p, rec, rd, low >> (8 * (16 - keep)), keep - 8);
+      left = 8;
+    }
+    const uint64_t high = static_cast<uint64_t>(_mm_extract_epi64(half, 1));
+    WriteDrawn(p, rec, rd, high >> (8 * (8 - left)), left);
+    self.counts[0] += static_cast<uint16_t>(keep);
+    return PolicyOutcome::kAnswer;
+  }
+
+  // `count` (1..8) records at p, for the members whose half-offsets are the low `count` bytes
+  // of `halves`, lowest first. Returns the end.
+  template <int kLen>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static uint8_t* WriteDrawn(uint8_t* p, FixedRecord<kLen>& rec,
+                                                          const uint8_t* rd, uint64_t halves,
+                                                          uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i, halves >>= 8) p = rec.Write(p, rd + 2 * (halves & 0xFF));
+    return p;
+  }
+#endif
+
   // PutDynamic for what PickFast chose: the members' records straight from the resource's rdata
   // run (every one the same size, so one size check covers them), under a known owner.
   ABSL_ATTRIBUTE_ALWAYS_INLINE PolicyOutcome PutPicked(uint16_t owner, const maps::Resource& r,
@@ -1059,33 +1266,32 @@ class Responder {
       *picked = nullptr;
       return PolicyOutcome::kAnswer;
     }
-    const RecordHead head(owner, r.type, f.ttl);
     const uint8_t* const first = v_.rdata + r.rdata_first;
-    // Every record of a run has the same length: A and AAAA get loops with that length fixed,
-    // so a record is three or four stores and the loop needs no length test.
+    // Every record of a run has the same length: A and AAAA get loops with that length fixed
+    // (FixedRecord), so the loop needs no length test.
     if (stride == 2 + 4) {
-      *picked = WritePicked<4>(p, head, first, stride, f);
+      *picked = WritePicked(p, FixedRecord<4>(owner, r.type, f.ttl), first, 2 + 4, f);
     } else if (stride == 2 + 16) {
-      *picked = WritePicked<16>(p, head, first, stride, f);
-    } else {
-      *picked = WritePicked<0>(p, head, first, stride, f);
+      *picked = WritePicked(p, FixedRecord<16>(owner, r.type, f.ttl), first, 2 + 16, f);
+    } else {  // not made by the compiler (A and AAAA only), but a valid snapshot
+      *picked = WritePicked(p, RecordHead(owner, r.type, f.ttl), first, stride, f);
     }
     counts[0] += f.n;
     return PolicyOutcome::kAnswer;
   }
 
-  // PutPicked's records at p, from the run at `first`; kLen is the rdata length of every member
-  // (0: read from each). Returns the first record's rdata.
-  template <int kLen>
-  ABSL_ATTRIBUTE_ALWAYS_INLINE static const uint8_t* WritePicked(uint8_t* p, const RecordHead& head,
+  // PutPicked's records at p, from the run at `first` (each member `u16 len | rdata`, `stride`
+  // bytes apart), with `rec` (FixedRecord, or RecordHead for any length). Returns the first
+  // record's rdata.
+  template <typename Rec>
+  ABSL_ATTRIBUTE_ALWAYS_INLINE static const uint8_t* WritePicked(uint8_t* p, Rec rec,
                                                                  const uint8_t* first,
                                                                  size_t stride, const FastPick& f) {
-    if constexpr (kLen != 0) stride = 2 + kLen;
-    const auto write = [&head](uint8_t* at, const uint8_t* rd) {
-      if constexpr (kLen != 0) {
-        return head.WriteFixed<kLen>(at, rd);
+    const auto write = [&rec](uint8_t* at, const uint8_t* rd) {
+      if constexpr (std::is_same_v<Rec, RecordHead>) {
+        return rec.Write(at, rd);
       } else {
-        return head.Write(at, rd);
+        return rec.Write(at, rd + 2);
       }
     };
     if (f.run) {

@@ -49,10 +49,10 @@ struct SnapshotView {
   const std::atomic<uint32_t>* health = nullptr;
   // Applied to a resource's dispatch id (maps::FastDispatchOf): without health words, the
   // writers that read none (everything is up).
-  uint8_t dispatch_mask = 0x3C;
+  uint8_t dispatch_mask = 0x7C;
   void SetHealth(const std::atomic<uint32_t>* h) {
     health = h;
-    dispatch_mask = h != nullptr ? 0x3F : 0x3C;
+    dispatch_mask = h != nullptr ? 0x7F : 0x7C;
   }
   uint32_t zone_count = 0;
   uint64_t generation = 0;

@@ -212,6 +212,25 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t FirstUp(RunHealth h, uint32_t n) {
 }
 #endif
 
+// AllUp for a run of at most 16 members: for RunHealth with four or more, four loads at fixed
+// places (overlapping when n < 16) instead of a loop.
+template <typename H>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool AllUpSmall(H h, uint32_t n) {
+  return AllUp(h, n);
+}
+#if defined(__SSE2__)
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool AllUpSmall(RunHealth h, uint32_t n) {
+  if (n < 4) return AllUp<RunHealth>(h, n);
+  const __m128i up = _mm_set1_epi32(static_cast<int>(maps::kHealthUp));
+  const uint32_t last = n - 4;
+  const auto bad = [&](uint32_t k) { return _mm_xor_si128(LoadFour(h.run + k), up); };
+  const __m128i acc = _mm_or_si128(_mm_or_si128(bad(0), bad(std::min(4u, last))),
+                                   _mm_or_si128(bad(std::min(8u, last)), bad(last)));
+  const __m128i masked = _mm_and_si128(acc, _mm_set1_epi32(static_cast<int>(kBadBits)));
+  return _mm_movemask_epi8(_mm_cmpeq_epi32(masked, _mm_setzero_si128())) == 0xFFFF;
+}
+#endif
+
 // How many draws of at most n share one 64-bit random word (Sample): 32 / bit_width(n - 1), from a
 // table rather than a division per query.
 inline constexpr struct DrawsPerWord {
@@ -272,58 +291,80 @@ inline constexpr struct ToTop {
   }
 } kToTop;
 
-// Two draws at once: kToTop2.c[j1][j2] is kToTop.c[j1] followed by kToTop.c[j2] (4 KiB).
-inline constexpr struct ToTop2 {
-  alignas(16) uint8_t c[16][16][16];
-  constexpr ToTop2() : c() {
-    for (int j1 = 0; j1 < 16; ++j1) {
-      for (int j2 = 0; j2 < 16; ++j2) {
-        for (int b = 0; b < 16; ++b) c[j1][j2][b] = kToTop.c[j1][kToTop.c[j2][b]];
+// Two draws with one multiply: for m members left, a draw d in [0, m(m-1)) stands for j1 =
+// d / (m-1) then j2 = d % (m-1) (a bijection, so both are uniform), and kPairs.c[kPairs.base[m]
+// + d] is kToTop.c[j1] followed by kToTop.c[j2]. 1,360 shuffles for m = 2..16 (21.25 KiB); a
+// query touches one 64-byte line per pair.
+inline constexpr struct Pairs {
+  static constexpr int kCount = 1360;  // the sum of m(m-1) for m = 2..16
+  struct Range {
+    uint32_t range = 0;  // m(m-1)
+    uint32_t at = 0;     // byte offset in c of m's first shuffle
+  };
+  Range of[17];
+  alignas(64) uint8_t c[kCount][16];
+  constexpr Pairs() : of(), c() {
+    uint32_t base = 0;
+    for (int m = 2; m <= 16; ++m) {
+      of[m] = Range{static_cast<uint32_t>(m * (m - 1)), base * 16};
+      for (int d = 0; d < m * (m - 1); ++d) {
+        const int j1 = d / (m - 1), j2 = d % (m - 1);
+        for (int b = 0; b < 16; ++b) c[base + d][b] = kToTop.c[j1][kToTop.c[j2][b]];
       }
+      base += static_cast<uint32_t>(m * (m - 1));
     }
   }
-} kToTop2;
+} kPairs;
+static_assert(sizeof(kPairs.c) == 1360 * 16);
+
+// One ranged draw from the batched word (see Sample): the high half of word * range, keeping
+// the low half in *word for the next.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Draw(uint64_t* word, uint64_t range) {
+#if defined(__x86_64__)
+  // One MUL, stated to the compiler as such: with the __int128 product GCC 12 sends both
+  // halves through the stack on every draw.
+  uint64_t hi;
+  asm("mulq %2" : "+a"(*word), "=d"(hi) : "r"(range) : "cc");
+  return static_cast<uint32_t>(hi);
+#else
+  const unsigned __int128 p = static_cast<unsigned __int128>(*word) * range;
+  *word = static_cast<uint64_t>(p);
+  return static_cast<uint32_t>(p >> 64);
+#endif
+}
 
 // Sample for n <= 16 members, in one vector register: the members not yet drawn are bytes
 // [0, m) in order; a draw j in [0, m) moves byte j to the top (one pshufb), which shifts the
 // earlier draws down by one. After `keep` draws, bytes 16 - keep .. 15 hold them, in the order
-// drawn. The same uniform ordered sample as Sample, with the same
-// batched draws (two draws to a shuffle: kToTop2), for about six instructions a draw where
-// Sample's swap through memory takes about twenty. Health is the caller's to check.
-// Out of line on purpose: inside a writer, whose registers hold the answer's state, its loop
-// spilled the random word to the stack on every draw; here it runs in registers and needs none
-// saved.
-ABSL_ATTRIBUTE_NOINLINE inline __m128i SampleSmall(uint32_t n, uint32_t keep) {
+// drawn. The same uniform ordered sample as Sample, with the same batched draws (eight share a
+// word: the product of eight ranges of at most 16 stays within 2^32), two of them to one
+// multiply and one shuffle (kPairs), about five instructions a draw where Sample's swap through
+// memory takes about twenty. Health is the caller's to check.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline __m128i SampleSmallInline(uint32_t n, uint32_t keep) {
   __m128i x = _mm_load_si128(reinterpret_cast<const __m128i*>(kIdentity.v));
-  const uint32_t per_word = kDrawsPerWord.v[std::bit_width(n - 1)];
+  const uint8_t* const pairs = &kPairs.c[0][0];
   const uint32_t stop = n - keep;
-  const auto draw = [](uint64_t* word, uint64_t range) {
-#if defined(__x86_64__)
-    // One MUL, stated to the compiler as such: with the __int128 product GCC 12 sends both
-    // halves through the stack on every draw.
-    uint64_t hi;
-    asm("mulq %2" : "+a"(*word), "=d"(hi) : "r"(range) : "cc");
-    return static_cast<uint32_t>(hi);
-#else
-    const unsigned __int128 p = static_cast<unsigned __int128>(*word) * range;
-    *word = static_cast<uint64_t>(p);
-    return static_cast<uint32_t>(p >> 64);
-#endif
-  };
-  for (uint32_t m = n; m > stop;) {
+  uint32_t m = n;
+  do {
     uint64_t word = NextRandom();
-    uint32_t s = std::min(per_word, m - stop);
-    for (; s >= 2; s -= 2, m -= 2) {  // two draws, one shuffle
-      const uint32_t j1 = draw(&word, m);
-      const uint32_t j2 = draw(&word, m - 1);
-      x = _mm_shuffle_epi8(x, _mm_load_si128(reinterpret_cast<const __m128i*>(kToTop2.c[j1][j2])));
+    const uint32_t word_stop = m - std::min(m - stop, 8u);
+    for (; m >= word_stop + 2; m -= 2) {  // two draws, one multiply, one shuffle
+      const Pairs::Range r = kPairs.of[m];
+      const uint64_t at = uint64_t{Draw(&word, r.range)} * 16 + r.at;
+      x = _mm_shuffle_epi8(x, _mm_load_si128(reinterpret_cast<const __m128i*>(pairs + at)));
     }
-    if (s == 1) {
-      const uint32_t j = draw(&word, m--);
+    if (m > word_stop) {
+      const uint32_t j = Draw(&word, m--);
       x = _mm_shuffle_epi8(x, _mm_load_si128(reinterpret_cast<const __m128i*>(kToTop.c[j])));
     }
-  }
+  } while (m > stop);
   return x;
+}
+
+// SampleSmallInline out of line, for callers whose registers hold other state: inside
+// PickShuffledImpl its loop spilled the random word to the stack on every draw.
+ABSL_ATTRIBUTE_NOINLINE inline __m128i SampleSmall(uint32_t n, uint32_t keep) {
+  return SampleSmallInline(n, keep);
 }
 
 // Whether every member SampleSmall drew (bytes 16 - keep .. 15 of x, also at drawn[0, keep)) is

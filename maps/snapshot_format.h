@@ -38,7 +38,7 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1" little-endian
-inline constexpr uint32_t kAbiVersion = 3;  // 2: Resource/Member carry the fast-path fields
+inline constexpr uint32_t kAbiVersion = 4;  // 2: Resource/Member carry the fast-path fields
                                             // 3: Resource.flags carry the dispatch id,
                                             //    Member the alias table
 inline constexpr uint32_t kNone = 0xffffffffu;
@@ -197,13 +197,13 @@ enum ResourceFlags : uint16_t {
                                 // `u16 len | rdata` is at rdata_first + k * rdata_stride
   kResourceHealthRun = 1 << 2,  // every member has a health word: member k's is health_first + k
   kResourceNoHealth = 1 << 3,   // no member has a health word: all always up
-  // Bits 8..12: the dataplane's writer for this resource, FastDispatchOf() of the rest (the
+  // Bits 8..14: the dataplane's writer for this resource, FastDispatchOf() of the rest (the
   // reader checks it), so that a policy answer costs one indexed jump to pick its writer.
 };
 inline constexpr int kFastDispatchShift = 8;
-inline constexpr uint16_t kFastDispatchMask = 0x3F << kFastDispatchShift;
+inline constexpr uint16_t kFastDispatchMask = 0x7F << kFastDispatchShift;
 
-// The writer (bits 2..5 of the dispatch id) and the health accessor it reads member health
+// The writer (bits 2..6 of the dispatch id) and the health accessor it reads member health
 // through (bits 0..1; 0 is "no health", so clearing them serves a dataplane without health
 // words).
 enum FastWriter : uint8_t {
@@ -211,43 +211,23 @@ enum FastWriter : uint8_t {
   kWriterRun = 1,       // static cyclic or fixed: every member, rotated
   kWriterFailover = 2,  // the first member up
   kWriterWeighted = 3,  // one member by weight
-  kWriterShuffled = 4,  // multivalue, static random: a uniform sample
+  kWriterShuffled = 4,  // static random, and multivalue that kWriterSample* do not take
   kWriterGeo = 5,       // geo and latency: the lookup, then the site's own writer
-  // Geo and latency whose every site is answered by writer w (1..4) with the same health
-  // accessor (the id's health bits), and whose site choice needs nothing but the lookup: the
-  // lookup and that writer in one function. GeoDispatchOf says when.
-  kWriterGeoSites = 8,  // + w
+  // Multivalue over at most 16 A (AAAA) members in a run, without ttl_when_down: a sample
+  // drawn in a vector register, answered when the members drawn are up.
+  kWriterSampleA = 6,
+  kWriterSampleAaaa = 7,
+  // Any kind but geo and latency with a single A (AAAA) member: that member when it is up.
+  kWriterOneA = 8,
+  kWriterOneAaaa = 9,
+  // Geo and latency whose every site is answered by writer w (any of the above but the general
+  // and the geo ones) with the same health accessor (the id's health bits), and whose site
+  // choice needs nothing but the lookup: the lookup and that writer in one function.
+  // GeoDispatchOf says when.
+  kWriterGeoSites = 16,  // + w
 };
 enum FastHealth : uint8_t { kFastNoHealth = 0, kFastHealthRun = 1, kFastHealthIndexed = 2 };
-inline constexpr int kFastDispatchCount = 64;
-
-// The dispatch id of a resource with these kind, order, count and ResourceFlags (bits 0..7),
-// except geo and latency ones whose sites qualify for kWriterGeoSites (GeoDispatchOf).
-constexpr uint8_t FastDispatchOf(uint8_t kind, uint8_t order, uint16_t count, uint16_t flags) {
-  if (kind == kPolicyGeo || kind == kPolicyLatency) return kWriterGeo << 2;
-  uint8_t writer = kWriterGeneral;
-  if (flags & kResourceRdataRun) {
-    switch (kind) {
-      case kPolicyFailover:
-        writer = kWriterFailover;
-        break;
-      case kPolicyWeighted:
-        writer = count == 1 ? kWriterWeighted : kWriterGeneral;
-        break;
-      case kPolicyMultivalue:
-        writer = kWriterShuffled;
-        break;
-      default:  // static
-        writer = order == kOrderRandom ? kWriterShuffled : kWriterRun;
-        break;
-    }
-  }
-  if (writer == kWriterGeneral) return 0;
-  const uint8_t health = (flags & kResourceNoHealth)    ? kFastNoHealth
-                         : (flags & kResourceHealthRun) ? kFastHealthRun
-                                                        : kFastHealthIndexed;
-  return static_cast<uint8_t>(writer << 2 | health);
-}
+inline constexpr int kFastDispatchCount = 128;
 
 struct Resource {
   uint8_t kind;         // PolicyKindId
@@ -270,6 +250,44 @@ struct Resource {
   uint32_t total_weight;   // sum of the members' weights
 };
 static_assert(sizeof(Resource) == 52);
+
+// The dispatch id of resource r from its kind, order, count, member count, ttl_when_down,
+// rdata stride and ResourceFlags (bits 0..7 of flags), except geo and latency ones whose sites
+// qualify for kWriterGeoSites (GeoDispatchOf).
+constexpr uint8_t FastDispatchOf(const Resource& r) {
+  if (r.kind == kPolicyGeo || r.kind == kPolicyLatency) return kWriterGeo << 2;
+  const uint16_t flags = r.flags & 0xFF;
+  uint8_t writer = kWriterGeneral;
+  if ((flags & kResourceRdataRun) && r.member_count == 1 && r.rdata_stride == 2 + 4) {
+    writer = kWriterOneA;  // every kind answers a lone member when it is up
+  } else if ((flags & kResourceRdataRun) && r.member_count == 1 && r.rdata_stride == 2 + 16) {
+    writer = kWriterOneAaaa;
+  } else if (flags & kResourceRdataRun) {
+    switch (r.kind) {
+      case kPolicyFailover:
+        writer = kWriterFailover;
+        break;
+      case kPolicyWeighted:
+        writer = r.count == 1 ? kWriterWeighted : kWriterGeneral;
+        break;
+      case kPolicyMultivalue:
+        writer = kWriterShuffled;
+        if (r.member_count <= 16 && r.count >= 1 && r.ttl_when_down == kNone) {
+          if (r.rdata_stride == 2 + 4) writer = kWriterSampleA;
+          if (r.rdata_stride == 2 + 16) writer = kWriterSampleAaaa;
+        }
+        break;
+      default:  // static
+        writer = r.order == kOrderRandom ? kWriterShuffled : kWriterRun;
+        break;
+    }
+  }
+  if (writer == kWriterGeneral) return 0;
+  const uint8_t health = (flags & kResourceNoHealth)    ? kFastNoHealth
+                         : (flags & kResourceHealthRun) ? kFastHealthRun
+                                                        : kFastHealthIndexed;
+  return static_cast<uint8_t>(writer << 2 | health);
+}
 
 enum MemberKind : uint8_t { kMemberRdata = 0, kMemberResource = 1 };
 
@@ -296,7 +314,8 @@ inline uint8_t GeoDispatchOf(const Resource& r, const Member* m, const Resource*
     if (m[k].kind != kMemberResource || m[k].health != kNone) return kGeneric;
     const uint8_t id = static_cast<uint8_t>(resources[m[k].ref].flags >> kFastDispatchShift);
     const uint8_t writer = id >> 2;
-    if (writer < kWriterRun || writer > kWriterShuffled || (k > 0 && id != site)) {
+    if (writer == kWriterGeneral || writer == kWriterGeo || writer >= kWriterGeoSites ||
+        (k > 0 && id != site)) {
       return kGeneric;
     }
     site = id;

@@ -241,8 +241,7 @@ absl::Status SnapshotReader::ValidateRecords() {
     }
     const bool geo = r.kind == kPolicyGeo || r.kind == kPolicyLatency;
     if ((r.flags & ~(kFastDispatchMask | 0xFF)) != 0 ||
-        (!geo && (r.flags >> kFastDispatchShift) !=
-                     FastDispatchOf(r.kind, r.order, r.count, r.flags & 0xFF))) {
+        (!geo && (r.flags >> kFastDispatchShift) != FastDispatchOf(r))) {
       return bad("resource ", i, " has a dispatch id its kind and flags do not match");
     }
   }

@@ -255,7 +255,8 @@ TEST_F(GeoTest, AnswersAndScopesForEveryAddressForm) {
 
 // The compiler's dispatch id for a geo resource: the lookup fused with the site writer when every
 // site is answered the same way (www: three static sites, each watched), the generic geo writer
-// when the sites differ (fast: one site has no health word). Both paths answer the rows above.
+// when the sites differ (fast: one site has no health word). Every www site is one watched
+// address, so its writer is the lone-member one. Both paths answer the rows above.
 TEST_F(GeoTest, GeoResourcesWhoseSitesAgreeGetTheFusedWriter) {
   auto resources = snap_->section<maps::Resource>(maps::kResources);
   auto strings = snap_->bytes(maps::kStrings);
@@ -270,7 +271,7 @@ TEST_F(GeoTest, GeoResourcesWhoseSitesAgreeGetTheFusedWriter) {
     return -1;
   };
   EXPECT_EQ(dispatch("www"),
-            (maps::kWriterGeoSites + maps::kWriterRun) << 2 | maps::kFastHealthRun);
+            (maps::kWriterGeoSites + maps::kWriterOneA) << 2 | maps::kFastHealthRun);
   EXPECT_EQ(dispatch("fast"), maps::kWriterGeo << 2);
 }
 

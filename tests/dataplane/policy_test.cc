@@ -28,8 +28,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "dataplane/dns_wire.h"
 #include "dataplane/engine.h"
@@ -1020,19 +1022,35 @@ TEST(PolicyFastPath, CompilerSetsTheRunsItCanProve) {
   EXPECT_EQ(dispatch("run"), maps::kWriterRun << 2 | maps::kFastHealthRun);
   EXPECT_EQ(dispatch("gap"), maps::kWriterRun << 2 | maps::kFastHealthIndexed);
   EXPECT_EQ(dispatch("bare"), maps::kWriterRun << 2 | maps::kFastNoHealth);
+  std::string seventeen;
+  for (int i = 1; i <= 17; ++i) absl::StrAppend(&seventeen, i > 1 ? ", " : "", "192.0.2.", i);
   const struct {
     std::string resource;
     int writer;
+    uint16_t type = kA;
   } kinds[] = {
       {"r: {kind: failover, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterFailover},
       {"r: {kind: weighted, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterWeighted},
       {"r: {kind: weighted, count: 2, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterGeneral},
-      {"r: {kind: multivalue, count: 2, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterShuffled},
+      {"r: {kind: multivalue, count: 2, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterSampleA},
+      {"r: {kind: multivalue, count: 2, members: ['2001:db8::1', '2001:db8::2']}",
+       maps::kWriterSampleAaaa, kAaaa},
+      // More than 16 members, or a TTL that depends on every member: the general sample.
+      {"r: {kind: multivalue, count: 2, members: [" + seventeen + "]}", maps::kWriterShuffled},
+      {"r: {kind: multivalue, count: 2, ttl: 60, ttl_when_down: 5, members: [192.0.2.1, "
+       "192.0.2.2]}",
+       maps::kWriterShuffled},
       {"r: {kind: static, order: random, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterShuffled},
       {"r: {kind: static, order: fixed, members: [192.0.2.1, 192.0.2.2]}", maps::kWriterRun},
+      // A lone member: answered when it is up, whatever the kind.
+      {"r: {kind: static, members: [192.0.2.1]}", maps::kWriterOneA},
+      {"r: {kind: failover, members: ['2001:db8::1']}", maps::kWriterOneAaaa, kAaaa},
+      {"r: {kind: weighted, count: 2, members: [192.0.2.1]}", maps::kWriterOneA},
+      {"r: {kind: multivalue, count: 3, ttl: 60, ttl_when_down: 5, members: [192.0.2.1]}",
+       maps::kWriterOneA},
   };
   for (const auto& k : kinds) {
-    auto one = BuildPolicies(k.resource);
+    auto one = BuildPolicies(k.resource, k.type);
     ASSERT_TRUE(one.ok()) << one.status();
     EXPECT_EQ(one->view.resources[one->ResourceIndex("r")].flags >> maps::kFastDispatchShift,
               k.writer == maps::kWriterGeneral ? 0 : (k.writer << 2 | maps::kFastNoHealth))
@@ -1389,12 +1407,150 @@ TEST(PolicyEngine, WritesFastPathAnswersLikeTheGeneralPath) {
       for (const std::string& m : c.must) ASSERT_THAT(r.answer, ::testing::Contains(m));
       for (const std::string& a : r.answer) {
         for (size_t k = 0; k < c.health.size(); ++k) {
-          if (c.health[k] != Up) ASSERT_NE(a, absl::StrCat("www.pol.test. 60 A 192.0.2.", k + 1));
+          if (c.health[k] != Up) {
+            ASSERT_NE(a, absl::StrCat("www.pol.test. 60 A 192.0.2.", k + 1));
+          }
         }
       }
       seen.insert(r.answer.begin(), r.answer.end());
     }
     EXPECT_EQ(seen.size(), c.distinct);
+  }
+}
+
+// A lone member (maps::kWriterOneA/Aaaa, any kind): through Engine::Answer, the same answer,
+// TTL and rcode as the general evaluator (asked with a trace, so it never takes a fast path),
+// with the member up, down and drained, for every kind, all-down rule and ttl_when_down.
+TEST(PolicyEngine, LoneMemberWriterAnswersAsTheGeneralEvaluator) {
+  const std::string kinds[] = {
+      "kind: static",
+      "kind: static, order: random",
+      "kind: failover, ttl_when_down: 5",
+      "kind: weighted",
+      "kind: weighted, count: 2",
+      "kind: multivalue, count: 3, ttl_when_down: 5",
+      "kind: static, all_down: nodata",
+      "kind: failover, all_down: servfail",
+      "kind: multivalue, all_down: fallback, fallback: [192.0.2.99]",
+  };
+  for (const bool aaaa : {false, true}) {
+    for (std::string kind : kinds) {
+      if (aaaa) absl::StrReplaceAll({{"192.0.2.99", "'2001:db8::99'"}}, &kind);
+      const std::string address = aaaa ? "'2001:db8::1'" : "192.0.2.1";
+      for (const uint32_t state : {Up, Down, Drained}) {
+        SCOPED_TRACE(absl::StrCat(kind, aaaa ? ", AAAA" : ", A", ", state ", state));
+        auto s = MakeServer(absl::StrCat("web: {", kind, ", ttl: 60, members: [{address: ", address,
+                                         ", target: t1}]}"),
+                            absl::StrCat("  - {name: www.pol.test., type: ", aaaa ? "AAAA" : "A",
+                                         ", resource: web}\n"));
+        ASSERT_NE(s, nullptr);
+        const uint32_t id = s->reader->section<maps::Resource>(maps::kResources)[0].flags >>
+                            maps::kFastDispatchShift;
+        ASSERT_EQ(id >> 2, aaaa ? maps::kWriterOneAaaa : maps::kWriterOneA);
+        s->Set({state});
+        Selection sel;
+        PolicyTrace trace;
+        EvaluateResource(SnapshotView::Of(*s->reader), s->words, 0, &sel, &trace);
+        const Reply r = Ask(*s->engine, "www.pol.test", aaaa ? kAaaa : kA);
+        if (sel.outcome == PolicyOutcome::kServFail) {
+          EXPECT_EQ(r.rcode, wire::kServFail);
+          continue;
+        }
+        ASSERT_EQ(r.rcode, wire::kNoError);
+        std::vector<std::string> want;
+        if (sel.outcome == PolicyOutcome::kAnswer) {
+          for (const std::string& a : Picked(sel, aaaa ? kAaaa : kA)) {
+            want.push_back(absl::StrCat("www.pol.test. ", sel.ttl, aaaa ? " AAAA " : " A ", a));
+          }
+        }
+        EXPECT_EQ(r.answer, want);
+      }
+    }
+  }
+}
+
+// Multivalue over at most 16 A or AAAA members is answered by the engine's sample writer
+// (maps::kWriterSampleA/Aaaa), which draws in a vector register and writes from it. Through
+// Engine::Answer, for every run length, A and AAAA, counts below, at and above 8 (the writer
+// writes the high and the low half of its sample separately), all up and with two members
+// down: every answer has min(count, up) distinct up members; each up member comes first, and
+// is in the answer, about equally often (chi-square, p = 0.001; sampling without replacement
+// only makes the membership statistic smaller); every member is written whole.
+TEST(PolicyEngine, SampleWriterAnswersUniformSamplesOfTheUpMembers) {
+  const std::map<int, double> kChi2 = {{1, 10.83},  {2, 13.82},  {3, 16.27},  {4, 18.47},
+                                       {5, 20.52},  {6, 22.46},  {7, 24.32},  {8, 26.12},
+                                       {9, 27.88},  {10, 29.59}, {11, 31.26}, {12, 32.91},
+                                       {13, 34.53}, {14, 36.12}, {15, 37.70}};
+  for (const bool aaaa : {false, true}) {
+    for (const int n : {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16}) {
+      for (const int count : {1, 3, 8, 9, 16}) {
+        if (count > n && count != 16) continue;  // one case of count > n is enough
+        for (const bool two_down : {false, true}) {
+          if (two_down && n < 3) continue;
+          SCOPED_TRACE(absl::StrCat(aaaa ? "AAAA" : "A", ", ", n, " members, count ", count,
+                                    two_down ? ", members 1 and n down" : ", all up"));
+          std::string members = "members: [";
+          std::vector<std::string> address;
+          for (int i = 1; i <= n; ++i) {
+            address.push_back(aaaa ? absl::StrCat("2001:db8::", i) : absl::StrCat("192.0.2.", i));
+            absl::StrAppend(&members, i > 1 ? ", " : "", "{address: '", address.back(),
+                            "', target: t", i, "}");
+          }
+          auto s = MakeServer(
+              absl::StrCat("web: {kind: multivalue, count: ", count, ", ttl: 60, ", members, "]}"),
+              absl::StrCat("  - {name: www.pol.test., type: ", aaaa ? "AAAA" : "A",
+                           ", resource: web}\n"));
+          ASSERT_NE(s, nullptr);
+          const uint32_t id = s->reader->section<maps::Resource>(maps::kResources)[0].flags >>
+                              maps::kFastDispatchShift;
+          // (A lone member has the lone-member writer, which this checks as well.)
+          ASSERT_EQ(id >> 2, n == 1 ? (aaaa ? maps::kWriterOneAaaa : maps::kWriterOneA)
+                             : aaaa ? maps::kWriterSampleAaaa
+                                    : maps::kWriterSampleA);
+          std::vector<uint32_t> health(static_cast<size_t>(n), Up);
+          if (two_down) health[0] = health[n - 1] = Down;
+          s->Set(health);
+          std::set<std::string> up;
+          for (int i = 0; i < n; ++i) {
+            if (health[i] == Up) up.insert(address[i]);
+          }
+          const int keep = std::min<int>(count, static_cast<int>(up.size()));
+          const int runs = 400 * static_cast<int>(up.size());
+          std::map<std::string, int> firsts, in_answer;
+          for (int i = 0; i < runs; ++i) {
+            const Reply r = Ask(*s->engine, "www.pol.test", aaaa ? kAaaa : kA);
+            ASSERT_EQ(r.rcode, wire::kNoError);
+            ASSERT_EQ(r.answer.size(), static_cast<size_t>(keep));
+            std::set<std::string> distinct;
+            for (const std::string& rr : r.answer) {
+              const std::string prefix =
+                  absl::StrCat("www.pol.test. 60 ", aaaa ? "AAAA" : "A", " ");
+              ASSERT_TRUE(absl::StartsWith(rr, prefix)) << rr;
+              const std::string a = rr.substr(prefix.size());
+              ASSERT_TRUE(up.count(a)) << a << " is not an up member";
+              distinct.insert(a);
+              ++in_answer[a];
+            }
+            ASSERT_EQ(distinct.size(), r.answer.size()) << "repeats";
+            ++firsts[r.answer[0].substr(r.answer[0].rfind(' ') + 1)];
+          }
+          if (up.size() < 2) continue;
+          const double df_limit = kChi2.at(static_cast<int>(up.size()) - 1);
+          double chi2_first = 0, chi2_in = 0;
+          const double first_expected = double{1.0} * runs / up.size();
+          const double in_expected = double{1.0} * runs * keep / up.size();
+          for (const std::string& a : up) {
+            chi2_first +=
+                (firsts[a] - first_expected) * (firsts[a] - first_expected) / first_expected;
+            chi2_in += (in_answer[a] - in_expected) * (in_answer[a] - in_expected) / in_expected;
+          }
+          EXPECT_LT(chi2_first, df_limit);
+          if (keep < static_cast<int>(up.size())) {
+            EXPECT_LT(chi2_in, df_limit);
+          }
+        }
+      }
+    }
   }
 }
 
