@@ -132,6 +132,17 @@ void AppendGeoYaml(std::string* top, std::string* resources, std::string* record
                           o, o, o, o);
     absl::StrAppendFormat(records, "  - {name: geo-%02d.pol.%s, type: A, resource: geo-%02d}\n", o,
                           kOrigin, o);
+    // Sites of three addresses each (fixed order): geo_geo4_sites3 against a plain 3-record
+    // RRset (base_geo4_sites3), so the lone-member site writer is not the only one measured.
+    absl::StrAppendFormat(resources,
+                          "  geo3-%02d: {kind: geo, map: world, datacenters: {"
+                          "dc-ap: {order: fixed, members: [198.24.%d.11, 198.24.%d.12, "
+                          "198.24.%d.13]}, dc-us: {order: fixed, members: [198.24.%d.21, "
+                          "198.24.%d.22, 198.24.%d.23]}, dc-eu: {order: fixed, members: "
+                          "[198.24.%d.31, 198.24.%d.32, 198.24.%d.33]}}}\n",
+                          o, o, o, o, o, o, o, o, o, o);
+    absl::StrAppendFormat(records, "  - {name: geo3-%02d.pol.%s, type: A, resource: geo3-%02d}\n",
+                          o, kOrigin, o);
     // The same answer from a one-member static resource: what the policy write path alone
     // costs (case static_geo4), so geo_geo4 - static_geo4 is the geo part.
     absl::StrAppendFormat(resources, "  gst-%02d: {members: [198.22.%d.3]}\n", o, o);
@@ -143,6 +154,9 @@ void AppendGeoYaml(std::string* top, std::string* resources, std::string* record
 void AppendGeoZone(std::string* z) {
   for (int o = 0; o < kPolicyOwners; ++o) {
     absl::StrAppendFormat(z, "geo-%02d.zon 300 IN A 198.23.%d.1\n", o, o);
+    for (int k = 1; k <= 3; ++k) {
+      absl::StrAppendFormat(z, "geo3-%02d.zon 300 IN A 198.25.%d.%d\n", o, o, k);
+    }
   }
 }
 
@@ -453,6 +467,16 @@ Bench* BuildBench() {
       }
       b->cases.push_back({geo ? gc.geo_case : gc.base_case, false, std::move(p)});
     }
+  }
+  for (bool geo : {false, true}) {  // three-address sites (London: dc-eu)
+    Pool p;
+    for (int o = 0; o < kPolicyOwners; ++o) {
+      const uint32_t first = geo ? (198u << 24 | 24u << 16 | uint32_t(o) << 8 | 31)
+                                 : (198u << 24 | 25u << 16 | uint32_t(o) << 8 | 1);
+      p.Add(absl::StrFormat("geo3-%02d.%s.%s", o, geo ? "pol" : "zon", kOrigin), kTypeA, true,
+            {.an = 3, .first_a = first}, kGeoCases[0].ecs);
+    }
+    b->cases.push_back({geo ? "geo_geo4_sites3" : "base_geo4_sites3", false, std::move(p)});
   }
   Pool st;
   for (int o = 0; o < kPolicyOwners; ++o) {
