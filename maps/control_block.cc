@@ -81,7 +81,7 @@ LcoreCounters SumLcores(const ControlBlock& b, int* active) {
     total.exception_packets += c.exception_packets;
     total.truncated += c.truncated;
     for (int k = 0; k < 16; ++k) total.rcode[k] += c.rcode[k];
-    for (int k = 0; k < kDropReasonCount; ++k) total.dropped[k] += c.dropped[k];
+    for (int k = 0; k < static_cast<int>(kDropReasonCount); ++k) total.dropped[k] += c.dropped[k];
   }
   if (active != nullptr) *active = n;
   return total;

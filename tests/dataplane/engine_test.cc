@@ -1195,7 +1195,7 @@ Bytes Opt(uint16_t size = 1232, const std::string& rdata = "") {
   Bytes b = {
       0, 0, 41, static_cast<uint8_t>(size >> 8),         static_cast<uint8_t>(size),        0,
       0, 0, 0,  static_cast<uint8_t>(rdata.size() >> 8), static_cast<uint8_t>(rdata.size())};
-  b.insert(b.end(), rdata.begin(), rdata.end());
+  for (const char c : rdata) b.push_back(static_cast<uint8_t>(c));
   return b;
 }
 Bytes Cat(std::initializer_list<Bytes> parts) {

@@ -394,7 +394,9 @@ TEST(AliasTable, GivesEachMemberItsWeightsShare) {
     }
     for (uint32_t k = 0; k < n; ++k) {
       EXPECT_NEAR(p[k], w[k] / total, n / 4294967296.0 + 1e-12) << "member " << k;
-      if (w[k] == 0) EXPECT_LT(p[k], n / 4294967296.0) << "weight-0 member " << k;
+      if (w[k] == 0) {
+        EXPECT_LT(p[k], n / 4294967296.0) << "weight-0 member " << k;
+      }
     }
   }
 }

@@ -34,9 +34,8 @@ struct QueryOptions {
   bool do_bit = false;
   bool rd = false;
   uint8_t opcode = 0;
-  std::vector<std::pair<uint16_t, std::string>> options;  // raw EDNS options
+  std::vector<std::pair<uint16_t, std::string>> options = {};  // raw EDNS options
 };
-std::vector<uint8_t> MakeQuery(const std::string& name, uint16_t qtype,
-                               const QueryOptions& o = {});
+std::vector<uint8_t> MakeQuery(const std::string& name, uint16_t qtype, const QueryOptions& o = {});
 
 }  // namespace sextant::testing
