@@ -686,15 +686,6 @@ class RecordHead {
     }
     return p + 12 + rdlen;
   }
-  // Write for rdata known to be kLen bytes long (the RDLENGTH is not read).
-  template <int kLen>
-  ABSL_ATTRIBUTE_ALWAYS_INLINE uint8_t* WriteFixed(uint8_t* p, const uint8_t* rd) const {
-    Store64(p, head0_);
-    Store32(p + 6, head6_);
-    Put16(p + 10, kLen);
-    std::memcpy(p + 12, rd + 2, kLen);
-    return p + 12 + kLen;
-  }
 
  private:
   uint64_t head0_;
@@ -1101,8 +1092,9 @@ class Responder {
   // ecs_scope first: if the site declines, the general evaluator makes the same lookup and
   // reports at least this scope, so the maximum is unchanged. Out of line and calling nothing,
   // so it needs no registers saved; the writers that use it keep theirs for the writing.
-  // GeoLookup's choice (the ECS address when there is a usable one and g uses it, else the
-  // packet's source), by maps::LookupPadded on the parsed query, which skips the masks.
+  // It looks up what GeoLookup would (the ECS address when there is a usable one and g uses
+  // it, else the packet's source), straight from the parsed query, with maps::LookupPadded
+  // (ParseEcs zero-pads the ECS address, so no masks).
   ABSL_ATTRIBUTE_NOINLINE const maps::Member* GeoSite(const maps::Resource& g) {
     const maps::GeoMap& map = v_.geo_maps[g.count];
     const maps::PrefixTableView t = GeoTable(v_, map);

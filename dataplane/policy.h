@@ -248,6 +248,22 @@ inline constexpr struct Identity {
   }
 } kIdentity;
 
+// One ranged draw from the batched word (see Sample): the high half of word * range, keeping
+// the low half in *word for the next.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Draw(uint64_t* word, uint64_t range) {
+#if defined(__x86_64__)
+  // One MUL, stated to the compiler as such: with the __int128 product GCC 12 sends both
+  // halves through the stack on every draw.
+  uint64_t hi;
+  asm("mulq %2" : "+a"(*word), "=d"(hi) : "r"(range) : "cc");
+  return static_cast<uint32_t>(hi);
+#else
+  const unsigned __int128 p = static_cast<unsigned __int128>(*word) * range;
+  *word = static_cast<uint64_t>(p);
+  return static_cast<uint32_t>(p >> 64);
+#endif
+}
+
 // The first `keep` (>= 1) steps of a Fisher-Yates shuffle of members 0..n-1 into idx: a
 // uniformly chosen ordered sample of `keep` members. Returns the OR of their Bad().
 //
@@ -266,9 +282,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Sample(H h, uint32_t n, uint32_t ke
   for (uint32_t i = 0; i < keep;) {
     uint64_t word = NextRandom();
     for (const uint32_t stop = std::min(keep, i + per_word); i < stop; ++i) {
-      const unsigned __int128 m = static_cast<unsigned __int128>(word) * (n - i);
-      word = static_cast<uint64_t>(m);
-      const uint32_t j = i + static_cast<uint32_t>(m >> 64);
+      const uint32_t j = i + Draw(&word, n - i);
       const uint8_t t = idx[j];
       idx[j] = idx[i];
       idx[i] = t;
@@ -292,9 +306,9 @@ inline constexpr struct ToTop {
 } kToTop;
 
 // Two draws with one multiply: for m members left, a draw d in [0, m(m-1)) stands for j1 =
-// d / (m-1) then j2 = d % (m-1) (a bijection, so both are uniform), and kPairs.c[kPairs.base[m]
-// + d] is kToTop.c[j1] followed by kToTop.c[j2]. 1,360 shuffles for m = 2..16 (21.25 KiB); a
-// query touches one 64-byte line per pair.
+// d / (m-1) then j2 = d % (m-1) (a bijection, so both are uniform), and the shuffle d * 16
+// bytes past kPairs.of[m].at in kPairs.c is kToTop.c[j1] followed by kToTop.c[j2]. 1,360 shuffles
+// for m = 2..16 (21.25 KiB); a query touches one 64-byte line per pair.
 inline constexpr struct Pairs {
   static constexpr int kCount = 1360;  // the sum of m(m-1) for m = 2..16
   struct Range {
@@ -316,22 +330,6 @@ inline constexpr struct Pairs {
   }
 } kPairs;
 static_assert(sizeof(kPairs.c) == 1360 * 16);
-
-// One ranged draw from the batched word (see Sample): the high half of word * range, keeping
-// the low half in *word for the next.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Draw(uint64_t* word, uint64_t range) {
-#if defined(__x86_64__)
-  // One MUL, stated to the compiler as such: with the __int128 product GCC 12 sends both
-  // halves through the stack on every draw.
-  uint64_t hi;
-  asm("mulq %2" : "+a"(*word), "=d"(hi) : "r"(range) : "cc");
-  return static_cast<uint32_t>(hi);
-#else
-  const unsigned __int128 p = static_cast<unsigned __int128>(*word) * range;
-  *word = static_cast<uint64_t>(p);
-  return static_cast<uint32_t>(p >> 64);
-#endif
-}
 
 // Sample for n <= 16 members, in one vector register: the members not yet drawn are bytes
 // [0, m) in order; a draw j in [0, m) moves byte j to the top (one pshufb), which shifts the
@@ -456,9 +454,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickWeighted(H h, const maps::Member* m
   // Walker's alias method (maps/alias_table.h): the high half of word * n is the slot, the
   // low half a fresh uniform word (as in Sample) whose top 32 bits decide slot or alias. A
   // weight-0 member owns no share of any slot, so it is never drawn.
-  const unsigned __int128 draw = static_cast<unsigned __int128>(NextRandom()) * n;
-  const uint32_t slot = static_cast<uint32_t>(draw >> 64);
-  const uint32_t u = static_cast<uint32_t>(static_cast<uint64_t>(draw) >> 32);
+  uint64_t word = NextRandom();
+  const uint32_t slot = Draw(&word, n);
+  const uint32_t u = static_cast<uint32_t>(word >> 32);
   const uint32_t lo = u < m[slot].alias_keep ? slot : m[slot].alias;
   if (!need_all && (h.Bad(lo) & kBadBits) != 0) return false;
   out->ttl = r.ttl;
