@@ -41,6 +41,8 @@ inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1"
 inline constexpr uint32_t kAbiVersion = 4;  // 2: Resource/Member carry the fast-path fields
                                             // 3: Resource.flags carry the dispatch id,
                                             //    Member the alias table
+                                            // 4: 7-bit dispatch ids, sample and lone-member
+                                            //    writers
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {
@@ -258,10 +260,9 @@ constexpr uint8_t FastDispatchOf(const Resource& r) {
   if (r.kind == kPolicyGeo || r.kind == kPolicyLatency) return kWriterGeo << 2;
   const uint16_t flags = r.flags & 0xFF;
   uint8_t writer = kWriterGeneral;
-  if ((flags & kResourceRdataRun) && r.member_count == 1 && r.rdata_stride == 2 + 4) {
-    writer = kWriterOneA;  // every kind answers a lone member when it is up
-  } else if ((flags & kResourceRdataRun) && r.member_count == 1 && r.rdata_stride == 2 + 16) {
-    writer = kWriterOneAaaa;
+  const bool a = r.rdata_stride == 2 + 4, aaaa = r.rdata_stride == 2 + 16;
+  if ((flags & kResourceRdataRun) && r.member_count == 1 && (a || aaaa)) {
+    writer = a ? kWriterOneA : kWriterOneAaaa;  // every kind answers a lone member that is up
   } else if (flags & kResourceRdataRun) {
     switch (r.kind) {
       case kPolicyFailover:
@@ -272,9 +273,8 @@ constexpr uint8_t FastDispatchOf(const Resource& r) {
         break;
       case kPolicyMultivalue:
         writer = kWriterShuffled;
-        if (r.member_count <= 16 && r.count >= 1 && r.ttl_when_down == kNone) {
-          if (r.rdata_stride == 2 + 4) writer = kWriterSampleA;
-          if (r.rdata_stride == 2 + 16) writer = kWriterSampleAaaa;
+        if (r.member_count <= 16 && r.count >= 1 && r.ttl_when_down == kNone && (a || aaaa)) {
+          writer = a ? kWriterSampleA : kWriterSampleAaaa;
         }
         break;
       default:  // static
