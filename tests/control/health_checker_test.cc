@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -597,15 +598,22 @@ class Tls : public ::testing::Test {
 std::string* Tls::dir_ = nullptr;
 
 TEST_F(Tls, CertificateVerification) {
-  const uint16_t port = FreeTcpPort();
-  Child server({"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept",
-                absl::StrCat("127.0.0.1:", port), "-cert", *dir_ + "/cert.pem", "-key",
-                *dir_ + "/key.pem"});
-  ASSERT_TRUE(WaitForPort(port));
+  // One s_server per row: s_server serves one connection at a time, and rows sharing one could
+  // wait behind each other past the timeout, which would report a timeout instead of the
+  // verification result under test. The timeout is generous for a loaded machine under ASan.
+  std::vector<std::unique_ptr<Child>> servers;
+  int next_row = 0;
   auto https = [&](std::function<void(CheckSpec&)> edit) {
+    const uint16_t port = FreeTcpPort();
+    servers.push_back(std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept",
+                                 absl::StrCat("127.0.0.1:", port), "-cert", *dir_ + "/cert.pem",
+                                 "-key", *dir_ + "/key.pem"}));
+    EXPECT_TRUE(WaitForPort(port)) << "row " << next_row;
+    ++next_row;
     CheckSpec c = Spec(CheckType::kHttps, port, 1, 1);
-    c.interval_ms = 300;  // s_server serves one connection at a time
-    c.timeout_ms = 300;
+    c.interval_ms = 500;
+    c.timeout_ms = 3000;
     edit(c);
     return c;
   };
@@ -636,7 +644,7 @@ TEST_F(Tls, CertificateVerification) {
   h.checker().Update(targets);
   ASSERT_TRUE(h.checker().Start().ok());
   for (size_t i = 0; i < std::size(rows); ++i) {
-    const int e = h.WaitFor(i, rows[i].up, 0, std::chrono::milliseconds(8000));
+    const int e = h.WaitFor(i, rows[i].up, 0, std::chrono::milliseconds(15000));
     ASSERT_GE(e, 0) << rows[i].name << ": " << h.StatusOf(rows[i].name).last.reason;
     EXPECT_THAT(h.event(e).result.reason, HasSubstr(rows[i].reason)) << rows[i].name;
   }
