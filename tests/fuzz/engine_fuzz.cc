@@ -18,7 +18,13 @@
 //   - error rcodes carry no answer or authority records; extended rcodes come with an OPT;
 //   - the in-place answer is byte-identical to the separate-buffer answer.
 // The zone has an answer longer than 16 KiB (bigmx MX, over TCP) to exercise compression near
-// offset 0x3FFF, the last one a pointer can reach.
+// offset 0x3FFF, the last one a pointer can reach. The snapshot also holds record-set policies
+// (every fast writer: samples, lone members, runs, failover, weighted; the general evaluator
+// through ttl_when_down, more than 16 members, CNAME members and all-down rules) and geo
+// resources over the MaxMind test database, steered by the fuzzed ECS option, with fixed health
+// words of which some are down or drained. Each answer starts from the same random state
+// (SeedPolicyRandom), so the separate and in-place answers still agree byte for byte.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +35,8 @@
 #include <vector>
 
 #include "dataplane/engine.h"
+#include "dataplane/policy.h"
+#include "maps/control_block.h"
 #include "tests/support/test_snapshot.h"
 
 namespace {
@@ -91,6 +99,7 @@ towild    IN CNAME foo.wild
 tosub     IN CNAME www.sub
 tochild   IN CNAME www.child
 toother   IN CNAME host.other.test.
+tomv      IN CNAME mv
 tout      IN CNAME target.example.invalid.
 tolong    IN CNAME )" +
                   Repeat("a", 63) + "." + Repeat("b", 63) + "." + Repeat("c", 63) + "." +
@@ -174,12 +183,84 @@ back IN CNAME www.fuzz.test.
 *.w  IN A   198.18.20.20
 )";
 
+// Record-set policies under fuzz.test. (every fast writer and the general evaluator) and geo
+// resources over the MaxMind test database (looked up by the fuzzed ECS option or the source),
+// answered with health words of which some are down (HealthWords below).
+std::string PolicyYaml() {
+  std::string y = "targets:\n";
+  for (int i = 1; i <= 20; ++i) y += "  f" + std::to_string(i) + ": {initial: up}\n";
+  const auto members = [](const std::string& prefix, int first, int n) {
+    std::string m = "members: [";
+    for (int i = first; i < first + n; ++i) {
+      m += (i > first ? ", {address: '" : "{address: '") + prefix + std::to_string(i) +
+           "', target: f" + std::to_string((i - 1) % 20 + 1) + "}";
+    }
+    return m + "]";
+  };
+  y += "datacenters:\n  dc-ap: {latitude: 1.35, longitude: 103.82}\n"
+       "  dc-us: {latitude: 40.71, longitude: -74.01}\n"
+       "  dc-eu: {latitude: 51.51, longitude: -0.13}\n"
+       "geo_maps:\n  world: {database: " SEXTANT_MAXMIND_TESTDATA "/GeoIP2-City-Test.mmdb}\n";
+  y += "resources:\n";
+  y += "  mv: {kind: multivalue, count: 8, ttl: 60, " + members("198.18.30.", 1, 16) + "}\n";
+  y += "  mv6: {kind: multivalue, count: 9, " + members("2001:db8:30::", 1, 16) + "}\n";
+  y += "  mvt: {kind: multivalue, count: 3, ttl_when_down: 5, " + members("198.18.33.", 1, 5) +
+       "}\n";
+  y += "  mvbig: {kind: multivalue, count: 4, " + members("198.18.34.", 1, 20) + "}\n";
+  y += "  one: {kind: failover, " + members("198.18.31.", 7, 1) + "}\n";
+  y += "  one6: {" + members("2001:db8:31::", 5, 1) + "}\n";
+  y += "  fo: {kind: failover, all_down: servfail, " + members("198.18.32.", 1, 4) + "}\n";
+  y += "  wt: {kind: weighted, all_down: nodata, members: [{address: 198.18.35.1, target: f1, "
+       "weight: 3}, {address: 198.18.35.2, target: f2}, {address: 198.18.35.3, target: f5, "
+       "weight: 0}]}\n";
+  y += "  cyc: {order: cyclic, " + members("198.18.36.", 2, 6) + "}\n";
+  y += "  rnd: {order: random, " + members("2001:db8:36::", 3, 5) + "}\n";
+  y += "  cn: {kind: failover, members: [{cname: www.fuzz.test., target: f5}, "
+       "{cname: mail.fuzz.test., target: f6}, {cname: host.other.test., target: f7}]}\n";
+  y += "  geo: {kind: geo, map: world, ttl: 30, datacenters: {dc-ap: {members: [198.18.37.1]}, "
+       "dc-us: {members: [{address: 198.18.37.2, target: f10}]}, dc-eu: {members: "
+       "[198.18.37.3]}}}\n";
+  y += "  geo3: {kind: geo, map: world, datacenters: {dc-ap: {" + members("198.18.38.", 1, 3) +
+       "}, dc-us: {" + members("198.18.38.", 4, 3) + "}, dc-eu: {kind: multivalue, count: 2, " +
+       members("198.18.38.", 7, 3) + "}}}\n";
+  y += "  geo6: {kind: geo, map: world, ecs: ignore, datacenters: {dc-ap: {" +
+       members("2001:db8:37::", 1, 2) + "}, dc-us: {" + members("2001:db8:37::", 3, 2) +
+       "}, dc-eu: {" + members("2001:db8:37::", 5, 2) + "}}}\n";
+  y += "records:\n";
+  const char* recs[][3] = {
+      {"mv", "A", "mv"},       {"mv", "AAAA", "mv6"}, {"mvt", "A", "mvt"},
+      {"mvbig", "A", "mvbig"}, {"one", "A", "one"},   {"one", "AAAA", "one6"},
+      {"fo", "A", "fo"},       {"wt", "A", "wt"},     {"cyc", "A", "cyc"},
+      {"rnd", "AAAA", "rnd"},  {"cn", "CNAME", "cn"}, {"geo", "A", "geo"},
+      {"geo", "AAAA", "geo6"}, {"geo3", "A", "geo3"}, {"*.pwild", "A", "mv"},
+  };
+  for (const auto& r : recs) {
+    y += std::string("  - {name: '") + r[0] + ".fuzz.test.', type: " + r[1] +
+         ", resource: " + r[2] + "}\n";
+  }
+  return y;
+}
+
+// f1..f20 get words 0..19 or wherever control put them; every fifth word is down and every
+// seventh drained, so the fast writers decline to the general evaluator on some resources.
+std::atomic<uint32_t>* HealthWords() {
+  static std::atomic<uint32_t> words[sextant::maps::kMaxHealthWords];
+  for (uint32_t i = 0; i < sextant::maps::kMaxHealthWords; ++i) {
+    const uint32_t state = i % 5 == 4   ? 0
+                           : i % 7 == 6 ? sextant::maps::kHealthUp | sextant::maps::kHealthDrained
+                                        : sextant::maps::kHealthUp;
+    words[i].store(state, std::memory_order_relaxed);
+  }
+  return words;
+}
+
 const Engine& TheEngine() {
   static const std::unique_ptr<sextant::maps::SnapshotReader> snap = [] {
     auto s = sextant::testing::BuildTestSnapshot(
         {{"fuzz.test.", FuzzZone()}, {"child.fuzz.test.", kChildZone}, {"other.test.", kOtherZone}},
         "  edns_udp_size: 1232\n  nsid: \"fuzz-nsid-0123456789\"\n"
-        "  version: \"sextant fuzz\"\n  identity: \"fuzz-identity\"\n");
+        "  version: \"sextant fuzz\"\n  identity: \"fuzz-identity\"\n",
+        1, PolicyYaml());
     if (!s.ok()) {
       std::fprintf(stderr, "engine_fuzz: cannot build the snapshot: %s\n",
                    std::string(s.status().message()).c_str());
@@ -187,7 +268,11 @@ const Engine& TheEngine() {
     }
     return std::move(*s);
   }();
-  static const Engine engine(*snap);
+  static const Engine engine = [] {
+    Engine e(*snap);
+    e.set_health(HealthWords());
+    return e;
+  }();
   return engine;
 }
 
@@ -402,6 +487,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // covers every response this zone can produce, to keep the run fast.
     std::memset(separate, 0xA5, kPatterned);
     AnswerInfo info_sep;
+    // The same random draws and rotation for both answers (random and cyclic policies).
+    sextant::dataplane::SeedPolicyRandom(size + 1);
     const size_t n_sep = engine.Answer(data, size, *client, separate, kCap, &info_sep);
     CheckResponse(data, size, *client, kCap, separate, n_sep, info_sep);
 
@@ -410,6 +497,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::memcpy(in_place, data, size);
       if (size < kPatterned) std::memset(in_place + size, 0x5A, kPatterned - size);
       AnswerInfo info_in;
+      sextant::dataplane::SeedPolicyRandom(size + 1);
       const size_t n_in = engine.Answer(in_place, size, *client, in_place, kCap, &info_in);
       CheckResponse(data, size, *client, kCap, in_place, n_in, info_in);
       CHECK(n_in == n_sep);

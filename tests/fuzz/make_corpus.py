@@ -123,6 +123,32 @@ SEEDS = {
     b"\x00\x01\x00\x01" + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\xc6\x12\x01\x01",
     "qname_pointer": struct.pack("!6H", 0x1234, 0, 1, 0, 0, 0) + b"\x03www\xc0\x0c\x00\x01\x00\x01",
     "qr_set": query("www.fuzz.test", A, flags=QR),
+    # Record-set policies and geo resources (engine_fuzz.cc PolicyYaml).
+    "pol_multivalue": query("mv.fuzz.test", A, edns=1232),
+    "pol_multivalue_aaaa": query("mv.fuzz.test", AAAA),
+    "pol_multivalue_ttl_when_down": query("mvt.fuzz.test", A),
+    "pol_multivalue_20": query("mvbig.fuzz.test", A, edns=1232),
+    "pol_one": query("one.fuzz.test", A),
+    "pol_one_aaaa": query("one.fuzz.test", AAAA, edns=1232),
+    "pol_failover_servfail": query("fo.fuzz.test", A),
+    "pol_weighted_nodata": query("wt.fuzz.test", A),
+    "pol_cyclic": query("cyc.fuzz.test", A, edns=1232),
+    "pol_random_aaaa": query("rnd.fuzz.test", AAAA),
+    "pol_cname": query("cn.fuzz.test", A),
+    "pol_via_cname": query("tomv.fuzz.test", A, edns=1232),
+    "pol_wildcard": query("x.pwild.fuzz.test", A),
+    "geo_ecs_v4": query("geo.fuzz.test", A, edns=1232, opts=ecs(1, 32, 0, b"\x51\x02\x45\xa0")),
+    "geo_ecs_v6": query("geo.fuzz.test", A, edns=1232,
+                        opts=ecs(2, 56, 0, b"\x20\x01\x02\x18\x00\x00\x00")),
+    "geo_ecs_mapped": query("geo3.fuzz.test", A, edns=1232, opts=ecs(
+        2, 128, 0, b"\x00" * 10 + b"\xff\xff\x51\x02\x45\xa0")),
+    "geo_ecs_teredo": query("geo3.fuzz.test", A, edns=1232, opts=ecs(
+        2, 128, 0, b"\x20\x01\x00\x00" + b"\x00" * 8 + b"\xae\xfd\xba\x5f")),
+    "geo_ecs_6to4": query("geo.fuzz.test", A, edns=1232,
+                          opts=ecs(2, 48, 0, b"\x20\x02\x51\x02\x45\xa0")),
+    "geo_ecs_ignore_aaaa": query("geo.fuzz.test", AAAA, edns=1232,
+                                 opts=ecs(1, 24, 0, b"\x51\x02\x45")),
+    "geo_no_ecs": query("geo3.fuzz.test", A),
 }
 
 
