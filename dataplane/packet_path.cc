@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "absl/base/optimization.h"
-#include "dataplane/dns_wire.h"
+#include "maps/dns/wire.h"
 
 namespace sextant::dataplane {
 namespace {

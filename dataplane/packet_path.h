@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "dataplane/engine.h"
+#include "dataplane/engine/engine.h"
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {

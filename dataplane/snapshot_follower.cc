@@ -26,7 +26,8 @@ absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* s
     if (gen != 0) {
       auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
       if (r.ok()) {
-        current_.store(new LoadedSnapshot(std::move(r).value(), block_->health), std::memory_order_release);
+        current_.store(new LoadedSnapshot(std::move(r).value(), block_->health),
+                       std::memory_order_release);
         return absl::OkStatus();
       }
       last = r.status();

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
-#include "dataplane/engine.h"
+#include "dataplane/engine/engine.h"
 #include "maps/control_block.h"
 #include "maps/qsbr.h"
 #include "maps/snapshot_reader.h"

@@ -6,18 +6,6 @@
 
 namespace sextant::maps {
 
-uint32_t DcListSet::Intern(absl::Span<const uint8_t> dcs) {
-  std::string key(reinterpret_cast<const char*>(dcs.data()), dcs.size());
-  auto [it, inserted] = ids_.try_emplace(std::move(key), static_cast<uint32_t>(lists_.size()));
-  if (inserted) {
-    DcList l{};
-    l.count = static_cast<uint8_t>(dcs.size());
-    std::memcpy(l.dcs, dcs.data(), dcs.size());
-    lists_.push_back(l);
-  }
-  return it->second;
-}
-
 absl::Status ValidateDcLists(absl::Span<const DcList> lists, int dc_count) {
   for (size_t i = 0; i < lists.size(); ++i) {
     const DcList& l = lists[i];

@@ -5,10 +5,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 
@@ -24,23 +21,6 @@ struct DcList {
   uint8_t dcs[kMaxDcsPerList];  // ids < the map's datacenter count; [count..] are zero
 };
 static_assert(sizeof(DcList) == 24);
-
-// Builds the deduplicated list table. List ids are dense and in order of first Intern().
-class DcListSet {
- public:
-  // Returns the id of `dcs` (1..kMaxDcsPerList ids, no duplicates; checked by the caller).
-  uint32_t Intern(absl::Span<const uint8_t> dcs);
-
-  const std::vector<DcList>& lists() const { return lists_; }
-  size_t size() const { return lists_.size(); }
-  absl::Span<const uint8_t> Get(uint32_t id) const {
-    return absl::Span<const uint8_t>(lists_[id].dcs, lists_[id].count);
-  }
-
- private:
-  std::vector<DcList> lists_;
-  absl::flat_hash_map<std::string, uint32_t> ids_;  // key: the ids as bytes
-};
 
 // Checks every list of a table read from a snapshot: count in 1..16, ids < dc_count, no id
 // twice, unused slots zero.

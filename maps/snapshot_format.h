@@ -192,7 +192,8 @@ enum AllDownId : uint8_t {
 };
 
 // Facts about a resource's members that the compiler works out once, so that the per-query
-// fast path (dataplane/policy.h PickFast) reads neither the Member records nor a flag per member.
+// fast path (dataplane/engine/policy.h PickFast) reads neither the Member records nor a flag per
+// member.
 enum ResourceFlags : uint16_t {
   kResourceLeaf = 1 << 0,       // every member is rdata (no nested resource)
   kResourceRdataRun = 1 << 1,   // leaf, the rdata holds no names (A, AAAA), and member k's

@@ -35,10 +35,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "dataplane/dns_wire.h"
-#include "dataplane/engine.h"
-#include "dataplane/policy.h"
+#include "dataplane/engine/engine.h"
+#include "dataplane/engine/policy.h"
 #include "maps/control_block.h"
+#include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"
 #include "tests/support/test_snapshot.h"
 

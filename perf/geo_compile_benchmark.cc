@@ -20,18 +20,18 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "maps/geo_compiler.h"
+#include "control/geo/geo_compiler.h"
 #include "maps/prefix_table.h"
 
 namespace {
 
-using sextant::maps::CompiledGeoMap;
-using sextant::maps::Datacenter;
+using sextant::control::CompiledGeoMap;
+using sextant::control::Datacenter;
+using sextant::control::SerializedPrefixTable;
 using sextant::maps::kFamilyIpv4;
 using sextant::maps::kFamilyIpv6;
 using sextant::maps::LookupResult;
 using sextant::maps::PrefixTableView;
-using sextant::maps::SerializedPrefixTable;
 
 const Datacenter kDatacenters[] = {
     {"dc-lon", 51.51, -0.13},   {"dc-nyc", 40.71, -74.01},  {"dc-tyo", 35.68, 139.69},
@@ -148,13 +148,13 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  sextant::maps::GeoMapConfig config;
+  sextant::control::GeoMapConfig config;
   config.name = "bench";
   config.database_path = mmdb;
   config.datacenters.assign(kDatacenters, kDatacenters + dcs);
   const double rss_before = PeakRssMiB();
   const auto t0 = std::chrono::steady_clock::now();
-  auto map = sextant::maps::CompileGeoMap(config);
+  auto map = sextant::control::CompileGeoMap(config);
   const double compile_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!map.ok()) {

@@ -1,4 +1,4 @@
-// Health-check engine throughput (control/health_checker.h): N TCP or HTTP targets at one
+// Health-check engine throughput (control/health/health_checker.h): N TCP or HTTP targets at one
 // interval against in-process loopback servers, for a fixed time. Reports checks per second
 // against the N/interval the schedule asks for, late starts, the checker thread's CPU, probe
 // latency and verdict latency (result seen -> callback entered). A plain main, not Google
@@ -30,7 +30,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "control/health_checker.h"
+#include "control/health/health_checker.h"
 
 namespace {
 

@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include "control/health_checker.h"
-#include "control/health_state.h"
+#include "control/health/health_checker.h"
+#include "control/health/health_state.h"
 #include "maps/control_block.h"
 #include "tests/support/test_snapshot.h"
 

@@ -39,10 +39,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "dataplane/dns_wire.h"
-#include "dataplane/engine.h"
+#include "dataplane/engine/engine.h"
 #include "dataplane/packet_path.h"
 #include "maps/control_block.h"
+#include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"
 #include "tests/support/test_snapshot.h"
 

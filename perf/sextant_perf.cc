@@ -51,11 +51,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "control/compiler.h"
-#include "control/config.h"
-#include "control/dns_name.h"
-#include "control/publisher.h"
-#include "dataplane/dpdk_dataplane.h"
+#include "control/compile/compiler.h"
+#include "control/config/config.h"
+#include "control/daemon/publisher.h"
+#include "control/zones/dns_name.h"
+#include "dataplane/dpdk/dpdk_dataplane.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
 

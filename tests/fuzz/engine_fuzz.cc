@@ -1,5 +1,5 @@
-// libFuzzer target for the answer engine (dataplane/engine.h): any bytes in as a query, and the
-// response checked against invariants by a DNS message checker written here, independently of
+// libFuzzer target for the answer engine (dataplane/engine/engine.h): any bytes in as a query, and
+// the response checked against invariants by a DNS message checker written here, independently of
 // the engine's own parser and writer. Run it with tests/fuzz/run_fuzz.sh SECONDS.
 //
 // Per input, Engine::Answer runs over UDP and TCP, each with a separate output buffer and in
@@ -34,8 +34,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/engine.h"
-#include "dataplane/policy.h"
+#include "dataplane/engine/engine.h"
+#include "dataplane/engine/policy.h"
 #include "maps/control_block.h"
 #include "tests/support/test_snapshot.h"
 

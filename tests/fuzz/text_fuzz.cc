@@ -13,12 +13,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "control/config.h"
-#include "maps/geo_config.h"
+#include "control/config/config.h"
+#include "control/geo/geo_config.h"
 
 namespace {
 
-using sextant::maps::IpPrefix;
+using sextant::control::IpPrefix;
 
 void Require(bool ok) {
   if (!ok) std::abort();
@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 1: {
-      auto nets = sextant::maps::ParseNets(text, "nets.txt");
+      auto nets = sextant::control::ParseNets(text, "nets.txt");
       CheckRefusal(nets);
       if (nets.ok()) {
         for (const auto& n : *nets) {
@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 2: {
-      auto rows = sextant::maps::ParseLatencyCsv(text, "rtt.csv");
+      auto rows = sextant::control::ParseLatencyCsv(text, "rtt.csv");
       CheckRefusal(rows);
       if (rows.ok()) {
         for (const auto& r : *rows) {
@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 3: {
-      auto p = sextant::maps::ParseIpPrefix(text);
+      auto p = sextant::control::ParseIpPrefix(text);
       CheckRefusal(p);
       if (p.ok()) CheckPrefix(*p);
       break;

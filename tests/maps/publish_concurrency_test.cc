@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "control/config.h"
-#include "control/publisher.h"
-#include "control/snapshot_builder.h"
-#include "control/zone_loader.h"
-#include "dataplane/dns_wire.h"
+#include "control/compile/snapshot_builder.h"
+#include "control/config/config.h"
+#include "control/daemon/publisher.h"
+#include "control/zones/zone_loader.h"
 #include "dataplane/snapshot_follower.h"
 #include "gtest/gtest.h"
+#include "maps/dns/wire.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant {
@@ -30,9 +30,10 @@ std::string ZoneFor(uint64_t gen) {
   const int hi = static_cast<int>((gen >> 8) & 0xff), lo = static_cast<int>(gen & 0xff);
   return absl::StrCat(
       "$ORIGIN example.test.\n$TTL 60\n"
-      "@ IN SOA ns hostmaster ", gen, " 1 1 1 1\n@ IN NS ns\nns IN A 198.18.0.1\n",
-      "www IN A 198.18.", hi, ".", lo, "\n", "www IN A 198.19.", hi, ".", lo, "\n",
-      "www IN A 198.20.", hi, ".", lo, "\n", "alias IN CNAME www\n");
+      "@ IN SOA ns hostmaster ",
+      gen, " 1 1 1 1\n@ IN NS ns\nns IN A 198.18.0.1\n", "www IN A 198.18.", hi, ".", lo, "\n",
+      "www IN A 198.19.", hi, ".", lo, "\n", "www IN A 198.20.", hi, ".", lo, "\n",
+      "alias IN CNAME www\n");
 }
 
 // Returns the generations encoded in the A records of a response, or {} if malformed.
@@ -55,7 +56,8 @@ std::vector<uint64_t> GenerationsIn(const uint8_t* r, size_t len) {
 
 TEST(PublishConcurrency, ReadersSeeOneWholeSnapshotAcrossAThousandGenerations) {
   const std::string instance = absl::StrCat("sxtest-pub-", getpid());
-  auto cfg = control::ParseConfig("zones:\n  - {origin: example.test., file: x}\n", "t.yaml", "/tmp");
+  auto cfg =
+      control::ParseConfig("zones:\n  - {origin: example.test., file: x}\n", "t.yaml", "/tmp");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   auto publisher = control::Publisher::Create(instance);
   ASSERT_TRUE(publisher.ok()) << publisher.status();
@@ -120,7 +122,8 @@ TEST(PublishConcurrency, ReadersSeeOneWholeSnapshotAcrossAThousandGenerations) {
   }
   EXPECT_EQ(files, 2);
   for (const auto& e : std::filesystem::directory_iterator("/dev/shm")) {
-    if (e.path().filename().string().rfind(instance + ".", 0) == 0) std::filesystem::remove(e.path());
+    if (e.path().filename().string().rfind(instance + ".", 0) == 0)
+      std::filesystem::remove(e.path());
   }
 }
 

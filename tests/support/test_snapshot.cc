@@ -2,10 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "control/config.h"
-#include "control/dns_name.h"
-#include "control/snapshot_builder.h"
-#include "control/zone_loader.h"
+#include "control/compile/snapshot_builder.h"
+#include "control/config/config.h"
+#include "control/zones/dns_name.h"
+#include "control/zones/zone_loader.h"
 #include "maps/status_macros.h"
 
 namespace sextant::testing {
@@ -56,9 +56,15 @@ std::vector<uint8_t> MakeQuery(const std::string& name, uint16_t qtype, const Qu
       rdata.push_back(static_cast<char>(data.size() & 0xff));
       rdata += data;
     }
-    const uint8_t opt[] = {0, 0, 41, static_cast<uint8_t>(o.edns_size >> 8),
-                           static_cast<uint8_t>(o.edns_size & 0xff), 0, o.edns_version,
-                           static_cast<uint8_t>(o.do_bit ? 0x80 : 0), 0,
+    const uint8_t opt[] = {0,
+                           0,
+                           41,
+                           static_cast<uint8_t>(o.edns_size >> 8),
+                           static_cast<uint8_t>(o.edns_size & 0xff),
+                           0,
+                           o.edns_version,
+                           static_cast<uint8_t>(o.do_bit ? 0x80 : 0),
+                           0,
                            static_cast<uint8_t>(rdata.size() >> 8),
                            static_cast<uint8_t>(rdata.size() & 0xff)};
     q.insert(q.end(), opt, opt + sizeof(opt));

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "dataplane/engine.h"
+#include "dataplane/engine/engine.h"
 #include "maps/snapshot_reader.h"
 
 namespace sextant::testing {

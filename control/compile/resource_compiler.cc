@@ -1,0 +1,268 @@
+#include "control/compile/resource_compiler.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "control/zones/dns_name.h"
+#include "maps/alias_table.h"
+#include "maps/status_macros.h"
+
+namespace sextant::control {
+namespace {
+
+using maps::kNone;
+
+absl::Status ResErr(const std::string& file, const ResourceConfig& r, int line,
+                    const std::string& what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(file, " line ", line ? line : r.line, ": resource ", r.name, ": ", what));
+}
+
+// Appends `u16 len | rdata` for a member address of the given record type.
+absl::StatusOr<uint32_t> AddRdata(const std::string& file, const ResourceConfig& r, int line,
+                                  uint16_t type, const std::string& text,
+                                  std::vector<uint8_t>* blob) {
+  uint8_t buf[16];
+  std::string wire;
+  if (type == 1) {
+    if (inet_pton(AF_INET, text.c_str(), buf) != 1) {
+      return ResErr(file, r, line, absl::StrCat("'", text, "' is not an IPv4 address (type A)"));
+    }
+    wire.assign(reinterpret_cast<char*>(buf), 4);
+  } else if (type == 28) {
+    if (inet_pton(AF_INET6, text.c_str(), buf) != 1) {
+      return ResErr(file, r, line, absl::StrCat("'", text, "' is not an IPv6 address (type AAAA)"));
+    }
+    wire.assign(reinterpret_cast<char*>(buf), 16);
+  } else {
+    if (text.empty() || text.back() != '.') {
+      return ResErr(file, r, line, absl::StrCat("CNAME target '", text, "' must be absolute"));
+    }
+    auto w = TextToWire(text);
+    if (!w.ok()) return ResErr(file, r, line, std::string(w.status().message()));
+    wire = *w;
+  }
+  const uint32_t off = static_cast<uint32_t>(blob->size());
+  const uint16_t len = static_cast<uint16_t>(wire.size());
+  uint8_t lb[2];
+  std::memcpy(lb, &len, 2);
+  blob->insert(blob->end(), lb, lb + 2);
+  blob->insert(blob->end(), wire.begin(), wire.end());
+  return off;
+}
+
+// The ResourceFlags of `res` and the runs they describe, from its members (already appended).
+// The dataplane's fast path relies on them, and the snapshot reader checks each against the
+// members, so they are exact: a run flag is set only when every member fits it.
+void SetFastPathFacts(const maps::Member* m, const std::vector<uint8_t>& rdata,
+                      maps::Resource* res) {
+  const uint16_t n = res->member_count;
+  bool leaf = true, health_run = true, no_health = true, rdata_run = true;
+  uint16_t len0 = 0;
+  if (n > 0 && m[0].kind == maps::kMemberRdata) std::memcpy(&len0, rdata.data() + m[0].ref, 2);
+  for (uint16_t k = 0; k < n; ++k) {
+    leaf &= m[k].kind == maps::kMemberRdata;
+    health_run &= m[k].health != kNone && m[k].health == m[0].health + k;
+    no_health &= m[k].health == kNone;
+    if (!leaf) continue;
+    uint16_t len;
+    std::memcpy(&len, rdata.data() + m[k].ref, 2);
+    rdata_run &= len == len0 && m[k].ref == m[0].ref + uint32_t{k} * (2u + len0);
+  }
+  rdata_run &= leaf && n > 0 && res->rdata_names == maps::kRdataNoNames;
+  health_run &= n > 0;
+  res->flags = static_cast<uint16_t>(
+      (leaf ? maps::kResourceLeaf : 0) | (rdata_run ? maps::kResourceRdataRun : 0) |
+      (health_run ? maps::kResourceHealthRun : 0) | (no_health ? maps::kResourceNoHealth : 0));
+  res->rdata_first = rdata_run ? m[0].ref : 0;
+  res->rdata_stride = rdata_run ? static_cast<uint16_t>(2 + len0) : 0;
+  res->health_first = health_run ? m[0].health : 0;
+  res->flags |= static_cast<uint16_t>(maps::FastDispatchOf(*res) << maps::kFastDispatchShift);
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, uint32_t>> AssignTargetIndexes(
+    const PolicyConfig& config, const std::map<std::string, uint32_t>& previous,
+    uint32_t capacity) {
+  std::map<std::string, uint32_t> out;
+  std::set<uint32_t> used;
+  for (const TargetConfig& t : config.targets) {
+    auto it = previous.find(t.name);
+    if (it != previous.end() && it->second < capacity) {
+      out[t.name] = it->second;
+      used.insert(it->second);
+    }
+  }
+  // New targets take words the previous assignment did not use, so that no word changes owner
+  // between two consecutive snapshots: the one being served may still read a removed target's
+  // word until the new one is published, and the new target's word is written before that.
+  // Only when those run out are words of targets removed in this very reload reused.
+  std::set<uint32_t> previous_words;
+  for (const auto& [name, index] : previous) previous_words.insert(index);
+  for (const bool reuse : {false, true}) {
+    uint32_t next = 0;
+    for (const TargetConfig& t : config.targets) {
+      if (out.count(t.name)) continue;
+      while (next < capacity && (used.count(next) || (!reuse && previous_words.count(next)))) {
+        ++next;
+      }
+      if (next >= capacity) break;
+      out[t.name] = next;
+      used.insert(next);
+    }
+  }
+  if (out.size() < config.targets.size()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("more than ", capacity, " targets are configured"));
+  }
+  return out;
+}
+
+absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file,
+                             const std::map<std::string, uint32_t>* target_index,
+                             std::vector<uint8_t>* rdata,
+                             const std::function<maps::StringRef(const std::string&)>& add_string,
+                             CompiledPolicies* out) {
+  std::map<std::string, uint32_t> by_order;
+  if (target_index == nullptr) {
+    for (size_t i = 0; i < config.targets.size(); ++i) by_order[config.targets[i].name] = i;
+    target_index = &by_order;
+  }
+  // Types flow from records down to nested resources; a resource serves one type.
+  std::map<std::string, uint16_t> type_of;
+  std::function<absl::Status(const std::string&, uint16_t)> set_type =
+      [&](const std::string& name, uint16_t type) -> absl::Status {
+    const ResourceConfig& r = config.resources.at(name);
+    auto [it, inserted] = type_of.emplace(name, type);
+    if (!inserted) {
+      if (it->second != type) {
+        return ResErr(file, r, 0,
+                      "is used for two record types (A, AAAA and CNAME need "
+                      "separate resources)");
+      }
+      return absl::OkStatus();
+    }
+    for (const MemberConfig& m : r.members) {
+      if (!m.resource.empty()) SX_RETURN_IF_ERROR(set_type(m.resource, type));
+    }
+    return absl::OkStatus();
+  };
+  for (const RecordConfig& rec : config.records)
+    SX_RETURN_IF_ERROR(set_type(rec.resource, rec.type));
+
+  // Depth from the records: parents get smaller depths, so sorting by depth puts every nested
+  // resource after all of its parents (the reader relies on it to rule out cycles).
+  std::map<std::string, int> depth;
+  for (const RecordConfig& rec : config.records) depth[rec.resource] = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& [name, d] : depth) {
+      for (const MemberConfig& m : config.resources.at(name).members) {
+        if (m.resource.empty()) continue;
+        auto it = depth.find(m.resource);
+        if (it == depth.end() || it->second < d + 1) {
+          depth[m.resource] = d + 1;
+          changed = true;
+          break;
+        }
+      }
+      if (changed) break;
+    }
+  }
+  std::vector<std::string> order;
+  for (const auto& [name, d] : depth) order.push_back(name);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const std::string& a, const std::string& b) { return depth[a] < depth[b]; });
+  std::map<std::string, uint32_t> index;
+  for (size_t i = 0; i < order.size(); ++i) index[order[i]] = static_cast<uint32_t>(i);
+
+  for (const std::string& name : order) {
+    const ResourceConfig& r = config.resources.at(name);
+    const uint16_t type = type_of.at(name);
+    // An owner has one CNAME (RFC 1034 3.6.2): the policy must pick exactly one target.
+    const bool picks_one = r.kind == PolicyKind::kFailover ||
+                           (r.kind == PolicyKind::kWeighted && r.count == 1) ||
+                           (r.kind == PolicyKind::kStatic && r.members.size() == 1);
+    if (type == 5 && !picks_one) {
+      return ResErr(file, r, 0,
+                    "a CNAME resource must pick one target (failover, or weighted with count 1)");
+    }
+    maps::Resource res{};
+    res.kind = static_cast<uint8_t>(r.kind);
+    res.order = static_cast<uint8_t>(r.order);
+    res.all_down = static_cast<uint8_t>(r.all_down);
+    res.rdata_names = type == 5 ? maps::kRdataOneName : maps::kRdataNoNames;
+    res.type = type;
+    res.count = static_cast<uint16_t>(r.count);
+    res.ttl = r.ttl.value_or(300);
+    res.ttl_when_down = r.ttl_when_down.has_value() ? *r.ttl_when_down : kNone;
+    res.name = add_string(name);
+    res.member_first = static_cast<uint32_t>(out->members.size());
+    res.member_count = static_cast<uint16_t>(r.members.size());
+    bool any_weight = false;
+    uint32_t weight_sum = 0;
+    std::set<std::string> seen;
+    for (const MemberConfig& m : r.members) {
+      const std::string key = m.resource.empty() ? "a:" + m.address : "r:" + m.resource;
+      if (!seen.insert(key).second) {
+        return ResErr(file, r, m.line,
+                      absl::StrCat("member ", m.resource.empty() ? m.address : m.resource,
+                                   " is listed twice"));
+      }
+      maps::Member mem{};
+      mem.weight = static_cast<uint16_t>(m.weight);
+      any_weight |= m.weight > 0;
+      weight_sum += mem.weight;
+      mem.health = m.target.empty() ? kNone : target_index->at(m.target);
+      if (!m.resource.empty()) {
+        mem.kind = maps::kMemberResource;
+        mem.ref = index.at(m.resource);
+      } else {
+        mem.kind = maps::kMemberRdata;
+        SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file, r, m.line, type, m.address, rdata));
+      }
+      out->members.push_back(mem);
+    }
+    if (r.kind == PolicyKind::kWeighted && !any_weight) {
+      return ResErr(file, r, 0, "every member has weight 0; give at least one a positive weight");
+    }
+    res.total_weight = weight_sum;
+    maps::BuildAliasTable(out->members.data() + res.member_first, res.member_count);
+    SetFastPathFacts(out->members.data() + res.member_first, *rdata, &res);
+    res.fallback_first = static_cast<uint32_t>(out->members.size());
+    res.fallback_count = static_cast<uint16_t>(r.fallback.size());
+    if (type == 5 && r.fallback.size() > 1) {
+      return ResErr(file, r, 0, "a CNAME fallback is one name");
+    }
+    for (const std::string& f : r.fallback) {
+      maps::Member mem{};
+      mem.kind = maps::kMemberRdata;
+      mem.health = kNone;
+      SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file, r, 0, type, f, rdata));
+      out->members.push_back(mem);
+    }
+    out->resources.push_back(res);
+  }
+  // Geo and latency resources' dispatch ids depend on their sites', which come after them.
+  for (size_t i = out->resources.size(); i-- > 0;) {
+    maps::Resource& res = out->resources[i];
+    if (res.kind != maps::kPolicyGeo && res.kind != maps::kPolicyLatency) continue;
+    res.flags = static_cast<uint16_t>(
+        (res.flags & ~maps::kFastDispatchMask) |
+        maps::GeoDispatchOf(res, out->members.data() + res.member_first, out->resources.data())
+            << maps::kFastDispatchShift);
+  }
+  for (const RecordConfig& rec : config.records)
+    out->record_resource.push_back(index.at(rec.resource));
+  for (const TargetConfig& t : config.targets) {
+    out->targets.push_back(maps::Target{add_string(t.name), target_index->at(t.name)});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sextant::control

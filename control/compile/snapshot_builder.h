@@ -1,0 +1,24 @@
+// Compiles validated zones and settings into a snapshot (maps/snapshot_format.h): one node per
+// owner name (empty non-terminals included), zone cuts and wildcards resolved ahead of time,
+// rdata in wire form, glue and additional-section targets precomputed, and the name hash table.
+// Everything the fast path would otherwise have to work out per query is decided here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/config/config.h"
+#include "control/zones/zone_data.h"
+
+namespace sextant::control {
+
+// `target_index` maps target names to health word indices (see AssignTargetIndexes); null
+// numbers them in declaration order (tests, --check).
+absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
+    const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
+    const std::map<std::string, uint32_t>* target_index = nullptr);
+
+}  // namespace sextant::control

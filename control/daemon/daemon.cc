@@ -1,0 +1,427 @@
+#include "control/daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "control/compile/compiler.h"
+#include "maps/status_macros.h"
+
+namespace sextant::control {
+namespace {
+
+// Heartbeat, override expiry and the state-file flush. A quarter second keeps an expiring
+// override within 250 ms of its deadline at no measurable cost.
+constexpr int kTickMs = 250;
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "sextant-control: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+int MakeTimer() { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ControlDaemon>> ControlDaemon::Create(const DaemonOptions& o) {
+  auto d = std::unique_ptr<ControlDaemon>(new ControlDaemon(o));
+  SX_RETURN_IF_ERROR(d->Init());
+  return d;
+}
+
+ControlDaemon::~ControlDaemon() {
+  metrics_.reset();  // its thread reads the table
+  if (checker_) checker_->Stop();
+  SaveState();
+  for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+std::string ControlDaemon::MetricsNow() {
+  DaemonMetrics d;
+  d.reloads_ok = reloads_ok_.load();
+  d.reloads_refused = reloads_refused_.load();
+  d.last_reload_unix_ms = last_reload_ms_.load();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, t] : table_->targets()) {
+      DaemonMetrics::Target m;
+      m.name = name;
+      m.datacenter = t.datacenter;
+      m.word = publisher_->block()->health[t.word_index].load(std::memory_order_relaxed);
+      m.checks = t.checks;
+      m.last_latency_us = t.has_result ? t.last_latency_us : -1;
+      d.targets.push_back(std::move(m));
+    }
+  }
+  return MetricsText(*publisher_->block(), d);
+}
+
+void ControlDaemon::ArmTimer(int fd, int64_t ms) {
+  itimerspec its{};
+  if (ms > 0) {
+    its.it_value.tv_sec = ms / 1000;
+    its.it_value.tv_nsec = (ms % 1000) * 1000000;
+  }
+  timerfd_settime(fd, 0, &its, nullptr);
+}
+
+absl::Status ControlDaemon::Init() {
+  started_ms_ = NowUnixMs();
+  SX_ASSIGN_OR_RETURN(config_, LoadConfig(options_.config_path));
+  if (!options_.instance.empty()) config_.instance = options_.instance;
+
+  SX_ASSIGN_OR_RETURN(publisher_, Publisher::Create(config_.instance));
+  table_ = std::make_unique<HealthTable>(publisher_->block()->health);
+  // The state file's directory is ours to create; the state itself may not exist yet.
+  std::error_code ec;
+  std::filesystem::create_directories(
+      std::filesystem::path(config_.control.state_file).parent_path(), ec);
+  if (absl::Status s = table_->LoadFile(config_.control.state_file, NowUnixMs()); !s.ok()) {
+    // A damaged state file must not keep the service from starting: overrides are lost, which
+    // the log says loudly, and checks rebuild the health within a few intervals.
+    Log(absl::StrCat("ignoring the state file: ", s.message()));
+  }
+
+  HealthChecker::Options copts;
+  copts.on_change = [this](uint32_t id, bool up, const CheckResult& r) { OnVerdict(id, up, r); };
+  SX_ASSIGN_OR_RETURN(checker_, HealthChecker::Create(std::move(copts)));
+  SX_ASSIGN_OR_RETURN(
+      socket_, ControlSocketServer::Create(config_.control.socket, config_.control.socket_mode));
+  SX_ASSIGN_OR_RETURN(watcher_, FileWatcher::Create());
+
+  // Signals arrive through a signalfd; block them first so that no default action kills us.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  debounce_fd_ = MakeTimer();
+  tick_fd_ = MakeTimer();
+  if (signal_fd_ < 0 || epoll_fd_ < 0 || debounce_fd_ < 0 || tick_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("event loop set-up: ", std::strerror(errno)));
+  }
+  for (int fd : {signal_fd_, debounce_fd_, tick_fd_, socket_->fd(), watcher_->fd()}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  // The first publish is a reload like any other, except that failing it stops start-up.
+  auto gen = Reload("start");
+  if (!gen.ok()) return gen.status();
+  SX_RETURN_IF_ERROR(checker_->Start());
+  if (config_.control.metrics_port >= 0) {
+    SX_ASSIGN_OR_RETURN(
+        metrics_, MetricsServer::Start(config_.control.metrics_host, config_.control.metrics_port,
+                                       [this] { return MetricsNow(); }));
+    Log(absl::StrCat("metrics on http://", config_.control.metrics_host, ":", metrics_->port(),
+                     "/metrics"));
+  }
+  itimerspec tick{};
+  tick.it_interval.tv_nsec = kTickMs * 1000000L;
+  tick.it_value.tv_nsec = 1000000;
+  timerfd_settime(tick_fd_, 0, &tick, nullptr);
+  Log(absl::StrCat("instance ", config_.instance, ": serving generation ", *gen,
+                   "; control socket ", config_.control.socket, ", state file ",
+                   config_.control.state_file));
+  return absl::OkStatus();
+}
+
+std::vector<TargetSpec> ControlDaemon::SpecsOf(const Config& config,
+                                               const std::map<std::string, uint32_t>& words) {
+  std::vector<TargetSpec> specs;
+  for (const TargetConfig& t : config.policies.targets) {
+    TargetSpec s;
+    s.name = t.name;
+    s.datacenter = t.datacenter;
+    s.word_index = words.at(t.name);
+    s.initial_up = t.initial_up;
+    s.monitored = (t.check.has_value() && t.check->type != CheckType::kNone) ||
+                  !config.policies.health_feeds.empty();
+    specs.push_back(s);
+  }
+  return specs;
+}
+
+void ControlDaemon::ApplyTargets(const Config& config,
+                                 const std::map<std::string, uint32_t>& words) {
+  const std::vector<TargetSpec> specs = SpecsOf(config, words);
+  std::vector<CheckedTarget> checked;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    table_->SetTargets(specs, NowUnixMs());
+    word_names_.clear();
+    for (const TargetSpec& s : specs) word_names_[s.word_index] = s.name;
+    for (const TargetConfig& t : config.policies.targets) {
+      CheckedTarget c;
+      c.id = words.at(t.name);
+      c.name = t.name;
+      c.check = t.check;
+      // The checker starts from what the table holds now (last known, else initial), so that a
+      // restart does not flap a target that was down.
+      c.initial_up = table_->targets().at(t.name).up;
+      checked.push_back(std::move(c));
+    }
+    state_dirty_ = true;
+  }
+  checker_->Update(std::move(checked));
+  checker_->UpdateFeeds(config.policies.health_feeds);
+}
+
+absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
+  last_reload_ms_ = NowUnixMs();
+  auto refuse = [&](const absl::Status& s) -> absl::Status {
+    ++reloads_refused_;
+    const uint64_t active =
+        publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
+    last_reload_ = absl::StrCat("refused (", why, "): ", s.message());
+    Log(absl::StrCat("reload refused (", why, "), still serving generation ", active, ": ",
+                     s.message()));
+    return s;
+  };
+  auto config = LoadConfig(options_.config_path);
+  if (!config.ok()) return refuse(config.status());
+  if (!options_.instance.empty()) config->instance = options_.instance;
+  if (config->instance != config_.instance) {
+    return refuse(absl::FailedPreconditionError(
+        absl::StrCat("the instance name changed from ", config_.instance, " to ", config->instance,
+                     "; restart sextant-control to change it")));
+  }
+  // Watch the files this config names even if it turns out not to compile: fixing any of them
+  // must trigger the next attempt.
+  std::vector<std::string> files = ConfigInputFiles(*config);
+  CompileStats stats;
+  auto targets = publisher_->AssignTargets(config->policies);
+  if (!targets.ok()) return refuse(targets.status());
+  // The words the new snapshot reads must hold their targets' state (last known, overrides,
+  // datacenter drains) before it is published, not just after. New targets have words no
+  // published snapshot uses (AssignTargetIndexes), so this changes no answer being served.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    table_->StoreAhead(SpecsOf(*config, *targets), NowUnixMs());
+  }
+  auto gen = publisher_->Publish(
+      [&](uint64_t g) { return CompileSnapshot(*config, g, &stats, &*targets); });
+  for (const std::string& f : stats.files) files.push_back(f);
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  if (files != watched_) {
+    if (absl::Status s = watcher_->Watch(files); !s.ok()) Log(std::string(s.message()));
+    watched_ = files;
+  }
+  if (!gen.ok()) return refuse(gen.status());
+  if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) Log(std::string(s.message()));
+  config_ = std::move(*config);
+  ApplyTargets(config_, *targets);
+  ++reloads_ok_;
+  last_reload_ = absl::StrCat("ok (", why, "): generation ", *gen, ", ", stats.zones, " zones, ",
+                              stats.records, " records, ", stats.bytes, " bytes");
+  Log(absl::StrCat("published generation ", *gen, " (", why, "): ", stats.zones, " zones, ",
+                   stats.records, " records, ", stats.bytes, " bytes"));
+  return *gen;
+}
+
+void ControlDaemon::OnVerdict(uint32_t id, bool up, const CheckResult& r) {
+  // Runs on the checker thread. The word is stored inside SetChecked, before anything else
+  // happens: that store is what the next query sees.
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = word_names_.find(id);
+  if (it == word_names_.end()) return;
+  table_->SetChecked(it->second, up, NowUnixMs(), r.drained);
+  state_dirty_ = true;
+}
+
+void ControlDaemon::RefreshResults() {
+  // The checker keeps every probe's result; the table only needs them when someone looks.
+  std::vector<TargetStatus> st = checker_->Status();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const TargetStatus& t : st) {
+    if (!t.has_result) continue;
+    table_->RecordResult(t.name, t.last.ok, t.last.reason, t.last.latency_us,
+                         t.last.finished_unix_ms, t.checks_run);
+  }
+}
+
+void ControlDaemon::SaveState() {
+  // Serialise under the lock, write (and fsync) outside it: the checker thread's verdicts must
+  // never wait for the disk.
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!state_dirty_ || !table_) return;
+    state_dirty_ = false;
+    text = table_->Serialize();
+  }
+  if (absl::Status s = HealthTable::WriteStateFile(config_.control.state_file, text); !s.ok()) {
+    Log(std::string(s.message()));
+  }
+}
+
+std::string ControlDaemon::StatusText(bool json) {
+  const uint64_t gen = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
+  const uint64_t dp_pid = publisher_->block()->hdr.dataplane_pid.load(std::memory_order_relaxed);
+  int up = 0, down = 0, drained = 0, forced = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, t] : table_->targets()) {
+      const uint32_t w = table_->Word(name);
+      if (w & maps::kHealthDrained) {
+        ++drained;
+      } else if (w & maps::kHealthUp) {
+        ++up;
+      } else {
+        ++down;
+      }
+      if (w & maps::kHealthForced) ++forced;
+    }
+  }
+  const int64_t now = NowUnixMs();
+  if (json) {
+    return absl::StrFormat(
+        "{\"instance\":\"%s\",\"pid\":%d,\"uptime_s\":%d,\"config\":\"%s\",\"generation\":%d,"
+        "\"dataplane_pid\":%d,\"reloads_ok\":%d,\"reloads_refused\":%d,\"last_reload\":\"%s\","
+        "\"targets\":{\"up\":%d,\"down\":%d,\"drained\":%d,\"forced\":%d}}\n",
+        config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen, dp_pid,
+        reloads_ok_.load(), reloads_refused_.load(),
+        absl::StrReplaceAll(last_reload_, {{"\"", "'"}}), up, down, drained, forced);
+  }
+  return absl::StrFormat(
+      "instance     %s\ncontrol pid  %d, up %ds\nconfig       %s\ngeneration   %d\n"
+      "dataplane    %s\nreloads      %d ok, %d refused; last: %s\n"
+      "targets      %d up, %d down, %d drained, %d forced\nsocket       %s\nstate file   %s\n",
+      config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
+      dp_pid != 0 ? absl::StrCat("pid ", dp_pid) : "not attached", reloads_ok_.load(),
+      reloads_refused_.load(), last_reload_, up, down, drained, forced, config_.control.socket,
+      config_.control.state_file);
+}
+
+absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>& w) {
+  const std::string& cmd = w[0];
+  const bool json = w.size() > 1 && w.back() == "json";
+  if (cmd == "status") return StatusText(json);
+  if (cmd == "health") {
+    RefreshResults();
+    std::lock_guard<std::mutex> lock(mu_);
+    return table_->Report(json, NowUnixMs());
+  }
+  if (cmd == "reload") {
+    auto gen = Reload("sextantctl reload");
+    if (!gen.ok()) return gen.status();
+    return absl::StrCat("published generation ", *gen, "\n");
+  }
+  // force STATE target|datacenter NAME [EXPIRES_IN_MS]
+  if (cmd == "force" && (w.size() == 4 || w.size() == 5)) {
+    SX_ASSIGN_OR_RETURN(ForcedState st, ParseForcedState(w[1]));
+    const bool dc = w[2] == "datacenter";
+    if (!dc && w[2] != "target") return absl::InvalidArgumentError("force: target or datacenter");
+    int64_t for_ms = 0;
+    if (w.size() == 5 && (!absl::SimpleAtoi(w[4], &for_ms) || for_ms <= 0)) {
+      return absl::InvalidArgumentError("force: bad duration");
+    }
+    const int64_t now = NowUnixMs();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      SX_RETURN_IF_ERROR(table_->Force(w[3], dc, st, for_ms ? now + for_ms : 0, now));
+      state_dirty_ = true;
+    }
+    SaveState();  // an operator's decision is on disk before we say OK
+    Log(absl::StrCat("override: ", dc ? "datacenter " : "target ", w[3], " forced ", w[1],
+                     for_ms ? absl::StrCat(" for ", for_ms / 1000.0, "s") : ""));
+    return absl::StrCat(dc ? "datacenter " : "", w[3], " forced ", w[1],
+                        for_ms ? absl::StrCat(" for ", for_ms / 1000.0, "s") : "", "\n");
+  }
+  if (cmd == "release" && w.size() == 3) {
+    const bool dc = w[1] == "datacenter";
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      SX_RETURN_IF_ERROR(table_->Release(w[2], dc));
+      state_dirty_ = true;
+    }
+    SaveState();
+    Log(absl::StrCat("override released: ", dc ? "datacenter " : "target ", w[2]));
+    return absl::StrCat(dc ? "datacenter " : "", w[2], " released\n");
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown request '", absl::StrJoin(w, " "),
+                                                 "' (status, health, reload, force, release)"));
+}
+
+int ControlDaemon::Run() {
+  maps::ControlBlockHeader& hdr = publisher_->block()->hdr;
+  hdr.control_pid.store(static_cast<uint64_t>(getpid()), std::memory_order_relaxed);
+  for (;;) {
+    epoll_event evs[8];
+    int n = epoll_wait(epoll_fd_, evs, 8, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Log(absl::StrCat("epoll_wait: ", std::strerror(errno)));
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) {
+      const int fd = evs[i].data.fd;
+      if (fd == signal_fd_) {
+        signalfd_siginfo si;
+        while (read(signal_fd_, &si, sizeof(si)) == sizeof(si)) {
+          if (si.ssi_signo == SIGHUP) {
+            (void)Reload("SIGHUP");
+          } else {
+            Log(absl::StrCat("signal ", si.ssi_signo, ": stopping; the dataplane keeps serving ",
+                             "generation ", hdr.active_generation.load()));
+            hdr.control_pid.store(0, std::memory_order_relaxed);
+            return 0;
+          }
+        }
+      } else if (fd == watcher_->fd()) {
+        std::vector<std::string> changed = watcher_->Drain();
+        if (changed.empty()) continue;
+        const int64_t now = NowUnixMs();
+        if (first_change_ms_ == 0) first_change_ms_ = now;
+        // Debounce: wait for quiet, but never more than 10 delays after the first change, so a
+        // file that is rewritten constantly still gets picked up.
+        const int64_t delay = config_.control.reload_delay_ms;
+        const int64_t deadline = first_change_ms_ + 10 * delay;
+        ArmTimer(debounce_fd_, std::max<int64_t>(1, std::min(delay, deadline - now)));
+      } else if (fd == debounce_fd_) {
+        uint64_t x;
+        (void)!read(debounce_fd_, &x, sizeof(x));
+        first_change_ms_ = 0;
+        (void)Reload("files changed");
+      } else if (fd == tick_fd_) {
+        uint64_t x;
+        (void)!read(tick_fd_, &x, sizeof(x));
+        const int64_t now = NowUnixMs();
+        hdr.control_heartbeat_unix_ms.store(static_cast<uint64_t>(now), std::memory_order_relaxed);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (int k = table_->ExpireOverrides(now); k > 0) {
+            Log(absl::StrCat(k, " override(s) expired"));
+            state_dirty_ = true;
+          }
+        }
+        SaveState();
+      } else if (fd == socket_->fd()) {
+        socket_->Serve([this](const std::vector<std::string>& w) { return Handle(w); });
+      }
+    }
+  }
+}
+
+}  // namespace sextant::control

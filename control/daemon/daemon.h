@@ -1,0 +1,85 @@
+// The long-running sextant-control: loads the config, publishes snapshots, runs the health
+// checks, keeps the health words and the operator's overrides, and answers sextantctl on the
+// control socket. One thread runs the event loop (epoll over inotify, a signalfd, the control
+// socket and timers); the health checker runs on its own thread and reports verdicts through a
+// callback that stores the health word at once.
+//
+// Reloads (a watched file changed, SIGHUP, or `sextantctl reload`) are debounced: the loop waits
+// until the files have been quiet for `control.reload_delay` (default 200 ms, at most 10 x that
+// after the first change), then compiles once, however many changes came in. A config or zone
+// that does not validate is refused with one log line and the last good state keeps serving.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/config/config.h"
+#include "control/daemon/control_socket.h"
+#include "control/daemon/file_watcher.h"
+#include "control/daemon/metrics.h"
+#include "control/daemon/publisher.h"
+#include "control/health/health_checker.h"
+#include "control/health/health_state.h"
+
+namespace sextant::control {
+
+struct DaemonOptions {
+  std::string config_path;
+  std::string instance;  // overrides the config's when not empty
+};
+
+class ControlDaemon {
+ public:
+  // Loads and publishes the config; a config that is invalid at start stops start-up (the
+  // dataplane keeps serving what it has).
+  static absl::StatusOr<std::unique_ptr<ControlDaemon>> Create(const DaemonOptions& options);
+  ~ControlDaemon();
+
+  // Runs until SIGTERM or SIGINT. Returns the process exit code.
+  int Run();
+
+ private:
+  explicit ControlDaemon(DaemonOptions o) : options_(std::move(o)) {}
+  absl::Status Init();
+  // Compiles and publishes the config on disk; on error nothing changes.
+  absl::StatusOr<uint64_t> Reload(const std::string& why);
+  absl::StatusOr<std::string> Handle(const std::vector<std::string>& words);
+  std::string StatusText(bool json);
+  void ApplyTargets(const Config& config, const std::map<std::string, uint32_t>& words);
+  static std::vector<TargetSpec> SpecsOf(const Config& config,
+                                         const std::map<std::string, uint32_t>& words);
+  void OnVerdict(uint32_t word, bool up, const CheckResult& result);
+  void RefreshResults();
+  void SaveState();
+  void ArmTimer(int fd, int64_t ms);
+  std::string MetricsNow();
+
+  DaemonOptions options_;
+  Config config_;  // the last config that published
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<ControlSocketServer> socket_;
+  std::unique_ptr<FileWatcher> watcher_;
+  std::unique_ptr<HealthChecker> checker_;
+
+  std::mutex mu_;  // guards table_ and state_dirty_ (the checker thread reports into them)
+  std::unique_ptr<HealthTable> table_;
+  bool state_dirty_ = false;
+  std::map<uint32_t, std::string> word_names_;  // checker ids are health word indices
+
+  int epoll_fd_ = -1, signal_fd_ = -1, debounce_fd_ = -1, tick_fd_ = -1;
+  int64_t first_change_ms_ = 0;  // of the pending, not yet reloaded, changes; 0 = none
+  int64_t started_ms_ = 0;
+  // Atomic: the metrics thread reads them.
+  std::atomic<uint64_t> reloads_ok_{0}, reloads_refused_{0};
+  std::string last_reload_;  // "ok: generation N (why)" or "refused: message"
+  std::atomic<int64_t> last_reload_ms_{0};
+  std::unique_ptr<MetricsServer> metrics_;  // declared last: stopped first
+  std::vector<std::string> watched_;
+};
+
+}  // namespace sextant::control

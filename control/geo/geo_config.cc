@@ -1,0 +1,172 @@
+#include "control/geo/geo_config.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace sextant::control {
+namespace {
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Strips a '#' comment and surrounding blanks.
+absl::string_view StripLine(absl::string_view line) {
+  const size_t hash = line.find('#');
+  if (hash != absl::string_view::npos) line = line.substr(0, hash);
+  return absl::StripAsciiWhitespace(line);
+}
+
+}  // namespace
+
+bool IpPrefix::operator==(const IpPrefix& o) const {
+  return family == o.family && length == o.length && std::memcmp(addr, o.addr, 16) == 0;
+}
+
+absl::StatusOr<IpPrefix> ParseIpPrefix(absl::string_view text) {
+  IpPrefix p;
+  absl::string_view addr_text = text;
+  absl::string_view len_text;
+  const size_t slash = text.find('/');
+  if (slash != absl::string_view::npos) {
+    addr_text = text.substr(0, slash);
+    len_text = text.substr(slash + 1);
+  }
+  const std::string addr(addr_text);
+  if (addr.find(':') != std::string::npos) {
+    p.family = kFamilyIpv6;
+    if (inet_pton(AF_INET6, addr.c_str(), p.addr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not an IPv6 network"));
+    }
+  } else {
+    p.family = kFamilyIpv4;
+    if (inet_pton(AF_INET, addr.c_str(), p.addr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not an IPv4 network"));
+    }
+  }
+  p.length = p.max_length();
+  if (slash != absl::string_view::npos) {
+    int len = -1;
+    if (!absl::SimpleAtoi(len_text, &len) || len < 0 || len > p.max_length()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", text, "': prefix length must be 0..", p.max_length()));
+    }
+    p.length = len;
+  }
+  for (int bit = p.length; bit < p.max_length(); ++bit) {
+    if (p.addr[bit / 8] & (0x80 >> (bit % 8))) {
+      IpPrefix fixed = p;
+      for (int b = p.length; b < p.max_length(); ++b) fixed.addr[b / 8] &= ~(0x80 >> (b % 8));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", text, "' has host bits set (did you mean ", FormatIpPrefix(fixed), "?)"));
+    }
+  }
+  return p;
+}
+
+std::string FormatIpPrefix(const IpPrefix& p) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(p.family == kFamilyIpv4 ? AF_INET : AF_INET6, p.addr, buf, sizeof(buf));
+  return absl::StrCat(buf, "/", p.length);
+}
+
+absl::StatusOr<std::vector<NetOverride>> ParseNets(absl::string_view text,
+                                                   absl::string_view source) {
+  std::vector<NetOverride> out;
+  int line_no = 0;
+  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    const absl::string_view line = StripLine(raw);
+    if (line.empty()) continue;
+    const std::string where = absl::StrCat(source, ":", line_no);
+    const size_t space = line.find_first_of(" \t");
+    if (space == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": expected 'PREFIX DC[,DC...]', got '", line, "'"));
+    }
+    NetOverride net;
+    net.where = where;
+    auto prefix = ParseIpPrefix(line.substr(0, space));
+    if (!prefix.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", prefix.status().message()));
+    }
+    net.prefix = *prefix;
+    for (absl::string_view dc : absl::StrSplit(line.substr(space + 1), ',')) {
+      dc = absl::StripAsciiWhitespace(dc);
+      if (dc.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": empty datacenter name"));
+      }
+      net.datacenters.emplace_back(dc);
+    }
+    out.push_back(std::move(net));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<NetOverride>> ReadNetsFile(const std::string& path) {
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  return ParseNets(*text, path);
+}
+
+absl::StatusOr<std::vector<LatencyRow>> ParseLatencyCsv(absl::string_view text,
+                                                        absl::string_view source) {
+  std::vector<LatencyRow> out;
+  int line_no = 0;
+  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    const absl::string_view line = StripLine(raw);
+    if (line.empty()) continue;
+    const std::string where = absl::StrCat(source, ":", line_no);
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    for (auto& f : fields) f = absl::StripAsciiWhitespace(f);
+    if (out.empty() && !fields.empty() && absl::AsciiStrToLower(fields[0]) == "prefix") continue;
+    if (fields.size() != 3) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": expected 'prefix,datacenter,rtt_ms', got ", fields.size(), " fields"));
+    }
+    LatencyRow row;
+    row.where = where;
+    auto prefix = ParseIpPrefix(fields[0]);
+    if (!prefix.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", prefix.status().message()));
+    }
+    row.prefix = *prefix;
+    row.datacenter = std::string(fields[1]);
+    if (row.datacenter.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": empty datacenter name"));
+    }
+    if (!absl::SimpleAtod(fields[2], &row.rtt_ms) || !std::isfinite(row.rtt_ms) || row.rtt_ms < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": rtt_ms '", fields[2], "' is not a non-negative number"));
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LatencyRow>> ReadLatencyCsvFile(const std::string& path) {
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  return ParseLatencyCsv(*text, path);
+}
+
+}  // namespace sextant::control

@@ -1,0 +1,400 @@
+#include "control/health/health_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "maps/control_block.h"
+
+namespace sextant::control {
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string Ago(int64_t now_ms, int64_t then_ms) {
+  if (then_ms <= 0) return "-";
+  int64_t s = (now_ms - then_ms) / 1000;
+  if (s < 0) s = 0;
+  if (s < 120) return absl::StrCat(s, "s ago");
+  if (s < 7200) return absl::StrCat(s / 60, "m ago");
+  return absl::StrCat(s / 3600, "h ago");
+}
+
+}  // namespace
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<ForcedState> ParseForcedState(const std::string& text) {
+  if (text == "up") return ForcedState::kUp;
+  if (text == "down") return ForcedState::kDown;
+  if (text == "drain" || text == "drained") return ForcedState::kDrain;
+  return absl::InvalidArgumentError(
+      absl::StrCat("state must be up, down or drain, not '", text, "'"));
+}
+
+const char* ForcedStateName(ForcedState s) {
+  switch (s) {
+    case ForcedState::kUp:
+      return "up";
+    case ForcedState::kDown:
+      return "down";
+    case ForcedState::kDrain:
+      return "drain";
+  }
+  return "?";
+}
+
+TargetHealth HealthTable::Incoming(const TargetSpec& s, int64_t now_ms) const {
+  TargetHealth t;
+  if (auto it = targets_.find(s.name); it != targets_.end()) {
+    t = it->second;
+  } else if (auto lk = last_known_.find(s.name); lk != last_known_.end()) {
+    t.up = lk->second.first;
+    t.since_unix_ms = lk->second.second;
+  } else {
+    t.up = s.initial_up;
+    t.since_unix_ms = now_ms;
+  }
+  t.name = s.name;
+  t.datacenter = s.datacenter;
+  t.word_index = s.word_index;
+  t.monitored = s.monitored;
+  return t;
+}
+
+void HealthTable::StoreAhead(const std::vector<TargetSpec>& specs, int64_t now_ms) {
+  for (const TargetSpec& s : specs) Store(Incoming(s, now_ms));
+}
+
+void HealthTable::SetTargets(const std::vector<TargetSpec>& specs, int64_t now_ms) {
+  std::map<std::string, TargetHealth> next;
+  for (const TargetSpec& s : specs) next[s.name] = Incoming(s, now_ms);
+  // Remember removed targets' state: a reload that brings them back resumes from it.
+  for (const auto& [name, t] : targets_) {
+    if (!next.count(name)) last_known_[name] = {t.up, t.since_unix_ms};
+  }
+  targets_ = std::move(next);
+  StoreAll();
+}
+
+bool HealthTable::SetChecked(const std::string& name, bool up, int64_t now_ms, bool drained) {
+  auto it = targets_.find(name);
+  if (it == targets_.end()) return false;
+  if (it->second.up != up || it->second.drained != drained) {
+    it->second.up = up;
+    it->second.drained = drained;
+    it->second.since_unix_ms = now_ms;
+  }
+  Store(it->second);
+  return true;
+}
+
+void HealthTable::RecordResult(const std::string& name, bool ok, const std::string& text,
+                               int64_t latency_us, int64_t now_ms, uint64_t checks) {
+  auto it = targets_.find(name);
+  if (it == targets_.end()) return;
+  TargetHealth& t = it->second;
+  t.has_result = true;
+  t.last_ok = ok;
+  t.last_result = text;
+  t.last_latency_us = latency_us;
+  t.last_check_unix_ms = now_ms;
+  t.checks = checks;
+}
+
+absl::Status HealthTable::Force(const std::string& name, bool datacenter, ForcedState state,
+                                int64_t expires_unix_ms, int64_t now_ms) {
+  if (datacenter) {
+    bool any = false;
+    for (const auto& [n, t] : targets_) any |= (t.datacenter == name);
+    if (!any) return absl::NotFoundError(absl::StrCat("no target is in datacenter '", name, "'"));
+    dc_overrides_[name] = Override{state, now_ms, expires_unix_ms};
+  } else {
+    if (!targets_.count(name)) return absl::NotFoundError(absl::StrCat("no target '", name, "'"));
+    target_overrides_[name] = Override{state, now_ms, expires_unix_ms};
+  }
+  StoreAll();
+  return absl::OkStatus();
+}
+
+absl::Status HealthTable::Release(const std::string& name, bool datacenter) {
+  auto& m = datacenter ? dc_overrides_ : target_overrides_;
+  if (m.erase(name) == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("no override on ", datacenter ? "datacenter '" : "'", name, "'"));
+  }
+  StoreAll();
+  return absl::OkStatus();
+}
+
+int HealthTable::ExpireOverrides(int64_t now_ms) {
+  int n = 0;
+  for (auto* m : {&target_overrides_, &dc_overrides_}) {
+    for (auto it = m->begin(); it != m->end();) {
+      if (it->second.expires_unix_ms != 0 && it->second.expires_unix_ms <= now_ms) {
+        it = m->erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (n > 0) StoreAll();
+  return n;
+}
+
+int64_t HealthTable::NextExpiry() const {
+  int64_t next = 0;
+  for (const auto* m : {&target_overrides_, &dc_overrides_}) {
+    for (const auto& [name, o] : *m) {
+      if (o.expires_unix_ms != 0 && (next == 0 || o.expires_unix_ms < next)) {
+        next = o.expires_unix_ms;
+      }
+    }
+  }
+  return next;
+}
+
+std::optional<Override> HealthTable::EffectiveOverride(const std::string& name) const {
+  auto t = targets_.find(name);
+  return OverrideFor(name, t != targets_.end() ? t->second.datacenter : std::string());
+}
+
+std::optional<Override> HealthTable::OverrideFor(const std::string& name,
+                                                 const std::string& datacenter) const {
+  if (auto it = target_overrides_.find(name); it != target_overrides_.end()) return it->second;
+  if (!datacenter.empty()) {
+    if (auto it = dc_overrides_.find(datacenter); it != dc_overrides_.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+uint32_t HealthTable::Word(const std::string& name) const {
+  auto it = targets_.find(name);
+  return it == targets_.end() ? 0 : WordOf(it->second);
+}
+
+uint32_t HealthTable::WordOf(const TargetHealth& t) const {
+  if (auto o = OverrideFor(t.name, t.datacenter)) {
+    switch (o->state) {
+      case ForcedState::kUp:
+        return maps::kHealthUp | maps::kHealthForced;
+      case ForcedState::kDown:
+        return maps::kHealthForced;
+      case ForcedState::kDrain:
+        return maps::kHealthUp | maps::kHealthDrained | maps::kHealthForced;
+    }
+  }
+  if (t.drained) return maps::kHealthUp | maps::kHealthDrained;
+  return t.up ? maps::kHealthUp : 0;
+}
+
+void HealthTable::Store(const TargetHealth& t) {
+  if (words_ == nullptr || t.word_index >= maps::kMaxHealthWords) return;
+  // Relaxed is enough: the word is self-contained and the dataplane reads it relaxed; there is
+  // no other data it must be ordered with.
+  words_[t.word_index].store(WordOf(t), std::memory_order_relaxed);
+}
+
+void HealthTable::StoreAll() {
+  for (const auto& [name, t] : targets_) Store(t);
+}
+
+std::string HealthTable::Serialize() const {
+  YAML::Emitter e;
+  e << YAML::Comment("sextant-control state: last known health and operator overrides");
+  e << YAML::BeginMap;
+  e << YAML::Key << "targets" << YAML::Value << YAML::BeginMap;
+  std::map<std::string, std::pair<bool, int64_t>> all = last_known_;
+  for (const auto& [name, t] : targets_) all[name] = {t.up, t.since_unix_ms};
+  for (const auto& [name, s] : all) {
+    e << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
+    e << YAML::Key << "up" << YAML::Value << s.first;
+    e << YAML::Key << "since" << YAML::Value << s.second;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  for (const auto& [key, m] : {std::pair{"overrides", &target_overrides_},
+                               std::pair{"datacenter_overrides", &dc_overrides_}}) {
+    e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    for (const auto& [name, o] : *m) {
+      e << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
+      e << YAML::Key << "state" << YAML::Value << ForcedStateName(o.state);
+      e << YAML::Key << "set" << YAML::Value << o.set_unix_ms;
+      e << YAML::Key << "expires" << YAML::Value << o.expires_unix_ms;
+      e << YAML::EndMap;
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+absl::Status HealthTable::Load(const std::string& text, int64_t now_ms) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+    if (root.IsNull()) return absl::OkStatus();
+    if (!root.IsMap()) return absl::InvalidArgumentError("state file is not a YAML mapping");
+    std::map<std::string, std::pair<bool, int64_t>> known;
+    std::map<std::string, Override> to, dco;
+    if (const YAML::Node t = root["targets"]; t && t.IsMap()) {
+      for (const auto& kv : t) {
+        known[kv.first.as<std::string>()] = {kv.second["up"].as<bool>(),
+                                             kv.second["since"].as<int64_t>(0)};
+      }
+    }
+    for (const auto& [key, m] :
+         {std::pair{"overrides", &to}, std::pair{"datacenter_overrides", &dco}}) {
+      const YAML::Node n = root[key];
+      if (!n || !n.IsMap()) continue;
+      for (const auto& kv : n) {
+        auto st = ParseForcedState(kv.second["state"].as<std::string>());
+        if (!st.ok()) return st.status();
+        Override o{*st, kv.second["set"].as<int64_t>(0), kv.second["expires"].as<int64_t>(0)};
+        if (o.expires_unix_ms != 0 && o.expires_unix_ms <= now_ms) continue;  // lapsed while off
+        (*m)[kv.first.as<std::string>()] = o;
+      }
+    }
+    last_known_ = std::move(known);
+    target_overrides_ = std::move(to);
+    dc_overrides_ = std::move(dco);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state file line ", e.mark.line + 1, ": ", e.msg));
+  }
+  // Targets already configured take their last known state from the file.
+  for (auto& [name, t] : targets_) {
+    if (auto lk = last_known_.find(name); lk != last_known_.end()) {
+      t.up = lk->second.first;
+      t.since_unix_ms = lk->second.second;
+    }
+  }
+  StoreAll();
+  return absl::OkStatus();
+}
+
+absl::Status HealthTable::WriteStateFile(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(e)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  // The state must survive a crash of the box, not only of the process: overrides are an
+  // operator's decision.
+  fsync(fd);
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", std::strerror(e)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HealthTable::LoadFile(const std::string& path, int64_t now_ms) {
+  std::ifstream in(path);
+  if (!in) return absl::OkStatus();
+  std::stringstream ss;
+  ss << in.rdbuf();
+  absl::Status s = Load(ss.str(), now_ms);
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  return s;
+}
+
+std::string HealthTable::Report(bool json, int64_t now_ms) const {
+  std::string out;
+  if (!json) {
+    out = absl::StrFormat("%-20s %-8s %-12s %-12s %-10s %-9s %s\n", "TARGET", "STATE", "SINCE",
+                          "DATACENTER", "LATENCY", "CHECKS", "LAST RESULT / OVERRIDE");
+  } else {
+    out = "[";
+  }
+  bool first = true;
+  for (const auto& [name, t] : targets_) {
+    const uint32_t w = Word(name);
+    const char* state = (w & maps::kHealthDrained) ? "drained"
+                        : (w & maps::kHealthUp)    ? "up"
+                                                   : "down";
+    const std::optional<Override> o = EffectiveOverride(name);
+    if (json) {
+      absl::StrAppendFormat(
+          &out,
+          "%s{\"target\":%s,\"state\":\"%s\",\"checked_state\":\"%s\",\"since_unix_ms\":%d,"
+          "\"datacenter\":%s,\"monitored\":%s,\"word\":%u,\"forced\":%s",
+          first ? "" : ",", JsonString(name), state, t.up ? "up" : "down", t.since_unix_ms,
+          JsonString(t.datacenter), t.monitored ? "true" : "false", t.word_index,
+          o ? "true" : "false");
+      if (o) {
+        absl::StrAppendFormat(&out,
+                              ",\"override\":{\"state\":\"%s\",\"set_unix_ms\":%d,"
+                              "\"expires_unix_ms\":%d}",
+                              ForcedStateName(o->state), o->set_unix_ms, o->expires_unix_ms);
+      }
+      if (t.has_result) {
+        absl::StrAppendFormat(&out,
+                              ",\"last_check\":{\"ok\":%s,\"result\":%s,\"latency_us\":%d,"
+                              "\"unix_ms\":%d,\"checks\":%d}",
+                              t.last_ok ? "true" : "false", JsonString(t.last_result),
+                              t.last_latency_us, t.last_check_unix_ms, t.checks);
+      }
+      out += "}";
+    } else {
+      std::string last = t.has_result ? absl::StrCat(t.last_ok ? "ok" : "FAIL", " ", t.last_result)
+                                      : (t.monitored ? "pending" : "not checked");
+      if (o) {
+        absl::StrAppend(&last, "; FORCED ", ForcedStateName(o->state));
+        if (o->expires_unix_ms != 0) {
+          absl::StrAppend(&last, " for ", (o->expires_unix_ms - now_ms + 999) / 1000, "s more");
+        }
+      }
+      absl::StrAppendFormat(
+          &out, "%-20s %-8s %-12s %-12s %-10s %-9d %s\n", name, state, Ago(now_ms, t.since_unix_ms),
+          t.datacenter.empty() ? "-" : t.datacenter,
+          t.has_result ? absl::StrFormat("%.1fms", t.last_latency_us / 1000.0) : "-", t.checks,
+          last);
+    }
+    first = false;
+  }
+  if (json) out += "]\n";
+  return out;
+}
+
+}  // namespace sextant::control

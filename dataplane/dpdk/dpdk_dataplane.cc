@@ -1,0 +1,378 @@
+#include "dataplane/dpdk/dpdk_dataplane.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <rte_bus_vdev.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_prefetch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "maps/status_macros.h"
+
+namespace sextant::dataplane {
+namespace {
+
+// 32 frames per burst: DPDK's l3fwd default, enough to amortise the PMD call and the tx
+// doorbell, small enough that a burst of answers stays in L1 (32 x 2 KiB mbufs) and a query
+// waits at most one burst of others.
+constexpr uint16_t kBurst = 32;
+constexpr uint16_t kRxDesc = 1024, kTxDesc = 1024;
+
+struct WorkerContext {
+  DpdkDataplane* self;
+  uint16_t port;
+  uint16_t tx_port;
+  uint16_t tap_port;  // 0xffff: no exception path
+  uint16_t queue;
+  const PathConfig* path;
+  SnapshotFollower* follower;
+  maps::LcoreCounters* counters;
+  const std::atomic<bool>* stop;
+};
+
+// Frees what a tx burst did not take, counting it as a drop.
+inline void TxOrFree(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
+                     maps::LcoreCounters* ctr, uint64_t* sent_counter) {
+  if (n == 0) return;
+  const uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
+  *sent_counter += sent;
+  if (ABSL_PREDICT_FALSE(sent < n)) {
+    ctr->dropped[maps::kDropTxFull] += n - sent;
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  }
+}
+
+int WorkerLoop(void* arg) {
+  const WorkerContext& w = *static_cast<const WorkerContext*>(arg);
+  maps::Qsbr& qsbr = w.follower->qsbr();
+  const int reader = qsbr.Register();
+  if (reader < 0) {
+    std::fprintf(stderr, "sextant-dataplane: no QSBR slot for lcore %u\n", rte_lcore_id());
+    return -1;
+  }
+  qsbr.Online(reader);
+  maps::LcoreCounters* ctr = w.counters;
+  rte_mbuf* rx[kBurst];
+  rte_mbuf* tx[kBurst];
+  rte_mbuf* exc[kBurst];
+  while (!w.stop->load(std::memory_order_relaxed)) {
+    // Between bursts we hold no snapshot reference: this is the quiescent point that lets
+    // the follower unmap an old snapshot.
+    qsbr.Quiescent(reader);
+    const LoadedSnapshot* snap = w.follower->current();
+    const Engine* engine = snap != nullptr ? &snap->engine : nullptr;
+    ctr->generation = snap != nullptr ? snap->reader->generation() : 0;
+
+    const uint16_t n = rte_eth_rx_burst(w.port, w.queue, rx, kBurst);
+    uint16_t ntx = 0, nexc = 0;
+    if (n > 0) {
+      ctr->rx_packets += n;
+      rte_prefetch0(rte_pktmbuf_mtod(rx[0], void*));
+      for (uint16_t i = 0; i < n; ++i) {
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
+        rte_mbuf* m = rx[i];
+        if (ABSL_PREDICT_FALSE(m->nb_segs != 1)) {  // jumbo/chained: not a query we answer
+          exc[nexc++] = m;
+          continue;
+        }
+        uint32_t len = m->data_len;
+        const uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
+        TxOffload off;
+        const Verdict v =
+            ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine, ctr, &off);
+        if (v == Verdict::kTransmit) {
+          m->data_len = static_cast<uint16_t>(len);
+          m->pkt_len = len;
+          m->ol_flags = 0;
+          if (off.udp) {
+            m->l2_len = off.l2_len;
+            m->l3_len = off.l3_len;
+            m->ol_flags =
+                off.ipv4 ? (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM)
+                         : (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM);
+          }
+          tx[ntx++] = m;
+        } else if (v == Verdict::kException) {
+          exc[nexc++] = m;
+        } else {
+          rte_pktmbuf_free(m);
+        }
+      }
+      TxOrFree(w.tx_port, w.queue, tx, ntx, ctr, &ctr->tx_packets);
+    }
+    if (w.tap_port != 0xffff) {
+      if (nexc > 0) {
+        uint64_t sent = 0;
+        TxOrFree(w.tap_port, w.queue, exc, nexc, ctr, &sent);
+        ctr->exception_packets += nexc;
+      }
+      // What the kernel sends (TCP answers, its ARP/ND) goes out of the data port unchanged.
+      const uint16_t k = rte_eth_rx_burst(w.tap_port, w.queue, rx, kBurst);
+      if (k > 0) TxOrFree(w.tx_port, w.queue, rx, k, ctr, &ctr->tx_packets);
+    } else if (nexc > 0) {
+      ctr->dropped[maps::kDropOther] += nexc;
+      rte_pktmbuf_free_bulk(exc, nexc);
+    }
+    // No tx buffering across bursts, so there is nothing to drain on a timer: every burst is
+    // sent before the next poll.
+    if (n == 0) rte_pause();
+  }
+  qsbr.Offline(reader);
+  qsbr.Unregister(reader);
+  return 0;
+}
+
+int RunCommand(const std::string& cmd) {
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) std::fprintf(stderr, "sextant-dataplane: '%s' failed (%d)\n", cmd.c_str(), rc);
+  return rc;
+}
+
+std::string AddressText(const control::DataplaneAddress& a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(a.family == 4 ? AF_INET : AF_INET6, a.addr, buf, sizeof(buf));
+  return buf;
+}
+
+// PMDs that sit on a kernel interface (af_packet, af_xdp in copy mode) see frames the kernel
+// sees too. Since the kernel side of the exception tap owns our addresses, the kernel would also
+// answer ARP, ICMP and (with port unreachable) DNS arriving on the data interface: duplicate or
+// contradicting replies. Make the kernel ignore that interface: no ARP replies, strict reverse-
+// path filtering (the clients' route is via the tap), no IPv6.
+void QuietKernelInterface(uint32_t if_index) {
+  char name[IF_NAMESIZE];
+  if (if_index == 0 || if_indextoname(if_index, name) == nullptr) return;
+  RunCommand(absl::StrCat("sysctl -qw net.ipv4.conf.", name, ".arp_ignore=8 net.ipv4.conf.", name,
+                          ".rp_filter=1 net.ipv6.conf.", name, ".disable_ipv6=1"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(
+    const control::DataplaneConfig& config, SnapshotFollower* follower, maps::ControlBlock* block) {
+  std::unique_ptr<DpdkDataplane> d(new DpdkDataplane());
+  d->config_ = config;
+  d->follower_ = follower;
+  d->block_ = block;
+  d->port_ = config.port;
+  if (!rte_eth_dev_is_valid_port(d->port_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "DPDK port ", d->port_, " does not exist: ", rte_eth_dev_count_avail(),
+        " ports available; name the device in the EAL arguments (-a PCI or --vdev ...)"));
+  }
+  char name[RTE_ETH_NAME_MAX_LEN];
+  rte_eth_dev_get_name_by_port(d->port_, name);
+  d->port_name_ = name;
+
+  // Workers: every worker lcore, or the main lcore alone when there is none.
+  const int worker_lcores = static_cast<int>(rte_lcore_count()) - 1;
+  d->main_is_worker_ = worker_lcores == 0;
+  d->workers_ = d->main_is_worker_ ? 1 : worker_lcores;
+  rte_eth_dev_info info;
+  if (rte_eth_dev_info_get(d->port_, &info) != 0) {
+    return absl::InternalError(absl::StrCat("cannot read device info of port ", d->port_));
+  }
+  int queues = config.queues > 0 ? config.queues : d->workers_;
+  queues = std::min<int>({queues, info.max_rx_queues, info.max_tx_queues});
+  if (queues < 1) queues = 1;
+  d->queues_ = queues;
+  d->workers_ = std::min(d->workers_, queues);
+
+  const unsigned cache = 256;
+  const unsigned n_mbufs =
+      std::max<unsigned>(config.mbufs, 2 * queues * (kRxDesc + kTxDesc) + 4 * cache + 1023);
+  d->pool_ = rte_pktmbuf_pool_create("sx_mbufs", n_mbufs, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     rte_eth_dev_socket_id(d->port_));
+  if (d->pool_ == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create the mbuf pool of ", n_mbufs, " mbufs: ", rte_strerror(rte_errno),
+        " (reserve hugepages or pass --no-huge -m 512)"));
+  }
+
+  // Our addresses.
+  rte_ether_addr mac;
+  rte_eth_macaddr_get(d->port_, &mac);
+  std::memcpy(d->path_.mac, mac.addr_bytes, 6);
+  for (const control::DataplaneAddress& a : config.addresses) {
+    if (a.family == 4) {
+      std::memcpy(d->path_.v4[d->path_.n_v4], a.addr, 4);
+      d->path_.v4_vlan[d->path_.n_v4++] = a.vlan;
+    } else {
+      std::memcpy(d->path_.v6[d->path_.n_v6], a.addr, 16);
+      d->path_.v6_vlan[d->path_.n_v6++] = a.vlan;
+    }
+  }
+  d->path_.dns_port = config.dns_port;
+  d->path_.mtu = config.mtu;
+  const uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  d->path_.sw_checksum = (info.tx_offload_capa & want) != want;
+
+  d->tx_port_ = config.tx_port >= 0 ? static_cast<uint16_t>(config.tx_port) : d->port_;
+  if (!rte_eth_dev_is_valid_port(d->tx_port_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DPDK tx_port ", d->tx_port_, " does not exist"));
+  }
+  SX_RETURN_IF_ERROR(d->ConfigurePort(d->port_, queues, true));
+  if (d->tx_port_ != d->port_) SX_RETURN_IF_ERROR(d->ConfigurePort(d->tx_port_, queues, false));
+  if (config.exception_path) SX_RETURN_IF_ERROR(d->CreateExceptionPath(config));
+  return d;
+}
+
+absl::Status DpdkDataplane::ConfigurePort(uint16_t port, int queues, bool data_port) {
+  rte_eth_dev_info info;
+  rte_eth_dev_info_get(port, &info);
+  rte_eth_conf conf{};
+  if (data_port && queues > 1) {
+    // RSS spreads queries over the queues by address and port, so each lcore owns its flows.
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+    if (conf.rx_adv_conf.rss_conf.rss_hf == 0) conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+  }
+  if (data_port && !path_.sw_checksum) {
+    conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  }
+  int rc = rte_eth_dev_configure(port, queues, queues, &conf);
+  if (rc != 0) {
+    return absl::InternalError(absl::StrCat("cannot configure port ", port, " with ", queues,
+                                            " queues: ", rte_strerror(-rc)));
+  }
+  uint16_t rxd = kRxDesc, txd = kTxDesc;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+  const int socket = rte_eth_dev_socket_id(port);
+  for (int q = 0; q < queues; ++q) {
+    rc = rte_eth_rx_queue_setup(port, q, rxd, socket, nullptr, pool_);
+    if (rc == 0) {
+      rte_eth_txconf txconf = info.default_txconf;
+      txconf.offloads = conf.txmode.offloads;
+      rc = rte_eth_tx_queue_setup(port, q, txd, socket, &txconf);
+    }
+    if (rc != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot set up queue ", q, " of port ", port, ": ", rte_strerror(-rc)));
+    }
+  }
+  rc = rte_eth_dev_start(port);
+  if (rc != 0) {
+    return absl::InternalError(absl::StrCat("cannot start port ", port, ": ", rte_strerror(-rc)));
+  }
+  if (data_port) {
+    // Neighbour solicitations come to solicited-node multicast addresses.
+    rte_eth_allmulticast_enable(port);
+    QuietKernelInterface(info.if_index);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DpdkDataplane::CreateExceptionPath(const control::DataplaneConfig& config) {
+  tap_name_ = config.exception_interface;
+  const std::string vdev = absl::StrCat("net_tap_", tap_name_);
+  const std::string args =
+      absl::StrFormat("iface=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", tap_name_, path_.mac[0],
+                      path_.mac[1], path_.mac[2], path_.mac[3], path_.mac[4], path_.mac[5]);
+  int rc = rte_eal_hotplug_add("vdev", vdev.c_str(), args.c_str());
+  if (rc != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot create the exception tap ", tap_name_, ": ", rte_strerror(-rc)));
+  }
+  if (rte_eth_dev_get_port_by_name(vdev.c_str(), &tap_port_) != 0) {
+    return absl::InternalError(absl::StrCat("exception tap ", vdev, " has no port"));
+  }
+  SX_RETURN_IF_ERROR(ConfigurePort(tap_port_, queues_, false));
+  // The kernel side carries our addresses, so its TCP stack (and the listener on it) answers
+  // what the fast path hands over. No DAD: the address is ours by configuration.
+  RunCommand(absl::StrCat("sysctl -qw net.ipv6.conf.", tap_name_, ".accept_dad=0"));
+  RunCommand(absl::StrCat("ip link set ", tap_name_, " up"));
+  for (const control::DataplaneAddress& a : config.addresses) {
+    std::string dev = tap_name_;
+    if (a.vlan != 0) {
+      // The kernel side needs a VLAN sub-interface; kernels without 802.1Q support cannot have
+      // one, and then only TCP for that address is lost (UDP, ARP/ND and ICMP stay in the fast
+      // path).
+      dev = absl::StrCat(tap_name_, ".", a.vlan);
+      if (RunCommand(absl::StrCat("ip link show ", dev, " >/dev/null 2>&1 || ip link add link ",
+                                  tap_name_, " name ", dev, " type vlan id ", a.vlan)) != 0) {
+        std::fprintf(stderr,
+                     "sextant-dataplane: warning: no VLAN %u on the exception path (kernel "
+                     "without 802.1Q?): TCP to %s is not served\n",
+                     a.vlan, a.text.c_str());
+        continue;
+      }
+      RunCommand(absl::StrCat("sysctl -qw net.ipv6.conf.", dev, ".accept_dad=0"));
+      RunCommand(absl::StrCat("ip link set ", dev, " up"));
+    }
+    if (RunCommand(absl::StrCat("ip ", a.family == 6 ? "-6 " : "", "addr replace ", AddressText(a),
+                                "/", a.prefix, " dev ", dev, a.family == 6 ? " nodad" : "")) == 0) {
+      kernel_addresses_.push_back(a);
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> DpdkDataplane::ExceptionListenAddresses() const {
+  std::vector<std::string> out;
+  if (tap_port_ == 0xffff) return out;
+  for (const control::DataplaneAddress& a : kernel_addresses_) {
+    out.push_back(a.family == 4 ? absl::StrCat(AddressText(a), ":", config_.dns_port)
+                                : absl::StrCat("[", AddressText(a), "]:", config_.dns_port));
+  }
+  return out;
+}
+
+void DpdkDataplane::Run(const std::atomic<bool>& stop) {
+  std::vector<WorkerContext> ctx(workers_);
+  int q = 0;
+  unsigned lcore;
+  if (main_is_worker_) {
+    lcore = rte_lcore_id();
+    ctx[0] = WorkerContext{
+        this, port_, tx_port_, tap_port_, 0, &path_, follower_, &block_->lcores[lcore], &stop};
+    WorkerLoop(&ctx[0]);
+    return;
+  }
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    if (q >= workers_) break;
+    ctx[q] = WorkerContext{this,
+                           port_,
+                           tx_port_,
+                           tap_port_,
+                           static_cast<uint16_t>(q),
+                           &path_,
+                           follower_,
+                           &block_->lcores[lcore],
+                           &stop};
+    rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
+    ++q;
+  }
+  while (!stop.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  rte_eal_mp_wait_lcore();
+}
+
+DpdkDataplane::~DpdkDataplane() {
+  for (uint16_t p : {port_, tx_port_, tap_port_}) {
+    if (p == 0xffff || !rte_eth_dev_is_valid_port(p)) continue;  // closed ports are invalid
+    rte_eth_dev_stop(p);
+    rte_eth_dev_close(p);
+  }
+  if (!tap_name_.empty())
+    rte_eal_hotplug_remove("vdev", absl::StrCat("net_tap_", tap_name_).c_str());
+  if (pool_ != nullptr) rte_mempool_free(pool_);
+}
+
+}  // namespace sextant::dataplane

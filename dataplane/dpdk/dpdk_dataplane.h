@@ -1,0 +1,63 @@
+// The DPDK dataplane: the thin layer where DPDK calls live. It configures the data port (RX/TX
+// queue pairs with RSS, checksum offload when the PMD has it), creates the exception path (a
+// net_tap port whose kernel side carries our addresses, so the kernel's TCP stack and the
+// kernel-socket listener answer TCP/53), and runs one run-to-completion loop per worker lcore:
+// rx burst -> prefetch -> ProcessFrame (packet_path.h) -> tx burst.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "control/config/config.h"
+#include "dataplane/packet_path.h"
+#include "dataplane/snapshot_follower.h"
+#include "maps/control_block.h"
+
+struct rte_mempool;
+
+namespace sextant::dataplane {
+
+class DpdkDataplane {
+ public:
+  // Call after rte_eal_init(). Configures and starts the data port and the exception tap.
+  static absl::StatusOr<std::unique_ptr<DpdkDataplane>> Create(
+      const control::DataplaneConfig& config, SnapshotFollower* follower,
+      maps::ControlBlock* block);
+  ~DpdkDataplane();
+
+  // Runs the worker loops on every worker lcore (on the main lcore too when it is the only
+  // one) until `stop` is set; returns after every worker has finished.
+  void Run(const std::atomic<bool>& stop);
+
+  // "198.18.0.2:53"-style addresses for the exception-path TCP listener.
+  std::vector<std::string> ExceptionListenAddresses() const;
+  const std::string& port_name() const { return port_name_; }
+  int worker_count() const { return workers_; }
+  int queue_count() const { return queues_; }
+  bool checksum_offload() const { return !path_.sw_checksum; }
+
+ private:
+  DpdkDataplane() = default;
+  absl::Status ConfigurePort(uint16_t port, int queues, bool data_port);
+  absl::Status CreateExceptionPath(const control::DataplaneConfig& config);
+
+  control::DataplaneConfig config_;
+  SnapshotFollower* follower_ = nullptr;
+  maps::ControlBlock* block_ = nullptr;
+  PathConfig path_;
+  rte_mempool* pool_ = nullptr;
+  uint16_t port_ = 0;
+  uint16_t tx_port_ = 0;
+  std::string port_name_;
+  uint16_t tap_port_ = 0xffff;
+  std::string tap_name_;
+  std::vector<control::DataplaneAddress> kernel_addresses_;  // configured on the tap side
+  int workers_ = 1;
+  int queues_ = 1;
+  bool main_is_worker_ = false;
+};
+
+}  // namespace sextant::dataplane

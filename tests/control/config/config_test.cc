@@ -1,0 +1,265 @@
+// The YAML configuration: the minimal form and its defaults, path resolution, and refusals that
+// name what is wrong and where.
+#include "control/config/config.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sextant::control {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<Config> Parse(const std::string& yaml) {
+  return ParseConfig(yaml, "/etc/sextant/sextant.yaml", "/etc/sextant");
+}
+
+TEST(Config, ParsesTheMinimalFormWithDefaults) {
+  auto c = Parse(R"(zones:
+  - origin: example.test.
+    file: example.test.zone
+)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->path, "/etc/sextant/sextant.yaml");
+  EXPECT_EQ(c->instance, "sextant");
+  ASSERT_EQ(c->zones.size(), 1u);
+  EXPECT_EQ(c->zones[0].origin, "example.test.");
+  EXPECT_EQ(c->zones[0].file, "/etc/sextant/example.test.zone");
+  EXPECT_EQ(c->server.edns_udp_size, 1232);
+  EXPECT_EQ(c->server.nsid, "");
+  EXPECT_FALSE(c->server.version.has_value());
+  EXPECT_FALSE(c->server.identity.has_value());
+}
+
+TEST(Config, ParsesTheFlowFormAndAddsTheFinalDot) {
+  auto c = Parse("zones: [{origin: example.test, file: a.zone}, {origin: b.test., file: b.zone}]");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->zones.size(), 2u);
+  EXPECT_EQ(c->zones[0].origin, "example.test.");
+  EXPECT_EQ(c->zones[1].origin, "b.test.");
+}
+
+TEST(Config, ResolvesZonePathsAgainstTheConfigDirectory) {
+  struct Case {
+    std::string file;
+    std::string resolved;
+  } cases[] = {
+      {"example.test.zone", "/etc/sextant/example.test.zone"},
+      {"zones/example.test.zone", "/etc/sextant/zones/example.test.zone"},
+      {"./zones/../example.test.zone", "/etc/sextant/example.test.zone"},
+      {"../example.test.zone", "/etc/example.test.zone"},
+      {"/var/lib/zones/example.test.zone", "/var/lib/zones/example.test.zone"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file);
+    auto cfg = Parse("zones:\n  - origin: example.test.\n    file: " + c.file + "\n");
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    EXPECT_EQ(cfg->zones[0].file, c.resolved);
+  }
+}
+
+TEST(Config, LoadConfigResolvesAgainstTheFilesDirectory) {
+  char tmpl[] = "/tmp/sextant-config-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/sextant.yaml";
+  std::ofstream(path) << "zones:\n  - {origin: example.test., file: zones/example.test.zone}\n";
+  auto c = LoadConfig(path);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->path, path);
+  EXPECT_EQ(c->zones[0].file, dir + "/zones/example.test.zone");
+
+  auto missing = LoadConfig(dir + "/sextant.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr(dir + "/sextant.yaml"));
+}
+
+TEST(Config, ParsesServerSettings) {
+  auto c = Parse(R"(instance: test-1
+zones: [{origin: example.test., file: z}]
+server:
+  edns_udp_size: 4096
+  nsid: ns1-fra
+  version: "sextant 1.0"
+  identity: ""
+)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->instance, "test-1");
+  EXPECT_EQ(c->server.edns_udp_size, 4096);
+  EXPECT_EQ(c->server.nsid, "ns1-fra");
+  EXPECT_EQ(c->server.version, "sextant 1.0");
+  EXPECT_EQ(c->server.identity, "");  // configured empty is not the same as absent
+}
+
+TEST(Config, AcceptsEdnsUdpSizesFrom512To65535) {
+  for (const int size : {512, 1232, 4096, 65535}) {
+    SCOPED_TRACE(size);
+    auto c = Parse("zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: " +
+                   std::to_string(size) + "}\n");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->server.edns_udp_size, size);
+  }
+}
+
+TEST(Config, RefusesBadConfigsNamingTheProblem) {
+  struct Case {
+    std::string what;
+    std::string yaml;
+    std::vector<std::string> message;
+  } cases[] = {
+      {"unknown top-level key",
+       "zones: [{origin: a.test., file: z}]\nzonez: []\n",
+       {"sextant.yaml line 2", "unknown key 'zonez'"}},
+      {"unknown server key",
+       "zones: [{origin: a.test., file: z}]\nserver:\n  edns_size: 4096\n",
+       {"sextant.yaml line 3", "unknown key 'server.edns_size'"}},
+      {"unknown zone key",
+       "zones:\n  - origin: a.test.\n    file: z\n    path: y\n",
+       {"sextant.yaml line 4", "unknown key 'zones[].path'"}},
+      {"edns_udp_size below 512",
+       "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: 511}\n",
+       {"sextant.yaml line 2", "edns_udp_size"}},
+      {"edns_udp_size above 65535",
+       "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: 65536}\n",
+       {"edns_udp_size"}},
+      {"edns_udp_size zero",
+       "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: 0}\n",
+       {"edns_udp_size"}},
+      {"edns_udp_size negative",
+       "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: -1}\n",
+       {"edns_udp_size"}},
+      {"edns_udp_size not a number",
+       "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: big}\n",
+       {"edns_udp_size"}},
+      {"edns_udp_size a list",
+       "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: [1]}\n",
+       {"edns_udp_size"}},
+      {"duplicate zone",
+       "zones:\n  - {origin: a.test., file: x}\n  - {origin: a.test., file: y}\n",
+       {"sextant.yaml line 3", "a.test.", "listed twice"}},
+      {"duplicate zone, other case and no dot",
+       "zones:\n  - {origin: a.test., file: x}\n  - {origin: A.Test, file: y}\n",
+       {"listed twice"}},
+      {"empty", "", {"sextant.yaml", "empty"}},
+      {"only a comment", "# nothing here\n", {"empty"}},
+      {"no zones", "server: {nsid: x}\n", {"zones"}},
+      {"empty zone list", "zones: []\n", {"zones"}},
+      {"zone without file", "zones: [{origin: a.test.}]\n", {"file"}},
+      {"zones not a list", "zones: a.test.\n", {"zones"}},
+      {"not a mapping", "- a\n- b\n", {"mapping"}},
+      {"YAML syntax error",
+       "zones:\n  - origin: a.test.\n    file: [unclosed\n",
+       {"sextant.yaml line ", "YAML"}},
+      {"bad indentation", "zones:\n  - origin: a.test.\n   file: z\n", {"sextant.yaml line 3"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto cfg = Parse(c.yaml);
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
+    for (const std::string& part : c.message) {
+      EXPECT_THAT(std::string(cfg.status().message()), HasSubstr(part));
+    }
+  }
+}
+
+TEST(Config, SaysWhatMustBeAMapping) {
+  // The top level is a list here. The message should name what has to be a mapping; today the
+  // subject is empty ("sextant.yaml line 1:  must be a mapping").
+  auto cfg = Parse("- a\n- b\n");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_THAT(std::string(cfg.status().message()), HasSubstr("must be a mapping"));
+  EXPECT_THAT(std::string(cfg.status().message()), ::testing::Not(HasSubstr(":  must be")));
+}
+
+}  // namespace
+}  // namespace sextant::control
+
+namespace sextant::control {
+namespace {
+
+TEST(ControlSection, DefaultsFollowTheInstanceName) {
+  auto c = ParseConfig("instance: edge1\nzones: [{origin: a.test., file: z}]\n",
+                       "/etc/sextant/sextant.yaml", "/etc/sextant");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->control.socket, "/run/sextant/edge1.sock");
+  EXPECT_EQ(c->control.state_file, "/var/lib/sextant/edge1.state");
+  EXPECT_EQ(c->control.socket_mode, 0600u);
+  EXPECT_EQ(c->control.reload_delay_ms, 200u);
+}
+
+TEST(ControlSection, ParsesTheMetricsAddress) {
+  for (const auto& [text, host, port] :
+       {std::tuple{"127.0.0.1:9153", "127.0.0.1", 9153}, std::tuple{"\"[::1]:9100\"", "::1", 9100},
+        std::tuple{"198.18.0.2:0", "198.18.0.2", 0}}) {
+    auto c = ParseConfig(
+        absl::StrCat("zones: [{origin: a.test., file: z}]\ncontrol: {metrics: ", text, "}\n"),
+        "/etc/sextant/sextant.yaml", "/etc/sextant");
+    ASSERT_TRUE(c.ok()) << text << ": " << c.status();
+    EXPECT_EQ(c->control.metrics_host, host);
+    EXPECT_EQ(c->control.metrics_port, port);
+  }
+}
+
+TEST(ControlSection, ParsesPathsModeAndDelay) {
+  auto c = ParseConfig(
+      "zones: [{origin: a.test., file: z}]\n"
+      "control: {socket: run/ctl.sock, socket_mode: \"0660\", state_file: /var/x.state, "
+      "reload_delay: 1.5s}\n",
+      "/etc/sextant/sextant.yaml", "/etc/sextant");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->control.socket, "/etc/sextant/run/ctl.sock");
+  EXPECT_EQ(c->control.socket_mode, 0660u);
+  EXPECT_EQ(c->control.state_file, "/var/x.state");
+  EXPECT_EQ(c->control.reload_delay_ms, 1500u);
+  EXPECT_EQ(c->control.metrics_port, -1);  // off unless configured
+  const std::vector<std::string> files = ConfigInputFiles(*c);
+  ASSERT_GE(files.size(), 2u);
+  EXPECT_EQ(files[0], "/etc/sextant/sextant.yaml");
+  EXPECT_EQ(files[1], "/etc/sextant/z");
+}
+
+TEST(ControlSection, RefusesBadValues) {
+  struct Row {
+    const char* yaml;
+    const char* message;
+  } rows[] = {
+      {"control: {socket_mode: \"0999\"}", "control.socket_mode must be octal"},
+      {"control: {reload_delay: soon}", "control.reload_delay must be a duration"},
+      {"control: {reload_delay: 2m}", "control.reload_delay must be a duration <= 60s"},
+      {"control: {metrics: localhost:9153}", "control.metrics must be ADDRESS:PORT"},
+      {"control: {metrics: 127.0.0.1}", "control.metrics must be ADDRESS:PORT"},
+      {"control: {metrics: \"127.0.0.1:70000\"}", "control.metrics must be ADDRESS:PORT"},
+      {"control: {sockets: /x}", "unknown key 'control.sockets'"},
+      {"control: {socket: \"\"}", "control.socket is empty"},
+  };
+  for (const Row& r : rows) {
+    auto c = ParseConfig(std::string("zones: [{origin: a.test., file: z}]\n") + r.yaml + "\n",
+                         "/etc/sextant/sextant.yaml", "/etc/sextant");
+    ASSERT_FALSE(c.ok()) << r.yaml;
+    EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr(r.message)) << r.yaml;
+  }
+}
+
+TEST(Durations, OneGrammar) {
+  EXPECT_EQ(*ParseDurationMs("250ms"), 250u);
+  EXPECT_EQ(*ParseDurationMs("2s"), 2000u);
+  EXPECT_EQ(*ParseDurationMs("5m"), 300000u);
+  EXPECT_EQ(*ParseDurationMs("1h"), 3600000u);
+  EXPECT_EQ(*ParseDurationMs("3"), 3000u);
+  EXPECT_FALSE(ParseDurationMs("").ok());
+  EXPECT_FALSE(ParseDurationMs("-1s").ok());
+  EXPECT_FALSE(ParseDurationMs("1 fortnight").ok());
+}
+
+}  // namespace
+}  // namespace sextant::control
