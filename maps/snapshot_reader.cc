@@ -143,9 +143,13 @@ absl::Status SnapshotReader::ValidateRecords() {
     return bad("hash table size ", buckets.size(), " is not a power of two");
   }
   if (!nodes.empty() && buckets.size() <= nodes.size()) return bad("hash table too small");
+  size_t empty_buckets = 0;
   for (const Bucket& b : buckets) {
     if (b.node != kNone && b.node >= nodes.size()) return bad("bucket points past the nodes");
+    empty_buckets += b.node == kNone;
   }
+  // A lookup that misses stops at an empty bucket (maps/name_table.h).
+  if (!buckets.empty() && empty_buckets == 0) return bad("hash table has no empty bucket");
   for (const Zone& z : zones) {
     if (z.apex_node >= nodes.size() || z.soa_rrset >= rrsets.size()) return bad("bad zone record");
   }

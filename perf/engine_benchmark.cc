@@ -45,10 +45,12 @@
 namespace sextant::dataplane {
 namespace {
 
-using wire::kTypeA;
-using wire::kTypeAaaa;
-using wire::kTypeMx;
-using wire::kTypeTxt;
+namespace dns = ::sextant::maps::dns;
+
+using dns::kTypeA;
+using dns::kTypeAaaa;
+using dns::kTypeMx;
+using dns::kTypeTxt;
 
 constexpr char kOrigin[] = "bench.test.";
 constexpr int kHosts = 600;    // host0000..: A (two RRs for every fourth) + AAAA
@@ -500,10 +502,10 @@ size_t SkipName(const uint8_t* p, size_t off, size_t n) {
 
 // The address of the first answer record when it is an A record, else 0.
 uint32_t FirstA(const uint8_t* p, size_t n) {
-  if (n < wire::kHeaderSize || wire::Get16(p + wire::kOffAncount) == 0) return 0;
-  size_t off = SkipName(p, wire::kHeaderSize, n) + 4;  // question: name, type, class
-  off = SkipName(p, off, n);                           // owner
-  if (off + 14 > n || wire::Get16(p + off) != kTypeA || wire::Get16(p + off + 8) != 4) return 0;
+  if (n < dns::kHeaderSize || dns::Get16(p + dns::kOffAncount) == 0) return 0;
+  size_t off = SkipName(p, dns::kHeaderSize, n) + 4;  // question: name, type, class
+  off = SkipName(p, off, n);                          // owner
+  if (off + 14 > n || dns::Get16(p + off) != kTypeA || dns::Get16(p + off + 8) != 4) return 0;
   return static_cast<uint32_t>(p[off + 10]) << 24 | p[off + 11] << 16 | p[off + 12] << 8 |
          p[off + 13];
 }
@@ -518,10 +520,10 @@ void CheckAnswers(const Bench& b) {
       const Expect& e = c.pool.expect[i];
       AnswerInfo info;
       const size_t n = b.engine->Answer(q.bytes, q.len, b.client, out, sizeof(out), &info);
-      const bool aa = n >= wire::kHeaderSize && (out[wire::kOffFlags1] & wire::kFlag1Aa);
-      const uint16_t an = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffAncount) : 0;
-      const uint16_t ns = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffNscount) : 0;
-      const uint16_t ar = n >= wire::kHeaderSize ? wire::Get16(out + wire::kOffArcount) : 0;
+      const bool aa = n >= dns::kHeaderSize && (out[dns::kOffFlags1] & dns::kFlag1Aa);
+      const uint16_t an = n >= dns::kHeaderSize ? dns::Get16(out + dns::kOffAncount) : 0;
+      const uint16_t ns = n >= dns::kHeaderSize ? dns::Get16(out + dns::kOffNscount) : 0;
+      const uint16_t ar = n >= dns::kHeaderSize ? dns::Get16(out + dns::kOffArcount) : 0;
       const uint32_t first_a = e.first_a != 0 ? FirstA(out, n) : 0;
       if (first_a != e.first_a) {
         std::fprintf(stderr, "engine_benchmark: case %s query %zu: first A %08x, want %08x\n",

@@ -49,10 +49,12 @@
 namespace sextant::dataplane {
 namespace {
 
-using wire::Get16;
-using wire::kTypeA;
-using wire::kTypeAaaa;
-using wire::Put16;
+namespace dns = ::sextant::maps::dns;
+
+using dns::Get16;
+using dns::kTypeA;
+using dns::kTypeAaaa;
+using dns::Put16;
 
 constexpr char kOrigin[] = "bench.test.";
 constexpr int kHosts = 600;
@@ -300,7 +302,7 @@ Bench* BuildBench() {
 bool CheckReply(const Frame& q, const Expect& e, int family, const uint8_t* r, uint32_t rlen,
                 std::string* why) {
   const size_t iplen = family == 4 ? 20 : 40, l4 = 14 + iplen;
-  if (rlen < l4 + 8 + wire::kHeaderSize) return *why = "reply too short", false;
+  if (rlen < l4 + 8 + dns::kHeaderSize) return *why = "reply too short", false;
   if (std::memcmp(r, q.bytes + 6, 6) != 0 || std::memcmp(r + 6, kOurMac, 6) != 0) {
     return *why = "MACs not swapped", false;
   }
@@ -327,12 +329,12 @@ bool CheckReply(const Frame& q, const Expect& e, int family, const uint8_t* r, u
   if (Get16(udp) != 53 || Get16(udp + 2) != Get16(qudp)) return *why = "ports not swapped", false;
   const uint8_t* dns = udp + 8;
   if (Get16(dns) != e.id) return *why = "wrong DNS id", false;
-  if (!(dns[wire::kOffFlags1] & wire::kFlag1Qr)) return *why = "QR not set", false;
-  if ((dns[wire::kOffFlags2] & 0xF) != e.rcode) {
-    return *why = absl::StrCat("rcode ", dns[wire::kOffFlags2] & 0xF, ", want ", e.rcode), false;
+  if (!(dns[dns::kOffFlags1] & dns::kFlag1Qr)) return *why = "QR not set", false;
+  if ((dns[dns::kOffFlags2] & 0xF) != e.rcode) {
+    return *why = absl::StrCat("rcode ", dns[dns::kOffFlags2] & 0xF, ", want ", e.rcode), false;
   }
-  if (Get16(dns + wire::kOffAncount) != e.an) {
-    return *why = absl::StrCat("ancount ", Get16(dns + wire::kOffAncount), ", want ", e.an), false;
+  if (Get16(dns + dns::kOffAncount) != e.an) {
+    return *why = absl::StrCat("ancount ", Get16(dns + dns::kOffAncount), ", want ", e.an), false;
   }
   return true;
 }

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <maxminddb.h>
-#include <xxhash.h>
 
 #include <cstring>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "dataplane/engine/policy.h"
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
+#include "maps/name_table.h"
 #include "maps/snapshot_reader.h"
 #include "maps/status_macros.h"
 
@@ -237,20 +237,12 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
   v.SetHealth((*a.block)->health);
   std::string out = absl::StrCat("snapshot generation ", a.snap->generation(), "\n");
 
-  // The resource behind NAME/TYPE, if any: find the node like the engine does.
-  const uint64_t h = XXH3_64bits(wire.data(), wire.size());
-  uint32_t node = kNone;
-  if (v.buckets != nullptr) {
-    for (uint32_t b = static_cast<uint32_t>(h) & v.bucket_mask;; b = (b + 1) & v.bucket_mask) {
-      if (v.buckets[b].node == kNone) break;
-      const maps::Node& n = v.nodes[v.buckets[b].node];
-      if (n.name_length == wire.size() &&
-          std::memcmp(v.names + n.name_offset, wire.data(), wire.size()) == 0) {
-        node = v.buckets[b].node;
-        break;
-      }
-    }
-  }
+  // The resource behind NAME/TYPE, if any.
+  const uint32_t node =
+      v.buckets == nullptr
+          ? kNone
+          : maps::NameTableFind(v.buckets, v.bucket_mask, v.nodes, v.names,
+                                reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
   uint32_t resource = kNone;
   if (node != kNone) {
     const maps::Node& n = v.nodes[node];
@@ -339,7 +331,7 @@ absl::StatusOr<std::string> Explain(const std::string& instance, const std::stri
   dataplane::AnswerInfo info;
   const size_t len = engine.Answer(q.data(), q.size(), ci, resp.data(), resp.size(), &info);
   absl::StrAppend(&out, "answer: rcode ", info.rcode, ", ",
-                  len >= 12 ? dataplane::wire::Get16(resp.data() + 6) : 0, " answer records, ", len,
+                  len >= 12 ? maps::dns::Get16(resp.data() + 6) : 0, " answer records, ", len,
                   " bytes");
   if (!client.empty() && len >= 8) {
     // The ECS option is the last thing in the response: its scope byte is 1 + alen from the end.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/zones/dns_name.h"
 #include "maps/alias_table.h"
+#include "maps/dns/wire.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -28,12 +29,12 @@ absl::StatusOr<uint32_t> AddRdata(const std::string& file, const ResourceConfig&
                                   std::vector<uint8_t>* blob) {
   uint8_t buf[16];
   std::string wire;
-  if (type == 1) {
+  if (type == maps::dns::kTypeA) {
     if (inet_pton(AF_INET, text.c_str(), buf) != 1) {
       return ResErr(file, r, line, absl::StrCat("'", text, "' is not an IPv4 address (type A)"));
     }
     wire.assign(reinterpret_cast<char*>(buf), 4);
-  } else if (type == 28) {
+  } else if (type == maps::dns::kTypeAaaa) {
     if (inet_pton(AF_INET6, text.c_str(), buf) != 1) {
       return ResErr(file, r, line, absl::StrCat("'", text, "' is not an IPv6 address (type AAAA)"));
     }
@@ -188,7 +189,7 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     const bool picks_one = r.kind == PolicyKind::kFailover ||
                            (r.kind == PolicyKind::kWeighted && r.count == 1) ||
                            (r.kind == PolicyKind::kStatic && r.members.size() == 1);
-    if (type == 5 && !picks_one) {
+    if (type == maps::dns::kTypeCname && !picks_one) {
       return ResErr(file, r, 0,
                     "a CNAME resource must pick one target (failover, or weighted with count 1)");
     }
@@ -196,7 +197,7 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     res.kind = static_cast<uint8_t>(r.kind);
     res.order = static_cast<uint8_t>(r.order);
     res.all_down = static_cast<uint8_t>(r.all_down);
-    res.rdata_names = type == 5 ? maps::kRdataOneName : maps::kRdataNoNames;
+    res.rdata_names = type == maps::dns::kTypeCname ? maps::kRdataOneName : maps::kRdataNoNames;
     res.type = type;
     res.count = static_cast<uint16_t>(r.count);
     res.ttl = r.ttl.value_or(300);
@@ -236,7 +237,7 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     SetFastPathFacts(out->members.data() + res.member_first, *rdata, &res);
     res.fallback_first = static_cast<uint32_t>(out->members.size());
     res.fallback_count = static_cast<uint16_t>(r.fallback.size());
-    if (type == 5 && r.fallback.size() > 1) {
+    if (type == maps::dns::kTypeCname && r.fallback.size() > 1) {
       return ResErr(file, r, 0, "a CNAME fallback is one name");
     }
     for (const std::string& f : r.fallback) {

@@ -1,7 +1,5 @@
 #include "control/compile/snapshot_builder.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -11,6 +9,8 @@
 #include "control/compile/resource_compiler.h"
 #include "control/geo/geo_compiler.h"
 #include "control/zones/dns_name.h"
+#include "maps/dns/wire.h"
+#include "maps/name_table.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_writer.h"
 #include "maps/status_macros.h"
@@ -20,8 +20,15 @@ namespace {
 
 using maps::kNone;
 
-constexpr uint16_t kTypeA = 1, kTypeNs = 2, kTypeCname = 5, kTypeSoa = 6, kTypePtr = 12,
-                   kTypeMx = 15, kTypeAaaa = 28, kTypeSrv = 33, kTypeDs = 43;
+using maps::dns::kTypeA;
+using maps::dns::kTypeAaaa;
+using maps::dns::kTypeCname;
+using maps::dns::kTypeDs;
+using maps::dns::kTypeMx;
+using maps::dns::kTypeNs;
+using maps::dns::kTypePtr;
+using maps::dns::kTypeSoa;
+using maps::dns::kTypeSrv;
 
 maps::RdataNames NamesOf(uint16_t type) {
   switch (type) {
@@ -381,16 +388,13 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
     }
   }
 
-  // 4. The hash table: power of two, at most half full, linear probing.
-  size_t bucket_count = 16;
-  while (bucket_count < nodes.size() * 2) bucket_count <<= 1;
-  std::vector<maps::Bucket> buckets(bucket_count, maps::Bucket{0, kNone});
+  // 4. The name table (maps/name_table.h).
+  std::vector<maps::Bucket> buckets(maps::NameTableBuckets(nodes.size()), maps::Bucket{0, kNone});
   for (size_t i = 0; i < order.size(); ++i) {
     const std::string& name = order[i]->name;
-    uint64_t h = XXH3_64bits(name.data(), name.size());
-    size_t b = h & (bucket_count - 1);
-    while (buckets[b].node != kNone) b = (b + 1) & (bucket_count - 1);
-    buckets[b] = maps::Bucket{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(i)};
+    maps::NameTableInsert(buckets.data(), static_cast<uint32_t>(buckets.size() - 1),
+                          reinterpret_cast<const uint8_t*>(name.data()), name.size(),
+                          static_cast<uint32_t>(i));
   }
 
   // 5. Settings and their strings.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/yaml_util.h"
+#include "maps/dns/wire.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -211,9 +212,9 @@ absl::StatusOr<ResourceConfig> ParseResource(const std::string& file, const std:
 absl::StatusOr<uint16_t> RecordType(const std::string& file, const std::string& record,
                                     const YAML::Node& n) {
   const std::string t = absl::AsciiStrToUpper(n.as<std::string>());
-  if (t == "A") return 1;
-  if (t == "AAAA") return 28;
-  if (t == "CNAME") return 5;
+  if (t == "A") return maps::dns::kTypeA;
+  if (t == "AAAA") return maps::dns::kTypeAaaa;
+  if (t == "CNAME") return maps::dns::kTypeCname;
   return Err(file, n,
              absl::StrCat("record ", record, ": record type ", t,
                           " cannot carry a resource (A, AAAA, CNAME)"));

@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "maps/dns/query_builder.h"
 
 extern char** environ;
 
@@ -685,16 +686,11 @@ void HealthChecker::Engine::Prepare(Target* t) {
       t->prep_error = absl::StrCat("bad query name '", s.query, "'");
       return;
     }
-    // Header: id (patched per check), flags 0 (RD=0: we ask the server itself), QDCOUNT 1.
-    t->dns_query = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-    const uint8_t* wire = ldns_rdf_data(dname);
+    // Id patched per check; RD clear: we ask the server itself.
     t->dns_qname_len = ldns_rdf_size(dname);
-    t->dns_query.insert(t->dns_query.end(), wire, wire + t->dns_qname_len);
+    t->dns_query =
+        maps::dns::BuildQueryWire(ldns_rdf_data(dname), t->dns_qname_len, s.qtype, {.id = 0});
     ldns_rdf_deep_free(dname);
-    t->dns_query.push_back(static_cast<uint8_t>(s.qtype >> 8));
-    t->dns_query.push_back(static_cast<uint8_t>(s.qtype));
-    t->dns_query.push_back(0);
-    t->dns_query.push_back(1);  // IN
     if (!s.expect_answer.empty()) {
       uint8_t buf[16];
       if (s.qtype == LDNS_RR_TYPE_A && inet_pton(AF_INET, s.expect_answer.c_str(), buf) == 1) {

@@ -9,9 +9,6 @@
 // differences.
 #include "dataplane/engine/engine.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -26,11 +23,12 @@
 #include "dataplane/engine/geo.h"
 #include "dataplane/engine/policy.h"
 #include "maps/dns/wire.h"
+#include "maps/name_table.h"
 
 namespace sextant::dataplane {
 
 using maps::kNone;
-using namespace wire;  // NOLINT: the wire constants read better unqualified here
+using namespace maps::dns;  // NOLINT: the wire constants read better unqualified here
 
 SnapshotView SnapshotView::Of(const maps::SnapshotReader& r) {
   SnapshotView v;
@@ -1383,18 +1381,9 @@ class Responder {
   // The node named `name` (lowered, `len` bytes), or kNone. Inlined into both of its callers:
   // on an exact hit the call itself costs more than the rest of the lookup but the hash.
   ABSL_ATTRIBUTE_ALWAYS_INLINE uint32_t FindNode(const uint8_t* name, size_t len) const {
-    const uint64_t h = XXH3_64bits(name, len);
-    const uint32_t hi = static_cast<uint32_t>(h >> 32);
-    for (uint32_t b = static_cast<uint32_t>(h) & v_.bucket_mask;; b = (b + 1) & v_.bucket_mask) {
-      const maps::Bucket& bk = v_.buckets[b];
-      if (bk.node == kNone) return kNone;
-      if (bk.hash_hi == hi) {
-        const maps::Node& n = v_.nodes[bk.node];
-        if (n.name_length == len && BytesEqual(v_.names + n.name_offset, name, len)) {
-          return bk.node;
-        }
-      }
-    }
+    return maps::NameTableFind(
+        v_.buckets, v_.bucket_mask, v_.nodes, v_.names, name, len,
+        [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
   }
 
   const maps::RRset* FindRRset(const maps::Node& n, uint16_t type) const {

@@ -33,6 +33,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "maps/control_block.h"
+#include "maps/dns/frame.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::dataplane {
@@ -95,24 +96,15 @@ const V6 kUnspecified = P6("::");
 constexpr uint16_t kClientPort = 40000;
 constexpr int kUntagged = -1;
 
-// EtherTypes, IP protocols, ICMP types and DNS types by name, for the tables.
-constexpr uint16_t kEthIpv4 = 0x0800, kEthArp = 0x0806, kEthVlan = 0x8100, kEthIpv6 = 0x86DD,
-                   kEthLldp = 0x88CC;
-constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmp6 = 58;
-constexpr uint8_t kEchoRequest = 8, kEchoReply = 0, kTimestamp = 13;
-constexpr uint8_t kEcho6Request = 128, kEcho6Reply = 129, kNs = 135, kNa = 136;
+// Field names and numbers below DNS (maps/dns/frame.h) and DNS types; two more for the tables.
+using namespace ::sextant::maps::frame;  // NOLINT: the field names read better unqualified
+constexpr uint16_t kEthLldp = 0x88CC;
+constexpr uint8_t kTimestamp = 13;  // ICMP timestamp request: not ours to answer
 constexpr uint16_t kA = 1, kSoa = 6, kAaaa = 28;
-constexpr uint16_t kArpRequest = 1, kArpReply = 2;
 
-// Offsets. Frames are untagged unless a row says otherwise; kTag is added for 802.1Q.
-constexpr size_t kEth = 14, kTag = 4, kIp4 = 20, kIp6 = 40, kUdpHdr = 8;
-constexpr size_t kIp4TotalLen = 2, kIp4FlagsFrag = 6, kIp4Ttl = 8, kIp4Proto = 9, kIp4Sum = 10,
-                 kIp4Src = 12, kIp4Dst = 16;
-constexpr size_t kIp6PayloadLen = 4, kIp6Next = 6, kIp6Hop = 7, kIp6Src = 8, kIp6Dst = 24;
-constexpr size_t kUdpLen = 4, kUdpSum = 6;
 // Where things are in an untagged IPv4 / IPv6 UDP frame.
-constexpr size_t kUdp4At = kEth + kIp4, kDns4At = kUdp4At + kUdpHdr;
-constexpr size_t kUdp6At = kEth + kIp6;
+constexpr size_t kUdp4At = kEthHeaderLen + kIpv4HeaderLen, kDns4At = kUdp4At + kUdpHeaderLen;
+constexpr size_t kUdp6At = kEthHeaderLen + kIpv6HeaderLen;
 
 // ---------------------------------------------------------------------------------------------
 // Bytes and checksums
@@ -179,7 +171,7 @@ Bytes Eth(const Mac& dst, const Mac& src, uint16_t type, const Bytes& payload,
   Append(&f, dst);
   Append(&f, src);
   if (vlan != kUntagged) {
-    Append16(&f, kEthVlan);
+    Append16(&f, kEthTypeVlan);
     Append16(&f, static_cast<uint16_t>(vlan));
   }
   Append16(&f, type);
@@ -204,7 +196,7 @@ Ip4Options Options(const Bytes& options) {
 }
 
 Bytes Ip4(const V4& src, const V4& dst, uint8_t proto, const Bytes& l4, const Ip4Options& o = {}) {
-  const size_t hlen = kIp4 + o.options.size();
+  const size_t hlen = kIpv4HeaderLen + o.options.size();
   Bytes p;
   p.push_back(static_cast<uint8_t>(0x40 | hlen / 4));
   p.push_back(0);
@@ -217,7 +209,7 @@ Bytes Ip4(const V4& src, const V4& dst, uint8_t proto, const Bytes& l4, const Ip
   Append(&p, src);
   Append(&p, dst);
   Append(&p, o.options);
-  Put16(&p[kIp4Sum], Checksum(p.data(), hlen));
+  Put16(&p[kIpv4Checksum], Checksum(p.data(), hlen));
   Append(&p, l4);
   return p;
 }
@@ -239,21 +231,23 @@ Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& data) {
   Bytes u;
   Append16(&u, sport);
   Append16(&u, dport);
-  Append16(&u, static_cast<uint16_t>(kUdpHdr + data.size()));
+  Append16(&u, static_cast<uint16_t>(kUdpHeaderLen + data.size()));
   Append16(&u, 0);
   Append(&u, data);
   return u;
 }
 Bytes Udp4(const V4& src, const V4& dst, uint16_t sport, uint16_t dport, const Bytes& data) {
   Bytes u = Udp(sport, dport, data);
-  Put16(&u[kUdpSum],
-        UdpField(Checksum(u.data(), u.size(), Pseudo4(src.data(), dst.data(), kUdp, u.size()))));
+  Put16(&u[kUdpChecksum],
+        UdpField(
+            Checksum(u.data(), u.size(), Pseudo4(src.data(), dst.data(), kIpProtoUdp, u.size()))));
   return u;
 }
 Bytes Udp6(const V6& src, const V6& dst, uint16_t sport, uint16_t dport, const Bytes& data) {
   Bytes u = Udp(sport, dport, data);
-  Put16(&u[kUdpSum],
-        UdpField(Checksum(u.data(), u.size(), Pseudo6(src.data(), dst.data(), kUdp, u.size()))));
+  Put16(&u[kUdpChecksum],
+        UdpField(
+            Checksum(u.data(), u.size(), Pseudo6(src.data(), dst.data(), kIpProtoUdp, u.size()))));
   return u;
 }
 Bytes TcpSyn(uint16_t sport, uint16_t dport, uint64_t pseudo_without_len) {
@@ -265,10 +259,10 @@ Bytes TcpSyn(uint16_t sport, uint16_t dport, uint64_t pseudo_without_len) {
   return t;
 }
 Bytes Tcp4(const V4& src, const V4& dst, uint16_t dport) {
-  return TcpSyn(kClientPort, dport, Pseudo4(src.data(), dst.data(), kTcp, 0));
+  return TcpSyn(kClientPort, dport, Pseudo4(src.data(), dst.data(), kIpProtoTcp, 0));
 }
 Bytes Tcp6(const V6& src, const V6& dst, uint16_t dport) {
-  return TcpSyn(kClientPort, dport, Pseudo6(src.data(), dst.data(), kTcp, 0));
+  return TcpSyn(kClientPort, dport, Pseudo6(src.data(), dst.data(), kIpProtoTcp, 0));
 }
 
 // `rest` is everything after the checksum (for echo: id, sequence, data).
@@ -281,7 +275,8 @@ Bytes Icmp4(uint8_t type, uint8_t code, const Bytes& rest) {
 Bytes Icmp6(const V6& src, const V6& dst, uint8_t type, uint8_t code, const Bytes& rest) {
   Bytes m = {type, code, 0, 0};
   Append(&m, rest);
-  Put16(&m[2], Checksum(m.data(), m.size(), Pseudo6(src.data(), dst.data(), kIcmp6, m.size())));
+  Put16(&m[2],
+        Checksum(m.data(), m.size(), Pseudo6(src.data(), dst.data(), kIpProtoIcmpv6, m.size())));
   return m;
 }
 Bytes EchoBody(uint16_t id, uint16_t seq, const Bytes& data) {
@@ -307,7 +302,7 @@ Bytes Arp(uint16_t op, const Mac& sha, const V4& spa, const Mac& tha, const V4& 
           uint8_t hlen = 6) {
   Bytes a;
   Append16(&a, 1);  // Ethernet
-  Append16(&a, kEthIpv4);
+  Append16(&a, kEthTypeIpv4);
   a.push_back(hlen);
   a.push_back(4);
   Append16(&a, op);
@@ -330,25 +325,27 @@ Bytes Dns(const std::string& name, uint16_t qtype, int edns_size = -1, uint16_t 
 Bytes WwwA() { return Dns("www.pkt.test", kA); }
 
 Bytes Query4(const Bytes& dns, const V4& dst = kOurV4, int vlan = kUntagged, uint16_t dport = 53) {
-  return Eth(kOurMac, kClientMac, kEthIpv4,
-             Ip4(kClientV4, dst, kUdp, Udp4(kClientV4, dst, kClientPort, dport, dns)), vlan);
+  return Eth(kOurMac, kClientMac, kEthTypeIpv4,
+             Ip4(kClientV4, dst, kIpProtoUdp, Udp4(kClientV4, dst, kClientPort, dport, dns)), vlan);
 }
 Bytes Query6(const Bytes& dns, const V6& dst = kOurV6, uint16_t dport = 53) {
-  return Eth(kOurMac, kClientMac, kEthIpv6,
-             Ip6(kClientV6, dst, kUdp, Udp6(kClientV6, dst, kClientPort, dport, dns)));
+  return Eth(kOurMac, kClientMac, kEthTypeIpv6,
+             Ip6(kClientV6, dst, kIpProtoUdp, Udp6(kClientV6, dst, kClientPort, dport, dns)));
 }
 Bytes ArpRequest(const V4& target, int vlan = kUntagged) {
-  return Eth(kBroadcastMac, kClientMac, kEthArp,
+  return Eth(kBroadcastMac, kClientMac, kEthTypeArp,
              Arp(kArpRequest, kClientMac, kClientV4, kZeroMac, target), vlan);
 }
 Bytes Ping4(const Bytes& data, const V4& dst = kOurV4, int vlan = kUntagged) {
-  return Eth(kOurMac, kClientMac, kEthIpv4,
-             Ip4(kClientV4, dst, kIcmp, Icmp4(kEchoRequest, 0, EchoBody(0x0bad, 7, data))), vlan);
+  return Eth(
+      kOurMac, kClientMac, kEthTypeIpv4,
+      Ip4(kClientV4, dst, kIpProtoIcmp, Icmp4(kIcmpEchoRequest, 0, EchoBody(0x0bad, 7, data))),
+      vlan);
 }
 Bytes Ping6(const Bytes& data) {
-  return Eth(kOurMac, kClientMac, kEthIpv6,
-             Ip6(kClientV6, kOurV6, kIcmp6,
-                 Icmp6(kClientV6, kOurV6, kEcho6Request, 0, EchoBody(0x0bad, 7, data))));
+  return Eth(kOurMac, kClientMac, kEthTypeIpv6,
+             Ip6(kClientV6, kOurV6, kIpProtoIcmpv6,
+                 Icmp6(kClientV6, kOurV6, kIcmp6EchoRequest, 0, EchoBody(0x0bad, 7, data))));
 }
 struct NsOptions {
   V6 src = kClientV6;
@@ -361,8 +358,9 @@ struct NsOptions {
 Bytes Ns(const NsOptions& o = {}) {
   const bool dad = o.src == kUnspecified;
   return Eth(
-      o.dst_mac, kClientMac, kEthIpv6,
-      Ip6(o.src, o.dst, kIcmp6, Icmp6(o.src, o.dst, kNs, o.code, NsBody(o.target, !dad)), o.hop));
+      o.dst_mac, kClientMac, kEthTypeIpv6,
+      Ip6(o.src, o.dst, kIpProtoIcmpv6,
+          Icmp6(o.src, o.dst, kIcmp6NeighborSolicit, o.code, NsBody(o.target, !dad)), o.hop));
 }
 
 // Frame surgery: a copy with `edit` applied.
@@ -370,24 +368,26 @@ Bytes With(Bytes f, const std::function<void(Bytes&)>& edit) {
   edit(f);
   return f;
 }
-void FixIp4HeaderSum(Bytes& f, size_t l2 = kEth) {
+void FixIp4HeaderSum(Bytes& f, size_t l2 = kEthHeaderLen) {
   const size_t ihl = (f[l2] & 0xf) * 4u;
-  Put16(&f[l2 + kIp4Sum], 0);
-  Put16(&f[l2 + kIp4Sum], Checksum(&f[l2], ihl));
+  Put16(&f[l2 + kIpv4Checksum], 0);
+  Put16(&f[l2 + kIpv4Checksum], Checksum(&f[l2], ihl));
 }
-void FixUdp4Sum(Bytes& f, size_t l2 = kEth) {
+void FixUdp4Sum(Bytes& f, size_t l2 = kEthHeaderLen) {
   uint8_t* ip = &f[l2];
-  uint8_t* u = ip + kIp4;
-  const uint16_t ulen = Get16(u + kUdpLen);
-  Put16(u + kUdpSum, 0);
-  Put16(u + kUdpSum, UdpField(Checksum(u, ulen, Pseudo4(ip + kIp4Src, ip + kIp4Dst, kUdp, ulen))));
+  uint8_t* u = ip + kIpv4HeaderLen;
+  const uint16_t ulen = Get16(u + kUdpLength);
+  Put16(u + kUdpChecksum, 0);
+  Put16(u + kUdpChecksum,
+        UdpField(Checksum(u, ulen, Pseudo4(ip + kIpv4Src, ip + kIpv4Dst, kIpProtoUdp, ulen))));
 }
 void FixUdp6Sum(Bytes& f) {
-  uint8_t* ip = &f[kEth];
-  uint8_t* u = ip + kIp6;
-  const uint16_t ulen = Get16(u + kUdpLen);
-  Put16(u + kUdpSum, 0);
-  Put16(u + kUdpSum, UdpField(Checksum(u, ulen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kUdp, ulen))));
+  uint8_t* ip = &f[kEthHeaderLen];
+  uint8_t* u = ip + kIpv6HeaderLen;
+  const uint16_t ulen = Get16(u + kUdpLength);
+  Put16(u + kUdpChecksum, 0);
+  Put16(u + kUdpChecksum,
+        UdpField(Checksum(u, ulen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoUdp, ulen))));
 }
 // Sets the DNS header's flag byte 1 of an untagged IPv4 query and fixes the UDP checksum.
 Bytes Query4WithFlags1(uint8_t flags1) {
@@ -499,7 +499,9 @@ std::string Dropped(const maps::LcoreCounters& c) {
 // ---------------------------------------------------------------------------------------------
 // Reading replies
 
-size_t L2Len(const Bytes& f) { return Get16(&f[12]) == kEthVlan ? kEth + kTag : kEth; }
+size_t L2Len(const Bytes& f) {
+  return Get16(&f[12]) == kEthTypeVlan ? kEthHeaderLen + kVlanTagLen : kEthHeaderLen;
+}
 
 // A minimal DNS decoder: header fields and the answer section as "A 198.18.1.1" strings.
 struct DnsReply {
@@ -561,7 +563,7 @@ std::optional<DnsReply> ParseDns(const uint8_t* p, size_t n) {
 // TTL / hop limit 64, checksums valid. Returns the DNS message.
 Bytes CheckUdpReply(const Bytes& query, const Bytes& reply) {
   const size_t l2 = L2Len(query);
-  if (reply.size() < l2 + kIp4 + kUdpHdr) {
+  if (reply.size() < l2 + kIpv4HeaderLen + kUdpHeaderLen) {
     ADD_FAILURE() << "reply too short: " << reply.size();
     return {};
   }
@@ -573,41 +575,42 @@ Bytes CheckUdpReply(const Bytes& query, const Bytes& reply) {
   const uint8_t* udp;
   const uint8_t* qudp;
   size_t l3;
-  if (Get16(&query[l2 - 2]) == kEthIpv4) {
-    l3 = kIp4;
+  if (Get16(&query[l2 - 2]) == kEthTypeIpv4) {
+    l3 = kIpv4HeaderLen;
     EXPECT_EQ(ip[0], 0x45);
-    EXPECT_EQ(Get16(ip + kIp4TotalLen), reply.size() - l2) << "IPv4 total length";
-    EXPECT_EQ(Get16(ip + kIp4FlagsFrag) & 0x3fff, 0) << "not a fragment";
-    EXPECT_EQ(ip[kIp4Ttl], 64);
-    EXPECT_EQ(ip[kIp4Proto], kUdp);
-    EXPECT_EQ(At<4>(ip + kIp4Src), At<4>(qip + kIp4Dst));
-    EXPECT_EQ(At<4>(ip + kIp4Dst), At<4>(qip + kIp4Src));
-    EXPECT_TRUE(Verifies(ip, kIp4)) << "IPv4 header checksum " << Hex(ip, kIp4);
-    udp = ip + kIp4;
-    qudp = qip + kIp4;
-    const uint16_t ulen = Get16(udp + kUdpLen);
-    EXPECT_NE(Get16(udp + kUdpSum), 0) << "a checksum is sent";
-    EXPECT_TRUE(Verifies(udp, ulen, Pseudo4(ip + kIp4Src, ip + kIp4Dst, kUdp, ulen)))
+    EXPECT_EQ(Get16(ip + kIpv4TotalLen), reply.size() - l2) << "IPv4 total length";
+    EXPECT_EQ(Get16(ip + kIpv4FlagsFragment) & 0x3fff, 0) << "not a fragment";
+    EXPECT_EQ(ip[kIpv4Ttl], 64);
+    EXPECT_EQ(ip[kIpv4Protocol], kIpProtoUdp);
+    EXPECT_EQ(At<4>(ip + kIpv4Src), At<4>(qip + kIpv4Dst));
+    EXPECT_EQ(At<4>(ip + kIpv4Dst), At<4>(qip + kIpv4Src));
+    EXPECT_TRUE(Verifies(ip, kIpv4HeaderLen)) << "IPv4 header checksum " << Hex(ip, kIpv4HeaderLen);
+    udp = ip + kIpv4HeaderLen;
+    qudp = qip + kIpv4HeaderLen;
+    const uint16_t ulen = Get16(udp + kUdpLength);
+    EXPECT_NE(Get16(udp + kUdpChecksum), 0) << "a checksum is sent";
+    EXPECT_TRUE(Verifies(udp, ulen, Pseudo4(ip + kIpv4Src, ip + kIpv4Dst, kIpProtoUdp, ulen)))
         << "UDP checksum";
   } else {
-    l3 = kIp6;
+    l3 = kIpv6HeaderLen;
     EXPECT_EQ(ip[0] >> 4, 6);
-    EXPECT_EQ(Get16(ip + kIp6PayloadLen), reply.size() - l2 - kIp6) << "IPv6 payload length";
-    EXPECT_EQ(ip[kIp6Next], kUdp);
-    EXPECT_EQ(ip[kIp6Hop], 64);
-    EXPECT_EQ(At<16>(ip + kIp6Src), At<16>(qip + kIp6Dst));
-    EXPECT_EQ(At<16>(ip + kIp6Dst), At<16>(qip + kIp6Src));
-    udp = ip + kIp6;
-    qudp = qip + kIp6;
-    const uint16_t ulen = Get16(udp + kUdpLen);
-    EXPECT_NE(Get16(udp + kUdpSum), 0) << "a checksum is sent";
-    EXPECT_TRUE(Verifies(udp, ulen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kUdp, ulen)))
+    EXPECT_EQ(Get16(ip + kIpv6PayloadLen), reply.size() - l2 - kIpv6HeaderLen)
+        << "IPv6 payload length";
+    EXPECT_EQ(ip[kIpv6NextHeader], kIpProtoUdp);
+    EXPECT_EQ(ip[kIpv6HopLimit], 64);
+    EXPECT_EQ(At<16>(ip + kIpv6Src), At<16>(qip + kIpv6Dst));
+    EXPECT_EQ(At<16>(ip + kIpv6Dst), At<16>(qip + kIpv6Src));
+    udp = ip + kIpv6HeaderLen;
+    qudp = qip + kIpv6HeaderLen;
+    const uint16_t ulen = Get16(udp + kUdpLength);
+    EXPECT_NE(Get16(udp + kUdpChecksum), 0) << "a checksum is sent";
+    EXPECT_TRUE(Verifies(udp, ulen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoUdp, ulen)))
         << "UDP checksum";
   }
   EXPECT_EQ(Get16(udp), Get16(qudp + 2)) << "source port = the query's destination port";
   EXPECT_EQ(Get16(udp + 2), Get16(qudp)) << "destination port = the query's source port";
-  EXPECT_EQ(Get16(udp + kUdpLen), reply.size() - l2 - l3) << "UDP length";
-  return Bytes(udp + kUdpHdr, reply.data() + reply.size());
+  EXPECT_EQ(Get16(udp + kUdpLength), reply.size() - l2 - l3) << "UDP length";
+  return Bytes(udp + kUdpHeaderLen, reply.data() + reply.size());
 }
 
 DnsReply Decode(const Bytes& dns) {
@@ -670,18 +673,20 @@ TEST(PacketPath, AnswersDnsQueriesInPlace) {
 // chosen to make the rest of the datagram and the pseudo-header sum to 0xffff.
 Bytes QueryWithZeroUdpSum4() {
   Bytes f = Query4(Dns("www.pkt.test", kA, -1, 0));
-  Put16(&f[kUdp4At + kUdpSum], 0);
-  const uint16_t ulen = Get16(&f[kUdp4At + kUdpLen]);
-  const uint16_t s = FoldSum(
-      SumWords(&f[kUdp4At], ulen, Pseudo4(&f[kEth + kIp4Src], &f[kEth + kIp4Dst], kUdp, ulen)));
+  Put16(&f[kUdp4At + kUdpChecksum], 0);
+  const uint16_t ulen = Get16(&f[kUdp4At + kUdpLength]);
+  const uint16_t s = FoldSum(SumWords(
+      &f[kUdp4At], ulen,
+      Pseudo4(&f[kEthHeaderLen + kIpv4Src], &f[kEthHeaderLen + kIpv4Dst], kIpProtoUdp, ulen)));
   return Query4(Dns("www.pkt.test", kA, -1, static_cast<uint16_t>(0xffff - s)));
 }
 Bytes QueryWithZeroUdpSum6() {
   Bytes f = Query6(Dns("www.pkt.test", kA, -1, 0));
-  Put16(&f[kUdp6At + kUdpSum], 0);
-  const uint16_t ulen = Get16(&f[kUdp6At + kUdpLen]);
-  const uint16_t s = FoldSum(
-      SumWords(&f[kUdp6At], ulen, Pseudo6(&f[kEth + kIp6Src], &f[kEth + kIp6Dst], kUdp, ulen)));
+  Put16(&f[kUdp6At + kUdpChecksum], 0);
+  const uint16_t ulen = Get16(&f[kUdp6At + kUdpLength]);
+  const uint16_t s = FoldSum(SumWords(
+      &f[kUdp6At], ulen,
+      Pseudo6(&f[kEthHeaderLen + kIpv6Src], &f[kEthHeaderLen + kIpv6Dst], kIpProtoUdp, ulen)));
   return Query6(Dns("www.pkt.test", kA, -1, static_cast<uint16_t>(0xffff - s)));
 }
 
@@ -690,13 +695,17 @@ Bytes QueryWithZeroUdpSum6() {
 TEST(PacketPath, UdpChecksumRules) {
   const Bytes zero_sum4 = QueryWithZeroUdpSum4();
   const Bytes zero_sum6 = QueryWithZeroUdpSum6();
-  ASSERT_EQ(Get16(&zero_sum6[kUdp6At + kUdpSum]), 0xffff);
-  ASSERT_EQ(Get16(&zero_sum4[kUdp4At + kUdpSum]), 0xffff);
+  ASSERT_EQ(Get16(&zero_sum6[kUdp6At + kUdpChecksum]), 0xffff);
+  ASSERT_EQ(Get16(&zero_sum4[kUdp4At + kUdpChecksum]), 0xffff);
 
-  auto set_sum4 = [](uint16_t v) { return [=](Bytes& f) { Put16(&f[kUdp4At + kUdpSum], v); }; };
-  auto set_sum6 = [](uint16_t v) { return [=](Bytes& f) { Put16(&f[kUdp6At + kUdpSum], v); }; };
-  auto flip_sum4 = [](Bytes& f) { f[kUdp4At + kUdpSum + 1] ^= 0x01; };
-  auto flip_sum6 = [](Bytes& f) { f[kUdp6At + kUdpSum + 1] ^= 0x01; };
+  auto set_sum4 = [](uint16_t v) {
+    return [=](Bytes& f) { Put16(&f[kUdp4At + kUdpChecksum], v); };
+  };
+  auto set_sum6 = [](uint16_t v) {
+    return [=](Bytes& f) { Put16(&f[kUdp6At + kUdpChecksum], v); };
+  };
+  auto flip_sum4 = [](Bytes& f) { f[kUdp4At + kUdpChecksum + 1] ^= 0x01; };
+  auto flip_sum6 = [](Bytes& f) { f[kUdp6At + kUdpChecksum + 1] ^= 0x01; };
   auto flip_payload4 = [](Bytes& f) { f.back() ^= 0x80; };  // qclass: the sum no longer matches
   struct Row {
     const char* name;
@@ -734,8 +743,8 @@ TEST(PacketPath, UdpChecksumRules) {
 // discarded, whatever the rest sums to. A bare sum check lets exactly this case through.
 TEST(PacketPath, DropsZeroUdpChecksumOverIpv6EvenWhenTheSumWouldVerify) {
   Bytes query = QueryWithZeroUdpSum6();
-  ASSERT_EQ(Get16(&query[kUdp6At + kUdpSum]), 0xffff);
-  Put16(&query[kUdp6At + kUdpSum], 0);
+  ASSERT_EQ(Get16(&query[kUdp6At + kUdpChecksum]), 0xffff);
+  Put16(&query[kUdp6At + kUdpChecksum], 0);
   const Outcome o = Process(query);
   EXPECT_EQ(o.verdict, Verdict::kDrop);
   EXPECT_EQ(o.counters.dropped[maps::kDropMalformed], 1u) << Dropped(o.counters);
@@ -803,15 +812,17 @@ TEST(PacketPath, ChecksumOffload) {
     Bytes f = o.out;
     uint8_t* ip = &f[row.want.l2_len];
     uint8_t* udp = ip + row.want.l3_len;
-    const uint16_t ulen = Get16(udp + kUdpLen);
-    const uint64_t pseudo = row.want.ipv4 ? Pseudo4(ip + kIp4Src, ip + kIp4Dst, kUdp, ulen)
-                                          : Pseudo6(ip + kIp6Src, ip + kIp6Dst, kUdp, ulen);
-    EXPECT_EQ(Get16(udp + kUdpSum), FoldSum(pseudo)) << "the pseudo-header sum, not complemented";
+    const uint16_t ulen = Get16(udp + kUdpLength);
+    const uint64_t pseudo = row.want.ipv4
+                                ? Pseudo4(ip + kIpv4Src, ip + kIpv4Dst, kIpProtoUdp, ulen)
+                                : Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoUdp, ulen);
+    EXPECT_EQ(Get16(udp + kUdpChecksum), FoldSum(pseudo))
+        << "the pseudo-header sum, not complemented";
     if (row.want.ipv4) {
-      EXPECT_EQ(Get16(ip + kIp4Sum), 0) << "left for the NIC";
-      Put16(ip + kIp4Sum, Checksum(ip, kIp4));
+      EXPECT_EQ(Get16(ip + kIpv4Checksum), 0) << "left for the NIC";
+      Put16(ip + kIpv4Checksum, Checksum(ip, kIpv4HeaderLen));
     }
-    Put16(udp + kUdpSum, UdpField(Checksum(udp, ulen)));  // the NIC: the sum from the L4 start
+    Put16(udp + kUdpChecksum, UdpField(Checksum(udp, ulen)));  // the NIC: the sum from the L4 start
     const DnsReply r = Decode(CheckUdpReply(row.query, f));
     EXPECT_EQ(r.answers.size(), 2u);
   }
@@ -914,26 +925,26 @@ TEST(PacketPath, AnswersEchoRequests) {
     const uint8_t* qip = &q[l2];
     const uint8_t* m;
     size_t mlen;
-    if (Get16(&q[l2 - 2]) == kEthIpv4) {
-      EXPECT_EQ(Get16(ip + kIp4TotalLen), Get16(qip + kIp4TotalLen));
-      EXPECT_EQ(ip[kIp4Ttl], 64);
-      EXPECT_EQ(At<4>(ip + kIp4Src), At<4>(qip + kIp4Dst));
-      EXPECT_EQ(At<4>(ip + kIp4Dst), At<4>(qip + kIp4Src));
-      EXPECT_TRUE(Verifies(ip, kIp4)) << "IPv4 header checksum";
-      m = ip + kIp4;
-      mlen = Get16(ip + kIp4TotalLen) - kIp4;
-      EXPECT_EQ(m[0], kEchoReply);
+    if (Get16(&q[l2 - 2]) == kEthTypeIpv4) {
+      EXPECT_EQ(Get16(ip + kIpv4TotalLen), Get16(qip + kIpv4TotalLen));
+      EXPECT_EQ(ip[kIpv4Ttl], 64);
+      EXPECT_EQ(At<4>(ip + kIpv4Src), At<4>(qip + kIpv4Dst));
+      EXPECT_EQ(At<4>(ip + kIpv4Dst), At<4>(qip + kIpv4Src));
+      EXPECT_TRUE(Verifies(ip, kIpv4HeaderLen)) << "IPv4 header checksum";
+      m = ip + kIpv4HeaderLen;
+      mlen = Get16(ip + kIpv4TotalLen) - kIpv4HeaderLen;
+      EXPECT_EQ(m[0], kIcmpEchoReply);
       EXPECT_TRUE(Verifies(m, mlen)) << "ICMP checksum";
       EXPECT_EQ(f.size(), std::max<size_t>(q.size(), 60));
     } else {
-      EXPECT_EQ(Get16(ip + kIp6PayloadLen), Get16(qip + kIp6PayloadLen));
-      EXPECT_EQ(ip[kIp6Hop], 64);
-      EXPECT_EQ(At<16>(ip + kIp6Src), At<16>(qip + kIp6Dst));
-      EXPECT_EQ(At<16>(ip + kIp6Dst), At<16>(qip + kIp6Src));
-      m = ip + kIp6;
-      mlen = Get16(ip + kIp6PayloadLen);
-      EXPECT_EQ(m[0], kEcho6Reply);
-      EXPECT_TRUE(Verifies(m, mlen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kIcmp6, mlen)))
+      EXPECT_EQ(Get16(ip + kIpv6PayloadLen), Get16(qip + kIpv6PayloadLen));
+      EXPECT_EQ(ip[kIpv6HopLimit], 64);
+      EXPECT_EQ(At<16>(ip + kIpv6Src), At<16>(qip + kIpv6Dst));
+      EXPECT_EQ(At<16>(ip + kIpv6Dst), At<16>(qip + kIpv6Src));
+      m = ip + kIpv6HeaderLen;
+      mlen = Get16(ip + kIpv6PayloadLen);
+      EXPECT_EQ(m[0], kIcmp6EchoReply);
+      EXPECT_TRUE(Verifies(m, mlen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoIcmpv6, mlen)))
           << "ICMPv6 checksum";
       EXPECT_EQ(f.size(), q.size());
     }
@@ -962,18 +973,18 @@ TEST(PacketPath, AnswersNeighbourSolicitations) {
     const Outcome o = Process(row.ns);
     ASSERT_EQ(o.verdict, Verdict::kTransmit);
     const Bytes& f = o.out;
-    ASSERT_EQ(f.size(), kEth + kIp6 + 32);
+    ASSERT_EQ(f.size(), kEthHeaderLen + kIpv6HeaderLen + 32);
     EXPECT_EQ(At<6>(&f[0]), row.dst_mac);
     EXPECT_EQ(At<6>(&f[6]), kOurMac);
-    EXPECT_EQ(Get16(&f[12]), kEthIpv6);
-    const uint8_t* ip = &f[kEth];
-    EXPECT_EQ(Get16(ip + kIp6PayloadLen), 32);
-    EXPECT_EQ(ip[kIp6Next], kIcmp6);
-    EXPECT_EQ(ip[kIp6Hop], 255) << "RFC 4861 section 7.1.2";
-    EXPECT_EQ(At<16>(ip + kIp6Src), kOurV6) << "from the target address";
-    EXPECT_EQ(At<16>(ip + kIp6Dst), row.dst);
-    const uint8_t* na = ip + kIp6;
-    EXPECT_EQ(na[0], kNa);
+    EXPECT_EQ(Get16(&f[12]), kEthTypeIpv6);
+    const uint8_t* ip = &f[kEthHeaderLen];
+    EXPECT_EQ(Get16(ip + kIpv6PayloadLen), 32);
+    EXPECT_EQ(ip[kIpv6NextHeader], kIpProtoIcmpv6);
+    EXPECT_EQ(ip[kIpv6HopLimit], 255) << "RFC 4861 section 7.1.2";
+    EXPECT_EQ(At<16>(ip + kIpv6Src), kOurV6) << "from the target address";
+    EXPECT_EQ(At<16>(ip + kIpv6Dst), row.dst);
+    const uint8_t* na = ip + kIpv6HeaderLen;
+    EXPECT_EQ(na[0], kIcmp6NeighborAdvert);
     EXPECT_EQ(na[1], 0);
     EXPECT_EQ(na[4], row.flags);
     EXPECT_EQ(Hex(na + 5, 3), "000000");
@@ -981,7 +992,7 @@ TEST(PacketPath, AnswersNeighbourSolicitations) {
     EXPECT_EQ(na[24], 2) << "target link-layer address option";
     EXPECT_EQ(na[25], 1);
     EXPECT_EQ(At<6>(na + 26), kOurMac);
-    EXPECT_TRUE(Verifies(na, 32, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kIcmp6, 32)))
+    EXPECT_TRUE(Verifies(na, 32, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoIcmpv6, 32)))
         << "ICMPv6 checksum";
   }
 }
@@ -1016,13 +1027,13 @@ TEST(PacketPath, WithoutSnapshotOnlyDnsIsDropped) {
 TEST(PacketPath, DropsRuntFrames) {
   const Bytes query = Query4(WwwA());
   const Bytes tagged = Query4(WwwA(), kOurVlanV4, kOurVlan);
-  for (size_t n = 0; n < kEth; ++n) {
+  for (size_t n = 0; n < kEthHeaderLen; ++n) {
     SCOPED_TRACE(absl::StrCat(n, " bytes"));
     const Outcome o = Process(Bytes(query.begin(), query.begin() + n));
     EXPECT_EQ(o.verdict, Verdict::kDrop);
     EXPECT_EQ(o.counters.dropped[maps::kDropMalformed], 1u);
   }
-  for (size_t n = kEth; n < kEth + kTag; ++n) {
+  for (size_t n = kEthHeaderLen; n < kEthHeaderLen + kVlanTagLen; ++n) {
     SCOPED_TRACE(absl::StrCat(n, " bytes of a tagged frame"));
     const Outcome o = Process(Bytes(tagged.begin(), tagged.begin() + n));
     EXPECT_EQ(o.verdict, Verdict::kDrop);
@@ -1035,7 +1046,7 @@ TEST(PacketPath, VerdictsForFramesNotAnswered) {
   const Bytes q6 = Query6(WwwA());
   auto ip4 = [](const std::function<void(uint8_t*)>& edit, bool fix_sum = true) {
     return With(Query4(WwwA()), [=](Bytes& f) {
-      edit(&f[kEth]);
+      edit(&f[kEthHeaderLen]);
       if (fix_sum) FixIp4HeaderSum(f);
     });
   };
@@ -1047,45 +1058,45 @@ TEST(PacketPath, VerdictsForFramesNotAnswered) {
   } rows[] = {
       // Exceptions: ours, but for the kernel.
       {"ipv4 tcp to port 53",
-       Eth(kOurMac, kClientMac, kEthIpv4,
-           Ip4(kClientV4, kOurV4, kTcp, Tcp4(kClientV4, kOurV4, 53))),
+       Eth(kOurMac, kClientMac, kEthTypeIpv4,
+           Ip4(kClientV4, kOurV4, kIpProtoTcp, Tcp4(kClientV4, kOurV4, 53))),
        Verdict::kException},
       {"ipv4 first fragment (MF)",
-       Eth(kOurMac, kClientMac, kEthIpv4,
-           Ip4(kClientV4, kOurV4, kUdp, Udp4(kClientV4, kOurV4, kClientPort, 53, WwwA()),
+       Eth(kOurMac, kClientMac, kEthTypeIpv4,
+           Ip4(kClientV4, kOurV4, kIpProtoUdp, Udp4(kClientV4, kOurV4, kClientPort, 53, WwwA()),
                FlagsFrag(0x2000))),
        Verdict::kException},
       {"ipv4 last fragment (offset 185)",
-       Eth(kOurMac, kClientMac, kEthIpv4,
-           Ip4(kClientV4, kOurV4, kUdp, Udp(kClientPort, 53, WwwA()), FlagsFrag(185))),
+       Eth(kOurMac, kClientMac, kEthTypeIpv4,
+           Ip4(kClientV4, kOurV4, kIpProtoUdp, Udp(kClientPort, 53, WwwA()), FlagsFrag(185))),
        Verdict::kException},
       {"ipv4 with options (IHL 6)",
-       Eth(kOurMac, kClientMac, kEthIpv4,
-           Ip4(kClientV4, kOurV4, kUdp, Udp4(kClientV4, kOurV4, kClientPort, 53, WwwA()),
+       Eth(kOurMac, kClientMac, kEthTypeIpv4,
+           Ip4(kClientV4, kOurV4, kIpProtoUdp, Udp4(kClientV4, kOurV4, kClientPort, 53, WwwA()),
                Options({1, 1, 1, 0}))),
        Verdict::kException},
       {"ipv4 udp to port 5353", Query4(WwwA(), kOurV4, kUntagged, 5353), Verdict::kException},
       {"ipv4 icmp timestamp request",
-       Eth(kOurMac, kClientMac, kEthIpv4,
-           Ip4(kClientV4, kOurV4, kIcmp, Icmp4(kTimestamp, 0, Bytes(16, 0)))),
+       Eth(kOurMac, kClientMac, kEthTypeIpv4,
+           Ip4(kClientV4, kOurV4, kIpProtoIcmp, Icmp4(kTimestamp, 0, Bytes(16, 0)))),
        Verdict::kException},
       {"ipv4 protocol 47 (GRE)",
-       Eth(kOurMac, kClientMac, kEthIpv4, Ip4(kClientV4, kOurV4, 47, Bytes(8, 0))),
+       Eth(kOurMac, kClientMac, kEthTypeIpv4, Ip4(kClientV4, kOurV4, 47, Bytes(8, 0))),
        Verdict::kException},
       {"ipv6 tcp to port 53",
-       Eth(kOurMac, kClientMac, kEthIpv6,
-           Ip6(kClientV6, kOurV6, kTcp, Tcp6(kClientV6, kOurV6, 53))),
+       Eth(kOurMac, kClientMac, kEthTypeIpv6,
+           Ip6(kClientV6, kOurV6, kIpProtoTcp, Tcp6(kClientV6, kOurV6, 53))),
        Verdict::kException},
       {"ipv6 udp to port 5353", Query6(WwwA(), kOurV6, 5353), Verdict::kException},
       {"ipv6 udp to multicast ff02::fb",
-       Eth(Mac{0x33, 0x33, 0, 0, 0, 0xfb}, kClientMac, kEthIpv6,
-           Ip6(kClientV6, P6("ff02::fb"), kUdp,
+       Eth(Mac{0x33, 0x33, 0, 0, 0, 0xfb}, kClientMac, kEthTypeIpv6,
+           Ip6(kClientV6, P6("ff02::fb"), kIpProtoUdp,
                Udp6(kClientV6, P6("ff02::fb"), 5353, 5353, WwwA()))),
        Verdict::kException},
       {"icmpv6 neighbour advertisement to us",
-       Eth(kOurMac, kClientMac, kEthIpv6,
-           Ip6(kClientV6, kOurV6, kIcmp6, Icmp6(kClientV6, kOurV6, kNa, 0, NsBody(kClientV6, true)),
-               255)),
+       Eth(kOurMac, kClientMac, kEthTypeIpv6,
+           Ip6(kClientV6, kOurV6, kIpProtoIcmpv6,
+               Icmp6(kClientV6, kOurV6, kIcmp6NeighborAdvert, 0, NsBody(kClientV6, true)), 255)),
        Verdict::kException},
       {"neighbour solicitation for another target", Ns({.target = kOtherV6}), Verdict::kException},
       {"unknown EtherType (LLDP)",
@@ -1095,57 +1106,61 @@ TEST(PacketPath, VerdictsForFramesNotAnswered) {
       {"arp request for 198.18.5.2 untagged", ArpRequest(kOurVlanV4), Verdict::kException},
       {"arp request for 198.18.0.2 on vlan 5", ArpRequest(kOurV4, kOurVlan), Verdict::kException},
       {"arp reply (op 2)",
-       Eth(kOurMac, kClientMac, kEthArp, Arp(kArpReply, kClientMac, kClientV4, kOurMac, kOurV4)),
+       Eth(kOurMac, kClientMac, kEthTypeArp,
+           Arp(kArpReply, kClientMac, kClientV4, kOurMac, kOurV4)),
        Verdict::kException},
 
       // Malformed.
       {"arp with hardware length 8",
-       Eth(kBroadcastMac, kClientMac, kEthArp,
+       Eth(kBroadcastMac, kClientMac, kEthTypeArp,
            Arp(kArpRequest, kClientMac, kClientV4, kZeroMac, kOurV4, /*hlen=*/8)),
        Verdict::kDrop, maps::kDropMalformed},
-      {"arp cut at 27 bytes", With(ArpRequest(kOurV4), [](Bytes& f) { f.resize(kEth + 27); }),
-       Verdict::kDrop, maps::kDropMalformed},
-      {"ipv4 header cut at 19 bytes", With(q4, [](Bytes& f) { f.resize(kEth + 19); }),
+      {"arp cut at 27 bytes",
+       With(ArpRequest(kOurV4), [](Bytes& f) { f.resize(kEthHeaderLen + 27); }), Verdict::kDrop,
+       maps::kDropMalformed},
+      {"ipv4 header cut at 19 bytes", With(q4, [](Bytes& f) { f.resize(kEthHeaderLen + 19); }),
        Verdict::kDrop, maps::kDropMalformed},
       {"ipv4 IHL 4", ip4([](uint8_t* ip) { ip[0] = 0x44; }, false), Verdict::kDrop,
        maps::kDropMalformed},
       {"ipv4 version 6 in an IPv4 frame", ip4([](uint8_t* ip) { ip[0] = 0x65; }), Verdict::kDrop,
        maps::kDropMalformed},
       {"ipv4 total length one more than the frame",
-       ip4([&](uint8_t* ip) { Put16(ip + kIp4TotalLen, q4.size() - kEth + 1); }), Verdict::kDrop,
+       ip4([&](uint8_t* ip) { Put16(ip + kIpv4TotalLen, q4.size() - kEthHeaderLen + 1); }),
+       Verdict::kDrop, maps::kDropMalformed},
+      {"ipv4 total length below the header",
+       ip4([](uint8_t* ip) { Put16(ip + kIpv4TotalLen, 19); }), Verdict::kDrop,
        maps::kDropMalformed},
-      {"ipv4 total length below the header", ip4([](uint8_t* ip) { Put16(ip + kIp4TotalLen, 19); }),
+      {"ipv4 bad header checksum", ip4([](uint8_t* ip) { ip[kIpv4Checksum] ^= 0x10; }, false),
        Verdict::kDrop, maps::kDropMalformed},
-      {"ipv4 bad header checksum", ip4([](uint8_t* ip) { ip[kIp4Sum] ^= 0x10; }, false),
-       Verdict::kDrop, maps::kDropMalformed},
-      {"ipv4 bad udp checksum", With(q4, [](Bytes& f) { f[kUdp4At + kUdpSum] ^= 0x10; }),
+      {"ipv4 bad udp checksum", With(q4, [](Bytes& f) { f[kUdp4At + kUdpChecksum] ^= 0x10; }),
        Verdict::kDrop, maps::kDropMalformed},
       {"ipv4 udp length beyond the ip payload",
        With(q4,
             [](Bytes& f) {
-              Put16(&f[kUdp4At + kUdpLen], Get16(&f[kUdp4At + kUdpLen]) + 1);
+              Put16(&f[kUdp4At + kUdpLength], Get16(&f[kUdp4At + kUdpLength]) + 1);
               f.push_back(0);  // so that the checksum can cover it
               FixUdp4Sum(f);
               f.pop_back();
             }),
        Verdict::kDrop, maps::kDropMalformed},
-      {"ipv4 udp length 7", With(q4, [](Bytes& f) { Put16(&f[kUdp4At + kUdpLen], 7); }),
+      {"ipv4 udp length 7", With(q4, [](Bytes& f) { Put16(&f[kUdp4At + kUdpLength], 7); }),
        Verdict::kDrop, maps::kDropMalformed},
       {"ipv4 icmp with a bad checksum", With(Ping4({1, 2, 3, 4}), [](Bytes& f) { f.back() ^= 1; }),
        Verdict::kDrop, maps::kDropMalformed},
-      {"ipv6 header cut at 39 bytes", With(q6, [](Bytes& f) { f.resize(kEth + 39); }),
+      {"ipv6 header cut at 39 bytes", With(q6, [](Bytes& f) { f.resize(kEthHeaderLen + 39); }),
        Verdict::kDrop, maps::kDropMalformed},
       {"ipv6 payload length one more than the frame",
-       With(q6, [&](Bytes& f) { Put16(&f[kEth + kIp6PayloadLen], q6.size() - kUdp6At + 1); }),
+       With(q6,
+            [&](Bytes& f) { Put16(&f[kEthHeaderLen + kIpv6PayloadLen], q6.size() - kUdp6At + 1); }),
        Verdict::kDrop, maps::kDropMalformed},
-      {"ipv6 bad udp checksum", With(q6, [](Bytes& f) { f[kUdp6At + kUdpSum] ^= 0x10; }),
+      {"ipv6 bad udp checksum", With(q6, [](Bytes& f) { f[kUdp6At + kUdpChecksum] ^= 0x10; }),
        Verdict::kDrop, maps::kDropMalformed},
-      {"ipv6 udp checksum zero", With(q6, [](Bytes& f) { Put16(&f[kUdp6At + kUdpSum], 0); }),
+      {"ipv6 udp checksum zero", With(q6, [](Bytes& f) { Put16(&f[kUdp6At + kUdpChecksum], 0); }),
        Verdict::kDrop, maps::kDropMalformed},
       {"ipv6 udp length beyond the ip payload",
        With(q6,
             [](Bytes& f) {
-              Put16(&f[kUdp6At + kUdpLen], Get16(&f[kUdp6At + kUdpLen]) + 1);
+              Put16(&f[kUdp6At + kUdpLength], Get16(&f[kUdp6At + kUdpLength]) + 1);
               f.push_back(0);  // so that the checksum can cover it
               FixUdp6Sum(f);
               f.pop_back();
@@ -1155,7 +1170,8 @@ TEST(PacketPath, VerdictsForFramesNotAnswered) {
        maps::kDropMalformed},
       {"neighbour solicitation with code 1", Ns({.code = 1}), Verdict::kDrop, maps::kDropMalformed},
       {"neighbour solicitation with a bad checksum",
-       With(Ns(), [](Bytes& f) { f[kEth + kIp6 + 2] ^= 1; }), Verdict::kDrop, maps::kDropMalformed},
+       With(Ns(), [](Bytes& f) { f[kEthHeaderLen + kIpv6HeaderLen + 2] ^= 1; }), Verdict::kDrop,
+       maps::kDropMalformed},
 
       // Not ours.
       {"unicast frame for another MAC",
@@ -1251,49 +1267,52 @@ TEST(PacketPath, ShortRepliesArePaddedWithZerosWithinRoom) {
 // that mutations get past the checksum checks into the code behind them. Bounds-checked against
 // whatever the mutation left.
 void FixChecksums(Bytes& f) {
-  if (f.size() < kEth) return;
-  size_t l2 = kEth;
+  if (f.size() < kEthHeaderLen) return;
+  size_t l2 = kEthHeaderLen;
   uint16_t type = Get16(&f[12]);
-  if (type == kEthVlan && f.size() >= kEth + kTag) {
+  if (type == kEthTypeVlan && f.size() >= kEthHeaderLen + kVlanTagLen) {
     type = Get16(&f[16]);
-    l2 += kTag;
+    l2 += kVlanTagLen;
   }
   uint8_t* ip = f.data() + l2;
   const size_t avail = f.size() - std::min(f.size(), l2);
-  if (type == kEthIpv4 && avail >= kIp4) {
+  if (type == kEthTypeIpv4 && avail >= kIpv4HeaderLen) {
     const size_t ihl = (ip[0] & 0xf) * 4u;
-    const size_t total = Get16(ip + kIp4TotalLen);
-    if (ihl >= kIp4 && ihl <= avail) {
+    const size_t total = Get16(ip + kIpv4TotalLen);
+    if (ihl >= kIpv4HeaderLen && ihl <= avail) {
       uint8_t* l4 = ip + ihl;
       const size_t l4avail = std::min(total, avail) - std::min(std::min(total, avail), ihl);
-      if (ip[kIp4Proto] == kUdp && l4avail >= kUdpHdr) {
-        const uint16_t ulen = Get16(l4 + kUdpLen);
-        if (ulen >= kUdpHdr && ulen <= l4avail) {
-          Put16(l4 + kUdpSum, 0);
-          Put16(l4 + kUdpSum,
-                UdpField(Checksum(l4, ulen, Pseudo4(ip + kIp4Src, ip + kIp4Dst, kUdp, ulen))));
+      if (ip[kIpv4Protocol] == kIpProtoUdp && l4avail >= kUdpHeaderLen) {
+        const uint16_t ulen = Get16(l4 + kUdpLength);
+        if (ulen >= kUdpHeaderLen && ulen <= l4avail) {
+          Put16(l4 + kUdpChecksum, 0);
+          Put16(l4 + kUdpChecksum,
+                UdpField(
+                    Checksum(l4, ulen, Pseudo4(ip + kIpv4Src, ip + kIpv4Dst, kIpProtoUdp, ulen))));
         }
-      } else if (ip[kIp4Proto] == kIcmp && l4avail >= 4) {
+      } else if (ip[kIpv4Protocol] == kIpProtoIcmp && l4avail >= 4) {
         Put16(l4 + 2, 0);
         Put16(l4 + 2, Checksum(l4, l4avail));
       }
-      Put16(ip + kIp4Sum, 0);
-      Put16(ip + kIp4Sum, Checksum(ip, ihl));
+      Put16(ip + kIpv4Checksum, 0);
+      Put16(ip + kIpv4Checksum, Checksum(ip, ihl));
     }
-  } else if (type == kEthIpv6 && avail >= kIp6) {
-    const size_t plen = Get16(ip + kIp6PayloadLen);
-    uint8_t* l4 = ip + kIp6;
-    if (plen > avail - kIp6) return;
-    if (ip[kIp6Next] == kUdp && plen >= kUdpHdr) {
-      const uint16_t ulen = Get16(l4 + kUdpLen);
-      if (ulen >= kUdpHdr && ulen <= plen) {
-        Put16(l4 + kUdpSum, 0);
-        Put16(l4 + kUdpSum,
-              UdpField(Checksum(l4, ulen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kUdp, ulen))));
+  } else if (type == kEthTypeIpv6 && avail >= kIpv6HeaderLen) {
+    const size_t plen = Get16(ip + kIpv6PayloadLen);
+    uint8_t* l4 = ip + kIpv6HeaderLen;
+    if (plen > avail - kIpv6HeaderLen) return;
+    if (ip[kIpv6NextHeader] == kIpProtoUdp && plen >= kUdpHeaderLen) {
+      const uint16_t ulen = Get16(l4 + kUdpLength);
+      if (ulen >= kUdpHeaderLen && ulen <= plen) {
+        Put16(l4 + kUdpChecksum, 0);
+        Put16(
+            l4 + kUdpChecksum,
+            UdpField(Checksum(l4, ulen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoUdp, ulen))));
       }
-    } else if (ip[kIp6Next] == kIcmp6 && plen >= 4) {
+    } else if (ip[kIpv6NextHeader] == kIpProtoIcmpv6 && plen >= 4) {
       Put16(l4 + 2, 0);
-      Put16(l4 + 2, Checksum(l4, plen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kIcmp6, plen)));
+      Put16(l4 + 2,
+            Checksum(l4, plen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoIcmpv6, plen)));
     }
   }
 }
@@ -1301,43 +1320,45 @@ void FixChecksums(Bytes& f) {
 // What is wrong with a transmitted frame, if anything: addressing and checksums that every
 // reply must get right whatever it answers.
 std::string ReplyProblem(const Bytes& f) {
-  if (f.size() < kEth) return "shorter than an Ethernet header";
+  if (f.size() < kEthHeaderLen) return "shorter than an Ethernet header";
   if (At<6>(&f[6]) != kOurMac) return "source MAC not ours";
   const size_t l2 = L2Len(f);
   const uint16_t type = Get16(&f[l2 - 2]);
   const uint8_t* ip = &f[l2];
-  if (type == kEthIpv4) {
-    if (f.size() < l2 + kIp4 || ip[0] != 0x45) return "bad IPv4 header";
-    const uint16_t total = Get16(ip + kIp4TotalLen);
+  if (type == kEthTypeIpv4) {
+    if (f.size() < l2 + kIpv4HeaderLen || ip[0] != 0x45) return "bad IPv4 header";
+    const uint16_t total = Get16(ip + kIpv4TotalLen);
     if (l2 + total > f.size()) return "IPv4 total length beyond the frame";
-    if (!Verifies(ip, kIp4)) return "IPv4 header checksum";
-    const uint8_t* l4 = ip + kIp4;
-    if (ip[kIp4Proto] == kUdp) {
-      const uint16_t ulen = Get16(l4 + kUdpLen);
-      if (ulen != total - kIp4) return "UDP length";
-      if (!Verifies(l4, ulen, Pseudo4(ip + kIp4Src, ip + kIp4Dst, kUdp, ulen))) return "UDP sum";
-    } else if (ip[kIp4Proto] == kIcmp) {
-      if (!Verifies(l4, total - kIp4)) return "ICMP checksum";
+    if (!Verifies(ip, kIpv4HeaderLen)) return "IPv4 header checksum";
+    const uint8_t* l4 = ip + kIpv4HeaderLen;
+    if (ip[kIpv4Protocol] == kIpProtoUdp) {
+      const uint16_t ulen = Get16(l4 + kUdpLength);
+      if (ulen != total - kIpv4HeaderLen) return "UDP length";
+      if (!Verifies(l4, ulen, Pseudo4(ip + kIpv4Src, ip + kIpv4Dst, kIpProtoUdp, ulen)))
+        return "UDP sum";
+    } else if (ip[kIpv4Protocol] == kIpProtoIcmp) {
+      if (!Verifies(l4, total - kIpv4HeaderLen)) return "ICMP checksum";
     } else {
       return "unexpected IPv4 protocol";
     }
-  } else if (type == kEthIpv6) {
-    if (f.size() < l2 + kIp6) return "bad IPv6 header";
-    const uint16_t plen = Get16(ip + kIp6PayloadLen);
-    if (l2 + kIp6 + plen != f.size()) return "IPv6 payload length";
-    const uint8_t* l4 = ip + kIp6;
-    if (ip[kIp6Next] == kUdp) {
-      const uint16_t ulen = Get16(l4 + kUdpLen);
+  } else if (type == kEthTypeIpv6) {
+    if (f.size() < l2 + kIpv6HeaderLen) return "bad IPv6 header";
+    const uint16_t plen = Get16(ip + kIpv6PayloadLen);
+    if (l2 + kIpv6HeaderLen + plen != f.size()) return "IPv6 payload length";
+    const uint8_t* l4 = ip + kIpv6HeaderLen;
+    if (ip[kIpv6NextHeader] == kIpProtoUdp) {
+      const uint16_t ulen = Get16(l4 + kUdpLength);
       if (ulen != plen) return "UDP length";
-      if (!Verifies(l4, ulen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kUdp, ulen))) return "UDP sum";
-    } else if (ip[kIp6Next] == kIcmp6) {
-      if (!Verifies(l4, plen, Pseudo6(ip + kIp6Src, ip + kIp6Dst, kIcmp6, plen))) {
+      if (!Verifies(l4, ulen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoUdp, ulen)))
+        return "UDP sum";
+    } else if (ip[kIpv6NextHeader] == kIpProtoIcmpv6) {
+      if (!Verifies(l4, plen, Pseudo6(ip + kIpv6Src, ip + kIpv6Dst, kIpProtoIcmpv6, plen))) {
         return "ICMPv6 checksum";
       }
     } else {
       return "unexpected IPv6 next header";
     }
-  } else if (type != kEthArp) {
+  } else if (type != kEthTypeArp) {
     return "unexpected EtherType";
   }
   return "";
@@ -1362,8 +1383,9 @@ TEST(PacketPath, RandomMutationsStayInsideTheBuffer) {
       Ns({.src = kUnspecified}),
   };
   // Where the length fields are in an untagged frame.
-  const size_t kLengthFields[] = {kEth + kIp4TotalLen, kUdp4At + kUdpLen, kEth + kIp6PayloadLen,
-                                  kUdp6At + kUdpLen, kEth};
+  const size_t kLengthFields[] = {kEthHeaderLen + kIpv4TotalLen, kUdp4At + kUdpLength,
+                                  kEthHeaderLen + kIpv6PayloadLen, kUdp6At + kUdpLength,
+                                  kEthHeaderLen};
   const uint16_t kEdgeValues[] = {0, 1, 7, 8, 19, 20, 21, 0x7fff, 0x8000, 0xfffe, 0xffff};
 
   std::mt19937 rng(20240611);  // the sequence is specified by the standard
@@ -1390,7 +1412,7 @@ TEST(PacketPath, RandomMutationsStayInsideTheBuffer) {
         case 3: {  // a length field (or the version/IHL byte) to an edge value
           const size_t at = kLengthFields[pick(std::size(kLengthFields))];
           const uint16_t v = kEdgeValues[pick(std::size(kEdgeValues))];
-          if (at == kEth && f.size() > at) {
+          if (at == kEthHeaderLen && f.size() > at) {
             f[at] = static_cast<uint8_t>(v);
           } else if (f.size() >= at + 2) {
             Put16(&f[at], v);

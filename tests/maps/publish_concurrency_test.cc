@@ -24,7 +24,7 @@
 namespace sextant {
 namespace {
 
-using dataplane::wire::Get16;
+using maps::dns::Get16;
 
 std::string ZoneFor(uint64_t gen) {
   const int hi = static_cast<int>((gen >> 8) & 0xff), lo = static_cast<int>(gen & 0xff);

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/engine/engine.h"
+#include "maps/dns/query_builder.h"
 #include "maps/snapshot_reader.h"
 
 namespace sextant::testing {
@@ -25,17 +26,8 @@ absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> BuildTestSnapshot(
     const std::vector<ZoneText>& zones, const std::string& server_yaml = "",
     uint64_t generation = 1, const std::string& extra_yaml = "");
 
-// Builds a query in wire format. `edns_size` < 0: no OPT record.
-struct QueryOptions {
-  uint16_t id = 0x1234;
-  uint16_t qclass = 1;
-  int edns_size = -1;
-  uint8_t edns_version = 0;
-  bool do_bit = false;
-  bool rd = false;
-  uint8_t opcode = 0;
-  std::vector<std::pair<uint16_t, std::string>> options = {};  // raw EDNS options
-};
+// Builds a query in wire format with maps/dns/query_builder.h. `edns_size` < 0: no OPT record.
+using QueryOptions = maps::dns::QueryOptions;
 std::vector<uint8_t> MakeQuery(const std::string& name, uint16_t qtype, const QueryOptions& o = {});
 
 }  // namespace sextant::testing

@@ -45,6 +45,8 @@
 namespace sextant::dataplane {
 namespace {
 
+namespace dns = ::sextant::maps::dns;
+
 namespace sxt = ::sextant::testing;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
@@ -1115,13 +1117,13 @@ class ReplyDecoder {
 
   Reply Run() {
     Reply r;
-    if (n_ < wire::kHeaderSize) return r;
-    r.rcode = p_[wire::kOffFlags2] & 0xF;
-    r.aa = p_[wire::kOffFlags1] & wire::kFlag1Aa;
-    const uint16_t qd = wire::Get16(p_ + wire::kOffQdcount);
-    const uint16_t an = wire::Get16(p_ + wire::kOffAncount);
-    const uint16_t ns = wire::Get16(p_ + wire::kOffNscount);
-    pos_ = wire::kHeaderSize;
+    if (n_ < dns::kHeaderSize) return r;
+    r.rcode = p_[dns::kOffFlags2] & 0xF;
+    r.aa = p_[dns::kOffFlags1] & dns::kFlag1Aa;
+    const uint16_t qd = dns::Get16(p_ + dns::kOffQdcount);
+    const uint16_t an = dns::Get16(p_ + dns::kOffAncount);
+    const uint16_t ns = dns::Get16(p_ + dns::kOffNscount);
+    pos_ = dns::kHeaderSize;
     for (int i = 0; i < qd; ++i) {
       Name();
       pos_ += 4;
@@ -1158,9 +1160,9 @@ class ReplyDecoder {
   std::string Record() {
     const std::string owner = Name();
     if (pos_ + 10 > n_) return "<truncated>";
-    const uint16_t type = wire::Get16(p_ + pos_);
-    const uint32_t ttl = wire::Get32(p_ + pos_ + 4);
-    const uint16_t rdlen = wire::Get16(p_ + pos_ + 8);
+    const uint16_t type = dns::Get16(p_ + pos_);
+    const uint32_t ttl = dns::Get32(p_ + pos_ + 4);
+    const uint16_t rdlen = dns::Get16(p_ + pos_ + 8);
     pos_ += 10;
     const size_t end = pos_ + rdlen;
     std::string rdata;
@@ -1260,7 +1262,7 @@ TEST(PolicyEngine, AnswersTheHealthyAddressesWithTheResourceTtl) {
     SCOPED_TRACE(absl::StrJoin(c.answer, ", "));
     s->Set(c.health);
     const Reply r = Ask(*s->engine, "www.pol.test", kA);
-    EXPECT_EQ(r.rcode, wire::kNoError);
+    EXPECT_EQ(r.rcode, dns::kNoError);
     EXPECT_TRUE(r.aa);
     EXPECT_THAT(r.answer, UnorderedElementsAreArray(c.answer));
   }
@@ -1269,7 +1271,7 @@ TEST(PolicyEngine, AnswersTheHealthyAddressesWithTheResourceTtl) {
               ElementsAre("www.pol.test. 45 A 192.0.2.3"));
   // Another type at the name: NODATA.
   const Reply aaaa = Ask(*s->engine, "www.pol.test", kAaaa);
-  EXPECT_EQ(aaaa.rcode, wire::kNoError);
+  EXPECT_EQ(aaaa.rcode, dns::kNoError);
   EXPECT_THAT(aaaa.answer, IsEmpty());
   EXPECT_THAT(aaaa.authority, ElementsAre(kSoaAuthority));
 }
@@ -1300,15 +1302,15 @@ TEST(PolicyEngine, AllDownRulesShapeTheResponse) {
     uint16_t rcode;
     std::vector<std::string> answer, authority;
   } cases[] = {
-      {"servfail", wire::kServFail, {}, {}},
-      {"nodata", wire::kNoError, {}, {kSoaAuthority}},
+      {"servfail", dns::kServFail, {}, {}},
+      {"nodata", dns::kNoError, {}, {kSoaAuthority}},
       {"all",
-       wire::kNoError,
+       dns::kNoError,
        {"www.pol.test. 300 A 192.0.2.1", "www.pol.test. 300 A 192.0.2.2"},
        {}},
-      {"first", wire::kNoError, {"www.pol.test. 300 A 192.0.2.1"}, {}},
+      {"first", dns::kNoError, {"www.pol.test. 300 A 192.0.2.1"}, {}},
       {"fallback, fallback: [198.51.100.7]",
-       wire::kNoError,
+       dns::kNoError,
        {"www.pol.test. 300 A 198.51.100.7"},
        {}},
   };
@@ -1369,7 +1371,7 @@ TEST(PolicyEngine, FollowsCnameResourcesInsideTheZone) {
     SCOPED_TRACE(c.rule);
     s->Set(c.health);
     const Reply r = Ask(*s->engine, c.query, c.qtype);
-    EXPECT_EQ(r.rcode, wire::kNoError);
+    EXPECT_EQ(r.rcode, dns::kNoError);
     EXPECT_THAT(r.answer, ElementsAreArray(c.answer));
   }
 }
@@ -1401,7 +1403,7 @@ TEST(PolicyEngine, WritesFastPathAnswersLikeTheGeneralPath) {
     std::set<std::string> seen;
     for (int i = 0; i < 200; ++i) {
       const Reply r = Ask(*s->engine, "www.pol.test", kA);
-      ASSERT_EQ(r.rcode, wire::kNoError);
+      ASSERT_EQ(r.rcode, dns::kNoError);
       ASSERT_EQ(r.answer.size(), c.answers);
       ASSERT_EQ(std::set<std::string>(r.answer.begin(), r.answer.end()).size(), c.answers);
       for (const std::string& m : c.must) ASSERT_THAT(r.answer, ::testing::Contains(m));
@@ -1453,10 +1455,10 @@ TEST(PolicyEngine, LoneMemberWriterAnswersAsTheGeneralEvaluator) {
         EvaluateResource(SnapshotView::Of(*s->reader), s->words, 0, &sel, &trace);
         const Reply r = Ask(*s->engine, "www.pol.test", aaaa ? kAaaa : kA);
         if (sel.outcome == PolicyOutcome::kServFail) {
-          EXPECT_EQ(r.rcode, wire::kServFail);
+          EXPECT_EQ(r.rcode, dns::kServFail);
           continue;
         }
-        ASSERT_EQ(r.rcode, wire::kNoError);
+        ASSERT_EQ(r.rcode, dns::kNoError);
         std::vector<std::string> want;
         if (sel.outcome == PolicyOutcome::kAnswer) {
           for (const std::string& a : Picked(sel, aaaa ? kAaaa : kA)) {
@@ -1522,7 +1524,7 @@ TEST(PolicyEngine, SampleWriterAnswersUniformSamplesOfTheUpMembers) {
           std::map<std::string, int> firsts, in_answer;
           for (int i = 0; i < runs; ++i) {
             const Reply r = Ask(*s->engine, "www.pol.test", aaaa ? kAaaa : kA);
-            ASSERT_EQ(r.rcode, wire::kNoError);
+            ASSERT_EQ(r.rcode, dns::kNoError);
             ASSERT_EQ(r.answer.size(), static_cast<size_t>(keep));
             std::set<std::string> distinct;
             for (const std::string& rr : r.answer) {
