@@ -111,7 +111,7 @@ uint32_t PadFrame(uint8_t* f, uint32_t len, uint32_t room) {
 }
 
 void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
-  if (ctr != nullptr) ++ctr->dropped[r];
+  if (ctr != nullptr) maps::CounterAdd(ctr->dropped[r]);
 }
 
 // Answers the DNS message in the UDP datagram at `l4` in place (IPv4 or IPv6 alike); returns the
@@ -134,9 +134,8 @@ size_t AnswerUdp(const Engine* engine, uint8_t family, const uint8_t* src, uint8
     return 0;
   }
   if (ctr != nullptr) {
-    ++ctr->queries;
-    ++ctr->rcode[info.rcode < 16 ? info.rcode : 15];
-    ctr->truncated += info.truncated;
+    maps::CounterAdd(ctr->queries);
+    maps::CountAnswer(*ctr, info.rcode, info.truncated);
   }
   return rlen;
 }

@@ -5,7 +5,7 @@
 //   ControlBlockHeader   magic, version, active snapshot generation (the one release-store
 //                        that publishes a snapshot), control's pid and heartbeat
 //   health[kMaxHealthWords]   one atomic word per monitored target, written in place by
-//                        control and read per query by the dataplane (filled by the health issue)
+//                        control and read per query by the dataplane
 //   lcores[kMaxLcores]   per-lcore counters: one writer (that lcore), summed by readers
 //
 // Snapshots live beside it as /dev/shm/<instance>.snap.<generation>. Control writes the file
@@ -29,7 +29,7 @@ inline constexpr uint32_t kControlAbiVersion = 1;
 inline constexpr uint32_t kMaxHealthWords = 65536;
 inline constexpr uint32_t kMaxLcores = 128;
 
-// Health word layout (the health issue fills it): bit 0 up, bit 1 forced, bit 2 drained,
+// Health word layout: bit 0 up, bit 1 forced, bit 2 drained,
 // bits 16..31 TTL hint in seconds (0 = none). Initialised to "up".
 inline constexpr uint32_t kHealthUp = 1u << 0;
 inline constexpr uint32_t kHealthForced = 1u << 1;
@@ -74,6 +74,23 @@ struct ControlBlock {
   alignas(64) std::atomic<uint32_t> health[kMaxHealthWords];
   LcoreCounters lcores[kMaxLcores];
 };
+
+// Counters have one writer (their lcore or thread) and are summed by other processes through
+// shared memory: a relaxed load and store compiles to a plain add, without a locked instruction,
+// yet keeps each 64-bit value untorn for the readers. Every writer counts through these.
+inline void CounterAdd(uint64_t& counter, uint64_t n = 1) {
+  std::atomic_ref<uint64_t> r(counter);
+  r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline void CounterSet(uint64_t& counter, uint64_t v) {
+  std::atomic_ref<uint64_t>(counter).store(v, std::memory_order_relaxed);
+}
+// One answer with this (extended) rcode; BADVERS (16) and other extended rcodes share the last
+// slot.
+inline void CountAnswer(LcoreCounters& c, uint16_t rcode, bool truncated) {
+  CounterAdd(c.rcode[rcode < 16 ? rcode : 15]);
+  if (truncated) CounterAdd(c.truncated);
+}
 
 // The lcores' counters summed (read while they run, so each field is as of some moment of the
 // read); *active, when given, counts the lcores that have counted anything.

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/compile/resource_compiler.h"
+#include "control/util/atomic_file.h"
 #include "maps/snapshot_reader.h"
 #include "maps/status_macros.h"
 
@@ -30,29 +31,8 @@ absl::StatusOr<uint64_t> Publisher::Publish(
   SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob, build(gen));
 
   const std::string path = maps::SnapshotPath(instance_, gen);
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
-  }
-  size_t done = 0;
-  while (done < blob.size()) {
-    ssize_t n = write(fd, blob.data() + done, blob.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::ResourceExhaustedError(
-          absl::StrCat("cannot write ", tmp, ": ", std::strerror(e)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", std::strerror(errno)));
-  }
+  SX_RETURN_IF_ERROR(WriteFileAtomically(
+      path, absl::string_view(reinterpret_cast<const char*>(blob.data()), blob.size())));
   // Read it back exactly as the dataplane will: a snapshot we could not read is never published.
   if (auto r = maps::SnapshotReader::OpenFile(path); !r.ok()) {
     unlink(path.c_str());
@@ -83,16 +63,9 @@ absl::StatusOr<std::map<std::string, uint32_t>> Publisher::AssignTargets(
 }
 
 absl::Status Publisher::SaveTargets(const std::map<std::string, uint32_t>& targets) {
-  const std::string path = absl::StrCat("/dev/shm/", instance_, ".targets");
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    for (const auto& [name, index] : targets) out << name << ' ' << index << '\n';
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", path, ".tmp"));
-  }
-  if (rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename to ", path));
-  }
-  return absl::OkStatus();
+  std::string text;
+  for (const auto& [name, index] : targets) absl::StrAppend(&text, name, " ", index, "\n");
+  return WriteFileAtomically(absl::StrCat("/dev/shm/", instance_, ".targets"), text);
 }
 
 void Publisher::RemoveStale(uint64_t keep_from) {

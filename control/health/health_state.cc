@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "control/util/atomic_file.h"
 #include "maps/control_block.h"
 
 namespace sextant::control {
@@ -300,33 +301,9 @@ absl::Status HealthTable::Load(const std::string& text, int64_t now_ms) {
 }
 
 absl::Status HealthTable::WriteStateFile(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  }
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(e)));
-    }
-    done += static_cast<size_t>(n);
-  }
   // The state must survive a crash of the box, not only of the process: overrides are an
   // operator's decision.
-  fsync(fd);
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", std::strerror(e)));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, text, {.mode = 0600, .sync = true});
 }
 
 absl::Status HealthTable::LoadFile(const std::string& path, int64_t now_ms) {

@@ -49,9 +49,9 @@ inline void TxOrFree(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
                      maps::LcoreCounters* ctr, uint64_t* sent_counter) {
   if (n == 0) return;
   const uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
-  *sent_counter += sent;
+  maps::CounterAdd(*sent_counter, sent);
   if (ABSL_PREDICT_FALSE(sent < n)) {
-    ctr->dropped[maps::kDropTxFull] += n - sent;
+    maps::CounterAdd(ctr->dropped[maps::kDropTxFull], n - sent);
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
   }
 }
@@ -75,12 +75,12 @@ int WorkerLoop(void* arg) {
     qsbr.Quiescent(reader);
     const LoadedSnapshot* snap = w.follower->current();
     const Engine* engine = snap != nullptr ? &snap->engine : nullptr;
-    ctr->generation = snap != nullptr ? snap->reader->generation() : 0;
+    maps::CounterSet(ctr->generation, snap != nullptr ? snap->reader->generation() : 0);
 
     const uint16_t n = rte_eth_rx_burst(w.port, w.queue, rx, kBurst);
     uint16_t ntx = 0, nexc = 0;
     if (n > 0) {
-      ctr->rx_packets += n;
+      maps::CounterAdd(ctr->rx_packets, n);
       rte_prefetch0(rte_pktmbuf_mtod(rx[0], void*));
       for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
@@ -118,13 +118,13 @@ int WorkerLoop(void* arg) {
       if (nexc > 0) {
         uint64_t sent = 0;
         TxOrFree(w.tap_port, w.queue, exc, nexc, ctr, &sent);
-        ctr->exception_packets += nexc;
+        maps::CounterAdd(ctr->exception_packets, nexc);
       }
       // What the kernel sends (TCP answers, its ARP/ND) goes out of the data port unchanged.
       const uint16_t k = rte_eth_rx_burst(w.tap_port, w.queue, rx, kBurst);
       if (k > 0) TxOrFree(w.tx_port, w.queue, rx, k, ctr, &ctr->tx_packets);
     } else if (nexc > 0) {
-      ctr->dropped[maps::kDropOther] += nexc;
+      maps::CounterAdd(ctr->dropped[maps::kDropOther], nexc);
       rte_pktmbuf_free_bulk(exc, nexc);
     }
     // No tx buffering across bursts, so there is nothing to drain on a timer: every burst is

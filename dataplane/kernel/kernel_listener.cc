@@ -44,21 +44,8 @@ constexpr size_t kKeepOutCapacity = 16 * 1024;
 // so an event can never reach a connection that reused the slot of a closed one.
 constexpr uint64_t kListenTag = uint64_t{1} << 63;
 
-// Counters have one writer (this thread) and are summed by other processes through shared
-// memory: relaxed load + store compiles to a plain add, without a locked instruction, yet keeps
-// each 64-bit value untorn for readers.
-inline void Add(uint64_t& counter, uint64_t n) {
-  std::atomic_ref<uint64_t> r(counter);
-  r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-inline void Set(uint64_t& counter, uint64_t v) {
-  std::atomic_ref<uint64_t>(counter).store(v, std::memory_order_relaxed);
-}
-
 inline void CountAnswer(maps::LcoreCounters& c, const AnswerInfo& info) {
-  // BADVERS (16) and other extended rcodes share the last slot (control_block.h).
-  Add(c.rcode[info.rcode < 16 ? info.rcode : 15], 1);
-  if (info.truncated) Add(c.truncated, 1);
+  maps::CountAnswer(c, info.rcode, info.truncated);
 }
 
 // The engine returns 0 only for a message shorter than a header or one with QR=1.
@@ -267,11 +254,11 @@ class UdpWorker {
     // timeout is only checked after a datagram arrives, so it cannot bound the wait).
     const int n = recvmmsg(s.fd, b.rx, kBurst, MSG_DONTWAIT, nullptr);
     if (n <= 0) return false;
-    Add(ctr_.rx_packets, n);
+    maps::CounterAdd(ctr_.rx_packets, n);
 
     const LoadedSnapshot* snap = follower_->current();
     if (ABSL_PREDICT_FALSE(snap == nullptr)) {
-      Add(ctr_.dropped[maps::kDropNoSnapshot], n);
+      maps::CounterAdd(ctr_.dropped[maps::kDropNoSnapshot], n);
       return true;
     }
     int out = 0;
@@ -285,7 +272,7 @@ class UdpWorker {
       ++queries;
       const size_t rlen = snap->engine.Answer(buf, len, client, buf, kBufSize, &info);
       if (ABSL_PREDICT_FALSE(rlen == 0)) {
-        Add(ctr_.dropped[DropReasonOf(buf, len)], 1);
+        maps::CounterAdd(ctr_.dropped[DropReasonOf(buf, len)], 1);
         continue;
       }
       CountAnswer(ctr_, info);
@@ -301,12 +288,12 @@ class UdpWorker {
       if (s.wildcard) SetReplySource(b.rx[k].msg_hdr, &b.tx_ctl[out], &t);
       ++out;
     }
-    Add(ctr_.queries, queries);
+    maps::CounterAdd(ctr_.queries, queries);
     Send(s.fd, out);
     const uint64_t gen = snap->reader->generation();
     if (gen != served_generation_) {
       served_generation_ = gen;
-      Set(ctr_.generation, gen);
+      maps::CounterSet(ctr_.generation, gen);
     }
     return true;
   }
@@ -349,7 +336,7 @@ class UdpWorker {
     while (done < count) {
       const int r = sendmmsg(fd, b_->tx + done, count - done, MSG_DONTWAIT);
       if (r > 0) {
-        Add(ctr_.tx_packets, r);
+        maps::CounterAdd(ctr_.tx_packets, r);
         done += r;
         continue;
       }
@@ -357,7 +344,7 @@ class UdpWorker {
       // sendmmsg fails only for the first unsent message: drop that one, as a full DPDK TX ring
       // drops what did not go out, and go on with the rest.
       const bool full = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS);
-      Add(ctr_.dropped[full ? maps::kDropTxFull : maps::kDropOther], 1);
+      maps::CounterAdd(ctr_.dropped[full ? maps::kDropTxFull : maps::kDropOther], 1);
       ++done;
     }
   }
@@ -420,7 +407,7 @@ class TcpServer {
       }
       if (snap != nullptr && snap->reader->generation() != served_generation_) {
         served_generation_ = snap->reader->generation();
-        Set(ctr_.generation, served_generation_);
+        maps::CounterSet(ctr_.generation, served_generation_);
       }
       if (now >= next_sweep) {
         Sweep(now);
@@ -468,7 +455,7 @@ class TcpServer {
         // At the limit: refuse the newcomer (RFC 7766 section 6.2.2 leaves the policy to the
         // server); established clients keep their pipelines.
         close(fd);
-        Add(ctr_.dropped[maps::kDropOther], 1);
+        maps::CounterAdd(ctr_.dropped[maps::kDropOther], 1);
         continue;
       }
       const uint32_t slot = free_.back();
@@ -585,8 +572,8 @@ class TcpServer {
       const size_t len = size_t{p[0]} << 8 | p[1];
       if (len == 0 || len > static_cast<size_t>(opt_.tcp_max_message)) {
         // Nothing to resynchronise on in a byte stream: give up on the connection.
-        Add(ctr_.rx_packets, 1);
-        Add(ctr_.dropped[maps::kDropMalformed], 1);
+        maps::CounterAdd(ctr_.rx_packets, 1);
+        maps::CounterAdd(ctr_.dropped[maps::kDropMalformed], 1);
         c.closing = true;
         break;
       }
@@ -606,17 +593,17 @@ class TcpServer {
   }
 
   void AnswerOne(Conn& c, const uint8_t* query, size_t len, const LoadedSnapshot* snap) {
-    Add(ctr_.rx_packets, 1);
+    maps::CounterAdd(ctr_.rx_packets, 1);
     if (ABSL_PREDICT_FALSE(snap == nullptr)) {
-      Add(ctr_.dropped[maps::kDropNoSnapshot], 1);
+      maps::CounterAdd(ctr_.dropped[maps::kDropNoSnapshot], 1);
       return;
     }
-    Add(ctr_.queries, 1);
+    maps::CounterAdd(ctr_.queries, 1);
     AnswerInfo info;
     const size_t rlen =
         snap->engine.Answer(query, len, c.client, resp_.get() + 2, kMaxDnsMessage, &info);
     if (ABSL_PREDICT_FALSE(rlen == 0)) {
-      Add(ctr_.dropped[DropReasonOf(query, len)], 1);
+      maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
       return;
     }
     CountAnswer(ctr_, info);
@@ -624,7 +611,7 @@ class TcpServer {
     resp_[1] = static_cast<uint8_t>(rlen);
     c.out.insert(c.out.end(), resp_.get(), resp_.get() + 2 + rlen);
     ++c.pending;
-    Add(ctr_.tx_packets, 1);
+    maps::CounterAdd(ctr_.tx_packets, 1);
   }
 
   // Writes as much of c.out as the socket takes. False on a socket error.
