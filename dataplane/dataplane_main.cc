@@ -1,29 +1,29 @@
-// sextant-dataplane in kernel-socket mode: follows the snapshots sextant-control publishes and
-// answers on ordinary UDP/TCP sockets. Only flag parsing and wiring live here.
+// sextant-dataplane: `<EAL args> -- [--instance NAME] [--wait]` runs the DPDK mode
+// (dataplane/dpdk/dpdk_main.cc); without "--", kernel-socket mode: follows the snapshots
+// sextant-control publishes and answers on ordinary UDP/TCP sockets. Only flag parsing and
+// wiring live here; both modes read shared memory only (dataplane/instance.h).
 //
-// Built with exceptions (unlike the dataplane library): CLI11 and yaml-cpp report errors by
-// throwing, and both are caught here, at start-up.
+// Built with exceptions (unlike the dataplane library): CLI11 reports errors by throwing, and
+// they are caught here, at start-up.
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "dataplane/dpdk/dpdk_main.h"
+#include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
-#include "yaml-cpp/yaml.h"
 
 namespace {
 
@@ -31,34 +31,9 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
-// The instance name from the config file's top-level `instance:` key ("sextant" when absent).
-// Kept apart so it can move into a shared config library without touching the wiring below.
-absl::StatusOr<std::string> ReadInstanceName(const std::string& path) {
-  try {
-    const YAML::Node root = YAML::LoadFile(path);
-    if (!root || root.IsNull()) return std::string("sextant");
-    if (!root.IsMap())
-      return absl::InvalidArgumentError(absl::StrCat(path, ": not a YAML mapping"));
-    const YAML::Node instance = root["instance"];
-    if (!instance) return std::string("sextant");
-    if (!instance.IsScalar() || instance.Scalar().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, " line ", instance.Mark().line + 1, ": instance must be a name"));
-    }
-    return instance.Scalar();
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
-  }
-}
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "sextant-dataplane: %s\n", message.c_str());
   return 1;
-}
-
-std::string NoSnapshotMessage(const std::string& instance) {
-  return absl::StrCat("no snapshot published for instance ", instance,
-                      " yet; run sextant-control first or pass --wait");
 }
 
 }  // namespace
@@ -73,30 +48,22 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> listen;
   std::string config_path;
-  std::string instance;
+  std::string instance = dp::kDefaultInstance;
   int threads = 1;
   bool wait = false;
   CLI::App app{"sextant-dataplane: answers DNS from the snapshots sextant-control publishes"};
   app.add_option("--listen", listen,
                  "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on "
                  "(repeatable; default 127.0.0.1:5353)");
-  app.add_option("--config", config_path, "YAML config; only its instance: key is read here");
-  app.add_option("--instance", instance,
-                 "instance name of the /dev/shm files (overrides the "
-                 "config; default sextant)");
+  app.add_option("--instance", instance, "instance whose /dev/shm files to serve")
+      ->capture_default_str();
+  app.add_option("--config", config_path)->group("");  // refused below, with the way out
   app.add_option("--threads", threads, "UDP worker threads")
       ->check(CLI::Range(1, static_cast<int>(maps::kMaxLcores) - 1));
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
   CLI11_PARSE(app, argc, argv);
+  if (!config_path.empty()) return Fail(dp::NoConfigFileMessage());
   if (listen.empty()) listen.push_back("127.0.0.1:5353");
-  if (instance.empty()) {
-    instance = "sextant";
-    if (!config_path.empty()) {
-      absl::StatusOr<std::string> from_config = ReadInstanceName(config_path);
-      if (!from_config.ok()) return Fail(std::string(from_config.status().message()));
-      instance = *from_config;
-    }
-  }
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -104,26 +71,12 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  absl::StatusOr<std::unique_ptr<maps::ControlBlockMapping>> block =
-      maps::ControlBlockMapping::Open(instance, /*create=*/false);
-  if (!block.ok() && wait && absl::IsNotFound(block.status())) {
-    std::printf("sextant-dataplane: waiting for sextant-control to create instance %s\n",
-                instance.c_str());
-    std::fflush(stdout);
-    while (!block.ok() && absl::IsNotFound(block.status()) &&
-           !g_stop.load(std::memory_order_relaxed)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      block = maps::ControlBlockMapping::Open(instance, /*create=*/false);
-    }
-    if (!block.ok() && g_stop.load()) return 0;
+  absl::StatusOr<dp::AttachedInstance> inst = dp::AttachInstance(instance, wait, g_stop);
+  if (!inst.ok()) {
+    return absl::IsCancelled(inst.status()) ? 0 : Fail(std::string(inst.status().message()));
   }
-  if (!block.ok()) {
-    return Fail(absl::IsNotFound(block.status()) ? NoSnapshotMessage(instance)
-                                                 : std::string(block.status().message()));
-  }
-
-  maps::ControlBlock* control = (*block)->get();
-  dp::SnapshotFollower follower(instance, control);
+  maps::ControlBlock* control = inst->block->get();
+  dp::SnapshotFollower& follower = *inst->follower;
   // Bind before loading, so that a taken port or a bad address is reported at once, even when
   // --wait will then sit waiting for the first snapshot.
   dp::ListenerOptions options;
@@ -132,19 +85,14 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<dp::KernelListener>> listener =
       dp::KernelListener::Create(options, &follower, &control->lcores[0]);
   if (!listener.ok()) return Fail(std::string(listener.status().message()));
-
-  if (absl::Status s = follower.LoadInitial(wait, &g_stop); !s.ok()) {
-    if (g_stop.load()) return 0;
-    // Nothing published at all is the common case and has one remedy; anything else (a corrupt
-    // or foreign snapshot) is best described by the loader.
-    return Fail(control->hdr.active_generation.load() == 0 ? NoSnapshotMessage(instance)
-                                                           : std::string(s.message()));
+  if (absl::Status s = dp::LoadFirstSnapshot(*inst, wait, g_stop); !s.ok()) {
+    return absl::IsCancelled(s) ? 0 : Fail(std::string(s.message()));
   }
   follower.Start();
 
   control->hdr.dataplane_pid.store(static_cast<uint64_t>(getpid()));
-  std::printf("sextant-dataplane: serving generation %llu on %s (udp+tcp)\n",
-              static_cast<unsigned long long>(follower.generation()),
+  std::printf("sextant-dataplane: instance %s: serving generation %llu on %s (udp+tcp)\n",
+              instance.c_str(), static_cast<unsigned long long>(follower.generation()),
               absl::StrJoin((*listener)->bound_addresses(), ", ").c_str());
   std::fflush(stdout);
 

@@ -62,6 +62,7 @@ bool SnapshotFollower::PollOnce() {
   }
   auto* next = new LoadedSnapshot(std::move(r).value(), block_->health);
   const LoadedSnapshot* old = current_.exchange(next, std::memory_order_acq_rel);
+  if (on_swap_) on_swap_(*next->reader);
   // Every reader that could still hold `old` passes a quiescent state before we unmap it.
   qsbr_.Synchronize();
   delete old;

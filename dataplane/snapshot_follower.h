@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -53,6 +54,11 @@ class SnapshotFollower {
   // Checks the control block once and swaps if a newer valid snapshot is there (also used by
   // the poll thread). Returns true when a swap happened.
   bool PollOnce();
+  // Called (on the polling thread) with each snapshot swapped in after the first. Set it before
+  // Start(); it must not block.
+  void set_on_swap(std::function<void(const maps::SnapshotReader&)> fn) {
+    on_swap_ = std::move(fn);
+  }
 
  private:
   std::string instance_;
@@ -63,6 +69,7 @@ class SnapshotFollower {
   uint64_t last_refused_inode_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::function<void(const maps::SnapshotReader&)> on_swap_;
 };
 
 }  // namespace sextant::dataplane

@@ -1,5 +1,5 @@
-// Sextant snapshot format, ABI version 2: THE contract between sextant-control (writer) and
-// sextant-dataplane (reader). Both processes include this one header.
+// The Sextant snapshot format: THE contract between sextant-control (writer) and
+// sextant-dataplane (reader), versioned by kAbiVersion below. Both processes include this header.
 //
 // A snapshot is one immutable, position-independent blob. It never contains pointers: every
 // reference is an offset from the start of the blob or an index into a section. Control writes a
@@ -17,15 +17,18 @@
 // Sections:
 //   kSettings     1 x Settings: EDNS size, NSID, CHAOS identity/version strings
 //   kZones        Zone[]: apex node, SOA rrset, negative TTL
-//   kBuckets      Bucket[]: open-addressed hash table (power of two) from the XXH3 of a node's
-//                 lowered wire name to the node index; linear probing; empty = kNone
+//   kBuckets      Bucket[]: the name table (maps/name_table.h): open addressing from the XXH3 of
+//                 a node's lowered wire name to the node index; linear probing; empty = kNone
 //   kNodes        Node[]: one per owner name, including empty non-terminals (RFC 4592 needs them)
 //   kRRsets       RRset[]: contiguous per node; type, TTL, rdata range, additional range
 //   kRdata        bytes: per RR `u16 rdlen | rdata` (names in rdata uncompressed, original case)
 //   kNames        bytes: lowered wire names of nodes
 //   kAdditionals  AdditionalRef[]: (node, rrset) of A/AAAA records added to the additional
 //                 section after an NS/MX/SRV rrset (glue and in-zone targets)
-//   kStrings      bytes: settings strings (NSID, CHAOS TXT payloads)
+//   kStrings      bytes: settings strings (NSID, CHAOS TXT payloads), names for explain
+//   kResources, kMembers, kTargets      record-set policies, their members, monitored targets
+//   kGeoPrefixesV4, kGeoPrefixesV6, kGeoDcLists, kGeoMaps   geo and latency maps
+//   kDataplane, kDataplaneAddresses     the DPDK dataplane's port settings and addresses
 //
 // Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
 // new section id in a free slot does not (older readers ignore ids they do not know, newer
@@ -38,11 +41,9 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1" little-endian
-inline constexpr uint32_t kAbiVersion = 4;  // 2: Resource/Member carry the fast-path fields
-                                            // 3: Resource.flags carry the dispatch id,
-                                            //    Member the alias table
-                                            // 4: 7-bit dispatch ids, sample and lone-member
-                                            //    writers
+// History: 2 Resource/Member carry layout facts; 3 and 4 fast-path dispatch ids in
+// Resource.flags; 5 the dataplane's settings (sections 16-17; directory of 24 slots).
+inline constexpr uint32_t kAbiVersion = 5;
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {
@@ -78,7 +79,11 @@ enum SectionId : uint32_t {
   kGeoPrefixesV6 = 13,  // uint32_t[]: IPv6 prefix-table entries of every geo map
   kGeoDcLists = 14,     // DcList[]: datacenter preference lists of every geo map
   kGeoMaps = 15,        // GeoMap[]: per-map directory into sections 12-14 (index = map id)
-  kSectionCount = 16,   // fixed directory size; unused slots are {0, 0, 0}
+  // The config's `dataplane:` section: all a DPDK dataplane needs besides its EAL arguments, so
+  // that it reads nothing but shared memory (absent when the config has no such section).
+  kDataplane = 16,           // 0 or 1 x DataplaneSettings
+  kDataplaneAddresses = 17,  // DataplaneAddress[]: the addresses it answers for
+  kSectionCount = 24,        // fixed directory size; unused slots are {0, 0, 0}
 };
 
 struct SectionRef {
@@ -328,6 +333,31 @@ struct Target {
   StringRef name;
   uint32_t health;  // health word index
 };
+
+// The DPDK dataplane's port settings (section kDataplane). The EAL arguments choose the devices;
+// these say which port answers, for which addresses, with how many queues.
+inline constexpr uint32_t kMaxDataplaneAddresses = 32;
+inline constexpr uint32_t kMaxInterfaceName = 10;  // leaves room for ".4094" (a VLAN) in IFNAMSIZ
+struct DataplaneSettings {
+  uint16_t port;           // DPDK port id of the data port
+  int16_t tx_port;         // answers leave here; -1 = the data port
+  uint16_t queues;         // RX/TX queue pairs; 0 = one per worker lcore
+  uint16_t mtu;            // replies never exceed it
+  uint32_t mbufs;          // mbuf pool size
+  uint16_t dns_port;       // UDP port answered in the fast path
+  uint8_t exception_path;  // 1: TCP/53, fragments, other protocols to the kernel via a tap
+  uint8_t reserved;
+  StringRef exception_interface;  // the tap's kernel name: [A-Za-z0-9_-], 1..10 characters
+};
+static_assert(sizeof(DataplaneSettings) == 24);
+
+struct DataplaneAddress {
+  uint8_t family;  // 4 or 6
+  uint8_t prefix;  // for the exception tap's kernel side (<= 32 or 128)
+  uint16_t vlan;   // 802.1Q id, 0 = untagged
+  uint8_t addr[16];
+};
+static_assert(sizeof(DataplaneAddress) == 20);
 
 // One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
 // prefix arrays and list ids in its leaves are relative to the map's own first entry / list.

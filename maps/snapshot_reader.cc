@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -276,7 +277,51 @@ absl::Status SnapshotReader::ValidateRecords() {
   for (const AdditionalRef& a : adds) {
     if (a.node >= nodes.size() || a.rrset >= rrsets.size()) return bad("bad additional record");
   }
-  return ValidateGeo(resources, members, strings);
+  SX_RETURN_IF_ERROR(ValidateGeo(resources, members, strings));
+  return ValidateDataplane(strings);
+}
+
+// Sections 16-17. The interface name reaches the kernel's network configuration, so it is held
+// to the characters an interface name needs.
+absl::Status SnapshotReader::ValidateDataplane(absl::Span<const uint8_t> strings) const {
+  auto bad = [](auto... what) { return absl::DataLossError(absl::StrCat(what...)); };
+  for (const auto& [id, size] :
+       {std::pair<SectionId, size_t>{kDataplane, sizeof(DataplaneSettings)},
+        {kDataplaneAddresses, sizeof(DataplaneAddress)}}) {
+    if (dir_[id].count != 0 && dir_[id].elem_size != size) {
+      return bad("section ", static_cast<uint32_t>(id), " element size ", dir_[id].elem_size,
+                 " != ", size);
+    }
+  }
+  auto settings = section<DataplaneSettings>(kDataplane);
+  auto addresses = section<DataplaneAddress>(kDataplaneAddresses);
+  if (settings.size() > 1) return bad("more than one dataplane settings record");
+  if (settings.empty()) {
+    return addresses.empty() ? absl::OkStatus() : bad("dataplane addresses without settings");
+  }
+  const DataplaneSettings& d = settings[0];
+  const StringRef& iface = d.exception_interface;
+  if (uint64_t{iface.offset} + iface.length > strings.size() || iface.length == 0 ||
+      iface.length > kMaxInterfaceName) {
+    return bad("dataplane exception interface name out of range");
+  }
+  for (uint32_t i = 0; i < iface.length; ++i) {
+    const uint8_t c = strings[iface.offset + i];
+    if (!std::isalnum(c) && c != '_' && c != '-') {
+      return bad("dataplane exception interface name has a character other than [A-Za-z0-9_-]");
+    }
+  }
+  if (addresses.empty() || addresses.size() > kMaxDataplaneAddresses || d.mtu < 576 ||
+      d.dns_port == 0 || d.exception_path > 1 || d.tx_port < -1) {
+    return bad("dataplane settings out of range");
+  }
+  for (const DataplaneAddress& a : addresses) {
+    if ((a.family != 4 && a.family != 6) || a.prefix > (a.family == 4 ? 32 : 128) ||
+        a.vlan > 4094) {
+      return bad("dataplane address out of range");
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Sections 12-15 and the geo resources that use them: every map's arrays in bounds and valid

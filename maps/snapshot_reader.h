@@ -47,6 +47,7 @@ class SnapshotReader {
   absl::Status ValidateRecords();
   absl::Status ValidateGeo(absl::Span<const Resource> resources, absl::Span<const Member> members,
                            absl::Span<const uint8_t> strings) const;
+  absl::Status ValidateDataplane(absl::Span<const uint8_t> strings) const;
 
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;

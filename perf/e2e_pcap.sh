@@ -89,7 +89,7 @@ EOF
 
 "$build_dir/bin/sextant-dataplane" --lcores "$lcores" --no-huge -m 1024 --no-pci \
   --vdev="net_pcap0,$rx_args,infinite_rx=1" --vdev=net_null0 --file-prefix="$instance" \
-  -- --config "$work/config.yaml" >"$work/dataplane.log" 2>&1 &
+  -- --instance "$instance" >"$work/dataplane.log" 2>&1 &
 dp_pid=$!
 
 for _ in $(seq 300); do

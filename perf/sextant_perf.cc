@@ -759,10 +759,9 @@ int Main(int argc, char** argv) {
     return Fail(absl::StrCat("rte_eth_from_rings: ", rte_strerror(rte_errno)));
   }
 
-  control::DataplaneConfig dc;
-  dc.present = true;
-  control::DataplaneAddress a;
-  a.text = "198.18.0.2";
+  // The ring port exists only in this process, so its id cannot come from the config.
+  dataplane::PortSettings dc;
+  dataplane::PortAddress a;
   a.family = 4;
   std::memcpy(a.addr, kServer, 4);
   dc.addresses.push_back(a);

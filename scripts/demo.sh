@@ -53,7 +53,7 @@ for _ in $(seq 100); do
 done
 ./build/bin/sextant-dataplane -l 0-1 --no-huge -m 512 --no-pci \
   --vdev=net_af_packet0,iface=$host_if --file-prefix=sxdemo -- \
-  --config examples/demo/sextant.yaml &
+  --instance sextant-demo &
 dp_pid=$!
 for _ in $(seq 100); do
   ip link show sxdemoexc >/dev/null 2>&1 && break

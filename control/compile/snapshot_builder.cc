@@ -408,6 +408,31 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
   settings.chaos_identity =
       config.server.identity ? add_string(*config.server.identity) : maps::StringRef{kNone, 0};
 
+  // 6. The dataplane's port settings, when the config has them.
+  std::vector<maps::DataplaneSettings> dataplane;
+  std::vector<maps::DataplaneAddress> dataplane_addresses;
+  if (config.dataplane.present) {
+    const DataplaneConfig& dc = config.dataplane;
+    maps::DataplaneSettings d{};
+    d.port = dc.port;
+    d.tx_port = static_cast<int16_t>(dc.tx_port);
+    d.queues = static_cast<uint16_t>(dc.queues);
+    d.mtu = dc.mtu;
+    d.mbufs = static_cast<uint32_t>(dc.mbufs);
+    d.dns_port = dc.dns_port;
+    d.exception_path = dc.exception_path ? 1 : 0;
+    d.exception_interface = add_string(dc.exception_interface);
+    dataplane.push_back(d);
+    for (const DataplaneAddress& a : dc.addresses) {
+      maps::DataplaneAddress m{};
+      m.family = static_cast<uint8_t>(a.family);
+      m.prefix = static_cast<uint8_t>(a.prefix);
+      m.vlan = a.vlan;
+      std::memcpy(m.addr, a.addr, sizeof(m.addr));
+      dataplane_addresses.push_back(m);
+    }
+  }
+
   maps::SnapshotWriter w;
   w.SetSection(maps::kSettings, &settings, 1, sizeof(settings));
   w.SetSection(maps::kZones, zone_recs);
@@ -425,6 +450,8 @@ absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
   w.SetSection(maps::kGeoPrefixesV6, geo_v6);
   w.SetSection(maps::kGeoDcLists, geo_lists);
   w.SetSection(maps::kGeoMaps, geo_maps);
+  w.SetSection(maps::kDataplane, dataplane);
+  w.SetSection(maps::kDataplaneAddresses, dataplane_addresses);
   return w.Build(generation);
 }
 

@@ -142,12 +142,6 @@ int RunCommand(const std::string& cmd) {
   return rc;
 }
 
-std::string AddressText(const control::DataplaneAddress& a) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(a.family == 4 ? AF_INET : AF_INET6, a.addr, buf, sizeof(buf));
-  return buf;
-}
-
 // PMDs that sit on a kernel interface (af_packet, af_xdp in copy mode) see frames the kernel
 // sees too. Since the kernel side of the exception tap owns our addresses, the kernel would also
 // answer ARP, ICMP and (with port unreachable) DNS arriving on the data interface: duplicate or
@@ -162,13 +156,14 @@ void QuietKernelInterface(uint32_t if_index) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(
-    const control::DataplaneConfig& config, SnapshotFollower* follower, maps::ControlBlock* block) {
+absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(const PortSettings& settings,
+                                                                     SnapshotFollower* follower,
+                                                                     maps::ControlBlock* block) {
   std::unique_ptr<DpdkDataplane> d(new DpdkDataplane());
-  d->config_ = config;
+  d->settings_ = settings;
   d->follower_ = follower;
   d->block_ = block;
-  d->port_ = config.port;
+  d->port_ = settings.port;
   if (!rte_eth_dev_is_valid_port(d->port_)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "DPDK port ", d->port_, " does not exist: ", rte_eth_dev_count_avail(),
@@ -186,7 +181,7 @@ absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(
   if (rte_eth_dev_info_get(d->port_, &info) != 0) {
     return absl::InternalError(absl::StrCat("cannot read device info of port ", d->port_));
   }
-  int queues = config.queues > 0 ? config.queues : d->workers_;
+  int queues = settings.queues > 0 ? settings.queues : d->workers_;
   queues = std::min<int>({queues, info.max_rx_queues, info.max_tx_queues});
   if (queues < 1) queues = 1;
   d->queues_ = queues;
@@ -194,7 +189,7 @@ absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(
 
   const unsigned cache = 256;
   const unsigned n_mbufs =
-      std::max<unsigned>(config.mbufs, 2 * queues * (kRxDesc + kTxDesc) + 4 * cache + 1023);
+      std::max<unsigned>(settings.mbufs, 2 * queues * (kRxDesc + kTxDesc) + 4 * cache + 1023);
   d->pool_ = rte_pktmbuf_pool_create("sx_mbufs", n_mbufs, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                      rte_eth_dev_socket_id(d->port_));
   if (d->pool_ == nullptr) {
@@ -207,7 +202,7 @@ absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(
   rte_ether_addr mac;
   rte_eth_macaddr_get(d->port_, &mac);
   std::memcpy(d->path_.mac, mac.addr_bytes, 6);
-  for (const control::DataplaneAddress& a : config.addresses) {
+  for (const PortAddress& a : settings.addresses) {
     if (a.family == 4) {
       std::memcpy(d->path_.v4[d->path_.n_v4], a.addr, 4);
       d->path_.v4_vlan[d->path_.n_v4++] = a.vlan;
@@ -216,19 +211,19 @@ absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(
       d->path_.v6_vlan[d->path_.n_v6++] = a.vlan;
     }
   }
-  d->path_.dns_port = config.dns_port;
-  d->path_.mtu = config.mtu;
+  d->path_.dns_port = settings.dns_port;
+  d->path_.mtu = settings.mtu;
   const uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
   d->path_.sw_checksum = (info.tx_offload_capa & want) != want;
 
-  d->tx_port_ = config.tx_port >= 0 ? static_cast<uint16_t>(config.tx_port) : d->port_;
+  d->tx_port_ = settings.tx_port >= 0 ? static_cast<uint16_t>(settings.tx_port) : d->port_;
   if (!rte_eth_dev_is_valid_port(d->tx_port_)) {
     return absl::InvalidArgumentError(
         absl::StrCat("DPDK tx_port ", d->tx_port_, " does not exist"));
   }
   SX_RETURN_IF_ERROR(d->ConfigurePort(d->port_, queues, true));
   if (d->tx_port_ != d->port_) SX_RETURN_IF_ERROR(d->ConfigurePort(d->tx_port_, queues, false));
-  if (config.exception_path) SX_RETURN_IF_ERROR(d->CreateExceptionPath(config));
+  if (settings.exception_path) SX_RETURN_IF_ERROR(d->CreateExceptionPath());
   return d;
 }
 
@@ -278,8 +273,8 @@ absl::Status DpdkDataplane::ConfigurePort(uint16_t port, int queues, bool data_p
   return absl::OkStatus();
 }
 
-absl::Status DpdkDataplane::CreateExceptionPath(const control::DataplaneConfig& config) {
-  tap_name_ = config.exception_interface;
+absl::Status DpdkDataplane::CreateExceptionPath() {
+  tap_name_ = settings_.exception_interface;
   const std::string vdev = absl::StrCat("net_tap_", tap_name_);
   const std::string args =
       absl::StrFormat("iface=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", tap_name_, path_.mac[0],
@@ -297,7 +292,7 @@ absl::Status DpdkDataplane::CreateExceptionPath(const control::DataplaneConfig& 
   // what the fast path hands over. No DAD: the address is ours by configuration.
   RunCommand(absl::StrCat("sysctl -qw net.ipv6.conf.", tap_name_, ".accept_dad=0"));
   RunCommand(absl::StrCat("ip link set ", tap_name_, " up"));
-  for (const control::DataplaneAddress& a : config.addresses) {
+  for (const PortAddress& a : settings_.addresses) {
     std::string dev = tap_name_;
     if (a.vlan != 0) {
       // The kernel side needs a VLAN sub-interface; kernels without 802.1Q support cannot have
@@ -309,14 +304,14 @@ absl::Status DpdkDataplane::CreateExceptionPath(const control::DataplaneConfig& 
         std::fprintf(stderr,
                      "sextant-dataplane: warning: no VLAN %u on the exception path (kernel "
                      "without 802.1Q?): TCP to %s is not served\n",
-                     a.vlan, a.text.c_str());
+                     a.vlan, a.Text().c_str());
         continue;
       }
       RunCommand(absl::StrCat("sysctl -qw net.ipv6.conf.", dev, ".accept_dad=0"));
       RunCommand(absl::StrCat("ip link set ", dev, " up"));
     }
-    if (RunCommand(absl::StrCat("ip ", a.family == 6 ? "-6 " : "", "addr replace ", AddressText(a),
-                                "/", a.prefix, " dev ", dev, a.family == 6 ? " nodad" : "")) == 0) {
+    if (RunCommand(absl::StrCat("ip ", a.family == 6 ? "-6 " : "", "addr replace ", a.Text(), "/",
+                                a.prefix, " dev ", dev, a.family == 6 ? " nodad" : "")) == 0) {
       kernel_addresses_.push_back(a);
     }
   }
@@ -326,9 +321,9 @@ absl::Status DpdkDataplane::CreateExceptionPath(const control::DataplaneConfig& 
 std::vector<std::string> DpdkDataplane::ExceptionListenAddresses() const {
   std::vector<std::string> out;
   if (tap_port_ == 0xffff) return out;
-  for (const control::DataplaneAddress& a : kernel_addresses_) {
-    out.push_back(a.family == 4 ? absl::StrCat(AddressText(a), ":", config_.dns_port)
-                                : absl::StrCat("[", AddressText(a), "]:", config_.dns_port));
+  for (const PortAddress& a : kernel_addresses_) {
+    out.push_back(a.family == 4 ? absl::StrCat(a.Text(), ":", settings_.dns_port)
+                                : absl::StrCat("[", a.Text(), "]:", settings_.dns_port));
   }
   return out;
 }

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "control/config/config.h"
+#include "dataplane/dpdk/port_settings.h"
 #include "dataplane/packet_path.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
@@ -23,9 +23,9 @@ namespace sextant::dataplane {
 class DpdkDataplane {
  public:
   // Call after rte_eal_init(). Configures and starts the data port and the exception tap.
-  static absl::StatusOr<std::unique_ptr<DpdkDataplane>> Create(
-      const control::DataplaneConfig& config, SnapshotFollower* follower,
-      maps::ControlBlock* block);
+  static absl::StatusOr<std::unique_ptr<DpdkDataplane>> Create(const PortSettings& settings,
+                                                               SnapshotFollower* follower,
+                                                               maps::ControlBlock* block);
   ~DpdkDataplane();
 
   // Runs the worker loops on every worker lcore (on the main lcore too when it is the only
@@ -37,14 +37,15 @@ class DpdkDataplane {
   const std::string& port_name() const { return port_name_; }
   int worker_count() const { return workers_; }
   int queue_count() const { return queues_; }
+  const PortSettings& settings() const { return settings_; }
   bool checksum_offload() const { return !path_.sw_checksum; }
 
  private:
   DpdkDataplane() = default;
   absl::Status ConfigurePort(uint16_t port, int queues, bool data_port);
-  absl::Status CreateExceptionPath(const control::DataplaneConfig& config);
+  absl::Status CreateExceptionPath();
 
-  control::DataplaneConfig config_;
+  PortSettings settings_;
   SnapshotFollower* follower_ = nullptr;
   maps::ControlBlock* block_ = nullptr;
   PathConfig path_;
@@ -54,7 +55,7 @@ class DpdkDataplane {
   std::string port_name_;
   uint16_t tap_port_ = 0xffff;
   std::string tap_name_;
-  std::vector<control::DataplaneAddress> kernel_addresses_;  // configured on the tap side
+  std::vector<PortAddress> kernel_addresses_;  // configured on the tap side
   int workers_ = 1;
   int queues_ = 1;
   bool main_is_worker_ = false;

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
-from lab import APPLIANCE_V4, APPLIANCE_V6, Lab, Results, run  # noqa: E402
+from lab import APPLIANCE_V4, APPLIANCE_V6, Lab, Results, remove_shm, run  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -210,12 +210,32 @@ def corrupt_snapshot_refused(lab: Lab, res: Results):
     bad.unlink()
 
 
-def refuses_without_snapshot(args, res: Results):
-    r = run([args.sextant_dataplane, "-l", "0", "--no-huge", "-m", "256", "--no-pci",
-             "--vdev=net_null0", "--file-prefix=sxnosnap", "--", "--config",
-             str(Path(args.workdir) / "nosnap.yaml")], check=False, timeout=60)
+def start_refusals(args, res: Results):
+    """The DPDK mode refuses, each with one clear line: an instance nothing was published for, a
+    config file (it reads shared memory only), and a published config without a dataplane:
+    section."""
+    eal = [args.sextant_dataplane, "-l", "0", "--no-huge", "-m", "256", "--no-pci",
+           "--vdev=net_null0", "--file-prefix=sxnosnap", "--"]
+    r = run(eal + ["--instance", f"sxnosnap{os.getpid()}"], check=False, timeout=60)
     res.check("no snapshot and no --wait: clear refusal",
               r.returncode == 1 and "no snapshot published" in r.stderr, r.stderr[-300:])
+    r = run(eal + ["--config", "/etc/sextant/sextant.yaml"], check=False, timeout=60)
+    res.check("--config: refused, pointing at --instance",
+              r.returncode == 1 and "--instance NAME" in r.stderr, r.stderr[-300:])
+    workdir = Path(args.workdir)
+    inst = f"sxnodp{os.getpid()}"
+    (workdir / "x.zone").write_text(
+        "$ORIGIN x.test.\n$TTL 60\n@ SOA ns hm 1 7200 3600 1209600 60\n@ NS ns\nns A 198.18.0.9\n")
+    cfg = workdir / "nodp.yaml"
+    cfg.write_text(f"instance: {inst}\nzones: [{{origin: x.test., file: x.zone}}]\n")
+    try:
+        run([args.sextant_control, "--once", "--config", str(cfg)])
+        r = run(eal + ["--instance", inst], check=False, timeout=60)
+        res.check("published config without dataplane: section: clear refusal",
+                  r.returncode == 1 and "no dataplane: section" in r.stderr
+                  and inst in r.stderr, r.stderr[-300:])
+    finally:
+        remove_shm([inst])
 
 
 def run_pmd(args, pmd: str, res: Results):
@@ -280,10 +300,7 @@ def main():
     args = ap.parse_args()
     res = Results()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
-    (Path(args.workdir) / "nosnap.yaml").write_text(
-        f"instance: sxnosnap{os.getpid()}\nzones: [{{origin: x.test., file: x.zone}}]\n"
-        "dataplane: {addresses: [198.18.0.2]}\n")
-    refuses_without_snapshot(args, res)
+    start_refusals(args, res)
     for pmd in (["af_packet", "tap"] if args.pmd == "all" else [args.pmd]):
         try:
             run_pmd(args, pmd, res)

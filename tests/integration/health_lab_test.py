@@ -124,7 +124,7 @@ def start_dns_backend(args, workdir, port):
     cfg.write_text(f"instance: sxhlbackend\nzones: [{{origin: backend.test., file: {d / 'backend.zone'}}}]\n")
     run([args.sextant_control, "--once", "--config", str(cfg)])
     return subprocess.Popen([args.sextant_dataplane, "--listen", f"127.0.0.1:{port}",
-                             "--config", str(cfg)], stdout=subprocess.DEVNULL,
+                             "--instance", "sxhlbackend"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 

@@ -423,6 +423,99 @@ class ShmFile {
   std::string path_;
 };
 
+// The dataplane's settings travel in the snapshot: the builder writes the config's dataplane:
+// section, and the reader refuses records the dataplane could not use safely (the interface name
+// reaches the kernel's network configuration).
+Blob DataplaneBlob() {
+  auto snap = sextant::testing::BuildTestSnapshot(
+      {{"example.test.",
+        "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hm 1 7200 3600 1209600 "
+        "300\n@ NS ns1\nns1 A 192.0.2.53\n"}},
+      "", 3,
+      "dataplane: {addresses: [198.18.0.2/24, \"2001:db8:18::2\", {address: 198.18.5.2, vlan: 5}],"
+      " queues: 2, mtu: 1400, dns_port: 5353, exception_interface: sxtest0}\n");
+  EXPECT_TRUE(snap.ok()) << snap.status();
+  if (!snap.ok()) return {};
+  return Blob((*snap)->base(), (*snap)->base() + (*snap)->size());
+}
+
+TEST(Snapshot, CarriesTheDataplaneSection) {
+  const Blob b = DataplaneBlob();
+  auto r = SnapshotReader::FromBytes(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto d = (*r)->section<DataplaneSettings>(kDataplane);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].queues, 2);
+  EXPECT_EQ(d[0].mtu, 1400);
+  EXPECT_EQ(d[0].dns_port, 5353);
+  EXPECT_EQ(d[0].exception_path, 1);
+  const auto strings = (*r)->bytes(kStrings);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(strings.data()) + d[0].exception_interface.offset,
+                  d[0].exception_interface.length),
+      "sxtest0");
+  const auto a = (*r)->section<DataplaneAddress>(kDataplaneAddresses);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0].family, 4);
+  EXPECT_EQ(a[0].prefix, 24);
+  EXPECT_EQ(a[1].family, 6);
+  EXPECT_EQ(a[1].prefix, 64);
+  EXPECT_EQ(a[2].vlan, 5);
+  // Without the section in the config there is none in the snapshot.
+  auto plain = SnapshotReader::FromBytes(RealBlob());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE((*plain)->section<DataplaneSettings>(kDataplane).empty());
+}
+
+TEST(Snapshot, RefusesDataplaneSettingsItCannotUse) {
+  struct Case {
+    std::string what;
+    std::function<void(Blob&)> damage;
+  } cases[] = {
+      {"interface name with a shell character",
+       [](Blob& b) {
+         EditRecord<DataplaneSettings>(b, kDataplane, 0, [&](DataplaneSettings& d) {
+           b[DirOf(b, kStrings).offset + d.exception_interface.offset] = ';';
+         });
+       }},
+      {"interface name too long",
+       [](Blob& b) {
+         EditRecord<DataplaneSettings>(
+             b, kDataplane, 0, [](DataplaneSettings& d) { d.exception_interface.length = 11; });
+       }},
+      {"mtu below 576",
+       [](Blob& b) {
+         EditRecord<DataplaneSettings>(b, kDataplane, 0, [](DataplaneSettings& d) { d.mtu = 500; });
+       }},
+      {"address family 5",
+       [](Blob& b) {
+         EditRecord<DataplaneAddress>(b, kDataplaneAddresses, 1,
+                                      [](DataplaneAddress& a) { a.family = 5; });
+       }},
+      {"IPv4 prefix 33",
+       [](Blob& b) {
+         EditRecord<DataplaneAddress>(b, kDataplaneAddresses, 0,
+                                      [](DataplaneAddress& a) { a.prefix = 33; });
+       }},
+      {"VLAN 4095",
+       [](Blob& b) {
+         EditRecord<DataplaneAddress>(b, kDataplaneAddresses, 2,
+                                      [](DataplaneAddress& a) { a.vlan = 4095; });
+       }},
+  };
+  const Blob good = DataplaneBlob();
+  ASSERT_FALSE(good.empty());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = good;
+    c.damage(b);
+    Reseal(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("dataplane"));
+  }
+}
+
 TEST(Snapshot, OpensAValidFile) {
   const Blob blob = RealBlob();
   ASSERT_FALSE(blob.empty());

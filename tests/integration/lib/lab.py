@@ -76,13 +76,22 @@ def publish_once(control, cfg, workdir, timeout=120):
         raise RuntimeError("sextant-control --once --config %s exited %d" % (cfg, rc))
 
 
+def instance_of(cfg):
+    """The `instance:` a config names (default sextant): what sextant-dataplane is told, since it
+    reads shared memory only, never the config file."""
+    import re
+    m = re.search(r"^instance:\s*([^\s#]+)", Path(cfg).read_text(), re.M)
+    return m.group(1).strip("\"'") if m else "sextant"
+
+
 def start_listener(dataplane, cfg, log_path, procs, ready):
     """Starts `sextant-dataplane --listen` (kernel sockets) on a free loopback port, adds it to
     `procs`, and calls ready(port, proc), which raises RuntimeError when it never answers (the
     dataplane's log tail is shown then). Returns (port, proc)."""
     port = free_port()
     log = open(log_path, "w")
-    p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port, "--config", cfg],
+    p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port,
+                          "--instance", instance_of(cfg)],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     procs.append(p)
     try:
@@ -272,7 +281,7 @@ class Lab:
         memory = [] if hugepages else ["--no-huge", "-m", "512"]
         cmd = [self.dataplane, *lcores, *memory, "--no-pci",
                f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
-               "--config", str(self.config_path)]
+               "--instance", self.instance]
         self.log = open(self.log_path, "w" if make_wire else "a")
         mark = self.log_path.stat().st_size
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True)

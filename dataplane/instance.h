@@ -1,0 +1,38 @@
+// How sextant-dataplane (kernel-socket and DPDK mode alike) finds what to serve: the instance's
+// control block in /dev/shm and its published snapshot. Nothing else: the dataplane reads no
+// configuration file; the snapshot carries the settings (maps/snapshot_format.h).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dataplane/snapshot_follower.h"
+#include "maps/control_block.h"
+
+namespace sextant::dataplane {
+
+inline constexpr char kDefaultInstance[] = "sextant";
+
+struct AttachedInstance {
+  std::string name;
+  std::unique_ptr<maps::ControlBlockMapping> block;
+  std::unique_ptr<SnapshotFollower> follower;  // not polling yet
+};
+
+// Maps instance `name`'s control block. With `wait`, waits for control to create it; Cancelled
+// when `stop` is set meanwhile. Errors say what to do ("run sextant-control first or pass
+// --wait").
+absl::StatusOr<AttachedInstance> AttachInstance(const std::string& name, bool wait,
+                                                const std::atomic<bool>& stop);
+
+// Loads the instance's active snapshot into its follower (waiting for a first one with `wait`;
+// Cancelled when `stop` is set meanwhile).
+absl::Status LoadFirstSnapshot(AttachedInstance& instance, bool wait,
+                               const std::atomic<bool>& stop);
+
+// The message for a --config flag: the dataplane reads shared memory only.
+std::string NoConfigFileMessage();
+
+}  // namespace sextant::dataplane
