@@ -119,7 +119,7 @@ class HealthChecker {
   // The checker thread's kernel thread id (for /proc/self/task/TID/stat), 0 when not running.
   int thread_tid() const;
 
-  class Engine;  // health_checker.cc: sockets, curl, timers, feeds
+  class Engine;  // health_checker.cc: targets, feeds and verdicts on one event loop
 
  private:
   explicit HealthChecker(std::unique_ptr<Engine> engine);
