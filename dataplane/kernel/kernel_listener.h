@@ -4,12 +4,12 @@
 // It is sextant-dataplane's kernel-socket mode, and the listener behind the DPDK exception path
 // (TCP/53 handed to the kernel). Every thread is a QSBR reader of the follower, so snapshot swaps
 // never wait for an idle listener, and each writes its own per-lcore counter slot.
+// This class binds the addresses (one port for UDP and TCP) and runs the threads; the serving
+// itself is in udp_server.h and tcp_server.h.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,46 +17,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include "dataplane/kernel/listen_socket.h"     // ListenAddress, ParseListenAddress
+#include "dataplane/kernel/listener_options.h"  // ListenerOptions
+#include "dataplane/kernel/tcp_server.h"
+#include "dataplane/kernel/udp_server.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {
-
-struct ListenerOptions {
-  // "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6). Port 0 picks one free port shared by UDP and
-  // TCP on that address (tests). IPv6 sockets are IPV6_V6ONLY: list 0.0.0.0:53 and [::]:53 both
-  // for a dual-stack wildcard listener.
-  std::vector<std::string> listen;
-
-  bool udp = true;
-  bool tcp = true;  // the DPDK exception path runs TCP only
-  // UDP worker threads; each has its own SO_REUSEPORT socket per address, so the kernel spreads
-  // flows over them the way RSS spreads them over DPDK queues.
-  int udp_threads = 1;
-
-  int tcp_max_connections = 1024;
-  // RFC 7766 section 6.2.3 recommends a few seconds; 10 s is what Knot and BIND use.
-  int tcp_idle_timeout_ms = 10000;
-  // Responses one connection may have waiting to be written. When a client pipelines faster
-  // than it reads, the listener stops reading that connection until it has drained, which bounds
-  // the memory one client can make the server hold (at most this many 64 KiB responses).
-  int tcp_max_pipelined = 16;
-  // Largest query accepted on TCP. A query is one question plus an OPT record (ECS, cookies,
-  // padding): well under 4 KiB. A bigger frame is not a query this server answers, and buffering
-  // it would only let a client pin memory; the connection is closed instead.
-  int tcp_max_message = 4096;
-};
-
-// One parsed listen address.
-struct ListenAddress {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  std::string text;  // as "ADDR:PORT" / "[ADDR]:PORT", with the real port once bound
-};
-
-// Parses "ADDR:PORT" or "[V6ADDR]:PORT" (numeric addresses only: no DNS at start-up).
-absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view spec);
 
 class KernelListener {
  public:
@@ -85,23 +53,16 @@ class KernelListener {
   int counter_slots() const;
 
  private:
-  struct Bound {
-    ListenAddress address;
-    int tcp_fd = -1;
-    std::vector<int> udp_fds;  // one per UDP worker
-    bool wildcard = false;     // bound to 0.0.0.0 / ::, so replies need IP(V6)_PKTINFO
-  };
-
   KernelListener(const ListenerOptions& options, SnapshotFollower* follower,
                  maps::LcoreCounters* counters);
-  absl::Status Bind(Bound* b);
 
   ListenerOptions options_;
   SnapshotFollower* follower_;
   maps::LcoreCounters* counters_;
   std::unique_ptr<maps::LcoreCounters[]> owned_counters_;  // when the caller passes none
-  std::vector<Bound> bound_;
-  int epoll_fd_ = -1;  // the TCP thread's: listening sockets are registered at Create()
+  std::vector<ListenAddress> addresses_;                   // as bound
+  std::unique_ptr<UdpServer> udp_;                         // null without UDP
+  std::unique_ptr<TcpServer> tcp_;                         // null without TCP
   std::atomic<bool> stop_{false};
   bool ran_ = false;
 };

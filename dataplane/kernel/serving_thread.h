@@ -1,0 +1,97 @@
+// ServingThread is what a UDP worker and the TCP loop share: when to stop, the thread's QSBR
+// reader slot, its counter slot, and answering one query through the engine with the counting
+// that goes with it, so that both protocols count alike. Header-only: Answer() runs per query.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+#include "dataplane/engine/engine.h"
+#include "dataplane/snapshot_follower.h"
+#include "maps/control_block.h"
+#include "maps/dns/wire.h"
+#include "maps/qsbr.h"
+
+namespace sextant::dataplane {
+
+// Datagrams per recvmmsg/sendmmsg call, and events per epoll_wait. 32 is the DPDK workers' burst
+// (l3fwd's MAX_PKT_BURST), so both serving modes batch alike. gdnsd's MMSG_WIDTH note (it uses
+// 16) explains the trade-off: wider batches amortise the two syscalls further but buy little
+// beyond that, while every query in a batch waits for the whole batch to be answered before any
+// reply is sent. At 32 the syscall cost is already a small share per query, the bytes a batch
+// touches stay in L2, and the added latency stays in microseconds.
+inline constexpr int kBurst = 32;
+// How long a thread blocks in poll/epoll_wait before it re-checks the stop flags: the bound on
+// shutdown latency after SIGINT/SIGTERM.
+inline constexpr int kPollMs = 100;
+
+// What the threads check between bursts.
+struct StopFlags {
+  const std::atomic<bool>* own;
+  const std::atomic<bool>* external;
+  bool operator()() const {
+    return own->load(std::memory_order_relaxed) || external->load(std::memory_order_relaxed);
+  }
+};
+
+class ServingThread {
+ public:
+  // `counters` is this thread's slot: it is the only writer.
+  ServingThread(SnapshotFollower* follower, int qsbr_id, maps::LcoreCounters* counters,
+                StopFlags stopping)
+      : follower_(follower), qsbr_id_(qsbr_id), ctr_(*counters), stopping_(stopping) {}
+
+  bool stopping() const { return stopping_(); }
+
+  // QSBR: a thread is online while it may hold a snapshot pointer, and offline while it blocks,
+  // so that a snapshot swap never waits for an idle thread.
+  void Online() { follower_->qsbr().Online(qsbr_id_); }
+  void Offline() { follower_->qsbr().Offline(qsbr_id_); }
+  void Quiescent() { follower_->qsbr().Quiescent(qsbr_id_); }
+
+  // Valid until the next Quiescent() or Offline(); null before the first snapshot.
+  const LoadedSnapshot* snapshot() const { return follower_->current(); }
+  maps::LcoreCounters& counters() { return ctr_; }
+
+  // Answers `query` into `out` (which may be `query`: engine.h answers in place) and counts the
+  // answer's rcode, or the reason it was dropped. Returns the response length, 0 when dropped.
+  // rx_packets, queries and tx_packets are the caller's: UDP counts them per burst.
+  size_t Answer(const LoadedSnapshot& snap, const uint8_t* query, size_t len,
+                const ClientInfo& client, uint8_t* out, size_t out_size) {
+    AnswerInfo info;
+    const size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
+    if (ABSL_PREDICT_FALSE(rlen == 0)) {
+      maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
+      return 0;
+    }
+    maps::CountAnswer(ctr_, info.rcode, info.truncated);
+    return rlen;
+  }
+
+  // Publishes the generation this thread serves from, when it changed.
+  void ReportGeneration(const LoadedSnapshot& snap) {
+    const uint64_t gen = snap.reader->generation();
+    if (gen != served_generation_) {
+      served_generation_ = gen;
+      maps::CounterSet(ctr_.generation, gen);
+    }
+  }
+
+ private:
+  // The engine returns 0 only for a message shorter than a header or one with QR=1.
+  static maps::DropReason DropReasonOf(const uint8_t* msg, size_t len) {
+    return len >= maps::dns::kHeaderSize && (msg[maps::dns::kOffFlags1] & maps::dns::kFlag1Qr) != 0
+               ? maps::kDropResponse
+               : maps::kDropMalformed;
+  }
+
+  SnapshotFollower* follower_;
+  int qsbr_id_;
+  maps::LcoreCounters& ctr_;
+  StopFlags stopping_;
+  uint64_t served_generation_ = 0;
+};
+
+}  // namespace sextant::dataplane

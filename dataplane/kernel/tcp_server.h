@@ -1,0 +1,43 @@
+// TcpServer answers DNS over TCP per RFC 7766 on one epoll thread: length-prefixed messages,
+// pipelined queries answered in order, an idle timeout, a connection limit, and a cap on the
+// answers one connection may have waiting (its reads pause until they drain). Non-blocking
+// sockets, level-triggered epoll.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/kernel/listener_options.h"
+#include "dataplane/kernel/serving_thread.h"
+#include "dataplane/kernel/unique_fd.h"
+
+namespace sextant::dataplane {
+
+class TcpServer {
+ public:
+  // Opens a socket listening on `addr`. Invalid, with errno set, on failure.
+  static UniqueFd OpenListener(const sockaddr_storage& addr, socklen_t len);
+
+  // Registers `listeners` with a new epoll set now, so that a failure surfaces at start-up rather
+  // than in the thread. `options` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<TcpServer>> Create(const ListenerOptions& options,
+                                                           std::vector<UniqueFd> listeners);
+
+  // Serves until `thread` is told to stop, then closes every connection. Call once, on the TCP
+  // thread.
+  void Run(ServingThread thread);
+
+ private:
+  TcpServer(const ListenerOptions& options, UniqueFd epoll, std::vector<UniqueFd> listeners)
+      : options_(options), epoll_(std::move(epoll)), listeners_(std::move(listeners)) {}
+
+  const ListenerOptions& options_;
+  UniqueFd epoll_;
+  std::vector<UniqueFd> listeners_;
+};
+
+}  // namespace sextant::dataplane
