@@ -3,251 +3,226 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cstring>
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "control/config/geo_map_config.h"
-#include "control/config/yaml_util.h"
+#include "control/config/yaml_reader.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
 namespace {
 
-absl::Status Err(const std::string& file, const YAML::Node& n, const std::string& what) {
-  return YamlError(file, n, what);
-}
-absl::Status CheckKeys(const std::string& file, const YAML::Node& map, const std::string& where,
-                       const std::set<std::string>& known) {
-  return CheckYamlKeys(file, map, where, known);
+constexpr size_t kMaxDataplaneAddresses = 32;
+
+const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",  "dataplane",
+                                        "targets",      "resources",   "records", "control",
+                                        "health_feeds", "datacenters", "geo_maps"};
+
+std::string ResolveAgainst(const std::string& base_dir, const std::string& file) {
+  std::filesystem::path p(file);
+  if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+  return p.lexically_normal().string();
 }
 
-absl::StatusOr<std::string> Scalar(const std::string& file, const YAML::Node& n,
-                                   const std::string& what) {
-  if (!n.IsScalar()) return Err(file, n, absl::StrCat(what, " must be a string"));
-  return n.as<std::string>();
+absl::Status ReadInstance(const YamlReader& top, std::string* instance) {
+  SX_RETURN_IF_ERROR(top.Str("instance", instance));
+  // It names files in /dev/shm.
+  if (instance->empty() || instance->find('/') != std::string::npos || instance->size() > 64) {
+    return top.ErrorAt("instance", "instance must be 1-64 characters without '/'");
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<DataplaneAddress> ParseAddress(const std::string& file, const YAML::Node& n) {
+absl::StatusOr<std::vector<ZoneConfig>> ReadZones(const YamlReader& top,
+                                                  const std::string& base_dir) {
+  SX_ASSIGN_OR_RETURN(const std::vector<YamlReader> items,
+                      top.Items("zones", true, "of {origin, file}"));
+  std::vector<ZoneConfig> zones;
+  std::set<std::string> seen;
+  for (const YamlReader& z : items) {
+    SX_RETURN_IF_ERROR(z.Keys({"origin", "file"}));
+    if (!z.Has("origin") || !z.Has("file")) return z.Error("each zone needs 'origin' and 'file'");
+    ZoneConfig zc;
+    SX_RETURN_IF_ERROR(z.Str("origin", &zc.origin));
+    SX_RETURN_IF_ERROR(z.Str("file", &zc.file));
+    if (!zc.origin.empty() && zc.origin.back() != '.') zc.origin += '.';
+    std::string lowered = zc.origin;
+    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!seen.insert(lowered).second) {
+      return z.ErrorAt("origin", absl::StrCat("zone ", zc.origin, " is listed twice"));
+    }
+    zc.file = ResolveAgainst(base_dir, zc.file);
+    zones.push_back(std::move(zc));
+  }
+  return zones;
+}
+
+absl::Status ReadServer(const YamlReader& s, ServerConfig* server) {
+  SX_RETURN_IF_ERROR(s.Keys({"edns_udp_size", "nsid", "version", "identity"}));
+  SX_RETURN_IF_ERROR(s.Int("edns_udp_size", 512, 65535, &server->edns_udp_size));
+  SX_RETURN_IF_ERROR(s.Str("nsid", &server->nsid));
+  if (server->nsid.size() > 128) return s.ErrorAt("nsid", "server.nsid is over 128 bytes");
+  for (const auto& [key, dest] :
+       {std::pair{"version", &server->version}, std::pair{"identity", &server->identity}}) {
+    if (!s.Has(key)) continue;
+    std::string v;
+    SX_RETURN_IF_ERROR(s.Str(key, &v));
+    if (v.size() > 255) return s.ErrorAt(key, absl::StrCat(s.KeyName(key), " is over 255 bytes"));
+    *dest = v;
+  }
+  return absl::OkStatus();
+}
+
+// "198.18.0.2", "2001:db8::2/48", or {address: 198.18.0.2/24, vlan: 100}.
+absl::StatusOr<DataplaneAddress> ReadDataplaneAddress(const YamlReader& r) {
   DataplaneAddress a;
   std::string text;
-  if (n.IsMap()) {
-    SX_RETURN_IF_ERROR(CheckKeys(file, n, "dataplane.addresses[]", {"address", "vlan"}));
-    if (!n["address"]) return Err(file, n, "dataplane.addresses[] needs 'address'");
-    SX_ASSIGN_OR_RETURN(text, Scalar(file, n["address"], "dataplane.addresses[].address"));
-    if (n["vlan"]) {
-      int v = -1;
-      if (!YAML::convert<int>::decode(n["vlan"], v) || v < 1 || v > 4094) {
-        return Err(file, n["vlan"], "vlan must be 1..4094");
-      }
-      a.vlan = static_cast<uint16_t>(v);
-    }
+  if (r.node().IsMap()) {
+    SX_RETURN_IF_ERROR(r.Keys({"address", "vlan"}));
+    SX_RETURN_IF_ERROR(r.Require("address"));
+    SX_RETURN_IF_ERROR(r.Str("address", &text));
+    SX_RETURN_IF_ERROR(r.Int("vlan", 1, 4094, &a.vlan));
   } else {
-    SX_ASSIGN_OR_RETURN(text, Scalar(file, n, "dataplane.addresses[]"));
+    SX_RETURN_IF_ERROR(r.Str("", &text));
   }
   a.text = text;
-  std::string addr = text;
   const size_t slash = text.find('/');
-  if (slash != std::string::npos) addr = text.substr(0, slash);
-  if (inet_pton(AF_INET, addr.c_str(), a.addr) == 1) {
-    a.family = 4;
-    a.prefix = 24;
-  } else if (inet_pton(AF_INET6, addr.c_str(), a.addr) == 1) {
-    a.family = 6;
-    a.prefix = 64;
-  } else {
-    return Err(file, n, absl::StrCat("'", text, "' is not an IPv4 or IPv6 address"));
+  const std::optional<IpLiteral> ip = ParseIpLiteral(text.substr(0, slash));
+  if (!ip) {
+    return r.Error(absl::StrCat(r.KeyName(""), " '", text, "' is not an IPv4 or IPv6 address"));
   }
+  std::copy(std::begin(ip->bytes), std::end(ip->bytes), a.addr);
+  a.family = ip->family == AF_INET ? 4 : 6;
+  a.prefix = a.family == 4 ? 24 : 64;
   if (slash != std::string::npos) {
     int p = -1;
     if (!absl::SimpleAtoi(text.substr(slash + 1), &p) || p < 1 || p > (a.family == 4 ? 32 : 128)) {
-      return Err(file, n, absl::StrCat("bad prefix length in '", text, "'"));
+      return r.Error(absl::StrCat(r.KeyName(""), " '", text,
+                                  "' has a bad prefix length (IPv4 1..32, IPv6 1..128)"));
     }
     a.prefix = p;
   }
   return a;
 }
 
-absl::StatusOr<DataplaneConfig> ParseDataplane(const std::string& file, const YAML::Node& d) {
+absl::StatusOr<DataplaneConfig> ReadDataplane(const YamlReader& d) {
   DataplaneConfig dc;
   dc.present = true;
-  SX_RETURN_IF_ERROR(CheckKeys(file, d, "dataplane",
-                               {"addresses", "port", "tx_port", "queues", "mbufs", "mtu",
-                                "dns_port", "exception_path", "exception_interface"}));
-  const YAML::Node addrs = d["addresses"];
-  if (!addrs || !addrs.IsSequence() || addrs.size() == 0) {
-    return Err(file, d, "dataplane.addresses must be a non-empty list");
-  }
-  for (const YAML::Node& n : addrs) {
-    SX_ASSIGN_OR_RETURN(DataplaneAddress a, ParseAddress(file, n));
+  SX_RETURN_IF_ERROR(d.Keys({"addresses", "port", "tx_port", "queues", "mbufs", "mtu", "dns_port",
+                             "exception_path", "exception_interface"}));
+  SX_ASSIGN_OR_RETURN(const std::vector<YamlReader> addresses, d.Items("addresses", true));
+  for (const YamlReader& item : addresses) {
+    SX_ASSIGN_OR_RETURN(DataplaneAddress a, ReadDataplaneAddress(item));
     dc.addresses.push_back(a);
   }
-  if (dc.addresses.size() > 32) return Err(file, addrs, "at most 32 dataplane addresses");
-  auto int_key = [&](const char* key, int lo, int hi, int* out) -> absl::Status {
-    if (!d[key]) return absl::OkStatus();
-    int v = 0;
-    if (!YAML::convert<int>::decode(d[key], v) || v < lo || v > hi) {
-      return Err(file, d[key], absl::StrCat("dataplane.", key, " must be ", lo, "..", hi));
-    }
-    *out = v;
-    return absl::OkStatus();
-  };
-  int port = 0, mtu = dc.mtu, dns_port = dc.dns_port;
-  SX_RETURN_IF_ERROR(int_key("port", 0, 1023, &port));
-  SX_RETURN_IF_ERROR(int_key("tx_port", -1, 1023, &dc.tx_port));
-  SX_RETURN_IF_ERROR(int_key("queues", 0, 64, &dc.queues));
-  SX_RETURN_IF_ERROR(int_key("mbufs", 1023, 1 << 22, &dc.mbufs));
-  SX_RETURN_IF_ERROR(int_key("mtu", 576, 9000, &mtu));
-  SX_RETURN_IF_ERROR(int_key("dns_port", 1, 65535, &dns_port));
-  dc.port = static_cast<uint16_t>(port);
-  dc.mtu = static_cast<uint16_t>(mtu);
-  dc.dns_port = static_cast<uint16_t>(dns_port);
-  if (d["exception_path"]) {
-    bool b = true;
-    if (!YAML::convert<bool>::decode(d["exception_path"], b)) {
-      return Err(file, d["exception_path"], "dataplane.exception_path must be true or false");
-    }
-    dc.exception_path = b;
+  if (dc.addresses.size() > kMaxDataplaneAddresses) {
+    return d.ErrorAt("addresses",
+                     absl::StrCat("at most ", kMaxDataplaneAddresses, " dataplane addresses"));
   }
-  if (d["exception_interface"]) {
-    SX_ASSIGN_OR_RETURN(dc.exception_interface,
-                        Scalar(file, d["exception_interface"], "dataplane.exception_interface"));
-    if (dc.exception_interface.empty() || dc.exception_interface.size() > 10) {
-      return Err(file, d["exception_interface"],
-                 "dataplane.exception_interface must be 1-10 characters (VLAN sub-interfaces "
-                 "append .<id>)");
-    }
+  SX_RETURN_IF_ERROR(d.Int("port", 0, 1023, &dc.port));
+  SX_RETURN_IF_ERROR(d.Int("tx_port", -1, 1023, &dc.tx_port));
+  SX_RETURN_IF_ERROR(d.Int("queues", 0, 64, &dc.queues));
+  SX_RETURN_IF_ERROR(d.Int("mbufs", 1023, 1 << 22, &dc.mbufs));
+  SX_RETURN_IF_ERROR(d.Int("mtu", 576, 9000, &dc.mtu));
+  SX_RETURN_IF_ERROR(d.Int("dns_port", 1, 65535, &dc.dns_port));
+  SX_RETURN_IF_ERROR(d.Bool("exception_path", &dc.exception_path));
+  SX_RETURN_IF_ERROR(d.Str("exception_interface", &dc.exception_interface));
+  if (dc.exception_interface.empty() || dc.exception_interface.size() > 10) {
+    return d.ErrorAt("exception_interface",
+                     "dataplane.exception_interface must be 1-10 characters (VLAN sub-interfaces "
+                     "append .<id>)");
   }
   return dc;
 }
 
+// A path under control:, resolved against the config file's directory.
+absl::Status ReadControlPath(const YamlReader& c, absl::string_view key,
+                             const std::string& base_dir, std::string* out) {
+  if (!c.Has(key)) return absl::OkStatus();
+  SX_RETURN_IF_ERROR(c.Str(key, out));
+  if (out->empty()) return c.ErrorAt(key, absl::StrCat(c.KeyName(key), " is empty"));
+  *out = ResolveAgainst(base_dir, *out);
+  return absl::OkStatus();
+}
+
+absl::Status ReadSocketMode(const YamlReader& c, uint32_t* mode) {
+  if (!c.Has("socket_mode")) return absl::OkStatus();
+  std::string m;
+  SX_RETURN_IF_ERROR(c.Str("socket_mode", &m));
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(m.c_str(), &end, 8);
+  if (m.empty() || *end != '\0' || v > 0777) {
+    return c.ErrorAt("socket_mode", "control.socket_mode must be octal, like \"0600\"");
+  }
+  *mode = static_cast<uint32_t>(v);
+  return absl::OkStatus();
+}
+
+// ADDRESS:PORT or [ADDRESS]:PORT, the address an IP literal.
+absl::Status ReadMetrics(const YamlReader& c, ControlConfig* control) {
+  if (!c.Has("metrics")) return absl::OkStatus();
+  std::string m;
+  SX_RETURN_IF_ERROR(c.Str("metrics", &m));
+  const size_t colon = m.rfind(':');
+  std::string host = colon == std::string::npos ? "" : m.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  if (!ParseIpLiteral(host) || !absl::SimpleAtoi(m.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return c.ErrorAt("metrics",
+                     "control.metrics must be ADDRESS:PORT with an IP address, like "
+                     "127.0.0.1:9153");
+  }
+  control->metrics_host = host;
+  control->metrics_port = port;
+  return absl::OkStatus();
+}
+
+absl::Status ReadControl(const YamlReader& c, const std::string& base_dir, ControlConfig* control) {
+  SX_RETURN_IF_ERROR(c.Keys({"socket", "socket_mode", "state_file", "reload_delay", "metrics"}));
+  SX_RETURN_IF_ERROR(ReadControlPath(c, "socket", base_dir, &control->socket));
+  SX_RETURN_IF_ERROR(ReadControlPath(c, "state_file", base_dir, &control->state_file));
+  // sun_path holds 108 bytes.
+  if (control->socket.size() > 100) {
+    return c.ErrorAt("socket", "control.socket path is over 100 characters");
+  }
+  SX_RETURN_IF_ERROR(ReadSocketMode(c, &control->socket_mode));
+  SX_RETURN_IF_ERROR(c.Duration("reload_delay", 0, 60000, &control->reload_delay_ms));
+  return ReadMetrics(c, control);
+}
+
 absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file,
                                  const std::string& base_dir) {
+  if (!root.IsDefined() || root.IsNull())
+    return YamlError(file, root, "the configuration is empty");
+  const YamlReader top(file, root, "");
+  SX_RETURN_IF_ERROR(top.Keys(kTopKeys));
   Config cfg;
   cfg.path = file;
-  if (!root.IsDefined() || root.IsNull()) return Err(file, root, "the configuration is empty");
-  SX_RETURN_IF_ERROR(CheckKeys(file, root, "",
-                               {"instance", "zones", "server", "dataplane", "targets", "resources",
-                                "records", "control", "health_feeds", "datacenters", "geo_maps"}));
-  if (root["instance"]) {
-    SX_ASSIGN_OR_RETURN(cfg.instance, Scalar(file, root["instance"], "instance"));
-    if (cfg.instance.empty() || cfg.instance.find('/') != std::string::npos ||
-        cfg.instance.size() > 64) {
-      return Err(file, root["instance"], "instance must be 1-64 characters without '/'");
-    }
-  }
-  const YAML::Node zones = root["zones"];
-  if (!zones || !zones.IsSequence() || zones.size() == 0) {
-    return Err(file, zones, "'zones' must be a non-empty list of {origin, file}");
-  }
-  std::set<std::string> seen;
-  for (const YAML::Node& z : zones) {
-    SX_RETURN_IF_ERROR(CheckKeys(file, z, "zones[]", {"origin", "file"}));
-    if (!z["origin"] || !z["file"]) return Err(file, z, "each zone needs 'origin' and 'file'");
-    ZoneConfig zc;
-    SX_ASSIGN_OR_RETURN(zc.origin, Scalar(file, z["origin"], "zones[].origin"));
-    SX_ASSIGN_OR_RETURN(zc.file, Scalar(file, z["file"], "zones[].file"));
-    if (!zc.origin.empty() && zc.origin.back() != '.') zc.origin += '.';
-    std::string lowered = zc.origin;
-    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!seen.insert(lowered).second) {
-      return Err(file, z["origin"], absl::StrCat("zone ", zc.origin, " is listed twice"));
-    }
-    std::filesystem::path p(zc.file);
-    if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
-    zc.file = p.lexically_normal().string();
-    cfg.zones.push_back(std::move(zc));
-  }
-  if (const YAML::Node s = root["server"]) {
-    SX_RETURN_IF_ERROR(
-        CheckKeys(file, s, "server", {"edns_udp_size", "nsid", "version", "identity"}));
-    if (s["edns_udp_size"]) {
-      int v = 0;
-      if (!YAML::convert<int>::decode(s["edns_udp_size"], v) || v < 512 || v > 65535) {
-        return Err(file, s["edns_udp_size"], "server.edns_udp_size must be 512..65535");
-      }
-      cfg.server.edns_udp_size = static_cast<uint16_t>(v);
-    }
-    if (s["nsid"]) {
-      SX_ASSIGN_OR_RETURN(cfg.server.nsid, Scalar(file, s["nsid"], "server.nsid"));
-      if (cfg.server.nsid.size() > 128)
-        return Err(file, s["nsid"], "server.nsid is over 128 bytes");
-    }
-    for (const char* key : {"version", "identity"}) {
-      if (!s[key]) continue;
-      SX_ASSIGN_OR_RETURN(std::string v, Scalar(file, s[key], absl::StrCat("server.", key)));
-      if (v.size() > 255)
-        return Err(file, s[key], absl::StrCat("server.", key, " is over 255 bytes"));
-      (std::string(key) == "version" ? cfg.server.version : cfg.server.identity) = v;
-    }
-  }
-  if (const YAML::Node d = root["dataplane"]) {
-    SX_ASSIGN_OR_RETURN(cfg.dataplane, ParseDataplane(file, d));
+  SX_RETURN_IF_ERROR(ReadInstance(top, &cfg.instance));
+  SX_ASSIGN_OR_RETURN(cfg.zones, ReadZones(top, base_dir));
+  if (top.Has("server")) SX_RETURN_IF_ERROR(ReadServer(top.Section("server"), &cfg.server));
+  if (top.Has("dataplane")) {
+    SX_ASSIGN_OR_RETURN(cfg.dataplane, ReadDataplane(top.Section("dataplane")));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.geo_maps));
   SX_RETURN_IF_ERROR(ResolveGeoResources(file, cfg.geo_maps, &cfg.policies));
   cfg.control.socket = absl::StrCat("/run/sextant/", cfg.instance, ".sock");
   cfg.control.state_file = absl::StrCat("/var/lib/sextant/", cfg.instance, ".state");
-  if (const YAML::Node c = root["control"]) {
-    SX_RETURN_IF_ERROR(CheckKeys(
-        file, c, "control", {"socket", "socket_mode", "state_file", "reload_delay", "metrics"}));
-    auto path_key = [&](const char* key, std::string* out) -> absl::Status {
-      if (!c[key]) return absl::OkStatus();
-      SX_ASSIGN_OR_RETURN(*out, Scalar(file, c[key], absl::StrCat("control.", key)));
-      std::filesystem::path p(*out);
-      if (out->empty()) return Err(file, c[key], absl::StrCat("control.", key, " is empty"));
-      if (p.is_relative()) *out = (std::filesystem::path(base_dir) / p).lexically_normal().string();
-      return absl::OkStatus();
-    };
-    SX_RETURN_IF_ERROR(path_key("socket", &cfg.control.socket));
-    SX_RETURN_IF_ERROR(path_key("state_file", &cfg.control.state_file));
-    if (cfg.control.socket.size() > 100) {
-      return Err(file, c["socket"], "control.socket path is over 100 characters");
-    }
-    if (c["socket_mode"]) {
-      SX_ASSIGN_OR_RETURN(std::string m, Scalar(file, c["socket_mode"], "control.socket_mode"));
-      char* end = nullptr;
-      unsigned long v = std::strtoul(m.c_str(), &end, 8);
-      if (m.empty() || *end != '\0' || v > 0777) {
-        return Err(file, c["socket_mode"], "control.socket_mode must be octal, like \"0600\"");
-      }
-      cfg.control.socket_mode = static_cast<uint32_t>(v);
-    }
-    if (c["reload_delay"]) {
-      SX_ASSIGN_OR_RETURN(std::string d, Scalar(file, c["reload_delay"], "control.reload_delay"));
-      auto ms = ParseDurationMs(d);
-      if (!ms.ok() || *ms > 60000) {
-        return Err(file, c["reload_delay"], "control.reload_delay must be a duration <= 60s");
-      }
-      cfg.control.reload_delay_ms = static_cast<uint32_t>(*ms);
-    }
-    if (c["metrics"]) {
-      SX_ASSIGN_OR_RETURN(std::string m, Scalar(file, c["metrics"], "control.metrics"));
-      // ADDRESS:PORT or [ADDRESS]:PORT, the address an IP literal.
-      const size_t colon = m.rfind(':');
-      std::string host = colon == std::string::npos ? "" : m.substr(0, colon);
-      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-      }
-      int port = -1;
-      uint8_t addr[16];
-      const bool ip = inet_pton(AF_INET, host.c_str(), addr) == 1 ||
-                      inet_pton(AF_INET6, host.c_str(), addr) == 1;
-      if (!ip || !absl::SimpleAtoi(m.substr(colon + 1), &port) || port < 0 || port > 65535) {
-        return Err(file, c["metrics"],
-                   "control.metrics must be ADDRESS:PORT with an IP address, like "
-                   "127.0.0.1:9153");
-      }
-      cfg.control.metrics_host = host;
-      cfg.control.metrics_port = port;
-    }
+  if (top.Has("control")) {
+    SX_RETURN_IF_ERROR(ReadControl(top.Section("control"), base_dir, &cfg.control));
   }
   return cfg;
 }

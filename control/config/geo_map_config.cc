@@ -8,7 +8,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "control/config/yaml_util.h"
+#include "control/config/enum_names.h"
+#include "control/config/yaml_reader.h"
 #include "maps/dc_lists.h"
 #include "maps/snapshot_format.h"
 #include "maps/status_macros.h"
@@ -16,34 +17,16 @@
 namespace sextant::control {
 namespace {
 
-absl::Status Err(const std::string& file, const YAML::Node& n, const std::string& what) {
-  return YamlError(file, n, what);
-}
-
-absl::StatusOr<double> Degrees(const std::string& file, const YAML::Node& n,
-                               const std::string& what, double limit) {
-  double v = 0;
-  if (!n || !n.IsScalar() || !YAML::convert<double>::decode(n, v) || v < -limit || v > limit) {
-    return Err(file, n, absl::StrCat(what, " must be a number in -", limit, "..", limit));
+// `key` names known datacenters: one, or a non-empty list.
+absl::Status ReadDcNames(const YamlReader& r, absl::string_view key,
+                         const std::set<std::string>& known, std::vector<std::string>* out) {
+  SX_RETURN_IF_ERROR(r.StrList(key, "a datacenter", out));
+  for (const std::string& d : *out) {
+    if (!known.count(d)) {
+      return r.ErrorAt(key, absl::StrCat(r.KeyName(key), ": unknown datacenter '", d, "'"));
+    }
   }
-  return v;
-}
-
-absl::StatusOr<std::vector<std::string>> DcNames(const std::string& file, const YAML::Node& n,
-                                                 const std::string& what,
-                                                 const std::set<std::string>& known) {
-  std::vector<std::string> out;
-  if (n.IsScalar()) {
-    out.push_back(n.as<std::string>());
-  } else if (n.IsSequence() && n.size() > 0) {
-    for (const YAML::Node& x : n) out.push_back(x.as<std::string>());
-  } else {
-    return Err(file, n, what + " must be a datacenter or a list of datacenters");
-  }
-  for (const std::string& d : out) {
-    if (!known.count(d)) return Err(file, n, absl::StrCat(what, ": unknown datacenter '", d, "'"));
-  }
-  return out;
+  return absl::OkStatus();
 }
 
 std::string Resolve(const std::string& base_dir, const std::string& path) {
@@ -55,102 +38,92 @@ std::string Resolve(const std::string& base_dir, const std::string& path) {
   return (ec ? p : abs).lexically_normal().string();
 }
 
+absl::StatusOr<std::vector<control::Datacenter>> ReadDatacenters(const YamlReader& top) {
+  SX_ASSIGN_OR_RETURN(const std::vector<YamlReader::Entry> entries,
+                      top.Entries("datacenters", "name: {latitude, longitude}"));
+  std::vector<control::Datacenter> dcs;
+  for (const YamlReader::Entry& entry : entries) {
+    control::Datacenter dc;
+    dc.name = entry.name;
+    const YamlReader r = entry.value.WithSubject("datacenter " + dc.name);
+    SX_RETURN_IF_ERROR(r.Keys({"latitude", "longitude"}));
+    SX_RETURN_IF_ERROR(r.Require("latitude"));
+    SX_RETURN_IF_ERROR(r.Require("longitude"));
+    SX_RETURN_IF_ERROR(r.Number("latitude", -90, 90, &dc.latitude));
+    SX_RETURN_IF_ERROR(r.Number("longitude", -180, 180, &dc.longitude));
+    dcs.push_back(std::move(dc));
+  }
+  if (dcs.size() > static_cast<size_t>(maps::kMaxDatacenters)) {
+    return top.ErrorAt("datacenters",
+                       absl::StrCat("at most ", maps::kMaxDatacenters, " datacenters"));
+  }
+  return dcs;
+}
+
+// rules: {continent: {EU: [dc-eu]}, country: {..}, subdivision: {..}}; codes upper case.
+absl::Status ReadRules(const YamlReader& map, const std::set<std::string>& dc_names,
+                       control::GeoMapConfig* m) {
+  if (m->mode != control::GeoMode::kRules) {
+    return map.ErrorAt("rules", "rules need mode: rules");
+  }
+  const YamlReader rules = map.Section("rules");
+  SX_RETURN_IF_ERROR(rules.Keys({"continent", "country", "subdivision"}));
+  for (const auto& [key, dest] :
+       {std::pair<const char*, std::map<std::string, std::vector<std::string>>*>{
+            "continent", &m->continent_rules},
+        {"country", &m->country_rules},
+        {"subdivision", &m->subdivision_rules}}) {
+    SX_ASSIGN_OR_RETURN(const std::vector<YamlReader::Entry> entries,
+                        rules.Entries(key, "code: [datacenter, ...]"));
+    for (const YamlReader::Entry& rule : entries) {
+      SX_RETURN_IF_ERROR(
+          ReadDcNames(rule.value, "", dc_names, &(*dest)[absl::AsciiStrToUpper(rule.name)]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<control::GeoMapConfig> ReadGeoMap(const YamlReader::Entry& entry,
+                                                 const std::vector<control::Datacenter>& dcs,
+                                                 const std::set<std::string>& dc_names,
+                                                 const std::string& base_dir) {
+  control::GeoMapConfig m;
+  m.name = entry.name;
+  m.datacenters = dcs;
+  const YamlReader r = entry.value.WithSubject("geo map " + m.name);
+  SX_RETURN_IF_ERROR(r.Keys({"database", "mode", "max", "rules", "default", "nets", "latency"}));
+  for (const auto& [key, path] :
+       {std::pair<const char*, std::string*>{"database", &m.database_path},
+        {"nets", &m.nets_path},
+        {"latency", &m.latency_path}}) {
+    if (!r.Has(key)) continue;
+    SX_RETURN_IF_ERROR(r.Str(key, path));
+    if (path->empty()) return r.ErrorAt(key, absl::StrCat(r.KeyName(key), " must be a file name"));
+    *path = Resolve(base_dir, *path);
+  }
+  SX_RETURN_IF_ERROR(r.Enum("mode", &m.mode));
+  SX_RETURN_IF_ERROR(r.Int("max", 0, maps::kMaxDcsPerList, &m.max_datacenters,
+                           absl::StrCat("an integer in 0..", maps::kMaxDcsPerList, " (0 = all)")));
+  if (r.Has("rules")) SX_RETURN_IF_ERROR(ReadRules(r, dc_names, &m));
+  SX_RETURN_IF_ERROR(ReadDcNames(r, "default", dc_names, &m.default_datacenters));
+  return m;
+}
+
 }  // namespace
 
 absl::Status ParseGeoMaps(const std::string& file, const YAML::Node& root,
                           const std::string& base_dir, std::vector<control::GeoMapConfig>* out) {
-  std::vector<control::Datacenter> dcs;
+  const YamlReader top(file, root, "");
+  SX_ASSIGN_OR_RETURN(const std::vector<control::Datacenter> dcs, ReadDatacenters(top));
   std::set<std::string> dc_names;
-  if (const YAML::Node d = root["datacenters"]) {
-    if (!d.IsMap()) {
-      return Err(file, d, "'datacenters' must map names to {latitude, longitude}");
-    }
-    for (const auto& kv : d) {
-      control::Datacenter dc;
-      dc.name = kv.first.as<std::string>();
-      const std::string where = "datacenter " + dc.name;
-      if (!kv.second.IsMap()) return Err(file, kv.second, where + " must be {latitude, longitude}");
-      SX_RETURN_IF_ERROR(CheckYamlKeys(file, kv.second, where, {"latitude", "longitude"}));
-      SX_ASSIGN_OR_RETURN(dc.latitude,
-                          Degrees(file, kv.second["latitude"], where + ": latitude", 90));
-      SX_ASSIGN_OR_RETURN(dc.longitude,
-                          Degrees(file, kv.second["longitude"], where + ": longitude", 180));
-      dc_names.insert(dc.name);
-      dcs.push_back(std::move(dc));
-    }
-    if (dcs.size() > static_cast<size_t>(maps::kMaxDatacenters)) {
-      return Err(file, d, absl::StrCat("at most ", maps::kMaxDatacenters, " datacenters"));
-    }
+  for (const control::Datacenter& dc : dcs) dc_names.insert(dc.name);
+  SX_ASSIGN_OR_RETURN(const std::vector<YamlReader::Entry> geo_maps,
+                      top.Entries("geo_maps", "name: {database, mode, ...}"));
+  if (!geo_maps.empty() && dcs.empty()) {
+    return top.ErrorAt("geo_maps", "geo_maps need 'datacenters' with coordinates");
   }
-  const YAML::Node gm = root["geo_maps"];
-  if (!gm) return absl::OkStatus();
-  if (!gm.IsMap()) return Err(file, gm, "'geo_maps' must map names to {database, mode, ...}");
-  if (dcs.empty()) return Err(file, gm, "geo_maps need 'datacenters' with coordinates");
-  for (const auto& kv : gm) {
-    control::GeoMapConfig m;
-    m.name = kv.first.as<std::string>();
-    m.datacenters = dcs;
-    const std::string where = "geo map " + m.name;
-    const YAML::Node n = kv.second;
-    if (!n.IsMap()) return Err(file, n, where + " must be a mapping");
-    SX_RETURN_IF_ERROR(CheckYamlKeys(
-        file, n, where, {"database", "mode", "max", "rules", "default", "nets", "latency"}));
-    for (const auto& [key, path] :
-         {std::pair<const char*, std::string*>{"database", &m.database_path},
-          {"nets", &m.nets_path},
-          {"latency", &m.latency_path}}) {
-      if (!n[key]) continue;
-      if (!n[key].IsScalar() || n[key].as<std::string>().empty()) {
-        return Err(file, n[key], absl::StrCat(where, ": ", key, " must be a file name"));
-      }
-      *path = Resolve(base_dir, n[key].as<std::string>());
-    }
-    if (n["mode"]) {
-      const std::string mode = absl::AsciiStrToLower(n["mode"].as<std::string>());
-      if (mode == "nearest") {
-        m.mode = control::GeoMode::kNearest;
-      } else if (mode == "rules") {
-        m.mode = control::GeoMode::kRules;
-      } else {
-        return Err(file, n["mode"], where + ": mode must be nearest or rules");
-      }
-    }
-    if (n["max"]) {
-      int v = -1;
-      if (!YAML::convert<int>::decode(n["max"], v) || v < 0 || v > maps::kMaxDcsPerList) {
-        return Err(file, n["max"],
-                   absl::StrCat(where, ": max must be 0..", maps::kMaxDcsPerList, " (0 = all)"));
-      }
-      m.max_datacenters = v;
-    }
-    if (const YAML::Node r = n["rules"]) {
-      if (m.mode != control::GeoMode::kRules) {
-        return Err(file, r, where + ": rules need mode: rules");
-      }
-      SX_RETURN_IF_ERROR(
-          CheckYamlKeys(file, r, where + " rules", {"continent", "country", "subdivision"}));
-      for (const auto& [key, dest] :
-           {std::pair<const char*, std::map<std::string, std::vector<std::string>>*>{
-                "continent", &m.continent_rules},
-            {"country", &m.country_rules},
-            {"subdivision", &m.subdivision_rules}}) {
-        if (!r[key]) continue;
-        if (!r[key].IsMap()) {
-          return Err(file, r[key],
-                     absl::StrCat(where, ": rules.", key, " must map codes to lists"));
-        }
-        for (const auto& rule : r[key]) {
-          const std::string code = absl::AsciiStrToUpper(rule.first.as<std::string>());
-          SX_ASSIGN_OR_RETURN((*dest)[code],
-                              DcNames(file, rule.second,
-                                      absl::StrCat(where, ": rules.", key, ".", code), dc_names));
-        }
-      }
-    }
-    if (n["default"]) {
-      SX_ASSIGN_OR_RETURN(m.default_datacenters,
-                          DcNames(file, n["default"], where + ": default", dc_names));
-    }
+  for (const YamlReader::Entry& entry : geo_maps) {
+    SX_ASSIGN_OR_RETURN(control::GeoMapConfig m, ReadGeoMap(entry, dcs, dc_names, base_dir));
     out->push_back(std::move(m));
   }
   return absl::OkStatus();

@@ -1,9 +1,9 @@
 #include "control/config/health_check.h"
 
 #include <arpa/inet.h>
-#include <ldns/ldns.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -11,8 +11,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "control/config/yaml_util.h"
+#include "control/config/enum_names.h"
+#include "control/config/yaml_reader.h"
+#include "maps/dns/wire.h"
 #include "maps/status_macros.h"
+
+// Last: ldns/common.h defines bool, true and false as macros, which break C++ headers that come
+// after it (std::optional's operator<=> compares with `false`).
+#include <ldns/ldns.h>
 
 namespace sextant::control {
 namespace {
@@ -20,10 +26,6 @@ namespace {
 constexpr uint32_t kMinTimeoutMs = 10;
 constexpr uint32_t kMaxThreshold = 100;
 constexpr size_t kMaxBodyContains = 4096;  // well under the engine's 64 KiB body window
-
-const char* const kRcodeNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                   "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                   "NXRRSET", "NOTAUTH", "NOTZONE"};
 
 // Keys every check type takes, then the ones only some types take: a key that the type would
 // ignore is refused, so `verify: false` on an http check does not look like it did something.
@@ -34,59 +36,31 @@ const std::set<std::string> kHttpKeys = {"method", "path", "host", "expect_statu
 const std::set<std::string> kHttpsKeys = {"verify", "ca_file"};
 const std::set<std::string> kDnsKeys = {"query", "qtype", "expect_rcode", "expect_answer"};
 
-// Binds file and target so that each refusal below is one line.
-class CheckParser {
- public:
-  CheckParser(const std::string& file, const std::string& target) : file_(file), target_(target) {}
-
-  absl::Status Err(const YAML::Node& n, const std::string& what) const {
-    return YamlError(file_, n, absl::StrCat("target ", target_, ": ", what));
+std::set<std::string> KnownKeys(CheckType type) {
+  if (type == CheckType::kNone) return {"type"};
+  std::set<std::string> known = kCommonKeys;
+  if (type == CheckType::kHttp || type == CheckType::kHttps) {
+    known.insert(kHttpKeys.begin(), kHttpKeys.end());
   }
+  if (type == CheckType::kHttps) known.insert(kHttpsKeys.begin(), kHttpsKeys.end());
+  if (type == CheckType::kDns) known.insert(kDnsKeys.begin(), kDnsKeys.end());
+  return known;
+}
 
-  absl::StatusOr<std::string> Str(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) return Err(n, absl::StrCat("check.", key, " must be a string"));
-    return n.as<std::string>();
+uint16_t DefaultPort(CheckType type) {
+  switch (type) {
+    case CheckType::kHttp:
+      return 80;
+    case CheckType::kHttps:
+      return 443;
+    case CheckType::kDns:
+      return 53;
+    case CheckType::kNone:
+    case CheckType::kTcp:
+      break;
   }
-
-  absl::StatusOr<int64_t> Int(const YAML::Node& n, const std::string& key, int64_t lo,
-                              int64_t hi) const {
-    int64_t v = 0;
-    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v) || v < lo || v > hi) {
-      return Err(n, absl::StrCat("check.", key, " must be an integer in ", lo, "..", hi));
-    }
-    return v;
-  }
-
-  absl::StatusOr<uint32_t> Duration(const YAML::Node& n, const std::string& key, uint32_t lo,
-                                    uint32_t hi) const {
-    uint64_t ms = 0;
-    if (!n.IsScalar() || !ParseCheckDurationMs(n.as<std::string>(), &ms) || ms < lo || ms > hi) {
-      return Err(n, absl::StrCat("check.", key, " must be a duration (like 500ms, 2s, 1m) from ",
-                                 lo, "ms to ", hi / 1000, "s"));
-    }
-    return static_cast<uint32_t>(ms);
-  }
-
-  // An IPv4 or IPv6 literal: the engine never resolves names, so that a check can not hang on
-  // a resolver and a probe goes where the configuration says.
-  absl::StatusOr<std::string> Address(const YAML::Node& n, const std::string& key,
-                                      int* family) const {
-    SX_ASSIGN_OR_RETURN(std::string s, Str(n, key));
-    in6_addr buf;
-    if (inet_pton(AF_INET, s.c_str(), &buf) == 1) {
-      *family = AF_INET;
-    } else if (inet_pton(AF_INET6, s.c_str(), &buf) == 1) {
-      *family = AF_INET6;
-    } else {
-      return Err(n, absl::StrCat("check.", key, " '", s, "' is not an IPv4 or IPv6 address"));
-    }
-    return s;
-  }
-
- private:
-  const std::string& file_;
-  const std::string& target_;
-};
+  return 0;
+}
 
 bool HostnameChars(const std::string& s) {
   if (s.empty() || s.size() > 253) return false;
@@ -98,27 +72,160 @@ bool HostnameChars(const std::string& s) {
   return true;
 }
 
-}  // namespace
-
-const char* CheckTypeName(CheckType t) {
-  switch (t) {
-    case CheckType::kNone:
-      return "none";
-    case CheckType::kTcp:
-      return "tcp";
-    case CheckType::kHttp:
-      return "http";
-    case CheckType::kHttps:
-      return "https";
-    case CheckType::kDns:
-      return "dns";
+// Refuses keys the type does not take: those of another type by saying so, others as unknown.
+absl::Status CheckKeysForType(const YamlReader& r, CheckType type) {
+  const std::set<std::string> known = KnownKeys(type);
+  const std::optional<std::string> key = r.UnknownKey(known);
+  if (!key) return absl::OkStatus();
+  if (kCommonKeys.count(*key) || kHttpKeys.count(*key) || kHttpsKeys.count(*key) ||
+      kDnsKeys.count(*key)) {
+    return r.ErrorAt(
+        *key, absl::StrCat(r.KeyName(*key), " does not apply to a ", NameOf(type), " check"));
   }
-  return "?";
+  return r.Keys(known);
 }
 
+// `interval` and `timeout` of a check or a feed; the timeout defaults to min(interval, 5s). The
+// caller refuses a timeout past the interval: one run at a time, so runs would overlap.
+absl::Status ReadTiming(const YamlReader& r, uint32_t* interval_ms, uint32_t* timeout_ms) {
+  SX_RETURN_IF_ERROR(r.Duration("interval", kMinCheckIntervalMs, kMaxCheckIntervalMs, interval_ms));
+  *timeout_ms = std::min(*interval_ms, kMaxDefaultCheckTimeoutMs);
+  return r.Duration("timeout", kMinTimeoutMs, kMaxCheckIntervalMs, timeout_ms);
+}
+
+// What every type but none takes: where to probe, how often, and how many results count.
+absl::Status ReadProbe(const YamlReader& r, CheckSpec* c) {
+  if (!r.Has("address")) return r.Error("check.address is required (the address to probe)");
+  int family = 0;
+  SX_RETURN_IF_ERROR(r.Address("address", &c->address, &family));
+  if (!r.Has("port") && c->type == CheckType::kTcp) {
+    return r.Error("check.port is required for a tcp check");
+  }
+  SX_RETURN_IF_ERROR(r.Int("port", 1, 65535, &c->port));
+  SX_RETURN_IF_ERROR(ReadTiming(r, &c->interval_ms, &c->timeout_ms));
+  if (c->timeout_ms > c->interval_ms) {
+    return r.ErrorAt("timeout",
+                     absl::StrCat("check.timeout (", c->timeout_ms,
+                                  "ms) must not exceed check.interval (", c->interval_ms, "ms)"));
+  }
+  SX_RETURN_IF_ERROR(r.Int("rise", 1, kMaxThreshold, &c->rise));
+  SX_RETURN_IF_ERROR(r.Int("fall", 1, kMaxThreshold, &c->fall));
+  int source_family = family;
+  SX_RETURN_IF_ERROR(r.Address("source", &c->source, &source_family));
+  if (source_family != family) {
+    return r.ErrorAt("source", "check.source and check.address must be the same family");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadHttp(const YamlReader& r, CheckSpec* c) {
+  SX_RETURN_IF_ERROR(r.Enum("method", &c->method));
+  SX_RETURN_IF_ERROR(r.Str("path", &c->path));
+  bool clean = !c->path.empty() && c->path[0] == '/';
+  for (unsigned char ch : c->path) clean = clean && ch > 0x20 && ch < 0x7f;
+  if (!clean) {
+    return r.ErrorAt("path",
+                     "check.path must start with '/' and hold no spaces or control characters");
+  }
+  SX_RETURN_IF_ERROR(r.Str("host", &c->host));
+  if (r.Has("host") && !HostnameChars(c->host)) {
+    return r.ErrorAt("host", absl::StrCat("check.host '", c->host, "' is not a host name"));
+  }
+  SX_RETURN_IF_ERROR(r.IntList("expect_status", 100, 599, &c->expect_status));
+  if (r.Has("body_contains")) {
+    SX_RETURN_IF_ERROR(r.Str("body_contains", &c->body_contains));
+    if (c->body_contains.empty() || c->body_contains.size() > kMaxBodyContains) {
+      return r.ErrorAt("body_contains",
+                       absl::StrCat("check.body_contains must be 1..", kMaxBodyContains, " bytes"));
+    }
+    if (c->method == HttpMethod::kHead) {
+      return r.ErrorAt("body_contains", "check.body_contains needs a body (not method HEAD)");
+    }
+  }
+  SX_RETURN_IF_ERROR(r.Bool("verify", &c->verify));
+  SX_RETURN_IF_ERROR(r.Str("ca_file", &c->ca_file));
+  // Checks run from the daemon, whose working directory says nothing about the config.
+  if (r.Has("ca_file") && (c->ca_file.empty() || c->ca_file[0] != '/')) {
+    return r.ErrorAt("ca_file", "check.ca_file must be an absolute path");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadDnsQuestion(const YamlReader& r, CheckSpec* c) {
+  if (!r.Has("query")) return r.Error("check.query is required for a dns check");
+  SX_RETURN_IF_ERROR(r.Str("query", &c->query));
+  if (c->query.empty() || c->query.back() != '.') c->query += '.';
+  ldns_rdf* dname = nullptr;
+  if (ldns_str2rdf_dname(&dname, c->query.c_str()) != LDNS_STATUS_OK) {
+    return r.ErrorAt("query", absl::StrCat("check.query '", c->query, "' is not a domain name"));
+  }
+  ldns_rdf_deep_free(dname);
+  if (r.Has("qtype")) {
+    // Any type ldns knows, not only those maps/dns/wire.h names: a check may ask for anything.
+    std::string t;
+    SX_RETURN_IF_ERROR(r.Str("qtype", &t));
+    t = absl::AsciiStrToUpper(t);
+    const ldns_rr_type rt = ldns_get_rr_type_by_name(t.c_str());
+    if (rt == 0) return r.ErrorAt("qtype", absl::StrCat("check.qtype '", t, "' is unknown"));
+    c->qtype = static_cast<uint16_t>(rt);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadDnsExpectations(const YamlReader& r, CheckSpec* c) {
+  maps::dns::Rcode rcode = maps::dns::kNoError;
+  SX_RETURN_IF_ERROR(r.Enum("expect_rcode", &rcode, "an rcode"));
+  // A check compares the header's four rcode bits; an extended rcode never shows there.
+  if (rcode > maps::dns::kRcodeMask) {
+    return r.ErrorAt("expect_rcode", absl::StrCat("check.expect_rcode ", NameOf(rcode),
+                                                  " is an extended rcode, which a check does "
+                                                  "not see"));
+  }
+  c->expect_rcode = static_cast<uint8_t>(rcode);
+  if (!r.Has("expect_answer")) return absl::OkStatus();
+  SX_RETURN_IF_ERROR(r.Str("expect_answer", &c->expect_answer));
+  const std::optional<IpLiteral> ip = ParseIpLiteral(c->expect_answer);
+  if (c->qtype == maps::dns::kTypeA && (!ip || ip->family != AF_INET)) {
+    return r.ErrorAt("expect_answer", "check.expect_answer must be an IPv4 address (qtype A)");
+  }
+  if (c->qtype == maps::dns::kTypeAaaa && (!ip || ip->family != AF_INET6)) {
+    return r.ErrorAt("expect_answer", "check.expect_answer must be an IPv6 address (qtype AAAA)");
+  }
+  if (c->expect_answer.empty()) return r.ErrorAt("expect_answer", "check.expect_answer is empty");
+  return absl::OkStatus();
+}
+
+absl::Status ReadFeed(const YamlReader& r, FeedSpec* f) {
+  if (r.Has("file")) {
+    SX_RETURN_IF_ERROR(r.Keys({"file"}));
+    f->kind = FeedSpec::Kind::kFile;
+    SX_RETURN_IF_ERROR(r.Str("file", &f->file));
+    if (f->file.empty() || f->file[0] != '/') {
+      return r.ErrorAt("file", "health feed file must be an absolute path");
+    }
+    return absl::OkStatus();
+  }
+  SX_RETURN_IF_ERROR(r.Keys({"command", "interval", "timeout"}));
+  f->kind = FeedSpec::Kind::kCommand;
+  SX_RETURN_IF_ERROR(r.Str("command", &f->command));
+  if (f->command.empty()) {
+    return r.ErrorAt("command", "health feed command must be a non-empty string");
+  }
+  SX_RETURN_IF_ERROR(ReadTiming(r, &f->interval_ms, &f->timeout_ms));
+  if (f->timeout_ms > f->interval_ms) {
+    return r.ErrorAt("timeout",
+                     "health feed timeout must not exceed its interval (one run at a time)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const char* CheckTypeName(CheckType t) { return NameOf(t); }
+
 std::string DnsRcodeName(uint8_t rcode) {
-  if (rcode < sizeof(kRcodeNames) / sizeof(kRcodeNames[0])) return kRcodeNames[rcode];
-  return absl::StrCat("RCODE", rcode);
+  const auto r = static_cast<maps::dns::Rcode>(rcode);
+  return HasName(r) ? NameOf(r) : absl::StrCat("RCODE", rcode);
 }
 
 bool ParseCheckDurationMs(const std::string& text, uint64_t* ms) {
@@ -140,202 +247,24 @@ bool ParseCheckDurationMs(const std::string& text, uint64_t* ms) {
 
 absl::Status ParseCheck(const std::string& file, const YAML::Node& node, const std::string& target,
                         CheckSpec* out) {
-  const CheckParser p(file, target);
-  const std::string where = absl::StrCat("targets.", target, ".check");
-  if (!node.IsMap()) return p.Err(node, "check must be a mapping with at least 'type'");
+  const YamlReader r = YamlReader(file, node, absl::StrCat("targets.", target, ".check"))
+                           .WithSubject(absl::StrCat("target ", target), "check.");
+  if (!node.IsMap()) return r.Error("check must be a mapping with at least 'type'");
+  if (!r.Has("type")) {
+    return r.Error(absl::StrCat("check.type is required (", EnumNameList<CheckType>(), ")"));
+  }
   CheckSpec c;
-  c.line = node.Mark().line + 1;
-  if (!node["type"]) return p.Err(node, "check.type is required (tcp, http, https, dns or none)");
-  SX_ASSIGN_OR_RETURN(std::string type, p.Str(node["type"], "type"));
-  type = absl::AsciiStrToLower(type);
-  std::set<std::string> known = kCommonKeys;
-  if (type == "none") {
-    c.type = CheckType::kNone;
-    known = {"type"};
-  } else if (type == "tcp") {
-    c.type = CheckType::kTcp;
-  } else if (type == "http" || type == "https") {
-    c.type = type == "http" ? CheckType::kHttp : CheckType::kHttps;
-    c.port = type == "http" ? 80 : 443;
-    known.insert(kHttpKeys.begin(), kHttpKeys.end());
-    if (c.type == CheckType::kHttps) known.insert(kHttpsKeys.begin(), kHttpsKeys.end());
-  } else if (type == "dns") {
-    c.type = CheckType::kDns;
-    c.port = 53;
-    known.insert(kDnsKeys.begin(), kDnsKeys.end());
-  } else {
-    return p.Err(node["type"],
-                 absl::StrCat("check.type '", type, "' is not tcp, http, https, dns or none"));
-  }
-  for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
-    if (known.count(key)) continue;
-    const bool other_type = kCommonKeys.count(key) || kHttpKeys.count(key) ||
-                            kHttpsKeys.count(key) || kDnsKeys.count(key);
-    if (other_type) {
-      return p.Err(kv.first, absl::StrCat("check.", key, " does not apply to a ", type, " check"));
-    }
-    return CheckYamlKeys(file, node, where, known);  // the generic "unknown key" message
-  }
-  if (c.type == CheckType::kNone) {
-    *out = std::move(c);
-    return absl::OkStatus();
-  }
-
-  int family = 0;
-  if (!node["address"]) return p.Err(node, "check.address is required (the address to probe)");
-  SX_ASSIGN_OR_RETURN(c.address, p.Address(node["address"], "address", &family));
-  if (node["port"]) {
-    SX_ASSIGN_OR_RETURN(int64_t port, p.Int(node["port"], "port", 1, 65535));
-    c.port = static_cast<uint16_t>(port);
-  } else if (c.type == CheckType::kTcp) {
-    return p.Err(node, "check.port is required for a tcp check");
-  }
-  if (node["interval"]) {
-    SX_ASSIGN_OR_RETURN(c.interval_ms, p.Duration(node["interval"], "interval", kMinCheckIntervalMs,
-                                                  kMaxCheckIntervalMs));
-  }
-  c.timeout_ms = std::min(c.interval_ms, kMaxDefaultCheckTimeoutMs);
-  if (node["timeout"]) {
-    SX_ASSIGN_OR_RETURN(c.timeout_ms,
-                        p.Duration(node["timeout"], "timeout", kMinTimeoutMs, kMaxCheckIntervalMs));
-    // One check at a time per target: a timeout past the interval would make checks overlap.
-    if (c.timeout_ms > c.interval_ms) {
-      return p.Err(node["timeout"], absl::StrCat("check.timeout (", c.timeout_ms,
-                                                 "ms) must not exceed "
-                                                 "check.interval (",
-                                                 c.interval_ms, "ms)"));
-    }
-  }
-  if (node["rise"]) {
-    SX_ASSIGN_OR_RETURN(int64_t v, p.Int(node["rise"], "rise", 1, kMaxThreshold));
-    c.rise = static_cast<uint32_t>(v);
-  }
-  if (node["fall"]) {
-    SX_ASSIGN_OR_RETURN(int64_t v, p.Int(node["fall"], "fall", 1, kMaxThreshold));
-    c.fall = static_cast<uint32_t>(v);
-  }
-  if (node["source"]) {
-    int source_family = 0;
-    SX_ASSIGN_OR_RETURN(c.source, p.Address(node["source"], "source", &source_family));
-    if (source_family != family) {
-      return p.Err(node["source"], "check.source and check.address must be the same family");
-    }
-  }
-
+  c.line = r.line();
+  SX_RETURN_IF_ERROR(r.Enum("type", &c.type));
+  c.port = DefaultPort(c.type);
+  SX_RETURN_IF_ERROR(CheckKeysForType(r, c.type));
+  if (c.type != CheckType::kNone) SX_RETURN_IF_ERROR(ReadProbe(r, &c));
   if (c.type == CheckType::kHttp || c.type == CheckType::kHttps) {
-    if (node["method"]) {
-      SX_ASSIGN_OR_RETURN(std::string m, p.Str(node["method"], "method"));
-      m = absl::AsciiStrToUpper(m);
-      if (m == "GET") {
-        c.method = HttpMethod::kGet;
-      } else if (m == "HEAD") {
-        c.method = HttpMethod::kHead;
-      } else if (m == "POST") {
-        c.method = HttpMethod::kPost;
-      } else {
-        return p.Err(node["method"],
-                     absl::StrCat("check.method '", m, "' is not GET, HEAD or POST"));
-      }
-    }
-    if (node["path"]) {
-      SX_ASSIGN_OR_RETURN(c.path, p.Str(node["path"], "path"));
-      bool clean = !c.path.empty() && c.path[0] == '/';
-      for (unsigned char ch : c.path) clean = clean && ch > 0x20 && ch < 0x7f;
-      if (!clean) {
-        return p.Err(node["path"],
-                     "check.path must start with '/' and hold no spaces or control characters");
-      }
-    }
-    if (node["host"]) {
-      SX_ASSIGN_OR_RETURN(c.host, p.Str(node["host"], "host"));
-      if (!HostnameChars(c.host)) {
-        return p.Err(node["host"], absl::StrCat("check.host '", c.host, "' is not a host name"));
-      }
-    }
-    if (const YAML::Node s = node["expect_status"]) {
-      auto add = [&](const YAML::Node& x) -> absl::Status {
-        SX_ASSIGN_OR_RETURN(int64_t v, p.Int(x, "expect_status", 100, 599));
-        c.expect_status.push_back(static_cast<uint16_t>(v));
-        return absl::OkStatus();
-      };
-      if (s.IsSequence() && s.size() > 0) {
-        for (const YAML::Node& x : s) SX_RETURN_IF_ERROR(add(x));
-      } else if (s.IsScalar()) {
-        SX_RETURN_IF_ERROR(add(s));
-      } else {
-        return p.Err(s, "check.expect_status must be a status code or a non-empty list of them");
-      }
-    }
-    if (node["body_contains"]) {
-      SX_ASSIGN_OR_RETURN(c.body_contains, p.Str(node["body_contains"], "body_contains"));
-      if (c.body_contains.empty() || c.body_contains.size() > kMaxBodyContains) {
-        return p.Err(node["body_contains"],
-                     absl::StrCat("check.body_contains must be 1..", kMaxBodyContains, " bytes"));
-      }
-      if (c.method == HttpMethod::kHead) {
-        return p.Err(node["body_contains"], "check.body_contains needs a body (not method HEAD)");
-      }
-    }
-    if (node["verify"]) {
-      if (!node["verify"].IsScalar() || !YAML::convert<bool>::decode(node["verify"], c.verify)) {
-        return p.Err(node["verify"], "check.verify must be true or false");
-      }
-    }
-    if (node["ca_file"]) {
-      SX_ASSIGN_OR_RETURN(c.ca_file, p.Str(node["ca_file"], "ca_file"));
-      // Checks run from the daemon, whose working directory says nothing about the config.
-      if (c.ca_file.empty() || c.ca_file[0] != '/') {
-        return p.Err(node["ca_file"], "check.ca_file must be an absolute path");
-      }
-    }
+    SX_RETURN_IF_ERROR(ReadHttp(r, &c));
   }
-
   if (c.type == CheckType::kDns) {
-    if (!node["query"]) return p.Err(node, "check.query is required for a dns check");
-    SX_ASSIGN_OR_RETURN(c.query, p.Str(node["query"], "query"));
-    if (c.query.empty() || c.query.back() != '.') c.query += '.';
-    ldns_rdf* dname = nullptr;
-    if (ldns_str2rdf_dname(&dname, c.query.c_str()) != LDNS_STATUS_OK) {
-      return p.Err(node["query"], absl::StrCat("check.query '", c.query, "' is not a domain name"));
-    }
-    ldns_rdf_deep_free(dname);
-    if (node["qtype"]) {
-      SX_ASSIGN_OR_RETURN(std::string t, p.Str(node["qtype"], "qtype"));
-      t = absl::AsciiStrToUpper(t);
-      const ldns_rr_type rt = ldns_get_rr_type_by_name(t.c_str());
-      if (rt == 0) return p.Err(node["qtype"], absl::StrCat("check.qtype '", t, "' is unknown"));
-      c.qtype = static_cast<uint16_t>(rt);
-    }
-    if (node["expect_rcode"]) {
-      SX_ASSIGN_OR_RETURN(std::string r, p.Str(node["expect_rcode"], "expect_rcode"));
-      r = absl::AsciiStrToUpper(r);
-      bool found = false;
-      for (uint8_t i = 0; i < sizeof(kRcodeNames) / sizeof(kRcodeNames[0]); ++i) {
-        if (r == kRcodeNames[i]) {
-          c.expect_rcode = i;
-          found = true;
-        }
-      }
-      if (!found) {
-        return p.Err(node["expect_rcode"],
-                     absl::StrCat("check.expect_rcode '", r, "' is not an rcode (NOERROR, ...)"));
-      }
-    }
-    if (node["expect_answer"]) {
-      SX_ASSIGN_OR_RETURN(c.expect_answer, p.Str(node["expect_answer"], "expect_answer"));
-      in6_addr buf;
-      if (c.qtype == LDNS_RR_TYPE_A && inet_pton(AF_INET, c.expect_answer.c_str(), &buf) != 1) {
-        return p.Err(node["expect_answer"],
-                     "check.expect_answer must be an IPv4 address (qtype A)");
-      }
-      if (c.qtype == LDNS_RR_TYPE_AAAA && inet_pton(AF_INET6, c.expect_answer.c_str(), &buf) != 1) {
-        return p.Err(node["expect_answer"],
-                     "check.expect_answer must be an IPv6 address (qtype AAAA)");
-      }
-      if (c.expect_answer.empty())
-        return p.Err(node["expect_answer"], "check.expect_answer is empty");
-    }
+    SX_RETURN_IF_ERROR(ReadDnsQuestion(r, &c));
+    SX_RETURN_IF_ERROR(ReadDnsExpectations(r, &c));
   }
   *out = std::move(c);
   return absl::OkStatus();
@@ -343,55 +272,17 @@ absl::Status ParseCheck(const std::string& file, const YAML::Node& node, const s
 
 absl::Status ParseHealthFeeds(const std::string& file, const YAML::Node& node,
                               std::vector<FeedSpec>* out) {
-  if (!node.IsSequence()) {
-    return YamlError(file, node, "'health_feeds' must be a list of {file} or {command, interval}");
-  }
-  for (const YAML::Node& n : node) {
+  SX_ASSIGN_OR_RETURN(
+      const std::vector<YamlReader> items,
+      YamlReader(file, node, "health_feeds").Items("", false, "of {file} or {command, interval}"));
+  for (const YamlReader& item : items) {
+    const YamlReader r = item.WithSubject("", "health feed ");
+    if (!r.node().IsMap() || r.Has("file") == r.Has("command")) {
+      return r.Error("each health feed needs exactly one of 'file' or 'command'");
+    }
     FeedSpec f;
-    f.line = n.Mark().line + 1;
-    if (!n.IsMap() || (n["file"] ? 1 : 0) + (n["command"] ? 1 : 0) != 1) {
-      return YamlError(file, n, "each health feed needs exactly one of 'file' or 'command'");
-    }
-    if (n["file"]) {
-      SX_RETURN_IF_ERROR(CheckYamlKeys(file, n, "health_feeds[]", {"file"}));
-      if (!n["file"].IsScalar())
-        return YamlError(file, n["file"], "health feed file must be a path");
-      f.kind = FeedSpec::Kind::kFile;
-      f.file = n["file"].as<std::string>();
-      if (f.file.empty() || f.file[0] != '/') {
-        return YamlError(file, n["file"], "health feed file must be an absolute path");
-      }
-    } else {
-      SX_RETURN_IF_ERROR(
-          CheckYamlKeys(file, n, "health_feeds[]", {"command", "interval", "timeout"}));
-      if (!n["command"].IsScalar() || n["command"].as<std::string>().empty()) {
-        return YamlError(file, n["command"], "health feed command must be a non-empty string");
-      }
-      f.kind = FeedSpec::Kind::kCommand;
-      f.command = n["command"].as<std::string>();
-      auto duration = [&](const char* key, uint32_t lo, uint32_t* v) -> absl::Status {
-        uint64_t ms = 0;
-        if (!n[key].IsScalar() || !ParseCheckDurationMs(n[key].as<std::string>(), &ms) || ms < lo ||
-            ms > kMaxCheckIntervalMs) {
-          return YamlError(
-              file, n[key],
-              absl::StrCat("health feed ", key, " must be a duration (like 500ms, 2s, 1m) from ",
-                           lo, "ms to ", kMaxCheckIntervalMs / 1000, "s"));
-        }
-        *v = static_cast<uint32_t>(ms);
-        return absl::OkStatus();
-      };
-      if (n["interval"])
-        SX_RETURN_IF_ERROR(duration("interval", kMinCheckIntervalMs, &f.interval_ms));
-      f.timeout_ms = std::min(f.interval_ms, kMaxDefaultCheckTimeoutMs);
-      if (n["timeout"]) {
-        SX_RETURN_IF_ERROR(duration("timeout", kMinTimeoutMs, &f.timeout_ms));
-        if (f.timeout_ms > f.interval_ms) {
-          return YamlError(file, n["timeout"],
-                           "health feed timeout must not exceed its interval (one run at a time)");
-        }
-      }
-    }
+    f.line = r.line();
+    SX_RETURN_IF_ERROR(ReadFeed(r, &f));
     out->push_back(std::move(f));
   }
   return absl::OkStatus();

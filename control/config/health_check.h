@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "maps/dns/wire.h"
 
 namespace YAML {
 class Node;
@@ -27,8 +28,9 @@ namespace sextant::control {
 enum class CheckType : uint8_t { kNone = 0, kTcp = 1, kHttp = 2, kHttps = 3, kDns = 4 };
 enum class HttpMethod : uint8_t { kGet = 0, kHead = 1, kPost = 2 };
 
+// Both print from the one table of their enum (control/config/enum_names.h).
 const char* CheckTypeName(CheckType t);
-// "NOERROR", "SERVFAIL", ...; "RCODE<n>" past NOTZONE.
+// "NOERROR", "SERVFAIL", ..., "BADVERS"; "RCODE<n>" for a number the table does not name.
 std::string DnsRcodeName(uint8_t rcode);
 
 inline constexpr uint32_t kDefaultCheckIntervalMs = 10000;
@@ -56,8 +58,8 @@ struct CheckSpec {
   std::string ca_file;                  // https: trust anchors instead of the system's
 
   // dns.
-  std::string query;          // absolute name, ends in '.'
-  uint16_t qtype = 1;         // A
+  std::string query;  // absolute name, ends in '.'
+  uint16_t qtype = maps::dns::kTypeA;
   uint8_t expect_rcode = 0;   // NOERROR
   std::string expect_answer;  // empty = not checked; A/AAAA compare as addresses
 

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "control/config/health_check.h"
+#include "maps/dns/wire.h"
 
 namespace sextant::control {
 namespace {
@@ -29,9 +31,11 @@ void Family(std::string* out, const char* name, const char* type, const char* he
   absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 
-constexpr const char* kRcodeNames[16] = {
-    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-    "NXRRSET", "NOTAUTH", "NOTZONE",  "RCODE11",  "RCODE12", "RCODE13", "RCODE14",  "BADVERS"};
+// Counter slot 15 holds BADVERS (16), which has no slot of its own (maps/control_block.h).
+std::string RcodeLabel(int slot) {
+  return DnsRcodeName(static_cast<uint8_t>(slot == 15 ? maps::dns::kBadVers : slot));
+}
+
 constexpr const char* kDropNames[maps::kDropReasonCount] = {
     "malformed", "response", "no_snapshot", "not_ours", "tx_full", "other", "reason6", "reason7"};
 
@@ -54,7 +58,7 @@ std::string MetricsText(const maps::ControlBlock& block, const DaemonMetrics& d)
   Family(&o, "sextant_responses_total", "counter", "Responses by rcode.");
   for (int k = 0; k < 16; ++k) {
     if (total.rcode[k] == 0 && k != 0 && k != 2 && k != 3 && k != 5) continue;
-    absl::StrAppend(&o, "sextant_responses_total{rcode=\"", kRcodeNames[k], "\"} ", total.rcode[k],
+    absl::StrAppend(&o, "sextant_responses_total{rcode=\"", RcodeLabel(k), "\"} ", total.rcode[k],
                     "\n");
   }
   Family(&o, "sextant_truncated_total", "counter", "Responses sent with TC set.");

@@ -12,10 +12,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "control/config/enum_names.h"
 #include "control/util/atomic_file.h"
 #include "maps/control_block.h"
 
 namespace sextant::control {
+
+// "drained" is what `sextantctl health` shows for the state; it parses too.
+template <>
+struct EnumNames<ForcedState> {
+  static constexpr EnumName<ForcedState> kRows[] = {
+      {ForcedState::kUp, "up"},
+      {ForcedState::kDown, "down"},
+      {ForcedState::kDrain, "drain"},
+      {ForcedState::kDrain, "drained"},
+  };
+};
+
 namespace {
 
 std::string JsonString(const std::string& s) {
@@ -51,24 +64,12 @@ int64_t NowUnixMs() {
 }
 
 absl::StatusOr<ForcedState> ParseForcedState(const std::string& text) {
-  if (text == "up") return ForcedState::kUp;
-  if (text == "down") return ForcedState::kDown;
-  if (text == "drain" || text == "drained") return ForcedState::kDrain;
+  if (const std::optional<ForcedState> s = EnumFromName<ForcedState>(text)) return *s;
   return absl::InvalidArgumentError(
-      absl::StrCat("state must be up, down or drain, not '", text, "'"));
+      absl::StrCat("state must be ", EnumNameList<ForcedState>(), ", not '", text, "'"));
 }
 
-const char* ForcedStateName(ForcedState s) {
-  switch (s) {
-    case ForcedState::kUp:
-      return "up";
-    case ForcedState::kDown:
-      return "down";
-    case ForcedState::kDrain:
-      return "drain";
-  }
-  return "?";
-}
+const char* ForcedStateName(ForcedState s) { return NameOf(s); }
 
 TargetHealth HealthTable::Incoming(const TargetSpec& s, int64_t now_ms) const {
   TargetHealth t;
