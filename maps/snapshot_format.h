@@ -42,8 +42,11 @@ namespace sextant::maps {
 
 inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1" little-endian
 // History: 2 Resource/Member carry layout facts; 3 and 4 fast-path dispatch ids in
-// Resource.flags; 5 the dataplane's settings (sections 16-17; directory of 24 slots).
-inline constexpr uint32_t kAbiVersion = 5;
+// Resource.flags; 5 the dataplane's settings (sections 16-17; directory of 24 slots); 6 the
+// contract says what policies mean, not how the dataplane answers them fast: the layout facts,
+// dispatch ids and alias tables left Resource and Member (the dataplane derives them when it
+// loads a snapshot: dataplane/engine/policy_plan.h).
+inline constexpr uint32_t kAbiVersion = 6;
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {
@@ -196,47 +199,6 @@ enum AllDownId : uint8_t {
   kAllDownFallback = 4
 };
 
-// Facts about a resource's members that the compiler works out once, so that the per-query
-// fast path (dataplane/engine/policy.h PickFast) reads neither the Member records nor a flag per
-// member.
-enum ResourceFlags : uint16_t {
-  kResourceLeaf = 1 << 0,       // every member is rdata (no nested resource)
-  kResourceRdataRun = 1 << 1,   // leaf, the rdata holds no names (A, AAAA), and member k's
-                                // `u16 len | rdata` is at rdata_first + k * rdata_stride
-  kResourceHealthRun = 1 << 2,  // every member has a health word: member k's is health_first + k
-  kResourceNoHealth = 1 << 3,   // no member has a health word: all always up
-  // Bits 8..14: the dataplane's writer for this resource, FastDispatchOf() of the rest (the
-  // reader checks it), so that a policy answer costs one indexed jump to pick its writer.
-};
-inline constexpr int kFastDispatchShift = 8;
-inline constexpr uint16_t kFastDispatchMask = 0x7F << kFastDispatchShift;
-
-// The writer (bits 2..6 of the dispatch id) and the health accessor it reads member health
-// through (bits 0..1; 0 is "no health", so clearing them serves a dataplane without health
-// words).
-enum FastWriter : uint8_t {
-  kWriterGeneral = 0,   // the general evaluator (nesting, names in rdata, weighted count > 1)
-  kWriterRun = 1,       // static cyclic or fixed: every member, rotated
-  kWriterFailover = 2,  // the first member up
-  kWriterWeighted = 3,  // one member by weight
-  kWriterShuffled = 4,  // static random, and multivalue that kWriterSample* do not take
-  kWriterGeo = 5,       // geo and latency: the lookup, then the site's own writer
-  // Multivalue over at most 16 A (AAAA) members in a run, without ttl_when_down: a sample
-  // drawn in a vector register, answered when the members drawn are up.
-  kWriterSampleA = 6,
-  kWriterSampleAaaa = 7,
-  // Any kind but geo and latency with a single A (AAAA) member: that member when it is up.
-  kWriterOneA = 8,
-  kWriterOneAaaa = 9,
-  // Geo and latency whose every site is answered by writer w (any of the above but the general
-  // and the geo ones) with the same health accessor (the id's health bits), and whose site
-  // choice needs nothing but the lookup: the lookup and that writer in one function.
-  // GeoDispatchOf says when.
-  kWriterGeoSites = 16,  // + w
-};
-enum FastHealth : uint8_t { kFastNoHealth = 0, kFastHealthRun = 1, kFastHealthIndexed = 2 };
-inline constexpr int kFastDispatchCount = 128;
-
 struct Resource {
   uint8_t kind;         // PolicyKindId
   uint8_t order;        // StaticOrderId (static)
@@ -251,83 +213,19 @@ struct Resource {
   uint32_t ttl;
   uint32_t ttl_when_down;  // kNone = not set
   StringRef name;          // for explain
-  uint16_t flags;          // ResourceFlags
-  uint16_t rdata_stride;   // kResourceRdataRun: 2 + the rdata length of every member; else 0
-  uint32_t rdata_first;    // kResourceRdataRun: offset in kRdata of member 0's rdata; else 0
-  uint32_t health_first;   // kResourceHealthRun: health word of member 0; else 0
-  uint32_t total_weight;   // sum of the members' weights
 };
-static_assert(sizeof(Resource) == 52);
-
-// The dispatch id of resource r from its kind, order, count, member count, ttl_when_down,
-// rdata stride and ResourceFlags (bits 0..7 of flags), except geo and latency ones whose sites
-// qualify for kWriterGeoSites (GeoDispatchOf).
-constexpr uint8_t FastDispatchOf(const Resource& r) {
-  if (r.kind == kPolicyGeo || r.kind == kPolicyLatency) return kWriterGeo << 2;
-  const uint16_t flags = r.flags & 0xFF;
-  uint8_t writer = kWriterGeneral;
-  const bool a = r.rdata_stride == 2 + 4, aaaa = r.rdata_stride == 2 + 16;
-  if ((flags & kResourceRdataRun) && r.member_count == 1 && (a || aaaa)) {
-    writer = a ? kWriterOneA : kWriterOneAaaa;  // every kind answers a lone member that is up
-  } else if (flags & kResourceRdataRun) {
-    switch (r.kind) {
-      case kPolicyFailover:
-        writer = kWriterFailover;
-        break;
-      case kPolicyWeighted:
-        writer = r.count == 1 ? kWriterWeighted : kWriterGeneral;
-        break;
-      case kPolicyMultivalue:
-        writer = kWriterShuffled;
-        if (r.member_count <= 16 && r.count >= 1 && r.ttl_when_down == kNone && (a || aaaa)) {
-          writer = a ? kWriterSampleA : kWriterSampleAaaa;
-        }
-        break;
-      default:  // static
-        writer = r.order == kOrderRandom ? kWriterShuffled : kWriterRun;
-        break;
-    }
-  }
-  if (writer == kWriterGeneral) return 0;
-  const uint8_t health = (flags & kResourceNoHealth)    ? kFastNoHealth
-                         : (flags & kResourceHealthRun) ? kFastHealthRun
-                                                        : kFastHealthIndexed;
-  return static_cast<uint8_t>(writer << 2 | health);
-}
+static_assert(sizeof(Resource) == 36);
 
 enum MemberKind : uint8_t { kMemberRdata = 0, kMemberResource = 1 };
 
 struct Member {
-  uint8_t kind;   // MemberKind
-  uint8_t alias;  // weighted: the member slot k gives when the draw is not below alias_keep
-  uint16_t weight;
-  uint32_t health;      // health word index; kNone = always up
-  uint32_t ref;         // kMemberRdata: offset in kRdata (u16 len | rdata); else a resource index
-  uint32_t alias_keep;  // weighted: slot k gives member k when a 32-bit draw is below this
-                        // (maps/alias_table.h, which also sets `alias`, for every resource)
+  uint8_t kind;  // MemberKind
+  uint8_t reserved;
+  uint16_t weight;  // weighted: its share; geo and latency: the datacenter id
+  uint32_t health;  // health word index; kNone = always up
+  uint32_t ref;     // kMemberRdata: offset in kRdata (u16 len | rdata); else a resource index
 };
-static_assert(sizeof(Member) == 16);
-
-// The dispatch id of geo or latency resource r (members m, all of them checked in range by the
-// caller): kWriterGeoSites + w when no member has a health word of its own, r has no
-// ttl_when_down, and every site is a resource whose own dispatch id has writer w and the same
-// health accessor; else kWriterGeo. Sites' own ids must be final (they come after r).
-inline uint8_t GeoDispatchOf(const Resource& r, const Member* m, const Resource* resources) {
-  constexpr uint8_t kGeneric = kWriterGeo << 2;
-  if (r.ttl_when_down != kNone || r.member_count == 0) return kGeneric;
-  uint8_t site = 0;
-  for (uint32_t k = 0; k < r.member_count; ++k) {
-    if (m[k].kind != kMemberResource || m[k].health != kNone) return kGeneric;
-    const uint8_t id = static_cast<uint8_t>(resources[m[k].ref].flags >> kFastDispatchShift);
-    const uint8_t writer = id >> 2;
-    if (writer == kWriterGeneral || writer == kWriterGeo || writer >= kWriterGeoSites ||
-        (k > 0 && id != site)) {
-      return kGeneric;
-    }
-    site = id;
-  }
-  return static_cast<uint8_t>((kWriterGeoSites << 2) + site);
-}
+static_assert(sizeof(Member) == 12);
 
 struct Target {
   StringRef name;

@@ -13,7 +13,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "maps/alias_table.h"
 #include "maps/control_block.h"
 #include "maps/dc_lists.h"
 #include "maps/prefix_table.h"
@@ -204,6 +203,10 @@ absl::Status SnapshotReader::ValidateRecords() {
         r.member_count > 64 || r.fallback_count > 64) {
       return bad("resource ", i, " has members out of range");
     }
+    if (r.kind > kPolicyLatency || r.order > kOrderFixed || r.all_down > kAllDownFallback ||
+        r.rdata_names > kRdataSoa) {
+      return bad("resource ", i, " has a kind, order, all_down or name layout out of range");
+    }
     // Nested resources always have higher indices (the compiler emits them after their
     // parents), so evaluation terminates however the snapshot was made.
     for (uint32_t k = r.member_first; k < r.member_first + r.member_count; ++k) {
@@ -211,49 +214,12 @@ absl::Status SnapshotReader::ValidateRecords() {
         return bad("resource ", i, " nests resource ", members[k].ref, " that is not after it");
       }
     }
-    // The fast path trusts the flags and runs instead of the members: each must hold exactly.
-    bool leaf = true, health_run = true, no_health = true, rdata_run = true;
-    uint32_t weight_sum = 0;
-    for (uint16_t k = 0; k < r.member_count; ++k) {
-      const Member& m = members[r.member_first + k];
-      leaf &= m.kind == kMemberRdata;
-      health_run &= m.health != kNone && m.health == uint64_t{r.health_first} + k;
-      no_health &= m.health == kNone;
-      uint16_t len = 0;
-      if (m.kind == kMemberRdata && m.ref + uint64_t{2} <= rdata.size()) {
-        std::memcpy(&len, rdata.data() + m.ref, 2);
-      }
-      rdata_run &= m.kind == kMemberRdata && r.rdata_stride >= 2 && len == r.rdata_stride - 2 &&
-                   m.ref == uint64_t{r.rdata_first} + uint64_t{k} * r.rdata_stride;
-      weight_sum += m.weight;
-    }
-    if (r.total_weight != weight_sum) return bad("resource ", i, " has a bad total weight");
-    // The weighted fast path trusts the alias table: it must be the one the weights give.
-    Member rebuilt[64];
-    std::copy_n(members.data() + r.member_first, r.member_count, rebuilt);
-    BuildAliasTable(rebuilt, r.member_count);
-    for (uint16_t k = 0; k < r.member_count; ++k) {
-      const Member& m = members[r.member_first + k];
-      if (m.alias != rebuilt[k].alias || m.alias_keep != rebuilt[k].alias_keep) {
-        return bad("resource ", i, " has a bad weight table");
-      }
-    }
-    const auto flag = [&](uint16_t f) { return (r.flags & f) != 0; };
-    if ((flag(kResourceLeaf) && !leaf) || (flag(kResourceHealthRun) && !health_run) ||
-        (flag(kResourceNoHealth) && !no_health) || (flag(kResourceRdataRun) && !rdata_run) ||
-        (flag(kResourceRdataRun) && (!flag(kResourceLeaf) || r.rdata_names != kRdataNoNames))) {
-      return bad("resource ", i, " has flags its members do not match");
-    }
-    const bool geo = r.kind == kPolicyGeo || r.kind == kPolicyLatency;
-    if ((r.flags & ~(kFastDispatchMask | 0xFF)) != 0 ||
-        (!geo && (r.flags >> kFastDispatchShift) != FastDispatchOf(r))) {
-      return bad("resource ", i, " has a dispatch id its kind and flags do not match");
-    }
   }
   for (size_t i = 0; i < members.size(); ++i) {
     const Member& m = members[i];
     if (m.health != kNone && m.health >= kMaxHealthWords)
       return bad("member ", i, " health index out of range");
+    if (m.kind > kMemberResource) return bad("member ", i, " has a kind out of range");
     if (m.kind == kMemberResource) {
       if (m.ref >= resources.size()) return bad("member ", i, " resource out of range");
     } else if (uint64_t{m.ref} + 2 > rdata.size()) {
@@ -262,16 +228,6 @@ absl::Status SnapshotReader::ValidateRecords() {
       uint16_t len;
       std::memcpy(&len, rdata.data() + m.ref, 2);
       if (uint64_t{m.ref} + 2 + len > rdata.size()) return bad("member ", i, " rdata out of range");
-    }
-  }
-  // Geo dispatch ids, now that every member's resource is known to be in range (sites come
-  // after their geo resource, so checking backwards sees each site's id checked first).
-  for (size_t i = resources.size(); i-- > 0;) {
-    const Resource& r = resources[i];
-    if (r.kind != kPolicyGeo && r.kind != kPolicyLatency) continue;
-    if ((r.flags >> kFastDispatchShift) !=
-        GeoDispatchOf(r, members.data() + r.member_first, resources.data())) {
-      return bad("resource ", i, " has a dispatch id its sites do not match");
     }
   }
   for (const AdditionalRef& a : adds) {

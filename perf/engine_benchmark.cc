@@ -36,7 +36,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/engine/engine.h"
-#include "dataplane/engine/policy.h"
+#include "dataplane/engine/policy_pickers.h"
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"

@@ -1,13 +1,14 @@
 // sextantctl: the operator CLI. Thin: flags and wiring. Commands that steer or ask the daemon
 // (status, health, force, release, reload) go over its control socket (control_socket.h);
-// stats and explain read the shared memory directly (operator.h), so they work while control is
-// down too.
+// stats and explain read the shared memory directly (shm_reports.h, explain.h), so they work while
+// control is down too.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "control/cli/operator.h"
+#include "control/cli/explain.h"
+#include "control/cli/shm_reports.h"
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
 
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
   auto* explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
   explain->add_option("name", qname)->required();
   explain->add_option("type", type)->required();
-  explain->add_option("--client", client, "client address (geo issue: prefixes too)");
+  explain->add_option("--client", client,
+                      "client address or prefix (sent as ECS, and as the packet source)");
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [](const absl::Status& s) {
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<std::string> out = absl::UnknownError("no command");
   if (*stats) out = StatsReport(instance, json);
-  if (*explain) out = Explain(instance, qname, type, client);
+  if (*explain) out = Explain(instance, ExplainRequest{qname, type, client});
   if (*status) out = ask(json ? "status json" : "status");
   if (*reload) out = ask("reload");
   if (*health) {

@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/zones/dns_name.h"
-#include "maps/alias_table.h"
 #include "maps/dns/wire.h"
 #include "maps/status_macros.h"
 
@@ -54,35 +53,6 @@ absl::StatusOr<uint32_t> AddRdata(const std::string& file, const ResourceConfig&
   blob->insert(blob->end(), lb, lb + 2);
   blob->insert(blob->end(), wire.begin(), wire.end());
   return off;
-}
-
-// The ResourceFlags of `res` and the runs they describe, from its members (already appended).
-// The dataplane's fast path relies on them, and the snapshot reader checks each against the
-// members, so they are exact: a run flag is set only when every member fits it.
-void SetFastPathFacts(const maps::Member* m, const std::vector<uint8_t>& rdata,
-                      maps::Resource* res) {
-  const uint16_t n = res->member_count;
-  bool leaf = true, health_run = true, no_health = true, rdata_run = true;
-  uint16_t len0 = 0;
-  if (n > 0 && m[0].kind == maps::kMemberRdata) std::memcpy(&len0, rdata.data() + m[0].ref, 2);
-  for (uint16_t k = 0; k < n; ++k) {
-    leaf &= m[k].kind == maps::kMemberRdata;
-    health_run &= m[k].health != kNone && m[k].health == m[0].health + k;
-    no_health &= m[k].health == kNone;
-    if (!leaf) continue;
-    uint16_t len;
-    std::memcpy(&len, rdata.data() + m[k].ref, 2);
-    rdata_run &= len == len0 && m[k].ref == m[0].ref + uint32_t{k} * (2u + len0);
-  }
-  rdata_run &= leaf && n > 0 && res->rdata_names == maps::kRdataNoNames;
-  health_run &= n > 0;
-  res->flags = static_cast<uint16_t>(
-      (leaf ? maps::kResourceLeaf : 0) | (rdata_run ? maps::kResourceRdataRun : 0) |
-      (health_run ? maps::kResourceHealthRun : 0) | (no_health ? maps::kResourceNoHealth : 0));
-  res->rdata_first = rdata_run ? m[0].ref : 0;
-  res->rdata_stride = rdata_run ? static_cast<uint16_t>(2 + len0) : 0;
-  res->health_first = health_run ? m[0].health : 0;
-  res->flags |= static_cast<uint16_t>(maps::FastDispatchOf(*res) << maps::kFastDispatchShift);
 }
 
 }  // namespace
@@ -206,7 +176,6 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     res.member_first = static_cast<uint32_t>(out->members.size());
     res.member_count = static_cast<uint16_t>(r.members.size());
     bool any_weight = false;
-    uint32_t weight_sum = 0;
     std::set<std::string> seen;
     for (const MemberConfig& m : r.members) {
       const std::string key = m.resource.empty() ? "a:" + m.address : "r:" + m.resource;
@@ -218,7 +187,6 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
       maps::Member mem{};
       mem.weight = static_cast<uint16_t>(m.weight);
       any_weight |= m.weight > 0;
-      weight_sum += mem.weight;
       mem.health = m.target.empty() ? kNone : target_index->at(m.target);
       if (!m.resource.empty()) {
         mem.kind = maps::kMemberResource;
@@ -232,9 +200,6 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     if (r.kind == PolicyKind::kWeighted && !any_weight) {
       return ResErr(file, r, 0, "every member has weight 0; give at least one a positive weight");
     }
-    res.total_weight = weight_sum;
-    maps::BuildAliasTable(out->members.data() + res.member_first, res.member_count);
-    SetFastPathFacts(out->members.data() + res.member_first, *rdata, &res);
     res.fallback_first = static_cast<uint32_t>(out->members.size());
     res.fallback_count = static_cast<uint16_t>(r.fallback.size());
     if (type == maps::dns::kTypeCname && r.fallback.size() > 1) {
@@ -248,15 +213,6 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
       out->members.push_back(mem);
     }
     out->resources.push_back(res);
-  }
-  // Geo and latency resources' dispatch ids depend on their sites', which come after them.
-  for (size_t i = out->resources.size(); i-- > 0;) {
-    maps::Resource& res = out->resources[i];
-    if (res.kind != maps::kPolicyGeo && res.kind != maps::kPolicyLatency) continue;
-    res.flags = static_cast<uint16_t>(
-        (res.flags & ~maps::kFastDispatchMask) |
-        maps::GeoDispatchOf(res, out->members.data() + res.member_first, out->resources.data())
-            << maps::kFastDispatchShift);
   }
   for (const RecordConfig& rec : config.records)
     out->record_resource.push_back(index.at(rec.resource));

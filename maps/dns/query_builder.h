@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,33 +30,31 @@ struct QueryOptions {
 // The query for the uncompressed wire name name[0, len) (the caller's case kept), type `qtype`.
 inline std::vector<uint8_t> BuildQueryWire(const uint8_t* name, size_t len, uint16_t qtype,
                                            const QueryOptions& o = {}) {
-  std::vector<uint8_t> q(kHeaderSize, 0);
-  Put16(q.data() + kOffId, o.id);
-  q[kOffFlags1] = static_cast<uint8_t>((o.opcode << kOpcodeShift) | (o.rd ? kFlag1Rd : 0));
-  Put16(q.data() + kOffQdcount, 1);
-  q.insert(q.end(), name, name + len);
-  const size_t at = q.size();
-  q.resize(at + 4);
-  Put16(q.data() + at, qtype);
-  Put16(q.data() + at + 2, o.qclass);
-  if (o.edns_size < 0) return q;
-  Put16(q.data() + kOffArcount, 1);
   size_t rdlength = 0;
   for (const auto& [code, data] : o.options) rdlength += 4 + data.size();
-  const size_t opt = q.size();
-  q.resize(opt + kOptFixedSize);
-  q[opt] = 0;  // owner: the root
-  Put16(q.data() + opt + kOptType, kTypeOpt);
-  Put16(q.data() + opt + kOptUdpSize, static_cast<uint16_t>(o.edns_size));
-  q[opt + kOptVersion] = o.edns_version;
-  q[opt + kOptFlags] = o.do_bit ? kOptFlagDo : 0;
-  Put16(q.data() + opt + kOptRdlength, static_cast<uint16_t>(rdlength));
+  const size_t question = kHeaderSize + len + 4;
+  std::vector<uint8_t> q(question + (o.edns_size < 0 ? 0 : kOptFixedSize + rdlength), 0);
+  uint8_t* p = q.data();
+  Put16(p + kOffId, o.id);
+  p[kOffFlags1] = static_cast<uint8_t>((o.opcode << kOpcodeShift) | (o.rd ? kFlag1Rd : 0));
+  Put16(p + kOffQdcount, 1);
+  if (len > 0) std::memcpy(p + kHeaderSize, name, len);
+  Put16(p + kHeaderSize + len, qtype);
+  Put16(p + kHeaderSize + len + 2, o.qclass);
+  if (o.edns_size < 0) return q;
+  Put16(p + kOffArcount, 1);
+  uint8_t* opt = p + question;  // owner: the root (0)
+  Put16(opt + kOptType, kTypeOpt);
+  Put16(opt + kOptUdpSize, static_cast<uint16_t>(o.edns_size));
+  opt[kOptVersion] = o.edns_version;
+  opt[kOptFlags] = o.do_bit ? kOptFlagDo : 0;
+  Put16(opt + kOptRdlength, static_cast<uint16_t>(rdlength));
+  uint8_t* at = opt + kOptFixedSize;
   for (const auto& [code, data] : o.options) {
-    const size_t p = q.size();
-    q.resize(p + 4);
-    Put16(q.data() + p, code);
-    Put16(q.data() + p + 2, static_cast<uint16_t>(data.size()));
-    q.insert(q.end(), data.begin(), data.end());
+    Put16(at, code);
+    Put16(at + 2, static_cast<uint16_t>(data.size()));
+    if (!data.empty()) std::memcpy(at + 4, data.data(), data.size());
+    at += 4 + data.size();
   }
   return q;
 }

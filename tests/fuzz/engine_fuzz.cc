@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "dataplane/engine/engine.h"
-#include "dataplane/engine/policy.h"
+#include "dataplane/engine/policy_pickers.h"
 #include "maps/control_block.h"
 #include "tests/support/test_snapshot.h"
 

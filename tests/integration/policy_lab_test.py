@@ -131,7 +131,8 @@ def main():
         res.check("static: a down member is left out at once, TTL shortened",
                   a_records(out) == ["198.18.1.1", "198.18.1.3"] and ttl_of(out) == 5, out)
         out = run(sx + ["explain", "www.pol.test", "A"]).stdout
-        res.check("explain names the skipped member", "198.18.1.2: down: skipped" in out, out)
+        res.check("explain names the skipped member and its target",
+                  "198.18.1.2 (target web2): down: skipped" in out, out)
 
         out = lab.dig("api.pol.test", "A")
         res.check("failover: first healthy", a_records(out) == ["198.18.2.1"], out)

@@ -17,7 +17,6 @@
 #include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "maps/alias_table.h"
 #include "maps/snapshot_checksum.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_reader.h"
@@ -300,53 +299,40 @@ TEST(Snapshot, NamesTheHeaderSizeWhenItIsWrong) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("header size"));
 }
 
-// The tables the dataplane's policy fast path trusts without looking at the members (the
-// dispatch id in Resource.flags, the weighted alias table) are rebuilt by the reader and refused
-// when they differ: a damaged or hand-made snapshot cannot send a query to the wrong writer or
-// skew the weights.
-TEST(Snapshot, RefusesPolicyTablesItsMembersDoNotGive) {
+// Policy records hold what the policies mean; the reader refuses any the evaluator could not
+// take at its word (a kind, order or all-down rule it does not know, a member kind out of range,
+// a nested resource that does not come after its parent).
+TEST(Snapshot, RefusesPolicyRecordsOutOfRange) {
   auto snap = sextant::testing::BuildTestSnapshot(
       {{"pol.test.",
         "$ORIGIN pol.test.\n$TTL 300\n@ IN SOA ns hm 1 2 3 4 5\n@ IN NS ns\n"
         "ns IN A 192.0.2.53\n"}},
       "", 3,
-      "targets:\n  t1: {initial: up}\n  t2: {initial: up}\n  t3: {initial: up}\n"
+      "targets:\n  t1: {initial: up}\n  t2: {initial: up}\n"
       "resources:\n"
+      "  top: {kind: failover, members: [{resource: w}, 192.0.2.9]}\n"
       "  w: {kind: weighted, members: [{address: 192.0.2.1, target: t1, weight: 3},\n"
-      "      {address: 192.0.2.2, target: t2, weight: 1}, {address: 192.0.2.3, target: t3}]}\n"
-      "records:\n  - {name: w.pol.test., type: A, resource: w}\n");
+      "      {address: 192.0.2.2, target: t2, weight: 1}]}\n"
+      "records:\n  - {name: w.pol.test., type: A, resource: top}\n");
   ASSERT_TRUE(snap.ok()) << snap.status();
   const Blob good((*snap)->base(), (*snap)->base() + (*snap)->size());
-  {
-    const Resource& w = (*snap)->section<Resource>(kResources)[0];
-    EXPECT_EQ(w.flags >> kFastDispatchShift, kWriterWeighted << 2 | kFastHealthRun);
-  }
   struct Case {
     std::string what;
     std::function<void(Blob&)> damage;
     std::string message;
   } cases[] = {
-      {"dispatch id of another writer",
-       [](Blob& b) {
-         EditRecord<Resource>(b, kResources, 0, [](Resource& r) {
-           r.flags = static_cast<uint16_t>(
-               (r.flags & 0xFF) | (kWriterShuffled << 2 | kFastHealthRun) << kFastDispatchShift);
-         });
-       },
-       "dispatch id"},
-      {"dispatch id past the table",
-       [](Blob& b) {
-         EditRecord<Resource>(b, kResources, 0, [](Resource& r) { r.flags |= 0x8000; });
-       },
-       "dispatch id"},
-      {"alias pointing elsewhere",
-       [](Blob& b) {
-         EditRecord<Member>(b, kMembers, 0, [](Member& m) { m.alias = (m.alias + 1) % 3; });
-       },
-       "weight table"},
-      {"slot share changed",
-       [](Blob& b) { EditRecord<Member>(b, kMembers, 1, [](Member& m) { m.alias_keep ^= 1; }); },
-       "weight table"},
+      {"unknown kind",
+       [](Blob& b) { EditRecord<Resource>(b, kResources, 0, [](Resource& r) { r.kind = 9; }); },
+       "out of range"},
+      {"unknown all_down rule",
+       [](Blob& b) { EditRecord<Resource>(b, kResources, 0, [](Resource& r) { r.all_down = 7; }); },
+       "out of range"},
+      {"unknown member kind",
+       [](Blob& b) { EditRecord<Member>(b, kMembers, 1, [](Member& m) { m.kind = 3; }); },
+       "kind out of range"},
+      {"nested resource before its parent",
+       [](Blob& b) { EditRecord<Member>(b, kMembers, 0, [](Member& m) { m.ref = 0; }); },
+       "not after it"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
@@ -356,48 +342,6 @@ TEST(Snapshot, RefusesPolicyTablesItsMembersDoNotGive) {
     auto r = SnapshotReader::FromBytes(b);
     ASSERT_FALSE(r.ok());
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
-  }
-}
-
-// The alias table gives each member its weight's share: worked out exactly from the table (each
-// slot 1/n, split keep/2^32 to its member and the rest to its alias), within the n/2^32 that
-// rounding each slot's share to 32 bits allows, for weight lists with zeros, one member, equal
-// and very unequal weights, and random ones up to the 64-member limit.
-TEST(AliasTable, GivesEachMemberItsWeightsShare) {
-  std::vector<std::vector<uint16_t>> lists = {
-      {1}, {0, 5}, {3, 1, 6}, {1, 1, 1, 1}, {65535, 1}, {0, 0, 7, 0, 1}, {2, 0, 2, 0, 2, 0}};
-  uint64_t x = 0x9E3779B97F4A7C15ULL;
-  for (int n : {16, 33, 64}) {
-    std::vector<uint16_t> w(n);
-    for (uint16_t& v : w) {
-      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      v = static_cast<uint16_t>(x % 4 == 0 ? 0 : x % 1000);
-    }
-    lists.push_back(w);
-  }
-  for (const std::vector<uint16_t>& w : lists) {
-    SCOPED_TRACE(absl::StrJoin(w, ","));
-    const uint32_t n = static_cast<uint32_t>(w.size());
-    std::vector<Member> m(n);
-    double total = 0;
-    for (uint32_t k = 0; k < n; ++k) {
-      m[k].weight = w[k];
-      total += w[k];
-    }
-    BuildAliasTable(m.data(), n);
-    std::vector<double> p(n, 0.0);
-    for (uint32_t s = 0; s < n; ++s) {
-      ASSERT_LT(m[s].alias, n);
-      const double keep = m[s].alias_keep / 4294967296.0;
-      p[s] += keep / n;
-      p[m[s].alias] += (1 - keep) / n;
-    }
-    for (uint32_t k = 0; k < n; ++k) {
-      EXPECT_NEAR(p[k], w[k] / total, n / 4294967296.0 + 1e-12) << "member " << k;
-      if (w[k] == 0) {
-        EXPECT_LT(p[k], n / 4294967296.0) << "weight-0 member " << k;
-      }
-    }
   }
 }
 

@@ -253,26 +253,27 @@ TEST_F(GeoTest, AnswersAndScopesForEveryAddressForm) {
   }
 }
 
-// The compiler's dispatch id for a geo resource: the lookup fused with the site writer when every
+// The policy plan's writer for a geo resource: the lookup fused with the site writer when every
 // site is answered the same way (www: three static sites, each watched), the generic geo writer
 // when the sites differ (fast: one site has no health word). Every www site is one watched
 // address, so its writer is the lone-member one. Both paths answer the rows above.
 TEST_F(GeoTest, GeoResourcesWhoseSitesAgreeGetTheFusedWriter) {
   auto resources = snap_->section<maps::Resource>(maps::kResources);
   auto strings = snap_->bytes(maps::kStrings);
-  auto dispatch = [&](const std::string& name) {
-    for (const maps::Resource& r : resources) {
+  const Engine engine(*snap_);
+  auto writer = [&](const std::string& name) {
+    for (size_t i = 0; i < resources.size(); ++i) {
+      const maps::Resource& r = resources[i];
       if (std::string(reinterpret_cast<const char*>(strings.data()) + r.name.offset,
                       r.name.length) == name) {
-        return r.flags >> maps::kFastDispatchShift;
+        return static_cast<int>(engine.view().plans[i].writer);
       }
     }
     ADD_FAILURE() << "no resource " << name;
     return -1;
   };
-  EXPECT_EQ(dispatch("www"),
-            (maps::kWriterGeoSites + maps::kWriterOneA) << 2 | maps::kFastHealthRun);
-  EXPECT_EQ(dispatch("fast"), maps::kWriterGeo << 2);
+  EXPECT_EQ(writer("www"), WriterId(kWriterGeoSites + kWriterOneA, kFastHealthRun));
+  EXPECT_EQ(writer("fast"), WriterId(kWriterGeo, 0));
 }
 
 TEST_F(GeoTest, StaticAnswersCarryScopeZero) {

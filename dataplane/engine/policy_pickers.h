@@ -1,19 +1,13 @@
-// Record-set policies evaluated per query (maps/snapshot_format.h Resource/Member): static
-// (cyclic / random / fixed order), failover, weighted, multivalue, nested to a bounded depth,
-// with the all-down rules and the health-aware TTL. Reads health words with relaxed loads, so a
-// health change is visible to the next query. No allocation, no locks.
-//
-// Two evaluators give the same answers:
-//   * PickFast (inline, below) handles a resource whose members are all rdata, in the states
-//     that need no degraded rule: it picks member indices straight from the compiler's runs
-//     (ResourceFlags) and the engine writes those members' records itself. It declines (returns
-//     false) whenever the answer would depend on more than it looked at.
-//   * EvaluateResource handles everything (nesting, all-down rules, the shorter TTL while a
-//     member is down, traces for `sextantctl explain`) into a Selection of rdata pointers; it
-//     tries PickFast first when no trace is asked for.
+// The per-kind pickers the fast writers (fast_writers.h) answer with: failover, weighted (one
+// member, by Walker's alias table), static runs (rotated) and uniform samples (multivalue,
+// static random), each over one health accessor type so that the per-member code has no mode
+// test in it. A picker looks only at what the answer depends on and declines (returns false)
+// when the answer needs more: then the general evaluator (policy_evaluator.h) decides, from a
+// fresh start, so the answers keep the policy's exact distribution (see PickShuffled).
 //
 // Randomness and rotation are per thread (one lcore = one thread): a rotation counter and an
-// xorshift generator, never a shared atomic (Knot's knot_pkt_put_rotate does the same).
+// xorshift generator, never a shared atomic (Knot's knot_pkt_put_rotate does the same). The
+// general evaluator draws from the same per-thread state.
 #pragma once
 
 #include <algorithm>
@@ -32,59 +26,15 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "dataplane/engine/policy_plan.h"
 #include "maps/control_block.h"
 #include "maps/snapshot_format.h"
 
 namespace sextant::dataplane {
 
-struct SnapshotView;
-
 inline constexpr int kMaxSelected = 64;
-inline constexpr int kMaxPolicyDepth = 8;  // config allows 4; the snapshot guarantees no cycles
 
-enum class PolicyOutcome : uint8_t { kAnswer, kNoData, kServFail };
-
-// Why each member was used or skipped, for `sextantctl explain` (null on the fast path).
-struct PolicyTrace {
-  enum Event : uint8_t { kUp, kDown, kDrained, kPicked, kNestedEmpty, kAllDownRule };
-  struct Entry {
-    uint32_t resource;
-    uint16_t member;  // index within the resource
-    Event event;
-  };
-  static constexpr int kMaxEntries = 256;
-  Entry entries[kMaxEntries];
-  int n = 0;
-  void Add(uint32_t r, uint16_t m, Event e) {
-    if (n < kMaxEntries) entries[n++] = Entry{r, m, e};
-  }
-};
-
-struct Selection {
-  const uint8_t* rd[kMaxSelected];  // each points at `u16 len | rdata`
-  uint16_t n = 0;
-  uint32_t ttl = 0;
-  // A member seen was down. Exact with a trace; without one, PickFast may answer without
-  // looking at members whose health does not change the answer or its TTL.
-  bool any_down = false;
-  PolicyOutcome outcome = PolicyOutcome::kAnswer;
-  // Geo resources (dataplane/engine/geo.h): the client to steer by (input; null = an unknown
-  // client), and the ECS scope of the answer (output: the largest of the geo lookups made).
-  const struct GeoClient* client = nullptr;
-  uint8_t scope = 0;
-};
-
-// Evaluates resource `resource` for one query. `health` may be null (everything up).
-void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health, uint32_t resource,
-                      Selection* out, PolicyTrace* trace = nullptr);
-
-// Seeds this thread's generator and rotation (tests; the default seed is per thread).
-void SeedPolicyRandom(uint64_t seed);
-
-// ---------------------------------------------------------------------------------------------
-// Fast path
-
-// What PickFast chose: members of one resource, by index, in answer order.
+// What a picker chose: members of one resource, by index, in answer order.
 struct FastPick {
   uint32_t ttl;
   uint16_t n;       // records
@@ -360,7 +310,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline __m128i SampleSmallInline(uint32_t n, uint32
 }
 
 // SampleSmallInline out of line, for callers whose registers hold other state: inside
-// PickShuffledImpl its loop spilled the random word to the stack on every draw.
+// PickShuffled its loop spilled the random word to the stack on every draw.
 ABSL_ATTRIBUTE_NOINLINE inline __m128i SampleSmall(uint32_t n, uint32_t keep) {
   return SampleSmallInline(n, keep);
 }
@@ -393,15 +343,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DrawnUp(RunHealth h, uint32_t n, uint32
 }
 #endif
 
-// Multivalue and static random order. Out of line (policy.cc): its loops would otherwise make
-// every caller of PickFast save and restore more registers.
-bool PickShuffled(RunHealth h, const maps::Resource& r, FastPick* out);
-bool PickShuffled(IndexedHealth h, const maps::Resource& r, FastPick* out);
-bool PickShuffled(NoHealth h, const maps::Resource& r, FastPick* out);
-
+// Multivalue and static random order.
 template <typename H>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickShuffledImpl(H h, const maps::Resource& r,
-                                                          FastPick* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickShuffled(H h, const ResourcePlan& r, FastPick* out) {
   const uint32_t n = r.member_count;
   // Multivalue: `count` members; static random: every member, shuffled.
   const bool multivalue = r.kind == maps::kPolicyMultivalue;
@@ -432,7 +376,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickShuffledImpl(H h, const maps::Resou
 // One picker per kind, so that a caller that knows the kind (the engine's per-kind writers)
 // gets only that kind's code. Each sets out->ttl, out->n, out->run (and idx or rotate).
 template <typename H>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickFailover(H h, const maps::Resource& r, FastPick* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickFailover(H h, const ResourcePlan& r, FastPick* out) {
   const uint32_t n = r.member_count;
   // With ttl_when_down the TTL says whether any member is down: then only "all up" is quick.
   const uint32_t k = r.ttl_when_down != maps::kNone ? (AllUp(h, n) ? 0 : n) : FirstUp(h, n);
@@ -446,18 +390,18 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickFailover(H h, const maps::Resource&
 }
 
 template <typename H>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickWeighted(H h, const maps::Member* m,
-                                                      const maps::Resource& r, FastPick* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickWeighted(H h, const AliasSlot* alias,
+                                                      const ResourcePlan& r, FastPick* out) {
   const uint32_t n = r.member_count;
   const bool need_all = r.ttl_when_down != maps::kNone;
   if (r.count != 1 || (need_all && !AllUp(h, n))) return false;
-  // Walker's alias method (maps/alias_table.h): the high half of word * n is the slot, the
+  // Walker's alias method (policy_plan.h AliasSlot): the high half of word * n is the slot, the
   // low half a fresh uniform word (as in Sample) whose top 32 bits decide slot or alias. A
   // weight-0 member owns no share of any slot, so it is never drawn.
   uint64_t word = NextRandom();
   const uint32_t slot = Draw(&word, n);
   const uint32_t u = static_cast<uint32_t>(word >> 32);
-  const uint32_t lo = u < m[slot].alias_keep ? slot : m[slot].alias;
+  const uint32_t lo = u < alias[slot].keep ? slot : alias[slot].alias;
   if (!need_all && (h.Bad(lo) & kBadBits) != 0) return false;
   out->ttl = r.ttl;
   out->run = false;
@@ -469,8 +413,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickWeighted(H h, const maps::Member* m
 
 // Static with cyclic or fixed order (not random: PickShuffled): every member, when all are up.
 template <typename H>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickStaticRun(H h, const maps::Resource& r,
-                                                       FastPick* out) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickStaticRun(H h, const ResourcePlan& r, FastPick* out) {
   const uint32_t n = r.member_count;
   if (!AllUp(h, n)) return false;
   out->ttl = r.ttl;
@@ -482,32 +425,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickStaticRun(H h, const maps::Resource
   return true;
 }
 
-template <typename H>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Pick(H h, const maps::Member* m, const maps::Resource& r,
-                                              FastPick* out) {
-  switch (r.kind) {
-    case maps::kPolicyFailover:
-      return PickFailover(h, r, out);
-    case maps::kPolicyWeighted:
-      return PickWeighted(h, m, r, out);
-    case maps::kPolicyMultivalue:
-      out->ttl = r.ttl;
-      out->run = false;
-      return PickShuffled(h, r, out);
-    default:  // static: every healthy member, so only "all up" is quick
-      if (r.order == maps::kOrderRandom) {
-        out->ttl = r.ttl;
-        out->run = false;
-        return PickShuffled(h, r, out);
-      }
-      return PickStaticRun(h, r, out);
-  }
-}
-
 // The health accessor of resource r (whose first member is m) for H.
 template <typename H>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline H HealthOf(const std::atomic<uint32_t>* health,
-                                               const maps::Member* m, const maps::Resource& r) {
+                                               const maps::Member* m, const ResourcePlan& r) {
   if constexpr (std::is_same_v<H, RunHealth>) {
     return RunHealth{health + r.health_first};
   } else if constexpr (std::is_same_v<H, IndexedHealth>) {
@@ -519,27 +440,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline H HealthOf(const std::atomic<uint32_t>* heal
 
 }  // namespace policy_internal
 
-// Picks the answer of resource `r`, whose members must all be rdata (kResourceLeaf), when that
-// is possible without the general evaluator: when every member is up, or (for failover, weighted
-// count 1 and multivalue, when no ttl_when_down makes the TTL depend on the others) the members it
-// picks are. Returns false otherwise; EvaluateResource then decides. Adds no trace.
-//
-// Picking among only the members it looked at stays exact for the random policies because a
-// refusal falls back to a fresh evaluation: a weighted draw over all positive weights that lands
-// on an up member is a draw over the up members (conditioning on the event that it is up), and
-// a uniform sample all of whose members are up is a uniform sample of the up members.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool PickFast(const maps::Member* members,
-                                                  const std::atomic<uint32_t>* health,
-                                                  const maps::Resource& r, FastPick* out) {
-  namespace pi = policy_internal;
-  const maps::Member* m = members + r.member_first;
-  if (health == nullptr || (r.flags & maps::kResourceNoHealth)) {
-    return pi::Pick(pi::NoHealth{}, m, r, out);
-  }
-  if (r.flags & maps::kResourceHealthRun) {
-    return pi::Pick(pi::RunHealth{health + r.health_first}, m, r, out);
-  }
-  return pi::Pick(pi::IndexedHealth{health, m}, m, r, out);
-}
+// Seeds this thread's generator and rotation (tests; the default seed is per thread).
+void SeedPolicyRandom(uint64_t seed);
 
 }  // namespace sextant::dataplane

@@ -1,12 +1,10 @@
-#include "dataplane/engine/policy.h"
+#include "dataplane/engine/policy_evaluator.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
-#include "dataplane/engine/engine.h"
-#include "dataplane/engine/geo.h"
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {
@@ -156,12 +154,13 @@ class Evaluator {
   // With all_down: first, the first choice's own answer when none has a healthy one.
   void Geo(uint32_t ri, const maps::Resource& r, int depth, bool top) {
     static constexpr GeoClient kUnknown{};
-    const GeoChoice c = GeoLookup(v_, r, out_.client ? *out_.client : kUnknown);
-    out_.scope = std::max<uint8_t>(out_.scope, static_cast<uint8_t>(c.scope));
+    const GeoChoice c = GeoLookup(v_, r.count, r.order, out_.client ? *out_.client : kUnknown);
+    out_.scope = std::max(out_.scope, c.scope);
+    if (ABSL_PREDICT_FALSE(trace_ != nullptr)) trace_->AddGeo(ri, c.list_id, c.scope);
     const maps::Member* m = v_.members + r.member_first;
     uint32_t first = r.member_count;
     for (uint8_t i = 0; i < c.list->count; ++i) {
-      const uint32_t k = GeoMemberOf(m, r, c.list->dcs[i]);
+      const uint32_t k = GeoMemberOf(m, r.member_count, c.list->dcs[i]);
       if (k == r.member_count) continue;  // no sub-resource at that site
       if (first == r.member_count) first = k;
       if (MemberUp(ri, m[k], static_cast<uint16_t>(k), depth) &&
@@ -296,22 +295,6 @@ class Evaluator {
 
 }  // namespace
 
-namespace policy_internal {
-
-constinit thread_local ThreadState t_state{};
-
-bool PickShuffled(RunHealth h, const maps::Resource& r, FastPick* out) {
-  return PickShuffledImpl(h, r, out);
-}
-bool PickShuffled(IndexedHealth h, const maps::Resource& r, FastPick* out) {
-  return PickShuffledImpl(h, r, out);
-}
-bool PickShuffled(NoHealth h, const maps::Resource& r, FastPick* out) {
-  return PickShuffledImpl(h, r, out);
-}
-
-}  // namespace policy_internal
-
 void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health, uint32_t resource,
                       Selection* out, PolicyTrace* trace) {
   out->n = 0;
@@ -319,22 +302,6 @@ void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health
   out->any_down = false;
   out->outcome = PolicyOutcome::kAnswer;
   out->scope = 0;
-  const maps::Resource& res = v.resources[resource];
-  // Tracing explains every member, which only the general evaluator looks at.
-  FastPick f;
-  f.rotate = 0;
-  if (trace == nullptr && (res.flags & maps::kResourceLeaf) &&
-      PickFast(v.members, health, res, &f)) {
-    const maps::Member* m = v.members + res.member_first;
-    for (uint16_t i = 0; i < f.n; ++i) {
-      const uint32_t k = f.run ? (f.rotate + i) % res.member_count : f.idx[f.first + i];
-      out->rd[i] = v.rdata + m[k].ref;
-    }
-    out->n = f.n;
-    out->ttl = f.ttl;
-    if (res.rdata_names == maps::kRdataOneName && out->n > 1) out->n = 1;  // one CNAME per owner
-    return;
-  }
   Evaluator e(v, health, out, trace);
   e.Eval(resource, 0, true);
   const maps::Resource& r = v.resources[resource];
@@ -345,11 +312,6 @@ void EvaluateResource(const SnapshotView& v, const std::atomic<uint32_t>* health
   // member is down so clients come back soon after recovery.
   if (out->any_down && r.ttl_when_down != kNone) out->ttl = std::min(out->ttl, r.ttl_when_down);
   if (r.rdata_names == maps::kRdataOneName && out->n > 1) out->n = 1;  // one CNAME per owner
-}
-
-void SeedPolicyRandom(uint64_t seed) {
-  t_state.rng = seed | 1;
-  t_state.rotation = static_cast<uint32_t>(seed);
 }
 
 }  // namespace sextant::dataplane

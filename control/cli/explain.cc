@@ -1,0 +1,437 @@
+#include "control/cli/explain.h"
+
+#include <arpa/inet.h>
+#include <maxminddb.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "control/cli/instance_files.h"
+#include "control/config/enum_names.h"
+#include "control/geo/geo_config.h"
+#include "control/zones/dns_name.h"
+#include "dataplane/engine/engine.h"
+#include "dataplane/engine/trace.h"
+#include "maps/dns/query_builder.h"
+#include "maps/dns/wire.h"
+#include "maps/status_macros.h"
+
+// ldns last: its common.h defines `false` as a macro (see control/config/health_check.cc).
+#include <ldns/ldns.h>
+
+namespace sextant::control {
+namespace {
+
+using dataplane::PolicyTrace;
+using dataplane::TraceStep;
+namespace dns = maps::dns;
+
+// The query explain asks, and the client it asks as.
+struct Question {
+  std::string wire;  // the name, wire form
+  uint16_t qtype = 0;
+  std::string type_text;
+  bool has_client = false;
+  IpPrefix client;
+};
+
+absl::StatusOr<Question> ParseQuestion(const ExplainRequest& req) {
+  Question q;
+  const std::string name = !req.name.empty() && req.name.back() == '.' ? req.name : req.name + ".";
+  SX_ASSIGN_OR_RETURN(q.wire, TextToWire(name));
+  const ldns_rr_type t = ldns_get_rr_type_by_name(req.type.c_str());
+  if (t == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("'", req.type, "' is not a record type"));
+  }
+  q.qtype = static_cast<uint16_t>(t);
+  char* text = ldns_rr_type2str(t);
+  q.type_text = text != nullptr ? text : req.type;
+  free(text);
+  if (!req.client.empty()) {
+    SX_ASSIGN_OR_RETURN(q.client, ParseIpPrefix(req.client));
+    q.has_client = true;
+  }
+  return q;
+}
+
+std::vector<uint8_t> QueryBytes(const Question& q) {
+  dns::QueryOptions o{.id = 0x5358, .edns_size = 1232};
+  if (q.has_client && q.client.length > 0) {
+    o.options.push_back(
+        dns::EcsOption(q.client.family == kFamilyIpv4 ? dns::kEcsFamilyIpv4 : dns::kEcsFamilyIpv6,
+                       static_cast<uint8_t>(q.client.length), q.client.addr));
+  }
+  return dns::BuildQueryWire(reinterpret_cast<const uint8_t*>(q.wire.data()), q.wire.size(),
+                             q.qtype, o);
+}
+
+dataplane::ClientInfo ClientOf(const Question& q) {
+  dataplane::ClientInfo c;
+  if (q.has_client) {
+    c.family = q.client.family == kFamilyIpv4 ? 4 : 6;
+    std::memcpy(c.addr, q.client.addr, sizeof(c.addr));
+  }
+  return c;
+}
+
+// The client's record in a MaxMind DB, as the geo compiler read it: city, subdivision, country,
+// continent, coordinates and the database network.
+std::string MmdbRecordText(const std::string& path, const IpPrefix& client) {
+  MMDB_s mmdb;
+  if (MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mmdb) != MMDB_SUCCESS) return "cannot open";
+  char addr[INET6_ADDRSTRLEN];
+  inet_ntop(client.family == kFamilyIpv4 ? AF_INET : AF_INET6, client.addr, addr, sizeof(addr));
+  int gai = 0, err = 0;
+  MMDB_lookup_result_s res = MMDB_lookup_string(&mmdb, addr, &gai, &err);
+  std::string text = "no record";
+  if (gai == 0 && err == MMDB_SUCCESS && res.found_entry) {
+    auto get = [&](std::initializer_list<const char*> path) -> std::string {
+      MMDB_entry_data_s d;
+      std::vector<const char*> p(path);
+      p.push_back(nullptr);
+      if (MMDB_aget_value(&res.entry, &d, p.data()) != MMDB_SUCCESS || !d.has_data) return "";
+      if (d.type == MMDB_DATA_TYPE_UTF8_STRING) return std::string(d.utf8_string, d.data_size);
+      if (d.type == MMDB_DATA_TYPE_DOUBLE) return absl::StrCat(d.double_value);
+      return "";
+    };
+    // IPv4 in an IPv6 tree: libmaxminddb counts from ::/96.
+    const int netmask =
+        client.family == kFamilyIpv4 && res.netmask >= 96 ? res.netmask - 96 : res.netmask;
+    text = absl::StrCat("city '", get({"city", "names", "en"}), "', subdivision '",
+                        get({"subdivisions", "0", "iso_code"}), "', country ",
+                        get({"country", "iso_code"}), ", continent ", get({"continent", "code"}),
+                        ", coordinates ", get({"location", "latitude"}), ",",
+                        get({"location", "longitude"}), " (database network /", netmask, ")");
+  }
+  MMDB_close(&mmdb);
+  return text;
+}
+
+// Writes the trace in words, reading names, records and maps from the snapshot.
+class TraceWriter {
+ public:
+  TraceWriter(const maps::SnapshotReader& snap, const dataplane::SnapshotView& v,
+              const std::atomic<uint32_t>* health, const Question& q, std::string* out)
+      : snap_(snap), v_(v), health_(health), q_(q), out_(*out) {
+    for (const maps::Target& t : snap.section<maps::Target>(maps::kTargets)) {
+      target_of_word_[t.health] = SnapshotString(snap, t.name);
+    }
+  }
+
+  void Write(const dataplane::AnswerTrace& t) {
+    trace_ = &t;
+    for (int i = 0; i < t.n; ++i) Step(t.steps[i], i);
+    if (t.n == dataplane::AnswerTrace::kMaxSteps) Line(1, "(trace cut short)");
+  }
+
+ private:
+  void Line(int indent, const std::string& text) {
+    absl::StrAppend(&out_, std::string(2 * indent, ' '), text, "\n");
+  }
+  std::string NodeName(uint32_t node) const {
+    const maps::Node& n = v_.nodes[node];
+    return WireToText(
+        std::string_view(reinterpret_cast<const char*>(v_.names + n.name_offset), n.name_length));
+  }
+  std::string TypeName(uint16_t type) const {
+    char* t = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
+    std::string s = t != nullptr ? t : absl::StrCat("TYPE", type);
+    free(t);
+    return s;
+  }
+  std::string ResourceName(uint32_t r) const { return SnapshotString(snap_, v_.resources[r].name); }
+  std::string KindName(uint32_t r) const {
+    return NameOf(static_cast<PolicyKind>(v_.resources[r].kind));
+  }
+  std::string DatacenterName(const maps::GeoMap& g, uint32_t dc) const {
+    const std::vector<std::string> names = absl::StrSplit(SnapshotString(snap_, g.dc_names), ',');
+    return dc < names.size() ? names[dc] : "?";
+  }
+  // Member k of resource r: its record or nested resource, its target and datacenter.
+  std::string MemberText(uint32_t r, uint32_t k) const {
+    const maps::Resource& res = v_.resources[r];
+    const maps::Member& m = v_.members[res.member_first + k];
+    std::string s = m.kind == maps::kMemberRdata ? RdataText(res.type, v_.rdata + m.ref)
+                                                 : "resource " + ResourceName(m.ref);
+    if (m.health != maps::kNone) {
+      auto it = target_of_word_.find(m.health);
+      absl::StrAppend(&s, " (target ", it != target_of_word_.end() ? it->second : "?", ")");
+    }
+    if (res.kind == maps::kPolicyGeo || res.kind == maps::kPolicyLatency) {
+      absl::StrAppend(&s, " (datacenter ", DatacenterName(v_.geo_maps[res.count], m.weight), ")");
+    }
+    return s;
+  }
+
+  void Step(const TraceStep& s, int index) {
+    switch (s.kind) {
+      case TraceStep::kLookup:
+        Line(1,
+             absl::StrCat("look up ", s.rdata == maps::kNone ? WireToText(q_.wire) : CnameTarget(s),
+                          " ", q_.type_text));
+        break;
+      case TraceStep::kFound:
+        Line(2, absl::StrCat(NodeName(s.node), " exists"));
+        break;
+      case TraceStep::kWildcard:
+        Line(2, absl::StrCat("no such name; the wildcard ", NodeName(s.node),
+                             " answers for it (RFC 4592)"));
+        break;
+      case TraceStep::kNxDomain:
+        Line(2, absl::StrCat("no such name and no wildcard: NXDOMAIN, zone ", ZoneName(s.zone)));
+        break;
+      case TraceStep::kReferral:
+        Line(2, absl::StrCat("below the zone cut ", NodeName(s.node), ": a referral"));
+        break;
+      case TraceStep::kNotAuth:
+        Line(2, "in no zone served here: REFUSED");
+        break;
+      case TraceStep::kLeftZone:
+        Line(2, "outside the zone of the chain: the CNAME chain ends here");
+        break;
+      case TraceStep::kCnameLoop:
+        Line(2, absl::StrCat("CNAME loop back to ", NodeName(s.node), ": the chain ends here"));
+        break;
+      case TraceStep::kNoData:
+        Line(2, absl::StrCat("no ", q_.type_text, " data at ", NodeName(s.node), ": NODATA, zone ",
+                             ZoneName(s.zone)));
+        break;
+      case TraceStep::kRRset:
+        Line(2, absl::StrCat(TypeName(v_.rrsets[s.rrset].type), " records from the zone file"));
+        break;
+      case TraceStep::kCname:
+        Line(2, "CNAME: followed");
+        break;
+      default:
+        PolicyStep(s, index);
+        break;
+    }
+  }
+
+  void PolicyStep(const TraceStep& s, int index) {
+    switch (s.kind) {
+      case TraceStep::kPolicy:
+        Line(2, absl::StrCat(TypeName(v_.rrsets[s.rrset].type), " from resource ",
+                             ResourceName(s.resource), " (", KindName(s.resource),
+                             "): the policy plan's writer is ", WriterName(s.writer)));
+        break;
+      case TraceStep::kMemberState: {
+        static constexpr const char* kState[] = {"up", "down", "drained"};
+        Line(3, absl::StrCat("resource ", ResourceName(s.resource), " member ", s.member, " ",
+                             MemberText(s.resource, s.member), ": ", kState[s.state % 3]));
+        break;
+      }
+      case TraceStep::kPicked:
+        Line(3, absl::StrCat("picked member ", s.member, " ", MemberText(s.resource, s.member)));
+        break;
+      case TraceStep::kGeoSite:
+        Geo(s.resource, s.list, s.scope, s.member);
+        break;
+      case TraceStep::kHandedOver:
+        Line(3, absl::StrCat("the writer hands over to the general evaluator: ",
+                             ReasonText(s.reason)));
+        break;
+      case TraceStep::kGeneral:
+        GeneralEvents(s, index);
+        break;
+      case TraceStep::kTruncated:
+        Line(1, "the answer does not fit: sent empty with TC (retry over TCP)");
+        break;
+      default:
+        break;
+    }
+  }
+
+  std::string CnameTarget(const TraceStep& s) const {
+    uint16_t len;
+    std::memcpy(&len, v_.rdata + s.rdata, 2);
+    return WireToText(std::string_view(reinterpret_cast<const char*>(v_.rdata + s.rdata + 2), len));
+  }
+  std::string ZoneName(uint32_t zone) const { return NodeName(v_.zones[zone].apex_node); }
+
+  static std::string WriterName(uint8_t id) {
+    static constexpr const char* kWriter[] = {"the general evaluator",
+                                              "run (every member, rotated)",
+                                              "failover (first up)",
+                                              "weighted (one by weight)",
+                                              "shuffled sample",
+                                              "geo (lookup, then the site's writer)",
+                                              "vector sample of A records",
+                                              "vector sample of AAAA records",
+                                              "lone A member",
+                                              "lone AAAA member"};
+    static constexpr const char* kHealth[] = {"no health words", "health words in a run",
+                                              "health words by member"};
+    const int writer = id >> 2;
+    if (writer == 0) return kWriter[0];
+    const std::string health = kHealth[(id & 3) % 3];
+    if (writer >= dataplane::kWriterGeoSites) {
+      const int site = writer - dataplane::kWriterGeoSites;
+      return absl::StrCat("geo lookup fused with every site's writer, ",
+                          site < 10 ? kWriter[site] : "?", " (", health, ")");
+    }
+    return absl::StrCat(writer < 10 ? kWriter[writer] : "?", " (", health, ")");
+  }
+  static std::string ReasonText(TraceStep::Reason r) {
+    switch (r) {
+      case TraceStep::kReasonMemberDown:
+        return "a member it looked at is down or drained";
+      case TraceStep::kReasonNoSite:
+        return "the resource serves no site at the client's first datacenter";
+      case TraceStep::kReasonSiteNotFast:
+        return "the chosen site needs the general evaluator";
+      case TraceStep::kReasonOwnerNotInPacket:
+        return "the owner name is not in the message yet";
+      default:
+        return "-";
+    }
+  }
+
+  // A geo lookup of resource r: its map, the client's network and preference list, the site.
+  void Geo(uint32_t r, uint32_t list, uint8_t scope, uint32_t site) {
+    const maps::Resource& res = v_.resources[r];
+    const maps::GeoMap& g = v_.geo_maps[res.count];
+    const bool ecs = res.order == maps::kGeoEcsUse && q_.has_client && q_.client.length > 0;
+    Line(3, absl::StrCat(
+                "geo lookup of resource ", ResourceName(r), ": map ", SnapshotString(snap_, g.name),
+                res.order == maps::kGeoEcsIgnore ? " (ecs: ignore: by packet source)" : ""));
+    const std::string db = SnapshotString(snap_, g.database);
+    if (q_.has_client && !db.empty()) {
+      Line(4, absl::StrCat("client ", FormatIpPrefix(q_.client), " in ", db, ": ",
+                           MmdbRecordText(db, q_.client)));
+    }
+    std::string matched = "the packet source";
+    if (ecs) {
+      IpPrefix p;  // the client's address cut to the matched map network
+      p.family = q_.client.family;
+      p.length = scope;
+      for (int bit = 0; bit < scope && bit < 128; ++bit) {
+        p.addr[bit / 8] |= q_.client.addr[bit / 8] & (0x80 >> (bit % 8));
+      }
+      matched = FormatIpPrefix(p);
+    }
+    const maps::DcList& l = v_.geo_lists[g.list_first + list];
+    std::vector<std::string> prefs;
+    const maps::Member* m = v_.members + res.member_first;
+    for (uint8_t i = 0; i < l.count; ++i) {
+      const bool served = std::any_of(m, m + res.member_count, [&](const maps::Member& x) {
+        return x.weight == l.dcs[i];  // a geo member's weight is its datacenter id
+      });
+      prefs.push_back(absl::StrCat(DatacenterName(g, l.dcs[i]), served ? "" : " (not served)"));
+    }
+    Line(4, absl::StrCat("matched map network ", matched, " (ECS scope ", scope,
+                         "); preference list: ", absl::StrJoin(prefs, ", ")));
+    if (site < res.member_count) {
+      Line(4, absl::StrCat("first choice served by member ", site, " ", MemberText(r, site)));
+    }
+  }
+
+  // The general evaluator's events of one evaluation.
+  void GeneralEvents(const TraceStep& s, int index) {
+    Line(3, absl::StrCat("general evaluator, resource ", ResourceName(s.resource), ":"));
+    int end = trace_->policy.n;
+    for (int i = index + 1; i < trace_->n; ++i) {
+      if (trace_->steps[i].kind == TraceStep::kGeneral) {
+        end = trace_->steps[i].events;
+        break;
+      }
+    }
+    for (int i = s.events; i < end; ++i) Event(trace_->policy.entries[i]);
+  }
+  void Event(const PolicyTrace::Entry& e) {
+    const maps::Resource& r = v_.resources[e.resource];
+    if (e.event == PolicyTrace::kGeoLookup) {
+      Geo(e.resource, e.list, e.scope, r.member_count);
+      return;
+    }
+    if (e.event == PolicyTrace::kAllDownRule) {
+      Line(4, absl::StrCat("resource ", ResourceName(e.resource), ": no member up, all_down rule '",
+                           NameOf(static_cast<AllDown>(r.all_down)), "' applies"));
+      return;
+    }
+    static constexpr const char* kEvent[] = {"up", "down: skipped", "drained: skipped", "picked",
+                                             "nested resource has nothing up"};
+    Line(4, absl::StrCat("resource ", ResourceName(e.resource), " (", KindName(e.resource),
+                         ") member ", e.member, " ", MemberText(e.resource, e.member), ": ",
+                         kEvent[e.event]));
+  }
+
+  const maps::SnapshotReader& snap_;
+  const dataplane::SnapshotView& v_;
+  const std::atomic<uint32_t>* health_;
+  const Question& q_;
+  std::string& out_;
+  const dataplane::AnswerTrace* trace_ = nullptr;
+  std::map<uint32_t, std::string> target_of_word_;
+};
+
+// The response as dig would show its sections, and the ECS scope it carries.
+std::string AnswerText(const uint8_t* msg, size_t len, const dataplane::AnswerInfo& info) {
+  ldns_pkt* pkt = nullptr;
+  if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) return "answer: (cannot be parsed)\n";
+  char* rcode = ldns_pkt_rcode2str(ldns_pkt_get_rcode(pkt));
+  std::string out =
+      absl::StrCat("answer: ", info.rcode == dns::kBadVers ? "BADVERS" : rcode,
+                   ldns_pkt_aa(pkt) ? ", aa" : "", ldns_pkt_tc(pkt) ? ", tc" : "", "; ",
+                   ldns_pkt_ancount(pkt), " answer, ", ldns_pkt_nscount(pkt), " authority, ",
+                   ldns_pkt_arcount(pkt), " additional records, ", len, " bytes");
+  free(rcode);
+  if (ldns_edns_option_list* opts = ldns_pkt_edns_get_option_list(pkt); opts != nullptr) {
+    for (size_t i = 0; i < ldns_edns_option_list_get_count(opts); ++i) {
+      const ldns_edns_option* o = ldns_edns_option_list_get_option(opts, i);
+      if (static_cast<int>(ldns_edns_get_code(o)) == dns::kOptEcs && ldns_edns_get_size(o) >= 4) {
+        absl::StrAppend(&out, ", ECS scope /", ldns_edns_get_data(o)[3]);
+      }
+    }
+  }
+  out += "\n";
+  for (ldns_rr_list* section : {ldns_pkt_answer(pkt), ldns_pkt_authority(pkt)}) {
+    for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
+      char* rr = ldns_rr2str(ldns_rr_list_rr(section, i));
+      absl::StrAppend(&out, "  ", absl::StripTrailingAsciiWhitespace(rr), "\n");
+      free(rr);
+    }
+  }
+  ldns_pkt_free(pkt);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot,
+                                            const std::atomic<uint32_t>* health,
+                                            const ExplainRequest& request) {
+  SX_ASSIGN_OR_RETURN(Question q, ParseQuestion(request));
+  dataplane::Engine engine(snapshot);
+  engine.set_health(health);
+  const std::vector<uint8_t> query = QueryBytes(q);
+  std::vector<uint8_t> response(dataplane::kMaxDnsMessage);
+  dataplane::AnswerInfo info;
+  auto trace = std::make_unique<dataplane::AnswerTrace>();
+  const size_t len = engine.Explain(query.data(), query.size(), ClientOf(q), response.data(),
+                                    response.size(), &info, trace.get());
+  std::string out = absl::StrCat("snapshot generation ", snapshot.generation(), "\nquery ",
+                                 WireToText(q.wire), " ", q.type_text);
+  if (q.has_client) {
+    absl::StrAppend(&out, ", client ", FormatIpPrefix(q.client), " (ECS option and packet source)");
+  }
+  out += "\n";
+  TraceWriter(snapshot, engine.view(), health, q, &out).Write(*trace);
+  absl::StrAppend(&out, AnswerText(response.data(), len, info));
+  return out;
+}
+
+absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request) {
+  SX_ASSIGN_OR_RETURN(InstanceFiles f, OpenInstanceFiles(instance));
+  return ExplainSnapshot(*f.snapshot, (*f.block)->health, request);
+}
+
+}  // namespace sextant::control

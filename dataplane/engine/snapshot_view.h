@@ -1,0 +1,63 @@
+// A flat view of one validated snapshot for the answer engine: raw pointers to its sections,
+// computed once when the snapshot is loaded, plus the dataplane's own policy plan
+// (policy_plan.h) and the live health words. The fast path follows these pointers without
+// checks: SnapshotReader validated every index they lead to.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/engine/policy_plan.h"
+#include "maps/dc_lists.h"
+#include "maps/snapshot_format.h"
+#include "maps/snapshot_reader.h"
+
+namespace sextant::dataplane {
+
+struct SnapshotView {
+  const maps::Settings* settings = nullptr;
+  const maps::Zone* zones = nullptr;
+  const maps::Bucket* buckets = nullptr;
+  uint32_t bucket_mask = 0;
+  const maps::Node* nodes = nullptr;
+  const maps::RRset* rrsets = nullptr;
+  const uint8_t* rdata = nullptr;
+  const uint8_t* names = nullptr;
+  const maps::AdditionalRef* additionals = nullptr;
+  const uint8_t* strings = nullptr;
+  const maps::Resource* resources = nullptr;
+  const maps::Member* members = nullptr;
+  // Geo maps (geo_lookup.h).
+  const maps::GeoMap* geo_maps = nullptr;
+  const uint32_t* geo_v4 = nullptr;
+  const uint32_t* geo_v6 = nullptr;
+  const maps::DcList* geo_lists = nullptr;
+  // The policy plan, by resource and by member (set by the Engine that owns it).
+  const ResourcePlan* plans = nullptr;
+  const AliasSlot* alias = nullptr;
+  // Health words (maps/control_block.h), read per query by policies; null = everything up.
+  // Set both with SetHealth.
+  const std::atomic<uint32_t>* health = nullptr;
+  // Applied to a resource's writer id: without health words, the writers that read none
+  // (everything is up); kWriterGeneral (0) for every resource sends them all to the general
+  // evaluator (tests compare the two).
+  uint8_t writer_mask = kWriterIdNoHealthMask;
+  bool general_only = false;  // see SetGeneralOnly
+  void SetHealth(const std::atomic<uint32_t>* h) {
+    health = h;
+    writer_mask = general_only ? 0 : h != nullptr ? kWriterIdMask : kWriterIdNoHealthMask;
+  }
+  // Every resource to the general evaluator, none to a fast writer: the reference the fast
+  // writers are tested against.
+  void SetGeneralOnly(bool on) {
+    general_only = on;
+    SetHealth(health);
+  }
+  uint32_t zone_count = 0;
+  uint64_t generation = 0;
+
+  // The sections of `r` (the plan pointers stay null).
+  static SnapshotView Of(const maps::SnapshotReader& r);
+};
+
+}  // namespace sextant::dataplane
