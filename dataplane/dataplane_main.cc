@@ -38,7 +38,9 @@ int Fail(const std::string& message) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// CLI11 reports bad flags by throwing, and its parse macro catches that; anything else that
+// throws here (an allocation failure) ends the process with a message, as it should.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   namespace dp = sextant::dataplane;
   // `<EAL args> -- --config FILE` selects the DPDK mode; without "--" this is kernel-socket mode.
   for (int i = 1; i < argc; ++i) {

@@ -71,13 +71,13 @@ inline void SwapMacs(uint8_t* eth, const uint8_t* our_mac) {
   std::memcpy(eth + kEthSrc, our_mac, kMacLen);
 }
 
-// Swaps the n bytes at a and b (addresses, ports).
-template <size_t n>
+// Swaps the kLen bytes at a and b (addresses, ports).
+template <size_t kLen>
 inline void SwapBytes(uint8_t* a, uint8_t* b) {
-  uint8_t tmp[n];
-  std::memcpy(tmp, a, n);
-  std::memcpy(a, b, n);
-  std::memcpy(b, tmp, n);
+  uint8_t tmp[kLen];
+  std::memcpy(tmp, a, kLen);
+  std::memcpy(a, b, kLen);
+  std::memcpy(b, tmp, kLen);
 }
 
 int FindV4(const PathConfig& c, const uint8_t* addr, uint16_t vlan) {
@@ -170,6 +170,83 @@ Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, 
   return Verdict::kTransmit;
 }
 
+// A DNS query over UDP/IPv4 to one of our addresses: answered in place, the frame turned into
+// the reply.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint32_t room,
+                                                 size_t l2, uint8_t* ip, uint16_t l4len,
+                                                 const PathConfig& c, const Engine* engine,
+                                                 maps::LcoreCounters* ctr, TxOffload* off) {
+  uint8_t* l4 = ip + kIpv4HeaderLen;
+  if (ABSL_PREDICT_FALSE(l4len < kUdpHeaderLen)) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  const uint16_t ulen = Get16(l4 + kUdpLength);
+  if (ABSL_PREDICT_FALSE(ulen < kUdpHeaderLen || ulen > l4len)) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  if (Get16(l4 + kUdpDstPort) != c.dns_port) return Verdict::kException;
+  uint16_t stored;
+  std::memcpy(&stored, l4 + kUdpChecksum, 2);
+  if (stored != 0 && Fold(RawSum(l4, ulen, PseudoV4(ip, kIpProtoUdp, ulen))) != 0xffff) {
+    Drop(ctr, maps::kDropMalformed);  // bad UDP checksum
+    return Verdict::kDrop;
+  }
+  const size_t hdrs = l2 + kIpv4HeaderLen + kUdpHeaderLen;
+  const size_t rlen =
+      AnswerUdp(engine, 4, ip + kIpv4Src, l4, ulen,
+                std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr);
+  if (rlen == 0) return Verdict::kDrop;
+  SwapMacs(f, c.mac);
+  SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
+  Put16(ip + kIpv4TotalLen, static_cast<uint16_t>(kIpv4HeaderLen + kUdpHeaderLen + rlen));
+  Put16(ip + kIpv4Id, 0);  // unused without fragmentation (RFC 6864)
+  Put16(ip + kIpv4FlagsFragment, kIpv4DontFragment);
+  ip[kIpv4Ttl] = kReplyTtl;
+  SwapBytes<2>(l4 + kUdpSrcPort, l4 + kUdpDstPort);
+  const uint16_t out_ulen = static_cast<uint16_t>(kUdpHeaderLen + rlen);
+  Put16(l4 + kUdpLength, out_ulen);
+  Put16(ip + kIpv4Checksum, 0);
+  Put16(l4 + kUdpChecksum, 0);
+  if (c.sw_checksum) {
+    StoreChecksum(ip + kIpv4Checksum, Fold(RawSum(ip, kIpv4HeaderLen, 0)));
+    uint16_t s =
+        static_cast<uint16_t>(~Fold(RawSum(l4, out_ulen, PseudoV4(ip, kIpProtoUdp, out_ulen))));
+    if (s == 0) s = 0xffff;  // RFC 768: zero means "no checksum"
+    std::memcpy(l4 + kUdpChecksum, &s, 2);
+  } else {
+    // The NIC completes both; UDP offload wants the pseudo-header sum in place.
+    const uint16_t ph = Fold(PseudoV4(ip, kIpProtoUdp, out_ulen));
+    std::memcpy(l4 + kUdpChecksum, &ph, 2);
+    *off = TxOffload{true, false, true, static_cast<uint8_t>(l2), kIpv4HeaderLen};
+  }
+  *len = static_cast<uint32_t>(hdrs + rlen);
+  return Verdict::kTransmit;
+}
+
+// ICMP to one of our addresses: echo requests answered, the rest for the kernel.
+Verdict Icmp4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint8_t* ip, uint16_t total,
+              const PathConfig& c, maps::LcoreCounters* ctr) {
+  uint8_t* l4 = ip + kIpv4HeaderLen;
+  const uint16_t l4len = total - kIpv4HeaderLen;
+  if (l4len < kIcmpHeaderLen || Fold(RawSum(l4, l4len, 0)) != 0xffff) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  if (l4[kIcmpType] != kIcmpEchoRequest) return Verdict::kException;
+  l4[kIcmpType] = kIcmpEchoReply;
+  Put16(l4 + kIcmpChecksum, 0);
+  StoreChecksum(l4 + kIcmpChecksum, Fold(RawSum(l4, l4len, 0)));
+  SwapMacs(f, c.mac);
+  SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
+  ip[kIpv4Ttl] = kReplyTtl;
+  Put16(ip + kIpv4Checksum, 0);
+  StoreChecksum(ip + kIpv4Checksum, Fold(RawSum(ip, kIpv4HeaderLen, 0)));
+  *len = PadFrame(f, static_cast<uint32_t>(l2 + total), room);
+  return Verdict::kTransmit;
+}
+
 Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off) {
   uint8_t* ip = f + l2;
@@ -196,75 +273,10 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     return Verdict::kException;
   }
   const uint8_t proto = ip[kIpv4Protocol];
-  uint8_t* l4 = ip + kIpv4HeaderLen;
-  const uint16_t l4len = total - kIpv4HeaderLen;
-
   if (proto == kIpProtoUdp) {
-    if (ABSL_PREDICT_FALSE(l4len < kUdpHeaderLen)) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    const uint16_t ulen = Get16(l4 + kUdpLength);
-    if (ABSL_PREDICT_FALSE(ulen < kUdpHeaderLen || ulen > l4len)) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    if (Get16(l4 + kUdpDstPort) != c.dns_port) return Verdict::kException;
-    uint16_t stored;
-    std::memcpy(&stored, l4 + kUdpChecksum, 2);
-    if (stored != 0 && Fold(RawSum(l4, ulen, PseudoV4(ip, kIpProtoUdp, ulen))) != 0xffff) {
-      Drop(ctr, maps::kDropMalformed);  // bad UDP checksum
-      return Verdict::kDrop;
-    }
-    const size_t hdrs = l2 + kIpv4HeaderLen + kUdpHeaderLen;
-    const size_t rlen =
-        AnswerUdp(engine, 4, ip + kIpv4Src, l4, ulen,
-                  std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr);
-    if (rlen == 0) return Verdict::kDrop;
-    SwapMacs(f, c.mac);
-    SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
-    Put16(ip + kIpv4TotalLen, static_cast<uint16_t>(kIpv4HeaderLen + kUdpHeaderLen + rlen));
-    Put16(ip + kIpv4Id, 0);  // unused without fragmentation (RFC 6864)
-    Put16(ip + kIpv4FlagsFragment, kIpv4DontFragment);
-    ip[kIpv4Ttl] = kReplyTtl;
-    SwapBytes<2>(l4 + kUdpSrcPort, l4 + kUdpDstPort);
-    const uint16_t out_ulen = static_cast<uint16_t>(kUdpHeaderLen + rlen);
-    Put16(l4 + kUdpLength, out_ulen);
-    Put16(ip + kIpv4Checksum, 0);
-    Put16(l4 + kUdpChecksum, 0);
-    if (c.sw_checksum) {
-      StoreChecksum(ip + kIpv4Checksum, Fold(RawSum(ip, kIpv4HeaderLen, 0)));
-      uint16_t s =
-          static_cast<uint16_t>(~Fold(RawSum(l4, out_ulen, PseudoV4(ip, kIpProtoUdp, out_ulen))));
-      if (s == 0) s = 0xffff;  // RFC 768: zero means "no checksum"
-      std::memcpy(l4 + kUdpChecksum, &s, 2);
-    } else {
-      // The NIC completes both; UDP offload wants the pseudo-header sum in place.
-      const uint16_t ph = Fold(PseudoV4(ip, kIpProtoUdp, out_ulen));
-      std::memcpy(l4 + kUdpChecksum, &ph, 2);
-      *off = TxOffload{true, false, true, static_cast<uint8_t>(l2), kIpv4HeaderLen};
-    }
-    *len = static_cast<uint32_t>(hdrs + rlen);
-    return Verdict::kTransmit;
+    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off);
   }
-
-  if (proto == kIpProtoIcmp) {
-    if (l4len < kIcmpHeaderLen || Fold(RawSum(l4, l4len, 0)) != 0xffff) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    if (l4[kIcmpType] != kIcmpEchoRequest) return Verdict::kException;
-    l4[kIcmpType] = kIcmpEchoReply;
-    Put16(l4 + kIcmpChecksum, 0);
-    StoreChecksum(l4 + kIcmpChecksum, Fold(RawSum(l4, l4len, 0)));
-    SwapMacs(f, c.mac);
-    SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
-    ip[kIpv4Ttl] = kReplyTtl;
-    Put16(ip + kIpv4Checksum, 0);
-    StoreChecksum(ip + kIpv4Checksum, Fold(RawSum(ip, kIpv4HeaderLen, 0)));
-    *len = PadFrame(f, static_cast<uint32_t>(l2 + total), room);
-    return Verdict::kTransmit;
-  }
+  if (proto == kIpProtoIcmp) return Icmp4(f, len, room, l2, ip, total, c, ctr);
   return Verdict::kException;  // TCP (the kernel listener answers TCP/53) and the rest
 }
 
@@ -302,6 +314,92 @@ void NeighborAdvert(uint8_t* f, uint8_t* ip, uint8_t* l4, const PathConfig& c) {
   }
 }
 
+// A DNS query over UDP/IPv6 to one of our addresses: answered in place, the frame turned into
+// the reply.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint32_t room,
+                                                 size_t l2, uint8_t* ip, uint16_t plen,
+                                                 const PathConfig& c, const Engine* engine,
+                                                 maps::LcoreCounters* ctr, TxOffload* off) {
+  uint8_t* l4 = ip + kIpv6HeaderLen;
+  if (ABSL_PREDICT_FALSE(plen < kUdpHeaderLen)) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  const uint16_t ulen = Get16(l4 + kUdpLength);
+  if (ABSL_PREDICT_FALSE(ulen < kUdpHeaderLen || ulen > plen)) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  if (Get16(l4 + kUdpDstPort) != c.dns_port) return Verdict::kException;
+  // The UDP checksum is mandatory over IPv6 (RFC 8200 section 8.1).
+  uint16_t stored;
+  std::memcpy(&stored, l4 + kUdpChecksum, 2);
+  if (stored == 0 || Fold(RawSum(l4, ulen, PseudoV6(ip, kIpProtoUdp, ulen))) != 0xffff) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  const size_t hdrs = l2 + kIpv6HeaderLen + kUdpHeaderLen;
+  const size_t rlen =
+      AnswerUdp(engine, 6, ip + kIpv6Src, l4, ulen,
+                std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr);
+  if (rlen == 0) return Verdict::kDrop;
+  SwapMacs(f, c.mac);
+  SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
+  ip[kIpv6HopLimit] = kReplyTtl;
+  const uint16_t out_ulen = static_cast<uint16_t>(kUdpHeaderLen + rlen);
+  Put16(ip + kIpv6PayloadLen, out_ulen);
+  SwapBytes<2>(l4 + kUdpSrcPort, l4 + kUdpDstPort);
+  Put16(l4 + kUdpLength, out_ulen);
+  Put16(l4 + kUdpChecksum, 0);
+  if (c.sw_checksum) {
+    uint16_t s =
+        static_cast<uint16_t>(~Fold(RawSum(l4, out_ulen, PseudoV6(ip, kIpProtoUdp, out_ulen))));
+    if (s == 0) s = 0xffff;
+    std::memcpy(l4 + kUdpChecksum, &s, 2);
+  } else {
+    const uint16_t ph = Fold(PseudoV6(ip, kIpProtoUdp, out_ulen));
+    std::memcpy(l4 + kUdpChecksum, &ph, 2);
+    *off = TxOffload{false, true, true, static_cast<uint8_t>(l2), kIpv6HeaderLen};
+  }
+  *len = static_cast<uint32_t>(hdrs + rlen);
+  return Verdict::kTransmit;
+}
+
+// ICMPv6: neighbour solicitations for our addresses and echo requests to them are answered; the
+// rest (RA, NA, MLD, ...) is for the kernel side, which keeps its view of the link.
+Verdict Icmp6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, uint8_t* ip,
+              uint16_t plen, bool to_us, const PathConfig& c, maps::LcoreCounters* ctr) {
+  uint8_t* l4 = ip + kIpv6HeaderLen;
+  if (plen < kIcmpHeaderLen ||
+      Fold(RawSum(l4, plen, PseudoV6(ip, kIpProtoIcmpv6, plen))) != 0xffff) {
+    Drop(ctr, maps::kDropMalformed);
+    return Verdict::kDrop;
+  }
+  if (l4[kIcmpType] == kIcmp6NeighborSolicit) {
+    // RFC 4861 section 7.1.1: hop limit 255, code 0, target not multicast.
+    if (ip[kIpv6HopLimit] != kNdHopLimit || l4[kIcmpCode] != 0 || plen < kNdOptions) {
+      Drop(ctr, maps::kDropMalformed);
+      return Verdict::kDrop;
+    }
+    if (FindV6(c, l4 + kNdTarget, vlan) < 0) return Verdict::kException;
+    if (room < l2 + kIpv6HeaderLen + kNdAdvertLen) return Verdict::kDrop;
+    NeighborAdvert(f, ip, l4, c);
+    *len = static_cast<uint32_t>(l2 + kIpv6HeaderLen + kNdAdvertLen);
+    return Verdict::kTransmit;
+  }
+  if (l4[kIcmpType] == kIcmp6EchoRequest && to_us) {
+    l4[kIcmpType] = kIcmp6EchoReply;
+    SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
+    ip[kIpv6HopLimit] = kReplyTtl;
+    Put16(l4 + kIcmpChecksum, 0);
+    StoreChecksum(l4 + kIcmpChecksum, Fold(RawSum(l4, plen, PseudoV6(ip, kIpProtoIcmpv6, plen))));
+    SwapMacs(f, c.mac);
+    *len = static_cast<uint32_t>(l2 + kIpv6HeaderLen + plen);
+    return Verdict::kTransmit;
+  }
+  return Verdict::kException;
+}
+
 Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off) {
   uint8_t* ip = f + l2;
@@ -331,80 +429,9 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     }
   }
 
-  if (nh == kIpProtoUdp && to_us) {
-    if (ABSL_PREDICT_FALSE(plen < kUdpHeaderLen)) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    const uint16_t ulen = Get16(l4 + kUdpLength);
-    if (ABSL_PREDICT_FALSE(ulen < kUdpHeaderLen || ulen > plen)) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    if (Get16(l4 + kUdpDstPort) != c.dns_port) return Verdict::kException;
-    // The UDP checksum is mandatory over IPv6 (RFC 8200 section 8.1).
-    uint16_t stored;
-    std::memcpy(&stored, l4 + kUdpChecksum, 2);
-    if (stored == 0 || Fold(RawSum(l4, ulen, PseudoV6(ip, kIpProtoUdp, ulen))) != 0xffff) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    const size_t hdrs = l2 + kIpv6HeaderLen + kUdpHeaderLen;
-    const size_t rlen =
-        AnswerUdp(engine, 6, ip + kIpv6Src, l4, ulen,
-                  std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr);
-    if (rlen == 0) return Verdict::kDrop;
-    SwapMacs(f, c.mac);
-    SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
-    ip[kIpv6HopLimit] = kReplyTtl;
-    const uint16_t out_ulen = static_cast<uint16_t>(kUdpHeaderLen + rlen);
-    Put16(ip + kIpv6PayloadLen, out_ulen);
-    SwapBytes<2>(l4 + kUdpSrcPort, l4 + kUdpDstPort);
-    Put16(l4 + kUdpLength, out_ulen);
-    Put16(l4 + kUdpChecksum, 0);
-    if (c.sw_checksum) {
-      uint16_t s =
-          static_cast<uint16_t>(~Fold(RawSum(l4, out_ulen, PseudoV6(ip, kIpProtoUdp, out_ulen))));
-      if (s == 0) s = 0xffff;
-      std::memcpy(l4 + kUdpChecksum, &s, 2);
-    } else {
-      const uint16_t ph = Fold(PseudoV6(ip, kIpProtoUdp, out_ulen));
-      std::memcpy(l4 + kUdpChecksum, &ph, 2);
-      *off = TxOffload{false, true, true, static_cast<uint8_t>(l2), kIpv6HeaderLen};
-    }
-    *len = static_cast<uint32_t>(hdrs + rlen);
-    return Verdict::kTransmit;
-  }
-
+  if (nh == kIpProtoUdp && to_us) return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off);
   if (nh != kIpProtoIcmpv6) return Verdict::kException;
-  if (plen < kIcmpHeaderLen ||
-      Fold(RawSum(l4, plen, PseudoV6(ip, kIpProtoIcmpv6, plen))) != 0xffff) {
-    Drop(ctr, maps::kDropMalformed);
-    return Verdict::kDrop;
-  }
-  if (l4[kIcmpType] == kIcmp6NeighborSolicit) {
-    // RFC 4861 section 7.1.1: hop limit 255, code 0, target not multicast.
-    if (ip[kIpv6HopLimit] != kNdHopLimit || l4[kIcmpCode] != 0 || plen < kNdOptions) {
-      Drop(ctr, maps::kDropMalformed);
-      return Verdict::kDrop;
-    }
-    if (FindV6(c, l4 + kNdTarget, vlan) < 0) return Verdict::kException;
-    if (room < l2 + kIpv6HeaderLen + kNdAdvertLen) return Verdict::kDrop;
-    NeighborAdvert(f, ip, l4, c);
-    *len = static_cast<uint32_t>(l2 + kIpv6HeaderLen + kNdAdvertLen);
-    return Verdict::kTransmit;
-  }
-  if (l4[kIcmpType] == kIcmp6EchoRequest && to_us) {
-    l4[kIcmpType] = kIcmp6EchoReply;
-    SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
-    ip[kIpv6HopLimit] = kReplyTtl;
-    Put16(l4 + kIcmpChecksum, 0);
-    StoreChecksum(l4 + kIcmpChecksum, Fold(RawSum(l4, plen, PseudoV6(ip, kIpProtoIcmpv6, plen))));
-    SwapMacs(f, c.mac);
-    *len = static_cast<uint32_t>(l2 + kIpv6HeaderLen + plen);
-    return Verdict::kTransmit;
-  }
-  return Verdict::kException;  // RA, NA, MLD, ...: the kernel side keeps its view of the link
+  return Icmp6(f, len, room, l2, vlan, ip, plen, to_us, c, ctr);
 }
 
 }  // namespace

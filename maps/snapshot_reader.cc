@@ -96,6 +96,7 @@ absl::Status SnapshotReader::Validate() {
         absl::StrFormat("checksum mismatch: header 0x%016x, data 0x%016x", h.checksum, sum));
   }
   std::memcpy(dir_, base_ + sizeof(SnapshotHeader), sizeof(dir_));
+  // Every section this binary knows, by its element size; 0 for free slots.
   static constexpr uint32_t kElemSize[kSectionCount] = {sizeof(Settings),
                                                         sizeof(Zone),
                                                         sizeof(Bucket),
@@ -104,7 +105,16 @@ absl::Status SnapshotReader::Validate() {
                                                         1,
                                                         1,
                                                         sizeof(AdditionalRef),
-                                                        1};
+                                                        1,
+                                                        sizeof(Resource),
+                                                        sizeof(Member),
+                                                        sizeof(Target),
+                                                        sizeof(uint32_t),
+                                                        sizeof(uint32_t),
+                                                        sizeof(DcList),
+                                                        sizeof(GeoMap),
+                                                        sizeof(DataplaneSettings),
+                                                        sizeof(DataplaneAddress)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -121,37 +131,63 @@ absl::Status SnapshotReader::Validate() {
 }
 
 absl::Status SnapshotReader::ValidateRecords() {
-  auto settings = section<Settings>(kSettings);
-  auto zones = section<Zone>(kZones);
-  auto buckets = section<Bucket>(kBuckets);
-  auto nodes = section<Node>(kNodes);
-  auto rrsets = section<RRset>(kRRsets);
-  auto rdata = bytes(kRdata);
-  auto names = bytes(kNames);
-  auto adds = section<AdditionalRef>(kAdditionals);
-  auto strings = bytes(kStrings);
-  auto bad = [](auto... what) { return absl::DataLossError(absl::StrCat(what...)); };
+  SX_RETURN_IF_ERROR(ValidateSettings());
+  SX_RETURN_IF_ERROR(ValidateNameTable());
+  SX_RETURN_IF_ERROR(ValidateNodes());
+  SX_RETURN_IF_ERROR(ValidateRRsets());
+  SX_RETURN_IF_ERROR(ValidatePolicies());
+  SX_RETURN_IF_ERROR(ValidateGeo());
+  return ValidateDataplane();
+}
 
-  if (settings.size() != 1) return bad("settings section missing");
+namespace {
+
+template <typename... T>
+absl::Status Bad(const T&... what) {
+  return absl::DataLossError(absl::StrCat(what...));
+}
+
+}  // namespace
+
+absl::Status SnapshotReader::ValidateSettings() {
+  auto settings = section<Settings>(kSettings);
+  auto strings = bytes(kStrings);
+  if (settings.size() != 1) return Bad("settings section missing");
   settings_ = settings[0];
   for (const StringRef* s :
        {&settings_.nsid, &settings_.chaos_version, &settings_.chaos_identity}) {
-    if (s->offset != kNone && uint64_t{s->offset} + s->length > strings.size())
-      return bad("settings string out of range");
+    if (s->offset != kNone && uint64_t{s->offset} + s->length > strings.size()) {
+      return Bad("settings string out of range");
+    }
   }
+  return absl::OkStatus();
+}
+
+// The name table (maps/name_table.h): a power of two, more buckets than nodes, each in range,
+// and an empty bucket for a lookup that misses to stop at.
+absl::Status SnapshotReader::ValidateNameTable() const {
+  auto buckets = section<Bucket>(kBuckets);
+  auto nodes = section<Node>(kNodes);
   if (!buckets.empty() && (buckets.size() & (buckets.size() - 1)) != 0) {
-    return bad("hash table size ", buckets.size(), " is not a power of two");
+    return Bad("hash table size ", buckets.size(), " is not a power of two");
   }
-  if (!nodes.empty() && buckets.size() <= nodes.size()) return bad("hash table too small");
+  if (!nodes.empty() && buckets.size() <= nodes.size()) return Bad("hash table too small");
   size_t empty_buckets = 0;
   for (const Bucket& b : buckets) {
-    if (b.node != kNone && b.node >= nodes.size()) return bad("bucket points past the nodes");
+    if (b.node != kNone && b.node >= nodes.size()) return Bad("bucket points past the nodes");
     empty_buckets += b.node == kNone;
   }
-  // A lookup that misses stops at an empty bucket (maps/name_table.h).
-  if (!buckets.empty() && empty_buckets == 0) return bad("hash table has no empty bucket");
+  if (!buckets.empty() && empty_buckets == 0) return Bad("hash table has no empty bucket");
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ValidateNodes() const {
+  auto zones = section<Zone>(kZones);
+  auto nodes = section<Node>(kNodes);
+  auto rrsets = section<RRset>(kRRsets);
+  auto names = bytes(kNames);
   for (const Zone& z : zones) {
-    if (z.apex_node >= nodes.size() || z.soa_rrset >= rrsets.size()) return bad("bad zone record");
+    if (z.apex_node >= nodes.size() || z.soa_rrset >= rrsets.size()) return Bad("bad zone record");
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
@@ -159,122 +195,115 @@ absl::Status SnapshotReader::ValidateRecords() {
         n.zone >= zones.size() || uint64_t{n.rrset_first} + n.rrset_count > rrsets.size() ||
         (n.cut != kNone && n.cut >= nodes.size()) ||
         (n.wildcard != kNone && n.wildcard >= nodes.size())) {
-      return bad("node ", i, " has an index out of range");
+      return Bad("node ", i, " has an index out of range");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotReader::ValidateRRsets() const {
+  auto nodes = section<Node>(kNodes);
+  auto rrsets = section<RRset>(kRRsets);
+  auto rdata = bytes(kRdata);
+  auto adds = section<AdditionalRef>(kAdditionals);
+  auto resources = section<Resource>(kResources);
   for (size_t i = 0; i < rrsets.size(); ++i) {
     const RRset& r = rrsets[i];
     if (uint64_t{r.rdata_offset} + r.rdata_length > rdata.size() ||
         uint64_t{r.additional_first} + r.additional_count > adds.size()) {
-      return bad("rrset ", i, " has a range out of bounds");
+      return Bad("rrset ", i, " has a range out of bounds");
+    }
+    if (r.resource != kNone && r.resource >= resources.size()) {
+      return Bad("rrset ", i, " names a resource out of range");
     }
     // Walk the rdata run: rr_count entries must exactly fill it.
     uint32_t off = r.rdata_offset, end = r.rdata_offset + r.rdata_length;
     for (uint16_t k = 0; k < r.rr_count; ++k) {
-      if (off + 2 > end) return bad("rrset ", i, " rdata truncated");
+      if (off + 2 > end) return Bad("rrset ", i, " rdata truncated");
       uint16_t len;
       std::memcpy(&len, rdata.data() + off, 2);
       off += 2 + len;
-      if (off > end) return bad("rrset ", i, " rdata truncated");
+      if (off > end) return Bad("rrset ", i, " rdata truncated");
     }
-    if (off != end) return bad("rrset ", i, " rdata has trailing bytes");
+    if (off != end) return Bad("rrset ", i, " rdata has trailing bytes");
   }
-  // The policy sections are not in kElemSize (they came later): checked here, before any is
-  // read with its struct's stride.
-  for (const auto& [id, size] : {std::pair<SectionId, size_t>{kResources, sizeof(Resource)},
-                                 {kMembers, sizeof(Member)},
-                                 {kTargets, sizeof(Target)}}) {
-    if (dir_[id].count != 0 && dir_[id].elem_size != size) {
-      return bad("section ", static_cast<uint32_t>(id), " element size ", dir_[id].elem_size,
-                 " != ", size);
-    }
+  for (const AdditionalRef& a : adds) {
+    if (a.node >= nodes.size() || a.rrset >= rrsets.size()) return Bad("bad additional record");
   }
+  return absl::OkStatus();
+}
+
+// Resources and members: in range, with values the evaluator knows, nested resources after
+// their parents (the compiler emits them so), so that evaluation terminates however the
+// snapshot was made.
+absl::Status SnapshotReader::ValidatePolicies() const {
   auto resources = section<Resource>(kResources);
   auto members = section<Member>(kMembers);
-  for (size_t i = 0; i < rrsets.size(); ++i) {
-    if (rrsets[i].resource != kNone && rrsets[i].resource >= resources.size()) {
-      return bad("rrset ", i, " names a resource out of range");
-    }
-  }
+  auto rdata = bytes(kRdata);
   for (size_t i = 0; i < resources.size(); ++i) {
     const Resource& r = resources[i];
     if (uint64_t{r.member_first} + r.member_count > members.size() ||
         uint64_t{r.fallback_first} + r.fallback_count > members.size() || r.member_count == 0 ||
         r.member_count > 64 || r.fallback_count > 64) {
-      return bad("resource ", i, " has members out of range");
+      return Bad("resource ", i, " has members out of range");
     }
     if (r.kind > kPolicyLatency || r.order > kOrderFixed || r.all_down > kAllDownFallback ||
         r.rdata_names > kRdataSoa) {
-      return bad("resource ", i, " has a kind, order, all_down or name layout out of range");
+      return Bad("resource ", i, " has a kind, order, all_down or name layout out of range");
     }
-    // Nested resources always have higher indices (the compiler emits them after their
-    // parents), so evaluation terminates however the snapshot was made.
     for (uint32_t k = r.member_first; k < r.member_first + r.member_count; ++k) {
       if (members[k].kind == kMemberResource && members[k].ref <= i) {
-        return bad("resource ", i, " nests resource ", members[k].ref, " that is not after it");
+        return Bad("resource ", i, " nests resource ", members[k].ref, " that is not after it");
       }
     }
   }
   for (size_t i = 0; i < members.size(); ++i) {
     const Member& m = members[i];
-    if (m.health != kNone && m.health >= kMaxHealthWords)
-      return bad("member ", i, " health index out of range");
-    if (m.kind > kMemberResource) return bad("member ", i, " has a kind out of range");
-    if (m.kind == kMemberResource) {
-      if (m.ref >= resources.size()) return bad("member ", i, " resource out of range");
-    } else if (uint64_t{m.ref} + 2 > rdata.size()) {
-      return bad("member ", i, " rdata out of range");
-    } else {
-      uint16_t len;
-      std::memcpy(&len, rdata.data() + m.ref, 2);
-      if (uint64_t{m.ref} + 2 + len > rdata.size()) return bad("member ", i, " rdata out of range");
+    if (m.health != kNone && m.health >= kMaxHealthWords) {
+      return Bad("member ", i, " health index out of range");
     }
+    if (m.kind > kMemberResource) return Bad("member ", i, " has a kind out of range");
+    if (m.kind == kMemberResource) {
+      if (m.ref >= resources.size()) return Bad("member ", i, " resource out of range");
+      continue;
+    }
+    uint16_t len = 0;
+    if (uint64_t{m.ref} + 2 <= rdata.size()) std::memcpy(&len, rdata.data() + m.ref, 2);
+    if (uint64_t{m.ref} + 2 + len > rdata.size()) return Bad("member ", i, " rdata out of range");
   }
-  for (const AdditionalRef& a : adds) {
-    if (a.node >= nodes.size() || a.rrset >= rrsets.size()) return bad("bad additional record");
-  }
-  SX_RETURN_IF_ERROR(ValidateGeo(resources, members, strings));
-  return ValidateDataplane(strings);
+  return absl::OkStatus();
 }
 
 // Sections 16-17. The interface name reaches the kernel's network configuration, so it is held
 // to the characters an interface name needs.
-absl::Status SnapshotReader::ValidateDataplane(absl::Span<const uint8_t> strings) const {
-  auto bad = [](auto... what) { return absl::DataLossError(absl::StrCat(what...)); };
-  for (const auto& [id, size] :
-       {std::pair<SectionId, size_t>{kDataplane, sizeof(DataplaneSettings)},
-        {kDataplaneAddresses, sizeof(DataplaneAddress)}}) {
-    if (dir_[id].count != 0 && dir_[id].elem_size != size) {
-      return bad("section ", static_cast<uint32_t>(id), " element size ", dir_[id].elem_size,
-                 " != ", size);
-    }
-  }
+absl::Status SnapshotReader::ValidateDataplane() const {
+  auto strings = bytes(kStrings);
   auto settings = section<DataplaneSettings>(kDataplane);
   auto addresses = section<DataplaneAddress>(kDataplaneAddresses);
-  if (settings.size() > 1) return bad("more than one dataplane settings record");
+  if (settings.size() > 1) return Bad("more than one dataplane settings record");
   if (settings.empty()) {
-    return addresses.empty() ? absl::OkStatus() : bad("dataplane addresses without settings");
+    return addresses.empty() ? absl::OkStatus() : Bad("dataplane addresses without settings");
   }
   const DataplaneSettings& d = settings[0];
   const StringRef& iface = d.exception_interface;
   if (uint64_t{iface.offset} + iface.length > strings.size() || iface.length == 0 ||
       iface.length > kMaxInterfaceName) {
-    return bad("dataplane exception interface name out of range");
+    return Bad("dataplane exception interface name out of range");
   }
   for (uint32_t i = 0; i < iface.length; ++i) {
     const uint8_t c = strings[iface.offset + i];
     if (!std::isalnum(c) && c != '_' && c != '-') {
-      return bad("dataplane exception interface name has a character other than [A-Za-z0-9_-]");
+      return Bad("dataplane exception interface name has a character other than [A-Za-z0-9_-]");
     }
   }
   if (addresses.empty() || addresses.size() > kMaxDataplaneAddresses || d.mtu < 576 ||
       d.dns_port == 0 || d.exception_path > 1 || d.tx_port < -1) {
-    return bad("dataplane settings out of range");
+    return Bad("dataplane settings out of range");
   }
   for (const DataplaneAddress& a : addresses) {
     if ((a.family != 4 && a.family != 6) || a.prefix > (a.family == 4 ? 32 : 128) ||
         a.vlan > 4094) {
-      return bad("dataplane address out of range");
+      return Bad("dataplane address out of range");
     }
   }
   return absl::OkStatus();
@@ -283,19 +312,10 @@ absl::Status SnapshotReader::ValidateDataplane(absl::Span<const uint8_t> strings
 // Sections 12-15 and the geo resources that use them: every map's arrays in bounds and valid
 // for lookups (ValidatePrefixTable bounds every chunk and list id), its lists valid for its
 // datacenters, and each geo resource's map and datacenter ids in range.
-absl::Status SnapshotReader::ValidateGeo(absl::Span<const Resource> resources,
-                                         absl::Span<const Member> members,
-                                         absl::Span<const uint8_t> strings) const {
-  auto bad = [](auto... what) { return absl::DataLossError(absl::StrCat(what...)); };
-  for (const auto& [id, size] : {std::pair<SectionId, size_t>{kGeoPrefixesV4, sizeof(uint32_t)},
-                                 {kGeoPrefixesV6, sizeof(uint32_t)},
-                                 {kGeoDcLists, sizeof(DcList)},
-                                 {kGeoMaps, sizeof(GeoMap)}}) {
-    if (dir_[id].count != 0 && dir_[id].elem_size != size) {
-      return bad("section ", static_cast<uint32_t>(id), " element size ", dir_[id].elem_size,
-                 " != ", size);
-    }
-  }
+absl::Status SnapshotReader::ValidateGeo() const {
+  auto resources = section<Resource>(kResources);
+  auto members = section<Member>(kMembers);
+  auto strings = bytes(kStrings);
   auto maps = section<GeoMap>(kGeoMaps);
   auto v4 = section<uint32_t>(kGeoPrefixesV4);
   auto v6 = section<uint32_t>(kGeoPrefixesV6);
@@ -306,36 +326,36 @@ absl::Status SnapshotReader::ValidateGeo(absl::Span<const Resource> resources,
         uint64_t{g.v6_first} + g.v6_count > v6.size() ||
         uint64_t{g.list_first} + g.list_count > lists.size() || g.list_count == 0 ||
         g.dc_count == 0 || g.dc_count > kMaxDatacenters) {
-      return bad("geo map ", i, " is out of range");
+      return Bad("geo map ", i, " is out of range");
     }
     for (const StringRef& s : {g.name, g.dc_names, g.database}) {
       if (uint64_t{s.offset} + s.length > strings.size()) {
-        return bad("geo map ", i, " string out of range");
+        return Bad("geo map ", i, " string out of range");
       }
     }
     const PrefixTableView view{v4.subspan(g.v4_first, g.v4_count),
                                v6.subspan(g.v6_first, g.v6_count)};
     if (absl::Status st = ValidatePrefixTable(view, g.list_count); !st.ok()) {
-      return bad("geo map ", i, " prefix table: ", st.message());
+      return Bad("geo map ", i, " prefix table: ", st.message());
     }
     if (absl::Status st = ValidateDcLists(lists.subspan(g.list_first, g.list_count),
                                           static_cast<int>(g.dc_count));
         !st.ok()) {
-      return bad("geo map ", i, " datacenter lists: ", st.message());
+      return Bad("geo map ", i, " datacenter lists: ", st.message());
     }
   }
   for (size_t i = 0; i < resources.size(); ++i) {
     const Resource& r = resources[i];
     if (r.kind != kPolicyGeo && r.kind != kPolicyLatency) continue;
     if (r.count >= maps.size() || r.order > kGeoEcsIgnore) {
-      return bad("geo resource ", i, " names a map out of range");
+      return Bad("geo resource ", i, " names a map out of range");
     }
     int last = -1;
     for (uint16_t k = 0; k < r.member_count; ++k) {
       const Member& m = members[r.member_first + k];
       if (m.kind != kMemberResource || m.weight >= maps[r.count].dc_count ||
           static_cast<int>(m.weight) <= last) {
-        return bad("geo resource ", i, " has a bad datacenter member ", k);
+        return Bad("geo resource ", i, " has a bad datacenter member ", k);
       }
       last = m.weight;
     }

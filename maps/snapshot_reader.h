@@ -45,9 +45,13 @@ class SnapshotReader {
   SnapshotReader() = default;
   absl::Status Validate();
   absl::Status ValidateRecords();
-  absl::Status ValidateGeo(absl::Span<const Resource> resources, absl::Span<const Member> members,
-                           absl::Span<const uint8_t> strings) const;
-  absl::Status ValidateDataplane(absl::Span<const uint8_t> strings) const;
+  absl::Status ValidateSettings();
+  absl::Status ValidateNameTable() const;
+  absl::Status ValidateNodes() const;
+  absl::Status ValidateRRsets() const;
+  absl::Status ValidatePolicies() const;
+  absl::Status ValidateGeo() const;
+  absl::Status ValidateDataplane() const;
 
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;

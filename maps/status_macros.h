@@ -20,7 +20,8 @@
 // `SX_ASSIGN_OR_RETURN(auto x, MakeX());` unwraps a StatusOr or returns its error.
 #define SX_ASSIGN_OR_RETURN(lhs, expr) \
   SX_ASSIGN_OR_RETURN_IMPL_(SX_STATUS_CONCAT_(sx_statusor_, __LINE__), lhs, expr)
-#define SX_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
-  auto tmp = (expr);                                      \
-  if (ABSL_PREDICT_FALSE(!tmp.ok())) return tmp.status(); \
-  lhs = std::move(tmp).value()
+// `tmp` and `lhs` are a name and a declaration, which parentheses would break.
+#define SX_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)                                                  \
+  auto tmp = (expr);                                      /* NOLINT(bugprone-macro-parentheses) */ \
+  if (ABSL_PREDICT_FALSE(!tmp.ok())) return tmp.status(); /* NOLINT(bugprone-macro-parentheses) */ \
+  lhs = std::move(tmp).value()                            /* NOLINT(bugprone-macro-parentheses) */

@@ -11,86 +11,116 @@
 #include "control/cli/shm_reports.h"
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
+#include "control/health/health_state.h"
 
-int main(int argc, char** argv) {
-  using namespace sextant::control;
-  CLI::App app{"sextantctl: inspect and steer a running Sextant instance"};
+namespace {
+
+using namespace sextant::control;  // NOLINT: the CLI wires the control plane's commands
+
+// The command line, as CLI11 fills it.
+struct Args {
   std::string instance, config_path, socket_path;
-  app.add_option("--instance", instance, "instance name (default: from --config, else sextant)");
-  app.add_option("--config,-c", config_path, "config file (for its instance name and socket)");
-  app.add_option("--socket", socket_path, "control socket (default: from the config)");
-  app.require_subcommand(1);
   bool json = false;
-  auto* stats = app.add_subcommand("stats", "dataplane counters, summed and per lcore");
-  stats->add_flag("--json", json, "machine-readable output");
-  auto* status = app.add_subcommand("status", "the control daemon: generation, reloads, targets");
-  status->add_flag("--json", json, "machine-readable output");
-  auto* health = app.add_subcommand("health", "every target: state, since, last check, override");
-  health->add_flag("--json", json, "machine-readable output");
-
-  std::string state, name, duration;
+  std::string state, name, duration;  // force / release
   bool datacenter = false;
-  auto* force = app.add_subcommand("force", "force a target (or a datacenter) up, down or drain");
-  force->add_option("state", state)->required()->check(CLI::IsMember({"up", "down", "drain"}));
-  force->add_option("name", name, "target, or datacenter with --datacenter")->required();
-  force->add_flag("--datacenter", datacenter, "every target of datacenter NAME");
-  force->add_option("--for", duration, "expire after this long (e.g. 90s, 10m, 2h)");
-  auto* release = app.add_subcommand("release", "remove an override: the checks decide again");
-  release->add_option("name", name)->required();
-  release->add_flag("--datacenter", datacenter, "the datacenter's override");
-  auto* reload = app.add_subcommand("reload", "re-read config and zones now (like SIGHUP)");
+  std::string qname, type, client;  // explain
+  CLI::App* stats = nullptr;
+  CLI::App* status = nullptr;
+  CLI::App* health = nullptr;
+  CLI::App* force = nullptr;
+  CLI::App* release = nullptr;
+  CLI::App* reload = nullptr;
+  CLI::App* explain = nullptr;
+};
 
-  std::string qname, type, client;
-  auto* explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
-  explain->add_option("name", qname)->required();
-  explain->add_option("type", type)->required();
-  explain->add_option("--client", client,
-                      "client address or prefix (sent as ECS, and as the packet source)");
-  CLI11_PARSE(app, argc, argv);
+void AddCommands(CLI::App& app, Args& a) {
+  app.add_option("--instance", a.instance, "instance name (default: from --config, else sextant)");
+  app.add_option("--config,-c", a.config_path, "config file (for its instance name and socket)");
+  app.add_option("--socket", a.socket_path, "control socket (default: from the config)");
+  app.require_subcommand(1);
+  a.stats = app.add_subcommand("stats", "dataplane counters, summed and per lcore");
+  a.status = app.add_subcommand("status", "the control daemon: generation, reloads, targets");
+  a.health = app.add_subcommand("health", "every target: state, since, last check, override");
+  for (CLI::App* c : {a.stats, a.status, a.health}) {
+    c->add_flag("--json", a.json, "machine-readable output");
+  }
+  a.force = app.add_subcommand("force", "force a target (or a datacenter) up, down or drain");
+  a.force->add_option("state", a.state)->required()->check([](const std::string& s) {
+    const absl::StatusOr<ForcedState> f = ParseForcedState(s);
+    return f.ok() ? std::string() : std::string(f.status().message());
+  });
+  a.force->add_option("name", a.name, "target, or datacenter with --datacenter")->required();
+  a.force->add_flag("--datacenter", a.datacenter, "every target of datacenter NAME");
+  a.force->add_option("--for", a.duration, "expire after this long (e.g. 90s, 10m, 2h)");
+  a.release = app.add_subcommand("release", "remove an override: the checks decide again");
+  a.release->add_option("name", a.name)->required();
+  a.release->add_flag("--datacenter", a.datacenter, "the datacenter's override");
+  a.reload = app.add_subcommand("reload", "re-read config and zones now (like SIGHUP)");
+  a.explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
+  a.explain->add_option("name", a.qname)->required();
+  a.explain->add_option("type", a.type)->required();
+  a.explain->add_option("--client", a.client,
+                        "client address or prefix (sent as ECS, and as the packet source)");
+}
 
-  auto fail = [](const absl::Status& s) {
-    std::fprintf(stderr, "sextantctl: %s\n", std::string(s.message()).c_str());
-    return 1;
-  };
+// The instance and the control socket: flags first, then the config, then the defaults.
+absl::Status ResolveInstance(Args& a) {
   std::string default_socket;
-  if (!config_path.empty()) {
-    auto cfg = LoadConfig(config_path);
-    if (!cfg.ok()) return fail(cfg.status());
-    if (instance.empty()) instance = cfg->instance;
+  if (!a.config_path.empty()) {
+    auto cfg = LoadConfig(a.config_path);
+    if (!cfg.ok()) return cfg.status();
+    if (a.instance.empty()) a.instance = cfg->instance;
     default_socket = cfg->control.socket;
   }
-  if (instance.empty()) instance = "sextant";
-  if (socket_path.empty()) {
-    socket_path =
-        default_socket.empty() ? absl::StrCat("/run/sextant/", instance, ".sock") : default_socket;
+  if (a.instance.empty()) a.instance = "sextant";
+  if (a.socket_path.empty()) {
+    a.socket_path = default_socket.empty() ? absl::StrCat("/run/sextant/", a.instance, ".sock")
+                                           : default_socket;
   }
-  auto ask = [&](const std::string& req) { return ControlRequest(socket_path, req); };
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<std::string> out = absl::UnknownError("no command");
-  if (*stats) out = StatsReport(instance, json);
-  if (*explain) out = Explain(instance, ExplainRequest{qname, type, client});
-  if (*status) out = ask(json ? "status json" : "status");
-  if (*reload) out = ask("reload");
-  if (*health) {
-    out = ask(json ? "health json" : "health");
-    if (!out.ok() && absl::IsUnavailable(out.status())) {
-      // Control is down: the words in shared memory are still the truth the dataplane serves.
-      std::fprintf(stderr, "sextantctl: %s; showing the health words in shared memory\n",
-                   std::string(out.status().message()).c_str());
-      out = HealthReport(instance, json);
-    }
+absl::StatusOr<std::string> Run(const Args& a) {
+  auto ask = [&](const std::string& req) { return ControlRequest(a.socket_path, req); };
+  const std::string scope = a.datacenter ? " datacenter " : " target ";
+  if (*a.stats) return StatsReport(a.instance, a.json);
+  if (*a.explain) return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client});
+  if (*a.status) return ask(a.json ? "status json" : "status");
+  if (*a.reload) return ask("reload");
+  if (*a.release) return ask(absl::StrCat("release", scope, a.name));
+  if (*a.health) {
+    absl::StatusOr<std::string> out = ask(a.json ? "health json" : "health");
+    if (out.ok() || !absl::IsUnavailable(out.status())) return out;
+    // Control is down: the words in shared memory are still the truth the dataplane serves.
+    std::fprintf(stderr, "sextantctl: %s; showing the health words in shared memory\n",
+                 std::string(out.status().message()).c_str());
+    return HealthReport(a.instance, a.json);
   }
-  if (*force) {
-    std::string req = absl::StrCat("force ", state, datacenter ? " datacenter " : " target ", name);
-    if (!duration.empty()) {
-      auto ms = ParseDurationMs(duration);
-      if (!ms.ok() || *ms == 0) return fail(absl::InvalidArgumentError("--for: " + duration));
-      absl::StrAppend(&req, " ", *ms);
-    }
-    out = ask(req);
+  std::string req = absl::StrCat("force ", a.state, scope, a.name);  // a.force
+  if (!a.duration.empty()) {
+    auto ms = ParseDurationMs(a.duration);
+    if (!ms.ok() || *ms == 0) return absl::InvalidArgumentError("--for: " + a.duration);
+    absl::StrAppend(&req, " ", *ms);
   }
-  if (*release) out = ask(absl::StrCat("release", datacenter ? " datacenter " : " target ", name));
-  if (!out.ok()) return fail(out.status());
+  return ask(req);
+}
+
+}  // namespace
+
+// CLI11 reports bad flags by throwing, and its parse macro catches that; anything else that
+// throws here (an allocation failure) ends the process with a message, as it should.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
+  CLI::App app{"sextantctl: inspect and steer a running Sextant instance"};
+  Args args;
+  AddCommands(app, args);
+  CLI11_PARSE(app, argc, argv);
+  absl::Status resolved = ResolveInstance(args);
+  absl::StatusOr<std::string> out =
+      resolved.ok() ? Run(args) : absl::StatusOr<std::string>(resolved);
+  if (!out.ok()) {
+    std::fprintf(stderr, "sextantctl: %s\n", std::string(out.status().message()).c_str());
+    return 1;
+  }
   std::fputs(out->c_str(), stdout);
   return 0;
 }

@@ -94,74 +94,98 @@ absl::StatusOr<std::map<std::string, uint32_t>> AssignTargetIndexes(
   return out;
 }
 
-absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file,
-                             const std::map<std::string, uint32_t>* target_index,
-                             std::vector<uint8_t>* rdata,
-                             const std::function<maps::StringRef(const std::string&)>& add_string,
-                             CompiledPolicies* out) {
-  std::map<std::string, uint32_t> by_order;
-  if (target_index == nullptr) {
-    for (size_t i = 0; i < config.targets.size(); ++i) by_order[config.targets[i].name] = i;
-    target_index = &by_order;
+namespace {
+
+// The compilation of one configuration's policies, step by step (CompilePolicies).
+class PolicyCompiler {
+ public:
+  PolicyCompiler(const PolicyConfig& config, const std::string& file,
+                 const std::map<std::string, uint32_t>& target_index, std::vector<uint8_t>* rdata,
+                 const std::function<maps::StringRef(const std::string&)>& add_string,
+                 CompiledPolicies* out)
+      : config_(config),
+        file_(file),
+        target_index_(target_index),
+        rdata_(*rdata),
+        add_string_(add_string),
+        out_(*out) {}
+
+  absl::Status Run() {
+    for (const RecordConfig& rec : config_.records) {
+      SX_RETURN_IF_ERROR(SetType(rec.resource, rec.type));
+    }
+    OrderByDepth();
+    for (const std::string& name : order_) SX_RETURN_IF_ERROR(Compile(name));
+    for (const RecordConfig& rec : config_.records) {
+      out_.record_resource.push_back(index_.at(rec.resource));
+    }
+    for (const TargetConfig& t : config_.targets) {
+      out_.targets.push_back(maps::Target{add_string_(t.name), target_index_.at(t.name)});
+    }
+    return absl::OkStatus();
   }
+
+ private:
   // Types flow from records down to nested resources; a resource serves one type.
-  std::map<std::string, uint16_t> type_of;
-  std::function<absl::Status(const std::string&, uint16_t)> set_type =
-      [&](const std::string& name, uint16_t type) -> absl::Status {
-    const ResourceConfig& r = config.resources.at(name);
-    auto [it, inserted] = type_of.emplace(name, type);
+  absl::Status SetType(const std::string& name, uint16_t type) {
+    const ResourceConfig& r = config_.resources.at(name);
+    auto [it, inserted] = type_of_.emplace(name, type);
     if (!inserted) {
       if (it->second != type) {
-        return ResErr(file, r, 0,
-                      "is used for two record types (A, AAAA and CNAME need "
-                      "separate resources)");
+        return ResErr(file_, r, 0,
+                      "is used for two record types (A, AAAA and CNAME need separate "
+                      "resources)");
       }
       return absl::OkStatus();
     }
     for (const MemberConfig& m : r.members) {
-      if (!m.resource.empty()) SX_RETURN_IF_ERROR(set_type(m.resource, type));
+      if (!m.resource.empty()) SX_RETURN_IF_ERROR(SetType(m.resource, type));
     }
     return absl::OkStatus();
-  };
-  for (const RecordConfig& rec : config.records)
-    SX_RETURN_IF_ERROR(set_type(rec.resource, rec.type));
+  }
 
   // Depth from the records: parents get smaller depths, so sorting by depth puts every nested
   // resource after all of its parents (the reader relies on it to rule out cycles).
-  std::map<std::string, int> depth;
-  for (const RecordConfig& rec : config.records) depth[rec.resource] = 0;
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (const auto& [name, d] : depth) {
-      for (const MemberConfig& m : config.resources.at(name).members) {
-        if (m.resource.empty()) continue;
-        auto it = depth.find(m.resource);
-        if (it == depth.end() || it->second < d + 1) {
-          depth[m.resource] = d + 1;
-          changed = true;
-          break;
+  void OrderByDepth() {
+    std::map<std::string, int> depth;
+    for (const RecordConfig& rec : config_.records) depth[rec.resource] = 0;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& [name, d] : depth) {
+        for (const MemberConfig& m : config_.resources.at(name).members) {
+          if (m.resource.empty()) continue;
+          auto it = depth.find(m.resource);
+          if (it == depth.end() || it->second < d + 1) {
+            depth[m.resource] = d + 1;
+            changed = true;
+            break;
+          }
         }
+        if (changed) break;
       }
-      if (changed) break;
     }
+    order_.reserve(depth.size());
+    for (const auto& [name, d] : depth) order_.push_back(name);
+    std::stable_sort(order_.begin(), order_.end(), [&](const std::string& a, const std::string& b) {
+      return depth[a] < depth[b];
+    });
+    for (size_t i = 0; i < order_.size(); ++i) index_[order_[i]] = static_cast<uint32_t>(i);
   }
-  std::vector<std::string> order;
-  for (const auto& [name, d] : depth) order.push_back(name);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](const std::string& a, const std::string& b) { return depth[a] < depth[b]; });
-  std::map<std::string, uint32_t> index;
-  for (size_t i = 0; i < order.size(); ++i) index[order[i]] = static_cast<uint32_t>(i);
 
-  for (const std::string& name : order) {
-    const ResourceConfig& r = config.resources.at(name);
-    const uint16_t type = type_of.at(name);
+  // The Resource record of `name`, its members and fallback appended.
+  absl::Status Compile(const std::string& name) {
+    const ResourceConfig& r = config_.resources.at(name);
+    const uint16_t type = type_of_.at(name);
     // An owner has one CNAME (RFC 1034 3.6.2): the policy must pick exactly one target.
     const bool picks_one = r.kind == PolicyKind::kFailover ||
                            (r.kind == PolicyKind::kWeighted && r.count == 1) ||
                            (r.kind == PolicyKind::kStatic && r.members.size() == 1);
     if (type == maps::dns::kTypeCname && !picks_one) {
-      return ResErr(file, r, 0,
+      return ResErr(file_, r, 0,
                     "a CNAME resource must pick one target (failover, or weighted with count 1)");
+    }
+    if (type == maps::dns::kTypeCname && r.fallback.size() > 1) {
+      return ResErr(file_, r, 0, "a CNAME fallback is one name");
     }
     maps::Resource res{};
     res.kind = static_cast<uint8_t>(r.kind);
@@ -172,54 +196,76 @@ absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file
     res.count = static_cast<uint16_t>(r.count);
     res.ttl = r.ttl.value_or(300);
     res.ttl_when_down = r.ttl_when_down.has_value() ? *r.ttl_when_down : kNone;
-    res.name = add_string(name);
-    res.member_first = static_cast<uint32_t>(out->members.size());
+    res.name = add_string_(name);
+    res.member_first = static_cast<uint32_t>(out_.members.size());
     res.member_count = static_cast<uint16_t>(r.members.size());
+    SX_RETURN_IF_ERROR(CompileMembers(r, type));
+    res.fallback_first = static_cast<uint32_t>(out_.members.size());
+    res.fallback_count = static_cast<uint16_t>(r.fallback.size());
+    for (const std::string& f : r.fallback) {
+      maps::Member mem{};
+      mem.kind = maps::kMemberRdata;
+      mem.health = kNone;
+      SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file_, r, 0, type, f, &rdata_));
+      out_.members.push_back(mem);
+    }
+    out_.resources.push_back(res);
+    return absl::OkStatus();
+  }
+
+  absl::Status CompileMembers(const ResourceConfig& r, uint16_t type) {
     bool any_weight = false;
     std::set<std::string> seen;
     for (const MemberConfig& m : r.members) {
       const std::string key = m.resource.empty() ? "a:" + m.address : "r:" + m.resource;
       if (!seen.insert(key).second) {
-        return ResErr(file, r, m.line,
+        return ResErr(file_, r, m.line,
                       absl::StrCat("member ", m.resource.empty() ? m.address : m.resource,
                                    " is listed twice"));
       }
       maps::Member mem{};
       mem.weight = static_cast<uint16_t>(m.weight);
       any_weight |= m.weight > 0;
-      mem.health = m.target.empty() ? kNone : target_index->at(m.target);
+      mem.health = m.target.empty() ? kNone : target_index_.at(m.target);
       if (!m.resource.empty()) {
         mem.kind = maps::kMemberResource;
-        mem.ref = index.at(m.resource);
+        mem.ref = index_.at(m.resource);
       } else {
         mem.kind = maps::kMemberRdata;
-        SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file, r, m.line, type, m.address, rdata));
+        SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file_, r, m.line, type, m.address, &rdata_));
       }
-      out->members.push_back(mem);
+      out_.members.push_back(mem);
     }
     if (r.kind == PolicyKind::kWeighted && !any_weight) {
-      return ResErr(file, r, 0, "every member has weight 0; give at least one a positive weight");
+      return ResErr(file_, r, 0, "every member has weight 0; give at least one a positive weight");
     }
-    res.fallback_first = static_cast<uint32_t>(out->members.size());
-    res.fallback_count = static_cast<uint16_t>(r.fallback.size());
-    if (type == maps::dns::kTypeCname && r.fallback.size() > 1) {
-      return ResErr(file, r, 0, "a CNAME fallback is one name");
-    }
-    for (const std::string& f : r.fallback) {
-      maps::Member mem{};
-      mem.kind = maps::kMemberRdata;
-      mem.health = kNone;
-      SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file, r, 0, type, f, rdata));
-      out->members.push_back(mem);
-    }
-    out->resources.push_back(res);
+    return absl::OkStatus();
   }
-  for (const RecordConfig& rec : config.records)
-    out->record_resource.push_back(index.at(rec.resource));
-  for (const TargetConfig& t : config.targets) {
-    out->targets.push_back(maps::Target{add_string(t.name), target_index->at(t.name)});
+
+  const PolicyConfig& config_;
+  const std::string& file_;
+  const std::map<std::string, uint32_t>& target_index_;
+  std::vector<uint8_t>& rdata_;
+  const std::function<maps::StringRef(const std::string&)>& add_string_;
+  CompiledPolicies& out_;
+  std::map<std::string, uint16_t> type_of_;
+  std::vector<std::string> order_;
+  std::map<std::string, uint32_t> index_;
+};
+
+}  // namespace
+
+absl::Status CompilePolicies(const PolicyConfig& config, const std::string& file,
+                             const std::map<std::string, uint32_t>* target_index,
+                             std::vector<uint8_t>* rdata,
+                             const std::function<maps::StringRef(const std::string&)>& add_string,
+                             CompiledPolicies* out) {
+  std::map<std::string, uint32_t> by_order;
+  if (target_index == nullptr) {
+    for (size_t i = 0; i < config.targets.size(); ++i) by_order[config.targets[i].name] = i;
+    target_index = &by_order;
   }
-  return absl::OkStatus();
+  return PolicyCompiler(config, file, *target_index, rdata, add_string, out).Run();
 }
 
 }  // namespace sextant::control

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -239,7 +240,7 @@ bool ParseCheckDurationMs(const std::string& text, uint64_t* ms) {
     const absl::string_view num = t.substr(0, t.size() - std::strlen(u.suffix));
     double v = 0;
     if (num.empty() || !absl::SimpleAtod(num, &v) || !(v >= 0) || v > 1e9) return false;
-    *ms = static_cast<uint64_t>(v * static_cast<double>(u.ms) + 0.5);
+    *ms = static_cast<uint64_t>(std::llround(v * static_cast<double>(u.ms)));
     return true;
   }
   return false;

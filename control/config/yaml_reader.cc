@@ -43,8 +43,8 @@ std::optional<IpLiteral> ParseIpLiteral(const std::string& text) {
   return ip;
 }
 
-YamlReader::YamlReader(std::string file, YAML::Node node, std::string path)
-    : file_(std::move(file)), node_(std::move(node)), path_(std::move(path)) {
+YamlReader::YamlReader(std::string file, const YAML::Node& node, std::string path)
+    : file_(std::move(file)), node_(node), path_(std::move(path)) {
   prefix_ = path_.empty() ? "" : path_ + ".";
 }
 
@@ -55,8 +55,8 @@ YamlReader YamlReader::WithSubject(std::string subject, std::string prefix) cons
   return r;
 }
 
-YamlReader YamlReader::Nested(YAML::Node node, std::string path, std::string prefix) const {
-  YamlReader r(file_, std::move(node), std::move(path));
+YamlReader YamlReader::Nested(const YAML::Node& node, std::string path, std::string prefix) const {
+  YamlReader r(file_, node, std::move(path));
   r.subject_ = subject_;
   r.prefix_ = std::move(prefix);
   return r;

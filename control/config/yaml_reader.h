@@ -45,7 +45,7 @@ class YamlReader {
  public:
   // `node` sits at key path `path` ("server", "targets.web1.check"; "" for the top level).
   // Unknown keys are named by that path; values by "PATH.KEY" unless WithSubject() says else.
-  YamlReader(std::string file, YAML::Node node, std::string path);
+  YamlReader(std::string file, const YAML::Node& node, std::string path);
   YamlReader(const YamlReader&) = default;
   // YAML::Node's assignment writes through to the node it refers to, into the document.
   YamlReader& operator=(const YamlReader&) = delete;
@@ -112,7 +112,7 @@ class YamlReader {
 
  private:
   YAML::Node Value(absl::string_view key) const;
-  YamlReader Nested(YAML::Node node, std::string path, std::string prefix) const;
+  YamlReader Nested(const YAML::Node& node, std::string path, std::string prefix) const;
   absl::Status ErrorAtNode(const YAML::Node& at, absl::string_view what) const;
   absl::StatusOr<int64_t> IntOf(const YAML::Node& n, absl::string_view key, int64_t lo, int64_t hi,
                                 absl::string_view must_be) const;

@@ -10,7 +10,9 @@
 #include "control/daemon/daemon.h"
 #include "control/daemon/publisher.h"
 
-int main(int argc, char** argv) {
+// CLI11 reports bad flags by throwing, and its parse macro catches that; anything else that
+// throws here (an allocation failure) ends the process with a message, as it should.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace sextant::control;
   CLI::App app{"sextant-control: compiles zones and config into a snapshot and publishes it"};
   std::string config_path, instance;

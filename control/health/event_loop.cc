@@ -75,7 +75,7 @@ void EventLoop::Stop(absl::FunctionRef<void()> on_joined) {
   for (auto& c : late) c();  // queued after the stop request; their callers wait
 }
 
-void EventLoop::RunOnLoop(std::function<void()> fn) {
+void EventLoop::RunOnLoop(const std::function<void()>& fn) {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> f = done->get_future();
   bool direct = false;

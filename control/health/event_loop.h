@@ -45,7 +45,7 @@ class EventLoop {
   void Stop(absl::FunctionRef<void()> on_joined);
   // Runs `fn` on the loop thread and waits for it; runs it at once when the loop is not
   // running (nobody else touches its state then) or when called from the loop thread.
-  void RunOnLoop(std::function<void()> fn);
+  void RunOnLoop(const std::function<void()>& fn);
   // The loop thread's kernel thread id, 0 when it is not running.
   int tid() const { return tid_.load(std::memory_order_relaxed); }
 

@@ -46,7 +46,7 @@ Feed::Feed(FeedSpec spec, const FeedOptions& options, EventLoop* loop, std::atom
       on_lines_(std::move(on_lines)),
       timer_(loop, [this](int64_t now) { OnTimer(now); }),
       command_(loop, options.max_output,
-               [this](FeedCommand::Outcome o) { OnCommandDone(std::move(o)); }) {}
+               [this](const FeedCommand::Outcome& o) { OnCommandDone(o); }) {}
 
 void Feed::Start(int64_t now) {
   due_ns_ = now;
@@ -131,7 +131,7 @@ void Feed::SpawnCommand(int64_t now) {
   timer_.Arm(now + MsToNs(spec_.timeout_ms));
 }
 
-void Feed::OnCommandDone(FeedCommand::Outcome outcome) {
+void Feed::OnCommandDone(const FeedCommand::Outcome& outcome) {
   timer_.Arm(due_ns_);
   runs_->fetch_add(1, std::memory_order_relaxed);
   if (outcome.over_limit) {

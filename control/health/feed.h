@@ -56,7 +56,7 @@ class Feed {
   std::string ReadFile(int fd) const;
   void FileError(const char* error);
   void SpawnCommand(int64_t now);
-  void OnCommandDone(FeedCommand::Outcome outcome);
+  void OnCommandDone(const FeedCommand::Outcome& outcome);
   void RunError(const std::string& why);
   void ApplyText(absl::string_view text);
 

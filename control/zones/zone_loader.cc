@@ -100,7 +100,7 @@ class Expander {
   }
 
  private:
-  void Emit(std::string line, int file, int line_no) {
+  void Emit(const std::string& line, int file, int line_no) {
     text += line;
     text += '\n';
     lines.push_back({file, line_no});
@@ -157,6 +157,152 @@ int RecordStartLine(const std::string& text, size_t pos) {
 
 }  // namespace
 
+namespace {
+
+// One zone's text (after $INCLUDE expansion) read record by record through ldns into ZoneData,
+// refusing what the server cannot serve with the file and line at fault.
+class ZoneReader {
+ public:
+  ZoneReader(ZoneData* zone, const Expander& ex, const std::string& name_for_messages)
+      : zone_(*zone), ex_(ex), name_(name_for_messages) {}
+
+  absl::Status Error(const std::string& where, absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("zone ", zone_.origin, " (", where, "): ", what));
+  }
+
+  // Every record of the expanded text.
+  absl::Status ReadAll() {
+    std::unique_ptr<FILE, FileCloser> fp(
+        fmemopen(const_cast<char*>(ex_.text.data()), ex_.text.size(), "r"));
+    if (!fp) return absl::InternalError("fmemopen failed");
+    RdfPtr origin(ldns_dname_new_frm_str(zone_.origin.c_str()));
+    if (!origin) return Error(name_, "bad origin");
+    ldns_rdf* origin_raw = origin.release();
+    ldns_rdf* prev = ldns_rdf_clone(origin_raw);
+    uint32_t default_ttl = 3600;
+    int line_nr = 0;
+    absl::Status result = absl::OkStatus();
+    while (!feof(fp.get()) && result.ok()) {
+      ldns_rr* raw = nullptr;
+      const int before = line_nr;
+      const long record_pos = ftell(fp.get());
+      const ldns_status st =
+          ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin_raw, &prev, &line_nr);
+      RrPtr rr(raw);
+      if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
+          st == LDNS_STATUS_SYNTAX_ORIGIN) {
+        continue;
+      }
+      if (st != LDNS_STATUS_OK && feof(fp.get()) && st == LDNS_STATUS_SYNTAX_ERR &&
+          line_nr == before) {
+        break;
+      }
+      result = st != LDNS_STATUS_OK ? Error(WhereRecord(record_pos), ldns_get_errorstr_by_id(st))
+                                    : Add(rr.get(), record_pos);
+    }
+    ldns_rdf_deep_free(prev);
+    ldns_rdf_deep_free(origin_raw);
+    return result;
+  }
+
+  // What the whole zone must hold: one SOA at the apex, no CNAME beside other data.
+  absl::Status Finish() const {
+    if (soa_count_ == 0) return Error(name_, "no SOA record at the zone apex");
+    for (const auto& [key, nd] : zone_.names) {
+      bool has_cname = false;
+      for (const RRsetData& s : nd.rrsets) has_cname |= s.type == LDNS_RR_TYPE_CNAME;
+      if (has_cname && nd.rrsets.size() > 1) {
+        return Error(name_, absl::StrCat("CNAME and other data at ", nd.display,
+                                         " (RFC 1034 section 3.6.2)"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // "file line N" of the record that starts at `pos` of the expanded text. Only on error:
+  // finding the line scans the text from the start.
+  std::string WhereRecord(long pos) const {
+    const int line_nr = RecordStartLine(ex_.text, static_cast<size_t>(pos));
+    if (line_nr >= 1 && static_cast<size_t>(line_nr) <= ex_.lines.size()) {
+      const LineOrigin& o = ex_.lines[line_nr - 1];
+      return absl::StrCat(ex_.files[o.file], " line ", o.line);
+    }
+    return absl::StrCat(name_, " end of file");
+  }
+
+  // Why a record of `type` at `owner` cannot be served, or "".
+  std::string Refusal(const ldns_rr* rr, uint16_t type, const std::string& key,
+                      const std::string& owner_wire) {
+    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) return "only class IN is served";
+    if (type == LDNS_RR_TYPE_DNAME) {
+      return "DNAME records are not supported; use CNAME records instead";
+    }
+    if (IsForbiddenType(type)) {
+      return absl::StrCat(TypeName(type), " is a meta type and cannot appear in a zone");
+    }
+    if (!WireIsSubdomain(key, zone_.origin_wire)) {
+      return absl::StrCat("owner ", WireToText(owner_wire), " is outside the zone");
+    }
+    if (type == LDNS_RR_TYPE_SOA) {
+      if (key != zone_.origin_wire) {
+        return absl::StrCat("SOA at ", WireToText(owner_wire), " is not at the zone apex");
+      }
+      if (++soa_count_ > 1) return "more than one SOA record";
+    }
+    return "";
+  }
+
+  // One record into its RRset.
+  absl::Status Add(const ldns_rr* rr, long record_pos) {
+    const uint16_t type = ldns_rr_get_type(rr);
+    const ldns_rdf* owner = ldns_rr_owner(rr);
+    const std::string owner_wire(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
+                                 ldns_rdf_size(owner));
+    const std::string key = LowerWireName(owner_wire);
+    if (const std::string why = Refusal(rr, type, key, owner_wire); !why.empty()) {
+      return Error(WhereRecord(record_pos), why);
+    }
+    ldns_buffer_clear(buf_.get());
+    if (ldns_rr_rdata2buffer_wire(buf_.get(), rr) != LDNS_STATUS_OK) {
+      return Error(WhereRecord(record_pos), "cannot encode rdata");
+    }
+    std::string rdata(reinterpret_cast<const char*>(ldns_buffer_begin(buf_.get())),
+                      ldns_buffer_position(buf_.get()));
+    if (rdata.size() > 65535) {
+      return Error(WhereRecord(record_pos), "rdata longer than 65535 octets");
+    }
+    NameData& nd = zone_.names[key];
+    if (nd.display.empty()) nd.display = WireToText(owner_wire);
+    RRsetData* set = nullptr;
+    for (RRsetData& s : nd.rrsets) {
+      if (s.type == type) set = &s;
+    }
+    if (set == nullptr) {
+      nd.rrsets.push_back(RRsetData{type, ldns_rr_ttl(rr), {}});
+      set = &nd.rrsets.back();
+    }
+    for (const std::string& r : set->rdatas) {
+      if (r == rdata) return absl::OkStatus();  // RFC 2181 section 5: no duplicate records
+    }
+    if (type == LDNS_RR_TYPE_CNAME && !set->rdatas.empty()) {
+      return Error(WhereRecord(record_pos), absl::StrCat("more than one CNAME at ", nd.display));
+    }
+    set->rdatas.push_back(std::move(rdata));
+    ++zone_.record_count;
+    return absl::OkStatus();
+  }
+
+  ZoneData& zone_;
+  const Expander& ex_;
+  const std::string& name_;
+  std::unique_ptr<ldns_buffer, LdnsBufferDeleter> buf_{ldns_buffer_new(512)};
+  int soa_count_ = 0;
+};
+
+}  // namespace
+
 absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std::string& text,
                                       const std::string& name_for_messages,
                                       const std::string& include_dir) {
@@ -164,136 +310,16 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
   SX_ASSIGN_OR_RETURN(zone.origin_wire, TextToWire(origin_text));
   zone.origin = WireToText(zone.origin_wire);
   zone.file = name_for_messages;
-  auto zerr = [&](const std::string& where, const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrCat("zone ", zone.origin, " (", where, "): ", what));
-  };
-
   Expander ex;
   std::set<std::string> stack{name_for_messages};
+  ZoneReader reader(&zone, ex, name_for_messages);
   if (absl::Status s = ex.Expand(text, name_for_messages, include_dir, zone.origin, 0, &stack);
       !s.ok()) {
-    return zerr(name_for_messages, std::string(s.message()));
+    return reader.Error(name_for_messages, s.message());
   }
   zone.files = ex.files;
-  auto where_line = [&](int line_nr) {
-    if (line_nr >= 1 && static_cast<size_t>(line_nr) <= ex.lines.size()) {
-      const LineOrigin& o = ex.lines[line_nr - 1];
-      return absl::StrCat(ex.files[o.file], " line ", o.line);
-    }
-    return absl::StrCat(name_for_messages, " end of file");
-  };
-
-  std::unique_ptr<FILE, FileCloser> fp(fmemopen(ex.text.data(), ex.text.size(), "r"));
-  if (!fp) return absl::InternalError("fmemopen failed");
-  RdfPtr origin(ldns_dname_new_frm_str(zone.origin.c_str()));
-  if (!origin) return zerr(name_for_messages, "bad origin");
-  ldns_rdf* origin_raw = origin.release();
-  ldns_rdf* prev = ldns_rdf_clone(origin_raw);
-  uint32_t default_ttl = 3600;
-  int line_nr = 0;
-  std::unique_ptr<ldns_buffer, LdnsBufferDeleter> buf(ldns_buffer_new(512));
-  absl::Status result = absl::OkStatus();
-  int soa_count = 0;
-
-  while (!feof(fp.get())) {
-    ldns_rr* raw = nullptr;
-    int before = line_nr;
-    const long record_pos = ftell(fp.get());
-    ldns_status st =
-        ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin_raw, &prev, &line_nr);
-    RrPtr rr(raw);
-    if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
-        st == LDNS_STATUS_SYNTAX_ORIGIN) {
-      continue;
-    }
-    if (st != LDNS_STATUS_OK) {
-      if (feof(fp.get()) && st == LDNS_STATUS_SYNTAX_ERR && line_nr == before) break;
-      result = zerr(where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos))),
-                    ldns_get_errorstr_by_id(st));
-      break;
-    }
-    // Only on error: finding the line scans the text from the start.
-    auto where = [&] {
-      return where_line(RecordStartLine(ex.text, static_cast<size_t>(record_pos)));
-    };
-    if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) {
-      result = zerr(where(), "only class IN is served");
-      break;
-    }
-    const uint16_t type = ldns_rr_get_type(rr.get());
-    if (type == LDNS_RR_TYPE_DNAME) {
-      result = zerr(where(), "DNAME records are not supported; use CNAME records instead");
-      break;
-    }
-    if (IsForbiddenType(type)) {
-      result = zerr(where(),
-                    absl::StrCat(TypeName(type), " is a meta type and cannot appear in a zone"));
-      break;
-    }
-    ldns_rdf* owner = ldns_rr_owner(rr.get());
-    std::string owner_wire(reinterpret_cast<const char*>(ldns_rdf_data(owner)),
-                           ldns_rdf_size(owner));
-    std::string key = LowerWireName(owner_wire);
-    if (!WireIsSubdomain(key, zone.origin_wire)) {
-      result =
-          zerr(where(), absl::StrCat("owner ", WireToText(owner_wire), " is outside the zone"));
-      break;
-    }
-    ldns_buffer_clear(buf.get());
-    if (ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) {
-      result = zerr(where(), "cannot encode rdata");
-      break;
-    }
-    std::string rdata(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())),
-                      ldns_buffer_position(buf.get()));
-    if (rdata.size() > 65535) {
-      result = zerr(where(), "rdata longer than 65535 octets");
-      break;
-    }
-    if (type == LDNS_RR_TYPE_SOA) {
-      if (key != zone.origin_wire) {
-        result = zerr(where(),
-                      absl::StrCat("SOA at ", WireToText(owner_wire), " is not at the zone apex"));
-        break;
-      }
-      if (++soa_count > 1) {
-        result = zerr(where(), "more than one SOA record");
-        break;
-      }
-    }
-    NameData& nd = zone.names[key];
-    if (nd.display.empty()) nd.display = WireToText(owner_wire);
-    RRsetData* set = nullptr;
-    for (RRsetData& s : nd.rrsets) {
-      if (s.type == type) set = &s;
-    }
-    if (set == nullptr) {
-      nd.rrsets.push_back(RRsetData{type, ldns_rr_ttl(rr.get()), {}});
-      set = &nd.rrsets.back();
-    }
-    bool duplicate = false;
-    for (const std::string& r : set->rdatas) duplicate |= (r == rdata);
-    if (duplicate) continue;  // RFC 2181 section 5: an RRset has no duplicate records
-    if (type == LDNS_RR_TYPE_CNAME && !set->rdatas.empty()) {
-      result = zerr(where(), absl::StrCat("more than one CNAME at ", nd.display));
-      break;
-    }
-    set->rdatas.push_back(std::move(rdata));
-    ++zone.record_count;
-  }
-  ldns_rdf_deep_free(prev);
-  ldns_rdf_deep_free(origin_raw);
-  SX_RETURN_IF_ERROR(result);
-
-  if (soa_count == 0) return zerr(name_for_messages, "no SOA record at the zone apex");
-  for (const auto& [key, nd] : zone.names) {
-    bool has_cname = false;
-    for (const RRsetData& s : nd.rrsets) has_cname |= s.type == LDNS_RR_TYPE_CNAME;
-    if (has_cname && nd.rrsets.size() > 1) {
-      return zerr(name_for_messages, absl::StrCat("CNAME and other data at ", nd.display,
-                                                  " (RFC 1034 section 3.6.2)"));
-    }
-  }
+  SX_RETURN_IF_ERROR(reader.ReadAll());
+  SX_RETURN_IF_ERROR(reader.Finish());
   return zone;
 }
 

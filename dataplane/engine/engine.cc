@@ -72,10 +72,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Handler Classify(ParseVerdict verdict, const
     r->rcode = dns::kBadVers;  // RFC 6891 section 6.1.3
   } else if (!q.have_question) {
     // FORMERR
-  } else if (q.opcode != dns::kOpQuery) {
-    // Including NOTIFY and UPDATE (Knot says NOTAUTH there): we implement neither.
-    r->rcode = dns::kNotImp;
-  } else if (q.qtype == 0 || (q.qtype == dns::kTypeAxfr && !tcp)) {
+  } else if (q.opcode != dns::kOpQuery || q.qtype == 0 || (q.qtype == dns::kTypeAxfr && !tcp)) {
+    // Opcodes other than QUERY, including NOTIFY and UPDATE (Knot says NOTAUTH there): we
+    // implement neither. QTYPE 0, and AXFR over UDP.
     r->rcode = dns::kNotImp;
   } else if (q.qtype == dns::kTypeAxfr || q.qtype == dns::kTypeIxfr) {
     r->rcode = dns::kNotAuth;  // zone transfers are not offered

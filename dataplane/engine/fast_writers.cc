@@ -258,17 +258,17 @@ PolicyOutcome WriteFast(Self<kTrace>& self, uint16_t owner, const maps::RRset& r
 }
 
 #if defined(__SSE4_1__)
-// kTimes<k>.v[i] = k * i for i < 16 (as one byte): a byte shuffle by member indices gives their
-// scaled offsets.
-template <uint32_t k>
+// kTimes<kFactor>.v[i] = kFactor * i for i < 16 (as one byte): a byte shuffle by member indices
+// gives their scaled offsets.
+template <uint32_t kFactor>
 struct TimesTable {
   alignas(16) uint8_t v[16];
   constexpr TimesTable() : v() {
-    for (uint32_t i = 0; i < 16; ++i) v[i] = static_cast<uint8_t>(k * i);
+    for (uint32_t i = 0; i < 16; ++i) v[i] = static_cast<uint8_t>(kFactor * i);
   }
 };
-template <uint32_t k>
-inline constexpr TimesTable<k> kTimes;
+template <uint32_t kFactor>
+inline constexpr TimesTable<kFactor> kTimes;
 static_assert(9 * 15 < 256);
 
 // `count` (1..8) records at p, for the members whose half-offsets are the low `count` bytes of

@@ -4,6 +4,7 @@
 // library is its only dependency.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -38,7 +39,7 @@ inline std::vector<uint8_t> BuildQueryWire(const uint8_t* name, size_t len, uint
   Put16(p + kOffId, o.id);
   p[kOffFlags1] = static_cast<uint8_t>((o.opcode << kOpcodeShift) | (o.rd ? kFlag1Rd : 0));
   Put16(p + kOffQdcount, 1);
-  if (len > 0) std::memcpy(p + kHeaderSize, name, len);
+  std::copy_n(name, len, p + kHeaderSize);
   Put16(p + kHeaderSize + len, qtype);
   Put16(p + kHeaderSize + len + 2, o.qclass);
   if (o.edns_size < 0) return q;
@@ -53,7 +54,7 @@ inline std::vector<uint8_t> BuildQueryWire(const uint8_t* name, size_t len, uint
   for (const auto& [code, data] : o.options) {
     Put16(at, code);
     Put16(at + 2, static_cast<uint16_t>(data.size()));
-    if (!data.empty()) std::memcpy(at + 4, data.data(), data.size());
+    std::copy(data.begin(), data.end(), at + 4);
     at += 4 + data.size();
   }
   return q;
