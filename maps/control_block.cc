@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::maps {
 
@@ -22,29 +23,25 @@ std::string SnapshotPath(const std::string& instance, uint64_t generation) {
 absl::StatusOr<std::unique_ptr<ControlBlockMapping>> ControlBlockMapping::Open(
     const std::string& instance, bool create) {
   const std::string path = ControlBlockPath(instance);
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-  if (fd < 0) {
+  const UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+  if (!fd) {
     return absl::NotFoundError(absl::StrCat("control block ", path, ": ", std::strerror(errno),
                                             create ? "" : " (has sextant-control ever run?)"));
   }
   struct stat st {};
-  fstat(fd, &st);
+  fstat(fd.get(), &st);
   const size_t size = sizeof(ControlBlock);
   bool fresh = static_cast<size_t>(st.st_size) != size;
   if (fresh) {
     if (!create) {
-      close(fd);
       return absl::FailedPreconditionError(
           absl::StrCat("control block ", path, " has size ", st.st_size, ", expected ", size));
     }
-    if (ftruncate(fd, size) != 0) {
-      int e = errno;
-      close(fd);
-      return absl::InternalError(absl::StrCat("control block ", path, ": ", std::strerror(e)));
+    if (ftruncate(fd.get(), size) != 0) {
+      return absl::InternalError(absl::StrCat("control block ", path, ": ", std::strerror(errno)));
     }
   }
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) {
     return absl::InternalError(
         absl::StrCat("control block ", path, ": mmap: ", std::strerror(errno)));

@@ -18,6 +18,7 @@
 #include "maps/prefix_table.h"
 #include "maps/snapshot_checksum.h"
 #include "maps/status_macros.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::maps {
 
@@ -26,23 +27,19 @@ SnapshotReader::~SnapshotReader() {
 }
 
 absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::OpenFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     return absl::NotFoundError(absl::StrCat("snapshot ", path, ": ", std::strerror(errno)));
   }
   struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat("snapshot ", path, ": fstat: ", std::strerror(e)));
+  if (fstat(fd.get(), &st) != 0) {
+    return absl::InternalError(absl::StrCat("snapshot ", path, ": fstat: ", std::strerror(errno)));
   }
   if (st.st_size < static_cast<off_t>(sizeof(SnapshotHeader))) {
-    close(fd);
     return absl::DataLossError(absl::StrCat("snapshot ", path, ": file of ", st.st_size,
                                             " bytes is shorter than a header"));
   }
-  void* p = mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
+  void* p = mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, fd.get(), 0);
   if (p == MAP_FAILED) {
     return absl::InternalError(absl::StrCat("snapshot ", path, ": mmap: ", std::strerror(errno)));
   }

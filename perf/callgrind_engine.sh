@@ -40,28 +40,9 @@ else
   done
 fi
 
-if [[ -f $build_dir/build.ninja ]]; then
-  ninja -C "$build_dir" -j1 engine_benchmark >/dev/null
-fi
-if [[ ! -x $bin ]]; then
-  echo "no $bin; build it with:" >&2
-  echo "  cmake -S $repo -B $build_dir -G Ninja -DCMAKE_BUILD_TYPE=Release &&" \
-    "ninja -C $build_dir -j1 engine_benchmark" >&2
-  exit 1
-fi
-mkdir -p "$out_dir"
-
-# ir OUTFILE CASE N [valgrind options...]: total instructions of one run.
-ir() {
-  local file=$1 case=$2 n=$3
-  shift 3
-  valgrind --tool=callgrind --callgrind-out-file="$file" "$@" \
-    "$bin" --sx_case="$case" --sx_count="$n" >"$file.log" 2>&1 || {
-    echo "valgrind run failed ($case, N=$n); see $file.log" >&2
-    exit 1
-  }
-  awk '/^totals:/ {print $2; found=1} END {if (!found) exit 1}' "$file"
-}
+# shellcheck source=perf/callgrind_lib.sh
+source "$repo/perf/callgrind_lib.sh"
+ensure_benchmark engine_benchmark
 
 # The start-up is the same for every case (all pools are built and checked whatever the case).
 base_loop=$(ir "$out_dir/base.out" a_edns 0)

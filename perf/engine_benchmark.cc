@@ -40,6 +40,7 @@
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"
+#include "perf/counting_mode.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::dataplane {
@@ -585,59 +586,19 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   return total;
 }
 
-bool TakeFlag(std::string_view arg, std::string_view flag, std::string* value) {
-  if (arg.size() <= flag.size() || arg.substr(0, flag.size()) != flag || arg[flag.size()] != '=') {
-    return false;
-  }
-  *value = std::string(arg.substr(flag.size() + 1));
-  return true;
-}
-
 int Main(int argc, char** argv) {
-  // Our own flags come out of argv before Google Benchmark sees it.
-  std::string sx_case, sx_count;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (TakeFlag(argv[i], "--sx_case", &sx_case) || TakeFlag(argv[i], "--sx_count", &sx_count)) {
-      continue;
-    }
-    argv[kept++] = argv[i];
-  }
-  argc = kept;
-
+  const perf::CountingMode mode = perf::TakeCountingFlags(&argc, argv);
   Bench* b = BuildBench();
   SeedPolicyRandom(20240101);  // weighted / multivalue picks: the same sequence every run
   CheckAnswers(*b);
-
-  if (!sx_case.empty() || !sx_count.empty()) {
-    char* end = nullptr;
-    const unsigned long long count = std::strtoull(sx_count.c_str(), &end, 10);
-    if (sx_count.empty() || *end != '\0') {
-      std::fprintf(stderr, "engine_benchmark: --sx_count=N (N >= 0) is required with --sx_case\n");
-      return 2;
-    }
-    for (const Case& c : b->cases) {
-      if (sx_case == c.name) {
-        const size_t total = RunCount(*b, c, count);
-        std::printf("case %s count %llu response_bytes %zu\n", c.name, count, total);
-        return 0;
-      }
-    }
-    std::string names;
-    for (const Case& c : b->cases) absl::StrAppend(&names, " ", c.name);
-    std::fprintf(stderr, "engine_benchmark: unknown --sx_case=%s; cases:%s\n", sx_case.c_str(),
-                 names.c_str());
-    return 2;
+  if (mode.on()) {
+    return perf::RunCountingMode(
+        "engine_benchmark", mode, b->cases, [b](const Case& c, unsigned long long count) {
+          const size_t total = RunCount(*b, c, count);
+          return absl::StrFormat("case %s count %llu response_bytes %zu", c.name, count, total);
+        });
   }
-
-  for (const Case& c : b->cases) {
-    benchmark::RegisterBenchmark(absl::StrCat("Answer/", c.name).c_str(), RunCase, b, &c);
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return perf::RunBenchmarks(argc, argv, "Answer", b, b->cases, RunCase);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"
+#include "perf/counting_mode.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::dataplane {
@@ -403,6 +404,16 @@ inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_
   return sent;
 }
 
+// One frame of the single-frame cases: processed (1 when its reply goes out), or only copied in
+// (the copy baselines). RunCase and RunCount measure the very same step.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Step(const Frame& f, const PathConfig& path,
+                                              const Engine* engine, bool process) {
+  if (process) return OneFrame(f, g_packet, path, engine) == Verdict::kTransmit;
+  std::memcpy(g_packet, f.bytes, f.len);
+  benchmark::ClobberMemory();
+  return false;
+}
+
 void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   const PathConfig& path = c->sw_checksum ? b->path_sw : b->path_offload;
   const Engine* engine = b->engine.get();
@@ -419,12 +430,7 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBurst));
   } else {
     for (auto _ : state) {
-      if (process) {
-        transmitted += OneFrame(frames[i], g_packet, path, engine) == Verdict::kTransmit;
-      } else {
-        std::memcpy(g_packet, frames[i].bytes, frames[i].len);
-        benchmark::ClobberMemory();
-      }
+      transmitted += Step(frames[i], path, engine, process);
       if (++i == n) i = 0;
     }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -453,71 +459,26 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
     }
   } else {
     for (uint64_t k = 0; k < count; ++k) {
-      if (process) {
-        transmitted += OneFrame(frames[i], g_packet, path, engine) == Verdict::kTransmit;
-      } else {
-        std::memcpy(g_packet, frames[i].bytes, frames[i].len);
-        benchmark::ClobberMemory();
-      }
+      transmitted += Step(frames[i], path, engine, process);
       if (++i == n) i = 0;
     }
   }
   return transmitted;
 }
 
-bool TakeFlag(std::string_view arg, std::string_view flag, std::string* value) {
-  if (arg.size() <= flag.size() || arg.substr(0, flag.size()) != flag || arg[flag.size()] != '=') {
-    return false;
-  }
-  *value = std::string(arg.substr(flag.size() + 1));
-  return true;
-}
-
 int Main(int argc, char** argv) {
-  std::string sx_case, sx_count;
-  int kept = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (TakeFlag(argv[i], "--sx_case", &sx_case) || TakeFlag(argv[i], "--sx_count", &sx_count)) {
-      continue;
-    }
-    argv[kept++] = argv[i];
-  }
-  argc = kept;
-
+  const perf::CountingMode mode = perf::TakeCountingFlags(&argc, argv);
   Bench* b = BuildBench();
   CheckAll(*b);
-
-  if (!sx_case.empty() || !sx_count.empty()) {
-    char* end = nullptr;
-    const unsigned long long count = std::strtoull(sx_count.c_str(), &end, 10);
-    if (sx_count.empty() || *end != '\0') {
-      std::fprintf(stderr,
-                   "packet_path_benchmark: --sx_count=N (N >= 0) is required with --sx_case\n");
-      return 2;
-    }
-    for (const Case& c : b->cases) {
-      if (sx_case == c.name) {
-        const uint64_t sent = RunCount(*b, c, count);
-        std::printf("case %s count %llu transmitted %llu\n", c.name, count,
-                    static_cast<unsigned long long>(sent));
-        return 0;
-      }
-    }
-    std::string names;
-    for (const Case& c : b->cases) absl::StrAppend(&names, " ", c.name);
-    std::fprintf(stderr, "packet_path_benchmark: unknown --sx_case=%s; cases:%s\n", sx_case.c_str(),
-                 names.c_str());
-    return 2;
+  if (mode.on()) {
+    return perf::RunCountingMode(
+        "packet_path_benchmark", mode, b->cases, [b](const Case& c, unsigned long long count) {
+          const uint64_t sent = RunCount(*b, c, count);
+          return absl::StrFormat("case %s count %llu transmitted %llu", c.name, count,
+                                 static_cast<unsigned long long>(sent));
+        });
   }
-
-  for (const Case& c : b->cases) {
-    benchmark::RegisterBenchmark(absl::StrCat("ProcessFrame/", c.name).c_str(), RunCase, b, &c);
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return perf::RunBenchmarks(argc, argv, "ProcessFrame", b, b->cases, RunCase);
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "control/cli/shm_reports.h"
 
+#include <map>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "control/cli/instance_files.h"
@@ -8,51 +12,57 @@
 
 namespace sextant::control {
 
+namespace {
+
+// The summed counters `stats` reports, by the names its JSON uses, in its order.
+std::vector<std::pair<const char*, uint64_t>> Totals(const maps::LcoreCounters& t, uint64_t gen) {
+  return {{"generation", gen},
+          {"rx", t.rx_packets},
+          {"tx", t.tx_packets},
+          {"queries", t.queries},
+          {"noerror", t.rcode[0]},
+          {"nxdomain", t.rcode[3]},
+          {"refused", t.rcode[5]},
+          {"formerr", t.rcode[1]},
+          {"servfail", t.rcode[2]},
+          {"truncated", t.truncated},
+          {"exception", t.exception_packets},
+          {"dropped_malformed", t.dropped[maps::kDropMalformed]},
+          {"dropped_not_ours", t.dropped[maps::kDropNotOurs]},
+          {"dropped_no_snapshot", t.dropped[maps::kDropNoSnapshot]},
+          {"dropped_tx_full", t.dropped[maps::kDropTxFull]}};
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) {
   SX_ASSIGN_OR_RETURN(auto block, maps::ControlBlockMapping::Open(instance, false));
   const maps::ControlBlock* b = block->get();
-  const maps::LcoreCounters total = maps::SumLcores(*b);
-  std::string lines, jl;
+  std::string lines, per_lcore_json;
   for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
     const maps::LcoreCounters& c = b->lcores[i];
     if (c.rx_packets == 0 && c.queries == 0 && c.tx_packets == 0) continue;
+    const unsigned long long rx = c.rx_packets, tx = c.tx_packets, q = c.queries;
     absl::StrAppendFormat(&lines, "  lcore %-3u rx %-12llu tx %-12llu queries %-12llu gen %llu\n",
-                          i, (unsigned long long)c.rx_packets, (unsigned long long)c.tx_packets,
-                          (unsigned long long)c.queries, (unsigned long long)c.generation);
-    absl::StrAppendFormat(&jl, "%s{\"lcore\":%u,\"rx\":%llu,\"tx\":%llu,\"queries\":%llu}",
-                          jl.empty() ? "" : ",", i, (unsigned long long)c.rx_packets,
-                          (unsigned long long)c.tx_packets, (unsigned long long)c.queries);
+                          i, rx, tx, q, static_cast<unsigned long long>(c.generation));
+    absl::StrAppendFormat(&per_lcore_json,
+                          "%s{\"lcore\":%u,\"rx\":%llu,\"tx\":%llu,\"queries\":%llu}",
+                          per_lcore_json.empty() ? "" : ",", i, rx, tx, q);
   }
-  const uint64_t gen = b->hdr.active_generation.load();
+  const auto totals = Totals(maps::SumLcores(*b), b->hdr.active_generation.load());
   if (json) {
-    return absl::StrFormat(
-        "{\"generation\":%llu,\"rx\":%llu,\"tx\":%llu,\"queries\":%llu,\"noerror\":%llu,"
-        "\"nxdomain\":%llu,\"refused\":%llu,\"formerr\":%llu,\"servfail\":%llu,\"truncated\":%llu,"
-        "\"exception\":%llu,\"dropped_malformed\":%llu,\"dropped_not_ours\":%llu,\"lcores\":[%s]}"
-        "\n",
-        (unsigned long long)gen, (unsigned long long)total.rx_packets,
-        (unsigned long long)total.tx_packets, (unsigned long long)total.queries,
-        (unsigned long long)total.rcode[0], (unsigned long long)total.rcode[3],
-        (unsigned long long)total.rcode[5], (unsigned long long)total.rcode[1],
-        (unsigned long long)total.rcode[2], (unsigned long long)total.truncated,
-        (unsigned long long)total.exception_packets,
-        (unsigned long long)total.dropped[maps::kDropMalformed],
-        (unsigned long long)total.dropped[maps::kDropNotOurs], jl);
+    std::string out = "{";
+    for (const auto& [name, value] : totals) absl::StrAppend(&out, "\"", name, "\":", value, ",");
+    return absl::StrCat(out, "\"lcores\":[", per_lcore_json, "]}\n");
   }
-  return absl::StrFormat(
-      "generation %llu\nrx %llu  tx %llu  queries %llu  (NOERROR %llu, NXDOMAIN %llu, REFUSED "
-      "%llu, FORMERR %llu, SERVFAIL %llu)  truncated %llu  exception-path %llu\ndropped: "
-      "malformed %llu, not ours %llu, no snapshot %llu, tx full %llu\n%s",
-      (unsigned long long)gen, (unsigned long long)total.rx_packets,
-      (unsigned long long)total.tx_packets, (unsigned long long)total.queries,
-      (unsigned long long)total.rcode[0], (unsigned long long)total.rcode[3],
-      (unsigned long long)total.rcode[5], (unsigned long long)total.rcode[1],
-      (unsigned long long)total.rcode[2], (unsigned long long)total.truncated,
-      (unsigned long long)total.exception_packets,
-      (unsigned long long)total.dropped[maps::kDropMalformed],
-      (unsigned long long)total.dropped[maps::kDropNotOurs],
-      (unsigned long long)total.dropped[maps::kDropNoSnapshot],
-      (unsigned long long)total.dropped[maps::kDropTxFull], lines);
+  std::map<std::string, uint64_t> v(totals.begin(), totals.end());
+  return absl::StrCat(
+      "generation ", v["generation"], "\nrx ", v["rx"], "  tx ", v["tx"], "  queries ",
+      v["queries"], "  (NOERROR ", v["noerror"], ", NXDOMAIN ", v["nxdomain"], ", REFUSED ",
+      v["refused"], ", FORMERR ", v["formerr"], ", SERVFAIL ", v["servfail"], ")  truncated ",
+      v["truncated"], "  exception-path ", v["exception"], "\ndropped: malformed ",
+      v["dropped_malformed"], ", not ours ", v["dropped_not_ours"], ", no snapshot ",
+      v["dropped_no_snapshot"], ", tx full ", v["dropped_tx_full"], "\n", lines);
 }
 
 absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/config/geo_map_config.h"
@@ -136,10 +137,15 @@ absl::StatusOr<DataplaneConfig> ReadDataplane(const YamlReader& d) {
   SX_RETURN_IF_ERROR(d.Int("dns_port", 1, 65535, &dc.dns_port));
   SX_RETURN_IF_ERROR(d.Bool("exception_path", &dc.exception_path));
   SX_RETURN_IF_ERROR(d.Str("exception_interface", &dc.exception_interface));
-  if (dc.exception_interface.empty() || dc.exception_interface.size() > 10) {
+  // The snapshot reader holds the name to what it can safely hand to the kernel
+  // (maps/snapshot_format.h DataplaneSettings): refuse here what it would refuse there.
+  const bool charset_ok =
+      std::all_of(dc.exception_interface.begin(), dc.exception_interface.end(),
+                  [](char ch) { return absl::ascii_isalnum(ch) || ch == '_' || ch == '-'; });
+  if (dc.exception_interface.empty() || dc.exception_interface.size() > 10 || !charset_ok) {
     return d.ErrorAt("exception_interface",
-                     "dataplane.exception_interface must be 1-10 characters (VLAN sub-interfaces "
-                     "append .<id>)");
+                     "dataplane.exception_interface must be 1-10 characters of A-Z, a-z, 0-9, _ "
+                     "and - (VLAN sub-interfaces append .<id>)");
   }
   return dc;
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -28,11 +29,26 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
-// Strips a '#' comment and surrounding blanks.
-absl::string_view StripLine(absl::string_view line) {
-  const size_t hash = line.find('#');
-  if (hash != absl::string_view::npos) line = line.substr(0, hash);
-  return absl::StripAsciiWhitespace(line);
+// Calls fn(line, where) for each line of `text` that is not blank once its '#' comment is
+// stripped, `where` being "source:N"; stops at the first error.
+absl::Status ForEachDataLine(
+    absl::string_view text, absl::string_view source,
+    const std::function<absl::Status(absl::string_view, const std::string&)>& fn) {
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    const size_t hash = line.find('#');
+    if (hash != absl::string_view::npos) line = line.substr(0, hash);
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    if (absl::Status s = fn(line, absl::StrCat(source, ":", line_no)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// "where: what" as an InvalidArgument error.
+absl::Status LineError(const std::string& where, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
 }
 
 }  // namespace
@@ -91,33 +107,25 @@ std::string FormatIpPrefix(const IpPrefix& p) {
 absl::StatusOr<std::vector<NetOverride>> ParseNets(absl::string_view text,
                                                    absl::string_view source) {
   std::vector<NetOverride> out;
-  int line_no = 0;
-  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
-    ++line_no;
-    const absl::string_view line = StripLine(raw);
-    if (line.empty()) continue;
-    const std::string where = absl::StrCat(source, ":", line_no);
+  auto one = [&out](absl::string_view line, const std::string& where) -> absl::Status {
     const size_t space = line.find_first_of(" \t");
     if (space == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected 'PREFIX DC[,DC...]', got '", line, "'"));
+      return LineError(where, absl::StrCat("expected 'PREFIX DC[,DC...]', got '", line, "'"));
     }
     NetOverride net;
     net.where = where;
     auto prefix = ParseIpPrefix(line.substr(0, space));
-    if (!prefix.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", prefix.status().message()));
-    }
+    if (!prefix.ok()) return LineError(where, prefix.status().message());
     net.prefix = *prefix;
     for (absl::string_view dc : absl::StrSplit(line.substr(space + 1), ',')) {
       dc = absl::StripAsciiWhitespace(dc);
-      if (dc.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ": empty datacenter name"));
-      }
+      if (dc.empty()) return LineError(where, "empty datacenter name");
       net.datacenters.emplace_back(dc);
     }
     out.push_back(std::move(net));
-  }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = ForEachDataLine(text, source, one); !s.ok()) return s;
   return out;
 }
 
@@ -130,36 +138,32 @@ absl::StatusOr<std::vector<NetOverride>> ReadNetsFile(const std::string& path) {
 absl::StatusOr<std::vector<LatencyRow>> ParseLatencyCsv(absl::string_view text,
                                                         absl::string_view source) {
   std::vector<LatencyRow> out;
-  int line_no = 0;
-  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
-    ++line_no;
-    const absl::string_view line = StripLine(raw);
-    if (line.empty()) continue;
-    const std::string where = absl::StrCat(source, ":", line_no);
+  bool first = true;
+  auto one = [&](absl::string_view line, const std::string& where) -> absl::Status {
     std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
     for (auto& f : fields) f = absl::StripAsciiWhitespace(f);
-    if (out.empty() && !fields.empty() && absl::AsciiStrToLower(fields[0]) == "prefix") continue;
+    const bool header = first && absl::AsciiStrToLower(fields[0]) == "prefix";
+    first = false;
+    if (header) return absl::OkStatus();
     if (fields.size() != 3) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": expected 'prefix,datacenter,rtt_ms', got ", fields.size(), " fields"));
+      return LineError(where, absl::StrCat("expected 'prefix,datacenter,rtt_ms', got ",
+                                           fields.size(), " fields"));
     }
     LatencyRow row;
     row.where = where;
     auto prefix = ParseIpPrefix(fields[0]);
-    if (!prefix.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", prefix.status().message()));
-    }
+    if (!prefix.ok()) return LineError(where, prefix.status().message());
     row.prefix = *prefix;
     row.datacenter = std::string(fields[1]);
-    if (row.datacenter.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": empty datacenter name"));
-    }
+    if (row.datacenter.empty()) return LineError(where, "empty datacenter name");
     if (!absl::SimpleAtod(fields[2], &row.rtt_ms) || !std::isfinite(row.rtt_ms) || row.rtt_ms < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": rtt_ms '", fields[2], "' is not a non-negative number"));
+      return LineError(where,
+                       absl::StrCat("rtt_ms '", fields[2], "' is not a non-negative number"));
     }
     out.push_back(std::move(row));
-  }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = ForEachDataLine(text, source, one); !s.ok()) return s;
   return out;
 }
 

@@ -21,9 +21,11 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "control/health/unique_fd.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::control::health {
+
+using maps::UniqueFd;
 
 class Timer;
 

@@ -1,23 +1,27 @@
 #include "control/health/feed_text.h"
 
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "control/config/enum_names.h"
 
-namespace sextant::control::health {
+namespace sextant::control {
 
-const char* FeedVerdictName(FeedVerdict v) {
-  switch (v) {
-    case FeedVerdict::kUp:
-      return "up";
-    case FeedVerdict::kDown:
-      return "down";
-    case FeedVerdict::kDrain:
-      return "drain";
-  }
-  return "?";
-}
+template <>
+struct EnumNames<health::FeedVerdict> {
+  static constexpr EnumName<health::FeedVerdict> kRows[] = {
+      {health::FeedVerdict::kUp, "up"},
+      {health::FeedVerdict::kDown, "down"},
+      {health::FeedVerdict::kDrain, "drain"},
+  };
+};
+
+namespace health {
+
+const char* FeedVerdictName(FeedVerdict v) { return NameOf(v); }
 
 std::vector<FeedLine> ParseFeedText(absl::string_view text, std::vector<std::string>* errors) {
   std::vector<FeedLine> out;
@@ -29,22 +33,17 @@ std::vector<FeedLine> ParseFeedText(absl::string_view text, std::vector<std::str
     std::vector<absl::string_view> words =
         absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
     if (words.empty()) continue;
-    std::string v = words.size() == 2 ? absl::AsciiStrToLower(words[1]) : "";
-    FeedVerdict verdict;
-    if (v == "up") {
-      verdict = FeedVerdict::kUp;
-    } else if (v == "down") {
-      verdict = FeedVerdict::kDown;
-    } else if (v == "drain") {
-      verdict = FeedVerdict::kDrain;
-    } else {
+    const std::optional<FeedVerdict> verdict =
+        words.size() == 2 ? EnumFromName<FeedVerdict>(words[1]) : std::nullopt;
+    if (!verdict) {
       errors->push_back(absl::StrCat("line ", line_no, ": expected '<target> up|down|drain', got '",
                                      absl::StripAsciiWhitespace(line), "'"));
       continue;
     }
-    out.push_back({std::string(words[0]), verdict});
+    out.push_back({std::string(words[0]), *verdict});
   }
   return out;
 }
 
-}  // namespace sextant::control::health
+}  // namespace health
+}  // namespace sextant::control

@@ -14,9 +14,11 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/health_check.h"
-#include "control/health/unique_fd.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::control::health {
+
+using maps::UniqueFd;
 
 class CurlMulti;
 class EventLoop;

@@ -15,9 +15,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "dataplane/engine/engine.h"
-#include "dataplane/kernel/unique_fd.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::dataplane {
+
+using maps::UniqueFd;
 
 // One parsed listen address.
 struct ListenAddress {

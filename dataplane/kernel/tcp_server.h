@@ -13,9 +13,11 @@
 #include "absl/status/statusor.h"
 #include "dataplane/kernel/listener_options.h"
 #include "dataplane/kernel/serving_thread.h"
-#include "dataplane/kernel/unique_fd.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::dataplane {
+
+using maps::UniqueFd;
 
 class TcpServer {
  public:

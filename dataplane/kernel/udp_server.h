@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "dataplane/kernel/serving_thread.h"
-#include "dataplane/kernel/unique_fd.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::dataplane {
+
+using maps::UniqueFd;
 
 class UdpServer {
  public:

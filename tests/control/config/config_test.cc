@@ -250,6 +250,53 @@ TEST(ControlSection, RefusesBadValues) {
   }
 }
 
+// The dataplane: section sextant-control publishes for the DPDK dataplane (which reads no file).
+TEST(DataplaneSection, ParsesAddressesPortsAndTheExceptionPath) {
+  auto c = Parse(
+      "zones: [{origin: a.test., file: z}]\n"
+      "dataplane: {addresses: [198.18.0.2/24, \"2001:db8:18::2\", {address: 198.18.5.2, vlan: "
+      "5}], port: 1, tx_port: 2, queues: 4, mtu: 9000, dns_port: 5353, exception_path: false, "
+      "exception_interface: sx-exc_0}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const DataplaneConfig& d = c->dataplane;
+  EXPECT_TRUE(d.present);
+  ASSERT_EQ(d.addresses.size(), 3u);
+  EXPECT_EQ(d.addresses[0].prefix, 24);
+  EXPECT_EQ(d.addresses[1].family, 6);
+  EXPECT_EQ(d.addresses[1].prefix, 64);
+  EXPECT_EQ(d.addresses[2].vlan, 5);
+  EXPECT_EQ(d.port, 1);
+  EXPECT_EQ(d.tx_port, 2);
+  EXPECT_EQ(d.queues, 4);
+  EXPECT_EQ(d.mtu, 9000);
+  EXPECT_EQ(d.dns_port, 5353);
+  EXPECT_FALSE(d.exception_path);
+  EXPECT_EQ(d.exception_interface, "sx-exc_0");
+  EXPECT_FALSE(Parse("zones: [{origin: a.test., file: z}]\n")->dataplane.present);
+}
+
+TEST(DataplaneSection, RefusesWhatTheDataplaneCouldNotUse) {
+  struct Row {
+    const char* yaml;
+    const char* message;
+  } rows[] = {
+      {"dataplane: {addresses: []}", "'dataplane.addresses' must be a non-empty list"},
+      {"dataplane: {addresses: [198.18.0.2], mtu: 500}", "dataplane.mtu"},
+      {"dataplane: {addresses: [198.18.0.2], exception_interface: abcdefghijk}",
+       "must be 1-10 characters"},
+      // The name reaches the kernel's network configuration: letters, digits, _ and - only.
+      {"dataplane: {addresses: [198.18.0.2], exception_interface: \"x;reboot\"}",
+       "A-Z, a-z, 0-9, _ and -"},
+      {"dataplane: {addresses: [198.18.0.2], exception_interface: \"a b\"}",
+       "A-Z, a-z, 0-9, _ and -"},
+  };
+  for (const Row& r : rows) {
+    auto c = Parse(std::string("zones: [{origin: a.test., file: z}]\n") + r.yaml + "\n");
+    ASSERT_FALSE(c.ok()) << r.yaml;
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr(r.message)) << r.yaml;
+  }
+}
+
 TEST(Durations, OneGrammar) {
   EXPECT_EQ(*ParseDurationMs("250ms"), 250u);
   EXPECT_EQ(*ParseDurationMs("2s"), 2000u);

@@ -2,7 +2,7 @@
 // database: which datacenter's address a client gets for every address form (IPv4, IPv6,
 // IPv4-mapped, 6to4, Teredo, unknown), nets overrides and latency rows beating geography, health
 // moving clients to the next datacenter, the all-down rules, and the ECS scope of each answer
-// (RFC 7871; dataplane/geo.h says which address is used when).
+// (RFC 7871; dataplane/engine/geo_lookup.h says which address is used when).
 //
 // Datacenters: dc-ap Singapore, dc-us New York, dc-eu London; each serves one address,
 // 198.18.1.1 / 198.18.2.1 / 198.18.3.1, watched by t-ap / t-us / t-eu (health words 0, 1, 2).

@@ -1,6 +1,6 @@
 // UniqueFd closes what it owns exactly once, hands it over on move and release, and leaves errno
 // as the failed call set it.
-#include "dataplane/kernel/unique_fd.h"
+#include "maps/unique_fd.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include "gtest/gtest.h"
 
-namespace sextant::dataplane {
+namespace sextant::maps {
 namespace {
 
 int OpenDevNull() { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
@@ -69,4 +69,4 @@ TEST(UniqueFd, ResetClosesAndKeepsErrno) {
 }
 
 }  // namespace
-}  // namespace sextant::dataplane
+}  // namespace sextant::maps

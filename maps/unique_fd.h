@@ -1,6 +1,8 @@
-// UniqueFd owns one file descriptor and closes it when it goes out of scope, so that every
-// socket and epoll set of kernel-socket serving (listening sockets, connections, epoll) is
-// released on every path, early error returns included, without a close() by hand.
+// UniqueFd owns one file descriptor and closes it when it goes out of scope, so that it is
+// released on every path, early error returns included, without a close() by hand. The one fd
+// owner of both processes (the maps' own files, the health checker's sockets and pipes, the
+// kernel listener's sockets and epoll sets): it lives with the contract because maps/ is the
+// layer both processes share, and maps itself opens files.
 #pragma once
 
 #include <unistd.h>
@@ -8,7 +10,7 @@
 #include <cerrno>
 #include <utility>
 
-namespace sextant::dataplane {
+namespace sextant::maps {
 
 class UniqueFd {
  public:
@@ -46,4 +48,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace sextant::dataplane
+}  // namespace sextant::maps
