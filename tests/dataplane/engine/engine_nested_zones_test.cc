@@ -46,19 +46,9 @@ ns1   IN A   198.18.50.3
 )";
 
 const Engine& NestedEngine() {
-  static const Server* s = [] {
-    auto snap = sxt::BuildTestSnapshot({{"parent.test.", kParentZone},
-                                        {"child.parent.test.", kChildZone},
-                                        {"deep.ent.parent.test.", kDeepChildZone}});
-    if (!snap.ok()) {
-      std::fprintf(stderr, "BuildTestSnapshot failed: %s\n", snap.status().ToString().c_str());
-      std::abort();
-    }
-    auto* server = new Server;
-    server->snapshot = std::move(snap).value();
-    server->engine = std::make_unique<Engine>(*server->snapshot);
-    return server;
-  }();
+  static const Server* s = new Server(ServerOf({{"parent.test.", kParentZone},
+                                                {"child.parent.test.", kChildZone},
+                                                {"deep.ent.parent.test.", kDeepChildZone}}));
   return *s->engine;
 }
 

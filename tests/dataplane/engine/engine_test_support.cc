@@ -410,10 +410,8 @@ std::string B(std::initializer_list<int> bytes) {
   return s;
 }
 
-Server MakeServer(const std::string& server_yaml) {
-  auto snap = sxt::BuildTestSnapshot(
-      {{"diff.test.", DiffZone()}, {"other.test.", kOtherZone}, {"short.test.", kShortZone}},
-      server_yaml);
+Server ServerOf(const std::vector<sxt::ZoneText>& zones, const std::string& server_yaml) {
+  auto snap = sxt::BuildTestSnapshot(zones, server_yaml);
   if (!snap.ok()) {
     // Nothing below can run without it; say why once and stop.
     std::fprintf(stderr, "BuildTestSnapshot failed: %s\n", snap.status().ToString().c_str());
@@ -423,6 +421,12 @@ Server MakeServer(const std::string& server_yaml) {
   s.snapshot = std::move(snap).value();
   s.engine = std::make_unique<Engine>(*s.snapshot);
   return s;
+}
+
+Server MakeServer(const std::string& server_yaml) {
+  return ServerOf(
+      {{"diff.test.", DiffZone()}, {"other.test.", kOtherZone}, {"short.test.", kShortZone}},
+      server_yaml);
 }
 
 // The default configuration (no server section), built once.

@@ -58,6 +58,10 @@ struct Server {
 // diff.test (mirrors tests/integration/data/diff.test.zone, the zone the Knot probes used,
 // trimmed to what the rules need), other.test and short.test, with `server_yaml` as the body of
 // the server section.
+// The snapshot of `zones` (and `server_yaml` as the server: section) and an engine on it;
+// aborts, saying why, when the snapshot cannot be built.
+Server ServerOf(const std::vector<::sextant::testing::ZoneText>& zones,
+                const std::string& server_yaml = "");
 Server MakeServer(const std::string& server_yaml = "");
 
 // The default configuration (no server section), built once.
