@@ -7,7 +7,8 @@
 //     engine that sends every resource to the general evaluator; where it fixes the records but
 //     not their order, the same records;
 //   * Explain, from the same per-thread random state, returns the very bytes Answer returned, and
-//     its trace names the writer the policy plan chose and the records it picked.
+//     its trace names the writer the policy plan chose; the traced general evaluator likewise
+//     returns the untraced one's bytes.
 #include <algorithm>
 #include <memory>
 #include <set>
@@ -136,7 +137,7 @@ void CheckRow(const Row& row, uint64_t seed) {
   const Engines engines(*snap, health);
   const uint32_t r = snap->ResourceIndex("r");
   const std::vector<uint8_t> q = sextant::testing::MakeQuery("r.pol.test", row.type);
-  std::set<std::string> seen;
+  std::set<std::string> seen, seen_general;
   auto trace = std::make_unique<AnswerTrace>();
   for (int run = 0; run < kRuns; ++run) {
     SCOPED_TRACE(absl::StrCat("run ", run));
@@ -150,9 +151,15 @@ void CheckRow(const Row& row, uint64_t seed) {
     const Answered explained = Ask(engines.fast(), q, trace.get());
     ASSERT_EQ(explained.bytes, fast.bytes);
     EXPECT_EQ(TracedWriter(*trace, r), engines.fast().view().plans[r].writer);
-    // The general evaluator alone.
+    // The general evaluator alone, untraced and traced: the same bytes again.
     SeedPolicyRandom(seed + run);
     const Answered general = Ask(engines.general(), q);
+    SeedPolicyRandom(seed + run);
+    trace->n = 0;
+    trace->policy.n = 0;
+    ASSERT_EQ(Ask(engines.general(), q, trace.get()).bytes, general.bytes);
+    EXPECT_EQ(TracedWriter(*trace, r), 0);
+    ExpectMeetsRow(row, general.reply, &seen_general);
     if (row.want.match == Match::kInOrder) {
       ASSERT_EQ(fast.bytes, general.bytes) << "the row fixes the answer";
     } else if (row.want.match == Match::kAnyOrder) {
