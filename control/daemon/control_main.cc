@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "control/compile/compiler.h"
 #include "control/config/config.h"
 #include "control/daemon/daemon.h"
 #include "control/daemon/publisher.h"
+#include "control/util/log.h"
 
 // CLI11 reports bad flags by throwing, and its parse macro catches that; anything else that
 // throws here (an allocation failure) ends the process with a message, as it should.
@@ -26,8 +28,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   if (!check && !once) {
     auto daemon = ControlDaemon::Create(DaemonOptions{config_path, instance});
     if (!daemon.ok()) {
-      std::fprintf(stderr, "sextant-control: not started: %s\n",
-                   std::string(daemon.status().message()).c_str());
+      LogLine(absl::StrCat("not started: ", daemon.status().message()));
       return 1;
     }
     return (*daemon)->Run();
@@ -46,8 +47,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       std::fprintf(stderr, "sextant-control: %s\n", std::string(blob.status().message()).c_str());
       return 1;
     }
-    std::printf("sextant-control: %s is valid: %zu zones, %zu records, snapshot %zu bytes\n",
-                config_path.c_str(), stats.zones, stats.records, stats.bytes);
+    std::printf("sextant-control: %s is valid: %s, %s, snapshot %s\n", config_path.c_str(),
+                Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
+                Plural(stats.bytes, "byte").c_str());
     return 0;
   }
   auto publisher = Publisher::Create(config->instance);
@@ -74,10 +76,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
                  std::string(gen.status().message()).c_str());
     return 1;
   }
-  std::printf(
-      "sextant-control: published generation %llu for instance %s: %zu zones, %zu "
-      "records, %zu bytes\n",
-      static_cast<unsigned long long>(*gen), config->instance.c_str(), stats.zones, stats.records,
-      stats.bytes);
+  std::printf("sextant-control: published generation %llu for instance %s: %s, %s, %s\n",
+              static_cast<unsigned long long>(*gen), config->instance.c_str(),
+              Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
+              Plural(stats.bytes, "byte").c_str());
   return 0;
 }

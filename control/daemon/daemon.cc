@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "control/compile/compiler.h"
+#include "control/util/log.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -27,10 +28,7 @@ namespace {
 // override within 250 ms of its deadline at no measurable cost.
 constexpr int kTickMs = 250;
 
-void Log(const std::string& line) {
-  std::fprintf(stderr, "sextant-control: %s\n", line.c_str());
-  std::fflush(stderr);
-}
+void Log(const std::string& line) { LogLine(line); }
 
 int MakeTimer() { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
 
@@ -233,10 +231,11 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   config_ = std::move(*config);
   ApplyTargets(config_, *targets);
   ++reloads_ok_;
-  last_reload_ = absl::StrCat("ok (", why, "): generation ", *gen, ", ", stats.zones, " zones, ",
-                              stats.records, " records, ", stats.bytes, " bytes");
-  Log(absl::StrCat("published generation ", *gen, " (", why, "): ", stats.zones, " zones, ",
-                   stats.records, " records, ", stats.bytes, " bytes"));
+  const std::string counts =
+      absl::StrCat(Plural(stats.zones, "zone"), ", ", Plural(stats.records, "record"), ", ",
+                   Plural(stats.bytes, "byte"));
+  last_reload_ = absl::StrCat("ok (", why, "): generation ", *gen, ", ", counts);
+  Log(absl::StrCat("published generation ", *gen, " (", why, "): ", counts));
   return *gen;
 }
 
@@ -411,8 +410,9 @@ int ControlDaemon::Run() {
         hdr.control_heartbeat_unix_ms.store(static_cast<uint64_t>(now), std::memory_order_relaxed);
         {
           std::lock_guard<std::mutex> lock(mu_);
-          if (int k = table_->ExpireOverrides(now); k > 0) {
-            Log(absl::StrCat(k, " override(s) expired"));
+          if (std::vector<std::string> gone = table_->ExpireOverrides(now); !gone.empty()) {
+            Log(absl::StrCat(gone.size() == 1 ? "override" : Plural(gone.size(), "override"),
+                             " expired: ", absl::StrJoin(gone, ", ")));
             state_dirty_ = true;
           }
         }

@@ -1,20 +1,13 @@
-// The health checker's log: one stderr line per message, prefixed "sextant-control: health: ".
+// The health checker's log: one stderr line per message, "sextant-control: health: ...", with
+// the control plane's timestamp rule (control/util/log.h).
 #pragma once
-
-#include <unistd.h>
-
-#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "control/util/log.h"
 
 namespace sextant::control::health {
 
-// One write(2) per line, so that lines from other threads do not interleave.
-inline void Log(absl::string_view msg) {
-  const std::string line = absl::StrCat("sextant-control: health: ", msg, "\n");
-  ssize_t unused = write(STDERR_FILENO, line.data(), line.size());
-  (void)unused;
-}
+inline void Log(absl::string_view msg) { LogLine(absl::StrCat("health: ", msg)); }
 
 }  // namespace sextant::control::health

@@ -154,20 +154,22 @@ absl::Status HealthTable::Release(const std::string& name, bool datacenter) {
   return absl::OkStatus();
 }
 
-int HealthTable::ExpireOverrides(int64_t now_ms) {
-  int n = 0;
+std::vector<std::string> HealthTable::ExpireOverrides(int64_t now_ms) {
+  std::vector<std::string> expired;
   for (auto* m : {&target_overrides_, &dc_overrides_}) {
+    const char* kind = m == &target_overrides_ ? "target " : "datacenter ";
     for (auto it = m->begin(); it != m->end();) {
       if (it->second.expires_unix_ms != 0 && it->second.expires_unix_ms <= now_ms) {
+        expired.push_back(
+            absl::StrCat(kind, it->first, " (forced ", ForcedStateName(it->second.state), ")"));
         it = m->erase(it);
-        ++n;
       } else {
         ++it;
       }
     }
   }
-  if (n > 0) StoreAll();
-  return n;
+  if (!expired.empty()) StoreAll();
+  return expired;
 }
 
 int64_t HealthTable::NextExpiry() const {

@@ -87,9 +87,10 @@ class HealthTable {
   absl::Status Force(const std::string& name, bool datacenter, ForcedState state,
                      int64_t expires_unix_ms, int64_t now_ms);
   absl::Status Release(const std::string& name, bool datacenter);
-  // Drops overrides whose expiry has passed; returns how many. The earliest pending expiry
-  // (0 = none) tells the daemon when to call again.
-  int ExpireOverrides(int64_t now_ms);
+  // Drops overrides whose expiry has passed; returns each as "target web1 (forced down)" or
+  // "datacenter fra (forced drain)", for the log. The earliest pending expiry (0 = none) tells
+  // the daemon when to call again.
+  std::vector<std::string> ExpireOverrides(int64_t now_ms);
   int64_t NextExpiry() const;
 
   // The word a target should have now (kHealth* bits).

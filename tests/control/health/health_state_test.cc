@@ -2,6 +2,7 @@
 // stores, and the state file round trip that carries health and overrides across restarts.
 #include "control/health/health_state.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -96,12 +97,15 @@ TEST_F(HealthTableTest, UnknownNamesAreRefused) {
   EXPECT_FALSE(table_.Release("web1", false).ok());  // no override there
 }
 
-TEST_F(HealthTableTest, ExpiryLiftsOverride) {
+TEST_F(HealthTableTest, ExpiryLiftsOverrideAndNamesIt) {
   ASSERT_TRUE(table_.Force("web1", false, ForcedState::kDown, 5000, 1000).ok());
+  ASSERT_TRUE(table_.Force("dc-b", true, ForcedState::kDrain, 5000, 1000).ok());
   EXPECT_EQ(table_.NextExpiry(), 5000);
-  EXPECT_EQ(table_.ExpireOverrides(4999), 0);
+  EXPECT_THAT(table_.ExpireOverrides(4999), ::testing::IsEmpty());
   EXPECT_EQ(W(3), kHealthForced);
-  EXPECT_EQ(table_.ExpireOverrides(5000), 1);
+  EXPECT_THAT(
+      table_.ExpireOverrides(5000),
+      ::testing::ElementsAre("target web1 (forced down)", "datacenter dc-b (forced drain)"));
   EXPECT_EQ(W(3), kHealthUp);
   EXPECT_EQ(table_.NextExpiry(), 0);
 }
