@@ -22,14 +22,19 @@
 #include "dataplane/dpdk/dpdk_main.h"
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
+#include "dataplane/lifecycle_log.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};  // which one, for the line that says why the dataplane stopped
 
-void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void OnSignal(int signo) {
+  g_signal.store(signo, std::memory_order_relaxed);
+  g_stop.store(true, std::memory_order_relaxed);
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "sextant-dataplane: %s\n", message.c_str());
@@ -102,5 +107,6 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   follower.Stop();
   control->hdr.dataplane_pid.store(0);
   if (!run.ok()) return Fail(std::string(run.message()));
+  dp::LogStopped(instance, g_signal.load(), follower.generation(), *control);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/lifecycle_log.h"
 
 namespace sextant::dataplane {
 
@@ -62,6 +63,7 @@ bool SnapshotFollower::PollOnce() {
   }
   auto* next = new LoadedSnapshot(std::move(r).value(), block_->health);
   const LoadedSnapshot* old = current_.exchange(next, std::memory_order_acq_rel);
+  LogSnapshotSwitch(instance_, old != nullptr ? old->reader->generation() : 0, gen);
   if (on_swap_) on_swap_(*next->reader);
   // Every reader that could still hold `old` passes a quiescent state before we unmap it.
   qsbr_.Synchronize();

@@ -22,6 +22,7 @@
 #include "dataplane/dpdk/port_settings.h"
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
+#include "dataplane/lifecycle_log.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
 
@@ -29,7 +30,11 @@ namespace sextant::dataplane {
 namespace {
 
 std::atomic<bool> g_dpdk_stop{false};
-void OnSignal(int) { g_dpdk_stop.store(true, std::memory_order_relaxed); }
+std::atomic<int> g_dpdk_signal{0};  // which one, for the line that says why it stopped
+void OnSignal(int signo) {
+  g_dpdk_signal.store(signo, std::memory_order_relaxed);
+  g_dpdk_stop.store(true, std::memory_order_relaxed);
+}
 
 int Fail(const std::string& m) {
   std::fprintf(stderr, "sextant-dataplane: %s\n", m.c_str());
@@ -96,12 +101,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   if (listener) listener->Stop();
   if (listener_thread.joinable()) listener_thread.join();
   cb->hdr.dataplane_pid.store(0);
-  const maps::LcoreCounters total = maps::SumLcores(*cb);
-  std::printf("sextant-dataplane: stopped: rx %llu, tx %llu, queries %llu, exception %llu\n",
-              static_cast<unsigned long long>(total.rx_packets),
-              static_cast<unsigned long long>(total.tx_packets),
-              static_cast<unsigned long long>(total.queries),
-              static_cast<unsigned long long>(total.exception_packets));
+  LogStopped(inst.name, g_dpdk_signal.load(), follower.generation(), *cb);
   return 0;
 }
 
