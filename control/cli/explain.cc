@@ -1,8 +1,5 @@
 #include "control/cli/explain.h"
 
-#include <arpa/inet.h>
-#include <maxminddb.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -17,6 +14,9 @@
 #include "control/cli/instance_files.h"
 #include "control/config/enum_names.h"
 #include "control/geo/geo_config.h"
+#include "control/geo/geo_provenance.h"
+#include "control/geo/mmdb_lookup.h"
+#include "control/util/log.h"
 #include "control/zones/dns_name.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/engine/trace.h"
@@ -82,45 +82,31 @@ dataplane::ClientInfo ClientOf(const Question& q) {
   return c;
 }
 
-// The client's record in a MaxMind DB, as the geo compiler read it: city, subdivision, country,
-// continent, coordinates and the database network.
+// The client's record in a MaxMind DB: the fields the geo compiler reads, and the database
+// network it belongs to.
 std::string MmdbRecordText(const std::string& path, const IpPrefix& client) {
-  MMDB_s mmdb;
-  if (MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mmdb) != MMDB_SUCCESS) return "cannot open";
-  char addr[INET6_ADDRSTRLEN];
-  inet_ntop(client.family == kFamilyIpv4 ? AF_INET : AF_INET6, client.addr, addr, sizeof(addr));
-  int gai = 0, err = 0;
-  MMDB_lookup_result_s res = MMDB_lookup_string(&mmdb, addr, &gai, &err);
-  std::string text = "no record";
-  if (gai == 0 && err == MMDB_SUCCESS && res.found_entry) {
-    auto get = [&](std::initializer_list<const char*> path) -> std::string {
-      MMDB_entry_data_s d;
-      std::vector<const char*> p(path);
-      p.push_back(nullptr);
-      if (MMDB_aget_value(&res.entry, &d, p.data()) != MMDB_SUCCESS || !d.has_data) return "";
-      if (d.type == MMDB_DATA_TYPE_UTF8_STRING) return std::string(d.utf8_string, d.data_size);
-      if (d.type == MMDB_DATA_TYPE_DOUBLE) return absl::StrCat(d.double_value);
-      return "";
-    };
-    // IPv4 in an IPv6 tree: libmaxminddb counts from ::/96.
-    const int netmask =
-        client.family == kFamilyIpv4 && res.netmask >= 96 ? res.netmask - 96 : res.netmask;
-    text = absl::StrCat("city '", get({"city", "names", "en"}), "', subdivision '",
-                        get({"subdivisions", "0", "iso_code"}), "', country ",
-                        get({"country", "iso_code"}), ", continent ", get({"continent", "code"}),
-                        ", coordinates ", get({"location", "latitude"}), ",",
-                        get({"location", "longitude"}), " (database network /", netmask, ")");
+  absl::StatusOr<MmdbFile> db = MmdbFile::Open(path);
+  if (!db.ok()) return std::string(db.status().message());
+  IpPrefix address = client;
+  address.length = address.max_length();
+  absl::StatusOr<MmdbLookup> hit = db->Lookup(address);
+  if (!hit.ok()) return std::string(hit.status().message());
+  if (!hit->found) {
+    return hit->ipv4_only_database
+               ? "no record (no IPv6 data)"
+               : absl::StrCat("no record (database network ", FormatIpPrefix(hit->network), ")");
   }
-  MMDB_close(&mmdb);
-  return text;
+  return absl::StrCat(MmdbFile::Describe(&hit->entry), " (database network ",
+                      FormatIpPrefix(hit->network), ")");
 }
 
 // Writes the trace in words, reading names, records and maps from the snapshot.
 class TraceWriter {
  public:
   TraceWriter(const maps::SnapshotReader& snap, const dataplane::SnapshotView& v,
-              const std::atomic<uint32_t>* health, const Question& q, std::string* out)
-      : snap_(snap), v_(v), health_(health), q_(q), out_(*out) {
+              const std::atomic<uint32_t>* health, const Question& q,
+              const absl::StatusOr<Config>* config, std::string* out)
+      : snap_(snap), v_(v), health_(health), q_(q), config_(config), out_(*out) {
     for (const maps::Target& t : snap.section<maps::Target>(maps::kTargets)) {
       target_of_word_[t.health] = SnapshotString(snap, t.name);
     }
@@ -319,18 +305,56 @@ class TraceWriter {
       matched = FormatIpPrefix(p);
     }
     const maps::DcList& l = v_.geo_lists[g.list_first + list];
-    std::vector<std::string> prefs;
+    std::vector<std::string> names, prefs;
     const maps::Member* m = v_.members + res.member_first;
     for (uint8_t i = 0; i < l.count; ++i) {
       const bool served = std::any_of(m, m + res.member_count, [&](const maps::Member& x) {
         return x.weight == l.dcs[i];  // a geo member's weight is its datacenter id
       });
-      prefs.push_back(absl::StrCat(DatacenterName(g, l.dcs[i]), served ? "" : " (not served)"));
+      names.push_back(DatacenterName(g, l.dcs[i]));
+      prefs.push_back(absl::StrCat(names.back(), served ? "" : " (not served)"));
     }
     Line(4, absl::StrCat("matched map network ", matched, " (ECS scope ", scope,
                          "); preference list: ", absl::StrJoin(prefs, ", ")));
+    if (config_ != nullptr) ListSource(SnapshotString(snap_, g.name), ecs, names);
     if (site < res.member_count) {
       Line(4, absl::StrCat("first choice served by member ", site, " ", MemberText(r, site)));
+    }
+  }
+
+  // Which layer of map `map_name` chose the client's list `published`, from the config's own
+  // files; and whether they still give that list.
+  void ListSource(const std::string& map_name, bool ecs,
+                  const std::vector<std::string>& published) {
+    auto unknown = [&](absl::string_view why) {
+      Line(4, absl::StrCat("where the list comes from: unknown: ", why));
+    };
+    if (!config_->ok()) return unknown(config_->status().message());
+    const Config& config = **config_;
+    auto map = std::find_if(config.geo_maps.begin(), config.geo_maps.end(),
+                            [&](const GeoMapConfig& m) { return m.name == map_name; });
+    if (map == config.geo_maps.end()) {
+      return unknown(absl::StrCat(config.path, " has no geo map '", map_name, "' now"));
+    }
+    // The address the lookup used: the ECS prefix, else the packet source, whole.
+    IpPrefix address = q_.client;
+    if (!ecs) address.length = address.max_length();
+    absl::StatusOr<GeoProvenance> p = FindGeoProvenance(*map, address);
+    if (!p.ok()) return unknown(p.status().message());
+    if (!p->looked_up.empty()) {
+      Line(4, absl::StrCat("looked up as ", p->looked_up, ", the IPv4 address it embeds"));
+    }
+    if (p->list != published) {
+      Line(4, absl::StrCat("where the list comes from: unknown: ", config.path,
+                           " and its files now give ", absl::StrJoin(p->list, ", "),
+                           " (chosen by the ", p->chosen.text, "), not the published list: ",
+                           "they changed after generation ", snap_.generation(),
+                           " was published, or their reload was refused (sextantctl status)"));
+      return;
+    }
+    Line(4, absl::StrCat("chosen by the ", p->chosen.text));
+    if (p->beneath) {
+      Line(4, absl::StrCat("datacenters without a measurement follow the ", p->beneath->text));
     }
   }
 
@@ -368,6 +392,7 @@ class TraceWriter {
   const dataplane::SnapshotView& v_;
   const std::atomic<uint32_t>* health_;
   const Question& q_;
+  const absl::StatusOr<Config>* config_;
   std::string& out_;
   const dataplane::AnswerTrace* trace_ = nullptr;
   std::map<uint32_t, std::string> target_of_word_;
@@ -382,7 +407,7 @@ std::string AnswerText(const uint8_t* msg, size_t len, const dataplane::AnswerIn
       absl::StrCat("answer: ", info.rcode == dns::kBadVers ? "BADVERS" : rcode,
                    ldns_pkt_aa(pkt) ? ", aa" : "", ldns_pkt_tc(pkt) ? ", tc" : "", "; ",
                    ldns_pkt_ancount(pkt), " answer, ", ldns_pkt_nscount(pkt), " authority, ",
-                   ldns_pkt_arcount(pkt), " additional records, ", len, " bytes");
+                   Plural(ldns_pkt_arcount(pkt), "additional record"), ", ", len, " bytes");
   free(rcode);
   if (ldns_edns_option_list* opts = ldns_pkt_edns_get_option_list(pkt); opts != nullptr) {
     for (size_t i = 0; i < ldns_edns_option_list_get_count(opts); ++i) {
@@ -408,7 +433,8 @@ std::string AnswerText(const uint8_t* msg, size_t len, const dataplane::AnswerIn
 
 absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot,
                                             const std::atomic<uint32_t>* health,
-                                            const ExplainRequest& request) {
+                                            const ExplainRequest& request,
+                                            const absl::StatusOr<Config>* config) {
   SX_ASSIGN_OR_RETURN(Question q, ParseQuestion(request));
   dataplane::Engine engine(snapshot);
   engine.set_health(health);
@@ -424,14 +450,15 @@ absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot
     absl::StrAppend(&out, ", client ", FormatIpPrefix(q.client), " (ECS option and packet source)");
   }
   out += "\n";
-  TraceWriter(snapshot, engine.view(), health, q, &out).Write(*trace);
+  TraceWriter(snapshot, engine.view(), health, q, config, &out).Write(*trace);
   absl::StrAppend(&out, AnswerText(response.data(), len, info));
   return out;
 }
 
-absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request) {
+absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request,
+                                    const absl::StatusOr<Config>& config) {
   SX_ASSIGN_OR_RETURN(InstanceFiles f, OpenInstanceFiles(instance));
-  return ExplainSnapshot(*f.snapshot, (*f.block)->health, request);
+  return ExplainSnapshot(*f.snapshot, (*f.block)->health, request, &config);
 }
 
 }  // namespace sextant::control

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "control/config/config.h"
 #include "maps/snapshot_reader.h"
 
 namespace sextant::control {
@@ -21,13 +22,19 @@ struct ExplainRequest {
   std::string client;
 };
 
-// Explains against the instance's shared memory.
-absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request);
+// Explains against the instance's shared memory. `config`: the configuration the instance runs
+// (running_config.h), or why it cannot be had. The snapshot does not say which layer of a geo map
+// chose a client's preference list (that would cost its format and the dataplane), so explain
+// asks the map's own files (geo_provenance.h), and checks that they still give the published
+// list.
+absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request,
+                                    const absl::StatusOr<Config>& config);
 
 // Explains against `snapshot` with `health` (null: everything up): the instance-independent
-// part, for tests.
+// part, for tests. `config` null: geo lookups do not say where the list comes from.
 absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot,
                                             const std::atomic<uint32_t>* health,
-                                            const ExplainRequest& request);
+                                            const ExplainRequest& request,
+                                            const absl::StatusOr<Config>* config = nullptr);
 
 }  // namespace sextant::control

@@ -4,10 +4,12 @@
 // control is down too.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "control/cli/explain.h"
+#include "control/cli/running_config.h"
 #include "control/cli/shm_reports.h"
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
@@ -24,6 +26,7 @@ struct Args {
   std::string state, name, duration;  // force / release
   bool datacenter = false;
   std::string qname, type, client;  // explain
+  std::optional<Config> config;     // --config, loaded
   CLI::App* stats = nullptr;
   CLI::App* status = nullptr;
   CLI::App* health = nullptr;
@@ -71,6 +74,7 @@ absl::Status ResolveInstance(Args& a) {
     if (!cfg.ok()) return cfg.status();
     if (a.instance.empty()) a.instance = cfg->instance;
     default_socket = cfg->control.socket;
+    a.config = std::move(*cfg);
   }
   if (a.instance.empty()) a.instance = "sextant";
   if (a.socket_path.empty()) {
@@ -84,7 +88,13 @@ absl::StatusOr<std::string> Run(const Args& a) {
   auto ask = [&](const std::string& req) { return ControlRequest(a.socket_path, req); };
   const std::string scope = a.datacenter ? " datacenter " : " target ";
   if (*a.stats) return StatsReport(a.instance, a.json);
-  if (*a.explain) return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client});
+  if (*a.explain) {
+    // Which layer of a geo map chose the client's list is in the config's files, not in the
+    // snapshot: the --config file, else the one the daemon runs.
+    const absl::StatusOr<Config> config =
+        a.config ? absl::StatusOr<Config>(*a.config) : RunningConfig(a.socket_path, a.instance);
+    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config);
+  }
   if (*a.status) return ask(a.json ? "status json" : "status");
   if (*a.reload) return ask("reload");
   if (*a.release) return ask(absl::StrCat("release", scope, a.name));

@@ -1,17 +1,21 @@
 // sextantctl explain (control/cli/explain.h) through the real engine: a resource reached through a
 // wildcard and through a CNAME chain is explained as a resource (not as zone data), with the
-// writer that answered, each member's state and pick, and the answer; and for every policy row
-// of the engine's policy cases, explain prints exactly the records Engine::Answer gives from the
-// same random state.
+// writer that answered, each member's state and pick, and the answer; for every policy row of
+// the engine's policy cases, explain prints exactly the records Engine::Answer gives from the
+// same random state; and a geo lookup says which layer of the map chose the client's list (the
+// latency rows, the nets line, the database record or the default list, with file and line or
+// network), or why it cannot say (no config; files changed since the snapshot was published).
 #include "control/cli/explain.h"
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "control/config/config.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/engine/policy_pickers.h"
 #include "gmock/gmock.h"
@@ -163,6 +167,116 @@ TEST(ExplainPolicyRows, PrintsTheAnswerTheEngineGives) {
     }
   }
   EXPECT_GT(rows, 50);
+}
+
+constexpr char kGeoZone[] = R"($ORIGIN geo.test.
+$TTL 3600
+@       IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@       IN NS  ns1
+ns1     IN A   192.0.2.53
+)";
+
+// A geo resource over three datacenters whose map has a database, a nets file and a latency file.
+class ExplainGeoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = ::testing::TempDir();
+    if (dir.back() != '/') dir += '/';
+    nets_ = dir + "explain_nets.txt";
+    rtt_ = dir + "explain_latency.csv";
+    std::ofstream(nets_) << "# lab\n198.18.0.0/16 dc-eu,dc-us\n";
+    std::ofstream(rtt_) << "prefix,datacenter,rtt_ms\n198.18.7.0/24,dc-us,12\n";
+    yaml_ = absl::StrCat(R"(datacenters:
+  dc-ap: {latitude: 1.35, longitude: 103.82}
+  dc-us: {latitude: 40.71, longitude: -74.01}
+  dc-eu: {latitude: 51.51, longitude: -0.13}
+geo_maps:
+  world: {database: )",
+                         SEXTANT_MAXMIND_TESTDATA, "/GeoIP2-City-Test.mmdb, nets: ", nets_,
+                         ", latency: ", rtt_, R"(}
+resources:
+  www:
+    kind: geo
+    map: world
+    datacenters:
+      dc-ap: {members: [198.18.1.1]}
+      dc-us: {members: [198.18.2.1]}
+      dc-eu: {members: [198.18.3.1]}
+records:
+  - {name: www.geo.test., type: A, resource: www}
+)");
+    auto snap = sextant::testing::BuildTestSnapshot({{"geo.test.", kGeoZone}}, "", 9, yaml_);
+    ASSERT_TRUE(snap.ok()) << snap.status();
+    snap_ = std::move(snap).value();
+    config_ = ParseConfig(absl::StrCat("zones:\n  - {origin: geo.test., file: x}\n", yaml_),
+                          "/etc/sextant/sextant.yaml", "/tmp");
+    ASSERT_TRUE(config_.ok()) << config_.status();
+  }
+  std::string Explain(const std::string& client) {
+    auto out = ExplainSnapshot(*snap_, nullptr, {"www.geo.test", "A", client}, &config_);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : "";
+  }
+
+  std::string nets_, rtt_, yaml_;
+  std::unique_ptr<maps::SnapshotReader> snap_;
+  absl::StatusOr<Config> config_;
+};
+
+struct SourceRow {
+  const char* client;
+  std::vector<std::string> says;
+};
+
+TEST_F(ExplainGeoTest, SaysWhichLayerChoseTheList) {
+  const std::string city = SEXTANT_MAXMIND_TESTDATA "/GeoIP2-City-Test.mmdb";
+  const SourceRow rows[] = {
+      {"198.18.7.9",
+       {"preference list: dc-us, dc-eu\n",
+        "chosen by the latency rows for 198.18.7.0/24: " + rtt_ + ":2 (dc-us 12 ms)",
+        "datacenters without a measurement follow the nets line " + nets_ + ":2"}},
+      {"198.18.9.0/24",
+       {"preference list: dc-eu, dc-us",
+        "chosen by the nets line " + nets_ + ":2: 198.18.0.0/16 dc-eu,dc-us"}},
+      {"81.2.69.160",
+       {"preference list: dc-eu, dc-us, dc-ap",
+        "client 81.2.69.160/32 in " + city + ": city 'London', subdivision ENG, country GB",
+        "(database network 81.2.69.160/27)",
+        "chosen by the database record for 81.2.69.160/27 in " + city +
+            " (GeoIP2-City): coordinates 51.5142,-0.0931 (city 'London'), nearest first"}},
+      {"10.9.9.9",
+       {"preference list: dc-ap, dc-us, dc-eu",
+        "chosen by the default list (geo map 'world' has no 'default': every datacenter in "
+        "config order): no record for 10.0.0.0/"}},
+      {"::ffff:198.18.9.1",
+       {"looked up as 198.18.9.1/32, the IPv4 address it embeds", "chosen by the nets line"}},
+  };
+  for (const SourceRow& r : rows) {
+    SCOPED_TRACE(r.client);
+    const std::string out = Explain(r.client);
+    for (const std::string& s : r.says) EXPECT_THAT(out, HasSubstr(s)) << out;
+  }
+}
+
+TEST_F(ExplainGeoTest, SaysWhenItCannotTell) {
+  // Files changed after the snapshot was built: the list they give now is not the one served.
+  std::ofstream(nets_) << "198.18.0.0/16 dc-ap\n";
+  std::string out = Explain("198.18.9.1");
+  EXPECT_THAT(out, HasSubstr("where the list comes from: unknown: /etc/sextant/sextant.yaml and "
+                             "its files now give dc-ap (chosen by the nets line " +
+                             nets_ + ":1: 198.18.0.0/16 dc-ap), not the published list"));
+  EXPECT_THAT(out, HasSubstr("after generation 9 was published"));
+  EXPECT_THAT(out,
+              Not(HasSubstr("chosen by the nets line " + nets_ + ":1: 198.18.0.0/16 dc-ap\n")));
+  // No config at all: why, and what to pass.
+  const absl::StatusOr<Config> none = absl::UnavailableError("pass --config FILE");
+  auto plain = ExplainSnapshot(*snap_, nullptr, {"www.geo.test", "A", "198.18.9.1"}, &none);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_THAT(*plain, HasSubstr("where the list comes from: unknown: pass --config FILE"));
+  // A file that cannot be read: named.
+  std::remove(nets_.c_str());
+  EXPECT_THAT(Explain("198.18.9.1"),
+              HasSubstr("where the list comes from: unknown: " + nets_ + ": cannot open"));
 }
 
 }  // namespace
