@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/geo/geo_compiler.h"
+#include "control/geo/mmdb_lookup.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -179,7 +180,8 @@ uint32_t GeoListRules::ListForEntry(MMDB_entry_s* entry, RecordChoice* why) {
     if (why != nullptr) {
       why->by_default = true;
       why->fields = !lat || !lon ? "no coordinates"
-                                 : absl::StrCat("coordinates ", *lat, ",", *lon, " out of range");
+                                 : absl::StrCat("coordinates ", DegreesText(*lat), ",",
+                                                DegreesText(*lon), " out of range");
     }
     return default_list_;
   }
@@ -187,7 +189,7 @@ uint32_t GeoListRules::ListForEntry(MMDB_entry_s* entry, RecordChoice* why) {
     static const char* const kCity[] = {"city", "names", "en", nullptr};
     const std::string city = RecordString(entry, kCity);
     why->fields =
-        absl::StrCat("coordinates ", *lat, ",", *lon,
+        absl::StrCat("coordinates ", DegreesText(*lat), ",", DegreesText(*lon),
                      city.empty() ? "" : absl::StrCat(" (city '", city, "')"), ", nearest first");
   }
   return NearestList(*lat, *lon);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace sextant::control {
@@ -21,14 +22,21 @@ std::string Field(MMDB_entry_s* entry, std::initializer_list<const char*> path) 
   MMDB_entry_data_s d;
   if (MMDB_aget_value(entry, &d, p.data()) != MMDB_SUCCESS || !d.has_data) return "";
   if (d.type == MMDB_DATA_TYPE_UTF8_STRING) return std::string(d.utf8_string, d.data_size);
-  if (d.type == MMDB_DATA_TYPE_DOUBLE) return absl::StrCat(d.double_value);
-  if (d.type == MMDB_DATA_TYPE_FLOAT) return absl::StrCat(d.float_value);
+  if (d.type == MMDB_DATA_TYPE_DOUBLE) return DegreesText(d.double_value);
+  if (d.type == MMDB_DATA_TYPE_FLOAT) return DegreesText(d.float_value);
   if (d.type == MMDB_DATA_TYPE_UINT16) return absl::StrCat(d.uint16);
   if (d.type == MMDB_DATA_TYPE_UINT32) return absl::StrCat(d.uint32);
   return "";
 }
 
 }  // namespace
+
+std::string DegreesText(double degrees) {
+  std::string s = absl::StrFormat("%.6f", degrees);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return s == "-0" ? "0" : s;
+}
 
 void MmdbFile::Closer::operator()(MMDB_s* m) const {
   MMDB_close(m);

@@ -23,6 +23,10 @@ struct MmdbLookup {
   bool ipv4_only_database = false;  // an IPv6 address asked of a database without IPv6 data
 };
 
+// A latitude or longitude as the databases write them: up to six decimals, no trailing zeros
+// ("35.68536", "-0.0931", "10").
+std::string DegreesText(double degrees);
+
 class MmdbFile {
  public:
   static absl::StatusOr<MmdbFile> Open(const std::string& path);
