@@ -10,14 +10,14 @@
 namespace sextant::control {
 
 bool StderrIsJournal() {
-  static const bool journal = [] {
+  static const bool kJournal = [] {
     const char* stream = std::getenv("JOURNAL_STREAM");
     unsigned long long dev = 0, ino = 0;
     if (stream == nullptr || std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
     struct stat st {};
     return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
   }();
-  return journal;
+  return kJournal;
 }
 
 std::string LogTimestamp() {
