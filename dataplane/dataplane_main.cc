@@ -7,7 +7,6 @@
 // they are caught here, at start-up.
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -97,15 +96,15 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   }
   follower.Start();
 
-  control->hdr.dataplane_pid.store(static_cast<uint64_t>(getpid()));
+  const std::string bound = absl::StrJoin((*listener)->bound_addresses(), ", ");
+  const dp::DataplaneAttachment attached(*inst, absl::StrCat("udp+tcp ", bound));
   std::printf("sextant-dataplane: instance %s: serving generation %llu on %s (udp+tcp)\n",
               instance.c_str(), static_cast<unsigned long long>(follower.generation()),
-              absl::StrJoin((*listener)->bound_addresses(), ", ").c_str());
+              bound.c_str());
   std::fflush(stdout);
 
   absl::Status run = (*listener)->Run(g_stop);
   follower.Stop();
-  control->hdr.dataplane_pid.store(0);
   if (!run.ok()) return Fail(std::string(run.message()));
   dp::LogStopped(instance, g_signal.load(), follower.generation(), *control);
   return 0;

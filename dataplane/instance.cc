@@ -1,10 +1,13 @@
 #include "dataplane/instance.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "maps/dataplane_attachment.h"
 
 namespace sextant::dataplane {
 namespace {
@@ -57,6 +60,26 @@ std::string NoConfigFileMessage() {
   return "sextant-dataplane reads no configuration file: sextant-control publishes the config "
          "(dataplane: section included) to shared memory; pass --instance NAME (the config's "
          "instance:, default sextant) instead of --config";
+}
+
+DataplaneAttachment::DataplaneAttachment(const AttachedInstance& instance,
+                                         const std::string& serving)
+    : block_(instance.block->get()) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  slot_ = maps::AttachDataplane(*block_, static_cast<uint64_t>(getpid()), serving, now_ms);
+  if (slot_ < 0) {
+    std::fprintf(stderr,
+                 "sextant-dataplane: instance %s: all %u attachment slots hold running "
+                 "dataplanes; this one serves all the same, but `sextantctl status` will not "
+                 "list it\n",
+                 instance.name.c_str(), maps::kMaxDataplanes);
+  }
+}
+
+DataplaneAttachment::~DataplaneAttachment() {
+  maps::DetachDataplane(*block_, slot_, static_cast<uint64_t>(getpid()));
 }
 
 }  // namespace sextant::dataplane

@@ -35,4 +35,20 @@ absl::Status LoadFirstSnapshot(AttachedInstance& instance, bool wait,
 // The message for a --config flag: the dataplane reads shared memory only.
 std::string NoConfigFileMessage();
 
+// This process's slot among the instance's attached dataplanes (maps/dataplane_attachment.h):
+// taken when it starts serving, given back when it stops, so that `sextantctl status` lists
+// every dataplane that serves, however many there are. A crash leaves the slot to be taken over.
+class DataplaneAttachment {
+ public:
+  // `serving` says on what ("udp+tcp 127.0.0.1:5353", "DPDK port net_tap0").
+  DataplaneAttachment(const AttachedInstance& instance, const std::string& serving);
+  ~DataplaneAttachment();
+  DataplaneAttachment(const DataplaneAttachment&) = delete;
+  DataplaneAttachment& operator=(const DataplaneAttachment&) = delete;
+
+ private:
+  maps::ControlBlock* block_;
+  int slot_;
+};
+
 }  // namespace sextant::dataplane

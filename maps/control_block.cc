@@ -16,6 +16,22 @@ namespace sextant::maps {
 std::string ControlBlockPath(const std::string& instance) {
   return absl::StrCat("/dev/shm/", instance, ".ctl");
 }
+std::string RecordedControlSocket(const ControlBlock& b) {
+  const uint32_t n = b.control_socket.length.load(std::memory_order_acquire);
+  if (n == 0 || n > kMaxSocketPath) return "";
+  std::string path(b.control_socket.path, n);
+  // Re-recorded meanwhile (a daemon restarting): the copy may be torn, so report none.
+  if (b.control_socket.length.load(std::memory_order_acquire) != n) return "";
+  return path;
+}
+
+void RecordControlSocket(ControlBlock& b, const std::string& path) {
+  b.control_socket.length.store(0, std::memory_order_release);
+  if (path.empty() || path.size() > kMaxSocketPath) return;
+  std::memcpy(b.control_socket.path, path.data(), path.size());
+  b.control_socket.length.store(static_cast<uint32_t>(path.size()), std::memory_order_release);
+}
+
 std::string SnapshotPath(const std::string& instance, uint64_t generation) {
   return absl::StrCat("/dev/shm/", instance, ".snap.", generation);
 }

@@ -7,6 +7,12 @@
 //   health[kMaxHealthWords]   one atomic word per monitored target, written in place by
 //                        control and read per query by the dataplane
 //   lcores[kMaxLcores]   per-lcore counters: one writer (that lcore), summed by readers
+//   dataplanes[kMaxDataplanes]   one slot per attached sextant-dataplane process (several may
+//                        serve one instance; maps/dataplane_attachment.h)
+//   control_socket       where the daemon answers sextantctl, so that `--instance` finds it
+//
+// The later parts were appended (ABI 2) so that the offsets of the first three stay: tools read
+// the generation at offset 16 and the counters at 64 + 4 * kMaxHealthWords.
 //
 // Snapshots live beside it as /dev/shm/<instance>.snap.<generation>. Control writes the file
 // completely under a temporary name, renames it into place, and only then stores the new
@@ -16,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,9 +32,12 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kControlMagic = 0x314C5254434B5853ULL;  // "SXKCTRL1"
-inline constexpr uint32_t kControlAbiVersion = 1;
+inline constexpr uint32_t kControlAbiVersion = 2;
 inline constexpr uint32_t kMaxHealthWords = 65536;
 inline constexpr uint32_t kMaxLcores = 128;
+inline constexpr uint32_t kMaxDataplanes = 32;
+// sockaddr_un's sun_path: no Unix socket path is longer.
+inline constexpr uint32_t kMaxSocketPath = 108;
 
 // Health word layout: bit 0 up, bit 1 forced, bit 2 drained,
 // bits 16..31 TTL hint in seconds (0 = none). Initialised to "up".
@@ -64,16 +74,47 @@ struct ControlBlockHeader {
   std::atomic<uint64_t> active_generation;  // 0 = nothing published yet
   std::atomic<uint64_t> control_pid;
   std::atomic<uint64_t> control_heartbeat_unix_ms;
-  std::atomic<uint64_t> dataplane_pid;
+  // ABI 1 kept one dataplane pid here, which a second dataplane's exit erased; the slots below
+  // replaced it.
+  uint64_t reserved;
   uint8_t pad[64 - 48];
 };
 static_assert(sizeof(ControlBlockHeader) == 64);
+
+// One attached sextant-dataplane process (maps/dataplane_attachment.h). `holder` is claimed and
+// released with compare-and-swap; the fields after it describe the holder once `filled_for`
+// equals `holder`. A process that died without releasing its slot is told from a live one by
+// its start time, so neither a crash nor a reused pid makes a false "attached".
+struct alignas(64) DataplaneSlot {
+  // The pid in the low 32 bits (0 = free), the number of claims so far in the high 32 bits, so
+  // that no two holders ever have the same value.
+  std::atomic<uint64_t> holder;
+  std::atomic<uint64_t> filled_for;  // the `holder` the fields below were written for
+  // The process's start time (/proc/<pid>/stat, clock ticks since boot).
+  std::atomic<uint64_t> start_time;
+  std::atomic<uint64_t> attached_unix_ms;
+  char serving[96];  // what it serves on, NUL-terminated ("udp+tcp 127.0.0.1:5353")
+};
+static_assert(sizeof(DataplaneSlot) == 128);
+
+// The daemon's control socket path, recorded at start-up. `length` 0 = none recorded; it is
+// stored last (release), after the bytes.
+struct ControlSocketRecord {
+  std::atomic<uint32_t> length;
+  char path[kMaxSocketPath];
+};
 
 struct ControlBlock {
   ControlBlockHeader hdr;
   alignas(64) std::atomic<uint32_t> health[kMaxHealthWords];
   LcoreCounters lcores[kMaxLcores];
+  DataplaneSlot dataplanes[kMaxDataplanes];
+  ControlSocketRecord control_socket;
 };
+// The offsets that readers outside C++ rely on (tests/integration/lib/lab.py,
+// perf/control_block_counters.py).
+static_assert(offsetof(ControlBlockHeader, active_generation) == 16);
+static_assert(offsetof(ControlBlock, lcores) == 64 + 4 * kMaxHealthWords);
 
 // Counters have one writer (their lcore or thread) and are summed by other processes through
 // shared memory: a relaxed load and store compiles to a plain add, without a locked instruction,
@@ -111,6 +152,10 @@ class ControlBlockMapping {
   explicit ControlBlockMapping(ControlBlock* b) : block_(b) {}
   ControlBlock* block_;
 };
+
+// The control socket the daemon of this block recorded (empty: none), and recording it.
+std::string RecordedControlSocket(const ControlBlock& b);
+void RecordControlSocket(ControlBlock& b, const std::string& path);  // too long: records none
 
 // /dev/shm paths for an instance.
 std::string ControlBlockPath(const std::string& instance);

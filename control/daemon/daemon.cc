@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "control/compile/compiler.h"
 #include "control/util/log.h"
+#include "maps/dataplane_attachment.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -275,9 +276,32 @@ void ControlDaemon::SaveState() {
   }
 }
 
+namespace {
+
+// `status`'s dataplane lines: every attached dataplane (maps/dataplane_attachment.h).
+std::string DataplanesText(const std::vector<maps::AttachedDataplane>& dps, int64_t now_ms,
+                           bool json) {
+  std::string out;
+  for (const maps::AttachedDataplane& d : dps) {
+    if (json) {
+      absl::StrAppendFormat(
+          &out, "%s{\"pid\":%d,\"serving\":\"%s\",\"attached_unix_ms\":%d}", out.empty() ? "" : ",",
+          d.pid, absl::StrReplaceAll(d.serving, {{"\"", "'"}, {"\\", "/"}}), d.attached_unix_ms);
+    } else {
+      absl::StrAppendFormat(&out, "\n  pid %d: %s, attached %ds ago", d.pid, d.serving,
+                            std::max<int64_t>(0, (now_ms - d.attached_unix_ms) / 1000));
+    }
+  }
+  if (json) return absl::StrCat("[", out, "]");
+  if (dps.empty()) return "none attached";
+  return absl::StrCat(dps.size(), " attached", out);
+}
+
+}  // namespace
+
 std::string ControlDaemon::StatusText(bool json) {
   const uint64_t gen = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
-  const uint64_t dp_pid = publisher_->block()->hdr.dataplane_pid.load(std::memory_order_relaxed);
+  const std::vector<maps::AttachedDataplane> dps = maps::AttachedDataplanes(*publisher_->block());
   int up = 0, down = 0, drained = 0, forced = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -297,20 +321,19 @@ std::string ControlDaemon::StatusText(bool json) {
   if (json) {
     return absl::StrFormat(
         "{\"instance\":\"%s\",\"pid\":%d,\"uptime_s\":%d,\"config\":\"%s\",\"generation\":%d,"
-        "\"dataplane_pid\":%d,\"reloads_ok\":%d,\"reloads_refused\":%d,\"last_reload\":\"%s\","
+        "\"dataplanes\":%s,\"reloads_ok\":%d,\"reloads_refused\":%d,\"last_reload\":\"%s\","
         "\"targets\":{\"up\":%d,\"down\":%d,\"drained\":%d,\"forced\":%d}}\n",
-        config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen, dp_pid,
-        reloads_ok_.load(), reloads_refused_.load(),
+        config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
+        DataplanesText(dps, now, true), reloads_ok_.load(), reloads_refused_.load(),
         absl::StrReplaceAll(last_reload_, {{"\"", "'"}}), up, down, drained, forced);
   }
   return absl::StrFormat(
       "instance     %s\ncontrol pid  %d, up %ds\nconfig       %s\ngeneration   %d\n"
-      "dataplane    %s\nreloads      %d ok, %d refused; last: %s\n"
+      "dataplanes   %s\nreloads      %d ok, %d refused; last: %s\n"
       "targets      %d up, %d down, %d drained, %d forced\nsocket       %s\nstate file   %s\n",
       config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
-      dp_pid != 0 ? absl::StrCat("pid ", dp_pid) : "not attached", reloads_ok_.load(),
-      reloads_refused_.load(), last_reload_, up, down, drained, forced, config_.control.socket,
-      config_.control.state_file);
+      DataplanesText(dps, now, false), reloads_ok_.load(), reloads_refused_.load(), last_reload_,
+      up, down, drained, forced, config_.control.socket, config_.control.state_file);
 }
 
 absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>& w) {

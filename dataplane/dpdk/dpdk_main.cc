@@ -7,7 +7,6 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -84,7 +83,8 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
     listener = std::move(*l);
     listener_thread = std::thread([&] { (void)listener->Run(listener_stop); });
   }
-  cb->hdr.dataplane_pid.store(static_cast<uint64_t>(getpid()));
+  const DataplaneAttachment attached(
+      inst, absl::StrCat("DPDK port ", (*dp)->port_name(), ", ", AddressList(settings)));
   std::printf(
       "sextant-dataplane: instance %s: serving generation %llu on DPDK port %s (%d worker "
       "lcore%s, %d queue%s, checksums in %s), addresses %s%s\n",
@@ -100,7 +100,6 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   listener_stop = true;
   if (listener) listener->Stop();
   if (listener_thread.joinable()) listener_thread.join();
-  cb->hdr.dataplane_pid.store(0);
   LogStopped(inst.name, g_dpdk_signal.load(), follower.generation(), *cb);
   return 0;
 }
