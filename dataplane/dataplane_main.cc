@@ -1,4 +1,4 @@
-// sextant-dataplane: `<EAL args> -- [--instance NAME] [--wait]` runs the DPDK mode
+// sextant-dataplane: `<EAL args> -- --instance NAME [--wait]` runs the DPDK mode
 // (dataplane/dpdk/dpdk_main.cc); without "--", kernel-socket mode: follows the snapshots
 // sextant-control publishes and answers on ordinary UDP/TCP sockets. Only flag parsing and
 // wiring live here; both modes read shared memory only (dataplane/instance.h).
@@ -46,7 +46,8 @@ int Fail(const std::string& message) {
 // throws here (an allocation failure) ends the process with a message, as it should.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   namespace dp = sextant::dataplane;
-  // `<EAL args> -- --config FILE` selects the DPDK mode; without "--" this is kernel-socket mode.
+  // `<EAL args> -- --instance NAME` selects the DPDK mode; without "--" this is kernel-socket
+  // mode.
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--") return dp::DpdkMain(argc, argv);
   }
@@ -54,21 +55,27 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   std::vector<std::string> listen;
   std::string config_path;
-  std::string instance = dp::kDefaultInstance;
+  std::string instance;
   int threads = 1;
   bool wait = false;
-  CLI::App app{"sextant-dataplane: answers DNS from the snapshots sextant-control publishes"};
+  CLI::App app{
+      "sextant-dataplane: answers DNS from the snapshots sextant-control publishes, in\n"
+      "kernel-socket mode (the flags below) or DPDK mode (see the end)."};
+  app.footer(dp::ModesHelp(false));
   app.add_option("--listen", listen,
                  "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on "
                  "(repeatable; default 127.0.0.1:5353)");
-  app.add_option("--instance", instance, "instance whose /dev/shm files to serve")
-      ->capture_default_str();
+  app.add_option("--instance", instance,
+                 "instance whose /dev/shm files to serve (required: the config's instance:)");
   app.add_option("--config", config_path)->group("");  // refused below, with the way out
   app.add_option("--threads", threads, "UDP worker threads")
       ->check(CLI::Range(1, static_cast<int>(maps::kMaxLcores) - 1));
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
   CLI11_PARSE(app, argc, argv);
   if (!config_path.empty()) return Fail(dp::NoConfigFileMessage());
+  if (std::string problem = dp::InstanceFlagProblem(instance); !problem.empty()) {
+    return Fail(problem);
+  }
   if (listen.empty()) listen.push_back("127.0.0.1:5353");
 
   struct sigaction sa {};
@@ -90,7 +97,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   options.udp_threads = threads;
   absl::StatusOr<std::unique_ptr<dp::KernelListener>> listener =
       dp::KernelListener::Create(options, &follower, &control->lcores[0]);
-  if (!listener.ok()) return Fail(std::string(listener.status().message()));
+  if (!listener.ok()) {
+    return Fail(absl::StrCat("instance ", instance, ": ", listener.status().message()));
+  }
   if (absl::Status s = dp::LoadFirstSnapshot(*inst, wait, g_stop); !s.ok()) {
     return absl::IsCancelled(s) ? 0 : Fail(std::string(s.message()));
   }
@@ -105,7 +114,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   absl::Status run = (*listener)->Run(g_stop);
   follower.Stop();
-  if (!run.ok()) return Fail(std::string(run.message()));
+  if (!run.ok()) return Fail(absl::StrCat("instance ", instance, ": ", run.message()));
   dp::LogStopped(instance, g_signal.load(), follower.generation(), *control);
   return 0;
 }

@@ -2,11 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "maps/dataplane_attachment.h"
 
 namespace sextant::dataplane {
@@ -59,7 +64,52 @@ absl::Status LoadFirstSnapshot(AttachedInstance& a, bool wait, const std::atomic
 std::string NoConfigFileMessage() {
   return "sextant-dataplane reads no configuration file: sextant-control publishes the config "
          "(dataplane: section included) to shared memory; pass --instance NAME (the config's "
-         "instance:, default sextant) instead of --config";
+         "instance:, \"sextant\" when it names none) instead of --config";
+}
+
+std::string InstanceFlagProblem(const std::string& name) {
+  if (name.empty()) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/dev/shm", ec)) {
+      const std::string file = e.path().filename().string();
+      if (absl::EndsWith(file, ".ctl")) found.push_back(file.substr(0, file.size() - 4));
+    }
+    std::sort(found.begin(), found.end());
+    return absl::StrCat(
+        "--instance NAME is required: the instance whose shared memory to serve (the config's "
+        "instance:, \"sextant\" when it names none); ",
+        found.empty() ? "no instance has a control block in /dev/shm yet"
+                      : absl::StrCat("instances here: ", absl::StrJoin(found, ", ")));
+  }
+  if (absl::StrContains(name, "/")) {
+    return absl::StrCat("--instance '", name, "': an instance name has no '/'");
+  }
+  return "";
+}
+
+std::string ModesHelp(bool dpdk) {
+  return absl::StrCat(
+      "Two modes, each serving one instance: --instance NAME is required (the config's\n"
+      "instance:, \"sextant\" when the config names none). Neither reads the config:\n"
+      "sextant-control publishes it, dataplane: section included, to /dev/shm/NAME.*.\n\n"
+      "Kernel-socket mode",
+      dpdk ? "" : " (this help)",
+      ":\n"
+      "  sextant-dataplane --instance NAME [--listen ADDR:PORT]... [--threads N] [--wait]\n"
+      "  UDP and TCP on ordinary sockets; --listen defaults to 127.0.0.1:5353.\n\n"
+      "DPDK mode",
+      dpdk ? " (this help)" : "",
+      ":\n"
+      "  sextant-dataplane <EAL args> -- --instance NAME [--wait]\n"
+      "  The EAL args before \"--\" choose lcores and devices: -l 0-1, -a PCI_ADDRESS,\n"
+      "  --vdev net_af_packet0,iface=eth1 (or net_af_xdp, net_tap, net_pcap, ...),\n"
+      "  --no-huge -m 512, --file-prefix NAME. The config's dataplane: section (addresses,\n"
+      "  port, queues, MTU, the exception path) says what to serve on them; TCP goes through\n"
+      "  the kernel exception tap. `sextant-dataplane <EAL args> -- --help` lists this mode's\n"
+      "  flags.\n\n"
+      "Several dataplanes may serve one instance at once; `sextantctl --instance NAME status`\n"
+      "lists them.\n");
 }
 
 DataplaneAttachment::DataplaneAttachment(const AttachedInstance& instance,

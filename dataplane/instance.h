@@ -1,6 +1,9 @@
 // How sextant-dataplane (kernel-socket and DPDK mode alike) finds what to serve: the instance's
 // control block in /dev/shm and its published snapshot. Nothing else: the dataplane reads no
 // configuration file; the snapshot carries the settings (maps/snapshot_format.h).
+//
+// The instance is always named (--instance): a dataplane that picked one by default would serve
+// whatever that instance publishes, silently, on a machine where several are configured.
 #pragma once
 
 #include <atomic>
@@ -12,8 +15,6 @@
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {
-
-inline constexpr char kDefaultInstance[] = "sextant";
 
 struct AttachedInstance {
   std::string name;
@@ -34,6 +35,13 @@ absl::Status LoadFirstSnapshot(AttachedInstance& instance, bool wait,
 
 // The message for a --config flag: the dataplane reads shared memory only.
 std::string NoConfigFileMessage();
+
+// Why `name` (the --instance flag, empty when not given) cannot be served, or "" when it can be
+// tried. Missing, it names the instances whose control blocks are here.
+std::string InstanceFlagProblem(const std::string& name);
+
+// Both modes' command lines, for either mode's --help (`dpdk`: which one is asking).
+std::string ModesHelp(bool dpdk);
 
 // This process's slot among the instance's attached dataplanes (maps/dataplane_attachment.h):
 // taken when it starts serving, given back when it stops, so that `sextantctl status` lists

@@ -1,4 +1,4 @@
-// sextant-dataplane in DPDK mode: `sextant-dataplane <EAL args> -- [--instance NAME] [--wait]`.
+// sextant-dataplane in DPDK mode: `sextant-dataplane <EAL args> -- --instance NAME [--wait]`.
 // Wiring only: EAL init, the instance (control block, snapshot, and the port settings it
 // carries), DPDK ports and lcores, and the kernel-socket TCP listener behind the exception tap.
 #include "dataplane/dpdk/dpdk_main.h"
@@ -68,7 +68,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   maps::ControlBlock* cb = inst.block->get();
   SnapshotFollower& follower = *inst.follower;
   auto dp = DpdkDataplane::Create(settings, &follower, cb);
-  if (!dp.ok()) return Fail(std::string(dp.status().message()));
+  if (!dp.ok()) return Fail(absl::StrCat("instance ", inst.name, ": ", dp.status().message()));
   std::unique_ptr<KernelListener> listener;
   std::thread listener_thread;
   std::atomic<bool> listener_stop{false};
@@ -79,7 +79,10 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
     lo.udp = false;
     lo.tcp = true;
     auto l = KernelListener::Create(lo, &follower, &cb->lcores[kListenerCounterBase]);
-    if (!l.ok()) return Fail(absl::StrCat("exception-path TCP listener: ", l.status().message()));
+    if (!l.ok()) {
+      return Fail(absl::StrCat("instance ", inst.name,
+                               ": exception-path TCP listener: ", l.status().message()));
+    }
     listener = std::move(*l);
     listener_thread = std::thread([&] { (void)listener->Run(listener_stop); });
   }
@@ -112,11 +115,12 @@ int DpdkMain(int argc, char** argv) {
   argc -= eal_args;
   argv += eal_args;
 
-  std::string config_path, instance = kDefaultInstance;
+  std::string config_path, instance;
   bool wait = false;
-  CLI::App app{"sextant-dataplane (DPDK): <EAL args> -- [--instance NAME] [--wait]"};
-  app.add_option("--instance", instance, "instance whose /dev/shm files to serve")
-      ->capture_default_str();
+  CLI::App app{"sextant-dataplane, DPDK mode: <EAL args> -- --instance NAME [--wait]"};
+  app.footer(ModesHelp(true));
+  app.add_option("--instance", instance,
+                 "instance whose /dev/shm files to serve (required: the config's instance:)");
   app.add_option("--config", config_path)->group("");  // refused below, with the way out
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
   try {
@@ -126,7 +130,12 @@ int DpdkMain(int argc, char** argv) {
     rte_eal_cleanup();
     return rc;
   }
-  if (!config_path.empty()) return Fail(NoConfigFileMessage());
+  const std::string problem =
+      !config_path.empty() ? NoConfigFileMessage() : InstanceFlagProblem(instance);
+  if (!problem.empty()) {
+    rte_eal_cleanup();
+    return Fail(problem);
+  }
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
