@@ -1,7 +1,7 @@
 // sextantctl: the operator CLI. Thin: flags and wiring. Commands that steer or ask the daemon
-// (status, health, force, release, reload) go over its control socket (control_socket.h);
-// stats and explain read the shared memory directly (shm_reports.h, explain.h), so they work while
-// control is down too.
+// (status, health, force, release, reload) go over its control socket (control_socket.h), found
+// through the instance's control block, where the daemon records it; stats and explain read the
+// shared memory directly (shm_reports.h, explain.h), so they work while control is down too.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <optional>
@@ -13,7 +13,9 @@
 #include "control/cli/shm_reports.h"
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
+#include "control/daemon/instance_lock.h"
 #include "control/health/health_state.h"
+#include "maps/control_block.h"
 
 namespace {
 
@@ -39,7 +41,9 @@ struct Args {
 void AddCommands(CLI::App& app, Args& a) {
   app.add_option("--instance", a.instance, "instance name (default: from --config, else sextant)");
   app.add_option("--config,-c", a.config_path, "config file (for its instance name and socket)");
-  app.add_option("--socket", a.socket_path, "control socket (default: from the config)");
+  app.add_option("--socket", a.socket_path,
+                 "control socket (default: where the instance's daemon recorded it, else from "
+                 "the config)");
   app.require_subcommand(1);
   a.stats = app.add_subcommand("stats", "dataplane counters, summed and per lcore");
   a.status = app.add_subcommand("status", "the control daemon: generation, reloads, targets");
@@ -66,26 +70,55 @@ void AddCommands(CLI::App& app, Args& a) {
                         "client address or prefix (sent as ECS, and as the packet source)");
 }
 
-// The instance and the control socket: flags first, then the config, then the defaults.
+// The socket the instance's daemon recorded in its control block; "" when none.
+std::string RecordedSocket(const std::string& instance) {
+  auto block = sextant::maps::ControlBlockMapping::Open(instance, /*create=*/false);
+  return block.ok() ? sextant::maps::RecordedControlSocket(*(*block)->get()) : "";
+}
+
+// The instance and the control socket: flags first, then the config; the socket the daemon
+// recorded beats the config's (which may have been edited since), then the default.
 absl::Status ResolveInstance(Args& a) {
-  std::string default_socket;
+  std::string config_socket;
   if (!a.config_path.empty()) {
     auto cfg = LoadConfig(a.config_path);
     if (!cfg.ok()) return cfg.status();
     if (a.instance.empty()) a.instance = cfg->instance;
-    default_socket = cfg->control.socket;
+    config_socket = cfg->control.socket;
     a.config = std::move(*cfg);
   }
   if (a.instance.empty()) a.instance = "sextant";
+  if (a.socket_path.empty()) a.socket_path = RecordedSocket(a.instance);
   if (a.socket_path.empty()) {
-    a.socket_path = default_socket.empty() ? absl::StrCat("/run/sextant/", a.instance, ".sock")
-                                           : default_socket;
+    a.socket_path =
+        config_socket.empty() ? absl::StrCat("/run/sextant/", a.instance, ".sock") : config_socket;
   }
   return absl::OkStatus();
 }
 
+// A request nothing answered (Unavailable), said precisely: the daemon is not running (still
+// Unavailable, so that `health` may fall back to shared memory), or it runs and does not answer
+// here (FailedPrecondition: the shared memory would hide that).
+absl::Status Unanswered(const Args& a, const absl::Status& s) {
+  const std::optional<InstanceHolder> holder = InstanceHolderOf(a.instance);
+  if (!holder) {
+    return absl::UnavailableError(absl::StrCat("sextant-control is not running for instance ",
+                                               a.instance, " (", s.message(), ")"));
+  }
+  if (holder->role == InstanceRole::kOnce) return s;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "sextant-control is running for instance ", a.instance, " (pid ", holder->pid,
+      ") but does not answer: ", s.message(),
+      "; pass its socket with --socket (its start-up log line names it), or run as a user that "
+      "may open it"));
+}
+
 absl::StatusOr<std::string> Run(const Args& a) {
-  auto ask = [&](const std::string& req) { return ControlRequest(a.socket_path, req); };
+  auto ask = [&](const std::string& req) -> absl::StatusOr<std::string> {
+    absl::StatusOr<std::string> out = ControlRequest(a.socket_path, req);
+    if (out.ok() || !absl::IsUnavailable(out.status())) return out;
+    return Unanswered(a, out.status());
+  };
   const std::string scope = a.datacenter ? " datacenter " : " target ";
   if (*a.stats) return StatsReport(a.instance, a.json);
   if (*a.explain) {
@@ -101,7 +134,8 @@ absl::StatusOr<std::string> Run(const Args& a) {
   if (*a.health) {
     absl::StatusOr<std::string> out = ask(a.json ? "health json" : "health");
     if (out.ok() || !absl::IsUnavailable(out.status())) return out;
-    // Control is down: the words in shared memory are still the truth the dataplane serves.
+    // Control is not running: the words in shared memory are still the truth the dataplane
+    // serves.
     std::fprintf(stderr, "sextantctl: %s; showing the health words in shared memory\n",
                  std::string(out.status().message()).c_str());
     return HealthReport(a.instance, a.json);

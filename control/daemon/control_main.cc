@@ -1,6 +1,7 @@
 // sextant-control: the control-plane daemon (control/daemon/daemon.h): publishes snapshots for the
 // dataplane, follows config and zone changes, runs health checks and serves sextantctl.
-// `--once` publishes one snapshot and exits; `--check` only validates. Thin: flags and wiring.
+// `--once` publishes one snapshot and exits (refused while a daemon holds the instance);
+// `--check` only validates. Thin: flags and wiring.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 #include "control/compile/compiler.h"
 #include "control/config/config.h"
 #include "control/daemon/daemon.h"
+#include "control/daemon/instance_lock.h"
 #include "control/daemon/publisher.h"
 #include "control/util/log.h"
 
@@ -21,7 +23,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   bool check = false, once = false;
   app.add_option("--config,-c", config_path, "YAML configuration file")->required();
   app.add_flag("--check", check, "validate only; exit 0 when valid, 1 otherwise");
-  app.add_flag("--once", once, "publish one snapshot and exit (no health checks, no socket)");
+  app.add_flag("--once", once,
+               "publish one snapshot and exit (no health checks, no socket); refused while a "
+               "daemon runs for the instance");
   app.add_option("--instance", instance, "shared-memory instance name (overrides the config)");
   CLI11_PARSE(app, argc, argv);
 
@@ -51,6 +55,13 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
                 Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
                 Plural(stats.bytes, "byte").c_str());
     return 0;
+  }
+  // Held until exit: no daemon starts while this publishes, and none may be running now.
+  auto lock = InstanceLock::Acquire(config->instance, InstanceRole::kOnce);
+  if (!lock.ok()) {
+    std::fprintf(stderr, "sextant-control: not published: %s\n",
+                 std::string(lock.status().message()).c_str());
+    return 1;
   }
   auto publisher = Publisher::Create(config->instance);
   if (!publisher.ok()) {

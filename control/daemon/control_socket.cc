@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "control/daemon/startup_checks.h"
 
 namespace sextant::control {
 namespace {
@@ -81,8 +82,9 @@ absl::StatusOr<std::unique_ptr<ControlSocketServer>> ControlSocketServer::Create
   if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
     if (ec) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+      return absl::PermissionDeniedError(absl::StrCat("control socket ", path,
+                                                      ": cannot create directory ", dir.string(),
+                                                      ": ", ErrnoText(ec.value())));
     }
   }
   // A socket file already there: if a daemon answers, refuse; if not, it is stale.
@@ -108,7 +110,7 @@ absl::StatusOr<std::unique_ptr<ControlSocketServer>> ControlSocketServer::Create
     const int e = errno;
     close(fd);
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot listen on control socket ", path, ": ", std::strerror(e)));
+        absl::StrCat("cannot listen on control socket ", path, ": ", ErrnoText(e)));
   }
   return std::unique_ptr<ControlSocketServer>(new ControlSocketServer(path, fd));
 }
@@ -156,9 +158,8 @@ absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,
   if (connect(fd, reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)) != 0) {
     const int e = errno;
     close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot reach sextant-control at ", socket_path,
-                                               ": ", std::strerror(e),
-                                               " (is the daemon running?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach sextant-control at ", socket_path, ": ", ErrnoText(e)));
   }
   std::string line = request + "\n";
   if (!WriteAll(fd, line)) {

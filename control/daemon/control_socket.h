@@ -37,7 +37,8 @@ class ControlSocketServer {
   int fd_;
 };
 
-// Sends one request and returns the body of an OK answer, or the ERR message as an error.
+// Sends one request and returns the body of an OK answer, or the ERR message as an error
+// (Unavailable when nothing answers at `socket_path`).
 absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,
                                            const std::string& request);
 

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "control/compile/compiler.h"
+#include "control/daemon/startup_checks.h"
 #include "control/util/log.h"
 #include "maps/dataplane_attachment.h"
 #include "maps/status_macros.h"
@@ -84,25 +85,62 @@ absl::Status ControlDaemon::Init() {
   SX_ASSIGN_OR_RETURN(config_, LoadConfig(options_.config_path));
   if (!options_.instance.empty()) config_.instance = options_.instance;
 
+  // Every resource is taken, or fails with its name and errno, before anything is published: a
+  // start that cannot complete leaves the instance's published state as it was.
+  SX_ASSIGN_OR_RETURN(lock_, InstanceLock::Acquire(config_.instance, InstanceRole::kDaemon));
   SX_ASSIGN_OR_RETURN(publisher_, Publisher::Create(config_.instance));
-  table_ = std::make_unique<HealthTable>(publisher_->block()->health);
-  // The state file's directory is ours to create; the state itself may not exist yet.
-  std::error_code ec;
-  std::filesystem::create_directories(
-      std::filesystem::path(config_.control.state_file).parent_path(), ec);
-  if (absl::Status s = table_->LoadFile(config_.control.state_file, NowUnixMs()); !s.ok()) {
-    // A damaged state file must not keep the service from starting: overrides are lost, which
-    // the log says loudly, and checks rebuild the health within a few intervals.
-    Log(absl::StrCat("ignoring the state file: ", s.message()));
-  }
-
+  SX_RETURN_IF_ERROR(OpenStateFile());
   HealthChecker::Options copts;
   copts.on_change = [this](uint32_t id, bool up, const CheckResult& r) { OnVerdict(id, up, r); };
   SX_ASSIGN_OR_RETURN(checker_, HealthChecker::Create(std::move(copts)));
   SX_ASSIGN_OR_RETURN(
       socket_, ControlSocketServer::Create(config_.control.socket, config_.control.socket_mode));
+  SX_RETURN_IF_ERROR(StartMetrics());
   SX_ASSIGN_OR_RETURN(watcher_, FileWatcher::Create());
+  SX_RETURN_IF_ERROR(SetUpEventLoop());
 
+  // The first publish is a reload like any other, except that failing it stops start-up.
+  auto gen = Reload("start");
+  if (!gen.ok()) return gen.status();
+  SX_RETURN_IF_ERROR(checker_->Start());
+  // Where sextantctl --instance finds us, whatever socket the config chose.
+  std::error_code ec;
+  const std::filesystem::path socket = std::filesystem::absolute(config_.control.socket, ec);
+  maps::RecordControlSocket(*publisher_->block(), ec ? config_.control.socket : socket.string());
+  itimerspec tick{};
+  tick.it_interval.tv_nsec = kTickMs * 1000000L;
+  tick.it_value.tv_nsec = 1000000;
+  timerfd_settime(tick_fd_, 0, &tick, nullptr);
+  Log(absl::StrCat("instance ", config_.instance, ": serving generation ", *gen,
+                   "; control socket ", config_.control.socket, ", state file ",
+                   config_.control.state_file));
+  return absl::OkStatus();
+}
+
+absl::Status ControlDaemon::OpenStateFile() {
+  SX_RETURN_IF_ERROR(CheckStateFile(config_.control.state_file));
+  table_ = std::make_unique<HealthTable>(publisher_->block()->health);
+  if (absl::Status s = table_->LoadFile(config_.control.state_file, NowUnixMs()); !s.ok()) {
+    // A damaged state file must not keep the service from starting: overrides are lost, which
+    // the log says loudly, and checks rebuild the health within a few intervals.
+    Log(absl::StrCat("ignoring the state file: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ControlDaemon::StartMetrics() {
+  if (config_.control.metrics_port < 0) return absl::OkStatus();
+  // Serving from here on, before the first publish: a scrape meanwhile sees the generation
+  // still active and the targets not yet loaded.
+  SX_ASSIGN_OR_RETURN(
+      metrics_, MetricsServer::Start(config_.control.metrics_host, config_.control.metrics_port,
+                                     [this] { return MetricsNow(); }));
+  Log(absl::StrCat("metrics on http://", config_.control.metrics_host, ":", metrics_->port(),
+                   "/metrics"));
+  return absl::OkStatus();
+}
+
+absl::Status ControlDaemon::SetUpEventLoop() {
   // Signals arrive through a signalfd; block them first so that no default action kills us.
   sigset_t set;
   sigemptyset(&set);
@@ -116,7 +154,7 @@ absl::Status ControlDaemon::Init() {
   debounce_fd_ = MakeTimer();
   tick_fd_ = MakeTimer();
   if (signal_fd_ < 0 || epoll_fd_ < 0 || debounce_fd_ < 0 || tick_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("event loop set-up: ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("event loop set-up: ", ErrnoText(errno)));
   }
   for (int fd : {signal_fd_, debounce_fd_, tick_fd_, socket_->fd(), watcher_->fd()}) {
     epoll_event ev{};
@@ -124,24 +162,6 @@ absl::Status ControlDaemon::Init() {
     ev.data.fd = fd;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   }
-  // The first publish is a reload like any other, except that failing it stops start-up.
-  auto gen = Reload("start");
-  if (!gen.ok()) return gen.status();
-  SX_RETURN_IF_ERROR(checker_->Start());
-  if (config_.control.metrics_port >= 0) {
-    SX_ASSIGN_OR_RETURN(
-        metrics_, MetricsServer::Start(config_.control.metrics_host, config_.control.metrics_port,
-                                       [this] { return MetricsNow(); }));
-    Log(absl::StrCat("metrics on http://", config_.control.metrics_host, ":", metrics_->port(),
-                     "/metrics"));
-  }
-  itimerspec tick{};
-  tick.it_interval.tv_nsec = kTickMs * 1000000L;
-  tick.it_value.tv_nsec = 1000000;
-  timerfd_settime(tick_fd_, 0, &tick, nullptr);
-  Log(absl::StrCat("instance ", config_.instance, ": serving generation ", *gen,
-                   "; control socket ", config_.control.socket, ", state file ",
-                   config_.control.state_file));
   return absl::OkStatus();
 }
 

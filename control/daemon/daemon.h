@@ -21,6 +21,7 @@
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/file_watcher.h"
+#include "control/daemon/instance_lock.h"
 #include "control/daemon/metrics.h"
 #include "control/daemon/publisher.h"
 #include "control/health/health_checker.h"
@@ -46,6 +47,11 @@ class ControlDaemon {
  private:
   explicit ControlDaemon(DaemonOptions o) : options_(std::move(o)) {}
   absl::Status Init();
+  // Start-up steps, each taking a resource or failing with its name and errno, all before the
+  // first publish.
+  absl::Status OpenStateFile();
+  absl::Status StartMetrics();
+  absl::Status SetUpEventLoop();
   // Compiles and publishes the config on disk; on error nothing changes.
   absl::StatusOr<uint64_t> Reload(const std::string& why);
   absl::StatusOr<std::string> Handle(const std::vector<std::string>& words);
@@ -60,7 +66,8 @@ class ControlDaemon {
   std::string MetricsNow();
 
   DaemonOptions options_;
-  Config config_;  // the last config that published
+  std::unique_ptr<InstanceLock> lock_;  // declared first: released last
+  Config config_;                       // the last config that published
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<ControlSocketServer> socket_;
   std::unique_ptr<FileWatcher> watcher_;

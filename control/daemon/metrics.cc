@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "control/config/health_check.h"
+#include "control/daemon/startup_checks.h"
 #include "maps/dns/wire.h"
 
 namespace sextant::control {
@@ -135,8 +136,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     m->port_ = -1;
   }
   if (m->port_ <= 0) {
+    const std::string why = TcpBindProblem(host, port);
     return absl::UnavailableError(
-        absl::StrCat("metrics: cannot listen on ", host, ":", port, " (control.metrics)"));
+        absl::StrCat("metrics: cannot listen on ", host, ":", port,
+                     " (control.metrics): ", why.empty() ? "the HTTP server refused" : why));
   }
   m->thread_ = std::thread([s = m->server_.get()] { s->listen_after_bind(); });
   return m;
