@@ -16,6 +16,7 @@
 #include "control/daemon/instance_lock.h"
 #include "control/health/health_state.h"
 #include "maps/control_block.h"
+#include "maps/status_macros.h"
 
 namespace {
 
@@ -58,7 +59,9 @@ void AddCommands(CLI::App& app, Args& a) {
   });
   a.force->add_option("name", a.name, "target, or datacenter with --datacenter")->required();
   a.force->add_flag("--datacenter", a.datacenter, "every target of datacenter NAME");
-  a.force->add_option("--for", a.duration, "expire after this long (e.g. 90s, 10m, 2h)");
+  a.force->add_option("--for", a.duration,
+                      "expire after this long: a number with ms, s, m or h (90s, 10m, 2h); a "
+                      "bare number is seconds");
   a.release = app.add_subcommand("release", "remove an override: the checks decide again");
   a.release->add_option("name", a.name)->required();
   a.release->add_flag("--datacenter", a.datacenter, "the datacenter's override");
@@ -113,6 +116,17 @@ absl::Status Unanswered(const Args& a, const absl::Status& s) {
       "may open it"));
 }
 
+// The --for value in milliseconds, or what the accepted forms are.
+absl::StatusOr<uint64_t> ForMs(const std::string& text) {
+  auto ms = ParseDurationMs(text);
+  if (!ms.ok() || *ms == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--for '", text, "': ", ms.ok() ? "must be longer than 0" : "not a duration",
+        "; use a number with ms, s, m or h (500ms, 90s, 10m, 2h); a bare number is seconds"));
+  }
+  return *ms;
+}
+
 absl::StatusOr<std::string> Run(const Args& a) {
   auto ask = [&](const std::string& req) -> absl::StatusOr<std::string> {
     absl::StatusOr<std::string> out = ControlRequest(a.socket_path, req);
@@ -142,9 +156,8 @@ absl::StatusOr<std::string> Run(const Args& a) {
   }
   std::string req = absl::StrCat("force ", a.state, scope, a.name);  // a.force
   if (!a.duration.empty()) {
-    auto ms = ParseDurationMs(a.duration);
-    if (!ms.ok() || *ms == 0) return absl::InvalidArgumentError("--for: " + a.duration);
-    absl::StrAppend(&req, " ", *ms);
+    SX_ASSIGN_OR_RETURN(const uint64_t ms, ForMs(a.duration));
+    absl::StrAppend(&req, " ", ms);
   }
   return ask(req);
 }

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "control/compile/compiler.h"
+#include "control/daemon/override_replies.h"
 #include "control/daemon/startup_checks.h"
 #include "control/util/log.h"
 #include "maps/dataplane_attachment.h"
@@ -370,40 +371,52 @@ absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>
     if (!gen.ok()) return gen.status();
     return absl::StrCat("published generation ", *gen, "\n");
   }
-  // force STATE target|datacenter NAME [EXPIRES_IN_MS]
-  if (cmd == "force" && (w.size() == 4 || w.size() == 5)) {
-    SX_ASSIGN_OR_RETURN(ForcedState st, ParseForcedState(w[1]));
-    const bool dc = w[2] == "datacenter";
-    if (!dc && w[2] != "target") return absl::InvalidArgumentError("force: target or datacenter");
-    int64_t for_ms = 0;
-    if (w.size() == 5 && (!absl::SimpleAtoi(w[4], &for_ms) || for_ms <= 0)) {
-      return absl::InvalidArgumentError("force: bad duration");
-    }
-    const int64_t now = NowUnixMs();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      SX_RETURN_IF_ERROR(table_->Force(w[3], dc, st, for_ms ? now + for_ms : 0, now));
-      state_dirty_ = true;
-    }
-    SaveState();  // an operator's decision is on disk before we say OK
-    Log(absl::StrCat("override: ", dc ? "datacenter " : "target ", w[3], " forced ", w[1],
-                     for_ms ? absl::StrCat(" for ", for_ms / 1000.0, "s") : ""));
-    return absl::StrCat(dc ? "datacenter " : "", w[3], " forced ", w[1],
-                        for_ms ? absl::StrCat(" for ", for_ms / 1000.0, "s") : "", "\n");
-  }
-  if (cmd == "release" && w.size() == 3) {
-    const bool dc = w[1] == "datacenter";
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      SX_RETURN_IF_ERROR(table_->Release(w[2], dc));
-      state_dirty_ = true;
-    }
-    SaveState();
-    Log(absl::StrCat("override released: ", dc ? "datacenter " : "target ", w[2]));
-    return absl::StrCat(dc ? "datacenter " : "", w[2], " released\n");
-  }
+  if (cmd == "force" && (w.size() == 4 || w.size() == 5)) return Force(w);
+  if (cmd == "release" && w.size() == 3) return Release(w);
   return absl::InvalidArgumentError(absl::StrCat("unknown request '", absl::StrJoin(w, " "),
                                                  "' (status, health, reload, force, release)"));
+}
+
+// force STATE target|datacenter NAME [EXPIRES_IN_MS]
+absl::StatusOr<std::string> ControlDaemon::Force(const std::vector<std::string>& w) {
+  OverrideRequest r{w[3], w[2] == "datacenter"};
+  SX_ASSIGN_OR_RETURN(r.state, ParseForcedState(w[1]));
+  if (!r.datacenter && w[2] != "target") {
+    return absl::InvalidArgumentError("force: target or datacenter");
+  }
+  if (w.size() == 5 && (!absl::SimpleAtoi(w[4], &r.for_ms) || r.for_ms <= 0)) {
+    return absl::InvalidArgumentError("force: bad duration");
+  }
+  const int64_t now = NowUnixMs();
+  std::string reply;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SX_RETURN_IF_ERROR(CheckForce(*table_, r));
+    SX_RETURN_IF_ERROR(
+        table_->Force(r.name, r.datacenter, r.state, r.for_ms ? now + r.for_ms : 0, now));
+    state_dirty_ = true;
+    reply = ForceReply(*table_, r);
+  }
+  SaveState();  // an operator's decision is on disk before we say OK
+  Log(absl::StrCat("override: ", r.datacenter ? "datacenter " : "target ", r.name, " forced ", w[1],
+                   r.for_ms ? absl::StrCat(" for ", r.for_ms / 1000.0, "s") : ""));
+  return reply;
+}
+
+// release target|datacenter NAME
+absl::StatusOr<std::string> ControlDaemon::Release(const std::vector<std::string>& w) {
+  const OverrideRequest r{w[2], w[1] == "datacenter"};
+  std::string reply;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SX_RETURN_IF_ERROR(CheckRelease(*table_, r));
+    SX_RETURN_IF_ERROR(table_->Release(r.name, r.datacenter, NowUnixMs()));
+    state_dirty_ = true;
+    reply = ReleaseReply(*table_, r);
+  }
+  SaveState();
+  Log(absl::StrCat("override released: ", r.datacenter ? "datacenter " : "target ", r.name));
+  return reply;
 }
 
 int ControlDaemon::Run() {

@@ -55,6 +55,8 @@ class ControlDaemon {
   // Compiles and publishes the config on disk; on error nothing changes.
   absl::StatusOr<uint64_t> Reload(const std::string& why);
   absl::StatusOr<std::string> Handle(const std::vector<std::string>& words);
+  absl::StatusOr<std::string> Force(const std::vector<std::string>& words);
+  absl::StatusOr<std::string> Release(const std::vector<std::string>& words);
   std::string StatusText(bool json);
   void ApplyTargets(const Config& config, const std::map<std::string, uint32_t>& words);
   static std::vector<TargetSpec> SpecsOf(const Config& config,

@@ -46,13 +46,17 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-std::string Ago(int64_t now_ms, int64_t then_ms) {
-  if (then_ms <= 0) return "-";
+std::string Age(int64_t now_ms, int64_t then_ms) {
   int64_t s = (now_ms - then_ms) / 1000;
   if (s < 0) s = 0;
-  if (s < 120) return absl::StrCat(s, "s ago");
-  if (s < 7200) return absl::StrCat(s / 60, "m ago");
-  return absl::StrCat(s / 3600, "h ago");
+  if (s < 120) return absl::StrCat(s, "s");
+  if (s < 7200) return absl::StrCat(s / 60, "m");
+  return absl::StrCat(s / 3600, "h");
+}
+
+std::string Ago(int64_t now_ms, int64_t then_ms) {
+  if (then_ms <= 0) return "-";
+  return absl::StrCat(Age(now_ms, then_ms), " ago");
 }
 
 }  // namespace
@@ -90,7 +94,10 @@ TargetHealth HealthTable::Incoming(const TargetSpec& s, int64_t now_ms) const {
 }
 
 void HealthTable::StoreAhead(const std::vector<TargetSpec>& specs, int64_t now_ms) {
-  for (const TargetSpec& s : specs) Store(Incoming(s, now_ms));
+  for (const TargetSpec& s : specs) {
+    TargetHealth t = Incoming(s, now_ms);
+    Store(t, now_ms);
+  }
 }
 
 void HealthTable::SetTargets(const std::vector<TargetSpec>& specs, int64_t now_ms) {
@@ -101,7 +108,7 @@ void HealthTable::SetTargets(const std::vector<TargetSpec>& specs, int64_t now_m
     if (!next.count(name)) last_known_[name] = {t.up, t.since_unix_ms};
   }
   targets_ = std::move(next);
-  StoreAll();
+  StoreAll(now_ms);
 }
 
 bool HealthTable::SetChecked(const std::string& name, bool up, int64_t now_ms, bool drained) {
@@ -112,7 +119,7 @@ bool HealthTable::SetChecked(const std::string& name, bool up, int64_t now_ms, b
     it->second.drained = drained;
     it->second.since_unix_ms = now_ms;
   }
-  Store(it->second);
+  Store(it->second, now_ms);
   return true;
 }
 
@@ -140,17 +147,17 @@ absl::Status HealthTable::Force(const std::string& name, bool datacenter, Forced
     if (!targets_.count(name)) return absl::NotFoundError(absl::StrCat("no target '", name, "'"));
     target_overrides_[name] = Override{state, now_ms, expires_unix_ms};
   }
-  StoreAll();
+  StoreAll(now_ms);
   return absl::OkStatus();
 }
 
-absl::Status HealthTable::Release(const std::string& name, bool datacenter) {
+absl::Status HealthTable::Release(const std::string& name, bool datacenter, int64_t now_ms) {
   auto& m = datacenter ? dc_overrides_ : target_overrides_;
   if (m.erase(name) == 0) {
     return absl::NotFoundError(
         absl::StrCat("no override on ", datacenter ? "datacenter '" : "'", name, "'"));
   }
-  StoreAll();
+  StoreAll(now_ms);
   return absl::OkStatus();
 }
 
@@ -168,7 +175,7 @@ std::vector<std::string> HealthTable::ExpireOverrides(int64_t now_ms) {
       }
     }
   }
-  if (!expired.empty()) StoreAll();
+  if (!expired.empty()) StoreAll(now_ms);
   return expired;
 }
 
@@ -218,15 +225,27 @@ uint32_t HealthTable::WordOf(const TargetHealth& t) const {
   return t.up ? maps::kHealthUp : 0;
 }
 
-void HealthTable::Store(const TargetHealth& t) {
+void HealthTable::Store(TargetHealth& t, int64_t now_ms) {
+  const uint32_t w = WordOf(t);
+  // The state served is up, down or drained; who decided it (the forced bit) is not part of it.
+  constexpr uint32_t kState = maps::kHealthUp | maps::kHealthDrained;
+  if (t.served_word == TargetHealth::kNoServedWord || (w & kState) != (t.served_word & kState)) {
+    // The first word a target gets (at start, or when it is configured) has served since its
+    // override was set, else since its checks last changed; later, since now.
+    const std::optional<Override> o = OverrideFor(t.name, t.datacenter);
+    t.served_since_unix_ms = t.served_word != TargetHealth::kNoServedWord ? now_ms
+                             : o                                          ? o->set_unix_ms
+                                                                          : t.since_unix_ms;
+  }
+  t.served_word = w;
   if (words_ == nullptr || t.word_index >= maps::kMaxHealthWords) return;
   // Relaxed is enough: the word is self-contained and the dataplane reads it relaxed; there is
   // no other data it must be ordered with.
-  words_[t.word_index].store(WordOf(t), std::memory_order_relaxed);
+  words_[t.word_index].store(w, std::memory_order_relaxed);
 }
 
-void HealthTable::StoreAll() {
-  for (const auto& [name, t] : targets_) Store(t);
+void HealthTable::StoreAll(int64_t now_ms) {
+  for (auto& [name, t] : targets_) Store(t, now_ms);
 }
 
 std::string HealthTable::Serialize() const {
@@ -299,7 +318,7 @@ absl::Status HealthTable::Load(const std::string& text, int64_t now_ms) {
       t.since_unix_ms = lk->second.second;
     }
   }
-  StoreAll();
+  StoreAll(now_ms);
   return absl::OkStatus();
 }
 
@@ -335,13 +354,13 @@ std::string HealthTable::Report(bool json, int64_t now_ms) const {
                                                    : "down";
     const std::optional<Override> o = EffectiveOverride(name);
     if (json) {
-      absl::StrAppendFormat(
-          &out,
-          "%s{\"target\":%s,\"state\":\"%s\",\"checked_state\":\"%s\",\"since_unix_ms\":%d,"
-          "\"datacenter\":%s,\"monitored\":%s,\"word\":%u,\"forced\":%s",
-          first ? "" : ",", JsonString(name), state, t.up ? "up" : "down", t.since_unix_ms,
-          JsonString(t.datacenter), t.monitored ? "true" : "false", t.word_index,
-          o ? "true" : "false");
+      absl::StrAppendFormat(&out,
+                            "%s{\"target\":%s,\"state\":\"%s\",\"state_since_unix_ms\":%d,"
+                            "\"checked_state\":\"%s\",\"since_unix_ms\":%d,"
+                            "\"datacenter\":%s,\"monitored\":%s,\"word\":%u,\"forced\":%s",
+                            first ? "" : ",", JsonString(name), state, t.served_since_unix_ms,
+                            t.up ? "up" : "down", t.since_unix_ms, JsonString(t.datacenter),
+                            t.monitored ? "true" : "false", t.word_index, o ? "true" : "false");
       if (o) {
         absl::StrAppendFormat(&out,
                               ",\"override\":{\"state\":\"%s\",\"set_unix_ms\":%d,"
@@ -364,10 +383,14 @@ std::string HealthTable::Report(bool json, int64_t now_ms) const {
         if (o->expires_unix_ms != 0) {
           absl::StrAppend(&last, " for ", (o->expires_unix_ms - now_ms + 999) / 1000, "s more");
         }
+        if (t.monitored && t.since_unix_ms > 0) {
+          absl::StrAppend(&last, " (checks: ", t.up ? "up" : "down", " for ",
+                          Age(now_ms, t.since_unix_ms), ")");
+        }
       }
       absl::StrAppendFormat(
-          &out, "%-20s %-8s %-12s %-12s %-10s %-9d %s\n", name, state, Ago(now_ms, t.since_unix_ms),
-          t.datacenter.empty() ? "-" : t.datacenter,
+          &out, "%-20s %-8s %-12s %-12s %-10s %-9d %s\n", name, state,
+          Ago(now_ms, t.served_since_unix_ms), t.datacenter.empty() ? "-" : t.datacenter,
           t.has_result ? absl::StrFormat("%.1fms", t.last_latency_us / 1000.0) : "-", t.checks,
           last);
     }

@@ -38,10 +38,16 @@ struct TargetHealth {
   std::string name;
   std::string datacenter;  // empty = none
   uint32_t word_index = 0;
-  bool monitored = false;  // has a check or appears in a feed
-  bool up = true;          // the checks' verdict (or initial / last known)
-  bool drained = false;    // a feed said drain
-  int64_t since_unix_ms = 0;
+  bool monitored = false;     // has a check or appears in a feed
+  bool up = true;             // the checks' verdict (or initial / last known)
+  bool drained = false;       // a feed said drain
+  int64_t since_unix_ms = 0;  // of the checks' verdict (up, drained)
+  // The word last stored for the target (what the dataplane serves: checks and overrides
+  // together) and since when its state (up, down, drained) is served: `sextantctl health` shows
+  // this age, so a target forced down a second ago shows 1s, whatever its checks said before.
+  uint32_t served_word = kNoServedWord;
+  int64_t served_since_unix_ms = 0;
+  static constexpr uint32_t kNoServedWord = ~0u;  // nothing stored yet
   // Last check.
   bool has_result = false;
   bool last_ok = false;
@@ -86,7 +92,7 @@ class HealthTable {
   // Operator overrides. `datacenter` selects every target of that datacenter instead of one.
   absl::Status Force(const std::string& name, bool datacenter, ForcedState state,
                      int64_t expires_unix_ms, int64_t now_ms);
-  absl::Status Release(const std::string& name, bool datacenter);
+  absl::Status Release(const std::string& name, bool datacenter, int64_t now_ms);
   // Drops overrides whose expiry has passed; returns each as "target web1 (forced down)" or
   // "datacenter fra (forced drain)", for the log. The earliest pending expiry (0 = none) tells
   // the daemon when to call again.
@@ -114,8 +120,9 @@ class HealthTable {
   std::string Report(bool json, int64_t now_ms) const;
 
  private:
-  void Store(const TargetHealth& t);
-  void StoreAll();
+  // Stores t's word, noting when what it serves changed (t.served_*).
+  void Store(TargetHealth& t, int64_t now_ms);
+  void StoreAll(int64_t now_ms);
   // What SetTargets makes of spec `s`: the current state, else the last known, else initial.
   TargetHealth Incoming(const TargetSpec& s, int64_t now_ms) const;
   uint32_t WordOf(const TargetHealth& t) const;

@@ -74,7 +74,7 @@ TEST_F(HealthTableTest, OverridesTable) {
     EXPECT_EQ(W(3), r.w1) << r.name;
     EXPECT_EQ(W(4), r.w2) << r.name;
     EXPECT_EQ(W(5), r.w3) << r.name;
-    ASSERT_TRUE(t.Release(r.name, r.datacenter).ok());
+    ASSERT_TRUE(t.Release(r.name, r.datacenter, 1000).ok());
     EXPECT_EQ(W(3), kHealthUp);
     EXPECT_EQ(W(5), 0u);
   }
@@ -87,14 +87,14 @@ TEST_F(HealthTableTest, TargetOverrideBeatsDatacenterOverrideBeatsChecks) {
   EXPECT_EQ(W(4), kHealthUp | kHealthForced);
   table_.SetChecked("web1", true, 2000);  // checks still run but do not decide
   EXPECT_EQ(W(3), kHealthForced);
-  ASSERT_TRUE(table_.Release("dc-a", true).ok());
+  ASSERT_TRUE(table_.Release("dc-a", true, 2000).ok());
   EXPECT_EQ(W(3), kHealthUp);
 }
 
 TEST_F(HealthTableTest, UnknownNamesAreRefused) {
   EXPECT_FALSE(table_.Force("web9", false, ForcedState::kDown, 0, 1).ok());
   EXPECT_FALSE(table_.Force("dc-z", true, ForcedState::kDown, 0, 1).ok());
-  EXPECT_FALSE(table_.Release("web1", false).ok());  // no override there
+  EXPECT_FALSE(table_.Release("web1", false, 1).ok());  // no override there
 }
 
 TEST_F(HealthTableTest, ExpiryLiftsOverrideAndNamesIt) {
@@ -171,6 +171,39 @@ TEST_F(HealthTableTest, StoreAheadWritesTheComingWordsBeforeTheTargetsChange) {
   EXPECT_EQ(W(8), kHealthUp);
   EXPECT_EQ(table_.targets().count("web1"), 0u);  // not taken yet
   EXPECT_EQ(table_.targets().at("web2").datacenter, "dc-a");
+}
+
+// SINCE is the age of what the dataplane serves: an override, its expiry, a verdict that
+// changes the word; not a verdict hidden by an override. At start, the served state dates from
+// the override in force, else from the checks' last change.
+TEST_F(HealthTableTest, ServedSinceFollowsTheWordNotTheChecks) {
+  auto served = [&](const char* name) { return table_.targets().at(name).served_since_unix_ms; };
+  EXPECT_EQ(served("web1"), 1000);
+  ASSERT_TRUE(table_.Force("web1", false, ForcedState::kDown, 9000, 5000).ok());
+  EXPECT_EQ(served("web1"), 5000);
+  EXPECT_EQ(table_.targets().at("web1").since_unix_ms, 1000);  // the checks' age stays
+  table_.SetChecked("web1", false, 6000);  // hidden by the override: the word does not change
+  EXPECT_EQ(served("web1"), 5000);
+  EXPECT_THAT(table_.ExpireOverrides(9000), ::testing::SizeIs(1));  // expired: served as checked, which is down
+  EXPECT_EQ(served("web1"), 5000);             // too: the state served did not change
+  table_.SetChecked("web1", true, 9500);
+  EXPECT_EQ(served("web1"), 9500);
+  ASSERT_TRUE(table_.Force("dc-a", true, ForcedState::kDrain, 0, 10000).ok());
+  EXPECT_EQ(served("web2"), 10000);
+  ASSERT_TRUE(table_.Release("dc-a", true, 11000).ok());
+  EXPECT_EQ(served("web2"), 11000);
+  EXPECT_NE(table_.Report(false, 12000).find("web2                 up       1s ago"),
+            std::string::npos)
+      << table_.Report(false, 12000);
+  EXPECT_NE(table_.Report(true, 12000).find("\"state_since_unix_ms\":11000"), std::string::npos);
+
+  // A new table (a restart) with the override in the state file: served since it was set.
+  ASSERT_TRUE(table_.Force("web3", false, ForcedState::kUp, 0, 12000).ok());
+  HealthTable next(nullptr);
+  ASSERT_TRUE(next.Load(table_.Serialize(), 13000).ok());
+  next.SetTargets(Specs(), 13000);
+  EXPECT_EQ(next.targets().at("web3").served_since_unix_ms, 12000);
+  EXPECT_EQ(next.targets().at("web2").served_since_unix_ms, 1000);
 }
 
 TEST_F(HealthTableTest, ReportShowsEveryTarget) {
