@@ -83,6 +83,7 @@ void ControlDaemon::ArmTimer(int fd, int64_t ms) {
 
 absl::Status ControlDaemon::Init() {
   started_ms_ = NowUnixMs();
+  BlockSignals();
   SX_ASSIGN_OR_RETURN(config_, LoadConfig(options_.config_path));
   if (!options_.instance.empty()) config_.instance = options_.instance;
 
@@ -141,8 +142,10 @@ absl::Status ControlDaemon::StartMetrics() {
   return absl::OkStatus();
 }
 
-absl::Status ControlDaemon::SetUpEventLoop() {
-  // Signals arrive through a signalfd; block them first so that no default action kills us.
+sigset_t ControlDaemon::BlockSignals() {
+  // Signals arrive through a signalfd. They are blocked before any thread exists (the metrics
+  // server and the checker start during Init and inherit this mask); a thread that did not block
+  // them would take SIGTERM's default action and kill the daemon uncleanly.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGHUP);
@@ -150,6 +153,11 @@ absl::Status ControlDaemon::SetUpEventLoop() {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+absl::Status ControlDaemon::SetUpEventLoop() {
+  const sigset_t set = BlockSignals();
   signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   debounce_fd_ = MakeTimer();

@@ -10,6 +10,8 @@
 // that does not validate is refused with one log line and the last good state keeps serving.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -51,6 +53,7 @@ class ControlDaemon {
   // first publish.
   absl::Status OpenStateFile();
   absl::Status StartMetrics();
+  static sigset_t BlockSignals();
   absl::Status SetUpEventLoop();
   // Compiles and publishes the config on disk; on error nothing changes.
   absl::StatusOr<uint64_t> Reload(const std::string& why);

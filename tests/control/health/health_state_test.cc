@@ -184,8 +184,9 @@ TEST_F(HealthTableTest, ServedSinceFollowsTheWordNotTheChecks) {
   EXPECT_EQ(table_.targets().at("web1").since_unix_ms, 1000);  // the checks' age stays
   table_.SetChecked("web1", false, 6000);  // hidden by the override: the word does not change
   EXPECT_EQ(served("web1"), 5000);
-  EXPECT_THAT(table_.ExpireOverrides(9000), ::testing::SizeIs(1));  // expired: served as checked, which is down
-  EXPECT_EQ(served("web1"), 5000);             // too: the state served did not change
+  EXPECT_THAT(table_.ExpireOverrides(9000),
+              ::testing::SizeIs(1));  // expired: served as checked, which is down
+  EXPECT_EQ(served("web1"), 5000);    // too: the state served did not change
   table_.SetChecked("web1", true, 9500);
   EXPECT_EQ(served("web1"), 9500);
   ASSERT_TRUE(table_.Force("dc-a", true, ForcedState::kDrain, 0, 10000).ok());
