@@ -15,6 +15,7 @@
 #include "control/daemon/control_socket.h"
 #include "control/daemon/instance_lock.h"
 #include "control/health/health_state.h"
+#include "maps/build_info.h"
 #include "maps/control_block.h"
 #include "maps/status_macros.h"
 
@@ -168,6 +169,7 @@ absl::StatusOr<std::string> Run(const Args& a) {
 // throws here (an allocation failure) ends the process with a message, as it should.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   CLI::App app{"sextantctl: inspect and steer a running Sextant instance"};
+  app.set_version_flag("--version", sextant::maps::VersionLine("sextantctl"));
   Args args;
   AddCommands(app, args);
   CLI11_PARSE(app, argc, argv);

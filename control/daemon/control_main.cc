@@ -13,12 +13,14 @@
 #include "control/daemon/instance_lock.h"
 #include "control/daemon/publisher.h"
 #include "control/util/log.h"
+#include "maps/build_info.h"
 
 // CLI11 reports bad flags by throwing, and its parse macro catches that; anything else that
 // throws here (an allocation failure) ends the process with a message, as it should.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace sextant::control;
   CLI::App app{"sextant-control: compiles zones and config into a snapshot and publishes it"};
+  app.set_version_flag("--version", sextant::maps::VersionLine("sextant-control"));
   std::string config_path, instance;
   bool check = false, once = false;
   app.add_option("--config,-c", config_path, "YAML configuration file")->required();
