@@ -23,6 +23,7 @@
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
 #include "dataplane/snapshot_follower.h"
+#include "maps/build_info.h"
 #include "maps/control_block.h"
 
 namespace {
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       "sextant-dataplane: answers DNS from the snapshots sextant-control publishes, in\n"
       "kernel-socket mode (the flags below) or DPDK mode (see the end)."};
   app.footer(dp::ModesHelp(false));
+  app.set_version_flag("--version", maps::VersionLine("sextant-dataplane"));
   app.add_option("--listen", listen,
                  "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on "
                  "(repeatable; default 127.0.0.1:5353)");
@@ -83,6 +85,10 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // SIGHUP (a unit's reload, a closed terminal) must never stop the serving: the dataplane reads
+  // no file and its log is stdout (the journal under systemd), so there is nothing to re-open.
+  // Snapshots are picked up on their own; `systemctl reload sextant-control` reloads the config.
+  signal(SIGHUP, SIG_IGN);
 
   absl::StatusOr<dp::AttachedInstance> inst = dp::AttachInstance(instance, wait, g_stop);
   if (!inst.ok()) {

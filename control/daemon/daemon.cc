@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "control/compile/compiler.h"
 #include "control/daemon/override_replies.h"
+#include "control/daemon/service_notify.h"
 #include "control/daemon/startup_checks.h"
 #include "control/util/log.h"
 #include "maps/dataplane_attachment.h"
@@ -430,6 +431,8 @@ absl::StatusOr<std::string> ControlDaemon::Release(const std::vector<std::string
 int ControlDaemon::Run() {
   maps::ControlBlockHeader& hdr = publisher_->block()->hdr;
   hdr.control_pid.store(static_cast<uint64_t>(getpid()), std::memory_order_relaxed);
+  // Create() published the first snapshot: only now is the service ready for systemd.
+  NotifyReady(hdr.active_generation.load());
   for (;;) {
     epoll_event evs[8];
     int n = epoll_wait(epoll_fd_, evs, 8, -1);
@@ -444,8 +447,11 @@ int ControlDaemon::Run() {
         signalfd_siginfo si;
         while (read(signal_fd_, &si, sizeof(si)) == sizeof(si)) {
           if (si.ssi_signo == SIGHUP) {
-            (void)Reload("SIGHUP");
+            NotifyReloading();
+            const absl::StatusOr<uint64_t> gen = Reload("SIGHUP");
+            NotifyReloaded(hdr.active_generation.load(), gen.ok() ? "ok" : "refused");
           } else {
+            NotifyStopping();
             Log(absl::StrCat("signal ", si.ssi_signo, ": stopping; the dataplane keeps serving ",
                              "generation ", hdr.active_generation.load()));
             hdr.control_pid.store(0, std::memory_order_relaxed);

@@ -23,6 +23,7 @@
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
 #include "dataplane/snapshot_follower.h"
+#include "maps/build_info.h"
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {
@@ -119,6 +120,7 @@ int DpdkMain(int argc, char** argv) {
   bool wait = false;
   CLI::App app{"sextant-dataplane, DPDK mode: <EAL args> -- --instance NAME [--wait]"};
   app.footer(ModesHelp(true));
+  app.set_version_flag("--version", maps::VersionLine("sextant-dataplane"));
   app.add_option("--instance", instance,
                  "instance whose /dev/shm files to serve (required: the config's instance:)");
   app.add_option("--config", config_path)->group("");  // refused below, with the way out
@@ -142,6 +144,10 @@ int DpdkMain(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // SIGHUP (a unit's reload, a closed terminal) must never stop the serving: the dataplane reads
+  // no file and its log is stdout (the journal under systemd), so there is nothing to re-open.
+  // Snapshots are picked up on their own; `systemctl reload sextant-control` reloads the config.
+  signal(SIGHUP, SIG_IGN);
 
   absl::StatusOr<AttachedInstance> inst = AttachInstance(instance, wait, g_dpdk_stop);
   absl::Status loaded = inst.ok() ? LoadFirstSnapshot(*inst, wait, g_dpdk_stop) : inst.status();
