@@ -1,0 +1,65 @@
+# What `cmake --install` (and so the Debian package, scripts/package.sh) puts where. With
+# CMAKE_INSTALL_PREFIX=/usr, GNUInstallDirs maps the configuration to /etc and the state to /var.
+include(GNUInstallDirs)
+
+install(TARGETS sextant-control sextant-dataplane RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(TARGETS sextantctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+set(SX_PKG ${CMAKE_SOURCE_DIR}/packaging)
+set(SX_SYSCONF ${CMAKE_INSTALL_FULL_SYSCONFDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/examples/package/sextant.yaml
+              ${CMAKE_SOURCE_DIR}/examples/package/example.test.zone
+        DESTINATION ${SX_SYSCONF}/sextant)  # root:sextant 0640 by postinst
+install(FILES ${SX_PKG}/sextant-dataplane.default DESTINATION ${SX_SYSCONF}/default
+        RENAME sextant-dataplane)
+
+# systemd's own directories when installing into /usr (Debian 12: units in /lib/systemd/system),
+# else under the prefix.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(SX_UNITDIR /lib/systemd/system)
+else()
+  set(SX_UNITDIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
+endif()
+install(FILES ${SX_PKG}/sextant-control.service ${SX_PKG}/sextant-dataplane.service
+        DESTINATION ${SX_UNITDIR})
+install(FILES ${SX_PKG}/sextant.sysusers DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d
+        RENAME sextant.conf)
+install(FILES ${SX_PKG}/sextant.tmpfiles DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d
+        RENAME sextant.conf)
+# Debian's changelog, compressed as policy asks (gzip -9n: no name, no time stamp).
+set(SX_CHANGELOG ${CMAKE_BINARY_DIR}/changelog.Debian.gz)
+add_custom_command(OUTPUT ${SX_CHANGELOG}
+  COMMAND gzip -9nc ${SX_PKG}/changelog > ${SX_CHANGELOG}
+  DEPENDS ${SX_PKG}/changelog)
+add_custom_target(sextant_changelog ALL DEPENDS ${SX_CHANGELOG})
+install(FILES ${SX_CHANGELOG} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/ARCHITECTURE.md
+              ${SX_PKG}/copyright
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${SX_PKG}/sextant-dataplane-dpdk.conf ${CMAKE_SOURCE_DIR}/examples/demo/sextant.yaml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+
+# The Debian package: `cpack -G DEB` in a build configured by scripts/package.sh.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME sextant)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "Sextant developers <sextant@example.org>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "geo-aware, health-aware authoritative DNS server on DPDK")
+set(CPACK_PACKAGE_DESCRIPTION
+    "Sextant answers authoritative DNS at line rate from a DPDK dataplane (or\n"
+    "kernel sockets), handing out health-filtered record sets and the records of\n"
+    "the nearest or lowest-latency healthy datacenter for each client. A separate\n"
+    "control plane parses zones and config, compiles MaxMind GeoIP databases, runs\n"
+    "health checks and publishes snapshots to the dataplane through shared memory.")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)  # 0.1.0-1: packaged by upstream, but not a native package
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dpdk, knot-dnsutils")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${SX_PKG}/debian/conffiles ${SX_PKG}/debian/postinst ${SX_PKG}/debian/postrm)
+set(CPACK_STRIP_FILES TRUE)
+include(CPack)
