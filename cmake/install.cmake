@@ -33,6 +33,19 @@ add_custom_command(OUTPUT ${SX_CHANGELOG}
   DEPENDS ${SX_PKG}/changelog)
 add_custom_target(sextant_changelog ALL DEPENDS ${SX_CHANGELOG})
 install(FILES ${SX_CHANGELOG} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# Man pages (docs/man, mdoc), compressed the same way.
+foreach(page sextant-control.8 sextant-dataplane.8 sextantctl.8)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  set(gz ${CMAKE_BINARY_DIR}/man/${page}.gz)
+  add_custom_command(OUTPUT ${gz}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+    COMMAND gzip -9nc ${CMAKE_SOURCE_DIR}/docs/man/${page} > ${gz}
+    DEPENDS ${CMAKE_SOURCE_DIR}/docs/man/${page})
+  list(APPEND SX_MAN_GZ ${gz})
+  install(FILES ${gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(sextant_man ALL DEPENDS ${SX_MAN_GZ})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/ARCHITECTURE.md
               ${SX_PKG}/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
