@@ -1,6 +1,7 @@
 #include "maps/control_block.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,47 +37,94 @@ std::string SnapshotPath(const std::string& instance, uint64_t generation) {
   return absl::StrCat("/dev/shm/", instance, ".snap.", generation);
 }
 
+namespace {
+
+// What a block of the wrong shape is, for messages: its ABI version when its header says.
+std::string Describe(const ControlBlockHeader* hdr, size_t file_size) {
+  if (file_size >= sizeof(ControlBlockHeader) && hdr->magic == kControlMagic) {
+    return absl::StrCat("control-block ABI version ", hdr->abi_version);
+  }
+  return absl::StrCat("an unknown layout (", file_size, " bytes)");
+}
+
+std::string Versions(const std::string& path, const std::string& found) {
+  return absl::StrCat("control block ", path, " has ", found,
+                      "; this build uses control-block ABI ", kControlAbiVersion, " (",
+                      sizeof(ControlBlock), " bytes)");
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ControlBlockMapping>> ControlBlockMapping::Open(
     const std::string& instance, bool create) {
   const std::string path = ControlBlockPath(instance);
-  const UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+  UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
   if (!fd) {
     return absl::NotFoundError(absl::StrCat("control block ", path, ": ", std::strerror(errno),
                                             create ? "" : " (has sextant-control ever run?)"));
   }
+  // Readers announce themselves before they look: a re-initialisation either finished before
+  // this (the block is valid below) or waits for none and is refused while this is held.
+  if (!create && flock(fd.get(), LOCK_SH) != 0) {
+    return absl::InternalError(
+        absl::StrCat("control block ", path, ": flock: ", std::strerror(errno)));
+  }
   struct stat st {};
   fstat(fd.get(), &st);
   const size_t size = sizeof(ControlBlock);
-  bool fresh = static_cast<size_t>(st.st_size) != size;
-  if (fresh) {
-    if (!create) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("control block ", path, " has size ", st.st_size, ", expected ", size));
-    }
-    if (ftruncate(fd.get(), size) != 0) {
-      return absl::InternalError(absl::StrCat("control block ", path, ": ", std::strerror(errno)));
-    }
+  const auto file_size = static_cast<size_t>(st.st_size);
+  const bool right_size = file_size == size;
+  if (!create && file_size == 0) {
+    // NotFound, as when the file is absent: --wait waits for control to finish creating it.
+    return absl::NotFoundError(absl::StrCat(
+        "control block ", path, " is not initialised yet (sextant-control is starting)"));
   }
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  void* p = file_size > 0
+                ? mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0)
+                : nullptr;
   if (p == MAP_FAILED) {
     return absl::InternalError(
         absl::StrCat("control block ", path, ": mmap: ", std::strerror(errno)));
   }
   auto* b = static_cast<ControlBlock*>(p);
-  if (b->hdr.magic != kControlMagic || b->hdr.abi_version != kControlAbiVersion) {
-    if (!create) {
-      munmap(p, size);
-      return absl::FailedPreconditionError(
-          absl::StrCat("control block ", path, " has a foreign magic or ABI version"));
-    }
-    std::memset(p, 0, size);
-    for (auto& w : b->health) w.store(kHealthUp, std::memory_order_relaxed);
-    b->hdr.abi_version = kControlAbiVersion;
-    b->hdr.size = static_cast<uint32_t>(size);
-    std::atomic_thread_fence(std::memory_order_release);
-    b->hdr.magic = kControlMagic;
+  const bool valid =
+      right_size && b->hdr.magic == kControlMagic && b->hdr.abi_version == kControlAbiVersion;
+  if (valid) {
+    return std::unique_ptr<ControlBlockMapping>(
+        new ControlBlockMapping(b, create ? UniqueFd() : std::move(fd)));
   }
-  return std::unique_ptr<ControlBlockMapping>(new ControlBlockMapping(b));
+  const std::string found = file_size == 0 ? "nothing yet" : Describe(&b->hdr, file_size);
+  if (p != nullptr) munmap(p, file_size);
+  if (!create) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Versions(path, found),
+                     ": sextant-control and sextant-dataplane must be of one release; restart "
+                     "sextant-control from this release first (docs/deploying.md, Upgrades)"));
+  }
+  // Re-initialise (or initialise a new, empty file) only while no reader maps it.
+  if (file_size != 0 && flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        Versions(path, found),
+        ", and a running sextant-dataplane (or sextantctl) of that version still maps it: "
+        "stop the dataplane first, then start sextant-control, then the new dataplane "
+        "(docs/deploying.md, Upgrades)"));
+  }
+  if (ftruncate(fd.get(), 0) != 0 || ftruncate(fd.get(), size) != 0) {
+    return absl::InternalError(absl::StrCat("control block ", path, ": ", std::strerror(errno)));
+  }
+  p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) {
+    return absl::InternalError(
+        absl::StrCat("control block ", path, ": mmap: ", std::strerror(errno)));
+  }
+  b = static_cast<ControlBlock*>(p);
+  for (auto& w : b->health) w.store(kHealthUp, std::memory_order_relaxed);
+  b->hdr.abi_version = kControlAbiVersion;
+  b->hdr.size = static_cast<uint32_t>(size);
+  std::atomic_thread_fence(std::memory_order_release);
+  b->hdr.magic = kControlMagic;
+  flock(fd.get(), LOCK_UN);
+  return std::unique_ptr<ControlBlockMapping>(new ControlBlockMapping(b, UniqueFd()));
 }
 
 ControlBlockMapping::~ControlBlockMapping() { munmap(block_, sizeof(ControlBlock)); }

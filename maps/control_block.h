@@ -28,6 +28,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "maps/unique_fd.h"
 
 namespace sextant::maps {
 
@@ -142,6 +143,11 @@ class ControlBlockMapping {
  public:
   // Opens /dev/shm/<instance>.ctl, creating and initialising it when `create` and it is absent
   // or invalid. A valid existing block is re-attached as is (generation and health survive).
+  //
+  // A reader (`create` false: the dataplane, sextantctl) holds a shared flock(2) on the file for
+  // as long as it maps it. Re-initialising a block of another size or ABI version takes the lock
+  // exclusively first, so control refuses, naming both versions, instead of zeroing a block a
+  // running dataplane of another version still uses.
   static absl::StatusOr<std::unique_ptr<ControlBlockMapping>> Open(const std::string& instance,
                                                                    bool create);
   ~ControlBlockMapping();
@@ -149,8 +155,10 @@ class ControlBlockMapping {
   ControlBlock* operator->() const { return block_; }
 
  private:
-  explicit ControlBlockMapping(ControlBlock* b) : block_(b) {}
+  ControlBlockMapping(ControlBlock* b, UniqueFd reader_lock)
+      : block_(b), reader_lock_(std::move(reader_lock)) {}
   ControlBlock* block_;
+  UniqueFd reader_lock_;  // readers only: the open file that holds the shared lock
 };
 
 // The control socket the daemon of this block recorded (empty: none), and recording it.

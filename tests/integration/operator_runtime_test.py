@@ -16,7 +16,8 @@ mode on 127.0.0.18, sextantctl, dig.
   that does not run makes it fall back, saying so;
 - override replies count and name the targets they hit; a datacenter no target is in, an unknown
   target, a target held by its datacenter's override, `--for 10x`: each refused with the fix;
-- `health`'s SINCE is the age of the served state (a target forced down now shows 0-1s).
+- `health`'s SINCE is the age of the served state (a target forced down now shows 0-1s);
+- a control block of another ABI that a running dataplane maps is not re-initialised by control.
 
 Prints 'N passed, M failed'."""
 import argparse
@@ -353,6 +354,28 @@ def start_failures(env, res):
               env.generation() == g0, r.stderr)
 
 
+def abi_change(env, res, port):
+    """An upgrade in the wrong order: the control block says another control-block ABI (as the
+    new release would see the old block) while a dataplane still maps it. Control must refuse
+    to re-initialise it, naming both versions, and the dataplane keeps serving."""
+    path = f"/dev/shm/{INSTANCE}.ctl"
+    with open(path, "r+b") as f:
+        f.seek(8)
+        old = f.read(4)
+        f.seek(8)
+        f.write(struct.pack("<I", 99))
+    try:
+        r = run([env.control, "--config", str(env.config)], check=False, timeout=60)
+        res.check("control refuses to re-initialise a block of another ABI a dataplane maps",
+                  r.returncode == 1 and "control-block ABI version 99" in r.stderr and
+                  "still maps it: stop the dataplane first" in r.stderr, r.stderr)
+        res.check("...and the dataplane kept serving", dig(port) != [], "")
+    finally:
+        with open(path, "r+b") as f:
+            f.seek(8)
+            f.write(old)
+
+
 def daemon_gone(env, res, port):
     r = env.ctl("health")
     res.check("daemon not running: health falls back to shared memory, saying it is not running",
@@ -383,6 +406,7 @@ def main():
         since(env, res)
         env.stop(env.daemon)
         daemon_gone(env, res, port)
+        abi_change(env, res, port)
         start_failures(env, res)
         env.start_daemon()
         env.stop(env.daemon, signal.SIGKILL)
