@@ -18,6 +18,7 @@ absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config) {
 absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(
     const Config& config, uint64_t generation, CompileStats* stats,
     const std::map<std::string, uint32_t>* target_index) {
+  SX_RETURN_IF_ERROR(CheckInputFiles(config));
   SX_ASSIGN_OR_RETURN(std::vector<ZoneData> zones, LoadZones(config));
   SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob,
                       BuildSnapshot(config, zones, generation, target_index));
@@ -30,6 +31,7 @@ absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(
       stats->files.insert(stats->files.end(), z.files.begin(), z.files.end());
     }
     stats->bytes = blob.size();
+    stats->warnings = config.warnings;
   }
   return blob;
 }

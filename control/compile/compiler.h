@@ -18,6 +18,8 @@ struct CompileStats {
   size_t records = 0;
   size_t bytes = 0;
   std::vector<std::string> files;  // every zone and $INCLUDE file read (the daemon watches them)
+  // The configuration's warnings (Config::warnings): accepted, but probably not what was meant.
+  std::vector<std::string> warnings;
 };
 
 absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config);

@@ -16,34 +16,46 @@ namespace {
 
 using maps::kNone;
 
-absl::Status ResErr(const std::string& file, const ResourceConfig& r, int line,
-                    const std::string& what) {
+// Where a refusal points: a member, or the resource itself (m null), by line and YAML path.
+struct Culprit {
+  int line;
+  std::string path;
+};
+
+Culprit Of(const ResourceConfig& r, const MemberConfig* m, absl::string_view key = "") {
+  std::string path = m != nullptr && !m->path.empty() ? m->path
+                     : !r.path.empty()                ? r.path
+                                                      : absl::StrCat("resources.", r.name);
+  if (!key.empty()) absl::StrAppend(&path, ".", key);
+  return {m != nullptr && m->line > 0 ? m->line : r.line, path};
+}
+
+absl::Status ResErr(const std::string& file, const Culprit& at, const std::string& what) {
   return absl::InvalidArgumentError(
-      absl::StrCat(file, " line ", line ? line : r.line, ": resource ", r.name, ": ", what));
+      absl::StrCat(file, " line ", at.line, ": ", at.path, ": ", what));
 }
 
 // Appends `u16 len | rdata` for a member address of the given record type.
-absl::StatusOr<uint32_t> AddRdata(const std::string& file, const ResourceConfig& r, int line,
-                                  uint16_t type, const std::string& text,
-                                  std::vector<uint8_t>* blob) {
+absl::StatusOr<uint32_t> AddRdata(const std::string& file, const Culprit& at, uint16_t type,
+                                  const std::string& text, std::vector<uint8_t>* blob) {
   uint8_t buf[16];
   std::string wire;
   if (type == maps::dns::kTypeA) {
     if (inet_pton(AF_INET, text.c_str(), buf) != 1) {
-      return ResErr(file, r, line, absl::StrCat("'", text, "' is not an IPv4 address (type A)"));
+      return ResErr(file, at, absl::StrCat("'", text, "' is not an IPv4 address (type A)"));
     }
     wire.assign(reinterpret_cast<char*>(buf), 4);
   } else if (type == maps::dns::kTypeAaaa) {
     if (inet_pton(AF_INET6, text.c_str(), buf) != 1) {
-      return ResErr(file, r, line, absl::StrCat("'", text, "' is not an IPv6 address (type AAAA)"));
+      return ResErr(file, at, absl::StrCat("'", text, "' is not an IPv6 address (type AAAA)"));
     }
     wire.assign(reinterpret_cast<char*>(buf), 16);
   } else {
     if (text.empty() || text.back() != '.') {
-      return ResErr(file, r, line, absl::StrCat("CNAME target '", text, "' must be absolute"));
+      return ResErr(file, at, absl::StrCat("CNAME target '", text, "' must be absolute"));
     }
     auto w = TextToWire(text);
-    if (!w.ok()) return ResErr(file, r, line, std::string(w.status().message()));
+    if (!w.ok()) return ResErr(file, at, std::string(w.status().message()));
     wire = *w;
   }
   const uint32_t off = static_cast<uint32_t>(blob->size());
@@ -132,7 +144,7 @@ class PolicyCompiler {
     auto [it, inserted] = type_of_.emplace(name, type);
     if (!inserted) {
       if (it->second != type) {
-        return ResErr(file_, r, 0,
+        return ResErr(file_, Of(r, nullptr),
                       "is used for two record types (A, AAAA and CNAME need separate "
                       "resources)");
       }
@@ -181,11 +193,11 @@ class PolicyCompiler {
                            (r.kind == PolicyKind::kWeighted && r.count == 1) ||
                            (r.kind == PolicyKind::kStatic && r.members.size() == 1);
     if (type == maps::dns::kTypeCname && !picks_one) {
-      return ResErr(file_, r, 0,
+      return ResErr(file_, Of(r, nullptr),
                     "a CNAME resource must pick one target (failover, or weighted with count 1)");
     }
     if (type == maps::dns::kTypeCname && r.fallback.size() > 1) {
-      return ResErr(file_, r, 0, "a CNAME fallback is one name");
+      return ResErr(file_, Of(r, nullptr, "fallback"), "a CNAME fallback is one name");
     }
     maps::Resource res{};
     res.kind = static_cast<uint8_t>(r.kind);
@@ -206,7 +218,7 @@ class PolicyCompiler {
       maps::Member mem{};
       mem.kind = maps::kMemberRdata;
       mem.health = kNone;
-      SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file_, r, 0, type, f, &rdata_));
+      SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file_, Of(r, nullptr, "fallback"), type, f, &rdata_));
       out_.members.push_back(mem);
     }
     out_.resources.push_back(res);
@@ -219,7 +231,7 @@ class PolicyCompiler {
     for (const MemberConfig& m : r.members) {
       const std::string key = m.resource.empty() ? "a:" + m.address : "r:" + m.resource;
       if (!seen.insert(key).second) {
-        return ResErr(file_, r, m.line,
+        return ResErr(file_, Of(r, &m),
                       absl::StrCat("member ", m.resource.empty() ? m.address : m.resource,
                                    " is listed twice"));
       }
@@ -232,12 +244,13 @@ class PolicyCompiler {
         mem.ref = index_.at(m.resource);
       } else {
         mem.kind = maps::kMemberRdata;
-        SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file_, r, m.line, type, m.address, &rdata_));
+        SX_ASSIGN_OR_RETURN(mem.ref, AddRdata(file_, Of(r, &m), type, m.address, &rdata_));
       }
       out_.members.push_back(mem);
     }
     if (r.kind == PolicyKind::kWeighted && !any_weight) {
-      return ResErr(file_, r, 0, "every member has weight 0; give at least one a positive weight");
+      return ResErr(file_, Of(r, nullptr),
+                    "every member has weight 0; give at least one a positive weight");
     }
     return absl::OkStatus();
   }

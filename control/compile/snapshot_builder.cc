@@ -120,8 +120,10 @@ class SnapshotBuilder {
     for (const GeoMapConfig& mc : config_.geo_maps) {
       absl::StatusOr<CompiledGeoMap> cm = CompileGeoMap(mc);
       if (!cm.ok()) {
-        return absl::Status(cm.status().code(),
-                            absl::StrCat(config_.path, ": ", cm.status().message()));
+        return absl::Status(
+            cm.status().code(),
+            absl::StrCat(config_.path, mc.line > 0 ? absl::StrCat(" line ", mc.line) : "", ": ",
+                         cm.status().message()));
       }
       maps::GeoMap g{};
       g.v4_first = static_cast<uint32_t>(geo_v4_.size());
@@ -211,11 +213,11 @@ class SnapshotBuilder {
 
   // Why record `rec` cannot share node `n` with what is there already, or "" when it can.
   std::string RecordConflict(const BuildNode& n, const RecordConfig& rec) const {
-    std::string cname = "a CNAME cannot share its name with other data (RFC 1034 3.6.2)";
+    std::string cname = "cannot have a CNAME beside other data (RFC 1034 3.6.2)";
     if (n.data != nullptr) {
       for (const RRsetData& st : n.data->rrsets) {
         if (st.type == rec.type) {
-          return "the zone file already has records of this type here; remove them or the "
+          return "already has records of this type in the zone file; remove them or the "
                  "resource";
         }
         if (st.type == kTypeCname || rec.type == kTypeCname) return cname;
@@ -234,11 +236,12 @@ class SnapshotBuilder {
     for (size_t k = 0; k < config_.policies.records.size(); ++k) {
       const RecordConfig& rec = config_.policies.records[k];
       auto err = [&](absl::string_view what) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(config_.path, " line ", rec.line, ": record ", rec.name, ": ", what));
+        return absl::InvalidArgumentError(absl::StrCat(
+            config_.path, " line ", rec.line, ": ",
+            rec.path.empty() ? "record" : rec.path + ".name", ": ", rec.name, " ", what));
       };
       auto wire = TextToWire(rec.name);
-      if (!wire.ok()) return err(wire.status().message());
+      if (!wire.ok()) return err(absl::StrCat("is not a domain name: ", wire.status().message()));
       const int z = DeepestZone(*wire);
       if (z < 0) return err("is not inside any configured zone");
       BuildNode& n = by_name_[*wire];

@@ -1,22 +1,26 @@
 #include "control/config/config.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/config/datacenter_labels.h"
 #include "control/config/geo_map_config.h"
 #include "control/config/yaml_reader.h"
+#include "control/util/file_text.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -28,10 +32,14 @@ const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",
                                         "targets",      "resources",   "records", "control",
                                         "health_feeds", "datacenters", "geo_maps"};
 
+// Absolute, so that messages name the file wherever the reader stands, and the daemon and
+// `sextantctl explain` (other working directories) open the same one.
 std::string ResolveAgainst(const std::string& base_dir, const std::string& file) {
   std::filesystem::path p(file);
   if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
-  return p.lexically_normal().string();
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(p, ec);
+  return (ec ? p : abs).lexically_normal().string();
 }
 
 absl::Status ReadInstance(const YamlReader& top, std::string* instance) {
@@ -48,7 +56,7 @@ absl::StatusOr<std::vector<ZoneConfig>> ReadZones(const YamlReader& top,
   SX_ASSIGN_OR_RETURN(const std::vector<YamlReader> items,
                       top.Items("zones", true, "of {origin, file}"));
   std::vector<ZoneConfig> zones;
-  std::set<std::string> seen;
+  std::map<std::string, int> seen;  // lowered origin -> line
   for (const YamlReader& z : items) {
     SX_RETURN_IF_ERROR(z.Keys({"origin", "file"}));
     if (!z.Has("origin") || !z.Has("file")) return z.Error("each zone needs 'origin' and 'file'");
@@ -58,8 +66,9 @@ absl::StatusOr<std::vector<ZoneConfig>> ReadZones(const YamlReader& top,
     if (!zc.origin.empty() && zc.origin.back() != '.') zc.origin += '.';
     std::string lowered = zc.origin;
     for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!seen.insert(lowered).second) {
-      return z.ErrorAt("origin", absl::StrCat("zone ", zc.origin, " is listed twice"));
+    if (const auto [it, fresh] = seen.emplace(lowered, z.LineOf("origin")); !fresh) {
+      return z.ErrorAt("origin", absl::StrCat(z.KeyName("origin"), ": zone ", zc.origin,
+                                              " is listed twice (first at line ", it->second, ")"));
     }
     zc.file = ResolveAgainst(base_dir, zc.file);
     zones.push_back(std::move(zc));
@@ -99,7 +108,8 @@ absl::StatusOr<DataplaneAddress> ReadDataplaneAddress(const YamlReader& r) {
   const size_t slash = text.find('/');
   const std::optional<IpLiteral> ip = ParseIpLiteral(text.substr(0, slash));
   if (!ip) {
-    return r.Error(absl::StrCat(r.KeyName(""), " '", text, "' is not an IPv4 or IPv6 address"));
+    return r.ErrorAt("",
+                     absl::StrCat(r.KeyName(""), " '", text, "' is not an IPv4 or IPv6 address"));
   }
   std::copy(std::begin(ip->bytes), std::end(ip->bytes), a.addr);
   a.family = ip->family == AF_INET ? 4 : 6;
@@ -107,8 +117,8 @@ absl::StatusOr<DataplaneAddress> ReadDataplaneAddress(const YamlReader& r) {
   if (slash != std::string::npos) {
     int p = -1;
     if (!absl::SimpleAtoi(text.substr(slash + 1), &p) || p < 1 || p > (a.family == 4 ? 32 : 128)) {
-      return r.Error(absl::StrCat(r.KeyName(""), " '", text,
-                                  "' has a bad prefix length (IPv4 1..32, IPv6 1..128)"));
+      return r.ErrorAt("", absl::StrCat(r.KeyName(""), " '", text,
+                                        "' has a bad prefix length (IPv4 1..32, IPv6 1..128)"));
     }
     a.prefix = p;
   }
@@ -223,8 +233,10 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
     SX_ASSIGN_OR_RETURN(cfg.dataplane, ReadDataplane(top.Section("dataplane")));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
-  SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.geo_maps));
+  SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.datacenters, &cfg.geo_maps));
   SX_RETURN_IF_ERROR(ResolveGeoResources(file, cfg.geo_maps, &cfg.policies));
+  SX_RETURN_IF_ERROR(CheckTargetDatacenters(file, top.Has("datacenters"), cfg.datacenters,
+                                            cfg.policies, &cfg.warnings));
   cfg.control.socket = absl::StrCat("/run/sextant/", cfg.instance, ".sock");
   cfg.control.state_file = absl::StrCat("/var/lib/sextant/", cfg.instance, ".state");
   if (top.Has("control")) {
@@ -245,6 +257,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
         absl::StrCat(file, " line ", e.mark.line + 1, ": YAML syntax error: ", e.msg));
   }
   try {
+    SX_RETURN_IF_ERROR(RefuseDuplicateKeys(file, root));
     return ParseNode(root, file, base_dir);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(file, " line ", e.mark.line + 1, ": ", e.msg));
@@ -272,12 +285,38 @@ std::vector<std::string> ConfigInputFiles(const Config& config) {
   return files;
 }
 
+absl::Status CheckInputFiles(const Config& config) {
+  for (const TargetConfig& t : config.policies.targets) {
+    if (!t.check || t.check->ca_file.empty()) continue;
+    if (access(t.check->ca_file.c_str(), R_OK) != 0) {
+      const int err = errno;
+      return YamlErrorAtLine(config.path, t.check->line,
+                             absl::StrCat("targets.", t.name, ".check.ca_file: cannot read ",
+                                          t.check->ca_file, ": ", std::strerror(err)));
+    }
+  }
+  for (size_t i = 0; i < config.policies.health_feeds.size(); ++i) {
+    const FeedSpec& f = config.policies.health_feeds[i];
+    if (f.kind != FeedSpec::Kind::kCommand) continue;
+    // Anything but an absolute path is for the shell to find.
+    const absl::string_view command = absl::StripAsciiWhitespace(f.command);
+    const std::string program(command.substr(0, command.find_first_of(" \t")));
+    if (program.empty() || program[0] != '/' || access(program.c_str(), X_OK) == 0) continue;
+    const int err = errno;
+    return YamlErrorAtLine(config.path, f.line,
+                           absl::StrCat("health_feeds[", i, "].command: cannot run ", program, ": ",
+                                        std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, std::filesystem::path(path).parent_path().string());
+  const FileText file = ReadFileText(path);
+  if (file.error != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ",
+                                            std::strerror(file.error)));
+  }
+  return ParseConfig(file.text, path, std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace sextant::control

@@ -77,9 +77,13 @@ struct Config {
   std::vector<ZoneConfig> zones;
   ServerConfig server;
   DataplaneConfig dataplane;
-  PolicyConfig policies;                        // targets, resources, records
-  std::vector<control::GeoMapConfig> geo_maps;  // `datacenters` + `geo_maps` (geo_map_config.h)
+  PolicyConfig policies;                         // targets, resources, records
+  std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
+  std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)
   ControlConfig control;
+  // What is accepted but probably not meant ("FILE line N: PATH: why"): `--check` prints them,
+  // the daemon logs them with each load.
+  std::vector<std::string> warnings;
 };
 
 // Parses "250ms", "2s", "5m", "1h" (a bare number is seconds). For config and sextantctl.
@@ -89,6 +93,12 @@ absl::StatusOr<uint64_t> ParseDurationMs(const std::string& text);
 // config itself, zone files, health feed files, and any other input a section names. The
 // daemon watches these for changes; a new kind of input file belongs here.
 std::vector<std::string> ConfigInputFiles(const Config& config);
+
+// What the files the configuration names besides zones and geo inputs (which their loaders read)
+// must allow: a check's `ca_file` readable, a feed command that starts with an absolute path
+// executable. Either failing would fail every probe or run quietly. Refusals give the key path,
+// the line, the path and the errno text. Kept out of parsing, which never touches the disk.
+absl::Status CheckInputFiles(const Config& config);
 
 absl::StatusOr<Config> LoadConfig(const std::string& path);
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,

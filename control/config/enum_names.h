@@ -65,7 +65,17 @@ inline std::string JoinAlternatives(const std::vector<const char*>& names) {
   return out;
 }
 
-// "tcp, http, https, dns or none": every value's printed name in table order, for messages.
+// Every value's printed name in table order (not the other spellings), for messages.
+template <typename E>
+std::vector<std::string> EnumNameVector() {
+  std::vector<std::string> names;
+  for (const EnumName<E>& row : EnumNames<E>::kRows) {
+    if (NameOf(row.value) == row.name) names.emplace_back(row.name);
+  }
+  return names;
+}
+
+// "tcp, http, https, dns or none".
 template <typename E>
 std::string EnumNameList() {
   std::vector<const char*> names;

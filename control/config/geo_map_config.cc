@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "control/config/enum_names.h"
+#include "control/config/nearest_name.h"
 #include "control/config/yaml_reader.h"
 #include "maps/dc_lists.h"
 #include "maps/snapshot_format.h"
@@ -17,13 +18,14 @@
 namespace sextant::control {
 namespace {
 
-// `key` names known datacenters: one, or a non-empty list.
+// `key` names known datacenters (`known`, in config order): one, or a non-empty list.
 absl::Status ReadDcNames(const YamlReader& r, absl::string_view key,
-                         const std::set<std::string>& known, std::vector<std::string>* out) {
+                         const std::vector<std::string>& known, std::vector<std::string>* out) {
   SX_RETURN_IF_ERROR(r.StrList(key, "a datacenter", out));
   for (const std::string& d : *out) {
-    if (!known.count(d)) {
-      return r.ErrorAt(key, absl::StrCat(r.KeyName(key), ": unknown datacenter '", d, "'"));
+    if (std::find(known.begin(), known.end(), d) == known.end()) {
+      return r.ErrorAt(key, absl::StrCat(r.KeyName(key), ": unknown datacenter '", d, "'",
+                                         KnownNamesHint(d, known)));
     }
   }
   return absl::OkStatus();
@@ -45,7 +47,7 @@ absl::StatusOr<std::vector<control::Datacenter>> ReadDatacenters(const YamlReade
   for (const YamlReader::Entry& entry : entries) {
     control::Datacenter dc;
     dc.name = entry.name;
-    const YamlReader r = entry.value.WithSubject("datacenter " + dc.name);
+    const YamlReader& r = entry.value;
     SX_RETURN_IF_ERROR(r.Keys({"latitude", "longitude"}));
     SX_RETURN_IF_ERROR(r.Require("latitude"));
     SX_RETURN_IF_ERROR(r.Require("longitude"));
@@ -61,10 +63,11 @@ absl::StatusOr<std::vector<control::Datacenter>> ReadDatacenters(const YamlReade
 }
 
 // rules: {continent: {EU: [dc-eu]}, country: {..}, subdivision: {..}}; codes upper case.
-absl::Status ReadRules(const YamlReader& map, const std::set<std::string>& dc_names,
+absl::Status ReadRules(const YamlReader& map, const std::vector<std::string>& dc_names,
                        control::GeoMapConfig* m) {
   if (m->mode != control::GeoMode::kRules) {
-    return map.ErrorAt("rules", "rules need mode: rules");
+    return map.ErrorAt("rules", absl::StrCat(map.KeyName("rules"), " need ", map.KeyName("mode"),
+                                             ": rules (it is ", NameOf(m->mode), ")"));
   }
   const YamlReader rules = map.Section("rules");
   SX_RETURN_IF_ERROR(rules.Keys({"continent", "country", "subdivision"}));
@@ -85,12 +88,13 @@ absl::Status ReadRules(const YamlReader& map, const std::set<std::string>& dc_na
 
 absl::StatusOr<control::GeoMapConfig> ReadGeoMap(const YamlReader::Entry& entry,
                                                  const std::vector<control::Datacenter>& dcs,
-                                                 const std::set<std::string>& dc_names,
+                                                 const std::vector<std::string>& dc_names,
                                                  const std::string& base_dir) {
   control::GeoMapConfig m;
   m.name = entry.name;
+  m.line = entry.line;
   m.datacenters = dcs;
-  const YamlReader r = entry.value.WithSubject("geo map " + m.name);
+  const YamlReader& r = entry.value;
   SX_RETURN_IF_ERROR(r.Keys({"database", "mode", "max", "rules", "default", "nets", "latency"}));
   for (const auto& [key, path] :
        {std::pair<const char*, std::string*>{"database", &m.database_path},
@@ -112,11 +116,15 @@ absl::StatusOr<control::GeoMapConfig> ReadGeoMap(const YamlReader::Entry& entry,
 }  // namespace
 
 absl::Status ParseGeoMaps(const std::string& file, const YAML::Node& root,
-                          const std::string& base_dir, std::vector<control::GeoMapConfig>* out) {
+                          const std::string& base_dir,
+                          std::vector<control::Datacenter>* datacenters,
+                          std::vector<control::GeoMapConfig>* out) {
   const YamlReader top(file, root, "");
-  SX_ASSIGN_OR_RETURN(const std::vector<control::Datacenter> dcs, ReadDatacenters(top));
-  std::set<std::string> dc_names;
-  for (const control::Datacenter& dc : dcs) dc_names.insert(dc.name);
+  SX_ASSIGN_OR_RETURN(*datacenters, ReadDatacenters(top));
+  const std::vector<control::Datacenter>& dcs = *datacenters;
+  std::vector<std::string> dc_names;
+  dc_names.reserve(dcs.size());
+  for (const control::Datacenter& dc : dcs) dc_names.push_back(dc.name);
   SX_ASSIGN_OR_RETURN(const std::vector<YamlReader::Entry> geo_maps,
                       top.Entries("geo_maps", "name: {database, mode, ...}"));
   if (!geo_maps.empty() && dcs.empty()) {
@@ -134,26 +142,36 @@ absl::Status ResolveGeoResources(const std::string& file,
                                  PolicyConfig* policies) {
   for (auto& entry : policies->resources) {
     // Not a structured binding: clang 14 cannot capture those in the lambda below.
-    const std::string& name = entry.first;
     ResourceConfig& r = entry.second;
     if (r.kind != PolicyKind::kGeo && r.kind != PolicyKind::kLatency) continue;
-    auto err = [&](const std::string& what) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file, " line ", r.line, ": resource ", name, ": ", what));
+    auto err = [&](int line, const std::string& what) {
+      return YamlErrorAtLine(file, line > 0 ? line : r.line, what);
     };
+    std::vector<std::string> map_names;
+    map_names.reserve(geo_maps.size());
+    for (const control::GeoMapConfig& m : geo_maps) map_names.push_back(m.name);
     size_t mi = 0;
     while (mi < geo_maps.size() && geo_maps[mi].name != r.map) ++mi;
-    if (mi == geo_maps.size()) return err(absl::StrCat("unknown geo map '", r.map, "'"));
+    if (mi == geo_maps.size()) {
+      return err(r.map_line, absl::StrCat(r.path, ".map: unknown geo map '", r.map, "'",
+                                          map_names.empty() ? " (there is no geo_maps: section)"
+                                                            : KnownNamesHint(r.map, map_names)));
+    }
     const control::GeoMapConfig& m = geo_maps[mi];
     if (r.kind == PolicyKind::kLatency && m.latency_path.empty() && m.latency.empty()) {
-      return err(absl::StrCat("kind latency needs a map with latency data; geo map '", m.name,
-                              "' has no 'latency' file"));
+      return err(r.map_line, absl::StrCat(r.path,
+                                          ".map: kind latency needs a map with latency "
+                                          "data; geo_maps.",
+                                          m.name, " has no 'latency' file"));
     }
+    std::vector<std::string> dc_names;
+    for (const control::Datacenter& dc : m.datacenters) dc_names.push_back(dc.name);
     for (MemberConfig& mc : r.members) {
       size_t id = 0;
       while (id < m.datacenters.size() && m.datacenters[id].name != mc.datacenter) ++id;
       if (id == m.datacenters.size()) {
-        return err(absl::StrCat("unknown datacenter '", mc.datacenter, "'"));
+        return err(mc.line, absl::StrCat(mc.path, ": unknown datacenter '", mc.datacenter, "'",
+                                         KnownNamesHint(mc.datacenter, dc_names)));
       }
       mc.weight = static_cast<int64_t>(id);
     }

@@ -41,7 +41,9 @@ namespace sextant::control {
 // Parses `datacenters` and `geo_maps` (both may be absent). Every map gets every datacenter, in
 // config order (the datacenter ids). Paths are resolved against `base_dir`.
 absl::Status ParseGeoMaps(const std::string& file, const YAML::Node& root,
-                          const std::string& base_dir, std::vector<control::GeoMapConfig>* out);
+                          const std::string& base_dir,
+                          std::vector<control::Datacenter>* datacenters,
+                          std::vector<control::GeoMapConfig>* out);
 
 // Checks the geo/latency resources against the maps (known map and datacenters; a latency
 // resource's map has latency data) and fills in what the compiler stores: count = map index,

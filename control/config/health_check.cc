@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "control/config/enum_names.h"
 #include "control/config/yaml_reader.h"
 #include "maps/dns/wire.h"
@@ -96,25 +97,29 @@ absl::Status ReadTiming(const YamlReader& r, uint32_t* interval_ms, uint32_t* ti
 
 // What every type but none takes: where to probe, how often, and how many results count.
 absl::Status ReadProbe(const YamlReader& r, CheckSpec* c) {
-  if (!r.Has("address")) return r.Error("check.address is required (the address to probe)");
+  if (!r.Has("address")) {
+    return r.ErrorAt("address",
+                     absl::StrCat(r.KeyName("address"), " is required (the address to probe)"));
+  }
   int family = 0;
   SX_RETURN_IF_ERROR(r.Address("address", &c->address, &family));
   if (!r.Has("port") && c->type == CheckType::kTcp) {
-    return r.Error("check.port is required for a tcp check");
+    return r.ErrorAt("port", absl::StrCat(r.KeyName("port"), " is required for a tcp check"));
   }
   SX_RETURN_IF_ERROR(r.Int("port", 1, 65535, &c->port));
   SX_RETURN_IF_ERROR(ReadTiming(r, &c->interval_ms, &c->timeout_ms));
   if (c->timeout_ms > c->interval_ms) {
     return r.ErrorAt("timeout",
-                     absl::StrCat("check.timeout (", c->timeout_ms,
-                                  "ms) must not exceed check.interval (", c->interval_ms, "ms)"));
+                     absl::StrCat(r.KeyName("timeout"), " (", c->timeout_ms, "ms) must not exceed ",
+                                  r.KeyName("interval"), " (", c->interval_ms, "ms)"));
   }
   SX_RETURN_IF_ERROR(r.Int("rise", 1, kMaxThreshold, &c->rise));
   SX_RETURN_IF_ERROR(r.Int("fall", 1, kMaxThreshold, &c->fall));
   int source_family = family;
   SX_RETURN_IF_ERROR(r.Address("source", &c->source, &source_family));
   if (source_family != family) {
-    return r.ErrorAt("source", "check.source and check.address must be the same family");
+    return r.ErrorAt("source", absl::StrCat(r.KeyName("source"), " and ", r.KeyName("address"),
+                                            " must be the same family"));
   }
   return absl::OkStatus();
 }
@@ -125,40 +130,48 @@ absl::Status ReadHttp(const YamlReader& r, CheckSpec* c) {
   bool clean = !c->path.empty() && c->path[0] == '/';
   for (unsigned char ch : c->path) clean = clean && ch > 0x20 && ch < 0x7f;
   if (!clean) {
-    return r.ErrorAt("path",
-                     "check.path must start with '/' and hold no spaces or control characters");
+    return r.ErrorAt("path", absl::StrCat(r.KeyName("path"), " '", c->path,
+                                          "' must start with '/' and hold no spaces or control "
+                                          "characters"));
   }
   SX_RETURN_IF_ERROR(r.Str("host", &c->host));
   if (r.Has("host") && !HostnameChars(c->host)) {
-    return r.ErrorAt("host", absl::StrCat("check.host '", c->host, "' is not a host name"));
+    return r.ErrorAt("host",
+                     absl::StrCat(r.KeyName("host"), " '", c->host, "' is not a host name"));
   }
   SX_RETURN_IF_ERROR(r.IntList("expect_status", 100, 599, &c->expect_status));
   if (r.Has("body_contains")) {
     SX_RETURN_IF_ERROR(r.Str("body_contains", &c->body_contains));
     if (c->body_contains.empty() || c->body_contains.size() > kMaxBodyContains) {
       return r.ErrorAt("body_contains",
-                       absl::StrCat("check.body_contains must be 1..", kMaxBodyContains, " bytes"));
+                       absl::StrCat(r.KeyName("body_contains"), " must be 1..", kMaxBodyContains,
+                                    " bytes, not ", c->body_contains.size()));
     }
     if (c->method == HttpMethod::kHead) {
-      return r.ErrorAt("body_contains", "check.body_contains needs a body (not method HEAD)");
+      return r.ErrorAt("body_contains",
+                       absl::StrCat(r.KeyName("body_contains"), " needs a body (not method HEAD)"));
     }
   }
   SX_RETURN_IF_ERROR(r.Bool("verify", &c->verify));
   SX_RETURN_IF_ERROR(r.Str("ca_file", &c->ca_file));
   // Checks run from the daemon, whose working directory says nothing about the config.
   if (r.Has("ca_file") && (c->ca_file.empty() || c->ca_file[0] != '/')) {
-    return r.ErrorAt("ca_file", "check.ca_file must be an absolute path");
+    return r.ErrorAt("ca_file", absl::StrCat(r.KeyName("ca_file"),
+                                             " must be an absolute path, not '", c->ca_file, "'"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ReadDnsQuestion(const YamlReader& r, CheckSpec* c) {
-  if (!r.Has("query")) return r.Error("check.query is required for a dns check");
+  if (!r.Has("query")) {
+    return r.ErrorAt("query", absl::StrCat(r.KeyName("query"), " is required for a dns check"));
+  }
   SX_RETURN_IF_ERROR(r.Str("query", &c->query));
   if (c->query.empty() || c->query.back() != '.') c->query += '.';
   ldns_rdf* dname = nullptr;
   if (ldns_str2rdf_dname(&dname, c->query.c_str()) != LDNS_STATUS_OK) {
-    return r.ErrorAt("query", absl::StrCat("check.query '", c->query, "' is not a domain name"));
+    return r.ErrorAt("query",
+                     absl::StrCat(r.KeyName("query"), " '", c->query, "' is not a domain name"));
   }
   ldns_rdf_deep_free(dname);
   if (r.Has("qtype")) {
@@ -167,7 +180,11 @@ absl::Status ReadDnsQuestion(const YamlReader& r, CheckSpec* c) {
     SX_RETURN_IF_ERROR(r.Str("qtype", &t));
     t = absl::AsciiStrToUpper(t);
     const ldns_rr_type rt = ldns_get_rr_type_by_name(t.c_str());
-    if (rt == 0) return r.ErrorAt("qtype", absl::StrCat("check.qtype '", t, "' is unknown"));
+    if (rt == 0) {
+      return r.ErrorAt("qtype", absl::StrCat(r.KeyName("qtype"), " '", t,
+                                             "' is not a record type (like A, AAAA, TXT, SOA or "
+                                             "TYPE65280)"));
+    }
     c->qtype = static_cast<uint16_t>(rt);
   }
   return absl::OkStatus();
@@ -178,7 +195,7 @@ absl::Status ReadDnsExpectations(const YamlReader& r, CheckSpec* c) {
   SX_RETURN_IF_ERROR(r.Enum("expect_rcode", &rcode, "an rcode"));
   // A check compares the header's four rcode bits; an extended rcode never shows there.
   if (rcode > maps::dns::kRcodeMask) {
-    return r.ErrorAt("expect_rcode", absl::StrCat("check.expect_rcode ", NameOf(rcode),
+    return r.ErrorAt("expect_rcode", absl::StrCat(r.KeyName("expect_rcode"), " ", NameOf(rcode),
                                                   " is an extended rcode, which a check does "
                                                   "not see"));
   }
@@ -186,13 +203,17 @@ absl::Status ReadDnsExpectations(const YamlReader& r, CheckSpec* c) {
   if (!r.Has("expect_answer")) return absl::OkStatus();
   SX_RETURN_IF_ERROR(r.Str("expect_answer", &c->expect_answer));
   const std::optional<IpLiteral> ip = ParseIpLiteral(c->expect_answer);
+  const std::string key = r.KeyName("expect_answer");
   if (c->qtype == maps::dns::kTypeA && (!ip || ip->family != AF_INET)) {
-    return r.ErrorAt("expect_answer", "check.expect_answer must be an IPv4 address (qtype A)");
+    return r.ErrorAt("expect_answer", absl::StrCat(key, " must be an IPv4 address (qtype A), not '",
+                                                   c->expect_answer, "'"));
   }
   if (c->qtype == maps::dns::kTypeAaaa && (!ip || ip->family != AF_INET6)) {
-    return r.ErrorAt("expect_answer", "check.expect_answer must be an IPv6 address (qtype AAAA)");
+    return r.ErrorAt(
+        "expect_answer",
+        absl::StrCat(key, " must be an IPv6 address (qtype AAAA), not '", c->expect_answer, "'"));
   }
-  if (c->expect_answer.empty()) return r.ErrorAt("expect_answer", "check.expect_answer is empty");
+  if (c->expect_answer.empty()) return r.ErrorAt("expect_answer", absl::StrCat(key, " is empty"));
   return absl::OkStatus();
 }
 
@@ -202,7 +223,8 @@ absl::Status ReadFeed(const YamlReader& r, FeedSpec* f) {
     f->kind = FeedSpec::Kind::kFile;
     SX_RETURN_IF_ERROR(r.Str("file", &f->file));
     if (f->file.empty() || f->file[0] != '/') {
-      return r.ErrorAt("file", "health feed file must be an absolute path");
+      return r.ErrorAt("file", absl::StrCat(r.KeyName("file"), " must be an absolute path, not '",
+                                            f->file, "'"));
     }
     return absl::OkStatus();
   }
@@ -210,12 +232,12 @@ absl::Status ReadFeed(const YamlReader& r, FeedSpec* f) {
   f->kind = FeedSpec::Kind::kCommand;
   SX_RETURN_IF_ERROR(r.Str("command", &f->command));
   if (f->command.empty()) {
-    return r.ErrorAt("command", "health feed command must be a non-empty string");
+    return r.ErrorAt("command", absl::StrCat(r.KeyName("command"), " must be a non-empty string"));
   }
   SX_RETURN_IF_ERROR(ReadTiming(r, &f->interval_ms, &f->timeout_ms));
   if (f->timeout_ms > f->interval_ms) {
-    return r.ErrorAt("timeout",
-                     "health feed timeout must not exceed its interval (one run at a time)");
+    return r.ErrorAt("timeout", absl::StrCat(r.KeyName("timeout"), " must not exceed ",
+                                             r.KeyName("interval"), " (one run at a time)"));
   }
   return absl::OkStatus();
 }
@@ -248,11 +270,15 @@ bool ParseCheckDurationMs(const std::string& text, uint64_t* ms) {
 
 absl::Status ParseCheck(const std::string& file, const YAML::Node& node, const std::string& target,
                         CheckSpec* out) {
-  const YamlReader r = YamlReader(file, node, absl::StrCat("targets.", target, ".check"))
-                           .WithSubject(absl::StrCat("target ", target), "check.");
-  if (!node.IsMap()) return r.Error("check must be a mapping with at least 'type'");
+  const YamlReader r(file, node, absl::StrCat("targets.", target, ".check"));
+  if (!node.IsMap()) {
+    return r.ErrorAt("",
+                     absl::StrCat(r.KeyName(""), " must be a mapping with at least 'type', not ",
+                                  ValueForMessage(node)));
+  }
   if (!r.Has("type")) {
-    return r.Error(absl::StrCat("check.type is required (", EnumNameList<CheckType>(), ")"));
+    return r.ErrorAt("type", absl::StrCat(r.KeyName("type"), " is required (one of ",
+                                          absl::StrJoin(EnumNameVector<CheckType>(), ", "), ")"));
   }
   CheckSpec c;
   c.line = r.line();
@@ -276,8 +302,7 @@ absl::Status ParseHealthFeeds(const std::string& file, const YAML::Node& node,
   SX_ASSIGN_OR_RETURN(
       const std::vector<YamlReader> items,
       YamlReader(file, node, "health_feeds").Items("", false, "of {file} or {command, interval}"));
-  for (const YamlReader& item : items) {
-    const YamlReader r = item.WithSubject("", "health feed ");
+  for (const YamlReader& r : items) {
     if (!r.node().IsMap() || r.Has("file") == r.Has("command")) {
       return r.Error("each health feed needs exactly one of 'file' or 'command'");
     }

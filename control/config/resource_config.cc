@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/enum_names.h"
+#include "control/config/nearest_name.h"
 #include "control/config/yaml_reader.h"
 #include "maps/dns/wire.h"
 #include "maps/status_macros.h"
@@ -37,7 +38,8 @@ absl::StatusOr<ResourceConfig> ReadResource(const YamlReader& r, const std::stri
 // What every kind takes: TTLs and what to answer when nothing is up.
 absl::Status ReadCommonFields(const YamlReader& r, ResourceConfig* rc) {
   if (r.Has("order") && rc->kind != PolicyKind::kStatic) {
-    return r.ErrorAt("order", "order applies to kind static only");
+    return r.ErrorAt("order", absl::StrCat(r.KeyName("order"), " applies to kind static only, not ",
+                                           NameOf(rc->kind)));
   }
   SX_RETURN_IF_ERROR(r.Enum("order", &rc->order));
   SX_RETURN_IF_ERROR(r.Int("count", 1, kMaxMembers, &rc->count));
@@ -46,10 +48,12 @@ absl::Status ReadCommonFields(const YamlReader& r, ResourceConfig* rc) {
   SX_RETURN_IF_ERROR(r.Enum("all_down", &rc->all_down));
   SX_RETURN_IF_ERROR(r.StrList("fallback", "an address, a name", &rc->fallback));
   if (rc->all_down == AllDown::kFallback && rc->fallback.empty()) {
-    return r.Error("all_down: fallback needs a 'fallback' list");
+    return r.ErrorAt("all_down", absl::StrCat(r.KeyName("all_down"), " is fallback, which needs a ",
+                                              r.KeyName("fallback"), " list"));
   }
   if (rc->all_down != AllDown::kFallback && !rc->fallback.empty()) {
-    return r.ErrorAt("fallback", "'fallback' is only used with all_down: fallback");
+    return r.ErrorAt("fallback",
+                     absl::StrCat(r.KeyName("fallback"), " is only used with all_down: fallback"));
   }
   return absl::OkStatus();
 }
@@ -58,17 +62,22 @@ absl::Status ReadCommonFields(const YamlReader& r, ResourceConfig* rc) {
 // ({resource: NAME}) or an inline one (any kind; named "RESOURCE@DC", added to `subs`).
 absl::Status ReadGeoFields(const YamlReader& r, const std::string& name, ResourceConfig* rc,
                            Resources* subs) {
-  if (!r.Has("map")) return r.Error("needs 'map: NAME'");
+  SX_RETURN_IF_ERROR(r.Require("map"));
   SX_RETURN_IF_ERROR(r.Str("map", &rc->map));
+  rc->map_line = r.LineOf("map");
   bool ecs_use = true;
   SX_RETURN_IF_ERROR(r.Flag("ecs", "use", "ignore", &ecs_use));
   rc->ecs_ignore = !ecs_use;
   SX_ASSIGN_OR_RETURN(const std::vector<YamlReader::Entry> dcs,
                       r.Entries("datacenters", "datacenter: {resource: NAME} or a resource"));
-  if (dcs.empty()) return r.Error("'datacenters' must map datacenter names to sub-resources");
+  if (dcs.empty()) {
+    return r.ErrorAt("datacenters", absl::StrCat(r.KeyName("datacenters"),
+                                                 " must map datacenter names to sub-resources"));
+  }
   for (const YamlReader::Entry& dc : dcs) {
     MemberConfig mc;
     mc.line = dc.line;
+    mc.path = dc.value.path();
     mc.datacenter = dc.name;
     const YAML::Node& d = dc.value.node();
     if (d.IsMap() && d["resource"] && d.size() == 1) {
@@ -77,9 +86,7 @@ absl::Status ReadGeoFields(const YamlReader& r, const std::string& name, Resourc
       mc.resource = absl::StrCat(name, "@", mc.datacenter);
       SX_ASSIGN_OR_RETURN((*subs)[mc.resource], ReadResource(dc.value, mc.resource, {}, subs));
     } else {
-      return dc.value.Error(
-          absl::StrCat("datacenter ", mc.datacenter,
-                       " needs {resource: NAME} or an inline resource with members"));
+      return dc.value.Error("needs {resource: NAME} or an inline resource with members");
     }
     rc->members.push_back(std::move(mc));
   }
@@ -89,6 +96,7 @@ absl::Status ReadGeoFields(const YamlReader& r, const std::string& name, Resourc
 absl::StatusOr<MemberConfig> ReadMember(const YamlReader& m) {
   MemberConfig mc;
   mc.line = m.line();
+  mc.path = m.path();
   if (m.node().IsScalar()) {
     mc.address = m.node().as<std::string>();
     return mc;
@@ -104,9 +112,7 @@ absl::StatusOr<MemberConfig> ReadMember(const YamlReader& m) {
   SX_RETURN_IF_ERROR(m.Str("cname", &mc.address));
   SX_RETURN_IF_ERROR(m.Str("resource", &mc.resource));
   SX_RETURN_IF_ERROR(m.Str("target", &mc.target));
-  // The snapshot stores weights in 16 bits. "weight must be 0..65535" is what operators (and
-  // the integration tests) know.
-  SX_RETURN_IF_ERROR(m.Int("weight", 0, 65535, &mc.weight, "0..65535"));
+  SX_RETURN_IF_ERROR(m.Int("weight", 0, 65535, &mc.weight));  // 16 bits in the snapshot
   return mc;
 }
 
@@ -116,8 +122,7 @@ absl::Status ReadMembers(const YamlReader& r, ResourceConfig* rc) {
     return r.ErrorAt("members", absl::StrCat("more than ", kMaxMembers, " members"));
   }
   for (const YamlReader& m : members) {
-    // Members speak for their resource: "resource www: weight must be ...".
-    SX_ASSIGN_OR_RETURN(MemberConfig mc, ReadMember(m.WithSubject(m.subject())));
+    SX_ASSIGN_OR_RETURN(MemberConfig mc, ReadMember(m));
     rc->members.push_back(std::move(mc));
   }
   if (rc->kind == PolicyKind::kWeighted) {
@@ -128,13 +133,13 @@ absl::Status ReadMembers(const YamlReader& r, ResourceConfig* rc) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ResourceConfig> ReadResource(const YamlReader& node, const std::string& name,
+absl::StatusOr<ResourceConfig> ReadResource(const YamlReader& r, const std::string& name,
                                             const std::set<std::string>& extra_keys,
                                             Resources* subs) {
-  const YamlReader r = node.WithSubject(absl::StrCat("resource ", name));
   ResourceConfig rc;
   rc.name = name;
   rc.line = r.line();
+  rc.path = r.path();
   SX_RETURN_IF_ERROR(r.Enum("kind", &rc.kind));
   const bool geo = rc.kind == PolicyKind::kGeo || rc.kind == PolicyKind::kLatency;
   std::set<std::string> known = geo ? kGeoResourceKeys : kResourceKeys;
@@ -156,13 +161,14 @@ absl::Status ReadTargets(const YamlReader& top, PolicyConfig* out) {
     TargetConfig tc;
     tc.name = entry.name;
     tc.line = entry.line;
-    const YamlReader t = entry.value.WithSubject(absl::StrCat("target ", tc.name));
+    const YamlReader& t = entry.value;
     if (!t.node().IsNull()) {
       SX_RETURN_IF_ERROR(t.Keys({"initial", "check", "datacenter"}));
       SX_RETURN_IF_ERROR(t.Str("datacenter", &tc.datacenter));
       if (t.Has("datacenter") && tc.datacenter.empty()) {
-        return t.ErrorAt("datacenter", "datacenter must be a name");
+        return t.ErrorAt("datacenter", absl::StrCat(t.KeyName("datacenter"), " must be a name"));
       }
+      tc.datacenter_line = t.LineOf("datacenter");
       SX_RETURN_IF_ERROR(t.Flag("initial", "up", "down", &tc.initial_up));
       if (t.Has("check")) {
         tc.check.emplace();
@@ -192,11 +198,18 @@ absl::StatusOr<uint16_t> ReadRecordType(const YamlReader& r) {
   for (const maps::dns::Type t : kResourceTypes) {
     if (type == t) return t;
   }
-  std::vector<const char*> names;
-  for (const maps::dns::Type t : kResourceTypes) names.push_back(NameOf(t));
-  return r.ErrorAt("type",
-                   absl::StrCat("record type ", absl::AsciiStrToUpper(text),
-                                " cannot carry a resource (", absl::StrJoin(names, ", "), ")"));
+  std::vector<std::string> names;
+  for (const maps::dns::Type t : kResourceTypes) names.emplace_back(NameOf(t));
+  if (!type) {
+    const std::optional<std::string> near = NearestName(text, names);
+    return r.ErrorAt(
+        "type",
+        absl::StrCat(r.KeyName("type"), " '", text, "' is not one of ", absl::StrJoin(names, ", "),
+                     near ? absl::StrCat(" (did you mean ", *near, "?)") : ""));
+  }
+  return r.ErrorAt(
+      "type", absl::StrCat(r.KeyName("type"), " ", absl::AsciiStrToUpper(text),
+                           " cannot carry a resource (one of ", absl::StrJoin(names, ", "), ")"));
 }
 
 absl::Status ReadRecords(const YamlReader& top, PolicyConfig* out) {
@@ -208,9 +221,11 @@ absl::Status ReadRecords(const YamlReader& top, PolicyConfig* out) {
     }
     RecordConfig rc;
     rc.line = item.line();
+    rc.path = item.path();
+    rc.resource_line = item.LineOf("resource");
     SX_RETURN_IF_ERROR(item.Str("name", &rc.name));
     if (rc.name.empty() || rc.name.back() != '.') rc.name += '.';
-    const YamlReader r = item.WithSubject(absl::StrCat("record ", rc.name));
+    const YamlReader& r = item;
     SX_ASSIGN_OR_RETURN(rc.type, ReadRecordType(r));
     if (r.Has("resource")) {
       SX_RETURN_IF_ERROR(r.Keys({"name", "type", "resource"}));
@@ -230,21 +245,34 @@ absl::Status RefusedAt(const std::string& file, int line, const std::string& wha
   return absl::InvalidArgumentError(absl::StrCat(file, " line ", line, ": ", what));
 }
 
+// The resources a person named under resources: (not the inline ones named for them).
+std::vector<std::string> DeclaredResources(const Resources& resources) {
+  std::vector<std::string> names;
+  for (const auto& [name, r] : resources) {
+    if (r.path == "resources." + name) names.push_back(name);
+  }
+  return names;
+}
+
 // Member resources and targets that are not declared.
 absl::Status CheckMemberReferences(const std::string& file, const PolicyConfig& p) {
-  std::set<std::string> target_names;
-  for (const TargetConfig& t : p.targets) target_names.insert(t.name);
+  std::set<std::string> target_set;
+  std::vector<std::string> target_names;
+  for (const TargetConfig& t : p.targets) {
+    if (target_set.insert(t.name).second) target_names.push_back(t.name);
+  }
   for (const auto& [name, r] : p.resources) {
     for (const MemberConfig& m : r.members) {
       if (!m.resource.empty() && !p.resources.count(m.resource)) {
-        return RefusedAt(
-            file, m.line,
-            absl::StrCat("resource ", name, ": unknown member resource '", m.resource, "'"));
-      }
-      if (!m.target.empty() && !target_names.count(m.target)) {
         return RefusedAt(file, m.line,
-                         absl::StrCat("resource ", name, ": unknown target '", m.target,
-                                      "' (declare it under targets:)"));
+                         absl::StrCat(m.path, ".resource: unknown resource '", m.resource, "'",
+                                      KnownNamesHint(m.resource, DeclaredResources(p.resources))));
+      }
+      if (!m.target.empty() && !target_set.count(m.target)) {
+        return RefusedAt(file, m.line,
+                         absl::StrCat(m.path, ".target: unknown target '", m.target, "'",
+                                      KnownNamesHint(m.target, target_names),
+                                      "; targets are declared under targets:"));
       }
     }
   }
@@ -256,14 +284,15 @@ absl::Status CheckNesting(const std::string& file, const Resources& resources,
                           const std::string& name, std::vector<std::string>* path) {
   const bool cycle = std::find(path->begin(), path->end(), name) != path->end();
   path->push_back(name);
+  const ResourceConfig& top = resources.at(path->front());
   if (cycle) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file, ": resource ", path->front(), ": nesting cycle ", absl::StrJoin(*path, " -> ")));
+    return RefusedAt(file, top.line,
+                     absl::StrCat(top.path, ": nesting cycle ", absl::StrJoin(*path, " -> ")));
   }
   if (static_cast<int>(path->size()) > kMaxResourceDepth) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ": resource ", path->front(),
-                                                   ": nesting deeper than ", kMaxResourceDepth,
-                                                   " (", absl::StrJoin(*path, " -> "), ")"));
+    return RefusedAt(file, top.line,
+                     absl::StrCat(top.path, ": nesting deeper than ", kMaxResourceDepth, " (",
+                                  absl::StrJoin(*path, " -> "), ")"));
   }
   for (const MemberConfig& m : resources.at(name).members) {
     if (!m.resource.empty()) SX_RETURN_IF_ERROR(CheckNesting(file, resources, m.resource, path));
@@ -289,8 +318,10 @@ absl::Status ParsePolicies(const std::string& file, const YAML::Node& root, Poli
   }
   for (const RecordConfig& rc : out->records) {
     if (!out->resources.count(rc.resource)) {
-      return RefusedAt(file, rc.line,
-                       absl::StrCat("record ", rc.name, ": unknown resource '", rc.resource, "'"));
+      return RefusedAt(
+          file, rc.resource_line,
+          absl::StrCat(rc.path, ".resource: unknown resource '", rc.resource, "'",
+                       KnownNamesHint(rc.resource, DeclaredResources(out->resources))));
     }
   }
   return absl::OkStatus();

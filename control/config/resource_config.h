@@ -62,6 +62,7 @@ struct MemberConfig {
   int64_t weight = 1;      // geo/latency: set to the datacenter id by ResolveGeoResources
   std::string datacenter;  // geo/latency: the site this member (a sub-resource) serves
   int line = 0;
+  std::string path;  // YAML path, for messages: "resources.www.members[1]"
 };
 
 struct ResourceConfig {
@@ -79,6 +80,8 @@ struct ResourceConfig {
   std::string map;
   bool ecs_ignore = false;
   int line = 0;
+  int map_line = 0;
+  std::string path;  // YAML path, for messages: "resources.www", "records[2]" (inline)
 };
 
 struct RecordConfig {
@@ -86,6 +89,8 @@ struct RecordConfig {
   uint16_t type = 0;
   std::string resource;
   int line = 0;
+  int resource_line = 0;
+  std::string path;  // "records[2]"
 };
 
 struct TargetConfig {
@@ -94,6 +99,7 @@ struct TargetConfig {
   std::optional<CheckSpec> check;  // absent: only feeds (or the operator) move it
   std::string datacenter;          // groups targets for `sextantctl force --datacenter`
   int line = 0;
+  int datacenter_line = 0;
 };
 
 struct PolicyConfig {

@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/health_check.h"
+#include "control/config/nearest_name.h"
 
 namespace sextant::control {
 namespace {
@@ -25,10 +27,58 @@ std::string MsText(uint64_t ms) {
 }  // namespace
 
 absl::Status YamlError(const std::string& file, const YAML::Node& at, absl::string_view what) {
-  if (at.IsDefined() && at.Mark().line >= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(file, " line ", at.Mark().line + 1, ": ", what));
-  }
+  return YamlErrorAtLine(file, at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0,
+                         what);
+}
+
+absl::Status YamlErrorAtLine(const std::string& file, int line, absl::string_view what) {
+  if (line > 0) return absl::InvalidArgumentError(absl::StrCat(file, " line ", line, ": ", what));
   return absl::InvalidArgumentError(absl::StrCat(file, ": ", what));
+}
+
+namespace {
+
+absl::Status DuplicateKeysUnder(const std::string& file, const YAML::Node& node,
+                                const std::string& path, int depth) {
+  // Aliases can make a document a graph; no configuration nests anywhere near this deep.
+  if (depth > 64) return absl::OkStatus();
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      SX_RETURN_IF_ERROR(
+          DuplicateKeysUnder(file, node[i], absl::StrCat(path, "[", i, "]"), depth + 1));
+    }
+    return absl::OkStatus();
+  }
+  if (!node.IsMap()) return absl::OkStatus();
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.as<std::string>() : "";
+    const int line = kv.first.Mark().line + 1;
+    const std::string key_path = JoinPath(path, key);
+    if (kv.first.IsScalar()) {
+      auto [it, fresh] = first_line.emplace(key, line);
+      if (!fresh) {
+        return YamlError(file, kv.first,
+                         absl::StrCat("duplicate key '", key_path, "' (first at line ", it->second,
+                                      "): YAML reads only the first"));
+      }
+    }
+    SX_RETURN_IF_ERROR(DuplicateKeysUnder(file, kv.second, key_path, depth + 1));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RefuseDuplicateKeys(const std::string& file, const YAML::Node& root) {
+  return DuplicateKeysUnder(file, root, "", 0);
+}
+
+std::string ValueForMessage(const YAML::Node& n) {
+  if (n.IsScalar()) return absl::StrCat("'", n.Scalar(), "'");
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a mapping";
+  return "nothing";
 }
 
 std::optional<IpLiteral> ParseIpLiteral(const std::string& text) {
@@ -44,26 +94,10 @@ std::optional<IpLiteral> ParseIpLiteral(const std::string& text) {
 }
 
 YamlReader::YamlReader(std::string file, const YAML::Node& node, std::string path)
-    : file_(std::move(file)), node_(node), path_(std::move(path)) {
-  prefix_ = path_.empty() ? "" : path_ + ".";
-}
-
-YamlReader YamlReader::WithSubject(std::string subject, std::string prefix) const {
-  YamlReader r = *this;
-  r.subject_ = std::move(subject);
-  r.prefix_ = std::move(prefix);
-  return r;
-}
-
-YamlReader YamlReader::Nested(const YAML::Node& node, std::string path, std::string prefix) const {
-  YamlReader r(file_, node, std::move(path));
-  r.subject_ = subject_;
-  r.prefix_ = std::move(prefix);
-  return r;
-}
+    : file_(std::move(file)), node_(node), path_(std::move(path)) {}
 
 YamlReader YamlReader::Section(absl::string_view key) const {
-  return Nested(Value(key), JoinPath(path_, key), KeyName(key) + ".");
+  return YamlReader(file_, Value(key), KeyName(key));
 }
 
 absl::StatusOr<std::vector<YamlReader>> YamlReader::Items(absl::string_view key, bool non_empty,
@@ -76,8 +110,8 @@ absl::StatusOr<std::vector<YamlReader>> YamlReader::Items(absl::string_view key,
         key, absl::StrCat("'", KeyName(key), "' must be a ", non_empty ? "non-empty " : "", "list",
                           hint.empty() ? "" : " ", hint));
   }
-  for (const YAML::Node& item : list) {
-    items.push_back(Nested(item, JoinPath(path_, key) + "[]", KeyName(key) + "[]."));
+  for (size_t i = 0; i < list.size(); ++i) {
+    items.emplace_back(file_, list[i], absl::StrCat(KeyName(key), "[", i, "]"));
   }
   return items;
 }
@@ -92,10 +126,8 @@ absl::StatusOr<std::vector<YamlReader::Entry>> YamlReader::Entries(absl::string_
   }
   for (const auto& kv : map) {
     const std::string name = kv.first.as<std::string>();
-    entries.push_back(
-        {name, kv.first.Mark().line + 1,
-         Nested(kv.second, JoinPath(JoinPath(path_, key), name),
-                absl::StrCat(KeyName(key), KeyName(key).empty() ? "" : ".", name, "."))});
+    entries.push_back({name, kv.first.Mark().line + 1,
+                       YamlReader(file_, kv.second, JoinPath(KeyName(key), name))});
   }
   return entries;
 }
@@ -112,23 +144,26 @@ YAML::Node YamlReader::Value(absl::string_view key) const {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-int YamlReader::line() const { return node_.IsDefined() ? node_.Mark().line + 1 : 0; }
+int YamlReader::line() const {
+  return node_.IsDefined() && node_.Mark().line >= 0 ? node_.Mark().line + 1 : 0;
+}
+
+int YamlReader::LineOf(absl::string_view key) const {
+  const YAML::Node n = Has(key) ? Value(key) : node_;
+  return n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+}
 
 bool YamlReader::Has(absl::string_view key) const { return Value(key).IsDefined(); }
 
-std::string YamlReader::KeyName(absl::string_view key) const {
-  if (!key.empty()) return absl::StrCat(prefix_, key);
-  std::string self = prefix_;  // "check." or "health feed " names the node as "check"
-  if (!self.empty() && (self.back() == '.' || self.back() == ' ')) self.pop_back();
-  return self;
-}
+std::string YamlReader::KeyName(absl::string_view key) const { return JoinPath(path_, key); }
 
 absl::Status YamlReader::ErrorAtNode(const YAML::Node& at, absl::string_view what) const {
-  if (subject_.empty()) return YamlError(file_, at, what);
-  return YamlError(file_, at, absl::StrCat(subject_, ": ", what));
+  return YamlError(file_, at, what);
 }
 
-absl::Status YamlReader::Error(absl::string_view what) const { return ErrorAtNode(node_, what); }
+absl::Status YamlReader::Error(absl::string_view what) const {
+  return ErrorAtNode(node_, path_.empty() ? std::string(what) : absl::StrCat(path_, ": ", what));
+}
 
 absl::Status YamlReader::ErrorAt(absl::string_view key, absl::string_view what) const {
   return ErrorAtNode(Has(key) ? Value(key) : node_, what);
@@ -154,21 +189,23 @@ absl::Status YamlReader::Keys(const std::set<std::string>& known) const {
   for (const auto& kv : node_) {
     if (kv.first.as<std::string>() != *key) continue;
     return YamlError(file_, kv.first,
-                     absl::StrCat("unknown key '", JoinPath(path_, *key),
-                                  "' (known: ", absl::StrJoin(known, ", "), ")"));
+                     absl::StrCat("unknown key '", JoinPath(path_, *key), "'",
+                                  KnownNamesHint(*key, {known.begin(), known.end()})));
   }
   return absl::OkStatus();
 }
 
 absl::Status YamlReader::Require(absl::string_view key) const {
   if (Has(key)) return absl::OkStatus();
-  return Error(absl::StrCat(KeyName(key), " is required"));
+  return ErrorAt(key, absl::StrCat(KeyName(key), " is required"));
 }
 
 absl::Status YamlReader::Str(absl::string_view key, std::string* out) const {
   const YAML::Node n = Value(key);
   if (!n.IsDefined()) return absl::OkStatus();
-  if (!n.IsScalar()) return ErrorAt(key, absl::StrCat(KeyName(key), " must be a string"));
+  if (!n.IsScalar()) {
+    return ErrorAt(key, absl::StrCat(KeyName(key), " must be a string, not ", ValueForMessage(n)));
+  }
   *out = n.as<std::string>();
   return absl::OkStatus();
 }
@@ -177,9 +214,10 @@ absl::StatusOr<int64_t> YamlReader::IntOf(const YAML::Node& n, absl::string_view
                                           int64_t hi, absl::string_view must_be) const {
   int64_t v = 0;
   if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v) || v < lo || v > hi) {
-    return ErrorAtNode(n, must_be.empty()
-                              ? absl::StrCat(KeyName(key), " must be an integer in ", lo, "..", hi)
-                              : absl::StrCat(KeyName(key), " must be ", must_be));
+    return ErrorAtNode(
+        n, absl::StrCat(KeyName(key), " must be ",
+                        must_be.empty() ? absl::StrCat("an integer in ", lo, "..", hi) : must_be,
+                        ", not ", ValueForMessage(n)));
   }
   return v;
 }
@@ -196,7 +234,8 @@ absl::Status YamlReader::Number(absl::string_view key, double lo, double hi, dou
   if (!n.IsDefined()) return absl::OkStatus();
   double v = 0;
   if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !(v >= lo && v <= hi)) {
-    return ErrorAt(key, absl::StrCat(KeyName(key), " must be a number in ", lo, "..", hi));
+    return ErrorAt(key, absl::StrCat(KeyName(key), " must be a number in ", lo, "..", hi, ", not ",
+                                     ValueForMessage(n)));
   }
   *out = v;
   return absl::OkStatus();
@@ -211,8 +250,9 @@ absl::Status YamlReader::Duration(absl::string_view key, uint32_t lo_ms, uint32_
       ms > hi_ms) {
     const std::string range = lo_ms == 0 ? absl::StrCat("<= ", MsText(hi_ms))
                                          : absl::StrCat("from ", lo_ms, "ms to ", MsText(hi_ms));
-    return ErrorAt(
-        key, absl::StrCat(KeyName(key), " must be a duration ", range, " (like 500ms, 2s, 1m)"));
+    return ErrorAt(key, absl::StrCat(KeyName(key), " must be a duration ", range,
+                                     " (like 500ms, 2s, 1m; a bare number is seconds), not ",
+                                     ValueForMessage(n)));
   }
   *out = static_cast<uint32_t>(ms);
   return absl::OkStatus();
@@ -222,7 +262,8 @@ absl::Status YamlReader::Bool(absl::string_view key, bool* out) const {
   const YAML::Node n = Value(key);
   if (!n.IsDefined()) return absl::OkStatus();
   if (!n.IsScalar() || !YAML::convert<bool>::decode(n, *out)) {
-    return ErrorAt(key, absl::StrCat(KeyName(key), " must be true or false"));
+    return ErrorAt(key,
+                   absl::StrCat(KeyName(key), " must be true or false, not ", ValueForMessage(n)));
   }
   return absl::OkStatus();
 }
@@ -232,8 +273,12 @@ absl::Status YamlReader::Flag(absl::string_view key, absl::string_view first,
   const YAML::Node n = Value(key);
   if (!n.IsDefined()) return absl::OkStatus();
   const std::string text = n.IsScalar() ? n.as<std::string>() : "";
+  if (!n.IsScalar()) {
+    return ErrorAt(key, absl::StrCat(KeyName(key), " must be ", first, " or ", second, ", not ",
+                                     ValueForMessage(n)));
+  }
   if (!absl::EqualsIgnoreCase(text, first) && !absl::EqualsIgnoreCase(text, second)) {
-    return ErrorAt(key, absl::StrCat(KeyName(key), " must be ", first, " or ", second));
+    return NotOneOf(key, text, "", {std::string(first), std::string(second)});
   }
   *is_first = absl::EqualsIgnoreCase(text, first);
   return absl::OkStatus();
@@ -247,10 +292,17 @@ absl::StatusOr<std::optional<std::string>> YamlReader::EnumText(absl::string_vie
 }
 
 absl::Status YamlReader::NotOneOf(absl::string_view key, const std::string& text,
-                                  absl::string_view noun, const std::string& names) const {
-  return ErrorAt(key, noun.empty() ? absl::StrCat(KeyName(key), " '", text, "' is not ", names)
-                                   : absl::StrCat(KeyName(key), " '", text, "' is not ", noun, " (",
-                                                  names, ")"));
+                                  absl::string_view noun,
+                                  const std::vector<std::string>& names) const {
+  const std::optional<std::string> near = NearestName(text, names);
+  const std::string guess = near ? absl::StrCat("did you mean ", *near, "?") : "";
+  const std::string list = absl::StrJoin(names, ", ");
+  if (noun.empty()) {
+    return ErrorAt(key, absl::StrCat(KeyName(key), " '", text, "' is not one of ", list,
+                                     near ? absl::StrCat(" (", guess, ")") : ""));
+  }
+  return ErrorAt(key, absl::StrCat(KeyName(key), " '", text, "' is not ", noun, " (one of ", list,
+                                   near ? absl::StrCat("; ", guess) : "", ")"));
 }
 
 absl::Status YamlReader::Address(absl::string_view key, std::string* out, int* family) const {
@@ -271,12 +323,15 @@ absl::Status YamlReader::ScalarOrList(
     const std::function<absl::Status(const YAML::Node&)>& item) const {
   const YAML::Node n = Value(key);
   if (!n.IsDefined()) return absl::OkStatus();
-  const std::string refusal =
-      absl::StrCat(KeyName(key), " must be ", noun, " or a non-empty list of them");
+  auto refusal = [&](const YAML::Node& bad) {
+    return absl::StrCat(
+        KeyName(key), " must be ", noun, " or a non-empty list of them, not ",
+        bad.IsSequence() && bad.size() == 0 ? "an empty list" : ValueForMessage(bad));
+  };
   if (n.IsScalar()) return item(n);
-  if (!n.IsSequence() || n.size() == 0) return ErrorAt(key, refusal);
+  if (!n.IsSequence() || n.size() == 0) return ErrorAt(key, refusal(n));
   for (const YAML::Node& x : n) {
-    if (!x.IsScalar()) return ErrorAtNode(x, refusal);
+    if (!x.IsScalar()) return ErrorAtNode(x, refusal(x));
     SX_RETURN_IF_ERROR(item(x));
   }
   return absl::OkStatus();

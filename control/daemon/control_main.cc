@@ -53,6 +53,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       std::fprintf(stderr, "sextant-control: %s\n", std::string(blob.status().message()).c_str());
       return 1;
     }
+    for (const std::string& w : stats.warnings) {
+      std::fprintf(stderr, "sextant-control: warning: %s\n", w.c_str());
+    }
     std::printf("sextant-control: %s is valid: %s, %s, snapshot %s\n", config_path.c_str(),
                 Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
                 Plural(stats.bytes, "byte").c_str());

@@ -258,6 +258,7 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
     watched_ = files;
   }
   if (!gen.ok()) return refuse(gen.status());
+  for (const std::string& w : stats.warnings) Log(absl::StrCat("warning: ", w));
   if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) Log(std::string(s.message()));
   config_ = std::move(*config);
   ApplyTargets(config_, *targets);

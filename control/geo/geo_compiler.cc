@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "control/geo/database_fit.h"
 #include "control/geo/geo_list_rules.h"
 #include "maps/status_macros.h"
 
@@ -37,9 +38,12 @@ absl::StatusOr<MmdbHandle> OpenMmdb(const std::string& path) {
   const int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, raw.get());
   if (rc != MMDB_SUCCESS) {
     // MMDB_open releases what it allocated itself when it fails; there is nothing to close.
+    const int err = errno;
     std::string detail = MMDB_strerror(rc);
-    if (rc == MMDB_IO_ERROR) absl::StrAppend(&detail, " (", std::strerror(errno), ")");
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open MaxMind DB: ", detail));
+    if (rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR) {
+      detail = absl::StrCat(std::strerror(err), " (", detail, ")");
+    }
+    return absl::InvalidArgumentError(absl::StrCat("cannot open MaxMind DB ", path, ": ", detail));
   }
   return MmdbHandle(raw.release());
 }
@@ -73,6 +77,7 @@ class GeoCompilation {
   PrefixTrie v4_;
   PrefixTrie v6_;
   GeoCompileStats stats_;
+  DatabaseFieldCounts fields_;  // what the database's records carry, for CheckDatabaseServesMode
 
   MmdbHandle mmdb_;
   uint32_t node_count_ = 0;
@@ -95,6 +100,7 @@ absl::StatusOr<uint32_t> GeoCompilation::ListForRecord(uint64_t record, uint32_t
   }
   const uint32_t id = rules_->ListForEntry(&entry, nullptr);
   ++stats_.database_records;
+  CountRecordFields(&entry, &fields_);
   record_lists_.emplace(offset, id);
   return id;
 }
@@ -230,6 +236,7 @@ absl::StatusOr<CompiledGeoMap> GeoCompilation::Run() {
   v6_ = PrefixTrie(128, default_list_);
   if (!config_.database_path.empty()) {
     absl::Status s = WalkDatabase();
+    if (s.ok()) s = CheckDatabaseServesMode(config_, stats_.database_type, fields_);
     if (!s.ok()) return Error(s.message());
   }
   SX_RETURN_IF_ERROR(ApplyNets());

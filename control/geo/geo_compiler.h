@@ -42,7 +42,11 @@ struct CompiledGeoMap {
 };
 
 // Reads the database and the nets/latency files named in `config` and compiles them. Errors name
-// the map, the file and, for text files, the line.
+// the map, the file and, for text files, the line. A database none of whose records has what the
+// mode reads is refused, naming its type (database_fit.h): nearest needs
+// location.latitude/longitude (a City database, not ASN or Country), rules need the codes their
+// rules use (country.iso_code, continent.code, subdivisions[].iso_code); otherwise every client
+// would silently get the default list.
 absl::StatusOr<CompiledGeoMap> CompileGeoMap(const GeoMapConfig& config);
 
 // Great-circle distance in kilometres (haversine, mean Earth radius).

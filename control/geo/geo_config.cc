@@ -2,31 +2,29 @@
 
 #include <arpa/inet.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "control/util/file_text.h"
 
 namespace sextant::control {
 namespace {
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+// `what` says which input it is ("nets file"), so that the refusal says which key to look at.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_view what) {
+  FileText file = ReadFileText(path);
+  if (file.error != 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "cannot read ", what, " ", AbsolutePathForMessages(path), ": ", std::strerror(file.error)));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return std::move(file.text);
 }
 
 // Calls fn(line, where) for each line of `text` that is not blank once its '#' comment is
@@ -75,7 +73,12 @@ absl::StatusOr<IpPrefix> ParseIpPrefix(absl::string_view text) {
   } else {
     p.family = kFamilyIpv4;
     if (inet_pton(AF_INET, addr.c_str(), p.addr) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not an IPv4 network"));
+      // Digits and dots were meant as IPv4; anything else could have been either family.
+      const bool dotted =
+          !addr.empty() && addr.find_first_not_of("0123456789.") == std::string::npos;
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", text, "' is not an ", dotted ? "IPv4 network" : "IPv4 or IPv6 network",
+                       " (like 198.18.7.0/24 or 2001:db8::/32)"));
     }
   }
   p.length = p.max_length();
@@ -130,7 +133,7 @@ absl::StatusOr<std::vector<NetOverride>> ParseNets(absl::string_view text,
 }
 
 absl::StatusOr<std::vector<NetOverride>> ReadNetsFile(const std::string& path) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadWholeFile(path, "nets file");
   if (!text.ok()) return text.status();
   return ParseNets(*text, path);
 }
@@ -168,7 +171,7 @@ absl::StatusOr<std::vector<LatencyRow>> ParseLatencyCsv(absl::string_view text,
 }
 
 absl::StatusOr<std::vector<LatencyRow>> ReadLatencyCsvFile(const std::string& path) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadWholeFile(path, "latency file");
   if (!text.ok()) return text.status();
   return ParseLatencyCsv(*text, path);
 }

@@ -65,6 +65,7 @@ struct LatencyRow {
 
 struct GeoMapConfig {
   std::string name;           // for messages ("geo map 'www'")
+  int line = 0;               // of its entry in the configuration, for messages; 0 = none
   std::string database_path;  // MaxMind DB; empty = no database (nets/latency/default only)
   std::vector<Datacenter> datacenters;  // ids are positions here; at most 255
 

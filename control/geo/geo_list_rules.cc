@@ -245,8 +245,10 @@ uint32_t GeoListRules::RuleList(MMDB_entry_s* entry, RecordChoice* why) const {
 absl::StatusOr<std::vector<ResolvedNet>> GeoListRules::Nets() {
   std::vector<NetOverride> nets = config_->nets;
   if (!config_->nets_path.empty()) {
-    SX_ASSIGN_OR_RETURN(auto from_file, ReadNetsFile(config_->nets_path));
-    for (auto& n : from_file) nets.push_back(std::move(n));
+    // The file's own errors name it and the line; the map's name says which key to look at.
+    absl::StatusOr<std::vector<NetOverride>> from_file = ReadNetsFile(config_->nets_path);
+    if (!from_file.ok()) return Error(from_file.status().message());
+    for (auto& n : *from_file) nets.push_back(std::move(n));
   }
   std::vector<ResolvedNet> resolved;
   std::map<std::string, std::string> seen;  // prefix text -> where
@@ -270,8 +272,10 @@ absl::StatusOr<std::vector<ResolvedNet>> GeoListRules::Nets() {
 absl::StatusOr<std::vector<LatencyGroup>> GeoListRules::LatencyGroups() const {
   std::vector<LatencyRow> rows = config_->latency;
   if (!config_->latency_path.empty()) {
-    SX_ASSIGN_OR_RETURN(auto from_file, ReadLatencyCsvFile(config_->latency_path));
-    for (auto& r : from_file) rows.push_back(std::move(r));
+    // The file's own errors name it and the line; the map's name says which key to look at.
+    absl::StatusOr<std::vector<LatencyRow>> from_file = ReadLatencyCsvFile(config_->latency_path);
+    if (!from_file.ok()) return Error(from_file.status().message());
+    for (auto& r : *from_file) rows.push_back(std::move(r));
   }
   std::map<std::string, LatencyGroup> groups;
   for (const LatencyRow& r : rows) {

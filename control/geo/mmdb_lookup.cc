@@ -48,9 +48,12 @@ absl::StatusOr<MmdbFile> MmdbFile::Open(const std::string& path) {
   const int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, raw.get());
   if (rc != MMDB_SUCCESS) {
     // MMDB_open releases what it allocated itself when it fails; there is nothing to close.
+    const int err = errno;
     std::string detail = MMDB_strerror(rc);
-    if (rc == MMDB_IO_ERROR) absl::StrAppend(&detail, " (", std::strerror(errno), ")");
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open MaxMind DB: ", detail));
+    if (rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR) {
+      detail = absl::StrCat(std::strerror(err), " (", detail, ")");
+    }
+    return absl::InvalidArgumentError(absl::StrCat("cannot open MaxMind DB ", path, ": ", detail));
   }
   return MmdbFile(std::unique_ptr<MMDB_s, Closer>(raw.release()));
 }

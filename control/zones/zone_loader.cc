@@ -1,22 +1,25 @@
 #include "control/zones/zone_loader.h"
 
-#include <ldns/ldns.h>
-
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "control/util/file_text.h"
 #include "control/zones/dns_name.h"
+#include "control/zones/zone_diagnosis.h"
 #include "maps/status_macros.h"
+
+// Last: ldns/common.h defines bool, true and false as macros, which break C++ headers that come
+// after it (std::optional's operator<=> compares with `false`).
+#include <ldns/ldns.h>
 
 namespace sextant::control {
 namespace {
@@ -44,11 +47,18 @@ struct LineOrigin {
   int line;
 };
 
+// "cannot read PATH: No such file or directory", the path made absolute.
+std::string CannotRead(absl::string_view what, const std::string& path, int err) {
+  return absl::StrCat("cannot read ", what, AbsolutePathForMessages(path), ": ",
+                      std::strerror(err));
+}
+
 class Expander {
  public:
   std::string text;
   std::vector<LineOrigin> lines;  // index = expanded line number - 1
   std::vector<std::string> files;
+  std::string error_where;  // "file line N" of the line a failed Expand refused
 
   absl::Status Expand(const std::string& content, const std::string& file_name,
                       const std::string& dir, std::string origin, int depth,
@@ -64,35 +74,38 @@ class Expander {
         Emit(std::string(line), file_index, line_no);
         continue;
       }
+      auto refuse = [&](absl::string_view what) {
+        error_where = absl::StrCat(file_name, " line ", line_no);
+        return absl::InvalidArgumentError(what);
+      };
       if (!absl::StartsWithIgnoreCase(line, "$INCLUDE")) {
+        // ldns ends an unclosed string at the newline and keeps what it read.
+        if (const std::optional<int> q = UnterminatedQuoteColumn(line); q && line[0] != '$') {
+          return refuse(absl::StrCat("unterminated quoted string at column ", *q, ": '",
+                                     absl::StripAsciiWhitespace(line.substr(*q - 1)),
+                                     "' (a quoted string ends on its own line)"));
+        }
         Emit(std::string(line), file_index, line_no);
         continue;
       }
       std::vector<std::string> f = Fields(line);
-      auto where = [&] { return absl::StrCat(file_name, " line ", line_no, ": "); };
-      if (f.size() < 2)
-        return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE without a file name"));
+      if (f.size() < 2) return refuse("$INCLUDE without a file name");
       if (depth >= kMaxIncludeDepth) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where(), "$INCLUDE nested deeper than ", kMaxIncludeDepth));
+        return refuse(absl::StrCat("$INCLUDE nested deeper than ", kMaxIncludeDepth));
       }
       std::filesystem::path p(f[1]);
       if (p.is_relative()) p = std::filesystem::path(dir) / p;
       std::string path = p.lexically_normal().string();
-      if (stack->count(path))
-        return absl::InvalidArgumentError(absl::StrCat(where(), "$INCLUDE loop through ", path));
-      std::ifstream in(path);
-      if (!in)
-        return absl::NotFoundError(absl::StrCat(where(), "cannot read $INCLUDE file ", path));
-      std::stringstream ss;
-      ss << in.rdbuf();
+      if (stack->count(path)) return refuse(absl::StrCat("$INCLUDE loop through ", path));
+      const FileText included = ReadFileText(path);
+      if (included.error != 0) return refuse(CannotRead("$INCLUDE file ", path, included.error));
       std::string inc_origin = f.size() >= 3 && f[2][0] != ';' ? Absolute(f[2], origin) : origin;
       // RFC 1035 section 5.1: the included file starts at the given origin, and nothing it
       // changes leaks back into the including file.
       Emit(absl::StrCat("$ORIGIN ", inc_origin), file_index, line_no);
       stack->insert(path);
       SX_RETURN_IF_ERROR(
-          Expand(ss.str(), path, p.parent_path().string(), inc_origin, depth + 1, stack));
+          Expand(included.text, path, p.parent_path().string(), inc_origin, depth + 1, stack));
       stack->erase(path);
       Emit(absl::StrCat("$ORIGIN ", origin), file_index, line_no);
     }
@@ -137,10 +150,10 @@ std::string TypeName(uint16_t t) {
   return absl::StrCat("TYPE", t);
 }
 
-// The line where the record ldns is about to read starts: the first character at or after
-// `pos` that is not blank space or a comment. (ldns's own line counter ends one off depending on
-// how a record ends, and names the last line of a multi-line record.)
-int RecordStartLine(const std::string& text, size_t pos) {
+// Where the record ldns is about to read starts: the first character at or after `pos` that is
+// not blank space or a comment. (ldns's own line counter ends one off depending on how a record
+// ends, and names the last line of a multi-line record.)
+size_t RecordStart(const std::string& text, size_t pos) {
   while (pos < text.size()) {
     const char c = text[pos];
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
@@ -151,7 +164,11 @@ int RecordStartLine(const std::string& text, size_t pos) {
       break;
     }
   }
-  pos = std::min(pos, text.size());
+  return std::min(pos, text.size());
+}
+
+// The 1-based line of `pos` in `text`.
+int LineAt(const std::string& text, size_t pos) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + pos, '\n'));
 }
 
@@ -198,7 +215,7 @@ class ZoneReader {
           line_nr == before) {
         break;
       }
-      result = st != LDNS_STATUS_OK ? Error(WhereRecord(record_pos), ldns_get_errorstr_by_id(st))
+      result = st != LDNS_STATUS_OK ? Refused(record_pos, ftell(fp.get()), st)
                                     : Add(rr.get(), record_pos);
     }
     ldns_rdf_deep_free(prev);
@@ -206,9 +223,22 @@ class ZoneReader {
     return result;
   }
 
-  // What the whole zone must hold: one SOA at the apex, no CNAME beside other data.
+  // What the whole zone must hold: one SOA and NS records at the apex, no CNAME beside other
+  // data. A zone without NS records at its apex is refused, as BIND and Knot refuse it: RFC 1034
+  // section 4.2.1 requires them, NS queries for the apex would get no answer, and resolvers that
+  // ask the zone itself for its servers (child-centric ones) would find none.
   absl::Status Finish() const {
     if (soa_count_ == 0) return Error(name_, "no SOA record at the zone apex");
+    const auto apex = zone_.names.find(zone_.origin_wire);
+    const bool has_ns = apex != zone_.names.end() &&
+                        std::any_of(apex->second.rrsets.begin(), apex->second.rrsets.end(),
+                                    [](const RRsetData& s) { return s.type == LDNS_RR_TYPE_NS; });
+    if (!has_ns) {
+      return Error(name_, absl::StrCat("no NS records at the zone apex ", zone_.origin,
+                                       " (RFC 1034 section 4.2.1): add the zone's name servers, "
+                                       "like '@ IN NS ns1.",
+                                       zone_.origin, "'"));
+    }
     for (const auto& [key, nd] : zone_.names) {
       bool has_cname = false;
       for (const RRsetData& s : nd.rrsets) has_cname |= s.type == LDNS_RR_TYPE_CNAME;
@@ -221,10 +251,27 @@ class ZoneReader {
   }
 
  private:
+  // A record ldns refused: the text from the start of its first line to where ldns stopped,
+  // read again to name the token and column at fault (zone_diagnosis.h).
+  absl::Status Refused(long record_pos, long end_pos, ldns_status st) const {
+    const size_t start = RecordStart(ex_.text, static_cast<size_t>(record_pos));
+    const size_t line_begin = start == 0 ? 0 : ex_.text.rfind('\n', start - 1) + 1;
+    const size_t end =
+        std::max(start, std::min(static_cast<size_t>(std::max(end_pos, 0L)), ex_.text.size()));
+    const RecordFault fault =
+        DiagnoseRecord(absl::string_view(ex_.text).substr(line_begin, end - line_begin),
+                       ldns_get_errorstr_by_id(st));
+    return Error(WhereLine(LineAt(ex_.text, start) + fault.line), fault.what);
+  }
+
   // "file line N" of the record that starts at `pos` of the expanded text. Only on error:
   // finding the line scans the text from the start.
   std::string WhereRecord(long pos) const {
-    const int line_nr = RecordStartLine(ex_.text, static_cast<size_t>(pos));
+    return WhereLine(LineAt(ex_.text, RecordStart(ex_.text, static_cast<size_t>(pos))));
+  }
+
+  // "file line N" of line `line_nr` of the expanded text.
+  std::string WhereLine(int line_nr) const {
     if (line_nr >= 1 && static_cast<size_t>(line_nr) <= ex_.lines.size()) {
       const LineOrigin& o = ex_.lines[line_nr - 1];
       return absl::StrCat(ex_.files[o.file], " line ", o.line);
@@ -315,7 +362,7 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
   ZoneReader reader(&zone, ex, name_for_messages);
   if (absl::Status s = ex.Expand(text, name_for_messages, include_dir, zone.origin, 0, &stack);
       !s.ok()) {
-    return reader.Error(name_for_messages, s.message());
+    return reader.Error(ex.error_where.empty() ? name_for_messages : ex.error_where, s.message());
   }
   zone.files = ex.files;
   SX_RETURN_IF_ERROR(reader.ReadAll());
@@ -324,13 +371,12 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
 }
 
 absl::StatusOr<ZoneData> LoadZoneFile(const std::string& origin, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("zone ", origin, ": cannot read ", path));
+  const FileText file = ReadFileText(path);
+  if (file.error != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("zone ", origin, ": ", CannotRead("", path, file.error)));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return LoadZoneText(origin, ss.str(), path, std::filesystem::path(path).parent_path().string());
+  return LoadZoneText(origin, file.text, path, std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace sextant::control

@@ -65,13 +65,13 @@ records:
 
 BAD = [
     ("unknown member resource", "resources:\n  a: {kind: failover, members: [{resource: nope}]}\n",
-     "resource a: unknown member resource 'nope'"),
+     "resources.a.members[0].resource: unknown resource 'nope' (known: a)"),
     ("negative weight", "resources:\n  a: {kind: weighted, members: [{address: 198.18.1.1, weight: -1}]}\n",
-     "resource a: weight must be 0..65535"),
+     "resources.a.members[0].weight must be an integer in 0..65535, not '-1'"),
     ("cycle", "resources:\n  a: {kind: failover, members: [{resource: b}]}\n"
               "  b: {kind: failover, members: [{resource: a}]}\n", "nesting cycle"),
     ("empty list", "resources:\n  a: {kind: static, members: []}\n",
-     "resource a: 'members' must be a non-empty list"),
+     "'resources.a.members' must be a non-empty list"),
     ("too deep", "resources:\n" + "".join(
         f"  r{i}: {{kind: failover, members: [{{resource: r{i + 1}}}]}}\n" for i in range(5)) +
      "  r5: {kind: failover, members: [198.18.1.1]}\n", "nesting deeper than 4"),

@@ -275,8 +275,10 @@ TEST_F(ExplainGeoTest, SaysWhenItCannotTell) {
   EXPECT_THAT(*plain, HasSubstr("where the list comes from: unknown: pass --config FILE"));
   // A file that cannot be read: named.
   std::remove(nets_.c_str());
-  EXPECT_THAT(Explain("198.18.9.1"),
-              HasSubstr("where the list comes from: unknown: " + nets_ + ": cannot open"));
+  EXPECT_THAT(
+      Explain("198.18.9.1"),
+      HasSubstr("where the list comes from: unknown: geo map 'world': cannot read nets file " +
+                nets_ + ": No such file or directory"));
 }
 
 }  // namespace

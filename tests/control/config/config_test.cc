@@ -80,7 +80,8 @@ TEST(Config, LoadConfigResolvesAgainstTheFilesDirectory) {
 
   auto missing = LoadConfig(dir + "/sextant.yaml");
   ASSERT_FALSE(missing.ok());
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr(dir + "/sextant.yaml"));
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("cannot read config " + dir + "/sextant.yaml: No such file or directory"));
 }
 
 TEST(Config, ParsesServerSettings) {
@@ -124,7 +125,10 @@ TEST(Config, RefusesBadConfigsNamingTheProblem) {
        {"sextant.yaml line 3", "unknown key 'server.edns_size'"}},
       {"unknown zone key",
        "zones:\n  - origin: a.test.\n    file: z\n    path: y\n",
-       {"sextant.yaml line 4", "unknown key 'zones[].path'"}},
+       {"sextant.yaml line 4", "unknown key 'zones[0].path' (known: file, origin)"}},
+      {"duplicate key",
+       "zones: [{origin: a.test., file: z}]\nserver: {nsid: a}\nserver: {nsid: b}\n",
+       {"sextant.yaml line 3: duplicate key 'server' (first at line 2)"}},
       {"edns_udp_size below 512",
        "zones: [{origin: a.test., file: z}]\nserver: {edns_udp_size: 511}\n",
        {"sextant.yaml line 2", "edns_udp_size"}},
@@ -145,7 +149,7 @@ TEST(Config, RefusesBadConfigsNamingTheProblem) {
        {"edns_udp_size"}},
       {"duplicate zone",
        "zones:\n  - {origin: a.test., file: x}\n  - {origin: a.test., file: y}\n",
-       {"sextant.yaml line 3", "a.test.", "listed twice"}},
+       {"sextant.yaml line 3: zones[1].origin: zone a.test. is listed twice (first at line 2)"}},
       {"duplicate zone, other case and no dot",
        "zones:\n  - {origin: a.test., file: x}\n  - {origin: A.Test, file: y}\n",
        {"listed twice"}},
@@ -236,6 +240,7 @@ TEST(ControlSection, RefusesBadValues) {
       {"control: {socket_mode: \"0999\"}", "control.socket_mode must be octal"},
       {"control: {reload_delay: soon}", "control.reload_delay must be a duration"},
       {"control: {reload_delay: 2m}", "control.reload_delay must be a duration <= 60s"},
+      {"control: {reload_delay: 10x}", "a bare number is seconds), not '10x'"},
       {"control: {metrics: localhost:9153}", "control.metrics must be ADDRESS:PORT"},
       {"control: {metrics: 127.0.0.1}", "control.metrics must be ADDRESS:PORT"},
       {"control: {metrics: \"127.0.0.1:70000\"}", "control.metrics must be ADDRESS:PORT"},

@@ -103,49 +103,68 @@ TEST(HealthCheckConfig, TargetWithoutCheckKeepsInitial) {
 
 TEST(HealthCheckConfig, Refusals) {
   // Every message names the file, the line of the offending node (the check is on line 6) and
-  // the target.
+  // the key by its YAML path.
   struct Row {
     std::string check;
     std::string message;
   } rows[] = {
-      {"{address: 127.0.0.1}", "check.type is required"},
-      {"{type: icmp, address: 127.0.0.1}", "check.type 'icmp' is not tcp, http, https, dns"},
-      {"{type: tcp, address: 127.0.0.1}", "check.port is required for a tcp check"},
-      {"{type: tcp, port: 80}", "check.address is required"},
-      {"{type: tcp, address: www.example.test, port: 80}", "is not an IPv4 or IPv6 address"},
-      {"{type: tcp, address: 127.0.0.1, port: 70000}", "check.port must be an integer in 1..65535"},
+      {"{address: 127.0.0.1}",
+       "targets.t1.check.type is required (one of tcp, http, https, dns, none)"},
+      {"{type: icmp, address: 127.0.0.1}",
+       "targets.t1.check.type 'icmp' is not one of tcp, http, https, dns, none"},
+      {"{type: tcp, address: 127.0.0.1}", "targets.t1.check.port is required for a tcp check"},
+      {"{type: tcp, port: 80}", "targets.t1.check.address is required"},
+      {"{type: tcp, address: www.example.test, port: 80}",
+       "targets.t1.check.address 'www.example.test' is not an IPv4 or IPv6 address"},
+      {"{type: tcp, address: 127.0.0.1, port: 70000}",
+       "targets.t1.check.port must be an integer in 1..65535, not '70000'"},
       {"{type: tcp, address: 127.0.0.1, port: 80, interval: 10}",  // bare number = seconds: ok
        ""},
       {"{type: tcp, address: 127.0.0.1, port: 80, interval: soon}",
-       "check.interval must be a "
-       "duration"},
+       "targets.t1.check.interval must be a duration from 50ms to 3600s (like 500ms, 2s, 1m; a "
+       "bare "
+       "number is seconds), not 'soon'"},
       {"{type: tcp, address: 127.0.0.1, port: 80, interval: 10ms}", "from 50ms"},
       {"{type: tcp, address: 127.0.0.1, port: 80, interval: 1s, timeout: 2s}",
-       "check.timeout (2000ms) must not exceed check.interval (1000ms)"},
-      {"{type: tcp, address: 127.0.0.1, port: 80, rise: 0}", "check.rise must be an integer"},
-      {"{type: tcp, address: 127.0.0.1, port: 80, fall: many}", "check.fall must be an integer"},
+       "targets.t1.check.timeout (2000ms) must not exceed targets.t1.check.interval (1000ms)"},
+      {"{type: tcp, address: 127.0.0.1, port: 80, rise: 0}",
+       "targets.t1.check.rise must be an integer in 1..100, not '0'"},
+      {"{type: tcp, address: 127.0.0.1, port: 80, fall: many}",
+       "targets.t1.check.fall must be an integer in 1..100, not 'many'"},
       {"{type: tcp, address: 127.0.0.1, port: 80, source: '::1'}", "same family"},
-      {"{type: tcp, address: 127.0.0.1, port: 80, path: /x}", "check.path does not apply to a tcp"},
-      {"{type: http, address: 127.0.0.1, verify: false}", "check.verify does not apply to a http"},
-      {"{type: http, address: 127.0.0.1, query: x.}", "check.query does not apply"},
-      {"{type: none, address: 127.0.0.1}", "check.address does not apply to a none check"},
+      {"{type: tcp, address: 127.0.0.1, port: 80, path: /x}",
+       "targets.t1.check.path does not apply to a tcp"},
+      {"{type: http, address: 127.0.0.1, verify: false}",
+       "targets.t1.check.verify does not apply to a http"},
+      {"{type: http, address: 127.0.0.1, query: x.}", "targets.t1.check.query does not apply"},
+      {"{type: none, address: 127.0.0.1}",
+       "targets.t1.check.address does not apply to a none check"},
       {"{type: tcp, address: 127.0.0.1, port: 80, colour: red}",
        "unknown key 'targets.t1.check.colour'"},
-      {"{type: http, address: 127.0.0.1, method: DELETE}", "check.method 'DELETE' is not GET"},
-      {"{type: http, address: 127.0.0.1, path: health}", "check.path must start with '/'"},
-      {"{type: http, address: 127.0.0.1, host: 'a b'}", "check.host 'a b' is not a host name"},
+      {"{type: htpp, address: 127.0.0.1}",
+       "targets.t1.check.type 'htpp' is not one of tcp, http, https, dns, none (did you mean "
+       "http?)"},
+      {"{type: http, address: 127.0.0.1, method: DELETE}",
+       "targets.t1.check.method 'DELETE' is not one of GET, HEAD, POST"},
+      {"{type: http, address: 127.0.0.1, path: health}",
+       "targets.t1.check.path 'health' must start with '/'"},
+      {"{type: http, address: 127.0.0.1, host: 'a b'}",
+       "targets.t1.check.host 'a b' is not a host name"},
       {"{type: http, address: 127.0.0.1, expect_status: [200, 700]}",
-       "check.expect_status must be an integer in 100..599"},
+       "targets.t1.check.expect_status must be an integer in 100..599, not '700'"},
       {"{type: http, address: 127.0.0.1, method: HEAD, body_contains: OK}", "not method HEAD"},
-      {"{type: https, address: 127.0.0.1, verify: maybe}", "check.verify must be true or false"},
-      {"{type: https, address: 127.0.0.1, ca_file: ca.pem}", "check.ca_file must be an absolute"},
-      {"{type: dns, address: 127.0.0.1}", "check.query is required for a dns check"},
-      {"{type: dns, address: 127.0.0.1, query: x.test, qtype: BOGUS}", "check.qtype 'BOGUS'"},
+      {"{type: https, address: 127.0.0.1, verify: maybe}",
+       "targets.t1.check.verify must be true or false, not 'maybe'"},
+      {"{type: https, address: 127.0.0.1, ca_file: ca.pem}",
+       "targets.t1.check.ca_file must be an absolute path, not 'ca.pem'"},
+      {"{type: dns, address: 127.0.0.1}", "targets.t1.check.query is required for a dns check"},
+      {"{type: dns, address: 127.0.0.1, query: x.test, qtype: BOGUS}",
+       "targets.t1.check.qtype 'BOGUS' is not a record type"},
       {"{type: dns, address: 127.0.0.1, query: x.test, expect_rcode: OOPS}",
-       "check.expect_rcode 'OOPS' is not an rcode"},
+       "targets.t1.check.expect_rcode 'OOPS' is not an rcode (one of NOERROR"},
       {"{type: dns, address: 127.0.0.1, query: x.test, expect_answer: 'not-an-ip'}",
-       "must be an IPv4 address (qtype A)"},
-      {"[tcp]", "check must be a mapping"},
+       "targets.t1.check.expect_answer must be an IPv4 address (qtype A), not 'not-an-ip'"},
+      {"[tcp]", "targets.t1.check must be a mapping with at least 'type', not a list"},
   };
   for (const Row& r : rows) {
     const absl::Status s = ParseWithCheck(r.check).status();
@@ -187,13 +206,15 @@ TEST(HealthCheckConfig, FeedRefusals) {
     std::string message;
   } rows[] = {
       {"{file: x}", "must be a list"},
-      {"[{file: feed.txt}]", "health feed file must be an absolute path"},
-      {"[{file: /a, command: b}]", "exactly one of 'file' or 'command'"},
+      {"[{file: feed.txt}]", "health_feeds[0].file must be an absolute path, not 'feed.txt'"},
+      {"[{file: /a, command: b}]",
+       "health_feeds[0]: each health feed needs exactly one of 'file' or 'command'"},
       {"[{}]", "exactly one of 'file' or 'command'"},
-      {"[{file: /a, interval: 1s}]", "unknown key 'health_feeds[].interval'"},
-      {"[{command: x, interval: 1s, timeout: 2s}]", "must not exceed its interval"},
-      {"[{command: x, interval: never}]", "health feed interval must be a duration"},
-      {"[{command: ''}]", "health feed command must be a non-empty string"},
+      {"[{file: /a, interval: 1s}]", "unknown key 'health_feeds[0].interval' (known: file)"},
+      {"[{command: x, interval: 1s, timeout: 2s}]",
+       "health_feeds[0].timeout must not exceed health_feeds[0].interval"},
+      {"[{command: x, interval: never}]", "health_feeds[0].interval must be a duration"},
+      {"[{command: ''}]", "health_feeds[0].command must be a non-empty string"},
   };
   for (const Row& r : rows) {
     const absl::Status s = ParseConfig(absl::StrCat("zones:\n  - {origin: hc.test., file: z}\n",
@@ -202,6 +223,39 @@ TEST(HealthCheckConfig, FeedRefusals) {
                                .status();
     EXPECT_THAT(std::string(s.message()), HasSubstr(r.message)) << r.feeds;
     EXPECT_THAT(std::string(s.message()), HasSubstr(absl::StrCat(kFile, " line 3"))) << r.feeds;
+  }
+}
+
+// Parsing never touches the disk; CheckInputFiles (run before every compile: --check, start,
+// reload) refuses a ca_file that cannot be read and a feed program that cannot be run.
+TEST(HealthCheckConfig, InputFilesAreCheckedWithTheErrno) {
+  const struct {
+    std::string yaml;
+    std::string message;  // empty: accepted
+  } rows[] = {
+      {"targets:\n  t1:\n    check: {type: https, address: 127.0.0.1, ca_file: "
+       "/nonexistent/ca.pem}\n",
+       "sextant.yaml line 5: targets.t1.check.ca_file: cannot read /nonexistent/ca.pem: No such "
+       "file or directory"},
+      {"targets:\n  t1:\n    check: {type: https, address: 127.0.0.1, ca_file: /dev/null}\n", ""},
+      {"health_feeds:\n  - {file: /var/lib/sextant/feed.txt}\n"
+       "  - {command: \"/nonexistent/probe --all\"}\n",
+       "sextant.yaml line 5: health_feeds[1].command: cannot run /nonexistent/probe: No such file "
+       "or directory"},
+      {"health_feeds:\n  - {command: \"/bin/true --all\"}\n  - {command: \"probe | grep x\"}\n",
+       ""},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.yaml);
+    absl::StatusOr<Config> cfg = ParseConfig(
+        "zones:\n  - {origin: hc.test., file: hc.test.zone}\n" + r.yaml, kFile, "/etc/sextant");
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    const absl::Status s = CheckInputFiles(*cfg);
+    if (r.message.empty()) {
+      EXPECT_TRUE(s.ok()) << s;
+    } else {
+      EXPECT_THAT(std::string(s.message()), HasSubstr(r.message));
+    }
   }
 }
 

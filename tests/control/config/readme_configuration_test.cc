@@ -70,7 +70,7 @@ TEST(ReadmeConfiguration, LatencyCsvHeaderIsOptional) {
       {"Prefix, Datacenter, RTT (ms)\n198.18.7.0/24,dc-us,12\n", 1, nullptr},
       {"# measured 2024-05-01\n\nPREFIX,DC,RTT\n198.18.7.0/24,dc-us,12\n", 1, nullptr},
       {"198.18.7.0/24,dc-us,12\nprefix,datacenter,rtt_ms\n", 0,
-       "rtt.csv:2: 'prefix' is not an IPv4 network"},
+       "rtt.csv:2: 'prefix' is not an IPv4 or IPv6 network"},
   };
   for (const CsvRow& c : cases) {
     absl::StatusOr<std::vector<LatencyRow>> rows = ParseLatencyCsv(c.text, "rtt.csv");

@@ -1,5 +1,6 @@
 // The configuration's one YAML reader (control/config/yaml_reader.h): values it takes, and
-// refusals that name the file, the line, the key (after its subject) and what would be right.
+// refusals that name the file, the line, the key by its YAML path, the value given and what would
+// be right; duplicate keys refused with both lines.
 #include "control/config/yaml_reader.h"
 
 #include <sys/socket.h>
@@ -34,6 +35,12 @@ TEST(YamlReader, RefusalsNameFileLineKeyAndWhatIsRight) {
   } rows[] = {
       {"{n: x}", [](const YamlReader& r) { return r.Keys({"m"}); },
        "f.yaml line 2: unknown key 's.n' (known: m)"},
+      {"{interval: 1s, intervall: 2s}",
+       [](const YamlReader& r) {
+         return r.Keys({"interval", "timeout"});
+       },
+       "f.yaml line 2: unknown key 's.intervall' (known: interval, timeout; did you mean "
+       "interval?)"},
       {"[1]", [](const YamlReader& r) { return r.Keys({"m"}); },
        "f.yaml line 2: 's' must be a mapping"},
       {"{n: [1]}",
@@ -41,67 +48,93 @@ TEST(YamlReader, RefusalsNameFileLineKeyAndWhatIsRight) {
          std::string v;
          return r.Str("n", &v);
        },
-       "f.yaml line 2: s.n must be a string"},
+       "f.yaml line 2: s.n must be a string, not a list"},
       {"{n: 9}",
        [](const YamlReader& r) {
          int v = 0;
          return r.Int("n", 1, 8, &v);
        },
-       "s.n must be an integer in 1..8"},
+       "s.n must be an integer in 1..8, not '9'"},
       {"{n: 9}",
        [](const YamlReader& r) {
          int v = 0;
          return r.Int("n", 1, 8, &v, "1..8 (a count)");
        },
-       "s.n must be 1..8 (a count)"},
+       "s.n must be 1..8 (a count), not '9'"},
       {"{n: 1.5}",
        [](const YamlReader& r) {
          int v = 0;
          return r.Int("n", 1, 8, &v);
        },
-       "s.n must be an integer in 1..8"},
+       "s.n must be an integer in 1..8, not '1.5'"},
       {"{n: 91}",
        [](const YamlReader& r) {
          double v = 0;
          return r.Number("n", -90, 90, &v);
        },
-       "s.n must be a number in -90..90"},
+       "s.n must be a number in -90..90, not '91'"},
       {"{n: soon}",
        [](const YamlReader& r) {
          uint32_t v = 0;
          return r.Duration("n", 50, 3600000, &v);
        },
-       "s.n must be a duration from 50ms to 3600s (like 500ms, 2s, 1m)"},
+       "s.n must be a duration from 50ms to 3600s (like 500ms, 2s, 1m; a bare number is "
+       "seconds), not 'soon'"},
       {"{n: 2m}",
        [](const YamlReader& r) {
          uint32_t v = 0;
          return r.Duration("n", 0, 60000, &v);
        },
-       "s.n must be a duration <= 60s"},
+       "s.n must be a duration <= 60s (like 500ms, 2s, 1m; a bare number is seconds), not '2m'"},
       {"{n: maybe}",
        [](const YamlReader& r) {
          bool v = false;
          return r.Bool("n", &v);
        },
-       "s.n must be true or false"},
+       "s.n must be true or false, not 'maybe'"},
       {"{n: sideways}",
        [](const YamlReader& r) {
          bool v = false;
          return r.Flag("n", "up", "down", &v);
        },
-       "s.n must be up or down"},
+       "s.n 'sideways' is not one of up, down"},
+      {"{n: [up]}",
+       [](const YamlReader& r) {
+         bool v = false;
+         return r.Flag("n", "up", "down", &v);
+       },
+       "s.n must be up or down, not a list"},
       {"{n: PUT}",
        [](const YamlReader& r) {
          HttpMethod v = HttpMethod::kGet;
          return r.Enum("n", &v);
        },
-       "s.n 'PUT' is not GET, HEAD or POST"},
+       "f.yaml line 2: s.n 'PUT' is not one of GET, HEAD, POST"},
+      {"{n: HAED}",
+       [](const YamlReader& r) {
+         HttpMethod v = HttpMethod::kGet;
+         return r.Enum("n", &v);
+       },
+       "s.n 'HAED' is not one of GET, HEAD, POST (did you mean HEAD?)"},
+      {"{n: goe}",
+       [](const YamlReader& r) {
+         PolicyKind v = PolicyKind::kStatic;
+         return r.Enum("n", &v);
+       },
+       "s.n 'goe' is not one of static, failover, weighted, multivalue, geo, latency (did you "
+       "mean geo?)"},
       {"{n: OOPS}",
        [](const YamlReader& r) {
          maps::dns::Rcode v = maps::dns::kNoError;
          return r.Enum("n", &v, "an rcode");
        },
-       "s.n 'OOPS' is not an rcode (NOERROR, FORMERR, "},
+       "s.n 'OOPS' is not an rcode (one of NOERROR, FORMERR, "},
+      {"{n: NXDOMIAN}",
+       [](const YamlReader& r) {
+         maps::dns::Rcode v = maps::dns::kNoError;
+         return r.Enum("n", &v, "an rcode");
+       },
+       ", BADVERS; did you mean NXDOMAIN?)"},
       {"{n: www.example}",
        [](const YamlReader& r) {
          std::string v;
@@ -113,13 +146,13 @@ TEST(YamlReader, RefusalsNameFileLineKeyAndWhatIsRight) {
          std::vector<std::string> v;
          return r.StrList("n", "a name", &v);
        },
-       "s.n must be a name or a non-empty list of them"},
+       "s.n must be a name or a non-empty list of them, not an empty list"},
       {"{n: [200, 700]}",
        [](const YamlReader& r) {
          std::vector<uint16_t> v;
          return r.IntList("n", 100, 599, &v);
        },
-       "s.n must be an integer in 100..599"},
+       "s.n must be an integer in 100..599, not '700'"},
       {"{n: {a: 1}}", [](const YamlReader& r) { return r.Items("n", false, "of x").status(); },
        "'s.n' must be a list of x"},
       {"{}", [](const YamlReader& r) { return r.Items("n", true).status(); },
@@ -127,20 +160,16 @@ TEST(YamlReader, RefusalsNameFileLineKeyAndWhatIsRight) {
       {"{n: [1]}", [](const YamlReader& r) { return r.Entries("n", "name: x").status(); },
        "'s.n' must be a mapping of name: x"},
       {"{}", [](const YamlReader& r) { return r.Require("n"); }, "s.n is required"},
-      // A subject opens the message and keys are named after the prefix.
-      {"{p: 0}",
+      // A refusal that is not about one key names the node by its path.
+      {"{}", [](const YamlReader& r) { return r.Error("needs something"); },
+       "f.yaml line 2: s: needs something"},
+      // Nested sections, mapping entries and list items carry their path.
+      {"{t: {p: 0}}",
        [](const YamlReader& r) {
          int v = 0;
-         return r.WithSubject("target web1", "check.").Int("p", 1, 9, &v);
+         return r.Section("t").Int("p", 1, 9, &v);
        },
-       "f.yaml line 2: target web1: check.p must be an integer in 1..9"},
-      {"{w: -1}",
-       [](const YamlReader& r) {
-         int v = 0;
-         return r.WithSubject("resource www").Int("w", 0, 9, &v);
-       },
-       "resource www: w must be an integer in 0..9"},
-      // Nested sections and list items carry their path.
+       "f.yaml line 2: s.t.p must be an integer in 1..9, not '0'"},
       {"{t: {u: 1}}", [](const YamlReader& r) { return r.Section("t").Keys({"v"}); },
        "unknown key 's.t.u' (known: v)"},
       {"{l: [{u: 1}]}",
@@ -148,7 +177,15 @@ TEST(YamlReader, RefusalsNameFileLineKeyAndWhatIsRight) {
          SX_ASSIGN_OR_RETURN(const std::vector<YamlReader> items, r.Items("l", true));
          return items[0].Keys({"v"});
        },
-       "unknown key 's.l[].u' (known: v)"},
+       "unknown key 's.l[0].u' (known: v)"},
+      {"{l: [{v: 1}, {v: x}]}",
+       [](const YamlReader& r) -> absl::Status {
+         SX_ASSIGN_OR_RETURN(const std::vector<YamlReader> items, r.Items("l", true));
+         int v = 0;
+         SX_RETURN_IF_ERROR(items[0].Int("v", 0, 9, &v));
+         return items[1].Int("v", 0, 9, &v);
+       },
+       "s.l[1].v must be an integer in 0..9, not 'x'"},
       {"{m: {a: {u: 1}}}",
        [](const YamlReader& r) -> absl::Status {
          SX_ASSIGN_OR_RETURN(const std::vector<YamlReader::Entry> entries, r.Entries("m", ""));
@@ -209,6 +246,31 @@ TEST(YamlReader, ReadsValuesAndLeavesDefaultsWhenAbsent) {
   EXPECT_EQ(absent_i, 5);
   EXPECT_FALSE(r.Has("nope"));
   EXPECT_EQ(r.line(), 2);
+}
+
+TEST(YamlReader, DuplicateKeysAreRefusedWithBothLines) {
+  const struct {
+    const char* yaml;
+    const char* message;  // empty: accepted
+  } rows[] = {
+      {"a: 1\nb: 2\na: 3\n", "f.yaml line 3: duplicate key 'a' (first at line 1)"},
+      {"t:\n  web1: {x: 1}\n  web2: {x: 1}\n  web1: {x: 2}\n",
+       "f.yaml line 4: duplicate key 't.web1' (first at line 2)"},
+      {"t:\n  web1: {x: 1, y: 2, x: 3}\n",
+       "f.yaml line 2: duplicate key 't.web1.x' (first at line 2)"},
+      {"l:\n  - {a: 1}\n  - {a: 1,\n     a: 2}\n",
+       "f.yaml line 4: duplicate key 'l[1].a' (first at line 3)"},
+      {"a: {x: 1}\nb: {x: 1}\n", ""},  // the same key in two mappings is no duplicate
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.yaml);
+    const absl::Status s = RefuseDuplicateKeys("f.yaml", YAML::Load(row.yaml));
+    if (*row.message == '\0') {
+      EXPECT_TRUE(s.ok()) << s;
+    } else {
+      EXPECT_THAT(std::string(s.message()), HasSubstr(row.message));
+    }
+  }
 }
 
 // Reading never changes the document (yaml-cpp's Node assignment writes through).

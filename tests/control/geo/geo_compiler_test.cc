@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -158,6 +159,12 @@ TEST(GeoCompiler, BadNetsAreRefusedWithFileAndLine) {
        "nets.txt:2: 10.0.0.0/8 already given at nets.txt:1"},
       {"::ffff:10.0.0.0/104 dc-ap\n", "inside IPv4-mapped ::ffff:0:0/96"},
       {"2002::/24 dc-ap\n", "inside 6to4 2002::/16"},
+      // Either family is allowed: the refusal says so unless the text was clearly one of them.
+      {"garbage dc-ap\n",
+       "nets.txt:1: 'garbage' is not an IPv4 or IPv6 network (like "
+       "198.18.7.0/24 or 2001:db8::/32)"},
+      {"192.0.2.300/24 dc-ap\n", "nets.txt:1: '192.0.2.300/24' is not an IPv4 network"},
+      {"2001:db8::zz/32 dc-ap\n", "nets.txt:1: '2001:db8::zz/32' is not an IPv6 network"},
   };
   for (const BadInput& b : cases) {
     GeoMapConfig c = CityConfig();
@@ -179,7 +186,16 @@ TEST(GeoCompiler, NetsFileIsReadFromDisk) {
   c.nets_path = path;
   EXPECT_EQ(Ask(MustCompile(c), "81.2.69.160").dcs, "us");
   c.nets_path = path + ".missing";
-  EXPECT_THAT(std::string(CompileGeoMap(c).status().message()), HasSubstr("cannot open"));
+  // Named as the absolute, normalised path (TempDir() ends in '/': no "//" in the message).
+  const std::string named = std::filesystem::path(path).lexically_normal().string();
+  EXPECT_THAT(std::string(CompileGeoMap(c).status().message()),
+              HasSubstr("geo map 'test': cannot read nets file " + named +
+                        ".missing: No such file or directory"));
+  c.nets_path.clear();
+  c.latency_path = path + ".missing";
+  EXPECT_THAT(std::string(CompileGeoMap(c).status().message()),
+              HasSubstr("geo map 'test': cannot read latency file " + named +
+                        ".missing: No such file or directory"));
 }
 
 TEST(GeoCompiler, LatencyRowsBeatGeographyAndUnmeasuredFollowInGeographicOrder) {
@@ -237,7 +253,11 @@ TEST(GeoCompiler, RulesByContinentCountryAndSubdivision) {
   c.subdivision_rules = {{"GB-WBK", {"dc-ap", "dc-eu"}}, {"GB-ENG", {"dc-us", "dc-ap"}}};
   c.default_datacenters = {"dc-eu"};
 
-  c.database_path = kData + "GeoLite2-Country-Test.mmdb";  // no subdivisions
+  c.database_path = kData + "GeoLite2-Country-Test.mmdb";        // no subdivisions: rules on them
+  EXPECT_THAT(std::string(CompileGeoMap(c).status().message()),  // could never match
+              HasSubstr("rules.subdivision needs subdivisions[].iso_code, but database type "
+                        "GeoLite2-Country"));
+  c.subdivision_rules.clear();
   {
     const CompiledGeoMap map = MustCompile(c);
     const PointRow rows[] = {
@@ -250,6 +270,7 @@ TEST(GeoCompiler, RulesByContinentCountryAndSubdivision) {
     for (const PointRow& r : rows) EXPECT_EQ(Ask(map, r.addr).dcs, r.dcs) << "Country " << r.addr;
   }
   c.database_path = kCity;
+  c.subdivision_rules = {{"GB-WBK", {"dc-ap", "dc-eu"}}, {"GB-ENG", {"dc-us", "dc-ap"}}};
   {
     const CompiledGeoMap map = MustCompile(c);
     const PointRow rows[] = {
@@ -262,14 +283,50 @@ TEST(GeoCompiler, RulesByContinentCountryAndSubdivision) {
   }
 }
 
-TEST(GeoCompiler, NearestModeWithoutCoordinatesGivesTheDefault) {
-  GeoMapConfig c = CityConfig();
-  c.database_path = kData + "GeoLite2-Country-Test.mmdb";
-  c.default_datacenters = {"dc-us", "dc-eu"};
-  const CompiledGeoMap map = MustCompile(c);
-  EXPECT_EQ(Ask(map, "81.2.69.160").dcs, "us,eu");
-  EXPECT_EQ(map.stats.networks_after_merge, 1 + map.stats.v6_networks);  // IPv4: one /0
-  EXPECT_EQ(Ask(map, "81.2.69.160").scope, 0);
+// A database that cannot serve the mode would hand every client the default list: refused,
+// naming the database type. Rows: database, mode, rules (continent, country, subdivision).
+TEST(GeoCompiler, ADatabaseThatCannotServeTheModeIsRefusedNamingItsType) {
+  struct Row {
+    const char* database;
+    GeoMode mode;
+    bool continent, country, subdivision;
+    const char* refusal;  // "" = accepted
+  } rows[] = {
+      {"GeoIP2-City-Test.mmdb", GeoMode::kNearest, false, false, false, ""},
+      {"GeoLite2-City-Test.mmdb", GeoMode::kNearest, false, false, false, ""},
+      {"GeoLite2-Country-Test.mmdb", GeoMode::kNearest, false, false, false,
+       "mode nearest needs coordinates (location.latitude/longitude), but database type "
+       "GeoLite2-Country ("},
+      {"GeoLite2-ASN-Test.mmdb", GeoMode::kNearest, false, false, false,
+       "mode nearest needs coordinates (location.latitude/longitude), but database type "
+       "GeoLite2-ASN ("},
+      {"GeoLite2-Country-Test.mmdb", GeoMode::kRules, true, true, false, ""},
+      {"GeoLite2-Country-Test.mmdb", GeoMode::kRules, false, false, true,
+       "rules.subdivision needs subdivisions[].iso_code, but database type GeoLite2-Country"},
+      {"GeoLite2-ASN-Test.mmdb", GeoMode::kRules, false, true, false,
+       "rules.country needs country.iso_code, but database type GeoLite2-ASN"},
+      {"GeoLite2-ASN-Test.mmdb", GeoMode::kRules, true, false, false,
+       "rules.continent needs continent.code, but database type GeoLite2-ASN"},
+      {"GeoLite2-ASN-Test.mmdb", GeoMode::kRules, false, false, false, ""},  // nothing read
+      {"GeoIP2-City-Test.mmdb", GeoMode::kRules, true, true, true, ""},
+  };
+  for (const Row& r : rows) {
+    GeoMapConfig c = CityConfig();
+    c.database_path = kData + r.database;
+    c.mode = r.mode;
+    if (r.continent) c.continent_rules = {{"EU", {"dc-eu"}}};
+    if (r.country) c.country_rules = {{"US", {"dc-us"}}};
+    if (r.subdivision) c.subdivision_rules = {{"GB-ENG", {"dc-eu"}}};
+    const absl::Status s = CompileGeoMap(c).status();
+    if (*r.refusal == '\0') {
+      EXPECT_TRUE(s.ok()) << r.database << ": " << s;
+    } else {
+      EXPECT_THAT(std::string(s.message()),
+                  AllOf(HasSubstr("geo map 'test': "), HasSubstr(r.refusal),
+                        HasSubstr(c.database_path), HasSubstr("records")))
+          << r.database;
+    }
+  }
 }
 
 TEST(GeoCompiler, MergingJoinsNeighboursWithTheSameList) {
@@ -294,6 +351,7 @@ TEST(GeoCompiler, OtherTreeLayoutsCompile) {
                         "GeoLite2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"}) {
     GeoMapConfig c = CityConfig();
     c.database_path = kData + f;
+    c.mode = GeoMode::kRules;  // no rules: reads no field, so any layout of records will do
     auto m = CompileGeoMap(c);
     ASSERT_TRUE(m.ok()) << f << ": " << m.status();
     EXPECT_TRUE(ValidatePrefixTable(m->view(), m->lists.size()).ok()) << f;

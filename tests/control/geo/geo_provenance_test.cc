@@ -24,6 +24,7 @@
 namespace sextant::control {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 const std::string kData = SEXTANT_MAXMIND_TESTDATA "/";
@@ -174,13 +175,16 @@ TEST(GeoProvenance, BadInputsAreErrorsNamingTheMapAndFile) {
   c.nets_path += ".missing";
   absl::StatusOr<GeoProvenance> p = FindGeoProvenance(c, Prefix("198.18.0.1"));
   ASSERT_FALSE(p.ok());
-  EXPECT_THAT(std::string(p.status().message()), HasSubstr("prov_nets.txt.missing: cannot open"));
+  EXPECT_THAT(std::string(p.status().message()),
+              AllOf(HasSubstr("geo map 'world': cannot read nets file "),
+                    HasSubstr("prov_nets.txt.missing: No such file or directory")));
   c = CityConfig();
   c.database_path = kData + "nothere.mmdb";
   p = FindGeoProvenance(c, Prefix("198.18.0.1"));
   ASSERT_FALSE(p.ok());
   EXPECT_THAT(std::string(p.status().message()),
-              HasSubstr("geo map 'world': " + kData + "nothere.mmdb: cannot open MaxMind DB"));
+              HasSubstr("geo map 'world': cannot open MaxMind DB " + kData +
+                        "nothere.mmdb: No such file or directory"));
 }
 
 // Random addresses and ECS prefixes, in both families and the IPv4-embedding ranges: the list
@@ -249,12 +253,26 @@ TEST(GeoProvenance, GivesTheCompiledListForEveryClient) {
   no_db.database_path.clear();
   no_db.default_datacenters = {"dc-eu"};
   maps.emplace_back("no database", no_db);
-  for (const char* f :
-       {"GeoLite2-Country-Test.mmdb", "GeoLite2-ASN-Test.mmdb", "MaxMind-DB-test-mixed-24.mmdb",
-        "MaxMind-DB-no-ipv4-search-tree.mmdb", "GeoLite2-City-Test.mmdb"}) {
+  // Databases without coordinates serve rules mode only (nearest is refused for them): the
+  // Country one with rules on its codes, the others with none (every record: the default list).
+  const struct {
+    const char* file;
+    GeoMode mode;
+    bool rules;
+  } others[] = {{"GeoLite2-Country-Test.mmdb", GeoMode::kRules, true},
+                {"GeoLite2-ASN-Test.mmdb", GeoMode::kRules, false},
+                {"MaxMind-DB-test-mixed-24.mmdb", GeoMode::kRules, false},
+                {"MaxMind-DB-no-ipv4-search-tree.mmdb", GeoMode::kRules, false},
+                {"GeoLite2-City-Test.mmdb", GeoMode::kNearest, false}};
+  for (const auto& o : others) {
     GeoMapConfig other = LayeredConfig();
-    other.database_path = kData + f;
-    maps.emplace_back(f, other);
+    other.database_path = kData + o.file;
+    other.mode = o.mode;
+    if (o.rules) {
+      other.continent_rules = {{"EU", {"dc-eu", "dc-us"}}, {"AS", {"dc-ap"}}};
+      other.country_rules = {{"US", {"dc-us"}}};
+    }
+    maps.emplace_back(o.file, other);
   }
   std::mt19937 rng(18);
   const std::vector<IpPrefix> clients = SampleClients(rng);

@@ -220,6 +220,12 @@ TEST(ZoneLoader, RefusesBadZones) {
       {"class CH", "www CH TXT \"chaos\"\n", {"only class IN"}},
       {"bad address", "www IN A 192.0.2.256\n", {"test.zone"}},
       {"unknown type", "www IN BOGUS 1\n", {"test.zone"}},
+      {"no NS at the apex",
+       "$ORIGIN example.test.\n@ IN SOA ns1 hm 1 2 3 4 5\nns1 IN A 192.0.2.53\n",
+       {"(test.zone): no NS records at the zone apex example.test. (RFC 1034 section 4.2.1)"}},
+      {"NS only at a delegation below the apex",
+       "$ORIGIN example.test.\n@ IN SOA ns1 hm 1 2 3 4 5\nsub IN NS ns.sub\n",
+       {"no NS records at the zone apex example.test."}},
       {"missing SOA",
        "$ORIGIN example.test.\n@ IN NS ns1\nns1 IN A 192.0.2.53\n",
        {"test.zone", "no SOA record"}},
@@ -265,6 +271,71 @@ TEST(ZoneLoader, NamesTheLineOfTheBadRecord) {
     auto z = Load(c.text);
     ASSERT_FALSE(z.ok());
     EXPECT_THAT(std::string(z.status().message()), HasSubstr(c.where));
+  }
+}
+
+// ldns says "could not parse the RR's rdata" for any of these; the refusal quotes the token at
+// fault and its column instead.
+TEST(ZoneLoader, QuotesTheOffendingTokenAndItsColumn) {
+  struct Case {
+    std::string line;  // line 6, after kApex
+    std::string message;
+  } cases[] = {
+      {"x IN AX 1.2.3.4", "(test.zone line 6): unknown record type 'AX' (column 6)"},
+      {"x IN A 192.0.2.300",
+       "(test.zone line 6): '192.0.2.300' (column 8) is not an IPv4 address (A rdata field 1)"},
+      {"x 300 IN A 192.0.2.300", "'192.0.2.300' (column 12) is not an IPv4 address"},
+      {"  IN A 1.2.3.999", "'1.2.3.999' (column 8) is not an IPv4 address"},
+      {"x\tIN\tA\t1.2.3.999", "'1.2.3.999' (column 8) is not an IPv4 address"},
+      {"x IN AAAA 2001:db8::zz", "'2001:db8::zz' (column 11) is not an IPv6 address"},
+      {"x IN MX ten mail", "'ten' (column 9) is not an integer in 0..65535 (MX rdata field 1)"},
+      {"x IN SRV 1 2 http host",
+       "'http' (column 14) is not an integer in 0..65535 (SRV rdata field 3)"},
+      {"x INN A 1.2.3.4", "'INN' (column 3) is not a TTL or a class (IN, CH, HS)"},
+      {"x IN CH A 1.2.3.4", "'CH' (column 6) is a second class; a record has one"},
+      {"x IN A", "A needs 1 rdata field, got 0"},
+      {"x IN A 1.2.3.4 5.6.7.8",
+       "'5.6.7.8' (column 16) is one field too many: A takes 1 rdata field"},
+      {"x..y IN A 1.2.3.4", "owner 'x..y' (column 1) is not a domain name"},
+      // A record over two lines: the line and column of the token at fault.
+      {"x IN MX 10 (\n  mail. 300 )",
+       "(test.zone line 7): '300' (column 9) is one field too many: MX takes 2 rdata fields"},
+      // Fields of several tokens (hex, base64) are not blamed one token at a time.
+      {"x IN DS 1 8 2 ZZZZ", "the DS rdata '1 8 2 ZZZZ' (column 9) does not parse: "},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    auto z = Load(absl::StrCat(kApex, c.line, "\n"));
+    ASSERT_FALSE(z.ok());
+    EXPECT_THAT(std::string(z.status().message()),
+                AllOf(HasSubstr("zone example.test. (test.zone line"), HasSubstr(c.message)));
+  }
+}
+
+// ldns ends a string at the newline and keeps what it read: the lost quote would silently cut
+// (or join) TXT data. Refused, at the opening quote.
+TEST(ZoneLoader, RefusesAnUnterminatedQuotedString) {
+  struct Case {
+    std::string text;     // after kApex
+    std::string message;  // "" = accepted
+  } cases[] = {
+      {"x IN TXT \"hello\n",
+       "(test.zone line 6): unterminated quoted string at column 10: '\"hello'"},
+      {"x IN TXT \"hello\ny IN A 192.0.2.1\n", "(test.zone line 6): unterminated quoted string"},
+      {"x IN TXT \"ok\" \"open\n", "unterminated quoted string at column 15"},
+      {"x IN TXT \"a\\\"b\"\n", ""},  // an escaped quote is data
+      {"x IN TXT \"ok\" ; a \"quote in a comment\n", ""},
+      {"x IN TXT \"semi;colon\"\n", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto z = Load(absl::StrCat(kApex, c.text));
+    if (c.message.empty()) {
+      EXPECT_TRUE(z.ok()) << z.status();
+    } else {
+      ASSERT_FALSE(z.ok());
+      EXPECT_THAT(std::string(z.status().message()), HasSubstr(c.message));
+    }
   }
 }
 
@@ -340,6 +411,7 @@ TEST_F(ZoneLoaderFiles, RefusesBadIncludes) {
   Write("b.inc", "b IN A 192.0.2.2\n$INCLUDE a.inc\n");
   Write("self.inc", "$INCLUDE self.inc\n");
   Write("dname.inc", "dn IN DNAME example.net.\n");
+  Write("quote.inc", "a IN A 192.0.2.1\nt IN TXT \"open\n");
   struct Case {
     std::string what;
     std::string text;  // appended to kApex (5 lines)
@@ -349,8 +421,12 @@ TEST_F(ZoneLoaderFiles, RefusesBadIncludes) {
       {"file including itself", "$INCLUDE self.inc\n", {"$INCLUDE loop through", "self.inc"}},
       {"missing file",
        "$INCLUDE missing.inc\n",
-       {"test.zone line 6: ", "cannot read $INCLUDE file " + dir_ + "/missing.inc"}},
-      {"no file name", "$INCLUDE\n", {"test.zone line 6: ", "$INCLUDE without a file name"}},
+       {"(test.zone line 6): cannot read $INCLUDE file " + dir_ +
+        "/missing.inc: No such file or directory"}},
+      {"no file name", "$INCLUDE\n", {"(test.zone line 6): $INCLUDE without a file name"}},
+      {"an unterminated string in an included file",
+       "$INCLUDE quote.inc\n",
+       {"(" + dir_ + "/quote.inc line 2): unterminated quoted string at column 10"}},
       {"a refused record in an included file",
        "$INCLUDE dname.inc\n",
        {dir_ + "/dname.inc", "DNAME"}},
@@ -397,7 +473,23 @@ TEST_F(ZoneLoaderFiles, RefusesAMissingZoneFile) {
   ASSERT_FALSE(z.ok());
   EXPECT_EQ(z.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(z.status().message()),
-              AllOf(HasSubstr("example.test."), HasSubstr(dir_ + "/nope.zone")));
+              HasSubstr("zone example.test.: cannot read " + dir_ +
+                        "/nope.zone: No such file or directory"));
+  // A relative path is named absolute: the message must not depend on the reader's directory.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  auto rel = LoadZoneFile("example.test.", "sub/../nope.zone");
+  std::filesystem::current_path(cwd);
+  ASSERT_FALSE(rel.ok());
+  EXPECT_THAT(std::string(rel.status().message()),
+              HasSubstr("cannot read " + std::filesystem::canonical(dir_).string() +
+                        "/nope.zone: No such file or directory"));
+  // A directory opens without complaint and reads as nothing: its errno, not "no SOA record".
+  std::filesystem::create_directories(dir_ + "/adir");
+  auto dir = LoadZoneFile("example.test.", dir_ + "/adir");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(std::string(dir.status().message()),
+            "zone example.test.: cannot read " + dir_ + "/adir: Is a directory");
 }
 
 }  // namespace

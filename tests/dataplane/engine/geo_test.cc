@@ -324,21 +324,21 @@ TEST(GeoConfig, BadGeoConfigIsRefusedNamingTheCulprit) {
   } cases[] = {
       {dcs + map + "resources:\n" + pool +
            "  g: {kind: geo, map: nope, datacenters: {dc-a: {resource: p}}}\n",
-       "resource g: unknown geo map 'nope'"},
+       "resources.g.map: unknown geo map 'nope' (known: m)"},
       {dcs + map + "resources:\n" + pool +
            "  g: {kind: geo, map: m, datacenters: {dc-z: {resource: p}}}\n",
-       "resource g: unknown datacenter 'dc-z'"},
+       "resources.g.datacenters.dc-z: unknown datacenter 'dc-z' (known: dc-a, dc-b)"},
       {dcs + map + "resources:\n" + pool +
            "  g: {kind: latency, map: m, datacenters: {dc-a: {resource: p}}}\n",
-       "resource g: kind latency needs a map with latency data"},
+       "resources.g.map: kind latency needs a map with latency data"},
       {dcs + map + "resources:\n" + pool +
            "  g: {kind: geo, map: m, ecs: maybe, datacenters: {dc-a: {resource: p}}}\n",
-       "ecs must be use or ignore"},
+       "resources.g.ecs 'maybe' is not one of use, ignore"},
       {dcs + map + "resources:\n" + pool +
            "  g: {kind: geo, map: m, members: [198.18.1.1], datacenters: {dc-a: {resource: p}}}\n",
        "members"},
       {dcs + "geo_maps: {m: {database: " + kCity + ", default: [dc-q]}}\n",
-       "geo map m: default: unknown datacenter 'dc-q'"},
+       "geo_maps.m.default: unknown datacenter 'dc-q' (known: dc-a, dc-b)"},
       {dcs + "geo_maps: {m: {database: " SEXTANT_MAXMIND_TESTDATA
              "/GeoIP2-City-Test-Broken-Double-Format.mmdb}}\n",
        "geo map"},
