@@ -401,6 +401,8 @@ while time.time() < end:
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.lab.ns, "/usr/bin/python3", "-c",
                                       self.CODE, "600"], stdout=subprocess.PIPE, text=True)
         for line in self.proc.stdout:
+            if not line.endswith("\n"):
+                break  # the last line, cut short when finish() kills the client
             if line.startswith("timeout"):
                 self.timeouts += 1
                 continue
