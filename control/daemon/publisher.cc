@@ -31,8 +31,11 @@ absl::StatusOr<uint64_t> Publisher::Publish(
   SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob, build(gen));
 
   const std::string path = maps::SnapshotPath(instance_, gen);
+  // 0640: the dataplane runs as control's user; operators in its group may read them
+  // (sextantctl explain), nobody else (zone data, health-check targets).
   SX_RETURN_IF_ERROR(WriteFileAtomically(
-      path, absl::string_view(reinterpret_cast<const char*>(blob.data()), blob.size())));
+      path, absl::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()),
+      {.mode = 0640}));
   // Read it back exactly as the dataplane will: a snapshot we could not read is never published.
   if (auto r = maps::SnapshotReader::OpenFile(path); !r.ok()) {
     unlink(path.c_str());
@@ -65,7 +68,8 @@ absl::StatusOr<std::map<std::string, uint32_t>> Publisher::AssignTargets(
 absl::Status Publisher::SaveTargets(const std::map<std::string, uint32_t>& targets) {
   std::string text;
   for (const auto& [name, index] : targets) absl::StrAppend(&text, name, " ", index, "\n");
-  return WriteFileAtomically(absl::StrCat("/dev/shm/", instance_, ".targets"), text);
+  return WriteFileAtomically(absl::StrCat("/dev/shm/", instance_, ".targets"), text,
+                             {.mode = 0640});
 }
 
 void Publisher::RemoveStale(uint64_t keep_from) {

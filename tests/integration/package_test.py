@@ -226,6 +226,10 @@ def serve(args, res):
         st = os.stat("/dev/shm/sextant.ctl")
         res.check("the control block belongs to sextant, 0600",
                   st.st_uid == pw.pw_uid and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode))
+        snap = os.stat("/dev/shm/" + shm_snapshots()[-1])
+        res.check("snapshots belong to sextant, 0640 (group sextant may read them)",
+                  snap.st_uid == pw.pw_uid and stat.S_IMODE(snap.st_mode) == 0o640,
+                  oct(snap.st_mode))
         sock = os.stat("/run/sextant/sextant.sock")
         res.check("the control socket is sextant's, 0660",
                   sock.st_uid == pw.pw_uid and stat.S_IMODE(sock.st_mode) == 0o660,
