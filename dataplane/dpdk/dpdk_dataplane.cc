@@ -15,12 +15,13 @@
 #include <rte_prefetch.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "dataplane/dpdk/interface_name.h"
+#include "dataplane/dpdk/netlink.h"
 #include "maps/status_macros.h"
 
 namespace sextant::dataplane {
@@ -134,24 +135,6 @@ int WorkerLoop(void* arg) {
   qsbr.Offline(reader);
   qsbr.Unregister(reader);
   return 0;
-}
-
-int RunCommand(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) std::fprintf(stderr, "sextant-dataplane: '%s' failed (%d)\n", cmd.c_str(), rc);
-  return rc;
-}
-
-// PMDs that sit on a kernel interface (af_packet, af_xdp in copy mode) see frames the kernel
-// sees too. Since the kernel side of the exception tap owns our addresses, the kernel would also
-// answer ARP, ICMP and (with port unreachable) DNS arriving on the data interface: duplicate or
-// contradicting replies. Make the kernel ignore that interface: no ARP replies, strict reverse-
-// path filtering (the clients' route is via the tap), no IPv6.
-void QuietKernelInterface(uint32_t if_index) {
-  char name[IF_NAMESIZE];
-  if (if_index == 0 || if_indextoname(if_index, name) == nullptr) return;
-  RunCommand(absl::StrCat("sysctl -qw net.ipv4.conf.", name, ".arp_ignore=8 net.ipv4.conf.", name,
-                          ".rp_filter=1 net.ipv6.conf.", name, ".disable_ipv6=1"));
 }
 
 }  // namespace
@@ -273,7 +256,38 @@ absl::Status DpdkDataplane::ConfigurePort(uint16_t port, int queues, bool data_p
   return absl::OkStatus();
 }
 
+// PMDs that sit on a kernel interface (af_packet, af_xdp in copy mode) see frames the kernel
+// sees too. Since the kernel side of the exception tap owns our addresses, the kernel would also
+// answer ARP, ICMP and (with port unreachable) DNS arriving on the data interface: duplicate or
+// contradicting replies. Make the kernel ignore that interface: no ARP replies, strict reverse-
+// path filtering (the clients' route is via the tap), no IPv6. The old values come back when
+// the dataplane stops (~DpdkDataplane).
+void DpdkDataplane::QuietKernelInterface(uint32_t if_index) {
+  char name[IF_NAMESIZE];
+  if (if_index == 0 || if_indextoname(if_index, name) == nullptr) return;
+  SetSysctl(absl::StrCat("net/ipv4/conf/", name, "/arp_ignore"), "8");
+  SetSysctl(absl::StrCat("net/ipv4/conf/", name, "/rp_filter"), "1");
+  SetSysctl(absl::StrCat("net/ipv6/conf/", name, "/disable_ipv6"), "1");
+}
+
+// A setting that cannot be made costs what it guards (a duplicate reply, a DAD delay), not the
+// service: say so and go on, as the start-up always has.
+void DpdkDataplane::SetSysctl(const std::string& key, const char* value) {
+  const absl::Status s = sysctls_.Set(key, value);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sextant-dataplane: warning: %s\n", std::string(s.message()).c_str());
+  }
+}
+
 absl::Status DpdkDataplane::CreateExceptionPath() {
+  // The name goes into the net_tap devargs, netlink requests and /proc/sys paths: check it, and
+  // every VLAN sub-interface name made from it, before any of them is used.
+  SX_RETURN_IF_ERROR(ValidateInterfaceName(settings_.exception_interface));
+  for (const PortAddress& a : settings_.addresses) {
+    if (a.vlan != 0) {
+      SX_RETURN_IF_ERROR(VlanInterfaceName(settings_.exception_interface, a.vlan).status());
+    }
+  }
   tap_name_ = settings_.exception_interface;
   const std::string vdev = absl::StrCat("net_tap_", tap_name_);
   const std::string args =
@@ -288,30 +302,37 @@ absl::Status DpdkDataplane::CreateExceptionPath() {
     return absl::InternalError(absl::StrCat("exception tap ", vdev, " has no port"));
   }
   SX_RETURN_IF_ERROR(ConfigurePort(tap_port_, queues_, false));
+  absl::StatusOr<RouteNetlink> netlink = RouteNetlink::Open();
+  if (!netlink.ok()) return netlink.status();
   // The kernel side carries our addresses, so its TCP stack (and the listener on it) answers
-  // what the fast path hands over. No DAD: the address is ours by configuration.
-  RunCommand(absl::StrCat("sysctl -qw net.ipv6.conf.", tap_name_, ".accept_dad=0"));
-  RunCommand(absl::StrCat("ip link set ", tap_name_, " up"));
+  // what the fast path hands over. No DAD: the address is ours by configuration. What fails
+  // here is reported and skipped, as before: it costs TCP on that address, not the fast path.
+  const auto warn = [](const absl::Status& s) {
+    if (!s.ok()) std::fprintf(stderr, "sextant-dataplane: %s\n", std::string(s.message()).c_str());
+    return s.ok();
+  };
+  SetSysctl(absl::StrCat("net/ipv6/conf/", tap_name_, "/accept_dad"), "0");
+  warn(netlink->SetLinkUp(tap_name_));
   for (const PortAddress& a : settings_.addresses) {
     std::string dev = tap_name_;
     if (a.vlan != 0) {
       // The kernel side needs a VLAN sub-interface; kernels without 802.1Q support cannot have
       // one, and then only TCP for that address is lost (UDP, ARP/ND and ICMP stay in the fast
       // path).
-      dev = absl::StrCat(tap_name_, ".", a.vlan);
-      if (RunCommand(absl::StrCat("ip link show ", dev, " >/dev/null 2>&1 || ip link add link ",
-                                  tap_name_, " name ", dev, " type vlan id ", a.vlan)) != 0) {
+      dev = *VlanInterfaceName(tap_name_, a.vlan);
+      const absl::Status vlan = netlink->EnsureVlanLink(tap_name_, dev, a.vlan);
+      if (!vlan.ok()) {
         std::fprintf(stderr,
-                     "sextant-dataplane: warning: no VLAN %u on the exception path (kernel "
-                     "without 802.1Q?): TCP to %s is not served\n",
-                     a.vlan, a.Text().c_str());
+                     "sextant-dataplane: warning: no VLAN %u on the exception path%s: TCP to %s "
+                     "is not served (%s)\n",
+                     a.vlan, IsNoVlanSupport(vlan) ? " (kernel without 802.1Q)" : "",
+                     a.Text().c_str(), std::string(vlan.message()).c_str());
         continue;
       }
-      RunCommand(absl::StrCat("sysctl -qw net.ipv6.conf.", dev, ".accept_dad=0"));
-      RunCommand(absl::StrCat("ip link set ", dev, " up"));
+      SetSysctl(absl::StrCat("net/ipv6/conf/", dev, "/accept_dad"), "0");
+      warn(netlink->SetLinkUp(dev));
     }
-    if (RunCommand(absl::StrCat("ip ", a.family == 6 ? "-6 " : "", "addr replace ", a.Text(), "/",
-                                a.prefix, " dev ", dev, a.family == 6 ? " nodad" : "")) == 0) {
+    if (warn(netlink->ReplaceAddress(dev, a.family, a.addr, a.prefix, a.family == 6))) {
       kernel_addresses_.push_back(a);
     }
   }
@@ -360,6 +381,12 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
 }
 
 DpdkDataplane::~DpdkDataplane() {
+  // Put the interfaces' settings back first, while the interfaces are still there.
+  const absl::Status restored = sysctls_.Restore();
+  if (!restored.ok()) {
+    std::fprintf(stderr, "sextant-dataplane: warning: %s\n",
+                 std::string(restored.message()).c_str());
+  }
   for (uint16_t p : {port_, tx_port_, tap_port_}) {
     if (p == 0xffff || !rte_eth_dev_is_valid_port(p)) continue;  // closed ports are invalid
     rte_eth_dev_stop(p);

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/dpdk/port_settings.h"
+#include "dataplane/dpdk/sysctl.h"
 #include "dataplane/packet_path.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
@@ -44,6 +45,8 @@ class DpdkDataplane {
   DpdkDataplane() = default;
   absl::Status ConfigurePort(uint16_t port, int queues, bool data_port);
   absl::Status CreateExceptionPath();
+  void QuietKernelInterface(uint32_t if_index);
+  void SetSysctl(const std::string& key, const char* value);
 
   PortSettings settings_;
   SnapshotFollower* follower_ = nullptr;
@@ -59,6 +62,7 @@ class DpdkDataplane {
   int workers_ = 1;
   int queues_ = 1;
   bool main_is_worker_ = false;
+  SysctlChanges sysctls_;  // what the start changed under /proc/sys, put back when we stop
 };
 
 }  // namespace sextant::dataplane

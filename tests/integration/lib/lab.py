@@ -249,6 +249,11 @@ class Lab:
         with open(f"/dev/shm/{self.instance}.ctl", "rb") as f:
             return struct.unpack("<Q", f.read(24)[16:24])[0]
 
+    def make_wire(self):
+        """The namespace and (af_packet) the veth pair, without starting anything: for a test
+        that prepares the wire before start(make_wire=False)."""
+        self._make_wire()
+
     def _make_wire(self):
         run(f"ip netns add {self.ns}")
         run(f"ip -n {self.ns} link set lo up")
@@ -268,10 +273,11 @@ class Lab:
         self.client_ifname = ifname
 
     def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args="", hugepages=False,
-              make_wire=True):
+              make_wire=True, env=None):
         """lcores: EAL lcore arguments; vdev_args: extra devargs for the data port
         (e.g. ",qpairs=2" for two af_packet queue pairs); hugepages: reserve 2 MiB pages and
-        run on them instead of --no-huge; make_wire=False restarts on the existing wire."""
+        run on them instead of --no-huge; make_wire=False restarts on the existing wire (or on
+        one made with make_wire()); env: the dataplane's environment (default: ours)."""
         if make_wire:
             self._make_wire()
         vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
@@ -284,7 +290,8 @@ class Lab:
                "--instance", self.instance]
         self.log = open(self.log_path, "w" if make_wire else "a")
         mark = self.log_path.stat().st_size
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+                                     env=env)
         deadline = time.time() + wait_s
         while time.time() < deadline:
             if self.proc.poll() is not None:
