@@ -7,6 +7,7 @@
 // they are caught here, at start-up.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -22,9 +23,11 @@
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
+#include "dataplane/log_level_option.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
+#include "maps/log.h"
 
 namespace {
 
@@ -37,7 +40,7 @@ void OnSignal(int signo) {
 }
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "sextant-dataplane: %s\n", message.c_str());
+  sextant::maps::Log(sextant::maps::LogLevel::kError, message);
   return 1;
 }
 
@@ -47,6 +50,7 @@ int Fail(const std::string& message) {
 // throws here (an allocation failure) ends the process with a message, as it should.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   namespace dp = sextant::dataplane;
+  sextant::maps::InitLog("sextant-dataplane", STDOUT_FILENO, STDERR_FILENO);
   // `<EAL args> -- --instance NAME` selects the DPDK mode; without "--" this is kernel-socket
   // mode.
   for (int i = 1; i < argc; ++i) {
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   app.add_option("--threads", threads, "UDP worker threads")
       ->check(CLI::Range(1, static_cast<int>(maps::kMaxLcores) - 1));
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
+  dp::AddLogLevelOption(app);
   CLI11_PARSE(app, argc, argv);
   if (!config_path.empty()) return Fail(dp::NoConfigFileMessage());
   if (std::string problem = dp::InstanceFlagProblem(instance); !problem.empty()) {
@@ -113,10 +118,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   const std::string bound = absl::StrJoin((*listener)->bound_addresses(), ", ");
   const dp::DataplaneAttachment attached(*inst, absl::StrCat("udp+tcp ", bound));
-  std::printf("sextant-dataplane: instance %s: serving generation %llu on %s (udp+tcp)\n",
-              instance.c_str(), static_cast<unsigned long long>(follower.generation()),
-              bound.c_str());
-  std::fflush(stdout);
+  maps::Log(maps::LogLevel::kNotice,
+            absl::StrCat("instance ", instance, ": serving generation ", follower.generation(),
+                         " on ", bound, " (udp+tcp)"));
 
   absl::Status run = (*listener)->Run(g_stop);
   follower.Stop();

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "maps/dataplane_attachment.h"
+#include "maps/log.h"
 
 namespace sextant::dataplane {
 namespace {
@@ -30,9 +31,8 @@ absl::StatusOr<AttachedInstance> AttachInstance(const std::string& name, bool wa
   a.name = name;
   auto block = maps::ControlBlockMapping::Open(name, /*create=*/false);
   if (!block.ok() && wait && absl::IsNotFound(block.status())) {
-    std::printf("sextant-dataplane: instance %s: waiting for sextant-control to create it\n",
-                name.c_str());
-    std::fflush(stdout);
+    maps::Log(maps::LogLevel::kNotice,
+              absl::StrCat("instance ", name, ": waiting for sextant-control to create it"));
     while (!block.ok() && absl::IsNotFound(block.status()) &&
            !stop.load(std::memory_order_relaxed)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -120,11 +120,10 @@ DataplaneAttachment::DataplaneAttachment(const AttachedInstance& instance,
                              .count();
   slot_ = maps::AttachDataplane(*block_, static_cast<uint64_t>(getpid()), serving, now_ms);
   if (slot_ < 0) {
-    std::fprintf(stderr,
-                 "sextant-dataplane: instance %s: all %u attachment slots hold running "
-                 "dataplanes; this one serves all the same, but `sextantctl status` will not "
-                 "list it\n",
-                 instance.name.c_str(), maps::kMaxDataplanes);
+    maps::Log(maps::LogLevel::kWarning,
+              absl::StrCat("instance ", instance.name, ": all ", maps::kMaxDataplanes,
+                           " attachment slots hold running dataplanes; this one serves all the "
+                           "same, but `sextantctl status` will not list it"));
   }
 }
 

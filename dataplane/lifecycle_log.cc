@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "maps/log.h"
 
 namespace sextant::dataplane {
 
@@ -26,10 +27,8 @@ std::string SignalName(int signo) {
 }  // namespace
 
 void LogSnapshotSwitch(const std::string& instance, uint64_t from, uint64_t to) {
-  std::printf("sextant-dataplane: instance %s: snapshot generation %llu -> %llu\n",
-              instance.c_str(), static_cast<unsigned long long>(from),
-              static_cast<unsigned long long>(to));
-  std::fflush(stdout);
+  maps::Log(maps::LogLevel::kInfo,
+            absl::StrCat("instance ", instance, ": snapshot generation ", from, " -> ", to));
 }
 
 std::string StoppedLine(const std::string& instance, int signo, uint64_t generation,
@@ -37,7 +36,7 @@ std::string StoppedLine(const std::string& instance, int signo, uint64_t generat
   const maps::LcoreCounters c = maps::SumLcores(block);
   uint64_t dropped = 0;
   for (uint64_t d : c.dropped) dropped += d;
-  return absl::StrCat("sextant-dataplane: instance ", instance, ": ", SignalName(signo),
+  return absl::StrCat("instance ", instance, ": ", SignalName(signo),
                       ": stopped: served generation ", generation, "; the instance's counters: rx ",
                       c.rx_packets, ", tx ", c.tx_packets, ", queries ", c.queries, ", truncated ",
                       c.truncated, ", exception ", c.exception_packets, ", dropped ", dropped);
@@ -45,9 +44,7 @@ std::string StoppedLine(const std::string& instance, int signo, uint64_t generat
 
 void LogStopped(const std::string& instance, int signo, uint64_t generation,
                 const maps::ControlBlock& block) {
-  const std::string line = StoppedLine(instance, signo, generation, block);
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
+  maps::Log(maps::LogLevel::kNotice, StoppedLine(instance, signo, generation, block));
 }
 
 }  // namespace sextant::dataplane

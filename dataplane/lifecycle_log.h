@@ -11,10 +11,10 @@
 
 namespace sextant::dataplane {
 
-// "sextant-dataplane: instance NAME: snapshot generation 3 -> 4"
+// "sextant-dataplane: instance NAME: snapshot generation 3 -> 4" (info)
 void LogSnapshotSwitch(const std::string& instance, uint64_t from, uint64_t to);
 
-// "sextant-dataplane: instance NAME: SIGTERM: stopped: served generation 7; the instance's
+// "instance NAME: SIGTERM: stopped: served generation 7; the instance's
 //  counters: rx 10, tx 10, queries 10, truncated 0, exception 0, dropped 0"
 std::string StoppedLine(const std::string& instance, int signo, uint64_t generation,
                         const maps::ControlBlock& block);

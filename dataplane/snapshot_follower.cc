@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/lifecycle_log.h"
+#include "maps/log.h"
 
 namespace sextant::dataplane {
 
@@ -53,8 +54,8 @@ bool SnapshotFollower::PollOnce() {
     // Control may already have replaced it with a newer one (then the next poll finds that);
     // a corrupt snapshot is refused once, loudly, and the current one keeps serving.
     if (block_->hdr.active_generation.load(std::memory_order_acquire) == gen) {
-      std::fprintf(stderr, "sextant-dataplane: refusing snapshot generation %llu: %s\n",
-                   static_cast<unsigned long long>(gen), std::string(r.status().message()).c_str());
+      maps::Log(maps::LogLevel::kWarning,
+                absl::StrCat("refusing snapshot generation ", gen, ": ", r.status().message()));
       last_refused_ = gen;
       struct stat st {};
       last_refused_inode_ = stat(path.c_str(), &st) == 0 ? st.st_ino : 0;

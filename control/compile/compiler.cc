@@ -20,8 +20,10 @@ absl::StatusOr<std::vector<uint8_t>> CompileSnapshot(
     const std::map<std::string, uint32_t>* target_index) {
   SX_RETURN_IF_ERROR(CheckInputFiles(config));
   SX_ASSIGN_OR_RETURN(std::vector<ZoneData> zones, LoadZones(config));
+  if (stats != nullptr) stats->geo_maps.clear();
   SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob,
-                      BuildSnapshot(config, zones, generation, target_index));
+                      BuildSnapshot(config, zones, generation, target_index,
+                                    stats != nullptr ? &stats->geo_maps : nullptr));
   if (stats != nullptr) {
     stats->zones = zones.size();
     stats->records = 0;

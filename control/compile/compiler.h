@@ -20,6 +20,8 @@ struct CompileStats {
   std::vector<std::string> files;  // every zone and $INCLUDE file read (the daemon watches them)
   // The configuration's warnings (Config::warnings): accepted, but probably not what was meant.
   std::vector<std::string> warnings;
+  // One line per geo map built: database type and build date, networks, datacenters, time.
+  std::vector<std::string> geo_maps;
 };
 
 absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config);

@@ -1,6 +1,7 @@
 #include "control/compile/snapshot_builder.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <string_view>
@@ -82,8 +83,12 @@ struct BuildNode {
 class SnapshotBuilder {
  public:
   SnapshotBuilder(const Config& config, const std::vector<ZoneData>& zones,
-                  const std::map<std::string, uint32_t>* target_index)
-      : config_(config), zones_(zones), target_index_(target_index) {}
+                  const std::map<std::string, uint32_t>* target_index,
+                  std::vector<std::string>* geo_summaries)
+      : config_(config),
+        zones_(zones),
+        target_index_(target_index),
+        geo_summaries_(geo_summaries) {}
 
   absl::StatusOr<std::vector<uint8_t>> Build(uint64_t generation) {
     SX_RETURN_IF_ERROR(CompileResources());
@@ -118,12 +123,19 @@ class SnapshotBuilder {
   // Each compiled geo map's arrays appended to sections 12-14, found through its GeoMap.
   absl::Status CompileGeoMaps() {
     for (const GeoMapConfig& mc : config_.geo_maps) {
+      const auto start = std::chrono::steady_clock::now();
       absl::StatusOr<CompiledGeoMap> cm = CompileGeoMap(mc);
       if (!cm.ok()) {
         return absl::Status(
             cm.status().code(),
             absl::StrCat(config_.path, mc.line > 0 ? absl::StrCat(" line ", mc.line) : "", ": ",
                          cm.status().message()));
+      }
+      if (geo_summaries_ != nullptr) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+        geo_summaries_->push_back(GeoMapSummary(mc.name, *cm, ms));
       }
       maps::GeoMap g{};
       g.v4_first = static_cast<uint32_t>(geo_v4_.size());
@@ -516,6 +528,7 @@ class SnapshotBuilder {
   const Config& config_;
   const std::vector<ZoneData>& zones_;
   const std::map<std::string, uint32_t>* target_index_;
+  std::vector<std::string>* geo_summaries_;
 
   std::vector<uint8_t> strings_;
   std::vector<uint8_t> rdata_;
@@ -544,8 +557,8 @@ class SnapshotBuilder {
 
 absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
     const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
-    const std::map<std::string, uint32_t>* target_index) {
-  return SnapshotBuilder(config, zones, target_index).Build(generation);
+    const std::map<std::string, uint32_t>* target_index, std::vector<std::string>* geo_summaries) {
+  return SnapshotBuilder(config, zones, target_index, geo_summaries).Build(generation);
 }
 
 }  // namespace sextant::control

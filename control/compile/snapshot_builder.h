@@ -16,9 +16,11 @@
 namespace sextant::control {
 
 // `target_index` maps target names to health word indices (see AssignTargetIndexes); null
-// numbers them in declaration order (tests, --check).
+// numbers them in declaration order (tests, --check). `geo_summaries`, when given, receives one
+// line per geo map built (GeoMapSummary), for the log.
 absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
     const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
-    const std::map<std::string, uint32_t>* target_index = nullptr);
+    const std::map<std::string, uint32_t>* target_index = nullptr,
+    std::vector<std::string>* geo_summaries = nullptr);
 
 }  // namespace sextant::control

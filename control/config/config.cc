@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/config/datacenter_labels.h"
+#include "control/config/enum_names.h"
 #include "control/config/geo_map_config.h"
 #include "control/config/yaml_reader.h"
 #include "control/util/file_text.h"
@@ -28,9 +29,9 @@ namespace {
 
 constexpr size_t kMaxDataplaneAddresses = 32;
 
-const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",  "dataplane",
-                                        "targets",      "resources",   "records", "control",
-                                        "health_feeds", "datacenters", "geo_maps"};
+const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",   "dataplane",
+                                        "targets",      "resources",   "records",  "control",
+                                        "health_feeds", "datacenters", "geo_maps", "log"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -239,6 +240,11 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
                                             cfg.policies, &cfg.warnings));
   cfg.control.socket = absl::StrCat("/run/sextant/", cfg.instance, ".sock");
   cfg.control.state_file = absl::StrCat("/var/lib/sextant/", cfg.instance, ".state");
+  if (top.Has("log")) {
+    const YamlReader log = top.Section("log");
+    SX_RETURN_IF_ERROR(log.Keys({"level"}));
+    SX_RETURN_IF_ERROR(log.Enum("level", &cfg.log_level));
+  }
   if (top.Has("control")) {
     SX_RETURN_IF_ERROR(ReadControl(top.Section("control"), base_dir, &cfg.control));
   }

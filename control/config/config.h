@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
+#include "maps/log.h"
 
 namespace sextant::control {
 
@@ -81,6 +82,8 @@ struct Config {
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)
   ControlConfig control;
+  // `log: {level: ...}`: the least severe level control logs (maps/log.h). A reload applies it.
+  maps::LogLevel log_level = maps::LogLevel::kInfo;
   // What is accepted but probably not meant ("FILE line N: PATH: why"): `--check` prints them,
   // the daemon logs them with each load.
   std::vector<std::string> warnings;

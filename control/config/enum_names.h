@@ -17,6 +17,7 @@
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
 #include "maps/dns/wire.h"
+#include "maps/log.h"
 
 namespace sextant::control {
 
@@ -170,6 +171,15 @@ struct EnumNames<maps::dns::Rcode> {
       {maps::dns::kNotAuth, "NOTAUTH"},
       {static_cast<maps::dns::Rcode>(10), "NOTZONE"},
       {maps::dns::kBadVers, "BADVERS"},
+  };
+};
+
+template <>
+struct EnumNames<maps::LogLevel> {
+  static constexpr EnumName<maps::LogLevel> kRows[] = {
+      {maps::LogLevel::kError, "error"},   {maps::LogLevel::kWarning, "warning"},
+      {maps::LogLevel::kNotice, "notice"}, {maps::LogLevel::kInfo, "info"},
+      {maps::LogLevel::kDebug, "debug"},
   };
 };
 

@@ -2,6 +2,8 @@
 // dataplane, follows config and zone changes, runs health checks and serves sextantctl.
 // `--once` publishes one snapshot and exits (refused while a daemon holds the instance);
 // `--check` only validates. Thin: flags and wiring.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -15,10 +17,57 @@
 #include "control/util/log.h"
 #include "maps/build_info.h"
 
+namespace {
+
+using namespace sextant::control;
+
+int Failed(absl::string_view prefix, const absl::Status& s) {
+  std::fprintf(stderr, "sextant-control: %s%s\n", std::string(prefix).c_str(),
+               std::string(s.message()).c_str());
+  return 1;
+}
+
+// --check: the whole compilation, nothing published; warnings printed, not fatal.
+int Check(const Config& config, const std::string& config_path) {
+  CompileStats stats;
+  auto blob = CompileSnapshot(config, 0, &stats);
+  if (!blob.ok()) return Failed("", blob.status());
+  for (const std::string& w : stats.warnings) {
+    std::fprintf(stderr, "sextant-control: warning: %s\n", w.c_str());
+  }
+  std::printf("sextant-control: %s is valid: %s, %s, snapshot %s\n", config_path.c_str(),
+              Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
+              Plural(stats.bytes, "byte").c_str());
+  return 0;
+}
+
+// --once: one publish, refused while a daemon holds the instance.
+int Once(const Config& config) {
+  // Held until exit: no daemon starts while this publishes, and none may be running now.
+  auto lock = InstanceLock::Acquire(config.instance, InstanceRole::kOnce);
+  if (!lock.ok()) return Failed("not published: ", lock.status());
+  auto publisher = Publisher::Create(config.instance);
+  if (!publisher.ok()) return Failed("", publisher.status());
+  auto targets = (*publisher)->AssignTargets(config.policies);
+  if (!targets.ok()) return Failed("", targets.status());
+  CompileStats stats;
+  auto gen = (*publisher)->Publish([&](uint64_t g) {
+    return CompileSnapshot(config, g, &stats, &*targets);
+  });
+  if (!gen.ok()) return Failed("not published, still serving the previous state: ", gen.status());
+  if (absl::Status s = (*publisher)->SaveTargets(*targets); !s.ok()) Failed("", s);
+  std::printf("sextant-control: published generation %llu for instance %s: %s, %s, %s\n",
+              static_cast<unsigned long long>(*gen), config.instance.c_str(),
+              Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
+              Plural(stats.bytes, "byte").c_str());
+  return 0;
+}
+
+}  // namespace
+
 // CLI11 reports bad flags by throwing, and its parse macro catches that; anything else that
 // throws here (an allocation failure) ends the process with a message, as it should.
 int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
-  using namespace sextant::control;
   CLI::App app{"sextant-control: compiles zones and config into a snapshot and publishes it"};
   app.set_version_flag("--version", sextant::maps::VersionLine("sextant-control"));
   std::string config_path, instance;
@@ -30,71 +79,18 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
                "daemon runs for the instance");
   app.add_option("--instance", instance, "shared-memory instance name (overrides the config)");
   CLI11_PARSE(app, argc, argv);
+  sextant::maps::InitLog("sextant-control", STDERR_FILENO, STDERR_FILENO);
 
   if (!check && !once) {
     auto daemon = ControlDaemon::Create(DaemonOptions{config_path, instance});
     if (!daemon.ok()) {
-      LogLine(absl::StrCat("not started: ", daemon.status().message()));
+      LogLine(LogLevel::kError, absl::StrCat("not started: ", daemon.status().message()));
       return 1;
     }
     return (*daemon)->Run();
   }
-
   auto config = LoadConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "sextant-control: %s\n", std::string(config.status().message()).c_str());
-    return 1;
-  }
+  if (!config.ok()) return Failed("", config.status());
   if (!instance.empty()) config->instance = instance;
-  CompileStats stats;
-  if (check) {
-    auto blob = CompileSnapshot(*config, 0, &stats);
-    if (!blob.ok()) {
-      std::fprintf(stderr, "sextant-control: %s\n", std::string(blob.status().message()).c_str());
-      return 1;
-    }
-    for (const std::string& w : stats.warnings) {
-      std::fprintf(stderr, "sextant-control: warning: %s\n", w.c_str());
-    }
-    std::printf("sextant-control: %s is valid: %s, %s, snapshot %s\n", config_path.c_str(),
-                Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
-                Plural(stats.bytes, "byte").c_str());
-    return 0;
-  }
-  // Held until exit: no daemon starts while this publishes, and none may be running now.
-  auto lock = InstanceLock::Acquire(config->instance, InstanceRole::kOnce);
-  if (!lock.ok()) {
-    std::fprintf(stderr, "sextant-control: not published: %s\n",
-                 std::string(lock.status().message()).c_str());
-    return 1;
-  }
-  auto publisher = Publisher::Create(config->instance);
-  if (!publisher.ok()) {
-    std::fprintf(stderr, "sextant-control: %s\n",
-                 std::string(publisher.status().message()).c_str());
-    return 1;
-  }
-  auto targets = (*publisher)->AssignTargets(config->policies);
-  if (!targets.ok()) {
-    std::fprintf(stderr, "sextant-control: %s\n", std::string(targets.status().message()).c_str());
-    return 1;
-  }
-  auto gen = (*publisher)->Publish([&](uint64_t g) {
-    return CompileSnapshot(*config, g, &stats, &*targets);
-  });
-  if (gen.ok()) {
-    if (absl::Status s = (*publisher)->SaveTargets(*targets); !s.ok()) {
-      std::fprintf(stderr, "sextant-control: %s\n", std::string(s.message()).c_str());
-    }
-  }
-  if (!gen.ok()) {
-    std::fprintf(stderr, "sextant-control: not published, still serving the previous state: %s\n",
-                 std::string(gen.status().message()).c_str());
-    return 1;
-  }
-  std::printf("sextant-control: published generation %llu for instance %s: %s, %s, %s\n",
-              static_cast<unsigned long long>(*gen), config->instance.c_str(),
-              Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),
-              Plural(stats.bytes, "byte").c_str());
-  return 0;
+  return check ? Check(*config, config_path) : Once(*config);
 }

@@ -32,8 +32,6 @@ namespace {
 // override within 250 ms of its deadline at no measurable cost.
 constexpr int kTickMs = 250;
 
-void Log(const std::string& line) { LogLine(line); }
-
 int MakeTimer() { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
 
 }  // namespace
@@ -86,6 +84,7 @@ absl::Status ControlDaemon::Init() {
   started_ms_ = NowUnixMs();
   BlockSignals();
   SX_ASSIGN_OR_RETURN(config_, LoadConfig(options_.config_path));
+  maps::SetLogLevel(config_.log_level);
   if (!options_.instance.empty()) config_.instance = options_.instance;
 
   // Every resource is taken, or fails with its name and errno, before anything is published: a
@@ -114,9 +113,9 @@ absl::Status ControlDaemon::Init() {
   tick.it_interval.tv_nsec = kTickMs * 1000000L;
   tick.it_value.tv_nsec = 1000000;
   timerfd_settime(tick_fd_, 0, &tick, nullptr);
-  Log(absl::StrCat("instance ", config_.instance, ": serving generation ", *gen,
-                   "; control socket ", config_.control.socket, ", state file ",
-                   config_.control.state_file));
+  Log(LogLevel::kNotice, absl::StrCat("instance ", config_.instance, ": serving generation ", *gen,
+                                      "; control socket ", config_.control.socket, ", state file ",
+                                      config_.control.state_file));
   return absl::OkStatus();
 }
 
@@ -126,7 +125,7 @@ absl::Status ControlDaemon::OpenStateFile() {
   if (absl::Status s = table_->LoadFile(config_.control.state_file, NowUnixMs()); !s.ok()) {
     // A damaged state file must not keep the service from starting: overrides are lost, which
     // the log says loudly, and checks rebuild the health within a few intervals.
-    Log(absl::StrCat("ignoring the state file: ", s.message()));
+    Log(LogLevel::kWarning, absl::StrCat("ignoring the state file: ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -138,8 +137,8 @@ absl::Status ControlDaemon::StartMetrics() {
   SX_ASSIGN_OR_RETURN(
       metrics_, MetricsServer::Start(config_.control.metrics_host, config_.control.metrics_port,
                                      [this] { return MetricsNow(); }));
-  Log(absl::StrCat("metrics on http://", config_.control.metrics_host, ":", metrics_->port(),
-                   "/metrics"));
+  Log(LogLevel::kInfo, absl::StrCat("metrics on http://", config_.control.metrics_host, ":",
+                                    metrics_->port(), "/metrics"));
   return absl::OkStatus();
 }
 
@@ -223,8 +222,8 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
     const uint64_t active =
         publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
     last_reload_ = absl::StrCat("refused (", why, "): ", s.message());
-    Log(absl::StrCat("reload refused (", why, "), still serving generation ", active, ": ",
-                     s.message()));
+    Log(LogLevel::kWarning, absl::StrCat("reload refused (", why, "), still serving generation ",
+                                         active, ": ", s.message()));
     return s;
   };
   auto config = LoadConfig(options_.config_path);
@@ -254,20 +253,26 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
   if (files != watched_) {
-    if (absl::Status s = watcher_->Watch(files); !s.ok()) Log(std::string(s.message()));
+    if (absl::Status s = watcher_->Watch(files); !s.ok()) {
+      Log(LogLevel::kWarning, std::string(s.message()));
+    }
     watched_ = files;
   }
   if (!gen.ok()) return refuse(gen.status());
-  for (const std::string& w : stats.warnings) Log(absl::StrCat("warning: ", w));
-  if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) Log(std::string(s.message()));
+  for (const std::string& w : stats.warnings) Log(LogLevel::kWarning, absl::StrCat("warning: ", w));
+  for (const std::string& g : stats.geo_maps) Log(LogLevel::kInfo, g);
+  if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) {
+    Log(LogLevel::kError, std::string(s.message()));
+  }
   config_ = std::move(*config);
+  maps::SetLogLevel(config_.log_level);
   ApplyTargets(config_, *targets);
   ++reloads_ok_;
   const std::string counts =
       absl::StrCat(Plural(stats.zones, "zone"), ", ", Plural(stats.records, "record"), ", ",
                    Plural(stats.bytes, "byte"));
   last_reload_ = absl::StrCat("ok (", why, "): generation ", *gen, ", ", counts);
-  Log(absl::StrCat("published generation ", *gen, " (", why, "): ", counts));
+  Log(LogLevel::kInfo, absl::StrCat("published generation ", *gen, " (", why, "): ", counts));
   return *gen;
 }
 
@@ -303,7 +308,7 @@ void ControlDaemon::SaveState() {
     text = table_->Serialize();
   }
   if (absl::Status s = HealthTable::WriteStateFile(config_.control.state_file, text); !s.ok()) {
-    Log(std::string(s.message()));
+    Log(LogLevel::kError, std::string(s.message()));
   }
 }
 
@@ -408,7 +413,8 @@ absl::StatusOr<std::string> ControlDaemon::Force(const std::vector<std::string>&
     reply = ForceReply(*table_, r);
   }
   SaveState();  // an operator's decision is on disk before we say OK
-  Log(absl::StrCat("override: ", r.datacenter ? "datacenter " : "target ", r.name, " forced ", w[1],
+  Log(LogLevel::kNotice,
+      absl::StrCat("override: ", r.datacenter ? "datacenter " : "target ", r.name, " forced ", w[1],
                    r.for_ms ? absl::StrCat(" for ", r.for_ms / 1000.0, "s") : ""));
   return reply;
 }
@@ -425,7 +431,8 @@ absl::StatusOr<std::string> ControlDaemon::Release(const std::vector<std::string
     reply = ReleaseReply(*table_, r);
   }
   SaveState();
-  Log(absl::StrCat("override released: ", r.datacenter ? "datacenter " : "target ", r.name));
+  Log(LogLevel::kNotice,
+      absl::StrCat("override released: ", r.datacenter ? "datacenter " : "target ", r.name));
   return reply;
 }
 
@@ -439,7 +446,7 @@ int ControlDaemon::Run() {
     int n = epoll_wait(epoll_fd_, evs, 8, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      Log(absl::StrCat("epoll_wait: ", std::strerror(errno)));
+      Log(LogLevel::kError, absl::StrCat("epoll_wait: ", std::strerror(errno)));
       return 1;
     }
     for (int i = 0; i < n; ++i) {
@@ -453,7 +460,8 @@ int ControlDaemon::Run() {
             NotifyReloaded(hdr.active_generation.load(), gen.ok() ? "ok" : "refused");
           } else {
             NotifyStopping();
-            Log(absl::StrCat("signal ", si.ssi_signo, ": stopping; the dataplane keeps serving ",
+            Log(LogLevel::kNotice,
+                absl::StrCat("signal ", si.ssi_signo, ": stopping; the dataplane keeps serving ",
                              "generation ", hdr.active_generation.load()));
             hdr.control_pid.store(0, std::memory_order_relaxed);
             return 0;
@@ -482,7 +490,8 @@ int ControlDaemon::Run() {
         {
           std::lock_guard<std::mutex> lock(mu_);
           if (std::vector<std::string> gone = table_->ExpireOverrides(now); !gone.empty()) {
-            Log(absl::StrCat(gone.size() == 1 ? "override" : Plural(gone.size(), "override"),
+            Log(LogLevel::kNotice,
+                absl::StrCat(gone.size() == 1 ? "override" : Plural(gone.size(), "override"),
                              " expired: ", absl::StrJoin(gone, ", ")));
             state_dirty_ = true;
           }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <optional>
@@ -278,6 +279,22 @@ double GreatCircleKm(double lat1, double lon1, double lat2, double lon2) {
 
 absl::StatusOr<CompiledGeoMap> CompileGeoMap(const GeoMapConfig& config) {
   return GeoCompilation(config).Run();
+}
+
+std::string GeoMapSummary(const std::string& name, const CompiledGeoMap& map, int64_t ms) {
+  const GeoCompileStats& s = map.stats;
+  std::string db = "no database";
+  if (!s.database_type.empty()) {
+    const auto epoch = static_cast<time_t>(s.build_epoch);
+    tm utc{};
+    gmtime_r(&epoch, &utc);
+    char date[16];
+    std::strftime(date, sizeof(date), "%Y-%m-%d", &utc);
+    db = absl::StrCat(s.database_type, " built ", date);
+  }
+  return absl::StrCat("geo map '", name, "': ", db, ", ", s.networks_after_merge, " networks (v4 ",
+                      s.v4_networks, ", v6 ", s.v6_networks, "), ", map.datacenters.size(),
+                      " datacenters, ", ms, " ms");
 }
 
 }  // namespace sextant::control

@@ -120,7 +120,7 @@ void EventLoop::Run() {
   while (!stop_) {
     const int n = epoll_wait(epoll_.get(), events, kMaxEvents, WaitMs(MonoNs()));
     if (n < 0 && errno != EINTR) {
-      Log(absl::StrCat("epoll_wait: ", strerror(errno)));
+      LogHealth(LogLevel::kError, absl::StrCat("epoll_wait: ", strerror(errno)));
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     for (int i = 0; i < n; ++i) Dispatch(events[i].data.u64, events[i].events);

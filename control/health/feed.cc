@@ -60,7 +60,7 @@ void Feed::Abandon() {
 }
 
 void Feed::LogOnce(const std::string& key, absl::string_view what) {
-  if (logged_.insert(key).second) Log(absl::StrCat(name_, ": ", what));
+  if (logged_.insert(key).second) LogHealth(LogLevel::kWarning, absl::StrCat(name_, ": ", what));
 }
 
 void Feed::OnTimer(int64_t now) {
@@ -115,7 +115,7 @@ std::string Feed::ReadFile(int fd) const {
 
 void Feed::FileError(const char* error) {
   const std::string err = absl::StrCat(name_, ": ", error, "; verdicts unchanged");
-  if (err != last_error_) Log(err);
+  if (err != last_error_) LogHealth(LogLevel::kWarning, err);
   last_error_ = err;
 }
 
@@ -124,7 +124,7 @@ void Feed::FileError(const char* error) {
 void Feed::SpawnCommand(int64_t now) {
   due_ns_ = std::max(due_ns_ + MsToNs(spec_.interval_ms), now);
   if (absl::Status s = command_.Spawn(spec_.command); !s.ok()) {
-    Log(absl::StrCat(name_, ": ", s.message()));
+    LogHealth(LogLevel::kWarning, absl::StrCat(name_, ": ", s.message()));
     timer_.Arm(due_ns_);
     return;
   }
@@ -142,14 +142,14 @@ void Feed::OnCommandDone(const FeedCommand::Outcome& outcome) {
     RunError(absl::StrCat(why, "; ignoring this run"));
     return;
   }
-  if (!run_error_.empty()) Log(absl::StrCat(name_, ": runs again"));
+  if (!run_error_.empty()) LogHealth(LogLevel::kNotice, absl::StrCat(name_, ": runs again"));
   run_error_.clear();
   ApplyText(outcome.output);
 }
 
 // A failed run is logged when its reason differs from the last one: no line per interval.
 void Feed::RunError(const std::string& why) {
-  if (why != run_error_) Log(absl::StrCat(name_, ": ", why));
+  if (why != run_error_) LogHealth(LogLevel::kWarning, absl::StrCat(name_, ": ", why));
   run_error_ = why;
 }
 

@@ -27,7 +27,7 @@ using health::CheckRunner;
 using health::Damping;
 using health::Feed;
 using health::FeedLine;
-using health::Log;
+using health::LogHealth;
 using health::MonoNs;
 using health::UnixMs;
 
@@ -137,7 +137,8 @@ void HealthChecker::Engine::ApplyUpdate(std::vector<CheckedTarget>& targets) {
   std::unique_lock<std::mutex> lock(status_mu_);
   for (CheckedTarget& ct : targets) {
     if (!wanted.insert(ct.name).second) {
-      Log(absl::StrCat("target ", ct.name, " listed twice; the first one counts"));
+      LogHealth(LogLevel::kWarning,
+                absl::StrCat("target ", ct.name, " listed twice; the first one counts"));
       continue;
     }
     CheckSpec spec;
@@ -213,7 +214,9 @@ void HealthChecker::Engine::OnCheckResult(Target* t, const CheckResult& r) {
       t->since_ms = r.finished_unix_ms;
       changes.push_back({t->id, up, r});
       if (opt_.log_changes) {
-        Log(absl::StrCat(t->name, " ", up ? "up" : "down", " (", r.reason, "; ",
+        LogHealth(
+            up ? LogLevel::kNotice : LogLevel::kWarning,
+            absl::StrCat(t->name, " ", up ? "up" : "down", " (", r.reason, "; ",
                          up ? t->damping.ok_streak() : t->damping.fail_streak(), " in a row)"));
       }
     }
@@ -248,7 +251,10 @@ void HealthChecker::Engine::OnFeedLines(Feed& feed, const std::vector<FeedLine>&
         t->has_result = true;
       }
       changes.push_back({t->id, r.ok, r});
-      if (opt_.log_changes) Log(absl::StrCat(t->name, " ", r.reason));
+      if (opt_.log_changes) {
+        LogHealth(r.ok ? LogLevel::kNotice : LogLevel::kWarning,
+                  absl::StrCat(t->name, " ", r.reason));
+      }
     }
   }
   Notify(changes);

@@ -1,5 +1,5 @@
-// The health checker's log: one stderr line per message, "sextant-control: health: ...", with
-// the control plane's timestamp rule (control/util/log.h).
+// The health checker's log: one line per message, "sextant-control: health: ...", at the levels
+// control/util/log.h names (a target down is a warning, up a notice).
 #pragma once
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +8,8 @@
 
 namespace sextant::control::health {
 
-inline void Log(absl::string_view msg) { LogLine(absl::StrCat("health: ", msg)); }
+inline void LogHealth(LogLevel level, absl::string_view msg) {
+  LogLine(level, absl::StrCat("health: ", msg));
+}
 
 }  // namespace sextant::control::health

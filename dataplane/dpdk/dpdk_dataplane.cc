@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/dpdk/interface_name.h"
 #include "dataplane/dpdk/netlink.h"
+#include "maps/log.h"
 #include "maps/status_macros.h"
 
 namespace sextant::dataplane {
@@ -62,7 +63,8 @@ int WorkerLoop(void* arg) {
   maps::Qsbr& qsbr = w.follower->qsbr();
   const int reader = qsbr.Register();
   if (reader < 0) {
-    std::fprintf(stderr, "sextant-dataplane: no QSBR slot for lcore %u\n", rte_lcore_id());
+    maps::Log(maps::LogLevel::kError,
+              absl::StrCat("no QSBR slot for lcore ", rte_lcore_id(), ": it does not serve"));
     return -1;
   }
   qsbr.Online(reader);
@@ -275,7 +277,7 @@ void DpdkDataplane::QuietKernelInterface(uint32_t if_index) {
 void DpdkDataplane::SetSysctl(const std::string& key, const char* value) {
   const absl::Status s = sysctls_.Set(key, value);
   if (!s.ok()) {
-    std::fprintf(stderr, "sextant-dataplane: warning: %s\n", std::string(s.message()).c_str());
+    maps::Log(maps::LogLevel::kWarning, absl::StrCat("warning: ", s.message()));
   }
 }
 
@@ -308,7 +310,7 @@ absl::Status DpdkDataplane::CreateExceptionPath() {
   // what the fast path hands over. No DAD: the address is ours by configuration. What fails
   // here is reported and skipped, as before: it costs TCP on that address, not the fast path.
   const auto warn = [](const absl::Status& s) {
-    if (!s.ok()) std::fprintf(stderr, "sextant-dataplane: %s\n", std::string(s.message()).c_str());
+    if (!s.ok()) maps::Log(maps::LogLevel::kWarning, s.message());
     return s.ok();
   };
   SetSysctl(absl::StrCat("net/ipv6/conf/", tap_name_, "/accept_dad"), "0");
@@ -322,11 +324,10 @@ absl::Status DpdkDataplane::CreateExceptionPath() {
       dev = *VlanInterfaceName(tap_name_, a.vlan);
       const absl::Status vlan = netlink->EnsureVlanLink(tap_name_, dev, a.vlan);
       if (!vlan.ok()) {
-        std::fprintf(stderr,
-                     "sextant-dataplane: warning: no VLAN %u on the exception path%s: TCP to %s "
-                     "is not served (%s)\n",
-                     a.vlan, IsNoVlanSupport(vlan) ? " (kernel without 802.1Q)" : "",
-                     a.Text().c_str(), std::string(vlan.message()).c_str());
+        maps::Log(maps::LogLevel::kWarning,
+                  absl::StrCat("warning: no VLAN ", a.vlan, " on the exception path",
+                               IsNoVlanSupport(vlan) ? " (kernel without 802.1Q)" : "", ": TCP to ",
+                               a.Text(), " is not served (", vlan.message(), ")"));
         continue;
       }
       SetSysctl(absl::StrCat("net/ipv6/conf/", dev, "/accept_dad"), "0");
@@ -384,8 +385,7 @@ DpdkDataplane::~DpdkDataplane() {
   // Put the interfaces' settings back first, while the interfaces are still there.
   const absl::Status restored = sysctls_.Restore();
   if (!restored.ok()) {
-    std::fprintf(stderr, "sextant-dataplane: warning: %s\n",
-                 std::string(restored.message()).c_str());
+    maps::Log(maps::LogLevel::kWarning, absl::StrCat("warning: ", restored.message()));
   }
   for (uint16_t p : {port_, tx_port_, tap_port_}) {
     if (p == 0xffff || !rte_eth_dev_is_valid_port(p)) continue;  // closed ports are invalid

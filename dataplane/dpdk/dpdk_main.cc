@@ -22,12 +22,17 @@
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
+#include "dataplane/log_level_option.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
+#include "maps/log.h"
 
 namespace sextant::dataplane {
 namespace {
+
+using maps::Log;
+using maps::LogLevel;
 
 std::atomic<bool> g_dpdk_stop{false};
 std::atomic<int> g_dpdk_signal{0};  // which one, for the line that says why it stopped
@@ -37,7 +42,7 @@ void OnSignal(int signo) {
 }
 
 int Fail(const std::string& m) {
-  std::fprintf(stderr, "sextant-dataplane: %s\n", m.c_str());
+  Log(LogLevel::kError, m);
   return 1;
 }
 
@@ -49,10 +54,10 @@ void WarnOnSettingsChange(SnapshotFollower* follower, const PortSettings& starte
   follower->set_on_swap([started_with](const maps::SnapshotReader& snap) {
     absl::StatusOr<PortSettings> now = PortSettingsOf(snap);
     if (now.ok() && *now == started_with) return;
-    std::fprintf(stderr,
-                 "sextant-dataplane: generation %llu changes the dataplane: section; the ports "
-                 "keep the settings they started with until sextant-dataplane restarts\n",
-                 static_cast<unsigned long long>(snap.generation()));
+    Log(LogLevel::kWarning,
+        absl::StrCat("generation ", snap.generation(),
+                     " changes the dataplane: section; the ports keep the settings they started "
+                     "with until sextant-dataplane restarts"));
   });
 }
 
@@ -89,15 +94,15 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   }
   const DataplaneAttachment attached(
       inst, absl::StrCat("DPDK port ", (*dp)->port_name(), ", ", AddressList(settings)));
-  std::printf(
-      "sextant-dataplane: instance %s: serving generation %llu on DPDK port %s (%d worker "
-      "lcore%s, %d queue%s, checksums in %s), addresses %s%s\n",
-      inst.name.c_str(), static_cast<unsigned long long>(follower.generation()),
-      (*dp)->port_name().c_str(), (*dp)->worker_count(), (*dp)->worker_count() == 1 ? "" : "s",
-      (*dp)->queue_count(), (*dp)->queue_count() == 1 ? "" : "s",
-      (*dp)->checksum_offload() ? "the NIC" : "software", AddressList(settings).c_str(),
-      tcp_addrs.empty() ? "" : absl::StrCat("; TCP via ", settings.exception_interface).c_str());
-  std::fflush(stdout);
+  const int workers = (*dp)->worker_count(), queues = (*dp)->queue_count();
+  Log(LogLevel::kNotice,
+      absl::StrCat(
+          "instance ", inst.name, ": serving generation ", follower.generation(), " on DPDK port ",
+          (*dp)->port_name(), " (", workers, " worker lcore", workers == 1 ? "" : "s", ", ", queues,
+          " queue", queues == 1 ? "" : "s", ", checksums in ",
+          (*dp)->checksum_offload() ? "the NIC" : "software", "), addresses ",
+          AddressList(settings),
+          tcp_addrs.empty() ? "" : absl::StrCat("; TCP via ", settings.exception_interface)));
 
   (*dp)->Run(g_dpdk_stop);
 
@@ -125,6 +130,7 @@ int DpdkMain(int argc, char** argv) {
                  "instance whose /dev/shm files to serve (required: the config's instance:)");
   app.add_option("--config", config_path)->group("");  // refused below, with the way out
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
+  AddLogLevelOption(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

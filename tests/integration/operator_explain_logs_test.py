@@ -272,13 +272,47 @@ def journal(env, res):
     p, log_path = env.start_control("control-journal.log", journal_stream="match")
     env.stop(p)
     bare = lines(log_path)
-    res.check("JOURNAL_STREAM names stderr: no timestamps (journald stamps the lines)",
-              bare and all(ln.startswith("sextant-control: ") for ln in bare),
+    res.check("JOURNAL_STREAM names stderr: no timestamps, each line its syslog priority "
+              "(sd-daemon(3))", bare and all(re.match(r"<[3-7]>sextant-control: ", ln)
+                                             for ln in bare), log_path.read_text())
+    res.check("journal priorities: serving is a notice, a publish is info, stopping a notice",
+              any(ln.startswith("<5>sextant-control: instance ") and "serving generation" in ln
+                  for ln in bare) and
+              any(ln.startswith("<6>sextant-control: published generation") for ln in bare) and
+              any(ln.startswith("<5>sextant-control: signal 15: stopping") for ln in bare),
               log_path.read_text())
     p, log_path = env.start_control("control-inherited.log", journal_stream="1:1")
     env.stop(p)
     res.check("JOURNAL_STREAM names another stream (inherited): timestamps",
               stamped(log_path), log_path.read_text())
+
+
+def log_level(env, res):
+    """`log: {level: warning}`: notices and info are not written; a refused reload (a warning)
+    is. A level that does not exist is refused at --check with the choices."""
+    text = env.cfg.read_text()
+    quiet = env.work / "quiet.yaml"
+    quiet.write_text(text + "log:\n  level: warning\n")
+    log_path = env.work / "control-quiet.log"
+    log = open(log_path, "w")
+    p = subprocess.Popen([env.control, "--config", str(quiet)], cwd=env.work, stdout=log,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    env.procs.append(p)
+    up = wait_for(lambda: env.ctl("status").returncode == 0 or p.poll() is not None, timeout=30)
+    quiet.write_text(text + "log:\n  level: warning\nnot_a_key: 1\n")
+    env.ctl("reload")
+    quiet.write_text(text + "log:\n  level: warning\n")
+    env.stop(p)
+    out = log_path.read_text()
+    res.check("log level warning: no notice or info lines, the refused reload is logged",
+              up and ": serving generation" not in out and "published generation" not in out and
+              "stopping" not in out and "reload refused" in out, out)
+    bad = env.work / "badlevel.yaml"
+    bad.write_text(text + "log:\n  level: loud\n")
+    r = run([env.control, "--check", "--config", str(bad)], check=False)
+    res.check("log level 'loud': refused at --check, naming the choices",
+              r.returncode == 1 and "'loud' is not one of error, warning, notice, info, debug"
+              in r.stderr, r.stderr)
 
 
 def main():
@@ -314,6 +348,7 @@ def main():
         explain_without_daemon(env, res)
         (work / "nets.txt").write_text(NETS)
         journal(env, res)
+        log_level(env, res)
     finally:
         for p in env.procs:
             if p.poll() is None:

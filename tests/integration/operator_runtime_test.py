@@ -197,11 +197,32 @@ def dataplane_start(env, res):
     res.check("dataplane without --instance: refused, naming the instances there",
               r.returncode == 1 and "--instance NAME is required" in r.stderr and
               INSTANCE in r.stderr, r.stderr)
+    r = run([env.dataplane, "--instance", INSTANCE, "--log-level", "loud"], check=False,
+            timeout=20)
+    res.check("dataplane --log-level loud: refused, naming the choices",
+              r.returncode != 0 and "error, warning, notice, info, debug" in r.stderr, r.stderr)
     p, _, log = env.start_dataplane("wait", instance=OTHER, extra=["--wait"],
                                     wait_for="waiting for sextant-control")
     res.check("--wait: the waiting line names the instance",
               f"instance {OTHER}: waiting" in log.read_text(), log.read_text())
     env.stop(p)
+
+
+def quiet_dataplane(env, res):
+    """--log-level warning: the dataplane serves and writes no notice (no start line)."""
+    port = free_port()
+    log = env.work / "dataplane-quiet.log"
+    p = subprocess.Popen([env.dataplane, "--listen", f"{ADDR}:{port}", "--instance", INSTANCE,
+                          "--log-level", "warning"], stdout=open(log, "w"),
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    env.procs.append(p)
+    deadline = time.time() + 20
+    while time.time() < deadline and p.pid not in status_pids(env):
+        time.sleep(0.05)
+    answered = dig(port) != []
+    env.stop(p)
+    res.check("dataplane --log-level warning: serves, logs neither its start nor its stop",
+              answered and log.read_text() == "", log.read_text())
 
 
 def attachments(env, res):
@@ -400,6 +421,7 @@ def main():
         dataplane_start(env, res)
         reaching_the_daemon(env, res)
         _, port = attachments(env, res)
+        quiet_dataplane(env, res)
         one_holder(env, res)
         time.sleep(2.5)  # so that the checks' state is older than an override made now
         overrides(env, res)
