@@ -281,6 +281,11 @@ def journal(env, res):
               any(ln.startswith("<6>sextant-control: published generation") for ln in bare) and
               any(ln.startswith("<5>sextant-control: signal 15: stopping") for ln in bare),
               log_path.read_text())
+    res.check("each geo map built is summarised: database type and build date, networks, "
+              "datacenters, time", any(re.match(
+                  r"<6>sextant-control: geo map 'world': GeoIP2-City built \d{4}-\d\d-\d\d, "
+                  r"\d+ networks \(v4 \d+, v6 \d+\), 3 datacenters, \d+ ms$", ln)
+                  for ln in bare), log_path.read_text())
     p, log_path = env.start_control("control-inherited.log", journal_stream="1:1")
     env.stop(p)
     res.check("JOURNAL_STREAM names another stream (inherited): timestamps",
