@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/dpdk/interface_name.h"
 #include "dataplane/dpdk/netlink.h"
+#include "dataplane/dpdk/setup_hints.h"
 #include "maps/log.h"
 #include "maps/status_macros.h"
 
@@ -150,9 +151,9 @@ absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(const PortS
   d->block_ = block;
   d->port_ = settings.port;
   if (!rte_eth_dev_is_valid_port(d->port_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "DPDK port ", d->port_, " does not exist: ", rte_eth_dev_count_avail(),
-        " ports available; name the device in the EAL arguments (-a PCI or --vdev ...)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("DPDK port ", d->port_, " does not exist: ", rte_eth_dev_count_avail(),
+                     " ports available; ", NoPortHint(rte_eth_dev_count_avail())));
   }
   char name[RTE_ETH_NAME_MAX_LEN];
   rte_eth_dev_get_name_by_port(d->port_, name);
@@ -180,7 +181,8 @@ absl::StatusOr<std::unique_ptr<DpdkDataplane>> DpdkDataplane::Create(const PortS
   if (d->pool_ == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot create the mbuf pool of ", n_mbufs, " mbufs: ", rte_strerror(rte_errno),
-        " (reserve hugepages or pass --no-huge -m 512)"));
+        " (reserve hugepages: dpdk-hugepages.py --setup 1G; or raise -m with --no-huge; "
+        "dataplane.mbufs sets the pool's size)"));
   }
 
   // Our addresses.

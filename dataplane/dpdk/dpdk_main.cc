@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "dataplane/dpdk/dpdk_dataplane.h"
 #include "dataplane/dpdk/port_settings.h"
+#include "dataplane/dpdk/setup_hints.h"
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
@@ -117,7 +118,12 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
 
 int DpdkMain(int argc, char** argv) {
   const int eal_args = rte_eal_init(argc, argv);
-  if (eal_args < 0) return Fail(absl::StrCat("EAL init failed: ", rte_strerror(rte_errno)));
+  if (eal_args < 0) {
+    const int err = rte_errno;
+    return Fail(absl::StrCat("EAL init failed", err != 0 ? ": " : "",
+                             err != 0 ? rte_strerror(err) : "", ": ",
+                             EalInitHint(err, FreeHugepages())));
+  }
   argc -= eal_args;
   argv += eal_args;
 
