@@ -215,6 +215,25 @@ void ControlDaemon::ApplyTargets(const Config& config,
   checker_->UpdateFeeds(config.policies.health_feeds);
 }
 
+// What start-up took (the socket, its mode, the metrics address, the state file) stays until a
+// restart: a reload that changes them says so and keeps running with the old ones, so that
+// `status` reports what is in use and the state never goes to a file start-up did not check.
+void ControlDaemon::KeepStartupSettings(Config* next) const {
+  const ControlConfig& now = config_.control;
+  ControlConfig& want = next->control;
+  const bool changed = want.socket != now.socket || want.socket_mode != now.socket_mode ||
+                       want.state_file != now.state_file || want.metrics_host != now.metrics_host ||
+                       want.metrics_port != now.metrics_port;
+  if (changed) {
+    Log(LogLevel::kWarning,
+        "warning: control.socket, socket_mode, metrics and state_file take effect at the next "
+        "restart of sextant-control; it keeps the ones it started with");
+  }
+  const int64_t reload_delay_ms = want.reload_delay_ms;
+  want = now;
+  want.reload_delay_ms = reload_delay_ms;  // applied by a reload
+}
+
 absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   last_reload_ms_ = NowUnixMs();
   auto refuse = [&](const absl::Status& s) -> absl::Status {
@@ -264,6 +283,7 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) {
     Log(LogLevel::kError, std::string(s.message()));
   }
+  KeepStartupSettings(&*config);
   config_ = std::move(*config);
   maps::SetLogLevel(config_.log_level);
   ApplyTargets(config_, *targets);

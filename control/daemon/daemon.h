@@ -54,6 +54,7 @@ class ControlDaemon {
   absl::Status OpenStateFile();
   absl::Status StartMetrics();
   static sigset_t BlockSignals();
+  void KeepStartupSettings(Config* next) const;
   absl::Status SetUpEventLoop();
   // Compiles and publishes the config on disk; on error nothing changes.
   absl::StatusOr<uint64_t> Reload(const std::string& why);

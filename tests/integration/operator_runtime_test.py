@@ -327,6 +327,21 @@ def since(env, res):
     env.ctl("release", "web1")
 
 
+def startup_settings_kept(env, res):
+    """A reload that changes what start-up took (state file, metrics port) keeps the old ones
+    until a restart, and says so."""
+    original = env.config.read_text()
+    env.write_config("sextant.yaml", env.socket, env.work / "other.state", free_port())
+    r = env.ctl("reload")
+    status = env.ctl("status").stdout
+    log = (env.work / "control.log").read_text()
+    env.config.write_text(original)
+    env.ctl("reload")
+    res.check("reload changing state_file and metrics: published, the old ones kept, a warning",
+              r.returncode == 0 and f"state file   {env.state}" in status and
+              "take effect at the next restart of sextant-control" in log, r.stdout + status)
+
+
 def reaching_the_daemon(env, res):
     r = env.ctl("status")
     res.check("sextantctl --instance alone reaches a daemon on a non-default socket",
@@ -426,6 +441,7 @@ def main():
         time.sleep(2.5)  # so that the checks' state is older than an override made now
         overrides(env, res)
         since(env, res)
+        startup_settings_kept(env, res)
         env.stop(env.daemon)
         daemon_gone(env, res, port)
         abi_change(env, res, port)
