@@ -35,7 +35,7 @@ add_custom_target(sextant_changelog ALL DEPENDS ${SX_CHANGELOG})
 install(FILES ${SX_CHANGELOG} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages (docs/man, mdoc), compressed the same way.
-foreach(page sextant-control.8 sextant-dataplane.8 sextantctl.8)
+foreach(page sextant-control.8 sextant-dataplane.8 sextantctl.8 sextant.yaml.5)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
   set(gz ${CMAKE_BINARY_DIR}/man/${page}.gz)
   add_custom_command(OUTPUT ${gz}

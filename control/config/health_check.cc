@@ -78,9 +78,8 @@ bool HostnameChars(const std::string& s) {
 absl::Status CheckKeysForType(const YamlReader& r, CheckType type) {
   const std::set<std::string> known = KnownKeys(type);
   const std::optional<std::string> key = r.UnknownKey(known);
-  if (!key) return absl::OkStatus();
-  if (kCommonKeys.count(*key) || kHttpKeys.count(*key) || kHttpsKeys.count(*key) ||
-      kDnsKeys.count(*key)) {
+  if (key && (kCommonKeys.count(*key) || kHttpKeys.count(*key) || kHttpsKeys.count(*key) ||
+              kDnsKeys.count(*key))) {
     return r.ErrorAt(
         *key, absl::StrCat(r.KeyName(*key), " does not apply to a ", NameOf(type), " check"));
   }

@@ -178,7 +178,18 @@ std::optional<std::string> YamlReader::UnknownKey(const std::set<std::string>& k
   return std::nullopt;
 }
 
-absl::Status YamlReader::Keys(const std::set<std::string>& known) const {
+namespace {
+YamlReader::KeysObserver& Observer() {
+  static YamlReader::KeysObserver observer;
+  return observer;
+}
+}  // namespace
+
+void YamlReader::SetKeysObserver(KeysObserver observer) { Observer() = std::move(observer); }
+
+absl::Status YamlReader::Keys(const std::set<std::string>& known, const char* file,
+                              int line) const {
+  if (Observer()) Observer()(path_, known, file, line);
   if (!node_.IsMap()) {
     return YamlError(file_, node_,
                      path_.empty() ? "the configuration must be a mapping"
