@@ -206,14 +206,16 @@ class Lab:
                 out[key] = float(value)
         return out
 
-    def start_control(self, wait_s=20):
-        """Starts the daemon on the lab config; returns once it has published."""
+    def start_control(self, wait_s=20, wrapper=()):
+        """Starts the daemon on the lab config; returns once it has published. wrapper: a
+        command prefix (setpriv ... to run it as another user)."""
         self.control_log_path = self.workdir / "control.log"
         first = getattr(self, "control_started", False) is False
         self.control_started = True
         self.control_log = open(self.control_log_path, "w" if first else "a")
         mark = self.control_log_path.stat().st_size
-        self.control_proc = subprocess.Popen([self.control, "--config", str(self.config_path)],
+        self.control_proc = subprocess.Popen([*wrapper, self.control, "--config",
+                                              str(self.config_path)],
                                              stdout=self.control_log, stderr=subprocess.STDOUT)
         deadline = time.time() + wait_s
         while time.time() < deadline:
@@ -273,11 +275,12 @@ class Lab:
         self.client_ifname = ifname
 
     def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args="", hugepages=False,
-              make_wire=True, env=None):
+              make_wire=True, env=None, wrapper=()):
         """lcores: EAL lcore arguments; vdev_args: extra devargs for the data port
         (e.g. ",qpairs=2" for two af_packet queue pairs); hugepages: reserve 2 MiB pages and
         run on them instead of --no-huge; make_wire=False restarts on the existing wire (or on
-        one made with make_wire()); env: the dataplane's environment (default: ours)."""
+        one made with make_wire()); env: the dataplane's environment (default: ours);
+        wrapper: a command prefix (setpriv ... to run it with fewer capabilities)."""
         if make_wire:
             self._make_wire()
         vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
@@ -285,7 +288,7 @@ class Lab:
         if hugepages:
             reserve_hugepages()
         memory = [] if hugepages else ["--no-huge", "-m", "512"]
-        cmd = [self.dataplane, *lcores, *memory, "--no-pci",
+        cmd = [*wrapper, self.dataplane, *lcores, *memory, "--no-pci",
                f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
                "--instance", self.instance]
         self.log = open(self.log_path, "w" if make_wire else "a")
