@@ -20,7 +20,6 @@ mistake, the place and the fix, or accepted with a warning where it may be meant
   parser allows either family; a duplicate key has both lines.
 
 Instance sxmist18<pid>, a port picked free on 127.0.0.1. Prints 'N passed, M failed'."""
-import argparse
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, free_port, remove_shm, run  # noqa: E402
+from lab import Results, free_port, integration_args, remove_shm, run  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 INSTANCE = f"sxmist18{os.getpid()}"
@@ -429,11 +428,7 @@ def running_overrides(env, res):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     work = Path(args.workdir).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

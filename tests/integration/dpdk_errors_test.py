@@ -5,7 +5,6 @@ holds, no port at all, a port index past the ports named. Each must exit 1 with 
 says what to do, never crash. Virtual devices only (net_null), nothing on any wire.
 
 Prints 'N passed, M failed'."""
-import argparse
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, publish_once, remove_shm, run  # noqa: E402
+from lab import Results, integration_args, publish_once, remove_shm, run  # noqa: E402
 
 INSTANCE = f"sxdperr{os.getpid()}"
 
@@ -25,11 +24,7 @@ def dataplane(args, eal, extra=(), timeout=60):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     (work / "z.zone").write_text("$ORIGIN err.test.\n$TTL 60\n@ SOA ns h 1 60 60 60 60\n"

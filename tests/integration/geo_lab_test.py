@@ -14,7 +14,6 @@ af_packet port in the namespace lab, dig and a real unbound in the namespace.
   a nets override puts in different datacenters returns each its own datacenter's answer.
 
 Prints 'N passed, M failed'."""
-import argparse
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, free_port, run  # noqa: E402
+from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 ADDR = {"dc-ap": "198.18.1.1", "dc-us": "198.18.2.1", "dc-eu": "198.18.3.1"}
@@ -278,11 +277,7 @@ remote-control:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     res = Results()
     work = Path(args.workdir)
     shutil.rmtree(work / "lab", ignore_errors=True)

@@ -18,7 +18,6 @@ lab; dig asks from the namespace. Covered:
   last good state keeps answering.
 
 Prints 'N passed, M failed'."""
-import argparse
 import json
 import os
 import re
@@ -31,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, free_port, run  # noqa: E402
+from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run  # noqa: E402
 
 INTERVAL = 0.2
 TIMEOUT = 0.15
@@ -532,11 +531,7 @@ def lossless_reloads(lab, res):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     res = Results()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ exception path; sextantctl reaches the daemon; the shared memory belongs to cont
 the documented modes.
 
 Prints 'N passed, M failed'."""
-import argparse
 import os
 import pwd
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V6, Lab, Results, run  # noqa: E402
+from lab import APPLIANCE_V6, Lab, Results, integration_args, run  # noqa: E402
 
 CAP_NUMBERS = {"CAP_DAC_OVERRIDE": 1, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12,
                "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14, "CAP_SYS_RAWIO": 17, "CAP_SYS_ADMIN": 21,
@@ -57,11 +56,7 @@ def cap_eff(pid):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     res = Results()
     caps = documented_caps()
     unknown = [c for c in caps if c not in CAP_NUMBERS]

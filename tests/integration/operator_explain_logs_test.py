@@ -17,7 +17,6 @@
   generation) and one line on SIGTERM with the generation and the counters.
 
 Instance sxexpl18, ports picked free on 127.0.0.1. Prints 'N passed, M failed'."""
-import argparse
 import calendar
 import os
 import re
@@ -30,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, free_port, remove_shm, run  # noqa: E402
+from lab import Results, free_port, integration_args, remove_shm, run  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 INSTANCE = "sxexpl18"
@@ -321,11 +320,7 @@ def log_level(env, res):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     work = Path(args.workdir).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -20,7 +20,6 @@ mode on 127.0.0.18, sextantctl, dig.
 - a control block of another ABI that a running dataplane maps is not re-initialised by control.
 
 Prints 'N passed, M failed'."""
-import argparse
 import json
 import os
 import re
@@ -35,7 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, remove_shm, run  # noqa: E402
+from lab import Results, integration_args, remove_shm, run  # noqa: E402
 
 ADDR = "127.0.0.18"
 INSTANCE = f"sxoprt{os.getpid()}"
@@ -424,11 +423,7 @@ def daemon_gone(env, res, port):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     res = Results()
     env = Env(args)
     try:

@@ -15,7 +15,6 @@ dataplane survives SIGHUP; control's SIGHUP is a reload (RELOADING=1, then READY
 --purge` removes the package and its state.
 
 Prints 'N passed, M failed'."""
-import argparse
 import os
 import pwd
 import re
@@ -31,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, run  # noqa: E402
+from lab import Results, integration_args, run  # noqa: E402
 
 NETNS = f"sxpkg{os.getpid()}"
 UNITS = Path("/lib/systemd/system")
@@ -277,11 +276,7 @@ def serve(args, res):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     res = Results()
     clean_shm()

@@ -5,14 +5,13 @@ namespace lab), dig asks from the namespace, and health words are flipped in the
 instance with `sextantctl set-health` (the stand-in for health checks until they exist).
 Also: `sextantctl explain` names the skipped members, and bad policy configs are refused by
 `sextant-control --check` with a message naming the resource. Prints 'N passed, M failed'."""
-import argparse
 import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-from lab import Lab, Results, run  # noqa: E402
+from lab import Lab, Results, integration_args, run  # noqa: E402
 
 ZONE = """$ORIGIN pol.test.
 $TTL 300
@@ -88,11 +87,7 @@ def ttl_of(out):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sextant-control", required=True)
-    ap.add_argument("--sextant-dataplane", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
+    args = integration_args()
     ctl = str(Path(args.sextant_control).parent / "sextantctl")
     res = Results()
     work = Path(args.workdir)

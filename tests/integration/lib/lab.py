@@ -18,6 +18,19 @@ CLIENT_V4 = "198.18.0.1"
 CLIENT_V6 = "2001:db8:18::1"
 
 
+def integration_args(extra=None):
+    """The arguments every integration test takes from ctest (tests/CMakeLists.txt): the two
+    binaries and a work directory. `extra(parser)` may add a test's own."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sextant-control", required=True)
+    ap.add_argument("--sextant-dataplane", required=True)
+    ap.add_argument("--workdir", required=True)
+    if extra:
+        extra(ap)
+    return ap.parse_args()
+
+
 class Results:
     """PASS/FAIL lines and the closing 'N passed, M failed' of the lab tests."""
 
@@ -253,7 +266,9 @@ class Lab:
 
     def make_wire(self):
         """The namespace and (af_packet) the veth pair, without starting anything: for a test
-        that prepares the wire before start(make_wire=False)."""
+        that prepares the wire before start(make_wire=False). A new wire starts a new log: the
+        first start on it must not append to an earlier run's."""
+        self.log_path.unlink(missing_ok=True)
         self._make_wire()
 
     def _make_wire(self):
