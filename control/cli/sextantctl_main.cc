@@ -3,10 +3,12 @@
 // through the instance's control block, where the daemon records it; stats and explain read the
 // shared memory directly (shm_reports.h, explain.h), so they work while control is down too.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "control/cli/explain.h"
 #include "control/cli/running_config.h"
@@ -26,6 +28,7 @@ using namespace sextant::control;  // NOLINT: the CLI wires the control plane's 
 // The command line, as CLI11 fills it.
 struct Args {
   std::string instance, config_path, socket_path;
+  std::string timeout = "120s";
   bool json = false;
   std::string state, name, duration;  // force / release
   bool datacenter = false;
@@ -46,6 +49,13 @@ void AddCommands(CLI::App& app, Args& a) {
   app.add_option("--socket", a.socket_path,
                  "control socket (default: where the instance's daemon recorded it, else from "
                  "the config)");
+  app.add_option("--timeout", a.timeout,
+                 "how long to wait for sextant-control's answer: a number with ms, s, m or h; a "
+                 "bare number is seconds (default 120s: a reload compiles before it answers)")
+      ->check([](const std::string& t) {
+        const absl::StatusOr<uint64_t> ms = ParseDurationMs(t);
+        return ms.ok() && *ms > 0 ? std::string() : std::string(ms.status().message());
+      });
   app.require_subcommand(1);
   a.stats = app.add_subcommand("stats", "dataplane counters, summed and per lcore");
   a.status = app.add_subcommand("status", "the control daemon: generation, reloads, targets");
@@ -128,11 +138,30 @@ absl::StatusOr<uint64_t> ForMs(const std::string& text) {
   return *ms;
 }
 
+// Exit codes (sextantctl(8)): 0 done, 1 refused or failed, 2 usage, 3 sextant-control
+// unreachable (not running, not answering on its socket, or not within --timeout).
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+constexpr char kUnreachable[] = "sextant/unreachable";
+
+absl::Status MarkUnreachable(absl::Status s) {
+  s.SetPayload(kUnreachable, absl::Cord("1"));
+  return s;
+}
+
 absl::StatusOr<std::string> Run(const Args& a) {
+  SX_ASSIGN_OR_RETURN(const uint64_t timeout_ms, ParseDurationMs(a.timeout));
   auto ask = [&](const std::string& req) -> absl::StatusOr<std::string> {
-    absl::StatusOr<std::string> out = ControlRequest(a.socket_path, req);
-    if (out.ok() || !absl::IsUnavailable(out.status())) return out;
-    return Unanswered(a, out.status());
+    absl::StatusOr<std::string> out = ControlRequest(
+        a.socket_path, req, static_cast<int>(std::min<uint64_t>(timeout_ms, 1 << 30)));
+    if (out.ok()) return out;
+    if (absl::IsDeadlineExceeded(out.status())) {
+      return MarkUnreachable(absl::DeadlineExceededError(
+          absl::StrCat("sextant-control did not answer within ", a.timeout, " (--timeout)")));
+    }
+    if (!absl::IsUnavailable(out.status())) return out;
+    return MarkUnreachable(Unanswered(a, out.status()));
   };
   const std::string scope = a.datacenter ? " datacenter " : " target ";
   if (*a.stats) return StatsReport(a.instance, a.json);
@@ -172,13 +201,18 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   app.set_version_flag("--version", sextant::maps::VersionLine("sextantctl"));
   Args args;
   AddCommands(app, args);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints the help, the version or the mistake
+    return rc == 0 ? 0 : kExitUsage;
+  }
   absl::Status resolved = ResolveInstance(args);
   absl::StatusOr<std::string> out =
       resolved.ok() ? Run(args) : absl::StatusOr<std::string>(resolved);
   if (!out.ok()) {
     std::fprintf(stderr, "sextantctl: %s\n", std::string(out.status().message()).c_str());
-    return 1;
+    return out.status().GetPayload(kUnreachable).has_value() ? kExitUnreachable : kExitFailed;
   }
   std::fputs(out->c_str(), stdout);
   return 0;

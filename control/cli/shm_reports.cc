@@ -1,6 +1,7 @@
 #include "control/cli/shm_reports.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
 
@@ -38,22 +39,22 @@ std::vector<std::pair<const char*, uint64_t>> Totals(const maps::LcoreCounters& 
 absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) {
   SX_ASSIGN_OR_RETURN(auto block, maps::ControlBlockMapping::Open(instance, false));
   const maps::ControlBlock* b = block->get();
-  std::string lines, per_lcore_json;
+  std::string lines;
+  nlohmann::json per_lcore = nlohmann::json::array();
   for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
     const maps::LcoreCounters& c = b->lcores[i];
     if (c.rx_packets == 0 && c.queries == 0 && c.tx_packets == 0) continue;
     const unsigned long long rx = c.rx_packets, tx = c.tx_packets, q = c.queries;
     absl::StrAppendFormat(&lines, "  lcore %-3u rx %-12llu tx %-12llu queries %-12llu gen %llu\n",
                           i, rx, tx, q, static_cast<unsigned long long>(c.generation));
-    absl::StrAppendFormat(&per_lcore_json,
-                          "%s{\"lcore\":%u,\"rx\":%llu,\"tx\":%llu,\"queries\":%llu}",
-                          per_lcore_json.empty() ? "" : ",", i, rx, tx, q);
+    per_lcore.push_back({{"lcore", i}, {"rx", rx}, {"tx", tx}, {"queries", q}});
   }
   const auto totals = Totals(maps::SumLcores(*b), b->hdr.active_generation.load());
   if (json) {
-    std::string out = "{";
-    for (const auto& [name, value] : totals) absl::StrAppend(&out, "\"", name, "\":", value, ",");
-    return absl::StrCat(out, "\"lcores\":[", per_lcore_json, "]}\n");
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, value] : totals) out[name] = value;
+    out["lcores"] = std::move(per_lcore);
+    return out.dump() + "\n";
   }
   std::map<std::string, uint64_t> v(totals.begin(), totals.end());
   return absl::StrCat(
@@ -67,26 +68,24 @@ absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) 
 
 absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json) {
   SX_ASSIGN_OR_RETURN(InstanceFiles a, OpenInstanceFiles(instance));
-  std::string out = json ? "[" : "";
-  bool first = true;
+  std::string out;
+  nlohmann::json all = nlohmann::json::array();
   for (const maps::Target& t : a.snapshot->section<maps::Target>(maps::kTargets)) {
     const uint32_t w = (*a.block)->health[t.health].load();
     const std::string name = SnapshotString(*a.snapshot, t.name);
     if (json) {
-      absl::StrAppendFormat(&out,
-                            "%s{\"target\":\"%s\",\"state\":\"%s\",\"forced\":%s,\"word\":%u}",
-                            first ? "" : ",", name,
-                            (w & maps::kHealthDrained) ? "drained"
-                            : (w & maps::kHealthUp)    ? "up"
-                                                       : "down",
-                            (w & maps::kHealthForced) ? "true" : "false", t.health);
+      // The fields of the daemon's `health --json` that shared memory holds.
+      all.push_back({{"target", name},
+                     {"state", (w & maps::kHealthDrained) ? "drained"
+                               : (w & maps::kHealthUp)    ? "up"
+                                                          : "down"},
+                     {"forced", (w & maps::kHealthForced) != 0},
+                     {"word", t.health}});
     } else {
       absl::StrAppendFormat(&out, "%-24s %s\n", name, HealthWordText(w));
     }
-    first = false;
   }
-  if (json) out += "]\n";
-  return out;
+  return json ? all.dump() + "\n" : out;
 }
 
 }  // namespace sextant::control

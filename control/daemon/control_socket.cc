@@ -150,7 +150,7 @@ void ControlSocketServer::Serve(const Handler& handler) {
 }
 
 absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,
-                                           const std::string& request) {
+                                           const std::string& request, int timeout_ms) {
   auto sa = Address(socket_path);
   if (!sa.ok()) return sa.status();
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -167,8 +167,7 @@ absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,
     return absl::UnavailableError("cannot send the request to sextant-control");
   }
   shutdown(fd, SHUT_WR);
-  // A reload compiles zones before it answers: allow it time.
-  auto body = ReadSome(fd, 64u << 20, /*stop_at_newline=*/false, 120000);
+  auto body = ReadSome(fd, 64u << 20, /*stop_at_newline=*/false, timeout_ms);
   close(fd);
   if (!body.ok()) return body.status();
   if (absl::StartsWith(*body, "OK\n")) return body->substr(3);

@@ -39,7 +39,9 @@ class ControlSocketServer {
 
 // Sends one request and returns the body of an OK answer, or the ERR message as an error
 // (Unavailable when nothing answers at `socket_path`).
+// `timeout_ms` bounds the wait for the answer (a reload compiles zones before it answers);
+// running out of it is DeadlineExceeded.
 absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,
-                                           const std::string& request);
+                                           const std::string& request, int timeout_ms = 120000);
 
 }  // namespace sextant::control

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -335,22 +336,23 @@ void ControlDaemon::SaveState() {
 namespace {
 
 // `status`'s dataplane lines: every attached dataplane (maps/dataplane_attachment.h).
-std::string DataplanesText(const std::vector<maps::AttachedDataplane>& dps, int64_t now_ms,
-                           bool json) {
+std::string DataplanesText(const std::vector<maps::AttachedDataplane>& dps, int64_t now_ms) {
   std::string out;
   for (const maps::AttachedDataplane& d : dps) {
-    if (json) {
-      absl::StrAppendFormat(
-          &out, "%s{\"pid\":%d,\"serving\":\"%s\",\"attached_unix_ms\":%d}", out.empty() ? "" : ",",
-          d.pid, absl::StrReplaceAll(d.serving, {{"\"", "'"}, {"\\", "/"}}), d.attached_unix_ms);
-    } else {
-      absl::StrAppendFormat(&out, "\n  pid %d: %s, attached %ds ago", d.pid, d.serving,
-                            std::max<int64_t>(0, (now_ms - d.attached_unix_ms) / 1000));
-    }
+    absl::StrAppendFormat(&out, "\n  pid %d: %s, attached %ds ago", d.pid, d.serving,
+                          std::max<int64_t>(0, (now_ms - d.attached_unix_ms) / 1000));
   }
-  if (json) return absl::StrCat("[", out, "]");
   if (dps.empty()) return "none attached";
   return absl::StrCat(dps.size(), " attached", out);
+}
+
+nlohmann::json DataplanesJson(const std::vector<maps::AttachedDataplane>& dps) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const maps::AttachedDataplane& d : dps) {
+    out.push_back(
+        {{"pid", d.pid}, {"serving", d.serving}, {"attached_unix_ms", d.attached_unix_ms}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -375,21 +377,29 @@ std::string ControlDaemon::StatusText(bool json) {
   }
   const int64_t now = NowUnixMs();
   if (json) {
-    return absl::StrFormat(
-        "{\"instance\":\"%s\",\"pid\":%d,\"uptime_s\":%d,\"config\":\"%s\",\"generation\":%d,"
-        "\"dataplanes\":%s,\"reloads_ok\":%d,\"reloads_refused\":%d,\"last_reload\":\"%s\","
-        "\"targets\":{\"up\":%d,\"down\":%d,\"drained\":%d,\"forced\":%d}}\n",
-        config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
-        DataplanesText(dps, now, true), reloads_ok_.load(), reloads_refused_.load(),
-        absl::StrReplaceAll(last_reload_, {{"\"", "'"}}), up, down, drained, forced);
+    // The schema is documented in sextantctl(8); strings are escaped by the library.
+    const nlohmann::json j = {
+        {"instance", config_.instance},
+        {"pid", getpid()},
+        {"uptime_s", (now - started_ms_) / 1000},
+        {"config", options_.config_path},
+        {"generation", gen},
+        {"dataplanes", DataplanesJson(dps)},
+        {"reloads_ok", reloads_ok_.load()},
+        {"reloads_refused", reloads_refused_.load()},
+        {"last_reload", last_reload_},
+        {"targets", {{"up", up}, {"down", down}, {"drained", drained}, {"forced", forced}}},
+        {"socket", config_.control.socket},
+        {"state_file", config_.control.state_file}};
+    return j.dump() + "\n";
   }
   return absl::StrFormat(
       "instance     %s\ncontrol pid  %d, up %ds\nconfig       %s\ngeneration   %d\n"
       "dataplanes   %s\nreloads      %d ok, %d refused; last: %s\n"
       "targets      %d up, %d down, %d drained, %d forced\nsocket       %s\nstate file   %s\n",
       config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
-      DataplanesText(dps, now, false), reloads_ok_.load(), reloads_refused_.load(), last_reload_,
-      up, down, drained, forced, config_.control.socket, config_.control.state_file);
+      DataplanesText(dps, now), reloads_ok_.load(), reloads_refused_.load(), last_reload_, up, down,
+      drained, forced, config_.control.socket, config_.control.state_file);
 }
 
 absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>& w) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -30,21 +31,6 @@ struct EnumNames<ForcedState> {
 };
 
 namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string Age(int64_t now_ms, int64_t then_ms) {
   int64_t s = (now_ms - then_ms) / 1000;
@@ -338,65 +324,68 @@ absl::Status HealthTable::LoadFile(const std::string& path, int64_t now_ms) {
   return s;
 }
 
-std::string HealthTable::Report(bool json, int64_t now_ms) const {
-  std::string out;
-  if (!json) {
-    out = absl::StrFormat("%-20s %-8s %-12s %-12s %-10s %-9s %s\n", "TARGET", "STATE", "SINCE",
-                          "DATACENTER", "LATENCY", "CHECKS", "LAST RESULT / OVERRIDE");
-  } else {
-    out = "[";
+// `health --json`: one object per target. The schema is documented in sextantctl(8).
+nlohmann::json HealthTable::TargetJson(const std::string& name, const TargetHealth& t) const {
+  const uint32_t w = Word(name);
+  const std::optional<Override> o = EffectiveOverride(name);
+  nlohmann::json j = {{"target", name},
+                      {"state", (w & maps::kHealthDrained) ? "drained"
+                                : (w & maps::kHealthUp)    ? "up"
+                                                           : "down"},
+                      {"state_since_unix_ms", t.served_since_unix_ms},
+                      {"checked_state", t.up ? "up" : "down"},
+                      {"since_unix_ms", t.since_unix_ms},
+                      {"datacenter", t.datacenter},
+                      {"monitored", t.monitored},
+                      {"word", t.word_index},
+                      {"forced", o.has_value()}};
+  if (o) {
+    j["override"] = {{"state", ForcedStateName(o->state)},
+                     {"set_unix_ms", o->set_unix_ms},
+                     {"expires_unix_ms", o->expires_unix_ms}};
   }
-  bool first = true;
+  if (t.has_result) {
+    j["last_check"] = {{"ok", t.last_ok},
+                       {"result", t.last_result},
+                       {"latency_us", t.last_latency_us},
+                       {"unix_ms", t.last_check_unix_ms},
+                       {"checks", t.checks}};
+  }
+  return j;
+}
+
+std::string HealthTable::Report(bool json, int64_t now_ms) const {
+  if (json) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& [name, t] : targets_) all.push_back(TargetJson(name, t));
+    return all.dump() + "\n";
+  }
+  std::string out =
+      absl::StrFormat("%-20s %-8s %-12s %-12s %-10s %-9s %s\n", "TARGET", "STATE", "SINCE",
+                      "DATACENTER", "LATENCY", "CHECKS", "LAST RESULT / OVERRIDE");
   for (const auto& [name, t] : targets_) {
     const uint32_t w = Word(name);
     const char* state = (w & maps::kHealthDrained) ? "drained"
                         : (w & maps::kHealthUp)    ? "up"
                                                    : "down";
     const std::optional<Override> o = EffectiveOverride(name);
-    if (json) {
-      absl::StrAppendFormat(&out,
-                            "%s{\"target\":%s,\"state\":\"%s\",\"state_since_unix_ms\":%d,"
-                            "\"checked_state\":\"%s\",\"since_unix_ms\":%d,"
-                            "\"datacenter\":%s,\"monitored\":%s,\"word\":%u,\"forced\":%s",
-                            first ? "" : ",", JsonString(name), state, t.served_since_unix_ms,
-                            t.up ? "up" : "down", t.since_unix_ms, JsonString(t.datacenter),
-                            t.monitored ? "true" : "false", t.word_index, o ? "true" : "false");
-      if (o) {
-        absl::StrAppendFormat(&out,
-                              ",\"override\":{\"state\":\"%s\",\"set_unix_ms\":%d,"
-                              "\"expires_unix_ms\":%d}",
-                              ForcedStateName(o->state), o->set_unix_ms, o->expires_unix_ms);
+    std::string last = t.has_result ? absl::StrCat(t.last_ok ? "ok" : "FAIL", " ", t.last_result)
+                                    : (t.monitored ? "pending" : "not checked");
+    if (o) {
+      absl::StrAppend(&last, "; FORCED ", ForcedStateName(o->state));
+      if (o->expires_unix_ms != 0) {
+        absl::StrAppend(&last, " for ", (o->expires_unix_ms - now_ms + 999) / 1000, "s more");
       }
-      if (t.has_result) {
-        absl::StrAppendFormat(&out,
-                              ",\"last_check\":{\"ok\":%s,\"result\":%s,\"latency_us\":%d,"
-                              "\"unix_ms\":%d,\"checks\":%d}",
-                              t.last_ok ? "true" : "false", JsonString(t.last_result),
-                              t.last_latency_us, t.last_check_unix_ms, t.checks);
+      if (t.monitored && t.since_unix_ms > 0) {
+        absl::StrAppend(&last, " (checks: ", t.up ? "up" : "down", " for ",
+                        Age(now_ms, t.since_unix_ms), ")");
       }
-      out += "}";
-    } else {
-      std::string last = t.has_result ? absl::StrCat(t.last_ok ? "ok" : "FAIL", " ", t.last_result)
-                                      : (t.monitored ? "pending" : "not checked");
-      if (o) {
-        absl::StrAppend(&last, "; FORCED ", ForcedStateName(o->state));
-        if (o->expires_unix_ms != 0) {
-          absl::StrAppend(&last, " for ", (o->expires_unix_ms - now_ms + 999) / 1000, "s more");
-        }
-        if (t.monitored && t.since_unix_ms > 0) {
-          absl::StrAppend(&last, " (checks: ", t.up ? "up" : "down", " for ",
-                          Age(now_ms, t.since_unix_ms), ")");
-        }
-      }
-      absl::StrAppendFormat(
-          &out, "%-20s %-8s %-12s %-12s %-10s %-9d %s\n", name, state,
-          Ago(now_ms, t.served_since_unix_ms), t.datacenter.empty() ? "-" : t.datacenter,
-          t.has_result ? absl::StrFormat("%.1fms", t.last_latency_us / 1000.0) : "-", t.checks,
-          last);
     }
-    first = false;
+    absl::StrAppendFormat(
+        &out, "%-20s %-8s %-12s %-12s %-10s %-9d %s\n", name, state,
+        Ago(now_ms, t.served_since_unix_ms), t.datacenter.empty() ? "-" : t.datacenter,
+        t.has_result ? absl::StrFormat("%.1fms", t.last_latency_us / 1000.0) : "-", t.checks, last);
   }
-  if (json) out += "]\n";
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +119,7 @@ class HealthTable {
 
   // Health report, text or JSON (sextantctl health / status).
   std::string Report(bool json, int64_t now_ms) const;
+  nlohmann::json TargetJson(const std::string& name, const TargetHealth& t) const;
 
  private:
   // Stores t's word, noting when what it serves changed (t.served_*).

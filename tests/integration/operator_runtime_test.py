@@ -348,13 +348,62 @@ def reaching_the_daemon(env, res):
               str(env.socket) in r.stdout, r.stdout + r.stderr)
     env.socket.rename(env.socket.with_name("moved.sock"))  # the daemon runs, unreachable there
     r = env.ctl("health")
-    res.check("daemon running but unreachable: health says so (pid) and shows no fallback",
-              r.returncode == 1 and f"is running for instance {INSTANCE} (pid {env.daemon.pid})"
+    res.check("daemon running but unreachable: health says so (pid), no fallback, exit 3",
+              r.returncode == 3 and f"is running for instance {INSTANCE} (pid {env.daemon.pid})"
               in r.stderr and "does not answer" in r.stderr and r.stdout == "", r.stderr)
     env.socket.with_name("moved.sock").rename(env.socket)
     r = env.ctl("health")
     res.check("socket back: health answers from the daemon", r.returncode == 0 and
               "SINCE" in r.stdout, r.stdout + r.stderr)
+
+
+def cli_contract(env, res):
+    """sextantctl for scripts: JSON from every read command parses and has its fields; exit
+    codes 0 (done), 1 (refused), 2 (usage), 3 (unreachable, also past --timeout)."""
+    shapes = {"status": dict, "health": list, "stats": dict}
+    parsed = {}
+    for cmd, shape in shapes.items():
+        r = env.ctl(cmd, "--json")
+        try:
+            parsed[cmd] = json.loads(r.stdout)
+        except ValueError:
+            parsed[cmd] = None
+        res.check(f"{cmd} --json: one JSON {shape.__name__}, exit 0",
+                  r.returncode == 0 and isinstance(parsed[cmd], shape), r.stdout + r.stderr)
+    st = parsed.get("status") or {}
+    res.check("status --json: instance, generation, dataplanes, reloads, targets, socket",
+              st.get("instance") == INSTANCE and isinstance(st.get("generation"), int) and
+              isinstance(st.get("dataplanes"), list) and "up" in st.get("targets", {}) and
+              st.get("socket") == str(env.socket), json.dumps(st))
+    health = {t.get("target"): t for t in parsed.get("health") or []}
+    res.check("health --json: every target with state, since and datacenter",
+              set(health) >= {"sgp1", "sgp2", "nyc1", "nyc2", "web1"} and
+              health["sgp1"].get("datacenter") == "sgp" and "state_since_unix_ms" in health["sgp1"],
+              json.dumps(health)[:600])
+    r = env.ctl("force", "down", "nosuch")
+    res.check("a refused request exits 1", r.returncode == 1 and "no such target" in r.stderr,
+              r.stderr)
+    r = env.ctl("frobnicate")
+    res.check("a usage mistake exits 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
+    # A socket that accepts and never answers: --timeout bounds the wait, exit 3.
+    path = env.work / "silent.sock"
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(path))
+    silent.listen(4)
+    try:
+        t0 = time.time()
+        r = run([env.ctl_bin, "--socket", str(path), "--instance", INSTANCE, "--timeout", "1",
+                 "status"], check=False, timeout=30)
+        took = time.time() - t0
+    finally:
+        silent.close()
+    res.check("--timeout 1: gives up after a second, says so, exit 3",
+              r.returncode == 3 and "did not answer within 1 (--timeout)" in r.stderr and
+              took < 10, f"{r.returncode} {took:.1f}s {r.stderr}")
+    r = env.ctl("--timeout", "soon", "status")
+    res.check("--timeout soon: a usage mistake (exit 2) naming the duration forms",
+              r.returncode == 2 and
+              "not a duration" in r.stderr, r.stderr)
 
 
 def start_failures(env, res):
@@ -417,7 +466,7 @@ def daemon_gone(env, res, port):
               r.returncode == 0 and "is not running for instance" in r.stderr and
               re.search(r"^web1\s+up", r.stdout, re.M), r.stdout + r.stderr)
     r = env.ctl("status")
-    res.check("daemon not running: status says so", r.returncode == 1 and
+    res.check("daemon not running: status says so, exit 3 (unreachable)", r.returncode == 3 and
               f"sextant-control is not running for instance {INSTANCE}" in r.stderr, r.stderr)
     res.check("the dataplane kept serving without control", dig(port) != [], "")
 
@@ -437,6 +486,7 @@ def main():
         overrides(env, res)
         since(env, res)
         startup_settings_kept(env, res)
+        cli_contract(env, res)
         env.stop(env.daemon)
         daemon_gone(env, res, port)
         abi_change(env, res, port)
