@@ -1,33 +1,13 @@
 #include "control/cli/running_config.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/daemon/control_socket.h"
 
 namespace sextant::control {
-
-std::string JsonStringField(const std::string& json, const std::string& key) {
-  const std::string open = absl::StrCat("\"", key, "\":\"");
-  const size_t at = json.find(open);
-  if (at == std::string::npos) return "";
-  const size_t start = at + open.size();
-  const size_t end = json.find('"', start);
-  return end == std::string::npos ? "" : json.substr(start, end - start);
-}
-
-long long JsonNumberField(const std::string& json, const std::string& key) {
-  const std::string open = absl::StrCat("\"", key, "\":");
-  const size_t at = json.find(open);
-  if (at == std::string::npos) return -1;
-  const size_t start = at + open.size();
-  const size_t end = json.find_first_not_of("0123456789", start);
-  long long n = -1;
-  if (!absl::SimpleAtoi(json.substr(start, end - start), &n)) return -1;
-  return n;
-}
 
 absl::StatusOr<Config> RunningConfig(const std::string& socket_path, const std::string& instance) {
   absl::StatusOr<std::string> status = ControlRequest(socket_path, "status json");
@@ -36,14 +16,20 @@ absl::StatusOr<Config> RunningConfig(const std::string& socket_path, const std::
         "no --config given, and sextant-control does not answer on ", socket_path, " (",
         status.status().message(), "); pass --config FILE to see which layer chose the list"));
   }
-  const std::string serves = JsonStringField(*status, "instance");
+  // Parsed, not searched: the dataplanes in the same object have a "pid" of their own.
+  const nlohmann::json j = nlohmann::json::parse(*status, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    return absl::UnavailableError(absl::StrCat("sextant-control on ", socket_path,
+                                               " answered status json with no JSON object"));
+  }
+  const std::string serves = j.value("instance", "");
   if (serves != instance) {
     return absl::FailedPreconditionError(absl::StrCat("the sextant-control on ", socket_path,
                                                       " serves instance '", serves, "', not '",
                                                       instance, "'; pass --config FILE"));
   }
-  std::filesystem::path path = JsonStringField(*status, "config");
-  const long long pid = JsonNumberField(*status, "pid");
+  std::filesystem::path path = j.value("config", "");
+  const long long pid = j.value("pid", -1LL);
   if (path.empty()) {
     return absl::UnavailableError(
         absl::StrCat("sextant-control on ", socket_path, " names no config file; pass --config"));

@@ -16,8 +16,4 @@ namespace sextant::control {
 // is not asked further. Errors say what to pass instead.
 absl::StatusOr<Config> RunningConfig(const std::string& socket_path, const std::string& instance);
 
-// The string and the number of a flat JSON object's key (the daemon's `status json`), or "" / -1.
-std::string JsonStringField(const std::string& json, const std::string& key);
-long long JsonNumberField(const std::string& json, const std::string& key);
-
 }  // namespace sextant::control
