@@ -111,7 +111,8 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(DcList),
                                                         sizeof(GeoMap),
                                                         sizeof(DataplaneSettings),
-                                                        sizeof(DataplaneAddress)};
+                                                        sizeof(DataplaneAddress),
+                                                        sizeof(DnstapSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -134,7 +135,8 @@ absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidateRRsets());
   SX_RETURN_IF_ERROR(ValidatePolicies());
   SX_RETURN_IF_ERROR(ValidateGeo());
-  return ValidateDataplane();
+  SX_RETURN_IF_ERROR(ValidateDataplane());
+  return ValidateDnstap();
 }
 
 namespace {
@@ -302,6 +304,31 @@ absl::Status SnapshotReader::ValidateDataplane() const {
         a.vlan > 4094) {
       return Bad("dataplane address out of range");
     }
+  }
+  return absl::OkStatus();
+}
+
+// Section 18: the path reaches open(2) or connect(2), so it is held to a plain C string.
+absl::Status SnapshotReader::ValidateDnstap() const {
+  auto strings = bytes(kStrings);
+  auto settings = section<DnstapSettings>(kDnstap);
+  if (settings.empty()) return absl::OkStatus();
+  if (settings.size() > 1) return Bad("more than one dnstap settings record");
+  const DnstapSettings& d = settings[0];
+  auto in_strings = [&](const StringRef& r) {
+    return uint64_t{r.offset} + r.length <= strings.size();
+  };
+  if (!in_strings(d.path) || !in_strings(d.identity) || !in_strings(d.version) ||
+      d.path.length == 0 || d.path.length > kMaxDnstapPath) {
+    return Bad("dnstap strings out of range");
+  }
+  for (uint32_t i = 0; i < d.path.length; ++i) {
+    if (strings[d.path.offset + i] == 0) return Bad("dnstap path holds a NUL byte");
+  }
+  const bool pow2 = d.ring_slots >= 2 && (d.ring_slots & (d.ring_slots - 1)) == 0;
+  if (d.sample == 0 || !pow2 || d.ring_slots > kMaxDnstapRingSlots ||
+      (d.output != kDnstapToFile && d.output != kDnstapToSocket)) {
+    return Bad("dnstap settings out of range");
   }
   return absl::OkStatus();
 }

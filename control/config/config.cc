@@ -29,9 +29,9 @@ namespace {
 
 constexpr size_t kMaxDataplaneAddresses = 32;
 
-const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",   "dataplane",
-                                        "targets",      "resources",   "records",  "control",
-                                        "health_feeds", "datacenters", "geo_maps", "log"};
+const std::set<std::string> kTopKeys = {
+    "instance", "zones",        "server",      "dataplane", "targets", "resources", "records",
+    "control",  "health_feeds", "datacenters", "geo_maps",  "log",     "dnstap"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -161,6 +161,47 @@ absl::StatusOr<DataplaneConfig> ReadDataplane(const YamlReader& d) {
   return dc;
 }
 
+// `sample`: a number of queries (1 in N) or "all".
+absl::Status ReadDnstapSample(const YamlReader& d, uint32_t* sample) {
+  if (!d.Has("sample")) return absl::OkStatus();
+  std::string text;
+  SX_RETURN_IF_ERROR(d.Str("sample", &text));
+  if (text == "all") {
+    *sample = 1;
+    return absl::OkStatus();
+  }
+  return d.Int("sample", 1, 1000000000, sample, "a number of queries in 1..1000000000 or \"all\"");
+}
+
+absl::StatusOr<DnstapConfig> ReadDnstap(const YamlReader& d, const std::string& base_dir) {
+  DnstapConfig dc;
+  dc.present = true;
+  SX_RETURN_IF_ERROR(d.Keys({"file", "socket", "sample", "identity", "version", "ring"}));
+  if (d.Has("file") == d.Has("socket")) {
+    return d.ErrorAt("",
+                     "dnstap needs one of file: (a dnstap file) or socket: (a Unix socket "
+                     "a collector such as fstrm_capture listens on)");
+  }
+  dc.to_socket = d.Has("socket");
+  const char* key = dc.to_socket ? "socket" : "file";
+  SX_RETURN_IF_ERROR(d.Str(key, &dc.path));
+  if (dc.path.empty() || dc.path.find('\0') != std::string::npos) {
+    return d.ErrorAt(key, absl::StrCat(d.KeyName(key), " is empty"));
+  }
+  dc.path = ResolveAgainst(base_dir, dc.path);
+  if (dc.to_socket && dc.path.size() > 100) {
+    return d.ErrorAt(key, "dnstap.socket path is over 100 characters");
+  }
+  SX_RETURN_IF_ERROR(ReadDnstapSample(d, &dc.sample));
+  SX_RETURN_IF_ERROR(d.Str("identity", &dc.identity));
+  SX_RETURN_IF_ERROR(d.Str("version", &dc.version));
+  SX_RETURN_IF_ERROR(d.Int("ring", 2, 65536, &dc.ring_slots));
+  if ((dc.ring_slots & (dc.ring_slots - 1)) != 0) {
+    return d.ErrorAt("ring", "dnstap.ring must be a power of two in 2..65536");
+  }
+  return dc;
+}
+
 // A path under control:, resolved against the config file's directory.
 absl::Status ReadControlPath(const YamlReader& c, absl::string_view key,
                              const std::string& base_dir, std::string* out) {
@@ -232,6 +273,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (top.Has("server")) SX_RETURN_IF_ERROR(ReadServer(top.Section("server"), &cfg.server));
   if (top.Has("dataplane")) {
     SX_ASSIGN_OR_RETURN(cfg.dataplane, ReadDataplane(top.Section("dataplane")));
+  }
+  if (top.Has("dnstap")) {
+    SX_ASSIGN_OR_RETURN(cfg.dnstap, ReadDnstap(top.Section("dnstap"), base_dir));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.datacenters, &cfg.geo_maps));

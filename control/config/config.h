@@ -58,6 +58,18 @@ struct DataplaneConfig {
   std::string exception_interface = "sxexc0";  // the tap's kernel name (<= 15 chars)
 };
 
+// The `dnstap:` section: query logging by the dataplane (dataplane/dnstap/). Minimal form:
+//   dnstap: {file: /var/log/sextant/queries.dnstap}
+struct DnstapConfig {
+  bool present = false;
+  uint32_t sample = 1;         // 1 in `sample` queries (and their responses); "all" = 1
+  std::string path;            // absolute: the file or the Unix socket
+  bool to_socket = false;      // `socket:` rather than `file:`
+  std::string identity;        // dnstap identity; empty: none sent
+  std::string version;         // dnstap version; empty: none sent
+  uint32_t ring_slots = 1024;  // per serving thread (lcore), a power of two
+};
+
 // The `control:` section, read by the sextant-control daemon and by sextantctl (socket path).
 //   control: {socket: /run/sextant/sextant.sock, socket_mode: "0600",
 //             state_file: /var/lib/sextant/sextant.state, reload_delay: 200ms}
@@ -78,6 +90,7 @@ struct Config {
   std::vector<ZoneConfig> zones;
   ServerConfig server;
   DataplaneConfig dataplane;
+  DnstapConfig dnstap;
   PolicyConfig policies;                         // targets, resources, records
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)

@@ -3,11 +3,18 @@
 // that goes with it, so that both protocols count alike. Header-only: Answer() runs per query.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
@@ -36,12 +43,19 @@ struct StopFlags {
   }
 };
 
+// Where a query came from and arrived at, for dnstap: read only for a sampled query.
+struct QueryEndpoints {
+  const sockaddr_storage* peer;
+  const sockaddr_storage* local;
+};
+
 class ServingThread {
  public:
-  // `counters` is this thread's slot: it is the only writer.
+  // `counters` is this thread's slot: it is the only writer. `tap` samples queries for dnstap
+  // (default: off).
   ServingThread(SnapshotFollower* follower, int qsbr_id, maps::LcoreCounters* counters,
-                StopFlags stopping)
-      : follower_(follower), qsbr_id_(qsbr_id), ctr_(*counters), stopping_(stopping) {}
+                StopFlags stopping, TapSampler tap = {})
+      : follower_(follower), qsbr_id_(qsbr_id), ctr_(*counters), stopping_(stopping), tap_(tap) {}
 
   bool stopping() const { return stopping_(); }
 
@@ -58,17 +72,15 @@ class ServingThread {
   // Answers `query` into `out` (which may be `query`: engine.h answers in place) and counts the
   // answer's rcode, or the reason it was dropped. Returns the response length, 0 when dropped.
   // rx_packets, queries and tx_packets are the caller's: UDP counts them per burst.
+  // `ends` is read only when the query is sampled for dnstap.
   size_t Answer(const LoadedSnapshot& snap, const uint8_t* query, size_t len,
-                const ClientInfo& client, uint8_t* out, size_t out_size) {
-    AnswerInfo info;
-    const size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
-    if (ABSL_PREDICT_FALSE(rlen == 0)) {
-      maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
-      return 0;
-    }
-    maps::CountAnswer(ctr_, info.rcode, info.truncated);
-    return rlen;
+                const ClientInfo& client, uint8_t* out, size_t out_size,
+                const QueryEndpoints& ends) {
+    if (tap_.Due()) return AnswerTapped(snap, query, len, client, out, out_size, ends);
+    return AnswerCounted(snap, query, len, client, out, out_size);
   }
+
+  bool tapping() const { return tap_.on(); }
 
   // Publishes the generation this thread serves from, when it changed.
   void ReportGeneration(const LoadedSnapshot& snap) {
@@ -80,6 +92,63 @@ class ServingThread {
   }
 
  private:
+  size_t AnswerCounted(const LoadedSnapshot& snap, const uint8_t* query, size_t len,
+                       const ClientInfo& client, uint8_t* out, size_t out_size) {
+    AnswerInfo info;
+    const size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
+    if (ABSL_PREDICT_FALSE(rlen == 0)) {
+      maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
+      return 0;
+    }
+    maps::CountAnswer(ctr_, info.rcode, info.truncated);
+    return rlen;
+  }
+
+  // A sampled query: copied (before an in-place answer overwrites it) with its endpoints and
+  // times into this thread's dnstap ring, then its response. A full ring drops the sample.
+  ABSL_ATTRIBUTE_NOINLINE size_t AnswerTapped(const LoadedSnapshot& snap, const uint8_t* query,
+                                              size_t len, const ClientInfo& client, uint8_t* out,
+                                              size_t out_size, const QueryEndpoints& ends) {
+    TapRecord* r = tap_.Begin();
+    if (r == nullptr) {
+      if (tap_.on()) maps::CounterAdd(ctr_.dnstap_dropped, 1);
+      return AnswerCounted(snap, query, len, client, out, out_size);
+    }
+    clock_gettime(CLOCK_REALTIME, &r->query_time);
+    r->tcp = client.tcp;
+    FillEndpoints(ends, r);
+    r->query_len = len <= kTapQueryMax ? static_cast<uint16_t>(len) : 0;
+    std::memcpy(r->query, query, r->query_len);
+    const size_t rlen = AnswerCounted(snap, query, len, client, out, out_size);
+    clock_gettime(CLOCK_REALTIME, &r->response_time);
+    r->answered = rlen != 0;
+    r->response_len = rlen <= kTapResponseMax ? static_cast<uint16_t>(rlen) : 0;
+    std::memcpy(r->response, out, r->response_len);
+    tap_.Commit();
+    maps::CounterAdd(ctr_.dnstap_sampled, 1);
+    return rlen;
+  }
+
+  static void FillEndpoints(const QueryEndpoints& ends, TapRecord* r) {
+    r->family = ends.peer->ss_family == AF_INET6 ? 6 : 4;
+    std::memset(r->client, 0, sizeof(r->client));
+    std::memset(r->server, 0, sizeof(r->server));
+    r->client_port = AddressOf(*ends.peer, r->client);
+    r->server_port =
+        ends.local->ss_family == ends.peer->ss_family ? AddressOf(*ends.local, r->server) : 0;
+  }
+  // Copies the address into `addr` (4 or 16 bytes) and returns the port.
+  static uint16_t AddressOf(const sockaddr_storage& ss, uint8_t* addr) {
+    if (ss.ss_family == AF_INET6) {
+      const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+      std::memcpy(addr, sin6.sin6_addr.s6_addr, 16);
+      return ntohs(sin6.sin6_port);
+    }
+    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+    std::memcpy(addr, &sin.sin_addr, 4);
+    return ntohs(sin.sin_port);
+  }
+
   // The engine returns 0 only for a message shorter than a header or one with QR=1.
   static maps::DropReason DropReasonOf(const uint8_t* msg, size_t len) {
     return len >= maps::dns::kHeaderSize && (msg[maps::dns::kOffFlags1] & maps::dns::kFlag1Qr) != 0
@@ -91,6 +160,7 @@ class ServingThread {
   int qsbr_id_;
   maps::LcoreCounters& ctr_;
   StopFlags stopping_;
+  TapSampler tap_;
   uint64_t served_generation_ = 0;
 };
 
