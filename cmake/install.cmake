@@ -70,7 +70,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dpdk, knot-dnsutils")
+# libfstrm0 and libprotobuf-c1 (dnstap) come in through SHLIBDEPS; dnstap-ldns and fstrm-bin
+# read and capture what dnstap: writes.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dpdk, knot-dnsutils, dnstap-ldns, fstrm-bin")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${SX_PKG}/debian/conffiles ${SX_PKG}/debian/postinst ${SX_PKG}/debian/postrm)

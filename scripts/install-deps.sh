@@ -8,8 +8,10 @@ pkgs=(
   dpdk dpdk-dev libdpdk-dev libmaxminddb-dev libldns-dev libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev
   libcpp-httplib-dev libsystemd-dev libmnl-dev nlohmann-json3-dev valgrind
+  libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   lintian fakeroot dpkg-dev systemd util-linux
   knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
+  dnstap-ldns fstrm-bin
   iproute2 iputils-ping tcpdump ethtool procps curl
 )
 missing=()
