@@ -92,14 +92,15 @@ class TapSampler {
   TapSampler(TapRing* ring, uint32_t every)
       : ring_(ring), every_(ring != nullptr ? every : kOff), countdown_(every_) {}
 
-  bool Due() { return ABSL_PREDICT_FALSE(--countdown_ == 0); }
+  bool Due() {
+    if (ABSL_PREDICT_TRUE(--countdown_ != 0)) return false;
+    countdown_ = every_;
+    return true;
+  }
 
   // After Due(): the record to fill (then Commit()), or null when the ring is full (count a
   // drop) or sampling is off.
-  TapRecord* Begin() {
-    countdown_ = every_;
-    return ring_ != nullptr ? ring_->Reserve() : nullptr;
-  }
+  TapRecord* Begin() { return ring_ != nullptr ? ring_->Reserve() : nullptr; }
   void Commit() { ring_->Commit(); }
   bool on() const { return ring_ != nullptr; }
 

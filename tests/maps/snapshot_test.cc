@@ -460,6 +460,64 @@ TEST(Snapshot, RefusesDataplaneSettingsItCannotUse) {
   }
 }
 
+// dnstap's settings (section 18) travel the same way; the path reaches open(2)/connect(2).
+Blob DnstapBlob() {
+  auto snap = sextant::testing::BuildTestSnapshot(
+      {{"example.test.",
+        "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hm 1 7200 3600 1209600 "
+        "300\n@ NS ns1\nns1 A 192.0.2.53\n"}},
+      "", 3, "dnstap: {socket: /run/sextant/tap.sock, sample: 100, identity: ns1, ring: 64}\n");
+  EXPECT_TRUE(snap.ok()) << snap.status();
+  if (!snap.ok()) return {};
+  return Blob((*snap)->base(), (*snap)->base() + (*snap)->size());
+}
+
+TEST(Snapshot, CarriesTheDnstapSection) {
+  const Blob b = DnstapBlob();
+  auto r = SnapshotReader::FromBytes(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto d = (*r)->section<DnstapSettings>(kDnstap);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].sample, 100u);
+  EXPECT_EQ(d[0].ring_slots, 64u);
+  EXPECT_EQ(d[0].output, kDnstapToSocket);
+  const auto strings = (*r)->bytes(kStrings);
+  auto str = [&](const StringRef& ref) {
+    return std::string(reinterpret_cast<const char*>(strings.data()) + ref.offset, ref.length);
+  };
+  EXPECT_EQ(str(d[0].path), "/run/sextant/tap.sock");
+  EXPECT_EQ(str(d[0].identity), "ns1");
+  EXPECT_EQ(d[0].version.length, 0u);
+  auto plain = SnapshotReader::FromBytes(RealBlob());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE((*plain)->section<DnstapSettings>(kDnstap).empty());
+}
+
+TEST(Snapshot, RefusesDnstapSettingsItCannotUse) {
+  struct Case {
+    std::string what;
+    std::function<void(DnstapSettings&)> damage;
+  } cases[] = {
+      {"sample 0", [](DnstapSettings& d) { d.sample = 0; }},
+      {"ring of 3", [](DnstapSettings& d) { d.ring_slots = 3; }},
+      {"ring too large", [](DnstapSettings& d) { d.ring_slots = kMaxDnstapRingSlots * 2; }},
+      {"output 3", [](DnstapSettings& d) { d.output = 3; }},
+      {"empty path", [](DnstapSettings& d) { d.path.length = 0; }},
+      {"path past the strings", [](DnstapSettings& d) { d.path.offset = 0xfffff; }},
+  };
+  const Blob good = DnstapBlob();
+  ASSERT_FALSE(good.empty());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = good;
+    EditRecord<DnstapSettings>(b, kDnstap, 0, c.damage);
+    Reseal(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("dnstap"));
+  }
+}
+
 TEST(Snapshot, OpensAValidFile) {
   const Blob blob = RealBlob();
   ASSERT_FALSE(blob.empty());

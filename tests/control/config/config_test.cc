@@ -84,6 +84,47 @@ TEST(Config, LoadConfigResolvesAgainstTheFilesDirectory) {
               HasSubstr("cannot read config " + dir + "/sextant.yaml: No such file or directory"));
 }
 
+TEST(Config, DnstapIsOffByDefaultAndParsesItsKeys) {
+  auto off = Parse("zones: [{origin: a.test., file: a.zone}]\n");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->dnstap.present);
+  auto c = Parse(
+      "zones: [{origin: a.test., file: a.zone}]\n"
+      "dnstap: {file: log/q.dnstap, sample: 1000, identity: ns1, version: v1, ring: 256}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->dnstap.present);
+  EXPECT_FALSE(c->dnstap.to_socket);
+  EXPECT_EQ(c->dnstap.path, "/etc/sextant/log/q.dnstap");
+  EXPECT_EQ(c->dnstap.sample, 1000u);
+  EXPECT_EQ(c->dnstap.identity, "ns1");
+  EXPECT_EQ(c->dnstap.version, "v1");
+  EXPECT_EQ(c->dnstap.ring_slots, 256u);
+  auto all = Parse(
+      "zones: [{origin: a.test., file: a.zone}]\n"
+      "dnstap: {socket: /run/tap.sock, sample: all}\n");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(all->dnstap.to_socket);
+  EXPECT_EQ(all->dnstap.sample, 1u);
+  EXPECT_EQ(all->dnstap.ring_slots, 1024u);
+}
+
+TEST(Config, RefusesDnstapSettingsThatCannotWork) {
+  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
+  for (const auto& [yaml, says] : std::vector<std::pair<std::string, std::string>>{
+           {"dnstap: {sample: 10}", "one of file"},
+           {"dnstap: {file: a, socket: b}", "one of file"},
+           {"dnstap: {file: a, sample: 0}", "\"all\""},
+           {"dnstap: {file: a, sample: some}", "\"all\""},
+           {"dnstap: {file: a, ring: 1000}", "power of two"},
+           {"dnstap: {file: a, level: 3}", "level"},
+       }) {
+    SCOPED_TRACE(yaml);
+    auto c = Parse(zones + yaml + "\n");
+    ASSERT_FALSE(c.ok());
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr(says));
+  }
+}
+
 TEST(Config, ParsesServerSettings) {
   auto c = Parse(R"(instance: test-1
 zones: [{origin: example.test., file: z}]
