@@ -8,6 +8,8 @@
 // kernel-socket and DPDK mode (plain memory, C++ atomics).
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <atomic>
@@ -17,7 +19,9 @@
 #include <limits>
 #include <memory>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "maps/control_block.h"
 
 namespace sextant::dataplane {
 
@@ -104,11 +108,60 @@ class TapSampler {
   void Commit() { ring_->Commit(); }
   bool on() const { return ring_ != nullptr; }
 
+  // After Due(), before the query is answered (an in-place answer overwrites it): a record with
+  // the query and its time, or null when the ring is full (counted in ctr.dnstap_dropped) or
+  // sampling is off. The caller fills the endpoints (FillTapEndpoints) and calls Finish().
+  ABSL_ATTRIBUTE_NOINLINE TapRecord* Start(const uint8_t* query, size_t len, bool tcp,
+                                           maps::LcoreCounters& ctr) {
+    TapRecord* r = Begin();
+    if (r == nullptr) {
+      if (on()) maps::CounterAdd(ctr.dnstap_dropped, 1);
+      return nullptr;
+    }
+    clock_gettime(CLOCK_REALTIME, &r->query_time);
+    r->tcp = tcp;
+    r->query_len = len <= kTapQueryMax ? static_cast<uint16_t>(len) : 0;
+    std::memcpy(r->query, query, r->query_len);
+    return r;
+  }
+  // The response (`rlen` bytes at `response`, 0 = dropped) and its time; publishes the record.
+  ABSL_ATTRIBUTE_NOINLINE void Finish(TapRecord* r, const uint8_t* response, size_t rlen,
+                                      maps::LcoreCounters& ctr) {
+    clock_gettime(CLOCK_REALTIME, &r->response_time);
+    r->answered = rlen != 0;
+    r->response_len = rlen <= kTapResponseMax ? static_cast<uint16_t>(rlen) : 0;
+    std::memcpy(r->response, response, r->response_len);
+    Commit();
+    maps::CounterAdd(ctr.dnstap_sampled, 1);
+  }
+
  private:
   static constexpr uint64_t kOff = std::numeric_limits<uint64_t>::max();
   TapRing* ring_ = nullptr;
   uint64_t every_ = kOff;
   uint64_t countdown_ = kOff;
 };
+
+// Copies an address into `addr` (4 or 16 bytes) and returns its port.
+inline uint16_t TapAddressOf(const sockaddr_storage& ss, uint8_t* addr) {
+  if (ss.ss_family == AF_INET6) {
+    const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+    std::memcpy(addr, sin6.sin6_addr.s6_addr, 16);
+    return ntohs(sin6.sin6_port);
+  }
+  const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+  std::memcpy(addr, &sin.sin_addr, 4);
+  return ntohs(sin.sin_port);
+}
+
+// The client (`peer`) and server (`local`) ends of a sampled query.
+inline void FillTapEndpoints(const sockaddr_storage& peer, const sockaddr_storage& local,
+                             TapRecord* r) {
+  r->family = peer.ss_family == AF_INET6 ? 6 : 4;
+  std::memset(r->client, 0, sizeof(r->client));
+  std::memset(r->server, 0, sizeof(r->server));
+  r->client_port = TapAddressOf(peer, r->client);
+  r->server_port = local.ss_family == peer.ss_family ? TapAddressOf(local, r->server) : 0;
+}
 
 }  // namespace sextant::dataplane

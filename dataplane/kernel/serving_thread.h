@@ -3,14 +3,11 @@
 // that goes with it, so that both protocols count alike. Header-only: Answer() runs per query.
 #pragma once
 
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -109,44 +106,11 @@ class ServingThread {
   ABSL_ATTRIBUTE_NOINLINE size_t AnswerTapped(const LoadedSnapshot& snap, const uint8_t* query,
                                               size_t len, const ClientInfo& client, uint8_t* out,
                                               size_t out_size, const QueryEndpoints& ends) {
-    TapRecord* r = tap_.Begin();
-    if (r == nullptr) {
-      if (tap_.on()) maps::CounterAdd(ctr_.dnstap_dropped, 1);
-      return AnswerCounted(snap, query, len, client, out, out_size);
-    }
-    clock_gettime(CLOCK_REALTIME, &r->query_time);
-    r->tcp = client.tcp;
-    FillEndpoints(ends, r);
-    r->query_len = len <= kTapQueryMax ? static_cast<uint16_t>(len) : 0;
-    std::memcpy(r->query, query, r->query_len);
+    TapRecord* r = tap_.Start(query, len, client.tcp, ctr_);
+    if (r != nullptr) FillTapEndpoints(*ends.peer, *ends.local, r);
     const size_t rlen = AnswerCounted(snap, query, len, client, out, out_size);
-    clock_gettime(CLOCK_REALTIME, &r->response_time);
-    r->answered = rlen != 0;
-    r->response_len = rlen <= kTapResponseMax ? static_cast<uint16_t>(rlen) : 0;
-    std::memcpy(r->response, out, r->response_len);
-    tap_.Commit();
-    maps::CounterAdd(ctr_.dnstap_sampled, 1);
+    if (r != nullptr) tap_.Finish(r, out, rlen, ctr_);
     return rlen;
-  }
-
-  static void FillEndpoints(const QueryEndpoints& ends, TapRecord* r) {
-    r->family = ends.peer->ss_family == AF_INET6 ? 6 : 4;
-    std::memset(r->client, 0, sizeof(r->client));
-    std::memset(r->server, 0, sizeof(r->server));
-    r->client_port = AddressOf(*ends.peer, r->client);
-    r->server_port =
-        ends.local->ss_family == ends.peer->ss_family ? AddressOf(*ends.local, r->server) : 0;
-  }
-  // Copies the address into `addr` (4 or 16 bytes) and returns the port.
-  static uint16_t AddressOf(const sockaddr_storage& ss, uint8_t* addr) {
-    if (ss.ss_family == AF_INET6) {
-      const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
-      std::memcpy(addr, sin6.sin6_addr.s6_addr, 16);
-      return ntohs(sin6.sin6_port);
-    }
-    const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
-    std::memcpy(addr, &sin.sin_addr, 4);
-    return ntohs(sin.sin_port);
   }
 
   // The engine returns 0 only for a message shorter than a header or one with QR=1.
