@@ -154,6 +154,19 @@ inline uint16_t TapAddressOf(const sockaddr_storage& ss, uint8_t* addr) {
   return ntohs(sin.sin_port);
 }
 
+// The ends of a sampled query from its IP and UDP headers (DPDK): addresses of 4 or 16 bytes.
+inline void FillTapEndpoints(uint8_t family, const uint8_t* client, const uint8_t* server,
+                             uint16_t client_port, uint16_t server_port, TapRecord* r) {
+  const size_t alen = family == 6 ? 16 : 4;
+  r->family = family;
+  std::memset(r->client, 0, sizeof(r->client));
+  std::memset(r->server, 0, sizeof(r->server));
+  std::memcpy(r->client, client, alen);
+  std::memcpy(r->server, server, alen);
+  r->client_port = client_port;
+  r->server_port = server_port;
+}
+
 // The client (`peer`) and server (`local`) ends of a sampled query.
 inline void FillTapEndpoints(const sockaddr_storage& peer, const sockaddr_storage& local,
                              TapRecord* r) {

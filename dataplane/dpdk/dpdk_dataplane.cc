@@ -45,6 +45,7 @@ struct WorkerContext {
   SnapshotFollower* follower;
   maps::LcoreCounters* counters;
   const std::atomic<bool>* stop;
+  TapSampler* tap;  // null: dnstap off
 };
 
 // Frees what a tx burst did not take, counting it as a drop.
@@ -96,8 +97,8 @@ int WorkerLoop(void* arg) {
         uint32_t len = m->data_len;
         const uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
         TxOffload off;
-        const Verdict v =
-            ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine, ctr, &off);
+        const Verdict v = ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine,
+                                       ctr, &off, w.tap);
         if (v == Verdict::kTransmit) {
           m->data_len = static_cast<uint16_t>(len);
           m->pkt_len = len;
@@ -354,12 +355,19 @@ std::vector<std::string> DpdkDataplane::ExceptionListenAddresses() const {
 
 void DpdkDataplane::Run(const std::atomic<bool>& stop) {
   std::vector<WorkerContext> ctx(workers_);
+  // One sampler per worker, each with its own ring.
+  std::vector<TapSampler> taps;
+  for (size_t i = 0; i < tap_rings_.size(); ++i) taps.emplace_back(tap_rings_[i], tap_every_);
+  auto tap_of = [&](int worker) {
+    return static_cast<size_t>(worker) < taps.size() ? &taps[worker] : nullptr;
+  };
   int q = 0;
   unsigned lcore;
   if (main_is_worker_) {
     lcore = rte_lcore_id();
-    ctx[0] = WorkerContext{
-        this, port_, tx_port_, tap_port_, 0, &path_, follower_, &block_->lcores[lcore], &stop};
+    ctx[0] = WorkerContext{this,  port_,    tx_port_,  tap_port_,
+                           0,     &path_,   follower_, &block_->lcores[lcore],
+                           &stop, tap_of(0)};
     WorkerLoop(&ctx[0]);
     return;
   }
@@ -373,7 +381,8 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &path_,
                            follower_,
                            &block_->lcores[lcore],
-                           &stop};
+                           &stop,
+                           tap_of(q)};
     rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
     ++q;
   }
@@ -381,6 +390,11 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   rte_eal_mp_wait_lcore();
+}
+
+void DpdkDataplane::SetTap(std::vector<TapRing*> rings, uint32_t every) {
+  tap_rings_ = std::move(rings);
+  tap_every_ = every;
 }
 
 DpdkDataplane::~DpdkDataplane() {

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "dataplane/dnstap/dnstap_writer.h"
 #include "dataplane/dpdk/dpdk_dataplane.h"
 #include "dataplane/dpdk/port_settings.h"
 #include "dataplane/dpdk/setup_hints.h"
@@ -91,8 +92,20 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
                                ": exception-path TCP listener: ", l.status().message()));
     }
     listener = std::move(*l);
-    listener_thread = std::thread([&] { (void)listener->Run(listener_stop); });
   }
+  // dnstap: a ring per worker lcore, then one per exception-path listener thread (TCP).
+  const int listener_slots = listener ? listener->counter_slots() : 0;
+  absl::StatusOr<std::unique_ptr<DnstapWriter>> dnstap =
+      StartDnstap(inst.name, *follower.current()->reader, (*dp)->worker_count() + listener_slots);
+  if (!dnstap.ok()) return Fail(std::string(dnstap.status().message()));
+  if (*dnstap != nullptr) {
+    std::vector<TapRing*> rings = (*dnstap)->rings();
+    const auto split = rings.begin() + (*dp)->worker_count();
+    (*dp)->SetTap(std::vector<TapRing*>(rings.begin(), split), DnstapSample(**dnstap));
+    if (listener)
+      listener->SetTap(std::vector<TapRing*>(split, rings.end()), DnstapSample(**dnstap));
+  }
+  if (listener) listener_thread = std::thread([&] { (void)listener->Run(listener_stop); });
   const DataplaneAttachment attached(
       inst, absl::StrCat("DPDK port ", (*dp)->port_name(), ", ", AddressList(settings)));
   const int workers = (*dp)->worker_count(), queues = (*dp)->queue_count();
@@ -110,6 +123,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   listener_stop = true;
   if (listener) listener->Stop();
   if (listener_thread.joinable()) listener_thread.join();
+  dnstap->reset();  // every sampler has stopped: write what the rings hold, close the output
   LogStopped(inst.name, g_dpdk_signal.load(), follower.generation(), *cb);
   return 0;
 }

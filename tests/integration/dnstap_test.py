@@ -16,6 +16,9 @@ sockets on 127.0.0.1) with a `dnstap:` section, then:
            drops samples and counts them (dnstap_dropped > 0); sampled + dropped = queries, and
            the file holds exactly the sampled ones
   off      without a dnstap: section nothing is sampled (counters stay 0)
+  dpdk     DPDK mode (af_packet on a veth into a namespace of 198.18.0.0/15, --no-huge): UDP
+           over IPv4 and IPv6 sampled by the fast path with the frame's addresses and ports,
+           TCP by the exception path's listener, all in one file
 
 Usage: dnstap_test.py --sextant-control PATH --sextant-dataplane PATH --workdir DIR
 Needs dnstap-ldns, fstrm-bin, dnsutils (dig), knot-dnsutils (kdig), python3-dnspython.
@@ -33,7 +36,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lab import (Results, integration_args, publish_once, remove_shm, run, start_listener,  # noqa: E402
+from lab import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, CLIENT_V6, Lab, Results,  # noqa: E402
+                 integration_args, publish_once, remove_shm, run, start_listener,
                  stop_processes)
 
 import dns.exception  # noqa: E402
@@ -284,6 +288,44 @@ def test_off(args, res):
     inst.cleanup()
 
 
+def test_dpdk(args, res):
+    """The DPDK fast path (af_packet on a veth, --no-huge) samples UDP; the exception path's
+    kernel listener samples TCP; both into the same file."""
+    workdir = Path(args.workdir) / "dpdk"
+    shutil.rmtree(workdir, ignore_errors=True)
+    path = workdir / "queries.dnstap"
+    with Lab(args.sextant_control, args.sextant_dataplane, workdir, tag=f"t{os.getpid() % 10000}") \
+            as lab:
+        lab.write_config([("tap.test.", ZONE)],
+                         extra=f"dnstap: {{file: {path}, sample: all, identity: dpdk-lab}}")
+        lab.publish()
+        lab.start()
+        sent = [("www.tap.test.", "A"), ("www.tap.test.", "AAAA"), ("mail.tap.test.", "MX")]
+        for name, qtype in sent:
+            out = lab.dig(name, qtype)
+            res.check(f"dpdk: {name} {qtype} answered over UDP", "status: NOERROR" in out, out)
+        out = lab.ns_run(["kdig", f"@{APPLIANCE_V4}", "+tcp", "+time=3", "x.wild.tap.test.",
+                          "TXT"]).stdout
+        res.check("dpdk: TCP answered through the exception path", "NOERROR" in out, out)
+        six = lab.dig("www.tap.test.", "A", server=APPLIANCE_V6)
+        res.check("dpdk: IPv6 answered", "status: NOERROR" in six, six)
+        rc = lab.stop()
+        res.check("dpdk: dataplane stopped cleanly", rc == 0, f"exit {rc}")
+        log = lab.log_path.read_text()
+    lines, text = ldns_lines(path)
+    for name, qtype in sent:
+        for kind in ("AQ", "AR"):
+            res.check(f"dpdk: {kind} {name} {qtype} UDP from the fast path",
+                      (kind, "UDP", name, qtype) in lines, text[-1500:] + log[-1500:])
+    res.check("dpdk: TCP query and response from the exception listener",
+              ("AQ", "TCP", "x.wild.tap.test.", "TXT") in lines and
+              ("AR", "TCP", "x.wild.tap.test.", "TXT") in lines, text[-1500:])
+    y = run(["dnstap-ldns", "-r", str(path), "-y"], check=False).stdout
+    res.check("dpdk: client and server addresses and ports from the frame",
+              f'query_address: "{CLIENT_V4}"' in y and f'response_address: "{APPLIANCE_V4}"' in y
+              and "response_port: 53" in y and f'query_address: "{CLIENT_V6}"' in y, y[:2000])
+
+
 def main():
     args = integration_args()
     os.makedirs(args.workdir, exist_ok=True)
@@ -293,7 +335,7 @@ def main():
             return 1
     res = Results()
     try:
-        for test in (test_file, test_socket, test_sample, test_drops, test_off):
+        for test in (test_file, test_socket, test_sample, test_drops, test_off, test_dpdk):
             test(args, res)
     finally:
         stop_processes(PROCS)
