@@ -367,20 +367,25 @@ class ShmFile {
   std::string path_;
 };
 
-// The dataplane's settings travel in the snapshot: the builder writes the config's dataplane:
-// section, and the reader refuses records the dataplane could not use safely (the interface name
-// reaches the kernel's network configuration).
-Blob DataplaneBlob() {
+// A small zone's snapshot with `extra` (config sections) added to the config.
+Blob BlobWithConfig(const std::string& extra) {
   auto snap = sextant::testing::BuildTestSnapshot(
       {{"example.test.",
         "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hm 1 7200 3600 1209600 "
         "300\n@ NS ns1\nns1 A 192.0.2.53\n"}},
-      "", 3,
-      "dataplane: {addresses: [198.18.0.2/24, \"2001:db8:18::2\", {address: 198.18.5.2, vlan: 5}],"
-      " queues: 2, mtu: 1400, dns_port: 5353, exception_interface: sxtest0}\n");
+      "", 3, extra);
   EXPECT_TRUE(snap.ok()) << snap.status();
   if (!snap.ok()) return {};
   return Blob((*snap)->base(), (*snap)->base() + (*snap)->size());
+}
+
+// The dataplane's settings travel in the snapshot: the builder writes the config's dataplane:
+// section, and the reader refuses records the dataplane could not use safely (the interface name
+// reaches the kernel's network configuration).
+Blob DataplaneBlob() {
+  return BlobWithConfig(
+      "dataplane: {addresses: [198.18.0.2/24, \"2001:db8:18::2\", {address: 198.18.5.2, vlan: 5}],"
+      " queues: 2, mtu: 1400, dns_port: 5353, exception_interface: sxtest0}\n");
 }
 
 TEST(Snapshot, CarriesTheDataplaneSection) {
@@ -462,14 +467,8 @@ TEST(Snapshot, RefusesDataplaneSettingsItCannotUse) {
 
 // dnstap's settings (section 18) travel the same way; the path reaches open(2)/connect(2).
 Blob DnstapBlob() {
-  auto snap = sextant::testing::BuildTestSnapshot(
-      {{"example.test.",
-        "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hm 1 7200 3600 1209600 "
-        "300\n@ NS ns1\nns1 A 192.0.2.53\n"}},
-      "", 3, "dnstap: {socket: /run/sextant/tap.sock, sample: 100, identity: ns1, ring: 64}\n");
-  EXPECT_TRUE(snap.ok()) << snap.status();
-  if (!snap.ok()) return {};
-  return Blob((*snap)->base(), (*snap)->base() + (*snap)->size());
+  return BlobWithConfig(
+      "dnstap: {socket: /run/sextant/tap.sock, sample: 100, identity: ns1, ring: 64}\n");
 }
 
 TEST(Snapshot, CarriesTheDnstapSection) {
