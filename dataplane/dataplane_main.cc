@@ -119,6 +119,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       dp::StartDnstap(instance, *follower.current()->reader, (*listener)->counter_slots());
   if (!dnstap.ok()) return Fail(std::string(dnstap.status().message()));
   if (*dnstap != nullptr) (*listener)->SetTap((*dnstap)->rings(), dp::DnstapSample(**dnstap));
+  follower.set_on_swap(
+      [started = dp::DnstapOptionsOf(*follower.current()->reader)](const maps::SnapshotReader& s) {
+        const std::string warning = dp::DnstapChangeWarning(started, s);
+        if (!warning.empty()) maps::Log(maps::LogLevel::kWarning, warning);
+      });
   follower.Start();
 
   const std::string bound = absl::StrJoin((*listener)->bound_addresses(), ", ");

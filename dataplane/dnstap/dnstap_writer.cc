@@ -202,6 +202,15 @@ void DnstapWriter::Submit(const TapRecord& r, bool response) {
   written_.fetch_add(1, std::memory_order_relaxed);
 }
 
+std::string DnstapChangeWarning(const absl::StatusOr<DnstapOptions>& started,
+                                const maps::SnapshotReader& snap) {
+  const absl::StatusOr<DnstapOptions> now = DnstapOptionsOf(snap);
+  if (now.ok() == started.ok() && (!now.ok() || *now == *started)) return "";
+  return absl::StrCat("generation ", snap.generation(),
+                      " changes the dnstap: section; query logging keeps the settings it started "
+                      "with until sextant-dataplane restarts");
+}
+
 absl::StatusOr<std::unique_ptr<DnstapWriter>> StartDnstap(const std::string& instance,
                                                           const maps::SnapshotReader& snap,
                                                           int rings) {

@@ -29,6 +29,8 @@ struct DnstapOptions {
   std::string path;
   std::string identity;  // empty: not sent
   std::string version;   // empty: not sent
+
+  bool operator==(const DnstapOptions&) const = default;
 };
 
 // The snapshot's dnstap section (maps/snapshot_format.h DnstapSettings); nullopt-like: NotFound
@@ -80,5 +82,10 @@ absl::StatusOr<std::unique_ptr<DnstapWriter>> StartDnstap(const std::string& ins
                                                           const maps::SnapshotReader& snap,
                                                           int rings);
 inline uint32_t DnstapSample(const DnstapWriter& w) { return w.options().sample; }
+
+// What to log when a new snapshot's dnstap section differs from the one the dataplane started
+// with (`started`: NotFound when it started without one); empty when it does not.
+std::string DnstapChangeWarning(const absl::StatusOr<DnstapOptions>& started,
+                                const maps::SnapshotReader& snap);
 
 }  // namespace sextant::dataplane

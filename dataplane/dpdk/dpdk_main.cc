@@ -51,9 +51,13 @@ int Fail(const std::string& m) {
 // The kernel listener's counter slots sit above every lcore id.
 constexpr int kListenerCounterBase = 96;
 
-// A reload may change the dataplane: section; the ports are set up once, at start.
-void WarnOnSettingsChange(SnapshotFollower* follower, const PortSettings& started_with) {
-  follower->set_on_swap([started_with](const maps::SnapshotReader& snap) {
+// A reload may change the dataplane: and dnstap: sections; the ports and query logging are set
+// up once, at start.
+void WarnOnSettingsChange(SnapshotFollower* follower, const PortSettings& started_with,
+                          const absl::StatusOr<DnstapOptions>& tap_started_with) {
+  follower->set_on_swap([started_with, tap_started_with](const maps::SnapshotReader& snap) {
+    const std::string tap_warning = DnstapChangeWarning(tap_started_with, snap);
+    if (!tap_warning.empty()) Log(LogLevel::kWarning, tap_warning);
     absl::StatusOr<PortSettings> now = PortSettingsOf(snap);
     if (now.ok() && *now == started_with) return;
     Log(LogLevel::kWarning,
@@ -186,7 +190,8 @@ int DpdkMain(int argc, char** argv) {
     rte_eal_cleanup();
     return Fail(absl::StrCat("instance ", instance, ": ", settings.status().message()));
   }
-  WarnOnSettingsChange(inst->follower.get(), *settings);
+  WarnOnSettingsChange(inst->follower.get(), *settings,
+                       DnstapOptionsOf(*inst->follower->current()->reader));
   inst->follower->Start();
   const int rc = Serve(*inst, *settings);
   inst->follower->Stop();

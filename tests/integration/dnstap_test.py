@@ -96,7 +96,7 @@ class Instance:
         (self.dir / "tap.test.zone").write_text(ZONE)
         self.instance = f"sx-dnstap-{name}"
         remove_shm([self.instance])
-        cfg = self.dir / "sextant.yaml"
+        cfg = self.cfg = self.dir / "sextant.yaml"
         cfg.write_text(f"instance: {self.instance}\n"
                        "zones: [{origin: tap.test., file: tap.test.zone}]\n"
                        f"control: {{socket: {self.dir}/ctl.sock, state_file: {self.dir}/state}}\n"
@@ -118,6 +118,20 @@ class Instance:
             except (dns.exception.Timeout, OSError):
                 time.sleep(0.1)
         raise RuntimeError(f"sextant-dataplane on port {port} did not answer within 20 s")
+
+    def republish(self, old, new):
+        """Publishes the config with `old` replaced by `new`; waits until the dataplane serves
+        the new generation."""
+        self.cfg.write_text(self.cfg.read_text().replace(old, new))
+        publish_once(self.args.sextant_control, str(self.cfg), str(self.dir))
+        deadline = time.monotonic() + 10
+        want = re.findall(r"generation (\d+)", (self.dir / "control.out").read_text())[-1]
+        while time.monotonic() < deadline:
+            if f"-> {want}" in self.log.read_text():
+                time.sleep(0.3)  # the switch is logged before the new snapshot is looked at
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the dataplane did not switch to generation {want}")
 
     def stop(self):
         """SIGTERM, so that the writer drains the rings and fstrm closes the output."""
@@ -227,6 +241,13 @@ def test_sample(args, res):
     for i in range(500):
         ask(inst.port, f"s{i}.wild.tap.test.", "TXT")
     after = dnstap_counters(inst.instance)
+    # A reload keeps what the dataplane started with, and says so when the section changed.
+    inst.republish("sample: 10}", "sample: 10}  # same")
+    res.check("sample: a reload with the same dnstap: section warns of nothing",
+              "changes the dnstap: section" not in inst.log.read_text(), inst.log.read_text())
+    inst.republish("sample: 10}", "sample: 20}")
+    res.check("sample: a reload that changes dnstap: says it applies at the next start",
+              "changes the dnstap: section" in inst.log.read_text(), inst.log.read_text())
     rc = inst.stop()
     lines, text = ldns_lines(inst.dir / "queries.dnstap")
     logged = {q for kind, _, q, _ in lines if kind == "AQ" and q.startswith("s")}
