@@ -363,8 +363,8 @@ absl::Status CheckInputFiles(const Config& config) {
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
   const FileText file = ReadFileText(path);
   if (file.error != 0) {
-    return absl::NotFoundError(absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ",
-                                            std::strerror(file.error)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ", file.ErrorText()));
   }
   return ParseConfig(file.text, path, std::filesystem::path(path).parent_path().string());
 }

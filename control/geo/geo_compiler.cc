@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/geo/database_fit.h"
 #include "control/geo/geo_list_rules.h"
+#include "control/geo/mmdb_lookup.h"
 #include "maps/status_macros.h"
 
 namespace sextant::control {
@@ -22,32 +22,9 @@ namespace sextant::control {
 using maps::kPrefixMaxListId;
 namespace {
 
-struct MmdbCloser {
-  void operator()(MMDB_s* m) const {
-    MMDB_close(m);
-    delete m;
-  }
-};
-using MmdbHandle = std::unique_ptr<MMDB_s, MmdbCloser>;
-
 struct EntryDataListFreer {
   void operator()(MMDB_entry_data_list_s* l) const { MMDB_free_entry_data_list(l); }
 };
-
-absl::StatusOr<MmdbHandle> OpenMmdb(const std::string& path) {
-  auto raw = std::make_unique<MMDB_s>();
-  const int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, raw.get());
-  if (rc != MMDB_SUCCESS) {
-    // MMDB_open releases what it allocated itself when it fails; there is nothing to close.
-    const int err = errno;
-    std::string detail = MMDB_strerror(rc);
-    if (rc == MMDB_IO_ERROR || rc == MMDB_FILE_OPEN_ERROR) {
-      detail = absl::StrCat(std::strerror(err), " (", detail, ")");
-    }
-    return absl::InvalidArgumentError(absl::StrCat("cannot open MaxMind DB ", path, ": ", detail));
-  }
-  return MmdbHandle(raw.release());
-}
 
 double ToRadians(double deg) { return deg * M_PI / 180.0; }
 
@@ -80,7 +57,7 @@ class GeoCompilation {
   GeoCompileStats stats_;
   DatabaseFieldCounts fields_;  // what the database's records carry, for CheckDatabaseServesMode
 
-  MmdbHandle mmdb_;
+  std::optional<MmdbFile> mmdb_;
   uint32_t node_count_ = 0;
   std::optional<uint32_t> ipv4_start_;  // IPv6 database: the node at ::/96, if there is one
   std::vector<bool> visited_;
@@ -90,7 +67,7 @@ class GeoCompilation {
 absl::StatusOr<uint32_t> GeoCompilation::ListForRecord(uint64_t record, uint32_t offset) {
   auto it = record_lists_.find(offset);
   if (it != record_lists_.end()) return it->second;
-  MMDB_entry_s entry{mmdb_.get(), offset};
+  MMDB_entry_s entry{mmdb_->get(), offset};
   // Decoding the whole record validates it (types, sizes, pointers), not only the fields used.
   MMDB_entry_data_list_s* raw = nullptr;
   const int rc = MMDB_get_entry_data_list(&entry, &raw);
@@ -109,7 +86,7 @@ absl::StatusOr<uint32_t> GeoCompilation::ListForRecord(uint64_t record, uint32_t
 absl::Status GeoCompilation::WalkNode(uint32_t node, int depth, uint8_t* addr, bool v6,
                                       bool zero_path) {
   MMDB_search_node_s sn;
-  const int rc = MMDB_read_node(mmdb_.get(), node, &sn);
+  const int rc = MMDB_read_node(mmdb_->get(), node, &sn);
   if (rc != MMDB_SUCCESS) {
     return absl::DataLossError(
         absl::StrCat(config_.database_path, ": search tree node ", node, ": ", MMDB_strerror(rc)));
@@ -170,8 +147,8 @@ absl::Status GeoCompilation::WalkNode(uint32_t node, int depth, uint8_t* addr, b
 }
 
 absl::Status GeoCompilation::WalkDatabase() {
-  SX_ASSIGN_OR_RETURN(mmdb_, OpenMmdb(config_.database_path));
-  const MMDB_metadata_s& md = mmdb_->metadata;
+  SX_ASSIGN_OR_RETURN(mmdb_, MmdbFile::Open(config_.database_path));
+  const MMDB_metadata_s& md = mmdb_->get()->metadata;
   stats_.database_type = md.database_type ? md.database_type : "";
   stats_.build_epoch = md.build_epoch;
   node_count_ = md.node_count;
@@ -189,7 +166,7 @@ absl::Status GeoCompilation::WalkDatabase() {
     int depth = 0;
     while (depth < 96) {
       MMDB_search_node_s sn;
-      if (MMDB_read_node(mmdb_.get(), node, &sn) != MMDB_SUCCESS) break;  // reported by the walk
+      if (MMDB_read_node(mmdb_->get(), node, &sn) != MMDB_SUCCESS) break;  // reported by the walk
       if (sn.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE) break;
       node = static_cast<uint32_t>(sn.left_record);
       ++depth;

@@ -36,6 +36,9 @@ class MmdbFile {
   absl::StatusOr<MmdbLookup> Lookup(const IpPrefix& address) const;
   // The metadata's database_type ("GeoIP2-City").
   std::string database_type() const;
+  // The open database, for walks libmaxminddb's lookup API does not cover (the geo compiler
+  // reads the search tree node by node).
+  MMDB_s* get() const { return db_.get(); }
 
   // "city 'London', subdivision ENG, country GB, continent EU, coordinates 51.5142,-0.0931";
   // fields the record lacks are left out ("no such fields" when it has none of them).

@@ -26,12 +26,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, free_port, integration_args, remove_shm, run  # noqa: E402
+from lab import Results, free_port, integration_args, remove_shm, run, stop_processes, wait_for  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 INSTANCE = f"sxmist18{os.getpid()}"
@@ -339,15 +338,6 @@ def key_paths(env, res):
                 ("nets: nets.txt", "nets: bad-nets.txt"))
 
 
-def wait_for(pred, timeout=10, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
 def dig(port):
     r = run(["dig", "@127.0.0.1", "-p", str(port), "+time=2", "+tries=2", "+norec", "+short",
              "+subnet=198.18.7.9/32", "www.mist.test", "A"], check=False)
@@ -448,10 +438,7 @@ def main():
         key_paths(env, res)
         running_overrides(env, res)
     finally:
-        for p in env.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        stop_processes(env.procs)
         remove_shm([INSTANCE])
     print(f"{res.passed} passed, {res.failed} failed")
     return 0 if res.failed == 0 else 1

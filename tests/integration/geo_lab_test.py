@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run  # noqa: E402
+from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run, wait_for  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 ADDR = {"dc-ap": "198.18.1.1", "dc-us": "198.18.2.1", "dc-eu": "198.18.3.1"}
@@ -95,15 +95,6 @@ def answer(out):
 def ctl(lab, *a):
     return run([str(Path(lab.control).parent / "sextantctl"), "--socket", str(lab.socket_path),
                 "--instance", lab.instance, *a], check=False)
-
-
-def wait_for(pred, timeout=5, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def steering(lab, res):

@@ -30,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run  # noqa: E402
+from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run, wait_for  # noqa: E402
 
 INTERVAL = 0.2
 TIMEOUT = 0.15
@@ -195,16 +195,6 @@ def health(lab):
         return {t["target"]: t for t in json.loads(r.stdout)}
     except ValueError:
         return {}
-
-
-def wait_for(pred, timeout, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def wait_answer(lab, name, pred, timeout):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, free_port, integration_args, remove_shm, run  # noqa: E402
+from lab import Results, free_port, integration_args, remove_shm, run, stop_processes, wait_for  # noqa: E402
 
 MAXMIND = HERE.parent / "data" / "maxmind"
 INSTANCE = "sxexpl18"
@@ -76,15 +76,6 @@ control:
   state_file: {work}/control.state
   reload_delay: 50ms
 """
-
-
-def wait_for(pred, timeout=10, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 class Env:
@@ -350,10 +341,7 @@ def main():
         journal(env, res)
         log_level(env, res)
     finally:
-        for p in env.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        stop_processes(env.procs)
         remove_shm([INSTANCE])
     print(f"{res.passed} passed, {res.failed} failed")
     return 0 if res.failed == 0 else 1

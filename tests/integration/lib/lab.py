@@ -65,6 +65,18 @@ def stop_processes(procs):
     procs.clear()
 
 
+def wait_for(pred, timeout=10, step=0.05):
+    """Polls `pred` until it returns something true or `timeout` seconds pass; returns its last
+    value (so a caller can wait for a state and use it)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
 def remove_shm(instances):
     """Removes the /dev/shm files (control block, snapshots, targets) of these instances."""
     import glob
