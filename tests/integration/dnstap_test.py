@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from lab import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, CLIENT_V6, Lab, Results,  # noqa: E402
                  integration_args, publish_once, remove_shm, run, start_listener,
-                 stop_processes)
+                 stop_processes, wait_for)
 
 import dns.exception  # noqa: E402
 import dns.flags  # noqa: E402
@@ -108,30 +108,25 @@ class Instance:
 
     @staticmethod
     def _ready(port, proc):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        def answers():
             if proc.poll() is not None:
                 raise RuntimeError(f"sextant-dataplane exited with {proc.returncode} at start-up")
             try:
-                ask(port, "ns1.tap.test.", "A", timeout=0.3)
-                return
+                return ask(port, "ns1.tap.test.", "A", timeout=0.3)
             except (dns.exception.Timeout, OSError):
-                time.sleep(0.1)
-        raise RuntimeError(f"sextant-dataplane on port {port} did not answer within 20 s")
+                return None
+        if not wait_for(answers, timeout=20, step=0.1):
+            raise RuntimeError(f"sextant-dataplane on port {port} did not answer within 20 s")
 
     def republish(self, old, new):
         """Publishes the config with `old` replaced by `new`; waits until the dataplane serves
         the new generation."""
         self.cfg.write_text(self.cfg.read_text().replace(old, new))
         publish_once(self.args.sextant_control, str(self.cfg), str(self.dir))
-        deadline = time.monotonic() + 10
         want = re.findall(r"generation (\d+)", (self.dir / "control.out").read_text())[-1]
-        while time.monotonic() < deadline:
-            if f"-> {want}" in self.log.read_text():
-                time.sleep(0.3)  # the switch is logged before the new snapshot is looked at
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"the dataplane did not switch to generation {want}")
+        if not wait_for(lambda: f"-> {want}" in self.log.read_text()):
+            raise RuntimeError(f"the dataplane did not switch to generation {want}")
+        time.sleep(0.3)  # the switch is logged before the new snapshot is looked at
 
     def stop(self):
         """SIGTERM, so that the writer drains the rings and fstrm closes the output."""
@@ -210,9 +205,7 @@ def test_socket(args, res):
     cap = subprocess.Popen(["fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", str(sock),
                             "-w", str(capture)], stdout=cap_log, stderr=subprocess.STDOUT)
     PROCS.append(cap)
-    deadline = time.monotonic() + 10
-    while not sock.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(sock.exists)
     inst = Instance(args, "socket", f"dnstap: {{socket: {sock}, sample: all}}\n")
     names = [f"q{i}.wild.tap.test." for i in range(20)]
     # The writer connects to the socket within its reopen interval (1 s): ask until a query shows
