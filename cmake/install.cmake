@@ -22,6 +22,9 @@ else()
 endif()
 install(FILES ${SX_PKG}/sextant-control.service ${SX_PKG}/sextant-dataplane.service
         DESTINATION ${SX_UNITDIR})
+# bash-completion loads it on demand, by the command's name.
+install(FILES ${SX_PKG}/sextantctl.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME sextantctl)
 install(FILES ${SX_PKG}/sextant.sysusers DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d
         RENAME sextant.conf)
 install(FILES ${SX_PKG}/sextant.tmpfiles DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d

@@ -9,7 +9,7 @@ pkgs=(
   libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev
   libcpp-httplib-dev libsystemd-dev libmnl-dev nlohmann-json3-dev valgrind
   lintian fakeroot dpkg-dev systemd util-linux
-  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
+  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython python3-jsonschema gdnsd unbound
   iproute2 iputils-ping tcpdump ethtool procps curl
 )
 missing=()

@@ -31,6 +31,20 @@ def integration_args(extra=None):
     return ap.parse_args()
 
 
+class Binaries:
+    """What a test that drives the processes itself takes from integration_args(): the paths of
+    sextant-control, sextant-dataplane and sextantctl (beside sextant-control), and its work
+    directory, emptied."""
+
+    def __init__(self, args):
+        self.control = args.sextant_control
+        self.dataplane = args.sextant_dataplane
+        self.ctl_bin = str(Path(args.sextant_control).parent / "sextantctl")
+        self.work = Path(args.workdir)
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+
+
 class Results:
     """PASS/FAIL lines and the closing 'N passed, M failed' of the lab tests."""
 
