@@ -52,6 +52,9 @@ add_custom_target(sextant_man ALL DEPENDS ${SX_MAN_GZ})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/ARCHITECTURE.md
               ${SX_PKG}/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# sextantctl's JSON Schemas (sextantctl(8)), for scripts that check what they parse.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/schema/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/schema
+        FILES_MATCHING PATTERN "*.schema.json")
 install(FILES ${SX_PKG}/sextant-dataplane-dpdk.conf ${CMAKE_SOURCE_DIR}/examples/demo/sextant.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 

@@ -104,6 +104,7 @@ void AddCommands(CLI::App& app, Args& a) {
   a.explain->add_option("type", a.type)->required();
   a.explain->add_option("--client", a.client,
                         "client address or prefix (sent as ECS, and as the packet source)");
+  a.explain->add_flag("--json", a.json, "machine-readable output (schemas: sextantctl(8))");
 }
 
 // The socket the instance's daemon recorded in its control block; "" when none.
@@ -220,7 +221,7 @@ absl::StatusOr<std::string> Run(const Args& a) {
     const absl::StatusOr<Config> config = a.config_path.empty()
                                               ? RunningConfig(a.socket_path, a.instance)
                                               : LoadConfig(a.config_path);
-    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config);
+    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config, a.json);
   }
   if (*a.status) {
     absl::StatusOr<std::string> out = ask(a.json ? "status json" : "status");

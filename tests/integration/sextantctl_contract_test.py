@@ -2,9 +2,9 @@
 """sextantctl as a contract for scripts and operators (issue 14), through the real binaries on
 loopback: sextant-control, sextant-dataplane in kernel-socket mode on 127.0.0.21, sextantctl, dig.
 
-- every read command's --json (status, health, stats, stats --watch, dump) validates against
-  its schema in docs/schema/ (python3-jsonschema), with the daemon up and, for the commands that
-  fall back to shared memory, with it down;
+- every read command's --json (status, health, stats, stats --watch, dump, explain) validates
+  against its schema in docs/schema/ (python3-jsonschema), with the daemon up and, for the
+  commands that work from shared memory, with it down; explain's steps are the lines its text output prints;
 - `health --json` has the same keys for every target from the daemon and from the shared-memory
   fallback (control SIGKILLed);
 - `stats --watch` under a dig loop shows queries per second above zero, one block per refresh on
@@ -177,10 +177,13 @@ def as_json(r):
         return None
 
 
+EXPLAIN = ("explain", f"www.{ZONE_ORIGIN}", "A", "--client", "198.18.7.1")
+
+
 def check_schemas(env, res, v, phase, commands):
     out = {}
     for cmd in commands:
-        r = env.ctl(cmd, "--json")
+        r = env.ctl(*(EXPLAIN if cmd == "explain" else [cmd]), "--json")
         doc = as_json(r)
         errors = schema_errors(v[cmd], doc) if doc is not None else "not JSON"
         res.check(f"{phase}: {cmd} --json validates against docs/schema/{cmd}.schema.json",
@@ -316,6 +319,21 @@ def dump_checks(env, res, d, source):
               json.dumps(d.get("targets")))
 
 
+def explain_checks(env, res, e):
+    r = env.ctl(*EXPLAIN)
+    lines = r.stdout.splitlines()
+    answer_at = next((i for i, ln in enumerate(lines) if ln.startswith("answer:")), len(lines))
+    text_steps = [ln.strip() for ln in lines[2:answer_at]]  # after "snapshot ...", "query ..."
+    answer = e.get("answer") or {}
+    res.check("explain --json: the query, the text output's steps, and the answer's parts",
+              e.get("query", {}).get("client") == "198.18.7.1/32" and
+              [s["text"] for s in e.get("steps", [])] == text_steps and
+              len(e.get("steps", [])) >= 3 and answer.get("rcode") == "NOERROR" and
+              "aa" in answer.get("flags", []) and len(answer.get("answer", [])) >= 1 and
+              all(f"www.{ZONE_ORIGIN}" in rr for rr in answer["answer"]),
+              json.dumps(e)[:1200] + "\n" + r.stdout)
+
+
 def dump_text(env, res):
     r = env.ctl("dump")
     res.check("dump (text): zone serial, resources, members, geo map built date, targets",
@@ -379,14 +397,17 @@ def main():
         env.start_daemon()
         env.start_dataplane()
         env.ctl("force", "down", "nyc1")  # an override, so that the override object shows
-        up = check_schemas(env, res, v, "control up", ["status", "health", "stats", "dump"])
+        up = check_schemas(env, res, v, "control up",
+                           ["status", "health", "stats", "dump", "explain"])
+        explain_checks(env, res, up["explain"] or {})
         dump_checks(env, res, up["dump"] or {}, "daemon")
         dump_text(env, res)
         watch(env, res, v)
         completion(env, res)
         broken_config(env, res, v)
         env.kill_daemon()
-        down = check_schemas(env, res, v, "control killed", ["health", "stats", "dump"])
+        down = check_schemas(env, res, v, "control killed",
+                             ["health", "stats", "dump", "explain"])
         health_shape(up["health"], down["health"], res)
         dump_checks(env, res, down["dump"] or {}, "shared_memory")
         r = env.ctl("status", "--json")
