@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "control/cli/instance_files.h"
 #include "control/cli/shm_reports.h"
 #include "control/config/enum_names.h"
@@ -224,11 +225,14 @@ json GeoMapsJson(const maps::SnapshotReader& s) {
 std::string TargetsText(const json& targets) {
   std::string out = "targets\n";
   for (const json& t : targets) {
-    absl::StrAppendFormat(&out, "  %-20s %-8s%s%s\n", t["target"].get<std::string>(),
-                          t["state"].get<std::string>(), t["forced"].get<bool>() ? " forced" : "",
-                          t["datacenter"].is_string() && !t["datacenter"].get<std::string>().empty()
-                              ? absl::StrCat("  datacenter ", t["datacenter"].get<std::string>())
+    const json& dc = t["datacenter"];
+    absl::StrAppendFormat(&out, "  %-20s %-8s %-7s %s\n", t["target"].get<std::string>(),
+                          t["state"].get<std::string>(), t["forced"].get<bool>() ? "forced" : "",
+                          dc.is_string() && !dc.get<std::string>().empty()
+                              ? absl::StrCat("datacenter ", dc.get<std::string>())
                               : "");
+    absl::StripTrailingAsciiWhitespace(&out);
+    out += "\n";
   }
   return out;
 }
