@@ -1,7 +1,8 @@
 // sextantctl: the operator CLI. Thin: flags and wiring. Commands that steer or ask the daemon
 // (status, health, force, release, reload) go over its control socket (control_socket.h), found
-// through the instance's control block, where the daemon records it; stats and explain read the
-// shared memory directly (shm_reports.h, explain.h), so they work while control is down too.
+// through the instance's control block, where the daemon records it; stats, dump and explain read
+// the shared memory directly (shm_reports.h, dump_report.h, explain.h), so they work while
+// control is down too.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -75,13 +76,16 @@ void AddCommands(CLI::App& app, Args& a) {
   for (CLI::App* c : {a.stats, a.status, a.health, a.dump}) {
     c->add_flag("--json", a.json, "machine-readable output (schemas: sextantctl(8))");
   }
-  a.stats->add_flag("--watch", a.watch, "rates per second, refreshed like top");
+  CLI::Option* watch =
+      a.stats->add_flag("--watch", a.watch, "rates per second, refreshed like top");
   a.stats
       ->add_option("--interval", a.interval,
                    "--watch: seconds between refreshes, or a number with ms, s, m (default 1s)")
-      ->check(PositiveDuration);
-  a.stats->add_option("--count", a.count, "--watch: stop after N refreshes (default: never)");
-  // For the bash completion (sextantctl.bash): the names a command takes, one a line.
+      ->check(PositiveDuration)
+      ->needs(watch);
+  a.stats->add_option("--count", a.count, "--watch: stop after N refreshes (default: never)")
+      ->needs(watch);
+  // For the bash completion (packaging/sextantctl.bash-completion): names, one a line.
   a.complete = app.add_subcommand("complete", "")->group("");
   a.complete->add_option("kind", a.complete_kind, "targets, datacenters, resources or names")
       ->required();

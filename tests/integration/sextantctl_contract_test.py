@@ -243,6 +243,9 @@ def watch(env, res, v):
                   "queries/s above zero, stops after --count",
                   r.returncode == 0 and len(blocks) == 2 and "\033[" not in r.stdout and
                   len(m) == 2 and float(m[-1]) > 0 and took < 10, r.stdout + r.stderr)
+        r = env.ctl("stats", "--count", "2")
+        res.check("stats --count without --watch: a usage mistake, exit 2",
+                  r.returncode == 2 and "--count requires --watch" in r.stderr, r.stderr)
         # A terminal: the screen is cleared before each block, like top.
         master, slave = pty.openpty()
         p = subprocess.Popen([env.ctl_bin, "--instance", INSTANCE, "stats", "--watch",
