@@ -492,8 +492,7 @@ def main():
                   r.returncode == 0, r.stderr)
     finally:
         env.cleanup()
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 0 if res.failed == 0 else 1
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -418,8 +418,7 @@ def main():
                   r.returncode == 3 and r.stdout == "", f"{r.returncode} {r.stdout} {r.stderr}")
     finally:
         env.cleanup()
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 0 if res.failed == 0 else 1
+    return res.summary()
 
 
 if __name__ == "__main__":

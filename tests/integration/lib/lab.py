@@ -60,6 +60,11 @@ class Results:
             self.failed += 1
             print(f"FAIL {name}: {detail}", flush=True)
 
+    def summary(self):
+        """Prints 'N passed, M failed'; the test's exit code."""
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 0 if self.failed == 0 else 1
+
 
 def run(cmd, check=True, **kw):
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=check, text=True,
