@@ -35,7 +35,8 @@ import jsonschema  # Debian's python3-jsonschema (scripts/install-deps.sh)
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent.parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Binaries, Results, free_port, integration_args, remove_shm, run  # noqa: E402
+from lab import (Binaries, Results, free_port, integration_args, remove_shm, run,  # noqa: E402
+                 stop_processes, wait_for)
 
 ADDR = "127.0.0.21"
 INSTANCE = f"sxctl{os.getpid()}"
@@ -134,12 +135,10 @@ class Env(Binaries):
 
     def started(self, p, log, mark, what):
         """Waits for `p` to log "serving generation" in `log` after offset `mark`."""
-        deadline = time.time() + 60
-        while time.time() < deadline and p.poll() is None:
-            if "serving generation" in log.read_text()[mark:]:
-                return p
-            time.sleep(0.05)
-        raise RuntimeError(f"{what} did not start: {log.read_text()[mark:]}")
+        if not wait_for(lambda: "serving generation" in log.read_text()[mark:] or
+                        p.poll() is not None, timeout=60) or p.poll() is not None:
+            raise RuntimeError(f"{what} did not start: {log.read_text()[mark:]}")
+        return p
 
     def start_daemon(self):
         mark = self.log.stat().st_size if self.log.exists() else 0
@@ -163,10 +162,7 @@ class Env(Binaries):
         self.started(p, log, 0, "sextant-dataplane")
 
     def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        stop_processes(self.procs)
         remove_shm([INSTANCE])
 
 
