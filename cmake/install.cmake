@@ -22,6 +22,9 @@ else()
 endif()
 install(FILES ${SX_PKG}/sextant-control.service ${SX_PKG}/sextant-dataplane.service
         DESTINATION ${SX_UNITDIR})
+# bash-completion loads it on demand, by the command's name.
+install(FILES ${SX_PKG}/sextantctl.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME sextantctl)
 install(FILES ${SX_PKG}/sextant.sysusers DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d
         RENAME sextant.conf)
 install(FILES ${SX_PKG}/sextant.tmpfiles DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d
@@ -49,6 +52,9 @@ add_custom_target(sextant_man ALL DEPENDS ${SX_MAN_GZ})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/ARCHITECTURE.md
               ${SX_PKG}/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# sextantctl's JSON Schemas (sextantctl(8)), for scripts that check what they parse.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/schema/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/schema
+        FILES_MATCHING PATTERN "*.schema.json")
 install(FILES ${SX_PKG}/sextant-dataplane-dpdk.conf ${CMAKE_SOURCE_DIR}/examples/demo/sextant.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 

@@ -10,7 +10,7 @@ pkgs=(
   libcpp-httplib-dev libsystemd-dev libmnl-dev nlohmann-json3-dev valgrind
   libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   lintian fakeroot dpkg-dev systemd util-linux
-  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
+  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython python3-jsonschema gdnsd unbound
   dnstap-ldns fstrm-bin
   iproute2 iputils-ping tcpdump ethtool procps curl
 )

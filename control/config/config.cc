@@ -13,6 +13,7 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -367,6 +368,54 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
         absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ", file.ErrorText()));
   }
   return ParseConfig(file.text, path, std::filesystem::path(path).parent_path().string());
+}
+
+namespace {
+
+// `key: value` at the start of a line (a top-level key), its value unquoted; "" when absent.
+std::string TopLevelScalar(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) != 0) continue;
+    std::string v(absl::StripAsciiWhitespace(line.substr(key.size() + 1)));
+    if (const size_t hash = v.find(" #"); hash != std::string::npos) {
+      v = std::string(absl::StripAsciiWhitespace(v.substr(0, hash)));
+    }
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+      v = v.substr(1, v.size() - 2);
+    }
+    return v;
+  }
+  return "";
+}
+
+// `key`'s scalar in mapping `map`; "" when `map` is no mapping or `key` no scalar in it.
+std::string ScalarAt(const YAML::Node& map, const char* key) {
+  if (!map.IsDefined() || !map.IsMap()) return "";
+  const YAML::Node n = map[key];
+  return n.IsDefined() && n.IsScalar() ? n.Scalar() : "";
+}
+
+}  // namespace
+
+absl::StatusOr<InstanceLocation> LocateInstance(const std::string& path) {
+  const FileText file = ReadFileText(path);
+  if (file.error != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ",
+                                            std::strerror(file.error)));
+  }
+  InstanceLocation where;
+  try {
+    const YAML::Node root = YAML::Load(file.text);
+    where.instance = ScalarAt(root, "instance");
+    const std::string socket = root.IsMap() ? ScalarAt(root["control"], "socket") : "";
+    if (!socket.empty()) {
+      where.socket = ResolveAgainst(std::filesystem::path(path).parent_path().string(), socket);
+    }
+  } catch (const YAML::Exception&) {
+    where = {TopLevelScalar(file.text, "instance"), ""};  // not YAML: the line, if any
+  }
+  return where;
 }
 
 }  // namespace sextant::control

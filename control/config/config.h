@@ -117,6 +117,16 @@ std::vector<std::string> ConfigInputFiles(const Config& config);
 absl::Status CheckInputFiles(const Config& config);
 
 absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// Where sextantctl finds a running instance, read leniently from a config file that may not load
+// (a broken config is exactly when an operator asks `status`): only `instance` and
+// `control.socket`, nothing validated. A file that is not YAML at all still gives a top-level
+// `instance: NAME` line. Fails only when the file cannot be read.
+struct InstanceLocation {
+  std::string instance;  // empty: the file names none
+  std::string socket;    // absolute; empty: the file names none
+};
+absl::StatusOr<InstanceLocation> LocateInstance(const std::string& path);
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::string& path_for_messages,
                                    const std::string& base_dir);

@@ -328,6 +328,8 @@ absl::Status HealthTable::LoadFile(const std::string& path, int64_t now_ms) {
 nlohmann::json HealthTable::TargetJson(const std::string& name, const TargetHealth& t) const {
   const uint32_t w = Word(name);
   const std::optional<Override> o = EffectiveOverride(name);
+  // Every key always present (null when there is nothing), the shape sextantctl's shared-memory
+  // fallback gives too (docs/schema/health.schema.json).
   nlohmann::json j = {{"target", name},
                       {"state", (w & maps::kHealthDrained) ? "drained"
                                 : (w & maps::kHealthUp)    ? "up"
@@ -338,7 +340,9 @@ nlohmann::json HealthTable::TargetJson(const std::string& name, const TargetHeal
                       {"datacenter", t.datacenter},
                       {"monitored", t.monitored},
                       {"word", t.word_index},
-                      {"forced", o.has_value()}};
+                      {"forced", o.has_value()},
+                      {"override", nullptr},
+                      {"last_check", nullptr}};
   if (o) {
     j["override"] = {{"state", ForcedStateName(o->state)},
                      {"set_unix_ms", o->set_unix_ms},

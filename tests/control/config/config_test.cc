@@ -125,6 +125,36 @@ TEST(Config, RefusesDnstapSettingsThatCannotWork) {
   }
 }
 
+// sextantctl finds the instance and its socket in a config that does not load: one that does not
+// validate, one that is not YAML at all. Rows: the file's text, then what it locates.
+TEST(LocateInstance, ReadsInstanceAndSocketFromConfigsThatDoNotLoad) {
+  char tmpl[] = "/tmp/sextant-locate-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/sextant.yaml";
+  const struct {
+    std::string text, instance, socket;
+  } cases[] = {
+      {"instance: edge1\nzones: [{origin: a., file: a.zone}]\ncontrol: {socket: run/c.sock}\n",
+       "edge1", dir + "/run/c.sock"},
+      {"instance: edge2\nbogus_key: 1\ncontrol:\n  socket: /run/x.sock\n  mode: wrong\n", "edge2",
+       "/run/x.sock"},
+      {"instance: \"edge3\"  # quoted\nzones: [unclosed\n  : : :\n", "edge3", ""},
+      {"zones: [{origin: a., file: a.zone}]\n", "", ""},
+      {"- just\n- a list\n", "", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    std::ofstream(path) << c.text;
+    const absl::StatusOr<InstanceLocation> where = LocateInstance(path);
+    ASSERT_TRUE(where.ok()) << where.status();
+    EXPECT_EQ(where->instance, c.instance);
+    EXPECT_EQ(where->socket, c.socket);
+  }
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(LocateInstance(path).ok());  // only a file that cannot be read fails
+}
+
 TEST(Config, ParsesServerSettings) {
   auto c = Parse(R"(instance: test-1
 zones: [{origin: example.test., file: z}]
