@@ -16,6 +16,7 @@
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/instance_lock.h"
+#include "control/fleet/fleet_overrides.h"
 #include "control/health/health_state.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
@@ -32,6 +33,7 @@ struct Args {
   bool json = false;
   std::string state, name, duration;  // force / release
   bool datacenter = false;
+  bool fleet = false;               // force, release, health: the fleet's (etcd), not this node's
   std::string qname, type, client;  // explain
   std::optional<Config> config;     // --config, loaded
   CLI::App* stats = nullptr;
@@ -41,6 +43,8 @@ struct Args {
   CLI::App* release = nullptr;
   CLI::App* reload = nullptr;
   CLI::App* explain = nullptr;
+  CLI::App* fleet_cmd = nullptr;
+  CLI::App* fleet_status = nullptr;
 };
 
 void AddCommands(CLI::App& app, Args& a) {
@@ -76,6 +80,14 @@ void AddCommands(CLI::App& app, Args& a) {
   a.release = app.add_subcommand("release", "remove an override: the checks decide again");
   a.release->add_option("name", a.name)->required();
   a.release->add_flag("--datacenter", a.datacenter, "the datacenter's override");
+  a.force->add_flag("--fleet", a.fleet,
+                    "on every node of the fleet (etcd; --for expires in the store)");
+  a.release->add_flag("--fleet", a.fleet, "the fleet-wide override");
+  a.health->add_flag("--fleet", a.fleet, "per target: each node's vote, the quorum, the verdict");
+  a.fleet_cmd = app.add_subcommand("fleet", "the fleet this node is part of (etcd)");
+  a.fleet_cmd->require_subcommand(1);
+  a.fleet_status = a.fleet_cmd->add_subcommand("status", "etcd reachability and every member");
+  a.fleet_status->add_flag("--json", a.json, "machine-readable output");
   a.reload = app.add_subcommand("reload", "re-read config and zones now (like SIGHUP)");
   a.explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
   a.explain->add_option("name", a.qname)->required();
@@ -150,6 +162,23 @@ absl::Status MarkUnreachable(absl::Status s) {
   return s;
 }
 
+// force|release --fleet: straight into etcd, with the fleet section of the --config file, else
+// of the one the daemon runs.
+absl::StatusOr<std::string> FleetOverride(const Args& a) {
+  absl::StatusOr<Config> config =
+      a.config ? absl::StatusOr<Config>(*a.config) : RunningConfig(a.socket_path, a.instance);
+  if (!config.ok()) return config.status();
+  if (*a.release) return fleet::ReleaseFleet(*config, a.name, a.datacenter);
+  SX_ASSIGN_OR_RETURN(const ForcedState state, ParseForcedState(a.state));
+  uint64_t for_ms = 0;
+  if (!a.duration.empty()) {
+    SX_ASSIGN_OR_RETURN(for_ms, ForMs(a.duration));
+  }
+  absl::StatusOr<std::string> out = fleet::ForceFleet(*config, a.name, a.datacenter, state, for_ms);
+  if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
+  return out;
+}
+
 absl::StatusOr<std::string> Run(const Args& a) {
   SX_ASSIGN_OR_RETURN(const uint64_t timeout_ms, ParseDurationMs(a.timeout));
   auto ask = [&](const std::string& req) -> absl::StatusOr<std::string> {
@@ -173,6 +202,9 @@ absl::StatusOr<std::string> Run(const Args& a) {
     return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config);
   }
   if (*a.status) return ask(a.json ? "status json" : "status");
+  if (*a.fleet_cmd) return ask(a.json ? "fleet status json" : "fleet status");
+  if (a.fleet && (*a.force || *a.release)) return FleetOverride(a);
+  if (*a.health && a.fleet) return ask(a.json ? "fleet health json" : "fleet health");
   if (*a.reload) return ask("reload");
   if (*a.release) return ask(absl::StrCat("release", scope, a.name));
   if (*a.health) {

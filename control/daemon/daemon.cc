@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<ControlDaemon>> ControlDaemon::Create(const Daemo
 
 ControlDaemon::~ControlDaemon() {
   metrics_.reset();  // its thread reads the table
+  fleet_.reset();    // leaves the fleet (revokes the lease) before the checks stop
   if (checker_) checker_->Stop();
   SaveState();
   for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_}) {
@@ -68,6 +69,7 @@ std::string ControlDaemon::MetricsNow() {
       m.last_latency_us = t.has_result ? t.last_latency_us : -1;
       d.targets.push_back(std::move(m));
     }
+    if (fleet_) d.extra = fleet_health_.Metrics();
   }
   return MetricsText(*publisher_->block(), d);
 }
@@ -106,6 +108,7 @@ absl::Status ControlDaemon::Init() {
   auto gen = Reload("start");
   if (!gen.ok()) return gen.status();
   SX_RETURN_IF_ERROR(checker_->Start());
+  StartFleet();
   // Where sextantctl --instance finds us, whatever socket the config chose.
   std::error_code ec;
   const std::filesystem::path socket = std::filesystem::absolute(config_.control.socket, ec);
@@ -198,6 +201,12 @@ void ControlDaemon::ApplyTargets(const Config& config,
   {
     std::lock_guard<std::mutex> lock(mu_);
     table_->SetTargets(specs, NowUnixMs());
+    fleet_health_.SetTargets(config);
+    for (const TargetSpec& s : specs) fleet_health_.Recompute(s.name, table_.get(), NowUnixMs());
+    if (fleet_) {
+      fleet_->SetVotes(fleet_health_.LocalVotes(*table_));
+      fleet_->SetGeneration(publisher_->block()->hdr.active_generation.load());
+    }
     word_names_.clear();
     for (const TargetSpec& s : specs) word_names_[s.word_index] = s.name;
     for (const TargetConfig& t : config.policies.targets) {
@@ -230,6 +239,16 @@ void ControlDaemon::KeepStartupSettings(Config* next) const {
         "warning: control.socket, socket_mode, metrics and state_file take effect at the next "
         "restart of sextant-control; it keeps the ones it started with");
   }
+  if (!(next->fleet.endpoints == config_.fleet.endpoints &&
+        next->fleet.node == config_.fleet.node && next->fleet.prefix == config_.fleet.prefix &&
+        next->fleet.present == config_.fleet.present)) {
+    Log(LogLevel::kWarning,
+        "warning: fleet endpoints, node and prefix take effect at the next restart of "
+        "sextant-control; it keeps the ones it started with");
+  }
+  const Quorum quorum = next->fleet.quorum;  // applied by a reload
+  next->fleet = config_.fleet;
+  next->fleet.quorum = quorum;
   const int64_t reload_delay_ms = want.reload_delay_ms;
   want = now;
   want.reload_delay_ms = reload_delay_ms;  // applied by a reload
@@ -297,13 +316,37 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   return *gen;
 }
 
+void ControlDaemon::StartFleet() {
+  if (!config_.fleet.present) return;
+  fleet_ = std::make_unique<fleet::FleetAgent>(
+      config_.fleet, [this](const fleet::FleetView& v) { OnFleetView(v); });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fleet_->SetVotes(fleet_health_.LocalVotes(*table_));
+    fleet_->SetGeneration(publisher_->block()->hdr.active_generation.load());
+  }
+  fleet_->Start();
+  Log(LogLevel::kNotice, absl::StrCat("fleet: node ", config_.fleet.node, ", etcd ",
+                                      absl::StrJoin(config_.fleet.endpoints, ", "), ", prefix ",
+                                      config_.fleet.prefix));
+}
+
+void ControlDaemon::OnFleetView(const fleet::FleetView& view) {
+  // Runs on the fleet thread, like OnVerdict on the checker's: the words change under the lock.
+  std::lock_guard<std::mutex> lock(mu_);
+  fleet_health_.Apply(view, table_.get(), NowUnixMs());
+}
+
 void ControlDaemon::OnVerdict(uint32_t id, bool up, const CheckResult& r) {
   // Runs on the checker thread. The word is stored inside SetChecked, before anything else
   // happens: that store is what the next query sees.
   std::lock_guard<std::mutex> lock(mu_);
   auto it = word_names_.find(id);
   if (it == word_names_.end()) return;
-  table_->SetChecked(it->second, up, NowUnixMs(), r.drained);
+  const int64_t now = NowUnixMs();
+  table_->SetChecked(it->second, up, now, r.drained);
+  fleet_health_.Recompute(it->second, table_.get(), now);
+  if (fleet_ && fleet_health_.Votes(it->second)) fleet_->SetVote(it->second, up);
   state_dirty_ = true;
 }
 
@@ -406,6 +449,7 @@ absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>
   const std::string& cmd = w[0];
   const bool json = w.size() > 1 && w.back() == "json";
   if (cmd == "status") return StatusText(json);
+  if (cmd == "fleet") return FleetRequest(w);
   if (cmd == "health") {
     RefreshResults();
     std::lock_guard<std::mutex> lock(mu_);
@@ -420,6 +464,20 @@ absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>
   if (cmd == "release" && w.size() == 3) return Release(w);
   return absl::InvalidArgumentError(absl::StrCat("unknown request '", absl::StrJoin(w, " "),
                                                  "' (status, health, reload, force, release)"));
+}
+
+// fleet health [json] | fleet status [json]
+absl::StatusOr<std::string> ControlDaemon::FleetRequest(const std::vector<std::string>& w) {
+  if (!fleet_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance ", config_.instance, " is not in a fleet (no fleet: section)"));
+  }
+  const bool json = w.back() == "json";
+  const uint64_t gen = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w.size() >= 2 && w[1] == "health") return fleet_health_.Report(*table_, json);
+  if (w.size() >= 2 && w[1] == "status") return fleet_health_.Status(json, gen);
+  return absl::InvalidArgumentError("fleet: health or status");
 }
 
 // force STATE target|datacenter NAME [EXPIRES_IN_MS]
