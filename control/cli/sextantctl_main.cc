@@ -16,6 +16,7 @@
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/instance_lock.h"
+#include "control/fleet/bundle.h"
 #include "control/fleet/fleet_overrides.h"
 #include "control/health/health_state.h"
 #include "maps/build_info.h"
@@ -35,6 +36,7 @@ struct Args {
   bool datacenter = false;
   bool fleet = false;               // force, release, health: the fleet's (etcd), not this node's
   std::string qname, type, client;  // explain
+  std::string bundle_dir;           // fleet publish
   std::optional<Config> config;     // --config, loaded
   CLI::App* stats = nullptr;
   CLI::App* status = nullptr;
@@ -45,6 +47,7 @@ struct Args {
   CLI::App* explain = nullptr;
   CLI::App* fleet_cmd = nullptr;
   CLI::App* fleet_status = nullptr;
+  CLI::App* fleet_publish = nullptr;
 };
 
 void AddCommands(CLI::App& app, Args& a) {
@@ -88,6 +91,9 @@ void AddCommands(CLI::App& app, Args& a) {
   a.fleet_cmd->require_subcommand(1);
   a.fleet_status = a.fleet_cmd->add_subcommand("status", "etcd reachability and every member");
   a.fleet_status->add_flag("--json", a.json, "machine-readable output");
+  a.fleet_publish = a.fleet_cmd->add_subcommand(
+      "publish", "publish DIR (sextant.yaml, zones, nets/latency files) as a new revision");
+  a.fleet_publish->add_option("dir", a.bundle_dir)->required();
   a.reload = app.add_subcommand("reload", "re-read config and zones now (like SIGHUP)");
   a.explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
   a.explain->add_option("name", a.qname)->required();
@@ -179,6 +185,15 @@ absl::StatusOr<std::string> FleetOverride(const Args& a) {
   return out;
 }
 
+absl::StatusOr<std::string> FleetPublish(const Args& a) {
+  absl::StatusOr<Config> config =
+      a.config ? absl::StatusOr<Config>(*a.config) : RunningConfig(a.socket_path, a.instance);
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::string> out = fleet::PublishBundle(*config, a.bundle_dir);
+  if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
+  return out;
+}
+
 absl::StatusOr<std::string> Run(const Args& a) {
   SX_ASSIGN_OR_RETURN(const uint64_t timeout_ms, ParseDurationMs(a.timeout));
   auto ask = [&](const std::string& req) -> absl::StatusOr<std::string> {
@@ -202,6 +217,7 @@ absl::StatusOr<std::string> Run(const Args& a) {
     return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config);
   }
   if (*a.status) return ask(a.json ? "status json" : "status");
+  if (*a.fleet_publish) return FleetPublish(a);
   if (*a.fleet_cmd) return ask(a.json ? "fleet status json" : "fleet status");
   if (a.fleet && (*a.force || *a.release)) return FleetOverride(a);
   if (*a.health && a.fleet) return ask(a.json ? "fleet health json" : "fleet health");

@@ -245,8 +245,9 @@ absl::Status ReadFleetTls(const YamlReader& f, const std::string& base_dir, Flee
 }
 
 absl::Status ReadFleet(const YamlReader& f, const std::string& base_dir, FleetConfig* fleet) {
-  SX_RETURN_IF_ERROR(f.Keys({"endpoints", "prefix", "node", "site", "lease_ttl", "timeout", "poll",
-                             "grace", "quorum", "ca_file", "cert_file", "key_file"}));
+  SX_RETURN_IF_ERROR(
+      f.Keys({"endpoints", "prefix", "node", "site", "lease_ttl", "timeout", "poll", "grace",
+              "quorum", "ca_file", "cert_file", "key_file", "distribute", "bundle_dir"}));
   fleet->present = true;
   SX_RETURN_IF_ERROR(ReadFleetEndpoints(f, fleet));
   SX_RETURN_IF_ERROR(f.Require("node"));
@@ -263,6 +264,8 @@ absl::Status ReadFleet(const YamlReader& f, const std::string& base_dir, FleetCo
   SX_RETURN_IF_ERROR(f.Duration("poll", 50, 60000, &fleet->poll_ms));
   SX_RETURN_IF_ERROR(f.Duration("grace", 0, 3600000, &fleet->grace_ms));
   SX_RETURN_IF_ERROR(f.Enum("quorum", &fleet->quorum));
+  SX_RETURN_IF_ERROR(f.Bool("distribute", &fleet->distribute));
+  SX_RETURN_IF_ERROR(ReadControlPath(f, "bundle_dir", base_dir, &fleet->bundle_dir));
   return ReadFleetTls(f, base_dir, fleet);
 }
 
@@ -295,6 +298,7 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (top.Has("control")) {
     SX_RETURN_IF_ERROR(ReadControl(top.Section("control"), base_dir, &cfg.control));
   }
+  cfg.fleet.bundle_dir = absl::StrCat("/var/lib/sextant/", cfg.instance, ".bundle");
   if (top.Has("fleet")) SX_RETURN_IF_ERROR(ReadFleet(top.Section("fleet"), base_dir, &cfg.fleet));
   return cfg;
 }

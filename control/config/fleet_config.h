@@ -30,6 +30,10 @@ struct FleetConfig {
   uint32_t grace_ms = 15000;           // etcd unreachable this long: fall back to local verdicts
   Quorum quorum = Quorum::kMajority;   // targets without their own `quorum`
   std::string ca_file, cert_file, key_file;  // TLS to etcd, optional
+  // Configuration distribution (control/fleet/bundle.h): follow the bundles `sextantctl fleet
+  // publish` puts in etcd, unpacked under bundle_dir (default /var/lib/sextant/<instance>.bundle).
+  bool distribute = false;
+  std::string bundle_dir;
 };
 
 }  // namespace sextant::control

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -40,9 +41,10 @@ bool ParseOverride(const std::string& value, Override* out) {
   return true;
 }
 
-FleetAgent::FleetAgent(FleetConfig config, ViewCallback on_view)
+FleetAgent::FleetAgent(FleetConfig config, ViewCallback on_view, BundleCallback on_bundle)
     : config_(std::move(config)),
       on_view_(std::move(on_view)),
+      on_bundle_(std::move(on_bundle)),
       etcd_(config_),
       started_unix_ms_(NowUnixMs()) {}
 
@@ -97,6 +99,18 @@ void FleetAgent::SetGeneration(uint64_t generation) {
   member_dirty_ = true;
 }
 
+void FleetAgent::SetBundleState(int64_t active, int64_t refused, const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bundle_active_ = active;
+    bundle_refused_ = refused;
+    bundle_refusal_ = reason;
+    bundle_handed_ = std::max({bundle_handed_, active, refused});
+    member_dirty_ = true;
+  }
+  wake_.notify_all();
+}
+
 FleetView FleetAgent::View() const {
   std::lock_guard<std::mutex> lock(mu_);
   return view_;
@@ -108,7 +122,10 @@ std::string FleetAgent::MemberValue() const {
                          {"site", config_.site},
                          {"pid", getpid()},
                          {"started_unix_ms", started_unix_ms_},
-                         {"generation", generation_}})
+                         {"generation", generation_},
+                         {"revision", bundle_active_},
+                         {"refused_revision", bundle_refused_},
+                         {"refusal", bundle_refusal_}})
       .dump();
 }
 
@@ -255,6 +272,9 @@ void FleetAgent::ParseKey(const KeyValue& kv, FleetView* view) const {
     m.pid = j.value("pid", int64_t{0});
     m.started_unix_ms = j.value("started_unix_ms", int64_t{0});
     m.generation = j.value("generation", uint64_t{0});
+    m.revision = j.value("revision", int64_t{0});
+    m.refused_revision = j.value("refused_revision", int64_t{0});
+    m.refusal = j.value("refusal", "");
     view->members[m.node] = m;
   } else if (absl::StartsWith(rest, "votes/")) {
     const size_t slash = rest.rfind('/');
@@ -284,7 +304,25 @@ absl::Status FleetAgent::Read(FleetView* view) {
   view->votes.clear();
   view->target_overrides.clear();
   view->dc_overrides.clear();
-  for (const KeyValue& kv : *kvs) ParseKey(kv, view);
+  view->bundle_revision = 0;
+  const KeyValue* bundle = nullptr;
+  for (const KeyValue& kv : *kvs) {
+    if (kv.key == config_.prefix + "bundle") {
+      bundle = &kv;
+      view->bundle_revision = kv.mod_revision;
+    } else {
+      ParseKey(kv, view);
+    }
+  }
+  if (bundle != nullptr && on_bundle_) {
+    bool fresh;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fresh = bundle->mod_revision > bundle_handed_;
+      if (fresh) bundle_handed_ = bundle->mod_revision;
+    }
+    if (fresh) on_bundle_(bundle->mod_revision, bundle->value);
+  }
   // A vote whose node is not (or no longer) a member does not count.
   for (auto& [target, votes] : view->votes) {
     std::erase_if(votes, [&](const auto& v) { return !view->members.contains(v.first); });

@@ -39,6 +39,9 @@ struct MemberInfo {
   int64_t pid = 0;
   int64_t started_unix_ms = 0;
   uint64_t generation = 0;
+  int64_t revision = 0;          // the bundle revision it serves (0 = its own config)
+  int64_t refused_revision = 0;  // the last bundle revision it refused, if any
+  std::string refusal;           // why
 };
 
 struct FleetView {
@@ -46,6 +49,7 @@ struct FleetView {
   bool fallback = true;    // unreachable past the grace period, or never reached: local verdicts
   int64_t last_ok_unix_ms = 0;
   int64_t revision = 0;                                      // etcd's, at the last read
+  int64_t bundle_revision = 0;                               // the published bundle's (0 = none)
   std::string error;                                         // the last failure, while unreachable
   std::map<std::string, MemberInfo> members;                 // live nodes
   std::map<std::string, std::map<std::string, bool>> votes;  // target -> node -> up
@@ -62,8 +66,10 @@ bool ParseOverride(const std::string& value, Override* out);
 class FleetAgent {
  public:
   using ViewCallback = std::function<void(const FleetView& view)>;
+  // A bundle revision this node has not yet activated or refused (fleet.distribute only).
+  using BundleCallback = std::function<void(int64_t revision, const std::string& value)>;
 
-  FleetAgent(FleetConfig config, ViewCallback on_view);
+  FleetAgent(FleetConfig config, ViewCallback on_view, BundleCallback on_bundle = nullptr);
   ~FleetAgent();  // Stop()s
   FleetAgent(const FleetAgent&) = delete;
   FleetAgent& operator=(const FleetAgent&) = delete;
@@ -77,6 +83,9 @@ class FleetAgent {
   void SetVotes(const std::map<std::string, bool>& votes);
   void SetVote(const std::string& target, bool up);
   void SetGeneration(uint64_t generation);
+  // What this node did with the bundles: the revision it serves, the last one it refused and
+  // why; published under its member key. Revisions up to these are not handed over again.
+  void SetBundleState(int64_t active, int64_t refused, const std::string& reason);
 
   FleetView View() const;
   const FleetConfig& config() const { return config_; }
@@ -93,6 +102,7 @@ class FleetAgent {
 
   const FleetConfig config_;
   const ViewCallback on_view_;
+  const BundleCallback on_bundle_;
   EtcdClient etcd_;  // the fleet thread's only
   const int64_t started_unix_ms_;
   int64_t lease_ = 0;
@@ -106,6 +116,8 @@ class FleetAgent {
   std::map<std::string, bool> votes_;
   std::set<std::string> dirty_;  // targets whose vote must be (re)published or deleted
   uint64_t generation_ = 0;
+  int64_t bundle_active_ = 0, bundle_refused_ = 0, bundle_handed_ = 0;
+  std::string bundle_refusal_;
   bool member_dirty_ = true;
   FleetView view_;
   std::thread thread_;

@@ -132,6 +132,9 @@ std::string FleetHealth::Status(bool json, uint64_t generation) const {
                        {"site", m.site},
                        {"pid", m.pid},
                        {"generation", m.generation},
+                       {"revision", m.revision},
+                       {"refused_revision", m.refused_revision},
+                       {"refusal", m.refusal},
                        {"started_unix_ms", m.started_unix_ms}});
   }
   const nlohmann::json j = {{"node", node_},
@@ -141,16 +144,22 @@ std::string FleetHealth::Status(bool json, uint64_t generation) const {
                             {"last_ok_unix_ms", view_.last_ok_unix_ms},
                             {"error", view_.error},
                             {"etcd_revision", view_.revision},
+                            {"bundle_revision", view_.bundle_revision},
                             {"members", members}};
   if (json) return j.dump() + "\n";
   std::string out = absl::StrFormat(
-      "node         %s, generation %d\netcd         %s%s\nmembers      %d\n", node_, generation,
-      view_.reachable ? "reachable" : absl::StrCat("unreachable: ", view_.error),
+      "node         %s, generation %d\netcd         %s%s\nbundle       %s\nmembers      %d\n",
+      node_, generation, view_.reachable ? "reachable" : absl::StrCat("unreachable: ", view_.error),
       (!have_view_ || view_.fallback) ? " (local verdicts: grace period over)" : "",
+      view_.bundle_revision ? absl::StrCat("revision ", view_.bundle_revision) : "none published",
       view_.members.size());
   for (const auto& [node, m] : view_.members) {
-    absl::StrAppendFormat(&out, "  %-16s site %-10s generation %-6d pid %d\n", node,
-                          m.site.empty() ? "-" : m.site, m.generation, m.pid);
+    absl::StrAppendFormat(&out, "  %-12s site %-10s generation %-5d revision %-6s pid %d%s\n", node,
+                          m.site.empty() ? "-" : m.site, m.generation,
+                          m.revision ? absl::StrCat(m.revision) : "-", m.pid,
+                          m.refusal.empty() ? ""
+                                            : absl::StrCat("\n    refused revision ",
+                                                           m.refused_revision, ": ", m.refusal));
   }
   return out;
 }
@@ -175,6 +184,10 @@ std::string FleetHealth::Metrics() const {
   absl::StrAppend(&o, "# HELP sextant_fleet_etcd_revision etcd's revision at the last read.\n",
                   "# TYPE sextant_fleet_etcd_revision gauge\nsextant_fleet_etcd_revision ",
                   view_.revision, "\n");
+  absl::StrAppend(&o,
+                  "# HELP sextant_fleet_bundle_revision The bundle revision this node serves.\n",
+                  "# TYPE sextant_fleet_bundle_revision gauge\nsextant_fleet_bundle_revision ",
+                  bundle_revision_, "\n");
   absl::StrAppend(&o,
                   "# HELP sextant_fleet_votes Live votes per target and state.\n"
                   "# TYPE sextant_fleet_votes gauge\n");

@@ -36,6 +36,7 @@ class FleetHealth {
   std::string Status(bool json, uint64_t generation) const;
   // The fleet families of /metrics.
   std::string Metrics() const;
+  void SetBundleRevision(int64_t revision) { bundle_revision_ = revision; }
 
  private:
   std::map<std::string, bool> VotesOf(const std::string& target, const HealthTable& table) const;
@@ -48,6 +49,7 @@ class FleetHealth {
   std::set<std::string> voting_;          // targets this node checks
   FleetView view_;
   bool have_view_ = false;
+  int64_t bundle_revision_ = 0;  // served by this node
 };
 
 }  // namespace sextant::control::fleet

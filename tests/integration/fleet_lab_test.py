@@ -21,6 +21,7 @@ Covered:
 Prints 'N passed, M failed'."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -130,6 +131,7 @@ class Node:
         self.procs = []
         (self.dir / "fl.test.zone").write_text(ZONE)
         (self.dir / "control.state").unlink(missing_ok=True)
+        shutil.rmtree(self.dir / "bundle", ignore_errors=True)
         self.config = self.dir / "sextant.yaml"
         chk = (f"{{type: tcp, address: 127.0.0.1, port: {self.check_port}, "
                f"interval: {int(INTERVAL * 1000)}ms, timeout: 150ms, rise: {RISE}, fall: {FALL}}}")
@@ -150,6 +152,8 @@ fleet:
   poll: {int(POLL * 1000)}ms
   grace: {int(GRACE * 1000)}ms
   quorum: majority
+  distribute: true
+  bundle_dir: {self.dir}/bundle
 targets:
   web1: {{check: {chk}}}
   web2: {{quorum: local, check: {chk}}}
@@ -229,6 +233,11 @@ records:
 
     def answer(self, name):
         return self.dig_on(self.dns_port, name)
+
+    def txt(self, name):
+        r = run(["dig", "@127.0.0.1", "-p", str(self.dns_port), name, "TXT", "+short",
+                 "+time=1", "+tries=1"], check=False)
+        return r.stdout.strip()
 
     def ctl(self, *words):
         return run([str(Path(self.args.sextant_control).parent / "sextantctl"), "--config",
@@ -426,6 +435,76 @@ def scenario_etcd(res, nodes, etcd):
     a.backend(True)
 
 
+BUNDLE_CONFIG = """zones:
+  - {origin: fl.test., file: fl.test.zone}
+targets:
+  web1: {}
+  web2: {quorum: local}
+  ovr: {datacenter: dc1}
+records:
+  - {name: web.fl.test., type: A, kind: failover, members: [{address: 198.18.13.1, target: web1}, 198.18.13.9]}
+  - {name: loc.fl.test., type: A, kind: failover, members: [{address: 198.18.14.1, target: web2}, 198.18.14.9]}
+  - {name: ov.fl.test., type: A, kind: failover, members: [{address: 198.18.15.1, target: ovr}, 198.18.15.9]}
+"""
+
+
+def publish(node, workdir, version, bad=False):
+    """Writes a bundle directory (config + zone with ver.fl.test TXT "vN") and publishes it
+    through `node`; returns (sextantctl result, revision)."""
+    d = workdir / f"bundle-v{version}"
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "zones").mkdir(parents=True)
+    zone = ZONE + f'ver IN TXT "v{version}"\n' + ("this is not a record\n" if bad else "")
+    (d / "zones" / "fl.test.zone").write_text(zone)
+    (d / "sextant.yaml").write_text(BUNDLE_CONFIG.replace("file: fl.test.zone",
+                                                          "file: zones/fl.test.zone"))
+    r = node.ctl("fleet", "publish", str(d))
+    m = re.search(r"revision (\d+)", r.stdout)
+    return r, int(m.group(1)) if m else None
+
+
+def members_of(node):
+    return {m["node"]: m for m in
+            json.loads(node.ctl("fleet", "status", "--json").stdout or "{}").get("members", [])}
+
+
+def scenario_bundle(res, nodes, workdir):
+    a, b, c = nodes
+    r, rev1 = publish(a, workdir, 1)
+    res.check(f"sextantctl fleet publish DIR: revision {rev1}", r.returncode == 0 and rev1,
+              r.stdout + r.stderr)
+    ok = wait_for(lambda: all(n.txt("ver.fl.test") == '"v1"' for n in nodes), 10)
+    res.check("bundle revision 1 activates on every node", ok is not None,
+              {n.name: n.txt("ver.fl.test") for n in nodes})
+    ok = wait_for(lambda: all(m.get("revision") == rev1 for m in members_of(b).values()) and
+                  len(members_of(b)) == 3, 5)
+    res.check("fleet status: every node serves that revision", ok is not None,
+              b.ctl("fleet", "status").stdout)
+    r, rev2 = publish(b, workdir, 2, bad=True)
+    ok = wait_for(lambda: all(m.get("refused_revision") == rev2 and m.get("refusal")
+                              for m in members_of(c).values()), 10)
+    res.check("a bad revision is refused by every node, with the reason in fleet status",
+              ok is not None and r.returncode == 0, c.ctl("fleet", "status").stdout)
+    st = c.ctl("fleet", "status").stdout
+    res.check("fleet status text shows the refusal and its reason",
+              f"refused revision {rev2}" in st and "fl.test" in st, st)
+    res.check("the last good revision keeps serving everywhere",
+              all(n.txt("ver.fl.test") == '"v1"' for n in nodes) and
+              all(m.get("revision") == rev1 for m in members_of(a).values()),
+              {n.name: n.txt("ver.fl.test") for n in nodes})
+    r, rev3 = publish(c, workdir, 3)
+    ok = wait_for(lambda: all(n.txt("ver.fl.test") == '"v3"' for n in nodes), 10)
+    res.check("a good revision after it activates everywhere", ok is not None,
+              {n.name: n.txt("ver.fl.test") for n in nodes})
+    ok = wait_for(lambda: all(m.get("revision") == rev3 and not m.get("refusal")
+                              for m in members_of(a).values()), 5)
+    res.check("fleet status: every node at the new revision, no refusal", ok is not None,
+              a.ctl("fleet", "status").stdout)
+    m = a.metrics()
+    res.check("metrics: sextant_fleet_bundle_revision", m.get("sextant_fleet_bundle_revision") == rev3,
+              {k: v for k, v in m.items() if "fleet" in k})
+
+
 def main():
     args = integration_args()
     workdir = Path(args.workdir)
@@ -449,6 +528,7 @@ def main():
         scenario_override(res, nodes)
         scenario_node_killed(res, nodes)
         scenario_etcd(res, nodes, etcd)
+        scenario_bundle(res, nodes, workdir)
         print(f"scenarios took {time.time() - t0:.1f}s", flush=True)
     finally:
         for n in nodes:
