@@ -245,9 +245,10 @@ absl::Status ReadFleetTls(const YamlReader& f, const std::string& base_dir, Flee
 }
 
 absl::Status ReadFleet(const YamlReader& f, const std::string& base_dir, FleetConfig* fleet) {
-  SX_RETURN_IF_ERROR(
-      f.Keys({"endpoints", "prefix", "node", "site", "lease_ttl", "timeout", "poll", "grace",
-              "quorum", "ca_file", "cert_file", "key_file", "distribute", "bundle_dir"}));
+  static const std::set<std::string> kKeys = {
+      "endpoints", "prefix", "node",    "site",      "lease_ttl", "timeout",    "poll",
+      "grace",     "quorum", "ca_file", "cert_file", "key_file",  "distribute", "bundle_dir"};
+  SX_RETURN_IF_ERROR(f.Keys(kKeys));
   fleet->present = true;
   SX_RETURN_IF_ERROR(ReadFleetEndpoints(f, fleet));
   SX_RETURN_IF_ERROR(f.Require("node"));
