@@ -157,7 +157,9 @@ bool FleetAgent::Round(FleetView* view) {
   if (!view->reachable || view->fallback) {
     LogLine(LogLevel::kNotice, absl::StrCat("fleet: etcd reachable at ", etcd_.endpoint(), "; ",
                                             Plural(view->members.size(), "member"),
-                                            view->fallback ? "; fleet verdicts again" : ""));
+                                            view->last_ok_unix_ms == 0 ? "; joined"
+                                            : view->fallback           ? "; fleet verdicts again"
+                                                                       : ""));
   }
   view->reachable = true;
   view->fallback = false;

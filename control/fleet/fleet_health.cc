@@ -1,5 +1,7 @@
 #include "control/fleet/fleet_health.h"
 
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "control/config/enum_names.h"
 #include "control/fleet/quorum.h"
+#include "control/util/log.h"
 #include "maps/control_block.h"
 
 namespace sextant::control::fleet {
@@ -60,7 +63,16 @@ void FleetHealth::Recompute(const std::string& target, HealthTable* table, int64
     table->SetFleetVerdict(target, std::nullopt, now_ms);
     return;
   }
-  table->SetFleetVerdict(target, FleetUp(quorum, t->second.up, VotesOf(target, *table)), now_ms);
+  const std::map<std::string, bool> votes = VotesOf(target, *table);
+  const bool up = FleetUp(quorum, t->second.up, votes);
+  const bool was_up = t->second.fleet_up.value_or(t->second.up);
+  table->SetFleetVerdict(target, up, now_ms);
+  if (up == was_up) return;
+  size_t down = 0;
+  for (const auto& [node, v] : votes) down += v ? 0 : 1;
+  LogLine(up ? LogLevel::kNotice : LogLevel::kWarning,
+          absl::StrCat("fleet: ", target, " ", UpDown(up), " (", down, " of ",
+                       Plural(votes.size(), "node"), " see it down; quorum ", NameOf(quorum), ")"));
 }
 
 void FleetHealth::Apply(const FleetView& view, HealthTable* table, int64_t now_ms) {
@@ -68,11 +80,18 @@ void FleetHealth::Apply(const FleetView& view, HealthTable* table, int64_t now_m
   have_view_ = true;
   // Partitioned past the grace period: local verdicts, and no fleet override either (it can no
   // longer be released or seen to expire).
-  if (view.fallback) {
-    table->SetFleetOverrides({}, {}, now_ms);
-  } else {
-    table->SetFleetOverrides(view.target_overrides, view.dc_overrides, now_ms);
+  std::map<std::string, Override> targets, datacenters;
+  if (!view.fallback) {
+    // A view kept through an outage may hold overrides whose time is up.
+    auto live = [now_ms](const auto& o) {
+      return o.second.expires_unix_ms == 0 || o.second.expires_unix_ms > now_ms;
+    };
+    std::copy_if(view.target_overrides.begin(), view.target_overrides.end(),
+                 std::inserter(targets, targets.end()), live);
+    std::copy_if(view.dc_overrides.begin(), view.dc_overrides.end(),
+                 std::inserter(datacenters, datacenters.end()), live);
   }
+  table->SetFleetOverrides(std::move(targets), std::move(datacenters), now_ms);
   std::vector<std::string> names;
   for (const auto& [name, t] : table->targets()) names.push_back(name);
   for (const std::string& name : names) Recompute(name, table, now_ms);

@@ -149,8 +149,14 @@ absl::Status HealthTable::Release(const std::string& name, bool datacenter, int6
 
 std::vector<std::string> HealthTable::ExpireOverrides(int64_t now_ms) {
   std::vector<std::string> expired;
-  for (auto* m : {&target_overrides_, &dc_overrides_}) {
-    const char* kind = m == &target_overrides_ ? "target " : "datacenter ";
+  // Fleet overrides also go from etcd with their lease; dropping them here too keeps the
+  // expiry exact while etcd is slow or out of reach.
+  for (auto* m :
+       {&target_overrides_, &dc_overrides_, &fleet_target_overrides_, &fleet_dc_overrides_}) {
+    const char* kind = m == &target_overrides_         ? "target "
+                       : m == &dc_overrides_           ? "datacenter "
+                       : m == &fleet_target_overrides_ ? "fleet target "
+                                                       : "fleet datacenter ";
     for (auto it = m->begin(); it != m->end();) {
       if (it->second.expires_unix_ms != 0 && it->second.expires_unix_ms <= now_ms) {
         expired.push_back(

@@ -121,6 +121,20 @@ TEST_F(FleetHealthTest, FleetOverridesRankBelowLocalOnesAndGoInFallback) {
   EXPECT_TRUE(Up(2)) << "partitioned past the grace period: no fleet override";
 }
 
+TEST_F(FleetHealthTest, ExpiredFleetOverridesGoEvenFromAStaleView) {
+  FleetView v;
+  v.reachable = true;
+  v.fallback = false;
+  v.target_overrides["plain"] = Override{ForcedState::kDown, 1000, 5000};
+  fleet_.Apply(v, &table_, 2000);
+  EXPECT_FALSE(Up(2));
+  EXPECT_EQ(table_.ExpireOverrides(5000),
+            std::vector<std::string>{"fleet target plain (forced down)"});
+  EXPECT_TRUE(Up(2));
+  fleet_.Apply(v, &table_, 5100);  // etcd out of reach: the same view again
+  EXPECT_TRUE(Up(2));
+}
+
 TEST(FleetConfig, ParsesAndRefuses) {
   absl::StatusOr<Config> c = ParseConfig(
       "zones: [{origin: t.test., file: t.zone}]\nfleet: {endpoints: http://127.0.0.1:2379, node: "
