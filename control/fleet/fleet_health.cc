@@ -167,7 +167,8 @@ std::string FleetHealth::Status(bool json, uint64_t generation) const {
                             {"members", members}};
   if (json) return j.dump() + "\n";
   std::string out = absl::StrFormat(
-      "node         %s, generation %d\netcd         %s%s\nbundle       %s\nmembers      %d\n",
+      "node         %s, generation %d\netcd         %s%s\nbundle       %s\n"
+      "members      %d (each holds a live lease)\n",
       node_, generation, view_.reachable ? "reachable" : absl::StrCat("unreachable: ", view_.error),
       (!have_view_ || view_.fallback) ? " (local verdicts: grace period over)" : "",
       view_.bundle_revision ? absl::StrCat("revision ", view_.bundle_revision) : "none published",

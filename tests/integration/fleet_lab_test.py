@@ -306,6 +306,12 @@ def all_answer(nodes, name, addr):
     return lambda: all(n.answer(name) == [addr] for n in nodes)
 
 
+def expect_all(res, what, nodes, name, addr, timeout):
+    """Checks that every node in `nodes` answers `name` with `addr` within `timeout` seconds."""
+    ok = wait_for(all_answer(nodes, name, addr), timeout)
+    res.check(what, ok is not None, answers(nodes, name))
+
+
 def scenario_quorum(res, nodes):
     a, b, c = nodes
     up1, dn1 = "198.18.13.1", "198.18.13.9"
@@ -357,9 +363,8 @@ def scenario_quorum(res, nodes):
               {k: v for k, v in m.items() if "fleet" in k})
     a.backend(True)
     b.backend(True)
-    ok = wait_for(all_answer(nodes, "web.fl.test", up1), INTERVAL * RISE + 3)
-    res.check("web1 back on A and B: every node answers it again", ok is not None,
-              answers(nodes, "web.fl.test"))
+    expect_all(res, "web1 back on A and B: every node answers it again", nodes, "web.fl.test",
+               up1, INTERVAL * RISE + 3)
 
 
 def scenario_override(res, nodes, etcd):
@@ -428,9 +433,8 @@ def scenario_node_killed(res, nodes):
     res.check("C back: it votes again and web1 is down everywhere", ok is not None,
               answers(nodes, "web.fl.test"))
     c.backend(True)
-    ok = wait_for(all_answer(nodes, "web.fl.test", up1), INTERVAL * RISE + 3)
-    res.check("only A sees web1 down again: up everywhere", ok is not None,
-              answers(nodes, "web.fl.test"))
+    expect_all(res, "only A sees web1 down again: up everywhere", nodes, "web.fl.test", up1,
+               INTERVAL * RISE + 3)
 
 
 def scenario_etcd(res, nodes, etcd):

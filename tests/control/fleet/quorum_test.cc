@@ -70,6 +70,13 @@ targets:
     fleet_.SetTargets(config_);
   }
   bool Up(int word) { return words_[word].load() & maps::kHealthUp; }
+  // A view from an etcd that answered.
+  static FleetView Reached() {
+    FleetView v;
+    v.reachable = true;
+    v.fallback = false;
+    return v;
+  }
 
   Config config_;
   std::atomic<uint32_t> words_[maps::kMaxHealthWords] = {};
@@ -78,9 +85,7 @@ targets:
 };
 
 TEST_F(FleetHealthTest, MajorityOverridesOneLocalDownAndLocalQuorumDoesNot) {
-  FleetView v;
-  v.reachable = true;
-  v.fallback = false;
+  FleetView v = Reached();
   v.votes["web"] = {{"a", true}, {"b", true}, {"c", true}};
   v.votes["loc"] = {{"a", true}, {"b", true}, {"c", true}};
   fleet_.Apply(v, &table_, 2000);
@@ -104,9 +109,7 @@ TEST_F(FleetHealthTest, MajorityOverridesOneLocalDownAndLocalQuorumDoesNot) {
 }
 
 TEST_F(FleetHealthTest, FleetOverridesRankBelowLocalOnesAndGoInFallback) {
-  FleetView v;
-  v.reachable = true;
-  v.fallback = false;
+  FleetView v = Reached();
   v.dc_overrides["dc1"] = Override{ForcedState::kDown, 1000, 0};
   fleet_.Apply(v, &table_, 2000);
   EXPECT_FALSE(Up(2));
@@ -122,9 +125,7 @@ TEST_F(FleetHealthTest, FleetOverridesRankBelowLocalOnesAndGoInFallback) {
 }
 
 TEST_F(FleetHealthTest, ExpiredFleetOverridesGoEvenFromAStaleView) {
-  FleetView v;
-  v.reachable = true;
-  v.fallback = false;
+  FleetView v = Reached();
   v.target_overrides["plain"] = Override{ForcedState::kDown, 1000, 5000};
   fleet_.Apply(v, &table_, 2000);
   EXPECT_FALSE(Up(2));
