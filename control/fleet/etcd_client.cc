@@ -145,8 +145,16 @@ absl::Status EtcdClient::Delete(const std::string& key) {
 
 absl::StatusOr<std::vector<KeyValue>> EtcdClient::RangePrefix(const std::string& prefix,
                                                               int64_t* revision) {
-  absl::StatusOr<nlohmann::json> j =
-      Call("/v3/kv/range", {{"key", Base64(prefix)}, {"range_end", Base64(PrefixEnd(prefix))}});
+  return Range(prefix, PrefixEnd(prefix), /*keys_only=*/false, revision);
+}
+
+absl::StatusOr<std::vector<KeyValue>> EtcdClient::Range(const std::string& key,
+                                                        const std::string& end, bool keys_only,
+                                                        int64_t* revision) {
+  nlohmann::json body = {{"key", Base64(key)}};
+  if (!end.empty()) body["range_end"] = Base64(end);
+  if (keys_only) body["keys_only"] = true;
+  absl::StatusOr<nlohmann::json> j = Call("/v3/kv/range", body);
   if (!j.ok()) return j.status();
   if (revision != nullptr && j->contains("header")) *revision = Int64Of((*j)["header"], "revision");
   std::vector<KeyValue> out;

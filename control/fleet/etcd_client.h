@@ -41,6 +41,10 @@ class EtcdClient {
   // Every key under `prefix`, and the store's revision.
   absl::StatusOr<std::vector<KeyValue>> RangePrefix(const std::string& prefix,
                                                     int64_t* revision = nullptr);
+  // The keys from `key` up to (not including) `end` ("" = `key` alone); with `keys_only`, no
+  // values (their mod revisions still).
+  absl::StatusOr<std::vector<KeyValue>> Range(const std::string& key, const std::string& end,
+                                              bool keys_only, int64_t* revision = nullptr);
   absl::Status Delete(const std::string& key);
   // The member's cluster members' client URLs (`/v3/cluster/member/list`), for status output.
   const std::string& endpoint() const { return endpoints_[current_]; }

@@ -298,37 +298,44 @@ void FleetAgent::ParseKey(const KeyValue& kv, FleetView* view) const {
 }
 
 absl::Status FleetAgent::Read(FleetView* view) {
+  // The fleet's state (members/, overrides/, votes/: the families from members/ on, in key
+  // order) every round; the bundle, which may be large, only when its revision moved.
   int64_t revision = 0;
-  absl::StatusOr<std::vector<KeyValue>> kvs = etcd_.RangePrefix(config_.prefix, &revision);
+  absl::StatusOr<std::vector<KeyValue>> kvs = etcd_.Range(
+      config_.prefix + "members/", PrefixEnd(config_.prefix), /*keys_only=*/false, &revision);
   if (!kvs.ok()) return kvs.status();
+  absl::StatusOr<std::vector<KeyValue>> bundle =
+      etcd_.Range(config_.prefix + "bundle", "", /*keys_only=*/true);
+  if (!bundle.ok()) return bundle.status();
   view->revision = revision;
   view->members.clear();
   view->votes.clear();
   view->target_overrides.clear();
   view->dc_overrides.clear();
-  view->bundle_revision = 0;
-  const KeyValue* bundle = nullptr;
-  for (const KeyValue& kv : *kvs) {
-    if (kv.key == config_.prefix + "bundle") {
-      bundle = &kv;
-      view->bundle_revision = kv.mod_revision;
-    } else {
-      ParseKey(kv, view);
-    }
-  }
-  if (bundle != nullptr && on_bundle_) {
-    bool fresh;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      fresh = bundle->mod_revision > bundle_handed_;
-      if (fresh) bundle_handed_ = bundle->mod_revision;
-    }
-    if (fresh) on_bundle_(bundle->mod_revision, bundle->value);
-  }
+  for (const KeyValue& kv : *kvs) ParseKey(kv, view);
   // A vote whose node is not (or no longer) a member does not count.
   for (auto& [target, votes] : view->votes) {
     std::erase_if(votes, [&](const auto& v) { return !view->members.contains(v.first); });
   }
+  view->bundle_revision = bundle->empty() ? 0 : bundle->front().mod_revision;
+  return ReadBundle(view->bundle_revision);
+}
+
+absl::Status FleetAgent::ReadBundle(int64_t revision) {
+  if (!on_bundle_ || revision == 0) return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (revision <= bundle_handed_) return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<KeyValue>> kv =
+      etcd_.Range(config_.prefix + "bundle", "", /*keys_only=*/false);
+  if (!kv.ok()) return kv.status();
+  if (kv->empty()) return absl::OkStatus();  // deleted meanwhile
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bundle_handed_ = kv->front().mod_revision;
+  }
+  on_bundle_(kv->front().mod_revision, kv->front().value);
   return absl::OkStatus();
 }
 

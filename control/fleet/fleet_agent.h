@@ -15,6 +15,7 @@
 //   P votes/TARGET/NODE            {"up": bool}                                          (lease)
 //   P overrides/target/NAME        {"state","set_unix_ms","expires_unix_ms","by"}  (lease = --for)
 //   P overrides/datacenter/NAME    the same, for every target of datacenter NAME
+//   P bundle                       the configuration bundle (bundle.h), read when it changes
 #pragma once
 
 #include <atomic>
@@ -96,6 +97,7 @@ class FleetAgent {
   absl::Status EnsureLease();
   absl::Status PublishVotes();
   absl::Status Read(FleetView* view);
+  absl::Status ReadBundle(int64_t revision);
   void Fail(FleetView* view, const absl::Status& s);
   std::string MemberValue() const;
   void ParseKey(const KeyValue& kv, FleetView* view) const;
