@@ -21,6 +21,8 @@
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/instance_lock.h"
+#include "control/fleet/bundle.h"
+#include "control/fleet/fleet_overrides.h"
 #include "control/health/health_state.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
@@ -37,11 +39,13 @@ struct Args {
   bool json = false;
   std::string state, name, duration;  // force / release
   bool datacenter = false;
+  bool fleet = false;               // force, release, health: the fleet's (etcd), not this node's
   std::string qname, type, client;  // explain
   bool watch = false;               // stats --watch
   std::string interval = "1s";
   uint64_t count = 0;
   std::string complete_kind;  // the hidden `complete` (bash completion)
+  std::string bundle_dir;     // fleet publish
   CLI::App* stats = nullptr;
   CLI::App* status = nullptr;
   CLI::App* health = nullptr;
@@ -51,6 +55,9 @@ struct Args {
   CLI::App* explain = nullptr;
   CLI::App* dump = nullptr;
   CLI::App* complete = nullptr;
+  CLI::App* fleet_cmd = nullptr;
+  CLI::App* fleet_status = nullptr;
+  CLI::App* fleet_publish = nullptr;
 };
 
 std::string PositiveDuration(const std::string& t) {
@@ -102,6 +109,17 @@ void AddCommands(CLI::App& app, Args& a) {
   a.release = app.add_subcommand("release", "remove an override: the checks decide again");
   a.release->add_option("name", a.name)->required();
   a.release->add_flag("--datacenter", a.datacenter, "the datacenter's override");
+  a.force->add_flag("--fleet", a.fleet,
+                    "on every node of the fleet (etcd; --for expires in the store)");
+  a.release->add_flag("--fleet", a.fleet, "the fleet-wide override");
+  a.health->add_flag("--fleet", a.fleet, "per target: each node's vote, the quorum, the verdict");
+  a.fleet_cmd = app.add_subcommand("fleet", "the fleet this node is part of (etcd)");
+  a.fleet_cmd->require_subcommand(1);
+  a.fleet_status = a.fleet_cmd->add_subcommand("status", "etcd reachability and every member");
+  a.fleet_status->add_flag("--json", a.json, "machine-readable output");
+  a.fleet_publish = a.fleet_cmd->add_subcommand(
+      "publish", "publish DIR (sextant.yaml, zones, nets/latency files) as a new revision");
+  a.fleet_publish->add_option("dir", a.bundle_dir)->required();
   a.reload = app.add_subcommand("reload", "re-read config and zones now (like SIGHUP)");
   a.explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
   a.explain->add_option("name", a.qname)->required();
@@ -187,6 +205,35 @@ absl::Status MarkUnreachable(absl::Status s) {
   return s;
 }
 
+// The fleet section to use: the --config file's (loaded whole: the fleet commands act on it),
+// else the one the daemon runs.
+absl::StatusOr<Config> FleetConfigSource(const Args& a) {
+  return a.config_path.empty() ? RunningConfig(a.socket_path, a.instance)
+                               : LoadConfig(a.config_path);
+}
+
+// force|release --fleet: straight into etcd, with the fleet section of the --config file, else
+// of the one the daemon runs.
+absl::StatusOr<std::string> FleetOverride(const Args& a) {
+  SX_ASSIGN_OR_RETURN(const Config config, FleetConfigSource(a));
+  if (*a.release) return fleet::ReleaseFleet(config, a.name, a.datacenter);
+  SX_ASSIGN_OR_RETURN(const ForcedState state, ParseForcedState(a.state));
+  uint64_t for_ms = 0;
+  if (!a.duration.empty()) {
+    SX_ASSIGN_OR_RETURN(for_ms, ForMs(a.duration));
+  }
+  absl::StatusOr<std::string> out = fleet::ForceFleet(config, a.name, a.datacenter, state, for_ms);
+  if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
+  return out;
+}
+
+absl::StatusOr<std::string> FleetPublish(const Args& a) {
+  SX_ASSIGN_OR_RETURN(const Config config, FleetConfigSource(a));
+  absl::StatusOr<std::string> out = fleet::PublishBundle(config, a.bundle_dir);
+  if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
+  return out;
+}
+
 absl::StatusOr<std::string> Run(const Args& a) {
   SX_ASSIGN_OR_RETURN(const uint64_t timeout_ms, ParseDurationMs(a.timeout));
   auto ask = [&](const std::string& req) -> absl::StatusOr<std::string> {
@@ -232,6 +279,10 @@ absl::StatusOr<std::string> Run(const Args& a) {
     if (out.ok() && !a.config_path.empty()) NoteBrokenConfig(a.config_path);
     return out;
   }
+  if (*a.fleet_publish) return FleetPublish(a);
+  if (*a.fleet_cmd) return ask(a.json ? "fleet status json" : "fleet status");
+  if (a.fleet && (*a.force || *a.release)) return FleetOverride(a);
+  if (*a.health && a.fleet) return ask(a.json ? "fleet health json" : "fleet health");
   if (*a.reload) return ask("reload");
   if (*a.release) return ask(absl::StrCat("release", scope, a.name));
   if (*a.health) {

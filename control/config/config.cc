@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/config/datacenter_labels.h"
@@ -32,7 +33,7 @@ constexpr size_t kMaxDataplaneAddresses = 32;
 
 const std::set<std::string> kTopKeys = {
     "instance", "zones",        "server",      "dataplane", "targets", "resources", "records",
-    "control",  "health_feeds", "datacenters", "geo_maps",  "log",     "dnstap"};
+    "control",  "health_feeds", "datacenters", "geo_maps",  "log",     "dnstap",    "fleet"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -261,6 +262,56 @@ absl::Status ReadControl(const YamlReader& c, const std::string& base_dir, Contr
   return ReadMetrics(c, control);
 }
 
+absl::Status ReadFleetEndpoints(const YamlReader& f, FleetConfig* fleet) {
+  SX_RETURN_IF_ERROR(f.Require("endpoints"));
+  SX_RETURN_IF_ERROR(f.StrList("endpoints", "an etcd URL", &fleet->endpoints));
+  for (const std::string& e : fleet->endpoints) {
+    if (!absl::StartsWith(e, "http://") && !absl::StartsWith(e, "https://")) {
+      return f.ErrorAt("endpoints", absl::StrCat("fleet.endpoints '", e,
+                                                 "' must be a URL: http://HOST:PORT or https://"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFleetTls(const YamlReader& f, const std::string& base_dir, FleetConfig* fleet) {
+  for (const auto& [key, out] :
+       {std::pair{"ca_file", &fleet->ca_file}, std::pair{"cert_file", &fleet->cert_file},
+        std::pair{"key_file", &fleet->key_file}}) {
+    SX_RETURN_IF_ERROR(ReadControlPath(f, key, base_dir, out));
+  }
+  if (fleet->cert_file.empty() != fleet->key_file.empty()) {
+    return f.Error("fleet.cert_file and fleet.key_file go together");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFleet(const YamlReader& f, const std::string& base_dir, FleetConfig* fleet) {
+  static const std::set<std::string> kKeys = {
+      "endpoints", "prefix", "node",    "site",      "lease_ttl", "timeout",    "poll",
+      "grace",     "quorum", "ca_file", "cert_file", "key_file",  "distribute", "bundle_dir"};
+  SX_RETURN_IF_ERROR(f.Keys(kKeys));
+  fleet->present = true;
+  SX_RETURN_IF_ERROR(ReadFleetEndpoints(f, fleet));
+  SX_RETURN_IF_ERROR(f.Require("node"));
+  SX_RETURN_IF_ERROR(f.Str("node", &fleet->node));
+  if (fleet->node.empty() || fleet->node.find('/') != std::string::npos) {
+    return f.ErrorAt("node", "fleet.node must be a name without '/'");
+  }
+  SX_RETURN_IF_ERROR(f.Str("site", &fleet->site));
+  SX_RETURN_IF_ERROR(f.Str("prefix", &fleet->prefix));
+  if (fleet->prefix.empty()) return f.ErrorAt("prefix", "fleet.prefix is empty");
+  if (fleet->prefix.back() != '/') fleet->prefix += '/';
+  SX_RETURN_IF_ERROR(f.Duration("lease_ttl", 2000, 3600000, &fleet->lease_ttl_ms));
+  SX_RETURN_IF_ERROR(f.Duration("timeout", 50, 60000, &fleet->timeout_ms));
+  SX_RETURN_IF_ERROR(f.Duration("poll", 50, 60000, &fleet->poll_ms));
+  SX_RETURN_IF_ERROR(f.Duration("grace", 0, 3600000, &fleet->grace_ms));
+  SX_RETURN_IF_ERROR(f.Enum("quorum", &fleet->quorum));
+  SX_RETURN_IF_ERROR(f.Bool("distribute", &fleet->distribute));
+  SX_RETURN_IF_ERROR(ReadControlPath(f, "bundle_dir", base_dir, &fleet->bundle_dir));
+  return ReadFleetTls(f, base_dir, fleet);
+}
+
 absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file,
                                  const std::string& base_dir) {
   if (!root.IsDefined() || root.IsNull())
@@ -293,6 +344,8 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (top.Has("control")) {
     SX_RETURN_IF_ERROR(ReadControl(top.Section("control"), base_dir, &cfg.control));
   }
+  cfg.fleet.bundle_dir = absl::StrCat("/var/lib/sextant/", cfg.instance, ".bundle");
+  if (top.Has("fleet")) SX_RETURN_IF_ERROR(ReadFleet(top.Section("fleet"), base_dir, &cfg.fleet));
   return cfg;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/config/fleet_config.h"
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
 #include "maps/log.h"
@@ -95,6 +96,7 @@ struct Config {
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)
   ControlConfig control;
+  FleetConfig fleet;  // `fleet:` (fleet_config.h); present = false without it
   // `log: {level: ...}`: the least severe level control logs (maps/log.h). A reload applies it.
   maps::LogLevel log_level = maps::LogLevel::kInfo;
   // What is accepted but probably not meant ("FILE line N: PATH: why"): `--check` prints them,

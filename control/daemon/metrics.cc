@@ -111,6 +111,7 @@ std::string MetricsText(const maps::ControlBlock& block, const DaemonMetrics& d)
   Family(&o, "sextant_health_check_latency_seconds", "gauge",
          "Duration of the target's last health check.");
   o += latency;
+  o += d.extra;
   return o;
 }
 

@@ -34,6 +34,7 @@ struct DaemonMetrics {
     int64_t last_latency_us = -1;  // -1 = no check result yet
   };
   std::vector<Target> targets;
+  std::string extra;  // families of other parts (the fleet's), already in exposition format
 };
 
 // The exposition text: dataplane counters from `block` (summed over lcores, read without

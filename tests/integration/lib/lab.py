@@ -146,6 +146,19 @@ def start_listener(dataplane, cfg, log_path, procs, ready):
     return port, p
 
 
+def scrape_metrics(url):
+    """GET a Prometheus /metrics page: {'name{labels}': value}."""
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1 (a DNS backend needs both)."""
     import socket
@@ -240,15 +253,7 @@ class Lab:
 
     def metrics(self):
         """Scrapes /metrics: {'name{labels}': value}."""
-        import urllib.request
-        with urllib.request.urlopen(self.metrics_url, timeout=5) as r:
-            text = r.read().decode()
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                key, _, value = line.rpartition(" ")
-                out[key] = float(value)
-        return out
+        return scrape_metrics(self.metrics_url)
 
     def start_control(self, wait_s=20, wrapper=()):
         """Starts the daemon on the lab config; returns once it has published. wrapper: a
