@@ -4,6 +4,7 @@
 #  1. clang-tidy over the libraries (.clang-tidy: bugprone, performance, override, naming; the
 #     control plane's functions at most 80 lines),
 #  2. the unit tests again under AddressSanitizer + UBSan (snapshot publishing under load among them),
+#     and the threaded ones under ThreadSanitizer,
 #  3. the libFuzzer targets for a bounded time: the engine, and every parser of outside bytes
 #     (config and map files, whole Ethernet frames, snapshots, zone files, MaxMind DBs, the
 #     state file),
@@ -34,6 +35,15 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSEXTANT_ASAN=ON >/d
 ninja -C build-asan -j"$jobs" unit_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+
+echo "== threaded unit tests under ThreadSanitizer"
+# Control's event loop with its checker, metrics and fleet threads, publishing under readers, the
+# kernel listener and dnstap's rings (tests/CMakeLists.txt, label unit-threads). No suppressions.
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_TSAN=ON \
+  -DSEXTANT_BUILD_PERF=OFF >/dev/null
+ninja -C build-tsan -j"$jobs" threaded_tests
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir build-tsan -L threads --output-on-failure -j"$jobs"
 
 echo "== libFuzzer: engine for ${FUZZ_SECONDS}s"
 JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS"
