@@ -52,7 +52,8 @@ nlohmann::json SharedMemoryTargetJson(const std::string& name, uint32_t index, u
                                : (w & maps::kHealthUp)    ? "up"
                                                           : "down"},
                      {"set_unix_ms", nullptr},
-                     {"expires_unix_ms", nullptr}};
+                     {"expires_unix_ms", nullptr},
+                     {"fleet", nullptr}};
   }
   return {{"target", name},
           {"state", WordState(w)},
