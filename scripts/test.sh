@@ -47,7 +47,7 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 
 echo "== libFuzzer: engine for ${FUZZ_SECONDS}s"
 JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS"
-for target in text_fuzz frame_fuzz snapshot_fuzz zone_fuzz mmdb_fuzz state_fuzz; do
+for target in text_fuzz frame_fuzz snapshot_fuzz zone_fuzz mmdb_fuzz state_fuzz control_fuzz; do
   echo "== libFuzzer: $target for ${PARSER_FUZZ_SECONDS}s"
   FUZZ_TARGET=$target JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$PARSER_FUZZ_SECONDS"
 done

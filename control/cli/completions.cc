@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "control/cli/dump_report.h"
 #include "control/cli/instance_files.h"
+#include "control/daemon/control_command.h"
 #include "control/daemon/control_socket.h"
 #include "maps/status_macros.h"
 
@@ -25,8 +26,8 @@ std::set<std::string> Datacenters(const maps::SnapshotReader& s, const std::stri
         absl::StrSplit(SnapshotString(s, g.dc_names), ',', absl::SkipEmpty());
     out.insert(names.begin(), names.end());
   }
-  const absl::StatusOr<std::string> health =
-      ControlRequest(socket_path, "health json", kCompletionTimeoutMs);
+  const absl::StatusOr<std::string> health = ControlRequest(
+      socket_path, ControlCommand{CommandKind::kHealth, true}.Line(), kCompletionTimeoutMs);
   if (!health.ok()) return out;
   const nlohmann::json targets = nlohmann::json::parse(*health, nullptr, false);
   if (!targets.is_array()) return out;

@@ -5,12 +5,14 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "control/daemon/control_command.h"
 #include "control/daemon/control_socket.h"
 
 namespace sextant::control {
 
 absl::StatusOr<Config> RunningConfig(const std::string& socket_path, const std::string& instance) {
-  absl::StatusOr<std::string> status = ControlRequest(socket_path, "status json");
+  absl::StatusOr<std::string> status =
+      ControlRequest(socket_path, ControlCommand{CommandKind::kStatus, true}.Line());
   if (!status.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "no --config given, and sextant-control does not answer on ", socket_path, " (",

@@ -19,6 +19,7 @@
 #include "control/cli/running_config.h"
 #include "control/cli/shm_reports.h"
 #include "control/config/config.h"
+#include "control/daemon/control_command.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/instance_lock.h"
 #include "control/fleet/bundle.h"
@@ -65,6 +66,12 @@ std::string PositiveDuration(const std::string& t) {
   return ms.ok() && *ms > 0 ? std::string() : std::string(ms.status().message());
 }
 
+// Names travel as one word of a request line (control_command.h).
+std::string ProtocolName(const std::string& name) {
+  return IsProtocolName(name) ? std::string()
+                              : "a target or datacenter name has no spaces or control characters";
+}
+
 void AddCommands(CLI::App& app, Args& a) {
   app.add_option("--instance", a.instance, "instance name (default: from --config, else sextant)");
   app.add_option("--config,-c", a.config_path, "config file (for its instance name and socket)");
@@ -101,13 +108,15 @@ void AddCommands(CLI::App& app, Args& a) {
     const absl::StatusOr<ForcedState> f = ParseForcedState(s);
     return f.ok() ? std::string() : std::string(f.status().message());
   });
-  a.force->add_option("name", a.name, "target, or datacenter with --datacenter")->required();
+  a.force->add_option("name", a.name, "target, or datacenter with --datacenter")
+      ->required()
+      ->check(ProtocolName);
   a.force->add_flag("--datacenter", a.datacenter, "every target of datacenter NAME");
   a.force->add_option("--for", a.duration,
                       "expire after this long: a number with ms, s, m or h (90s, 10m, 2h); a "
                       "bare number is seconds");
   a.release = app.add_subcommand("release", "remove an override: the checks decide again");
-  a.release->add_option("name", a.name)->required();
+  a.release->add_option("name", a.name)->required()->check(ProtocolName);
   a.release->add_flag("--datacenter", a.datacenter, "the datacenter's override");
   a.force->add_flag("--fleet", a.fleet,
                     "on every node of the fleet (etcd; --for expires in the store)");
@@ -247,7 +256,7 @@ absl::StatusOr<std::string> Run(const Args& a) {
     if (!absl::IsUnavailable(out.status())) return out;
     return MarkUnreachable(Unanswered(a, out.status()));
   };
-  const std::string scope = a.datacenter ? " datacenter " : " target ";
+  OverrideRequest target{a.name, a.datacenter};  // force, release
   if (*a.stats && a.watch) {
     SX_ASSIGN_OR_RETURN(const uint64_t interval_ms, ParseDurationMs(a.interval));
     SX_RETURN_IF_ERROR(WatchStats(
@@ -258,7 +267,7 @@ absl::StatusOr<std::string> Run(const Args& a) {
   if (*a.stats) return StatsReport(a.instance, a.json);
   if (*a.complete) return Completions(a.instance, a.socket_path, a.complete_kind);
   if (*a.dump) {
-    absl::StatusOr<std::string> health = ask("health json");
+    absl::StatusOr<std::string> health = ask(ControlCommand{CommandKind::kHealth, true}.Line());
     if (!health.ok() && !absl::IsUnavailable(health.status())) return health.status();
     if (!health.ok()) {
       std::fprintf(stderr, "sextantctl: %s; targets from the health words in shared memory\n",
@@ -275,18 +284,18 @@ absl::StatusOr<std::string> Run(const Args& a) {
     return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config, a.json);
   }
   if (*a.status) {
-    absl::StatusOr<std::string> out = ask(a.json ? "status json" : "status");
+    absl::StatusOr<std::string> out = ask(ControlCommand{CommandKind::kStatus, a.json}.Line());
     if (out.ok() && !a.config_path.empty()) NoteBrokenConfig(a.config_path);
     return out;
   }
   if (*a.fleet_publish) return FleetPublish(a);
-  if (*a.fleet_cmd) return ask(a.json ? "fleet status json" : "fleet status");
+  if (*a.fleet_cmd) return ask(ControlCommand{CommandKind::kFleetStatus, a.json}.Line());
   if (a.fleet && (*a.force || *a.release)) return FleetOverride(a);
-  if (*a.health && a.fleet) return ask(a.json ? "fleet health json" : "fleet health");
-  if (*a.reload) return ask("reload");
-  if (*a.release) return ask(absl::StrCat("release", scope, a.name));
+  if (*a.health && a.fleet) return ask(ControlCommand{CommandKind::kFleetHealth, a.json}.Line());
+  if (*a.reload) return ask(ControlCommand{CommandKind::kReload}.Line());
+  if (*a.release) return ask(ControlCommand{CommandKind::kRelease, false, target}.Line());
   if (*a.health) {
-    absl::StatusOr<std::string> out = ask(a.json ? "health json" : "health");
+    absl::StatusOr<std::string> out = ask(ControlCommand{CommandKind::kHealth, a.json}.Line());
     if (out.ok() || !absl::IsUnavailable(out.status())) return out;
     // Control is not running: the words in shared memory are still the truth the dataplane
     // serves.
@@ -294,12 +303,12 @@ absl::StatusOr<std::string> Run(const Args& a) {
                  std::string(out.status().message()).c_str());
     return HealthReport(a.instance, a.json);
   }
-  std::string req = absl::StrCat("force ", a.state, scope, a.name);  // a.force
+  SX_ASSIGN_OR_RETURN(target.state, ParseForcedState(a.state));  // a.force
   if (!a.duration.empty()) {
     SX_ASSIGN_OR_RETURN(const uint64_t ms, ForMs(a.duration));
-    absl::StrAppend(&req, " ", ms);
+    target.for_ms = static_cast<int64_t>(ms);
   }
-  return ask(req);
+  return ask(ControlCommand{CommandKind::kForce, false, target}.Line());
 }
 
 }  // namespace

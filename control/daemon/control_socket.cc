@@ -13,7 +13,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "control/daemon/startup_checks.h"
 
 namespace sextant::control {
@@ -131,9 +130,7 @@ void ControlSocketServer::Serve(const Handler& handler) {
     } else {
       std::string line = *req;
       if (size_t nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
-      std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      absl::StatusOr<std::string> r =
-          words.empty() ? absl::InvalidArgumentError("empty request") : handler(words);
+      absl::StatusOr<std::string> r = handler(line);
       if (r.ok()) {
         answer = absl::StrCat("OK\n", *r);
       } else {

@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -19,7 +18,8 @@ namespace sextant::control {
 
 class ControlSocketServer {
  public:
-  using Handler = std::function<absl::StatusOr<std::string>(const std::vector<std::string>&)>;
+  // Gets the request line (without its newline); control_command.h parses it.
+  using Handler = std::function<absl::StatusOr<std::string>(const std::string& line)>;
 
   // Binds `path` (creating its directory, 0755), removing a stale socket file left by a dead
   // daemon but refusing to start when another daemon still answers there.

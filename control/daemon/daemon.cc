@@ -519,51 +519,46 @@ std::string ControlDaemon::StatusText(bool json) {
       drained, forced, config_.control.socket, config_.control.state_file);
 }
 
-absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>& w) {
-  const std::string& cmd = w[0];
-  const bool json = w.size() > 1 && w.back() == "json";
-  if (cmd == "status") return StatusText(json);
-  if (cmd == "fleet") return FleetRequest(w);
-  if (cmd == "health") {
-    RefreshResults();
-    std::lock_guard<std::mutex> lock(mu_);
-    return table_->Report(json, NowUnixMs());
+absl::StatusOr<std::string> ControlDaemon::Handle(const std::string& line) {
+  SX_ASSIGN_OR_RETURN(const ControlCommand c, ParseControlCommand(line));
+  switch (c.kind) {
+    case CommandKind::kStatus:
+      return StatusText(c.json);
+    case CommandKind::kHealth: {
+      RefreshResults();
+      std::lock_guard<std::mutex> lock(mu_);
+      return table_->Report(c.json, NowUnixMs());
+    }
+    case CommandKind::kReload: {
+      auto gen = Reload("sextantctl reload");
+      if (!gen.ok()) return gen.status();
+      return absl::StrCat("published generation ", *gen, "\n");
+    }
+    case CommandKind::kForce:
+      return Force(c.target);
+    case CommandKind::kRelease:
+      return Release(c.target);
+    case CommandKind::kFleetHealth:
+    case CommandKind::kFleetStatus:
+      return FleetRequest(c);
   }
-  if (cmd == "reload") {
-    auto gen = Reload("sextantctl reload");
-    if (!gen.ok()) return gen.status();
-    return absl::StrCat("published generation ", *gen, "\n");
-  }
-  if (cmd == "force" && (w.size() == 4 || w.size() == 5)) return Force(w);
-  if (cmd == "release" && w.size() == 3) return Release(w);
-  return absl::InvalidArgumentError(absl::StrCat("unknown request '", absl::StrJoin(w, " "),
-                                                 "' (status, health, reload, force, release)"));
+  return absl::InternalError("unhandled request");
 }
 
 // fleet health [json] | fleet status [json]
-absl::StatusOr<std::string> ControlDaemon::FleetRequest(const std::vector<std::string>& w) {
+absl::StatusOr<std::string> ControlDaemon::FleetRequest(const ControlCommand& c) {
   if (!fleet_) {
     return absl::FailedPreconditionError(
         absl::StrCat("instance ", config_.instance, " is not in a fleet (no fleet: section)"));
   }
-  const bool json = w.back() == "json";
   const uint64_t gen = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
   std::lock_guard<std::mutex> lock(mu_);
-  if (w.size() >= 2 && w[1] == "health") return fleet_health_.Report(*table_, json);
-  if (w.size() >= 2 && w[1] == "status") return fleet_health_.Status(json, gen);
-  return absl::InvalidArgumentError("fleet: health or status");
+  if (c.kind == CommandKind::kFleetHealth) return fleet_health_.Report(*table_, c.json);
+  return fleet_health_.Status(c.json, gen);
 }
 
 // force STATE target|datacenter NAME [EXPIRES_IN_MS]
-absl::StatusOr<std::string> ControlDaemon::Force(const std::vector<std::string>& w) {
-  OverrideRequest r{w[3], w[2] == "datacenter"};
-  SX_ASSIGN_OR_RETURN(r.state, ParseForcedState(w[1]));
-  if (!r.datacenter && w[2] != "target") {
-    return absl::InvalidArgumentError("force: target or datacenter");
-  }
-  if (w.size() == 5 && (!absl::SimpleAtoi(w[4], &r.for_ms) || r.for_ms <= 0)) {
-    return absl::InvalidArgumentError("force: bad duration");
-  }
+absl::StatusOr<std::string> ControlDaemon::Force(const OverrideRequest& r) {
   const int64_t now = NowUnixMs();
   std::string reply;
   {
@@ -576,14 +571,14 @@ absl::StatusOr<std::string> ControlDaemon::Force(const std::vector<std::string>&
   }
   SaveState();  // an operator's decision is on disk before we say OK
   Log(LogLevel::kNotice,
-      absl::StrCat("override: ", r.datacenter ? "datacenter " : "target ", r.name, " forced ", w[1],
+      absl::StrCat("override: ", r.datacenter ? "datacenter " : "target ", r.name, " forced ",
+                   ForcedStateName(r.state),
                    r.for_ms ? absl::StrCat(" for ", r.for_ms / 1000.0, "s") : ""));
   return reply;
 }
 
 // release target|datacenter NAME
-absl::StatusOr<std::string> ControlDaemon::Release(const std::vector<std::string>& w) {
-  const OverrideRequest r{w[2], w[1] == "datacenter"};
+absl::StatusOr<std::string> ControlDaemon::Release(const OverrideRequest& r) {
   std::string reply;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -662,7 +657,7 @@ int ControlDaemon::Run() {
       } else if (fd == bundle_fd_) {
         ActivateBundle();
       } else if (fd == socket_->fd()) {
-        socket_->Serve([this](const std::vector<std::string>& w) { return Handle(w); });
+        socket_->Serve([this](const std::string& line) { return Handle(line); });
       }
     }
   }

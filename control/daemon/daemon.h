@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/config.h"
+#include "control/daemon/control_command.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/file_watcher.h"
 #include "control/daemon/instance_lock.h"
@@ -62,9 +63,9 @@ class ControlDaemon {
   absl::Status SetUpEventLoop();
   // Compiles and publishes the config on disk; on error nothing changes.
   absl::StatusOr<uint64_t> Reload(const std::string& why);
-  absl::StatusOr<std::string> Handle(const std::vector<std::string>& words);
-  absl::StatusOr<std::string> Force(const std::vector<std::string>& words);
-  absl::StatusOr<std::string> Release(const std::vector<std::string>& words);
+  absl::StatusOr<std::string> Handle(const std::string& line);
+  absl::StatusOr<std::string> Force(const OverrideRequest& r);
+  absl::StatusOr<std::string> Release(const OverrideRequest& r);
   std::string StatusText(bool json);
   void ApplyTargets(const Config& config, const std::map<std::string, uint32_t>& words);
   static std::vector<TargetSpec> SpecsOf(const Config& config,
@@ -74,7 +75,7 @@ class ControlDaemon {
   std::optional<fleet::CurrentBundle> CurrentBundle() const;
   void ActivateBundle();
   void OnFleetView(const fleet::FleetView& view);
-  absl::StatusOr<std::string> FleetRequest(const std::vector<std::string>& words);
+  absl::StatusOr<std::string> FleetRequest(const ControlCommand& c);
   void RefreshResults();
   void SaveState();
   void ArmTimer(int fd, int64_t ms);

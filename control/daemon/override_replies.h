@@ -20,6 +20,8 @@ struct OverrideRequest {
   bool datacenter = false;
   ForcedState state = ForcedState::kDown;  // force only
   int64_t for_ms = 0;                      // force only; 0 = until released
+
+  bool operator==(const OverrideRequest&) const = default;
 };
 
 // NotFound naming the mistake when a force cannot apply: an unknown target, or a datacenter no

@@ -10,6 +10,7 @@
 #   mmdb_fuzz      MaxMind DB bytes through the geo compiler         tests/data/maxmind/MaxMind-DB-*
 #                  (the small test databases: a City database takes half a second per input)
 #   state_fuzz     control's state file                              state_corpus/
+#   control_fuzz   the control socket's request lines                control_corpus/
 # FUZZ_TARGET=all runs each in turn for SECONDS and fails if any does.
 #
 #   tests/fuzz/run_fuzz.sh SECONDS [extra libFuzzer flags...]
@@ -35,7 +36,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${BUILD_DIR:-$repo/build-fuzz-clang}
 jobs=${JOBS:-1}
 target=${FUZZ_TARGET:-engine_fuzz}
-targets=(engine_fuzz text_fuzz frame_fuzz snapshot_fuzz zone_fuzz mmdb_fuzz state_fuzz)
+targets=(engine_fuzz text_fuzz frame_fuzz snapshot_fuzz zone_fuzz mmdb_fuzz state_fuzz control_fuzz)
 if [[ $target == all ]]; then
   failed=0
   for t in "${targets[@]}"; do
@@ -47,6 +48,7 @@ seeds=$here/${target%_fuzz}_corpus
 case $target in
   engine_fuzz) seeds=$here/corpus flags=(-max_len=4096 -dict="$here/engine_fuzz.dict") ;;
   text_fuzz | zone_fuzz | state_fuzz) flags=(-max_len=8192) ;;
+  control_fuzz) flags=(-max_len=4096) ;;  # the socket reads requests of up to 4 KiB
   frame_fuzz) flags=(-max_len=4096) ;;
   # Snapshots and databases are tens to hundreds of kilobytes: the seeds set the size.
   snapshot_fuzz) flags=(-max_len=1048576) ;;
