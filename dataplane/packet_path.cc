@@ -117,7 +117,7 @@ void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
 // Answers the DNS message in the UDP datagram at `l4` in place (IPv4 or IPv6 alike); returns the
 // response length, 0 when it is dropped (counted here).
 size_t AnswerUdp(const Engine* engine, uint8_t family, const uint8_t* src, uint8_t* l4,
-                 uint16_t ulen, size_t cap, maps::LcoreCounters* ctr) {
+                 uint16_t ulen, size_t cap, maps::LcoreCounters* ctr, maps::LcoreAnswers* ans) {
   if (ABSL_PREDICT_FALSE(engine == nullptr)) {
     Drop(ctr, maps::kDropNoSnapshot);
     return 0;
@@ -137,6 +137,7 @@ size_t AnswerUdp(const Engine* engine, uint8_t family, const uint8_t* src, uint8
     maps::CounterAdd(ctr->queries);
     maps::CountAnswer(*ctr, info.rcode, info.truncated);
   }
+  if (ans != nullptr) maps::CountAnswerSite(*ans, info.qtype, info.site);
   return rlen;
 }
 
@@ -175,7 +176,8 @@ Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint32_t room,
                                                  size_t l2, uint8_t* ip, uint16_t l4len,
                                                  const PathConfig& c, const Engine* engine,
-                                                 maps::LcoreCounters* ctr, TxOffload* off) {
+                                                 maps::LcoreCounters* ctr, maps::LcoreAnswers* ans,
+                                                 TxOffload* off) {
   uint8_t* l4 = ip + kIpv4HeaderLen;
   if (ABSL_PREDICT_FALSE(l4len < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -196,7 +198,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
   const size_t hdrs = l2 + kIpv4HeaderLen + kUdpHeaderLen;
   const size_t rlen =
       AnswerUdp(engine, 4, ip + kIpv4Src, l4, ulen,
-                std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr);
+                std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr, ans);
   if (rlen == 0) return Verdict::kDrop;
   SwapMacs(f, c.mac);
   SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
@@ -248,7 +250,8 @@ Verdict Icmp4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint8_t* ip, 
 }
 
 Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
-             const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off) {
+             const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr,
+             maps::LcoreAnswers* ans, TxOffload* off) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv4HeaderLen || (ip[kIpv4VersionIhl] >> 4) != 4)) {
     Drop(ctr, maps::kDropMalformed);
@@ -274,7 +277,7 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
   const uint8_t proto = ip[kIpv4Protocol];
   if (proto == kIpProtoUdp) {
-    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off);
+    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, ans, off);
   }
   if (proto == kIpProtoIcmp) return Icmp4(f, len, room, l2, ip, total, c, ctr);
   return Verdict::kException;  // TCP (the kernel listener answers TCP/53) and the rest
@@ -319,7 +322,8 @@ void NeighborAdvert(uint8_t* f, uint8_t* ip, uint8_t* l4, const PathConfig& c) {
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint32_t room,
                                                  size_t l2, uint8_t* ip, uint16_t plen,
                                                  const PathConfig& c, const Engine* engine,
-                                                 maps::LcoreCounters* ctr, TxOffload* off) {
+                                                 maps::LcoreCounters* ctr, maps::LcoreAnswers* ans,
+                                                 TxOffload* off) {
   uint8_t* l4 = ip + kIpv6HeaderLen;
   if (ABSL_PREDICT_FALSE(plen < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -341,7 +345,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
   const size_t hdrs = l2 + kIpv6HeaderLen + kUdpHeaderLen;
   const size_t rlen =
       AnswerUdp(engine, 6, ip + kIpv6Src, l4, ulen,
-                std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr);
+                std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr, ans);
   if (rlen == 0) return Verdict::kDrop;
   SwapMacs(f, c.mac);
   SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
@@ -401,7 +405,8 @@ Verdict Icmp6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan
 }
 
 Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
-             const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off) {
+             const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr,
+             maps::LcoreAnswers* ans, TxOffload* off) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv6HeaderLen || (ip[0] >> 4) != 6)) {
     Drop(ctr, maps::kDropMalformed);
@@ -429,7 +434,7 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     }
   }
 
-  if (nh == kIpProtoUdp && to_us) return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off);
+  if (nh == kIpProtoUdp && to_us) return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, ans, off);
   if (nh != kIpProtoIcmpv6) return Verdict::kException;
   return Icmp6(f, len, room, l2, vlan, ip, plen, to_us, c, ctr);
 }
@@ -441,7 +446,8 @@ uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial) {
 }
 
 Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
-                     const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off) {
+                     const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
+                     maps::LcoreAnswers* ans) {
   if (ABSL_PREDICT_FALSE(*len < kEthHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;
@@ -465,9 +471,9 @@ Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig&
   }
   switch (type) {
     case kEthTypeIpv4:
-      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, off);
+      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, ans, off);
     case kEthTypeIpv6:
-      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off);
+      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, ans, off);
     case kEthTypeArp:
       return Arp(f, len, room, l2, vlan, c, ctr);
     default:

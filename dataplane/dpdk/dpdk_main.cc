@@ -85,7 +85,8 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
     lo.listen = tcp_addrs;
     lo.udp = false;
     lo.tcp = true;
-    auto l = KernelListener::Create(lo, &follower, &cb->lcores[kListenerCounterBase]);
+    auto l = KernelListener::Create(lo, &follower, &cb->lcores[kListenerCounterBase],
+                                    &cb->answers[kListenerCounterBase]);
     if (!l.ok()) {
       return Fail(absl::StrCat("instance ", inst.name,
                                ": exception-path TCP listener: ", l.status().message()));

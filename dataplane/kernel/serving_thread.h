@@ -38,10 +38,14 @@ struct StopFlags {
 
 class ServingThread {
  public:
-  // `counters` is this thread's slot: it is the only writer.
+  // `counters` and `answers` are this thread's slots: it is the only writer.
   ServingThread(SnapshotFollower* follower, int qsbr_id, maps::LcoreCounters* counters,
-                StopFlags stopping)
-      : follower_(follower), qsbr_id_(qsbr_id), ctr_(*counters), stopping_(stopping) {}
+                maps::LcoreAnswers* answers, StopFlags stopping)
+      : follower_(follower),
+        qsbr_id_(qsbr_id),
+        ctr_(*counters),
+        answers_(*answers),
+        stopping_(stopping) {}
 
   bool stopping() const { return stopping_(); }
 
@@ -67,6 +71,7 @@ class ServingThread {
       return 0;
     }
     maps::CountAnswer(ctr_, info.rcode, info.truncated);
+    maps::CountAnswerSite(answers_, info.qtype, info.site);
     return rlen;
   }
 
@@ -90,6 +95,7 @@ class ServingThread {
   SnapshotFollower* follower_;
   int qsbr_id_;
   maps::LcoreCounters& ctr_;
+  maps::LcoreAnswers& answers_;
   StopFlags stopping_;
   uint64_t served_generation_ = 0;
 };
