@@ -1,0 +1,20 @@
+// The Prometheus text exposition format (version 0.0.4), the few pieces sextant-control's and
+// sextant-exporter's /metrics share: a family's HELP and TYPE lines and escaped label values.
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace sextant::exporter {
+
+// A label value as it goes between the quotes: backslash, quote and newline escaped.
+std::string LabelValue(absl::string_view v);
+
+// Appends "# HELP name help" and "# TYPE name type".
+void Family(std::string* out, const char* name, const char* type, const char* help);
+
+// The media type of the text format.
+inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace sextant::exporter
