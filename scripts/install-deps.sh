@@ -10,7 +10,7 @@ pkgs=(
   libcpp-httplib-dev libsystemd-dev libmnl-dev nlohmann-json3-dev valgrind
   lintian fakeroot dpkg-dev systemd util-linux
   knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
-  iproute2 iputils-ping tcpdump ethtool procps curl
+  iproute2 iputils-ping tcpdump ethtool procps curl prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do
