@@ -20,6 +20,7 @@
 #include "dataplane/dpdk/dpdk_dataplane.h"
 #include "dataplane/dpdk/port_settings.h"
 #include "dataplane/dpdk/setup_hints.h"
+#include "dataplane/dpdk/telemetry.h"
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
@@ -76,6 +77,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   SnapshotFollower& follower = *inst.follower;
   auto dp = DpdkDataplane::Create(settings, &follower, cb);
   if (!dp.ok()) return Fail(absl::StrCat("instance ", inst.name, ": ", dp.status().message()));
+  RegisterTelemetry(cb);
   std::unique_ptr<KernelListener> listener;
   std::thread listener_thread;
   std::atomic<bool> listener_stop{false};
@@ -111,6 +113,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   listener_stop = true;
   if (listener) listener->Stop();
   if (listener_thread.joinable()) listener_thread.join();
+  StopTelemetry();
   LogStopped(inst.name, g_dpdk_signal.load(), follower.generation(), *cb);
   return 0;
 }
