@@ -9,7 +9,6 @@
 #include "absl/strings/str_format.h"
 #include "control/daemon/startup_checks.h"
 #include "control/exporter/prom_text.h"
-#include "maps/build_info.h"
 #include "maps/control_block.h"
 
 namespace sextant::control {
@@ -17,15 +16,6 @@ namespace {
 
 using exporter::Family;
 using exporter::LabelValue;
-
-void BuildInfo(std::string* o) {
-  const maps::BuildInfo& b = maps::ThisBuild();
-  Family(o, "sextant_build_info", "gauge",
-         "Always 1: what the process (component) was built from, in its labels.");
-  absl::StrAppend(o, "sextant_build_info{component=\"control\",version=\"", LabelValue(b.version),
-                  "\",git_revision=\"", LabelValue(b.git_revision), "\",snapshot_abi=\"",
-                  b.snapshot_abi, "\",control_abi=\"", b.control_abi, "\"} 1\n");
-}
 
 void Reloads(std::string* o, const DaemonMetrics& d) {
   Family(o, "sextant_published_snapshot_generation", "gauge",
@@ -131,7 +121,7 @@ void Targets(std::string* o, const DaemonMetrics& d) {
 
 std::string MetricsText(const DaemonMetrics& d) {
   std::string o;
-  BuildInfo(&o);
+  exporter::AppendBuildInfo(&o, "control");
   Reloads(&o, d);
   GeoMaps(&o, d);
   Targets(&o, d);

@@ -9,7 +9,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "control/exporter/prom_text.h"
-#include "maps/build_info.h"
 #include "maps/dataplane_attachment.h"
 
 namespace sextant::exporter {
@@ -32,15 +31,6 @@ absl::string_view SnapshotString(const maps::SnapshotReader& s, const maps::Stri
   const auto strings = s.bytes(maps::kStrings);
   if (r.offset == maps::kNone || r.offset + uint64_t{r.length} > strings.size()) return {};
   return {reinterpret_cast<const char*>(strings.data()) + r.offset, r.length};
-}
-
-void BuildInfo(std::string* o) {
-  const maps::BuildInfo& b = maps::ThisBuild();
-  Family(o, "sextant_build_info", "gauge",
-         "Always 1: what the process (component) was built from, in its labels.");
-  absl::StrAppend(o, "sextant_build_info{component=\"exporter\",version=\"", LabelValue(b.version),
-                  "\",git_revision=\"", LabelValue(b.git_revision), "\",snapshot_abi=\"",
-                  b.snapshot_abi, "\",control_abi=\"", b.control_abi, "\"} 1\n");
 }
 
 void Totals(std::string* o, const maps::LcoreCounters& t, int lcores) {
@@ -253,7 +243,7 @@ std::string DataplaneMetricsText(const maps::ControlBlock& block,
   int lcores = 0;
   const maps::LcoreCounters total = maps::SumLcores(block, &lcores);
   std::string o;
-  BuildInfo(&o);
+  AppendBuildInfo(&o, "exporter");
   Lcores(&o, block);
   Totals(&o, total, lcores);
   Answers(&o, block, snap);

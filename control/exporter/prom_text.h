@@ -14,6 +14,10 @@ std::string LabelValue(absl::string_view v);
 // Appends "# HELP name help" and "# TYPE name type".
 void Family(std::string* out, const char* name, const char* type, const char* help);
 
+// Appends the sextant_build_info family: 1, labelled with `component` and what this binary was
+// built from (maps/build_info.h). Both sextant-control and sextant-exporter export it.
+void AppendBuildInfo(std::string* out, const char* component);
+
 // The media type of the text format.
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
