@@ -29,8 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import (Results, integration_args, parse_metrics, remove_shm, run, scrape,  # noqa: E402
-                 start_exporter, start_listener, stop_processes, free_port)
+from lab import (Results, free_port, integration_args, parse_metrics, remove_shm,  # noqa: E402
+                 run, scrape, start_exporter, start_listener, stop_processes, wait_for)
 
 REPO = HERE.parent.parent
 MAXMIND = HERE.parent / "data" / "maxmind"
@@ -75,16 +75,6 @@ control:
   reload_delay: 50ms
   metrics: 127.0.0.1:{metrics_port}
 """
-
-
-def wait_for(pred, timeout=10, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class Env:
