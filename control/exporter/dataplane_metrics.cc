@@ -66,12 +66,13 @@ void GeoAnswers(std::string* o, const maps::LcoreAnswers& a, const maps::Snapsho
          "Answers of geo and latency resources by the datacenter whose records they carry.");
   const auto resources = s.section<maps::Resource>(maps::kResources);
   const auto members = s.section<maps::Member>(maps::kMembers);
-  const auto maps_ = s.section<maps::GeoMap>(maps::kGeoMaps);
+  const auto geo_maps = s.section<maps::GeoMap>(maps::kGeoMaps);
   for (const maps::Resource& r : resources) {
-    if ((r.kind != maps::kPolicyGeo && r.kind != maps::kPolicyLatency) || r.count >= maps_.size())
+    if ((r.kind != maps::kPolicyGeo && r.kind != maps::kPolicyLatency) ||
+        r.count >= geo_maps.size())
       continue;
     const std::vector<absl::string_view> dcs =
-        absl::StrSplit(SnapshotString(s, maps_[r.count].dc_names), ',');
+        absl::StrSplit(SnapshotString(s, geo_maps[r.count].dc_names), ',');
     const std::string resource = LabelValue(SnapshotString(s, r.name));
     for (uint32_t k = 0; k < r.member_count; ++k) {
       const uint32_t m = r.member_first + k;

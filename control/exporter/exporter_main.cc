@@ -108,7 +108,7 @@ int Serve(const std::string& instance, const std::string& listen) {
 }  // namespace
 }  // namespace sextant::exporter
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   CLI::App app{"sextant-exporter: the dataplane's metrics from shared memory, for Prometheus"};
   app.set_version_flag("--version", sextant::maps::VersionLine("sextant-exporter"));
   std::string instance = "sextant", listen = "127.0.0.1:9154";
