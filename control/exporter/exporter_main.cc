@@ -1,7 +1,7 @@
 // sextant-exporter: serves the dataplane's metrics (control/exporter/dataplane_metrics.h) over
 // HTTP at /metrics, from shared memory alone, so that they stay scrapable while sextant-control is
 // down or restarting. It maps the instance's control block (as sextantctl does) and the active
-// snapshot read-only, links only maps/ and cpp-httplib, and writes nothing.
+// snapshot (read-only), links only maps/ and cpp-httplib, and writes nothing to either.
 //
 //   sextant-exporter --instance sextant --listen 127.0.0.1:9154
 #include <httplib.h>
