@@ -188,6 +188,11 @@ inline void CounterAdd(uint64_t& counter, uint64_t n = 1) {
 inline void CounterSet(uint64_t& counter, uint64_t v) {
   std::atomic_ref<uint64_t>(counter).store(v, std::memory_order_relaxed);
 }
+// A counter as another thread or process reads it while its writer runs.
+inline uint64_t CounterLoad(const uint64_t& counter) {
+  // atomic_ref<const T> is C++26; the load does not write.
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counter)).load(std::memory_order_relaxed);
+}
 // One answer with this (extended) rcode; BADVERS (16) and other extended rcodes share the last
 // slot.
 inline void CountAnswer(LcoreCounters& c, uint16_t rcode, bool truncated) {

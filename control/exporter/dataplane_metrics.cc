@@ -160,8 +160,7 @@ void Lcores(std::string* o, const maps::ControlBlock& b) {
     const maps::LcoreCounters& c = b.lcores[i];
     if (c.rx_packets == 0 && c.queries == 0 && c.generation == 0) continue;
     absl::StrAppend(o, "sextant_lcore_snapshot_generation{lcore=\"", i, "\"} ",
-                    std::atomic_ref<const uint64_t>(c.generation).load(std::memory_order_relaxed),
-                    "\n");
+                    maps::CounterLoad(c.generation), "\n");
   }
   Family(o, "sextant_dataplanes_attached", "gauge",
          "sextant-dataplane processes attached to the control block and alive.");

@@ -21,10 +21,6 @@ constexpr struct {
 constexpr const char* kDrops[] = {"dropped_malformed", "dropped_response", "dropped_no_snapshot",
                                   "dropped_not_ours",  "dropped_tx_full",  "dropped_other"};
 
-uint64_t Load(const uint64_t& v) {
-  return std::atomic_ref<const uint64_t>(v).load(std::memory_order_relaxed);
-}
-
 int Stats(const char*, const char*, rte_tel_data* d) {
   const maps::ControlBlock* b = g_block.load(std::memory_order_acquire);
   if (b == nullptr) return -1;
@@ -52,14 +48,16 @@ int Lcores(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
     const maps::LcoreCounters& c = b->lcores[i];
-    if (Load(c.rx_packets) == 0 && Load(c.queries) == 0 && Load(c.generation) == 0) continue;
+    if (maps::CounterLoad(c.rx_packets) == 0 && maps::CounterLoad(c.queries) == 0 &&
+        maps::CounterLoad(c.generation) == 0)
+      continue;
     rte_tel_data* l = rte_tel_data_alloc();
     if (l == nullptr) return -1;
     rte_tel_data_start_dict(l);
-    rte_tel_data_add_dict_u64(l, "queries", Load(c.queries));
-    rte_tel_data_add_dict_u64(l, "rx_packets", Load(c.rx_packets));
-    rte_tel_data_add_dict_u64(l, "tx_packets", Load(c.tx_packets));
-    rte_tel_data_add_dict_u64(l, "generation", Load(c.generation));
+    rte_tel_data_add_dict_u64(l, "queries", maps::CounterLoad(c.queries));
+    rte_tel_data_add_dict_u64(l, "rx_packets", maps::CounterLoad(c.rx_packets));
+    rte_tel_data_add_dict_u64(l, "tx_packets", maps::CounterLoad(c.tx_packets));
+    rte_tel_data_add_dict_u64(l, "generation", maps::CounterLoad(c.generation));
     char name[16];
     std::snprintf(name, sizeof(name), "lcore_%u", i);
     if (rte_tel_data_add_dict_container(d, name, l, 0) != 0) rte_tel_data_free(l);
