@@ -26,6 +26,9 @@ endif()
 install(FILES ${SX_PKG}/sextant-control.service ${SX_PKG}/sextant-dataplane.service
               ${SX_PKG}/sextant-exporter.service
         DESTINATION ${SX_UNITDIR})
+# bash-completion loads it on demand, by the command's name.
+install(FILES ${SX_PKG}/sextantctl.bash-completion
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME sextantctl)
 install(FILES ${SX_PKG}/sextant.sysusers DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d
         RENAME sextant.conf)
 install(FILES ${SX_PKG}/sextant.tmpfiles DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d
@@ -53,6 +56,9 @@ add_custom_target(sextant_man ALL DEPENDS ${SX_MAN_GZ})
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/ARCHITECTURE.md
               ${SX_PKG}/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# sextantctl's JSON Schemas (sextantctl(8)), for scripts that check what they parse.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/schema/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/schema
+        FILES_MATCHING PATTERN "*.schema.json")
 install(FILES ${SX_PKG}/sextant-dataplane-dpdk.conf ${CMAKE_SOURCE_DIR}/examples/demo/sextant.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # The Grafana dashboard and the Prometheus alert rules (README, "Metrics").
@@ -78,7 +84,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dpdk, knot-dnsutils")
+# libfstrm0 and libprotobuf-c1 (dnstap) come in through SHLIBDEPS; dnstap-ldns and fstrm-bin
+# read and capture what dnstap: writes.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dpdk, knot-dnsutils, dnstap-ldns, fstrm-bin")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${SX_PKG}/debian/conffiles ${SX_PKG}/debian/postinst ${SX_PKG}/debian/postrm)

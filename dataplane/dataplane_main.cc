@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "dataplane/dnstap/dnstap_writer.h"
 #include "dataplane/dpdk/dpdk_main.h"
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
@@ -114,6 +115,15 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   if (absl::Status s = dp::LoadFirstSnapshot(*inst, wait, g_stop); !s.ok()) {
     return absl::IsCancelled(s) ? 0 : Fail(std::string(s.message()));
   }
+  absl::StatusOr<std::unique_ptr<dp::DnstapWriter>> dnstap =
+      dp::StartDnstap(instance, *follower.current()->reader, (*listener)->counter_slots());
+  if (!dnstap.ok()) return Fail(std::string(dnstap.status().message()));
+  if (*dnstap != nullptr) (*listener)->SetTap((*dnstap)->rings(), dp::DnstapSample(**dnstap));
+  follower.set_on_swap(
+      [started = dp::DnstapOptionsOf(*follower.current()->reader)](const maps::SnapshotReader& s) {
+        const std::string warning = dp::DnstapChangeWarning(started, s);
+        if (!warning.empty()) maps::Log(maps::LogLevel::kWarning, warning);
+      });
   follower.Start();
 
   const std::string bound = absl::StrJoin((*listener)->bound_addresses(), ", ");
@@ -123,6 +133,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
                          " on ", bound, " (udp+tcp)"));
 
   absl::Status run = (*listener)->Run(g_stop);
+  dnstap->reset();  // writes what the rings still hold and closes the output
   follower.Stop();
   if (!run.ok()) return Fail(absl::StrCat("instance ", instance, ": ", run.message()));
   dp::LogStopped(instance, g_signal.load(), follower.generation(), *control);

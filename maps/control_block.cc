@@ -141,6 +141,8 @@ LcoreCounters SumLcores(const ControlBlock& b, int* active) {
     total.queries += c.queries;
     total.exception_packets += c.exception_packets;
     total.truncated += c.truncated;
+    total.dnstap_sampled += c.dnstap_sampled;
+    total.dnstap_dropped += c.dnstap_dropped;
     for (int k = 0; k < 16; ++k) total.rcode[k] += c.rcode[k];
     for (int k = 0; k < static_cast<int>(kDropReasonCount); ++k) total.dropped[k] += c.dropped[k];
   }

@@ -77,7 +77,11 @@ struct alignas(64) LcoreCounters {
   uint64_t exception_packets;  // handed to the kernel exception path
   uint64_t truncated;
   uint64_t generation;  // snapshot generation this lcore currently serves
-  uint64_t reserved[4];
+  // dnstap (dataplane/dnstap/): queries copied into this lcore's ring, and those not copied
+  // because the ring was full. Were reserved (zero) before, so the layout and ABI stay.
+  uint64_t dnstap_sampled;
+  uint64_t dnstap_dropped;
+  uint64_t reserved[2];
 };
 
 struct ControlBlockHeader {

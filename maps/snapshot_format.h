@@ -29,6 +29,7 @@
 //   kResources, kMembers, kTargets      record-set policies, their members, monitored targets
 //   kGeoPrefixesV4, kGeoPrefixesV6, kGeoDcLists, kGeoMaps   geo and latency maps
 //   kDataplane, kDataplaneAddresses     the DPDK dataplane's port settings and addresses
+//   kDnstap       0 or 1 x DnstapSettings: query logging (dataplane/dnstap/)
 //
 // Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
 // new section id in a free slot does not (older readers ignore ids they do not know, newer
@@ -86,7 +87,10 @@ enum SectionId : uint32_t {
   // that it reads nothing but shared memory (absent when the config has no such section).
   kDataplane = 16,           // 0 or 1 x DataplaneSettings
   kDataplaneAddresses = 17,  // DataplaneAddress[]: the addresses it answers for
-  kSectionCount = 24,        // fixed directory size; unused slots are {0, 0, 0}
+  // The config's `dnstap:` section: query logging, read by sextant-dataplane when it starts
+  // (absent = off).
+  kDnstap = 18,        // 0 or 1 x DnstapSettings
+  kSectionCount = 24,  // fixed directory size; unused slots are {0, 0, 0}
 };
 
 struct SectionRef {
@@ -256,6 +260,23 @@ struct DataplaneAddress {
   uint8_t addr[16];
 };
 static_assert(sizeof(DataplaneAddress) == 20);
+
+// dnstap query logging (section kDnstap). The dataplane copies 1 in `sample` queries and their
+// responses into a per-lcore ring; a writer thread sends them as dnstap over fstrm to `path`.
+inline constexpr uint8_t kDnstapToFile = 1;
+inline constexpr uint8_t kDnstapToSocket = 2;  // a Unix socket (fstrm_capture, a collector)
+inline constexpr uint32_t kMaxDnstapPath = 4095;
+inline constexpr uint32_t kMaxDnstapRingSlots = 1u << 16;
+struct DnstapSettings {
+  uint32_t sample;      // 1 in `sample` queries is logged; 1 = all
+  uint32_t ring_slots;  // per-lcore ring capacity: a power of two, 2..kMaxDnstapRingSlots
+  uint8_t output;       // kDnstapToFile or kDnstapToSocket
+  uint8_t reserved[7];
+  StringRef path;      // the file or socket
+  StringRef identity;  // dnstap `identity`; length 0 = none
+  StringRef version;   // dnstap `version`; length 0 = none
+};
+static_assert(sizeof(DnstapSettings) == 40);
 
 // One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
 // prefix arrays and list ids in its leaves are relative to the map's own first entry / list.

@@ -111,7 +111,8 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(DcList),
                                                         sizeof(GeoMap),
                                                         sizeof(DataplaneSettings),
-                                                        sizeof(DataplaneAddress)};
+                                                        sizeof(DataplaneAddress),
+                                                        sizeof(DnstapSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -119,8 +120,9 @@ absl::Status SnapshotReader::Validate() {
       return absl::DataLossError(
           absl::StrCat("section ", i, " element size ", r.elem_size, " != ", kElemSize[i]));
     }
-    if (r.offset % 8 != 0 || r.offset < dir_end ||
-        r.offset + uint64_t{r.count} * r.elem_size > size_) {
+    // Written so that nothing wraps: a 64-bit offset near 2^64 plus the section's bytes would.
+    if (r.offset % 8 != 0 || r.offset < dir_end || r.offset > size_ ||
+        uint64_t{r.count} * r.elem_size > size_ - r.offset) {
       return absl::DataLossError(absl::StrCat("section ", i, " lies outside the snapshot"));
     }
   }
@@ -134,7 +136,8 @@ absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidateRRsets());
   SX_RETURN_IF_ERROR(ValidatePolicies());
   SX_RETURN_IF_ERROR(ValidateGeo());
-  return ValidateDataplane();
+  SX_RETURN_IF_ERROR(ValidateDataplane());
+  return ValidateDnstap();
 }
 
 namespace {
@@ -142,6 +145,45 @@ namespace {
 template <typename... T>
 absl::Status Bad(const T&... what) {
   return absl::DataLossError(absl::StrCat(what...));
+}
+
+// The length of the uncompressed wire name at p, read within `avail` bytes: labels of at most 63
+// octets, no compression pointers, at most 255 octets in all; 0 when there is no such name.
+// The engine walks owner and rdata names label by label up to the root, so a name that runs on
+// past its bytes would be read past them.
+size_t WireNameLength(const uint8_t* p, size_t avail) {
+  for (size_t i = 0; i < avail && i < 255; i += 1 + p[i]) {
+    if (p[i] == 0) return i + 1;
+    if (p[i] > 63) return 0;
+  }
+  return 0;
+}
+
+// Labels of a name WireNameLength accepted, the root not counted.
+int LabelCount(const uint8_t* name) {
+  int n = 0;
+  for (size_t i = 0; name[i] != 0; i += 1 + name[i]) ++n;
+  return n;
+}
+
+// One record's rdata holds the names its layout (RdataNames) says, exactly where the engine
+// reads them to compress them.
+bool RdataHasItsNames(const uint8_t* d, size_t len, uint8_t names) {
+  switch (names) {
+    case kRdataNoNames:
+      return true;
+    case kRdataOneName:
+      return WireNameLength(d, len) == len;
+    case kRdataMx:
+      return len > 2 && WireNameLength(d + 2, len - 2) == len - 2;
+    case kRdataSoa: {
+      const size_t mname = WireNameLength(d, len);
+      const size_t rname = mname == 0 ? 0 : WireNameLength(d + mname, len - mname);
+      return rname != 0 && mname + rname + 20 == len;
+    }
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -184,7 +226,10 @@ absl::Status SnapshotReader::ValidateNodes() const {
   auto rrsets = section<RRset>(kRRsets);
   auto names = bytes(kNames);
   for (const Zone& z : zones) {
-    if (z.apex_node >= nodes.size() || z.soa_rrset >= rrsets.size()) return Bad("bad zone record");
+    if (z.apex_node >= nodes.size() || z.soa_rrset >= rrsets.size() ||
+        rrsets[z.soa_rrset].rdata_names != kRdataSoa || rrsets[z.soa_rrset].rr_count != 1) {
+      return Bad("bad zone record");
+    }
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
@@ -194,6 +239,35 @@ absl::Status SnapshotReader::ValidateNodes() const {
         (n.wildcard != kNone && n.wildcard >= nodes.size())) {
       return Bad("node ", i, " has an index out of range");
     }
+    if (WireNameLength(names.data() + n.name_offset, n.name_length) != n.name_length ||
+        LabelCount(names.data() + n.name_offset) != n.label_count) {
+      return Bad("node ", i, " name is not a wire-format name of its label count");
+    }
+    if (n.parent_zone != kNone && n.parent_zone >= zones.size()) {
+      return Bad("node ", i, " parent zone out of range");
+    }
+    // The flag sends a query on to the CNAME's target: the RRset must be there, with a name.
+    if (n.flags & kNodeHasCname) {
+      const RRset* cname = nullptr;
+      for (uint32_t k = n.rrset_first; k < n.rrset_first + n.rrset_count; ++k) {
+        if (rrsets[k].type == 5) cname = &rrsets[k];
+      }
+      // A CNAME resource's records are its members' (their layout is checked with them).
+      if (cname == nullptr || (cname->resource == kNone && cname->rr_count == 0) ||
+          cname->rdata_names != kRdataOneName) {
+        return Bad("node ", i, " is flagged as a CNAME without a CNAME RRset");
+      }
+    }
+  }
+  // A referral answers with the cut's NS RRset: the node a cut points at must have one.
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].cut == kNone) continue;
+    const Node& cut = nodes[nodes[i].cut];
+    bool has_ns = false;
+    for (uint32_t k = cut.rrset_first; k < cut.rrset_first + cut.rrset_count; ++k) {
+      has_ns |= rrsets[k].type == 2;  // NS
+    }
+    if (!has_ns) return Bad("node ", i, " is below a cut without an NS RRset");
   }
   return absl::OkStatus();
 }
@@ -213,14 +287,22 @@ absl::Status SnapshotReader::ValidateRRsets() const {
     if (r.resource != kNone && r.resource >= resources.size()) {
       return Bad("rrset ", i, " names a resource out of range");
     }
-    // Walk the rdata run: rr_count entries must exactly fill it.
+    // The engine writes a resource's records with the RRset's name layout.
+    if (r.resource != kNone && resources[r.resource].rdata_names != r.rdata_names) {
+      return Bad("rrset ", i, " has a name layout other than its resource's");
+    }
+    if (r.rdata_names > kRdataSoa) return Bad("rrset ", i, " has a name layout out of range");
+    // Walk the rdata run: rr_count entries must exactly fill it, each with its names.
     uint32_t off = r.rdata_offset, end = r.rdata_offset + r.rdata_length;
     for (uint16_t k = 0; k < r.rr_count; ++k) {
       if (off + 2 > end) return Bad("rrset ", i, " rdata truncated");
       uint16_t len;
       std::memcpy(&len, rdata.data() + off, 2);
+      if (off + 2 + len > end) return Bad("rrset ", i, " rdata truncated");
+      if (!RdataHasItsNames(rdata.data() + off + 2, len, r.rdata_names)) {
+        return Bad("rrset ", i, " record ", k, " lacks the names its layout says it has");
+      }
       off += 2 + len;
-      if (off > end) return Bad("rrset ", i, " rdata truncated");
     }
     if (off != end) return Bad("rrset ", i, " rdata has trailing bytes");
   }
@@ -252,6 +334,10 @@ absl::Status SnapshotReader::ValidatePolicies() const {
       if (members[k].kind == kMemberResource && members[k].ref <= i) {
         return Bad("resource ", i, " nests resource ", members[k].ref, " that is not after it");
       }
+      if (members[k].kind == kMemberResource && members[k].ref < resources.size() &&
+          resources[members[k].ref].rdata_names != r.rdata_names) {
+        return Bad("resource ", i, " nests resource ", members[k].ref, " of another name layout");
+      }
     }
   }
   for (size_t i = 0; i < members.size(); ++i) {
@@ -267,6 +353,21 @@ absl::Status SnapshotReader::ValidatePolicies() const {
     uint16_t len = 0;
     if (uint64_t{m.ref} + 2 <= rdata.size()) std::memcpy(&len, rdata.data() + m.ref, 2);
     if (uint64_t{m.ref} + 2 + len > rdata.size()) return Bad("member ", i, " rdata out of range");
+  }
+  // A member's record has the names of the resource it answers for (the ranges are checked).
+  for (size_t i = 0; i < resources.size(); ++i) {
+    const Resource& r = resources[i];
+    for (const auto [first, count] : {std::pair<uint32_t, uint32_t>{r.member_first, r.member_count},
+                                      {r.fallback_first, r.fallback_count}}) {
+      for (uint32_t k = first; k < first + count; ++k) {
+        if (members[k].kind == kMemberResource) continue;
+        uint16_t len;
+        std::memcpy(&len, rdata.data() + members[k].ref, 2);
+        if (!RdataHasItsNames(rdata.data() + members[k].ref + 2, len, r.rdata_names)) {
+          return Bad("resource ", i, " member ", k, " lacks the names its layout says it has");
+        }
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -302,6 +403,31 @@ absl::Status SnapshotReader::ValidateDataplane() const {
         a.vlan > 4094) {
       return Bad("dataplane address out of range");
     }
+  }
+  return absl::OkStatus();
+}
+
+// Section 18: the path reaches open(2) or connect(2), so it is held to a plain C string.
+absl::Status SnapshotReader::ValidateDnstap() const {
+  auto strings = bytes(kStrings);
+  auto settings = section<DnstapSettings>(kDnstap);
+  if (settings.empty()) return absl::OkStatus();
+  if (settings.size() > 1) return Bad("more than one dnstap settings record");
+  const DnstapSettings& d = settings[0];
+  auto in_strings = [&](const StringRef& r) {
+    return uint64_t{r.offset} + r.length <= strings.size();
+  };
+  if (!in_strings(d.path) || !in_strings(d.identity) || !in_strings(d.version) ||
+      d.path.length == 0 || d.path.length > kMaxDnstapPath) {
+    return Bad("dnstap strings out of range");
+  }
+  for (uint32_t i = 0; i < d.path.length; ++i) {
+    if (strings[d.path.offset + i] == 0) return Bad("dnstap path holds a NUL byte");
+  }
+  const bool pow2 = d.ring_slots >= 2 && (d.ring_slots & (d.ring_slots - 1)) == 0;
+  if (d.sample == 0 || !pow2 || d.ring_slots > kMaxDnstapRingSlots ||
+      (d.output != kDnstapToFile && d.output != kDnstapToSocket)) {
+    return Bad("dnstap settings out of range");
   }
   return absl::OkStatus();
 }

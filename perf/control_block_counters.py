@@ -10,7 +10,7 @@ are checked so that a layout change fails here instead of printing garbage:
   health: u32[65536] at offset 64
   lcores: LcoreCounters[128] at offset 64 + 4 * 65536, each 320 bytes (alignas(64)):
           u64 rx_packets, tx_packets, queries, rcode[16], dropped[8], exception_packets,
-          truncated, generation, reserved[4]
+          truncated, generation, dnstap_sampled, dnstap_dropped, reserved[2]
   then (not read here) DataplaneSlot[32] of 128 bytes, the control socket record (112 bytes),
   LcoreAnswers[128] of 8320 bytes (64-aligned) and PortStats[4] of 576 bytes
 
@@ -59,6 +59,7 @@ def read_block(instance):
         c = {
             "rx": v[0], "tx": v[1], "queries": v[2], "rcode": v[3:19], "dropped": v[19:27],
             "exception": v[27], "truncated": v[28], "generation": v[29],
+            "dnstap_sampled": v[30], "dnstap_dropped": v[31],
         }
         if c["rx"] or c["tx"] or c["queries"] or any(c["dropped"]):
             lcores[i] = c

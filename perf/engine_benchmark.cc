@@ -18,6 +18,7 @@
 //     under callgrind, (Ir(N) - Ir(0)) / N is instructions per query (perf/callgrind_engine.sh).
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +36,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/engine/policy_pickers.h"
 #include "maps/control_block.h"
@@ -382,10 +384,15 @@ Pool PoolOf(int n, AddFn add) {
   return p;
 }
 
+// tap_every: 0 = the plain loop; otherwise the loop a serving thread runs with a dnstap sampler
+// (dataplane/dnstap/tap_ring.h) of 1 in tap_every queries, kTapOff = a sampler that is off.
+inline constexpr uint32_t kTapOff = 0xffffffffu;
+
 struct Case {
   const char* name;
   bool in_place;  // answer over the query, in a packet-sized buffer (the DPDK path)
   Pool pool;
+  uint32_t tap_every = 0;
 };
 
 struct Bench {
@@ -445,6 +452,12 @@ Bench* BuildBench() {
       {"a_edns", false, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, true); })});
   b->cases.push_back(
       {"a_edns_inplace", true, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, true); })});
+  // dnstap's cost: a_edns_inplace with a sampler that is off, samples 1 in 1000, or all.
+  for (const auto& [name, every] :
+       {std::pair{"tap_off", kTapOff}, std::pair{"tap_1000", 1000u}, std::pair{"tap_all", 1u}}) {
+    b->cases.push_back(
+        {name, true, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, true); }), every});
+  }
   b->cases.push_back({"aaaa", false, PoolOf(kHosts, AddAaaaHit)});
   b->cases.push_back({"nxdomain", false, PoolOf(kPoolSize, AddNxdomain)});
   b->cases.push_back({"cname", false, PoolOf(kAliases, AddCname)});
@@ -557,6 +570,45 @@ inline size_t AnswerOne(const Engine& engine, const ClientInfo& client, const Wi
 
 alignas(64) uint8_t g_packet[kPacketRoom];
 
+// What a serving thread holds for dnstap. The ring is emptied right after each sample: that is
+// the writer thread's work, off the fast path, so it is left out of what is measured.
+struct TapBench {
+  TapRing ring{1024};
+  TapSampler sampler;
+  maps::LcoreCounters ctr{};
+  sockaddr_storage peer{};
+  sockaddr_storage local{};
+};
+
+[[gnu::noinline]] size_t AnswerSampled(const Engine& engine, const ClientInfo& client,
+                                       const WireQuery& q, uint8_t* pkt, AnswerInfo* info,
+                                       TapBench& t) {
+  TapRecord* r = t.sampler.Start(pkt, q.len, false, t.ctr);
+  if (r != nullptr) FillTapEndpoints(t.peer, t.local, r);
+  const size_t n = engine.Answer(pkt, q.len, client, pkt, kPacketRoom, info);
+  if (r != nullptr) {
+    t.sampler.Finish(r, pkt, n, t.ctr);
+    if (t.ring.Peek() != nullptr) t.ring.Release();
+  }
+  return n;
+}
+
+// The in-place answer with the sampler's check in front, as ServingThread::Answer runs it.
+inline size_t AnswerOneTapped(const Engine& engine, const ClientInfo& client, const WireQuery& q,
+                              uint8_t* pkt, AnswerInfo* info, TapBench& t) {
+  std::memcpy(pkt, q.bytes, q.len);
+  if (t.sampler.Due()) return AnswerSampled(engine, client, q, pkt, info, t);
+  return engine.Answer(pkt, q.len, client, pkt, kPacketRoom, info);
+}
+
+std::unique_ptr<TapBench> MakeTapBench(uint32_t every) {
+  auto t = std::make_unique<TapBench>();
+  if (every != kTapOff) t->sampler = TapSampler(&t->ring, every);
+  t->peer.ss_family = AF_INET;
+  t->local.ss_family = AF_INET;
+  return t;
+}
+
 void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   const Engine& engine = *b->engine;
   const WireQuery* queries = c->pool.queries.data();
@@ -564,6 +616,17 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   const bool in_place = c->in_place;
   AnswerInfo info;
   size_t i = 0;
+  if (c->tap_every != 0) {
+    std::unique_ptr<TapBench> t = MakeTapBench(c->tap_every);
+    for (auto _ : state) {
+      size_t len = AnswerOneTapped(engine, b->client, queries[i], g_packet, &info, *t);
+      benchmark::DoNotOptimize(len);
+      benchmark::DoNotOptimize(info);
+      if (++i == n) i = 0;
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+    return;
+  }
   for (auto _ : state) {
     size_t len = AnswerOne(engine, b->client, queries[i], in_place, g_packet, &info);
     benchmark::DoNotOptimize(len);
@@ -579,6 +642,14 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   const size_t n = c.pool.queries.size();
   AnswerInfo info;
   size_t total = 0, i = 0;
+  if (c.tap_every != 0) {
+    std::unique_ptr<TapBench> t = MakeTapBench(c.tap_every);
+    for (uint64_t k = 0; k < count; ++k) {
+      total += AnswerOneTapped(*b.engine, b.client, queries[i], g_packet, &info, *t);
+      if (++i == n) i = 0;
+    }
+    return total;
+  }
   for (uint64_t k = 0; k < count; ++k) {
     total += AnswerOne(*b.engine, b.client, queries[i], c.in_place, g_packet, &info);
     if (++i == n) i = 0;

@@ -376,7 +376,8 @@ inline Verdict OneFrame(const Frame& q, uint8_t* buf, const PathConfig& path,
   std::memcpy(buf, q.bytes, q.len);
   uint32_t len = q.len;
   TxOffload off;
-  const Verdict v = ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off, &g_answers);
+  const Verdict v =
+      ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off, nullptr, &g_answers);
   benchmark::DoNotOptimize(len);
   return v;
 }
@@ -399,8 +400,8 @@ inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_
     if (i + 1 < n) __builtin_prefetch(MbufData(i + 1));
     uint32_t len = frames[k].len;
     TxOffload off;
-    const Verdict v =
-        ProcessFrame(MbufData(i), &len, kRoom, path, engine, &g_counters, &off, &g_answers);
+    const Verdict v = ProcessFrame(MbufData(i), &len, kRoom, path, engine, &g_counters, &off,
+                                   nullptr, &g_answers);
     sent += v == Verdict::kTransmit;
     if (++k == pool_n) k = 0;
   }

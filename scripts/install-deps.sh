@@ -6,11 +6,13 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake ninja-build pkg-config clang clang-format clang-tidy libclang-rt-14-dev
   dpdk dpdk-dev libdpdk-dev libmaxminddb-dev libldns-dev libabsl-dev libgtest-dev libgmock-dev
-  libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev
+  libbenchmark-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libcurl4-openssl-dev libssl-dev
   libcpp-httplib-dev libsystemd-dev libmnl-dev nlohmann-json3-dev valgrind
+  libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   lintian fakeroot dpkg-dev systemd util-linux
-  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython gdnsd unbound
-  iproute2 iputils-ping tcpdump ethtool procps curl prometheus
+  knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython python3-jsonschema gdnsd unbound
+  dnstap-ldns fstrm-bin
+  iproute2 iputils-ping tcpdump ethtool procps curl etcd-server prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do

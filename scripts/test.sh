@@ -4,13 +4,15 @@
 #  1. clang-tidy over the libraries (.clang-tidy: bugprone, performance, override, naming; the
 #     control plane's functions at most 80 lines),
 #  2. the unit tests again under AddressSanitizer + UBSan (snapshot publishing under load among them),
-#  3. the libFuzzer targets (engine; config and map-file parsers) for a bounded time,
+#  3. the libFuzzer targets for a bounded time: the engine, and every parser of outside bytes
+#     (config and map files, whole Ethernet frames, snapshots, zone files, MaxMind DBs, the
+#     state file),
 #  4. every ctest test (unit, layout boundaries, integration with real processes, knot, dig,
 #     veth lab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-TEXT_FUZZ_SECONDS=${TEXT_FUZZ_SECONDS:-30}
+PARSER_FUZZ_SECONDS=${PARSER_FUZZ_SECONDS:-30}
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
@@ -33,12 +35,12 @@ ninja -C build-asan -j"$jobs" unit_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
 
-if [ -x tests/fuzz/run_fuzz.sh ]; then
-  echo "== libFuzzer: engine for ${FUZZ_SECONDS}s"
-  JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS"
-  echo "== libFuzzer: config, nets, latency, prefix and duration parsers for ${TEXT_FUZZ_SECONDS}s"
-  FUZZ_TARGET=text_fuzz JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$TEXT_FUZZ_SECONDS"
-fi
+echo "== libFuzzer: engine for ${FUZZ_SECONDS}s"
+JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS"
+for target in text_fuzz frame_fuzz snapshot_fuzz zone_fuzz mmdb_fuzz state_fuzz; do
+  echo "== libFuzzer: $target for ${PARSER_FUZZ_SECONDS}s"
+  FUZZ_TARGET=$target JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$PARSER_FUZZ_SECONDS"
+done
 
 echo "== all tests"
 ctest --test-dir build --output-on-failure

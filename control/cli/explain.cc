@@ -5,6 +5,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -398,35 +400,69 @@ class TraceWriter {
   std::map<uint32_t, std::string> target_of_word_;
 };
 
-// The response as dig would show its sections, and the ECS scope it carries.
-std::string AnswerText(const uint8_t* msg, size_t len, const dataplane::AnswerInfo& info) {
+// The response's parts (docs/schema/explain.schema.json "answer"): rcode, flags, the ECS scope
+// it carries, the answer and authority records as dig shows them, the additional count, size.
+nlohmann::json AnswerJson(const uint8_t* msg, size_t len, const dataplane::AnswerInfo& info) {
   ldns_pkt* pkt = nullptr;
-  if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) return "answer: (cannot be parsed)\n";
+  if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) return nullptr;
   char* rcode = ldns_pkt_rcode2str(ldns_pkt_get_rcode(pkt));
-  std::string out =
-      absl::StrCat("answer: ", info.rcode == dns::kBadVers ? "BADVERS" : rcode,
-                   ldns_pkt_aa(pkt) ? ", aa" : "", ldns_pkt_tc(pkt) ? ", tc" : "", "; ",
-                   ldns_pkt_ancount(pkt), " answer, ", ldns_pkt_nscount(pkt), " authority, ",
-                   Plural(ldns_pkt_arcount(pkt), "additional record"), ", ", len, " bytes");
+  nlohmann::json flags = nlohmann::json::array();
+  if (ldns_pkt_aa(pkt)) flags.push_back("aa");
+  if (ldns_pkt_tc(pkt)) flags.push_back("tc");
+  nlohmann::json j = {{"rcode", info.rcode == dns::kBadVers ? "BADVERS" : rcode},
+                      {"flags", std::move(flags)},
+                      {"ecs_scope", nullptr},
+                      {"answer", nlohmann::json::array()},
+                      {"authority", nlohmann::json::array()},
+                      {"additional", ldns_pkt_arcount(pkt)},
+                      {"bytes", len}};
   free(rcode);
   if (ldns_edns_option_list* opts = ldns_pkt_edns_get_option_list(pkt); opts != nullptr) {
     for (size_t i = 0; i < ldns_edns_option_list_get_count(opts); ++i) {
       const ldns_edns_option* o = ldns_edns_option_list_get_option(opts, i);
       if (static_cast<int>(ldns_edns_get_code(o)) == dns::kOptEcs && ldns_edns_get_size(o) >= 4) {
-        absl::StrAppend(&out, ", ECS scope /", ldns_edns_get_data(o)[3]);
+        j["ecs_scope"] = ldns_edns_get_data(o)[3];
       }
     }
   }
-  out += "\n";
-  for (ldns_rr_list* section : {ldns_pkt_answer(pkt), ldns_pkt_authority(pkt)}) {
+  for (const auto& [key, section] : {std::pair{"answer", ldns_pkt_answer(pkt)},
+                                     std::pair{"authority", ldns_pkt_authority(pkt)}}) {
     for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
       char* rr = ldns_rr2str(ldns_rr_list_rr(section, i));
-      absl::StrAppend(&out, "  ", absl::StripTrailingAsciiWhitespace(rr), "\n");
+      j[key].push_back(std::string(absl::StripTrailingAsciiWhitespace(rr)));
       free(rr);
     }
   }
   ldns_pkt_free(pkt);
+  return j;
+}
+
+// The response as dig would show its sections, and the ECS scope it carries.
+std::string AnswerText(const nlohmann::json& a) {
+  if (a.is_null()) return "answer: (cannot be parsed)\n";
+  const size_t answers = a["answer"].size(), authority = a["authority"].size();
+  std::string out = absl::StrCat("answer: ", a["rcode"].get<std::string>());
+  for (const nlohmann::json& f : a["flags"]) absl::StrAppend(&out, ", ", f.get<std::string>());
+  absl::StrAppend(&out, "; ", answers, " answer, ", authority, " authority, ",
+                  Plural(a["additional"].get<size_t>(), "additional record"), ", ",
+                  a["bytes"].get<size_t>(), " bytes");
+  if (a["ecs_scope"].is_number()) absl::StrAppend(&out, ", ECS scope /", a["ecs_scope"].get<int>());
+  out += "\n";
+  for (const char* section : {"answer", "authority"}) {
+    for (const nlohmann::json& rr : a[section])
+      absl::StrAppend(&out, "  ", rr.get<std::string>(), "\n");
+  }
   return out;
+}
+
+// The trace's lines as {depth, text}: depth is the indentation the text output gives them.
+nlohmann::json StepsJson(const std::string& text) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const size_t spaces = line.find_first_not_of(' ');
+    steps.push_back({{"depth", spaces / 2}, {"text", std::string(line.substr(spaces))}});
+  }
+  return steps;
 }
 
 }  // namespace
@@ -434,7 +470,7 @@ std::string AnswerText(const uint8_t* msg, size_t len, const dataplane::AnswerIn
 absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot,
                                             const std::atomic<uint32_t>* health,
                                             const ExplainRequest& request,
-                                            const absl::StatusOr<Config>* config) {
+                                            const absl::StatusOr<Config>* config, bool json) {
   SX_ASSIGN_OR_RETURN(Question q, ParseQuestion(request));
   dataplane::Engine engine(snapshot);
   engine.set_health(health);
@@ -444,21 +480,32 @@ absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot
   auto trace = std::make_unique<dataplane::AnswerTrace>();
   const size_t len = engine.Explain(query.data(), query.size(), ClientOf(q), response.data(),
                                     response.size(), &info, trace.get());
+  std::string steps;
+  TraceWriter(snapshot, engine.view(), health, q, config, &steps).Write(*trace);
+  const nlohmann::json answer = AnswerJson(response.data(), len, info);
+  if (json) {
+    const nlohmann::json j = {
+        {"generation", snapshot.generation()},
+        {"query",
+         {{"name", WireToText(q.wire)},
+          {"type", q.type_text},
+          {"client", q.has_client ? nlohmann::json(FormatIpPrefix(q.client)) : nullptr}}},
+        {"steps", StepsJson(steps)},
+        {"answer", answer}};
+    return j.dump() + "\n";
+  }
   std::string out = absl::StrCat("snapshot generation ", snapshot.generation(), "\nquery ",
                                  WireToText(q.wire), " ", q.type_text);
   if (q.has_client) {
     absl::StrAppend(&out, ", client ", FormatIpPrefix(q.client), " (ECS option and packet source)");
   }
-  out += "\n";
-  TraceWriter(snapshot, engine.view(), health, q, config, &out).Write(*trace);
-  absl::StrAppend(&out, AnswerText(response.data(), len, info));
-  return out;
+  return absl::StrCat(out, "\n", steps, AnswerText(answer));
 }
 
 absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request,
-                                    const absl::StatusOr<Config>& config) {
+                                    const absl::StatusOr<Config>& config, bool json) {
   SX_ASSIGN_OR_RETURN(InstanceFiles f, OpenInstanceFiles(instance));
-  return ExplainSnapshot(*f.snapshot, (*f.block)->health, request, &config);
+  return ExplainSnapshot(*f.snapshot, (*f.block)->health, request, &config, json);
 }
 
 }  // namespace sextant::control

@@ -27,14 +27,17 @@ struct ExplainRequest {
 // chose a client's preference list (that would cost its format and the dataplane), so explain
 // asks the map's own files (geo_provenance.h), and checks that they still give the published
 // list.
+// `json`: one object instead of text (docs/schema/explain.schema.json): the trace's lines as
+// steps, and the answer's parts.
 absl::StatusOr<std::string> Explain(const std::string& instance, const ExplainRequest& request,
-                                    const absl::StatusOr<Config>& config);
+                                    const absl::StatusOr<Config>& config, bool json = false);
 
 // Explains against `snapshot` with `health` (null: everything up): the instance-independent
 // part, for tests. `config` null: geo lookups do not say where the list comes from.
 absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot,
                                             const std::atomic<uint32_t>* health,
                                             const ExplainRequest& request,
-                                            const absl::StatusOr<Config>* config = nullptr);
+                                            const absl::StatusOr<Config>* config = nullptr,
+                                            bool json = false);
 
 }  // namespace sextant::control

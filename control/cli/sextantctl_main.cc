@@ -1,7 +1,10 @@
 // sextantctl: the operator CLI. Thin: flags and wiring. Commands that steer or ask the daemon
 // (status, health, force, release, reload) go over its control socket (control_socket.h), found
-// through the instance's control block, where the daemon records it; stats and explain read the
-// shared memory directly (shm_reports.h, explain.h), so they work while control is down too.
+// through the instance's control block, where the daemon records it; stats, dump and explain read
+// the shared memory directly (shm_reports.h, dump_report.h, explain.h), so they work while
+// control is down too.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -10,12 +13,16 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "control/cli/completions.h"
+#include "control/cli/dump_report.h"
 #include "control/cli/explain.h"
 #include "control/cli/running_config.h"
 #include "control/cli/shm_reports.h"
 #include "control/config/config.h"
 #include "control/daemon/control_socket.h"
 #include "control/daemon/instance_lock.h"
+#include "control/fleet/bundle.h"
+#include "control/fleet/fleet_overrides.h"
 #include "control/health/health_state.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
@@ -32,8 +39,13 @@ struct Args {
   bool json = false;
   std::string state, name, duration;  // force / release
   bool datacenter = false;
+  bool fleet = false;               // force, release, health: the fleet's (etcd), not this node's
   std::string qname, type, client;  // explain
-  std::optional<Config> config;     // --config, loaded
+  bool watch = false;               // stats --watch
+  std::string interval = "1s";
+  uint64_t count = 0;
+  std::string complete_kind;  // the hidden `complete` (bash completion)
+  std::string bundle_dir;     // fleet publish
   CLI::App* stats = nullptr;
   CLI::App* status = nullptr;
   CLI::App* health = nullptr;
@@ -41,7 +53,17 @@ struct Args {
   CLI::App* release = nullptr;
   CLI::App* reload = nullptr;
   CLI::App* explain = nullptr;
+  CLI::App* dump = nullptr;
+  CLI::App* complete = nullptr;
+  CLI::App* fleet_cmd = nullptr;
+  CLI::App* fleet_status = nullptr;
+  CLI::App* fleet_publish = nullptr;
 };
+
+std::string PositiveDuration(const std::string& t) {
+  const absl::StatusOr<uint64_t> ms = ParseDurationMs(t);
+  return ms.ok() && *ms > 0 ? std::string() : std::string(ms.status().message());
+}
 
 void AddCommands(CLI::App& app, Args& a) {
   app.add_option("--instance", a.instance, "instance name (default: from --config, else sextant)");
@@ -52,17 +74,28 @@ void AddCommands(CLI::App& app, Args& a) {
   app.add_option("--timeout", a.timeout,
                  "how long to wait for sextant-control's answer: a number with ms, s, m or h; a "
                  "bare number is seconds (default 120s: a reload compiles before it answers)")
-      ->check([](const std::string& t) {
-        const absl::StatusOr<uint64_t> ms = ParseDurationMs(t);
-        return ms.ok() && *ms > 0 ? std::string() : std::string(ms.status().message());
-      });
+      ->check(PositiveDuration);
   app.require_subcommand(1);
   a.stats = app.add_subcommand("stats", "dataplane counters, summed and per lcore");
   a.status = app.add_subcommand("status", "the control daemon: generation, reloads, targets");
   a.health = app.add_subcommand("health", "every target: state, since, last check, override");
-  for (CLI::App* c : {a.stats, a.status, a.health}) {
-    c->add_flag("--json", a.json, "machine-readable output");
+  a.dump = app.add_subcommand("dump", "what is served: zones, resources, geo maps, targets");
+  for (CLI::App* c : {a.stats, a.status, a.health, a.dump}) {
+    c->add_flag("--json", a.json, "machine-readable output (schemas: sextantctl(8))");
   }
+  CLI::Option* watch =
+      a.stats->add_flag("--watch", a.watch, "rates per second, refreshed like top");
+  a.stats
+      ->add_option("--interval", a.interval,
+                   "--watch: seconds between refreshes, or a number with ms, s, m (default 1s)")
+      ->check(PositiveDuration)
+      ->needs(watch);
+  a.stats->add_option("--count", a.count, "--watch: stop after N refreshes (default: never)")
+      ->needs(watch);
+  // For the bash completion (packaging/sextantctl.bash-completion): names, one a line.
+  a.complete = app.add_subcommand("complete", "")->group("");
+  a.complete->add_option("kind", a.complete_kind, "targets, datacenters, resources or names")
+      ->required();
   a.force = app.add_subcommand("force", "force a target (or a datacenter) up, down or drain");
   a.force->add_option("state", a.state)->required()->check([](const std::string& s) {
     const absl::StatusOr<ForcedState> f = ParseForcedState(s);
@@ -76,12 +109,24 @@ void AddCommands(CLI::App& app, Args& a) {
   a.release = app.add_subcommand("release", "remove an override: the checks decide again");
   a.release->add_option("name", a.name)->required();
   a.release->add_flag("--datacenter", a.datacenter, "the datacenter's override");
+  a.force->add_flag("--fleet", a.fleet,
+                    "on every node of the fleet (etcd; --for expires in the store)");
+  a.release->add_flag("--fleet", a.fleet, "the fleet-wide override");
+  a.health->add_flag("--fleet", a.fleet, "per target: each node's vote, the quorum, the verdict");
+  a.fleet_cmd = app.add_subcommand("fleet", "the fleet this node is part of (etcd)");
+  a.fleet_cmd->require_subcommand(1);
+  a.fleet_status = a.fleet_cmd->add_subcommand("status", "etcd reachability and every member");
+  a.fleet_status->add_flag("--json", a.json, "machine-readable output");
+  a.fleet_publish = a.fleet_cmd->add_subcommand(
+      "publish", "publish DIR (sextant.yaml, zones, nets/latency files) as a new revision");
+  a.fleet_publish->add_option("dir", a.bundle_dir)->required();
   a.reload = app.add_subcommand("reload", "re-read config and zones now (like SIGHUP)");
   a.explain = app.add_subcommand("explain", "why NAME TYPE answers what it answers");
   a.explain->add_option("name", a.qname)->required();
   a.explain->add_option("type", a.type)->required();
   a.explain->add_option("--client", a.client,
                         "client address or prefix (sent as ECS, and as the packet source)");
+  a.explain->add_flag("--json", a.json, "machine-readable output (schemas: sextantctl(8))");
 }
 
 // The socket the instance's daemon recorded in its control block; "" when none.
@@ -90,16 +135,15 @@ std::string RecordedSocket(const std::string& instance) {
   return block.ok() ? sextant::maps::RecordedControlSocket(*(*block)->get()) : "";
 }
 
-// The instance and the control socket: flags first, then the config; the socket the daemon
-// recorded beats the config's (which may have been edited since), then the default.
+// The instance and the control socket: flags first, then the config, read leniently (a broken
+// config must not keep `status` from asking: LocateInstance); the socket the daemon recorded
+// beats the config's (which may have been edited since), then the default.
 absl::Status ResolveInstance(Args& a) {
   std::string config_socket;
   if (!a.config_path.empty()) {
-    auto cfg = LoadConfig(a.config_path);
-    if (!cfg.ok()) return cfg.status();
-    if (a.instance.empty()) a.instance = cfg->instance;
-    config_socket = cfg->control.socket;
-    a.config = std::move(*cfg);
+    SX_ASSIGN_OR_RETURN(const InstanceLocation where, LocateInstance(a.config_path));
+    if (a.instance.empty()) a.instance = where.instance;
+    config_socket = where.socket;
   }
   if (a.instance.empty()) a.instance = "sextant";
   if (a.socket_path.empty()) a.socket_path = RecordedSocket(a.instance);
@@ -138,6 +182,17 @@ absl::StatusOr<uint64_t> ForMs(const std::string& text) {
   return *ms;
 }
 
+// `status --config FILE` answers whatever FILE holds; when it does not load, say so beside the
+// daemon's answer (which is its last good state: a reload would be refused with this error).
+void NoteBrokenConfig(const std::string& path) {
+  const absl::StatusOr<Config> config = LoadConfig(path);
+  if (config.ok()) return;
+  std::fprintf(stderr,
+               "sextantctl: note: %s does not load (%s); sextant-control keeps serving its last "
+               "good config, and a reload would be refused\n",
+               path.c_str(), std::string(config.status().message()).c_str());
+}
+
 // Exit codes (sextantctl(8)): 0 done, 1 refused or failed, 2 usage, 3 sextant-control
 // unreachable (not running, not answering on its socket, or not within --timeout).
 constexpr int kExitFailed = 1;
@@ -148,6 +203,35 @@ constexpr char kUnreachable[] = "sextant/unreachable";
 absl::Status MarkUnreachable(absl::Status s) {
   s.SetPayload(kUnreachable, absl::Cord("1"));
   return s;
+}
+
+// The fleet section to use: the --config file's (loaded whole: the fleet commands act on it),
+// else the one the daemon runs.
+absl::StatusOr<Config> FleetConfigSource(const Args& a) {
+  return a.config_path.empty() ? RunningConfig(a.socket_path, a.instance)
+                               : LoadConfig(a.config_path);
+}
+
+// force|release --fleet: straight into etcd, with the fleet section of the --config file, else
+// of the one the daemon runs.
+absl::StatusOr<std::string> FleetOverride(const Args& a) {
+  SX_ASSIGN_OR_RETURN(const Config config, FleetConfigSource(a));
+  if (*a.release) return fleet::ReleaseFleet(config, a.name, a.datacenter);
+  SX_ASSIGN_OR_RETURN(const ForcedState state, ParseForcedState(a.state));
+  uint64_t for_ms = 0;
+  if (!a.duration.empty()) {
+    SX_ASSIGN_OR_RETURN(for_ms, ForMs(a.duration));
+  }
+  absl::StatusOr<std::string> out = fleet::ForceFleet(config, a.name, a.datacenter, state, for_ms);
+  if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
+  return out;
+}
+
+absl::StatusOr<std::string> FleetPublish(const Args& a) {
+  SX_ASSIGN_OR_RETURN(const Config config, FleetConfigSource(a));
+  absl::StatusOr<std::string> out = fleet::PublishBundle(config, a.bundle_dir);
+  if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
+  return out;
 }
 
 absl::StatusOr<std::string> Run(const Args& a) {
@@ -164,15 +248,41 @@ absl::StatusOr<std::string> Run(const Args& a) {
     return MarkUnreachable(Unanswered(a, out.status()));
   };
   const std::string scope = a.datacenter ? " datacenter " : " target ";
+  if (*a.stats && a.watch) {
+    SX_ASSIGN_OR_RETURN(const uint64_t interval_ms, ParseDurationMs(a.interval));
+    SX_RETURN_IF_ERROR(WatchStats(
+        a.instance, StatsWatch{interval_ms, a.count, a.json, !a.json && isatty(STDOUT_FILENO) == 1},
+        stdout));
+    return std::string();
+  }
   if (*a.stats) return StatsReport(a.instance, a.json);
+  if (*a.complete) return Completions(a.instance, a.socket_path, a.complete_kind);
+  if (*a.dump) {
+    absl::StatusOr<std::string> health = ask("health json");
+    if (!health.ok() && !absl::IsUnavailable(health.status())) return health.status();
+    if (!health.ok()) {
+      std::fprintf(stderr, "sextantctl: %s; targets from the health words in shared memory\n",
+                   std::string(health.status().message()).c_str());
+    }
+    return DumpReport(a.instance, a.json, health.ok() ? &*health : nullptr);
+  }
   if (*a.explain) {
     // Which layer of a geo map chose the client's list is in the config's files, not in the
     // snapshot: the --config file, else the one the daemon runs.
-    const absl::StatusOr<Config> config =
-        a.config ? absl::StatusOr<Config>(*a.config) : RunningConfig(a.socket_path, a.instance);
-    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config);
+    const absl::StatusOr<Config> config = a.config_path.empty()
+                                              ? RunningConfig(a.socket_path, a.instance)
+                                              : LoadConfig(a.config_path);
+    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config, a.json);
   }
-  if (*a.status) return ask(a.json ? "status json" : "status");
+  if (*a.status) {
+    absl::StatusOr<std::string> out = ask(a.json ? "status json" : "status");
+    if (out.ok() && !a.config_path.empty()) NoteBrokenConfig(a.config_path);
+    return out;
+  }
+  if (*a.fleet_publish) return FleetPublish(a);
+  if (*a.fleet_cmd) return ask(a.json ? "fleet status json" : "fleet status");
+  if (a.fleet && (*a.force || *a.release)) return FleetOverride(a);
+  if (*a.health && a.fleet) return ask(a.json ? "fleet health json" : "fleet health");
   if (*a.reload) return ask("reload");
   if (*a.release) return ask(absl::StrCat("release", scope, a.name));
   if (*a.health) {

@@ -1,7 +1,10 @@
 #include "control/cli/shm_reports.h"
 
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -32,6 +35,36 @@ std::vector<std::pair<const char*, uint64_t>> Totals(const maps::LcoreCounters& 
           {"dropped_not_ours", t.dropped[maps::kDropNotOurs]},
           {"dropped_no_snapshot", t.dropped[maps::kDropNoSnapshot]},
           {"dropped_tx_full", t.dropped[maps::kDropTxFull]}};
+}
+
+const char* WordState(uint32_t w) {
+  return (w & maps::kHealthDrained) ? "drained" : (w & maps::kHealthUp) ? "up" : "down";
+}
+
+// A target as the daemon's `health --json` shows it, with what only the daemon knows (since
+// when, the checks' own verdict, the datacenter, the override's times, the last check) null:
+// the same keys, so that a script reads both alike (docs/schema/health.schema.json).
+nlohmann::json SharedMemoryTargetJson(const std::string& name, uint32_t index, uint32_t w) {
+  const bool forced = (w & maps::kHealthForced) != 0;
+  nlohmann::json override_json = nullptr;
+  if (forced) {
+    override_json = {{"state", (w & maps::kHealthDrained) ? "drain"
+                               : (w & maps::kHealthUp)    ? "up"
+                                                          : "down"},
+                     {"set_unix_ms", nullptr},
+                     {"expires_unix_ms", nullptr}};
+  }
+  return {{"target", name},
+          {"state", WordState(w)},
+          {"state_since_unix_ms", nullptr},
+          {"checked_state", nullptr},
+          {"since_unix_ms", nullptr},
+          {"datacenter", nullptr},
+          {"monitored", nullptr},
+          {"word", index},
+          {"forced", forced},
+          {"override", std::move(override_json)},
+          {"last_check", nullptr}};
 }
 
 }  // namespace
@@ -74,18 +107,109 @@ absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json)
     const uint32_t w = (*a.block)->health[t.health].load();
     const std::string name = SnapshotString(*a.snapshot, t.name);
     if (json) {
-      // The fields of the daemon's `health --json` that shared memory holds.
-      all.push_back({{"target", name},
-                     {"state", (w & maps::kHealthDrained) ? "drained"
-                               : (w & maps::kHealthUp)    ? "up"
-                                                          : "down"},
-                     {"forced", (w & maps::kHealthForced) != 0},
-                     {"word", t.health}});
+      all.push_back(SharedMemoryTargetJson(name, t.health, w));
     } else {
       absl::StrAppendFormat(&out, "%-24s %s\n", name, HealthWordText(w));
     }
   }
   return json ? all.dump() + "\n" : out;
+}
+
+namespace {
+
+// What one refresh of `stats --watch` compares with the one before.
+struct CounterSample {
+  std::chrono::steady_clock::time_point at;
+  uint64_t generation = 0;
+  std::vector<std::pair<const char*, uint64_t>> totals;  // Totals() without the generation
+  std::map<uint32_t, uint64_t> lcore_queries;            // active lcores only
+};
+
+CounterSample Sample(const maps::ControlBlock& b) {
+  CounterSample s;
+  s.at = std::chrono::steady_clock::now();
+  s.generation = b.hdr.active_generation.load();
+  s.totals = Totals(maps::SumLcores(b), s.generation);
+  s.totals.erase(s.totals.begin());
+  for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
+    if (b.lcores[i].rx_packets != 0 || b.lcores[i].queries != 0) {
+      s.lcore_queries[i] = b.lcores[i].queries;
+    }
+  }
+  return s;
+}
+
+// Per second between two readings; a counter that went down (its dataplane restarted and
+// counts from 0 again) counts from 0.
+double Rate(uint64_t before, uint64_t now, double seconds) {
+  return static_cast<double>(now >= before ? now - before : now) / seconds;
+}
+
+nlohmann::json WatchJson(const std::string& instance, const CounterSample& a,
+                         const CounterSample& b, double seconds) {
+  nlohmann::json rates = nlohmann::json::object();
+  for (size_t i = 0; i < b.totals.size(); ++i) {
+    rates[b.totals[i].first] = Rate(a.totals[i].second, b.totals[i].second, seconds);
+  }
+  nlohmann::json lcores = nlohmann::json::array();
+  for (const auto& [lcore, q] : b.lcore_queries) {
+    const auto before = a.lcore_queries.find(lcore);
+    lcores.push_back(
+        {{"lcore", lcore},
+         {"queries", Rate(before == a.lcore_queries.end() ? 0 : before->second, q, seconds)}});
+  }
+  return {{"instance", instance},
+          {"generation", b.generation},
+          {"unix_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count()},
+          {"interval_s", seconds},
+          {"rates", std::move(rates)},
+          {"lcores", std::move(lcores)}};
+}
+
+std::string WatchText(const nlohmann::json& j) {
+  const nlohmann::json& r = j["rates"];
+  auto f = [&r](const char* name) { return absl::StrFormat("%.1f", r[name].get<double>()); };
+  const std::time_t now = std::time(nullptr);
+  char clock[16];
+  std::tm tm{};
+  std::strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
+  std::string out = absl::StrFormat(
+      "sextant %s  generation %d  %s  per second over %.1fs\n", j["instance"].get<std::string>(),
+      j["generation"].get<uint64_t>(), clock, j["interval_s"].get<double>());
+  absl::StrAppend(&out, "queries/s   ", f("queries"), "   rx/s ", f("rx"), "   tx/s ", f("tx"),
+                  "\nrcodes/s    NOERROR ", f("noerror"), "  NXDOMAIN ", f("nxdomain"),
+                  "  REFUSED ", f("refused"), "  FORMERR ", f("formerr"), "  SERVFAIL ",
+                  f("servfail"), "\nother/s     truncated ", f("truncated"), "  exception-path ",
+                  f("exception"), "\ndrops/s     malformed ", f("dropped_malformed"), "  not ours ",
+                  f("dropped_not_ours"), "  no snapshot ", f("dropped_no_snapshot"), "  tx full ",
+                  f("dropped_tx_full"), "\n");
+  for (const nlohmann::json& l : j["lcores"]) {
+    absl::StrAppendFormat(&out, "  lcore %-3d %.1f queries/s\n", l["lcore"].get<uint32_t>(),
+                          l["queries"].get<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status WatchStats(const std::string& instance, const StatsWatch& watch, std::FILE* out) {
+  SX_ASSIGN_OR_RETURN(auto block, maps::ControlBlockMapping::Open(instance, false));
+  CounterSample before = Sample(*block->get());
+  for (uint64_t n = 0; watch.count == 0 || n < watch.count; ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(watch.interval_ms));
+    CounterSample now = Sample(*block->get());
+    const double seconds = std::chrono::duration<double>(now.at - before.at).count();
+    const nlohmann::json j = WatchJson(instance, before, now, seconds);
+    const std::string text = watch.json ? j.dump() + "\n" : WatchText(j);
+    // Home and clear, then the block: a terminal shows one refreshing screen, like top.
+    const char* before_block = watch.clear ? "\033[H\033[2J" : (n > 0 && !watch.json ? "\n" : "");
+    std::fprintf(out, "%s%s", before_block, text.c_str());
+    std::fflush(out);
+    before = std::move(now);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sextant::control

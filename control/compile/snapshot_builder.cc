@@ -103,6 +103,7 @@ class SnapshotBuilder {
     BuildNameTable();
     WriteSettings();
     WriteDataplane();
+    WriteDnstap();
     return Seal(generation);
   }
 
@@ -504,6 +505,20 @@ class SnapshotBuilder {
     }
   }
 
+  // Query logging, when the config asks for it.
+  void WriteDnstap() {
+    if (!config_.dnstap.present) return;
+    const DnstapConfig& dc = config_.dnstap;
+    maps::DnstapSettings d{};
+    d.sample = dc.sample;
+    d.ring_slots = dc.ring_slots;
+    d.output = dc.to_socket ? maps::kDnstapToSocket : maps::kDnstapToFile;
+    d.path = AddString(dc.path);
+    d.identity = AddString(dc.identity);
+    d.version = AddString(dc.version);
+    dnstap_.push_back(d);
+  }
+
   absl::StatusOr<std::vector<uint8_t>> Seal(uint64_t generation) {
     maps::SnapshotWriter w;
     w.SetSection(maps::kSettings, &settings_, 1, sizeof(settings_));
@@ -524,6 +539,7 @@ class SnapshotBuilder {
     w.SetSection(maps::kGeoMaps, geo_maps_);
     w.SetSection(maps::kDataplane, dataplane_);
     w.SetSection(maps::kDataplaneAddresses, dataplane_addresses_);
+    w.SetSection(maps::kDnstap, dnstap_);
     return w.Build(generation);
   }
 
@@ -552,6 +568,7 @@ class SnapshotBuilder {
   std::vector<maps::Bucket> buckets_;
   maps::Settings settings_{};
   std::vector<maps::DataplaneSettings> dataplane_;
+  std::vector<maps::DnstapSettings> dnstap_;
   std::vector<maps::DataplaneAddress> dataplane_addresses_;
 };
 

@@ -13,8 +13,10 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/config/datacenter_labels.h"
@@ -29,9 +31,9 @@ namespace {
 
 constexpr size_t kMaxDataplaneAddresses = 32;
 
-const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",   "dataplane",
-                                        "targets",      "resources",   "records",  "control",
-                                        "health_feeds", "datacenters", "geo_maps", "log"};
+const std::set<std::string> kTopKeys = {
+    "instance", "zones",        "server",      "dataplane", "targets", "resources", "records",
+    "control",  "health_feeds", "datacenters", "geo_maps",  "log",     "dnstap",    "fleet"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -161,6 +163,47 @@ absl::StatusOr<DataplaneConfig> ReadDataplane(const YamlReader& d) {
   return dc;
 }
 
+// `sample`: a number of queries (1 in N) or "all".
+absl::Status ReadDnstapSample(const YamlReader& d, uint32_t* sample) {
+  if (!d.Has("sample")) return absl::OkStatus();
+  std::string text;
+  SX_RETURN_IF_ERROR(d.Str("sample", &text));
+  if (text == "all") {
+    *sample = 1;
+    return absl::OkStatus();
+  }
+  return d.Int("sample", 1, 1000000000, sample, "a number of queries in 1..1000000000 or \"all\"");
+}
+
+absl::StatusOr<DnstapConfig> ReadDnstap(const YamlReader& d, const std::string& base_dir) {
+  DnstapConfig dc;
+  dc.present = true;
+  SX_RETURN_IF_ERROR(d.Keys({"file", "socket", "sample", "identity", "version", "ring"}));
+  if (d.Has("file") == d.Has("socket")) {
+    return d.ErrorAt("",
+                     "dnstap needs one of file: (a dnstap file) or socket: (a Unix socket "
+                     "a collector such as fstrm_capture listens on)");
+  }
+  dc.to_socket = d.Has("socket");
+  const char* key = dc.to_socket ? "socket" : "file";
+  SX_RETURN_IF_ERROR(d.Str(key, &dc.path));
+  if (dc.path.empty() || dc.path.find('\0') != std::string::npos) {
+    return d.ErrorAt(key, absl::StrCat(d.KeyName(key), " is empty"));
+  }
+  dc.path = ResolveAgainst(base_dir, dc.path);
+  if (dc.to_socket && dc.path.size() > 100) {
+    return d.ErrorAt(key, "dnstap.socket path is over 100 characters");
+  }
+  SX_RETURN_IF_ERROR(ReadDnstapSample(d, &dc.sample));
+  SX_RETURN_IF_ERROR(d.Str("identity", &dc.identity));
+  SX_RETURN_IF_ERROR(d.Str("version", &dc.version));
+  SX_RETURN_IF_ERROR(d.Int("ring", 2, 65536, &dc.ring_slots));
+  if ((dc.ring_slots & (dc.ring_slots - 1)) != 0) {
+    return d.ErrorAt("ring", "dnstap.ring must be a power of two in 2..65536");
+  }
+  return dc;
+}
+
 // A path under control:, resolved against the config file's directory.
 absl::Status ReadControlPath(const YamlReader& c, absl::string_view key,
                              const std::string& base_dir, std::string* out) {
@@ -219,6 +262,56 @@ absl::Status ReadControl(const YamlReader& c, const std::string& base_dir, Contr
   return ReadMetrics(c, control);
 }
 
+absl::Status ReadFleetEndpoints(const YamlReader& f, FleetConfig* fleet) {
+  SX_RETURN_IF_ERROR(f.Require("endpoints"));
+  SX_RETURN_IF_ERROR(f.StrList("endpoints", "an etcd URL", &fleet->endpoints));
+  for (const std::string& e : fleet->endpoints) {
+    if (!absl::StartsWith(e, "http://") && !absl::StartsWith(e, "https://")) {
+      return f.ErrorAt("endpoints", absl::StrCat("fleet.endpoints '", e,
+                                                 "' must be a URL: http://HOST:PORT or https://"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFleetTls(const YamlReader& f, const std::string& base_dir, FleetConfig* fleet) {
+  for (const auto& [key, out] :
+       {std::pair{"ca_file", &fleet->ca_file}, std::pair{"cert_file", &fleet->cert_file},
+        std::pair{"key_file", &fleet->key_file}}) {
+    SX_RETURN_IF_ERROR(ReadControlPath(f, key, base_dir, out));
+  }
+  if (fleet->cert_file.empty() != fleet->key_file.empty()) {
+    return f.Error("fleet.cert_file and fleet.key_file go together");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFleet(const YamlReader& f, const std::string& base_dir, FleetConfig* fleet) {
+  static const std::set<std::string> kKeys = {
+      "endpoints", "prefix", "node",    "site",      "lease_ttl", "timeout",    "poll",
+      "grace",     "quorum", "ca_file", "cert_file", "key_file",  "distribute", "bundle_dir"};
+  SX_RETURN_IF_ERROR(f.Keys(kKeys));
+  fleet->present = true;
+  SX_RETURN_IF_ERROR(ReadFleetEndpoints(f, fleet));
+  SX_RETURN_IF_ERROR(f.Require("node"));
+  SX_RETURN_IF_ERROR(f.Str("node", &fleet->node));
+  if (fleet->node.empty() || fleet->node.find('/') != std::string::npos) {
+    return f.ErrorAt("node", "fleet.node must be a name without '/'");
+  }
+  SX_RETURN_IF_ERROR(f.Str("site", &fleet->site));
+  SX_RETURN_IF_ERROR(f.Str("prefix", &fleet->prefix));
+  if (fleet->prefix.empty()) return f.ErrorAt("prefix", "fleet.prefix is empty");
+  if (fleet->prefix.back() != '/') fleet->prefix += '/';
+  SX_RETURN_IF_ERROR(f.Duration("lease_ttl", 2000, 3600000, &fleet->lease_ttl_ms));
+  SX_RETURN_IF_ERROR(f.Duration("timeout", 50, 60000, &fleet->timeout_ms));
+  SX_RETURN_IF_ERROR(f.Duration("poll", 50, 60000, &fleet->poll_ms));
+  SX_RETURN_IF_ERROR(f.Duration("grace", 0, 3600000, &fleet->grace_ms));
+  SX_RETURN_IF_ERROR(f.Enum("quorum", &fleet->quorum));
+  SX_RETURN_IF_ERROR(f.Bool("distribute", &fleet->distribute));
+  SX_RETURN_IF_ERROR(ReadControlPath(f, "bundle_dir", base_dir, &fleet->bundle_dir));
+  return ReadFleetTls(f, base_dir, fleet);
+}
+
 absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file,
                                  const std::string& base_dir) {
   if (!root.IsDefined() || root.IsNull())
@@ -232,6 +325,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (top.Has("server")) SX_RETURN_IF_ERROR(ReadServer(top.Section("server"), &cfg.server));
   if (top.Has("dataplane")) {
     SX_ASSIGN_OR_RETURN(cfg.dataplane, ReadDataplane(top.Section("dataplane")));
+  }
+  if (top.Has("dnstap")) {
+    SX_ASSIGN_OR_RETURN(cfg.dnstap, ReadDnstap(top.Section("dnstap"), base_dir));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.datacenters, &cfg.geo_maps));
@@ -248,6 +344,8 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (top.Has("control")) {
     SX_RETURN_IF_ERROR(ReadControl(top.Section("control"), base_dir, &cfg.control));
   }
+  cfg.fleet.bundle_dir = absl::StrCat("/var/lib/sextant/", cfg.instance, ".bundle");
+  if (top.Has("fleet")) SX_RETURN_IF_ERROR(ReadFleet(top.Section("fleet"), base_dir, &cfg.fleet));
   return cfg;
 }
 
@@ -319,10 +417,58 @@ absl::Status CheckInputFiles(const Config& config) {
 absl::StatusOr<Config> LoadConfig(const std::string& path) {
   const FileText file = ReadFileText(path);
   if (file.error != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ", file.ErrorText()));
+  }
+  return ParseConfig(file.text, path, std::filesystem::path(path).parent_path().string());
+}
+
+namespace {
+
+// `key: value` at the start of a line (a top-level key), its value unquoted; "" when absent.
+std::string TopLevelScalar(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) != 0) continue;
+    std::string v(absl::StripAsciiWhitespace(line.substr(key.size() + 1)));
+    if (const size_t hash = v.find(" #"); hash != std::string::npos) {
+      v = std::string(absl::StripAsciiWhitespace(v.substr(0, hash)));
+    }
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+      v = v.substr(1, v.size() - 2);
+    }
+    return v;
+  }
+  return "";
+}
+
+// `key`'s scalar in mapping `map`; "" when `map` is no mapping or `key` no scalar in it.
+std::string ScalarAt(const YAML::Node& map, const char* key) {
+  if (!map.IsDefined() || !map.IsMap()) return "";
+  const YAML::Node n = map[key];
+  return n.IsDefined() && n.IsScalar() ? n.Scalar() : "";
+}
+
+}  // namespace
+
+absl::StatusOr<InstanceLocation> LocateInstance(const std::string& path) {
+  const FileText file = ReadFileText(path);
+  if (file.error != 0) {
     return absl::NotFoundError(absl::StrCat("cannot read config ", ResolveAgainst("", path), ": ",
                                             std::strerror(file.error)));
   }
-  return ParseConfig(file.text, path, std::filesystem::path(path).parent_path().string());
+  InstanceLocation where;
+  try {
+    const YAML::Node root = YAML::Load(file.text);
+    where.instance = ScalarAt(root, "instance");
+    const std::string socket = root.IsMap() ? ScalarAt(root["control"], "socket") : "";
+    if (!socket.empty()) {
+      where.socket = ResolveAgainst(std::filesystem::path(path).parent_path().string(), socket);
+    }
+  } catch (const YAML::Exception&) {
+    where = {TopLevelScalar(file.text, "instance"), ""};  // not YAML: the line, if any
+  }
+  return where;
 }
 
 }  // namespace sextant::control

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/config/fleet_config.h"
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
 #include "maps/log.h"
@@ -58,6 +59,18 @@ struct DataplaneConfig {
   std::string exception_interface = "sxexc0";  // the tap's kernel name (<= 15 chars)
 };
 
+// The `dnstap:` section: query logging by the dataplane (dataplane/dnstap/). Minimal form:
+//   dnstap: {file: /var/log/sextant/queries.dnstap}
+struct DnstapConfig {
+  bool present = false;
+  uint32_t sample = 1;         // 1 in `sample` queries (and their responses); "all" = 1
+  std::string path;            // absolute: the file or the Unix socket
+  bool to_socket = false;      // `socket:` rather than `file:`
+  std::string identity;        // dnstap identity; empty: none sent
+  std::string version;         // dnstap version; empty: none sent
+  uint32_t ring_slots = 1024;  // per serving thread (lcore), a power of two
+};
+
 // The `control:` section, read by the sextant-control daemon and by sextantctl (socket path).
 //   control: {socket: /run/sextant/sextant.sock, socket_mode: "0600",
 //             state_file: /var/lib/sextant/sextant.state, reload_delay: 200ms}
@@ -78,10 +91,12 @@ struct Config {
   std::vector<ZoneConfig> zones;
   ServerConfig server;
   DataplaneConfig dataplane;
+  DnstapConfig dnstap;
   PolicyConfig policies;                         // targets, resources, records
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)
   ControlConfig control;
+  FleetConfig fleet;  // `fleet:` (fleet_config.h); present = false without it
   // `log: {level: ...}`: the least severe level control logs (maps/log.h). A reload applies it.
   maps::LogLevel log_level = maps::LogLevel::kInfo;
   // What is accepted but probably not meant ("FILE line N: PATH: why"): `--check` prints them,
@@ -104,6 +119,16 @@ std::vector<std::string> ConfigInputFiles(const Config& config);
 absl::Status CheckInputFiles(const Config& config);
 
 absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// Where sextantctl finds a running instance, read leniently from a config file that may not load
+// (a broken config is exactly when an operator asks `status`): only `instance` and
+// `control.socket`, nothing validated. A file that is not YAML at all still gives a top-level
+// `instance: NAME` line. Fails only when the file cannot be read.
+struct InstanceLocation {
+  std::string instance;  // empty: the file names none
+  std::string socket;    // absolute; empty: the file names none
+};
+absl::StatusOr<InstanceLocation> LocateInstance(const std::string& path);
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::string& path_for_messages,
                                    const std::string& base_dir);

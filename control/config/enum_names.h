@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "control/config/fleet_config.h"
 #include "control/config/health_check.h"
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
@@ -85,6 +86,16 @@ std::string EnumNameList() {
   }
   return JoinAlternatives(names);
 }
+
+template <>
+struct EnumNames<Quorum> {
+  static constexpr EnumName<Quorum> kRows[] = {
+      {Quorum::kLocal, "local"},
+      {Quorum::kAny, "any"},
+      {Quorum::kMajority, "majority"},
+      {Quorum::kAll, "all"},
+  };
+};
 
 template <>
 struct EnumNames<PolicyKind> {

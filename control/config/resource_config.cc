@@ -163,7 +163,11 @@ absl::Status ReadTargets(const YamlReader& top, PolicyConfig* out) {
     tc.line = entry.line;
     const YamlReader& t = entry.value;
     if (!t.node().IsNull()) {
-      SX_RETURN_IF_ERROR(t.Keys({"initial", "check", "datacenter"}));
+      SX_RETURN_IF_ERROR(t.Keys({"initial", "check", "datacenter", "quorum"}));
+      if (t.Has("quorum")) {
+        tc.quorum.emplace();
+        SX_RETURN_IF_ERROR(t.Enum("quorum", &*tc.quorum));
+      }
       SX_RETURN_IF_ERROR(t.Str("datacenter", &tc.datacenter));
       if (t.Has("datacenter") && tc.datacenter.empty()) {
         return t.ErrorAt("datacenter", absl::StrCat(t.KeyName("datacenter"), " must be a name"));

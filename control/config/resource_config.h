@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "control/config/fleet_config.h"
 #include "control/config/health_check.h"
 
 namespace YAML {
@@ -98,6 +99,7 @@ struct TargetConfig {
   bool initial_up = true;
   std::optional<CheckSpec> check;  // absent: only feeds (or the operator) move it
   std::string datacenter;          // groups targets for `sextantctl force --datacenter`
+  std::optional<Quorum> quorum;    // fleet: overrides fleet.quorum for this target
   int line = 0;
   int datacenter_line = 0;
 };

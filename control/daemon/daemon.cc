@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "control/daemon/override_replies.h"
 #include "control/daemon/service_notify.h"
 #include "control/daemon/startup_checks.h"
+#include "control/fleet/bundle.h"
 #include "control/util/log.h"
 #include "maps/dataplane_attachment.h"
 #include "maps/status_macros.h"
@@ -45,9 +47,10 @@ absl::StatusOr<std::unique_ptr<ControlDaemon>> ControlDaemon::Create(const Daemo
 
 ControlDaemon::~ControlDaemon() {
   metrics_.reset();  // its thread reads the table
+  fleet_.reset();    // leaves the fleet (revokes the lease) before the checks stop
   if (checker_) checker_->Stop();
   SaveState();
-  for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_}) {
+  for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_, bundle_fd_}) {
     if (fd >= 0) close(fd);
   }
 }
@@ -70,6 +73,7 @@ std::string ControlDaemon::MetricsNow() {
       m.word = publisher_->block()->health[t.word_index].load(std::memory_order_relaxed);
       d.targets.push_back(std::move(m));
     }
+    if (fleet_) d.extra = fleet_health_.Metrics();
   }
   return MetricsText(d);
 }
@@ -86,7 +90,8 @@ void ControlDaemon::ArmTimer(int fd, int64_t ms) {
 absl::Status ControlDaemon::Init() {
   started_ms_ = NowUnixMs();
   BlockSignals();
-  SX_ASSIGN_OR_RETURN(config_, LoadConfig(options_.config_path));
+  config_path_ = options_.config_path;
+  SX_ASSIGN_OR_RETURN(config_, LoadConfig(config_path_));
   maps::SetLogLevel(config_.log_level);
   if (!options_.instance.empty()) config_.instance = options_.instance;
 
@@ -104,10 +109,24 @@ absl::Status ControlDaemon::Init() {
   SX_ASSIGN_OR_RETURN(watcher_, FileWatcher::Create());
   SX_RETURN_IF_ERROR(SetUpEventLoop());
 
-  // The first publish is a reload like any other, except that failing it stops start-up.
+  // The first publish is a reload like any other, except that failing it stops start-up. A
+  // fleet node that follows bundles starts from the last one it activated.
+  if (std::optional<fleet::CurrentBundle> b = CurrentBundle()) {
+    config_path_ = b->config_path;
+    bundle_revision_ = b->revision;
+  }
   auto gen = Reload("start");
+  if (!gen.ok() && config_path_ != options_.config_path) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("fleet: bundle revision ", bundle_revision_,
+                     " does not load any more; starting from ", options_.config_path));
+    config_path_ = options_.config_path;
+    bundle_revision_ = 0;
+    gen = Reload("start");
+  }
   if (!gen.ok()) return gen.status();
   SX_RETURN_IF_ERROR(checker_->Start());
+  StartFleet();
   // Where sextantctl --instance finds us, whatever socket the config chose.
   std::error_code ec;
   const std::filesystem::path socket = std::filesystem::absolute(config_.control.socket, ec);
@@ -165,10 +184,11 @@ absl::Status ControlDaemon::SetUpEventLoop() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   debounce_fd_ = MakeTimer();
   tick_fd_ = MakeTimer();
-  if (signal_fd_ < 0 || epoll_fd_ < 0 || debounce_fd_ < 0 || tick_fd_ < 0) {
+  bundle_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (signal_fd_ < 0 || epoll_fd_ < 0 || debounce_fd_ < 0 || tick_fd_ < 0 || bundle_fd_ < 0) {
     return absl::InternalError(absl::StrCat("event loop set-up: ", ErrnoText(errno)));
   }
-  for (int fd : {signal_fd_, debounce_fd_, tick_fd_, socket_->fd(), watcher_->fd()}) {
+  for (int fd : {signal_fd_, debounce_fd_, tick_fd_, bundle_fd_, socket_->fd(), watcher_->fd()}) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -200,6 +220,12 @@ void ControlDaemon::ApplyTargets(const Config& config,
   {
     std::lock_guard<std::mutex> lock(mu_);
     table_->SetTargets(specs, NowUnixMs());
+    fleet_health_.SetTargets(config);
+    for (const TargetSpec& s : specs) fleet_health_.Recompute(s.name, table_.get(), NowUnixMs());
+    if (fleet_) {
+      fleet_->SetVotes(fleet_health_.LocalVotes(*table_));
+      fleet_->SetGeneration(publisher_->block()->hdr.active_generation.load());
+    }
     word_names_.clear();
     for (const TargetSpec& s : specs) word_names_[s.word_index] = s.name;
     for (const TargetConfig& t : config.policies.targets) {
@@ -232,6 +258,16 @@ void ControlDaemon::KeepStartupSettings(Config* next) const {
         "warning: control.socket, socket_mode, metrics and state_file take effect at the next "
         "restart of sextant-control; it keeps the ones it started with");
   }
+  if (!(next->fleet.endpoints == config_.fleet.endpoints &&
+        next->fleet.node == config_.fleet.node && next->fleet.prefix == config_.fleet.prefix &&
+        next->fleet.present == config_.fleet.present)) {
+    Log(LogLevel::kWarning,
+        "warning: fleet endpoints, node and prefix take effect at the next restart of "
+        "sextant-control; it keeps the ones it started with");
+  }
+  const Quorum quorum = next->fleet.quorum;  // applied by a reload
+  next->fleet = config_.fleet;
+  next->fleet.quorum = quorum;
   const int64_t reload_delay_ms = want.reload_delay_ms;
   want = now;
   want.reload_delay_ms = reload_delay_ms;  // applied by a reload
@@ -249,7 +285,7 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
                                          active, ": ", s.message()));
     return s;
   };
-  auto config = LoadConfig(options_.config_path);
+  auto config = LoadConfig(config_path_);
   if (!config.ok()) return refuse(config.status());
   if (!options_.instance.empty()) config->instance = options_.instance;
   if (config->instance != config_.instance) {
@@ -305,13 +341,94 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   return *gen;
 }
 
+std::optional<fleet::CurrentBundle> ControlDaemon::CurrentBundle() const {
+  if (!config_.fleet.present || !config_.fleet.distribute) return std::nullopt;
+  return fleet::FindCurrent(config_.fleet.bundle_dir);
+}
+
+void ControlDaemon::StartFleet() {
+  if (!config_.fleet.present) return;
+  fleet::FleetAgent::BundleCallback on_bundle;
+  if (config_.fleet.distribute) {
+    // Runs on the fleet thread: the event loop validates and activates it, like a reload.
+    on_bundle = [this](int64_t revision, const std::string& value) {
+      {
+        std::lock_guard<std::mutex> lock(bundle_mu_);
+        pending_bundle_ = {revision, value};
+      }
+      const uint64_t one = 1;
+      (void)!write(bundle_fd_, &one, sizeof(one));
+    };
+  }
+  fleet_ = std::make_unique<fleet::FleetAgent>(
+      config_.fleet, [this](const fleet::FleetView& v) { OnFleetView(v); }, std::move(on_bundle));
+  fleet_->SetBundleState(bundle_revision_, 0, "");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fleet_health_.SetBundleRevision(bundle_revision_);
+    fleet_->SetVotes(fleet_health_.LocalVotes(*table_));
+    fleet_->SetGeneration(publisher_->block()->hdr.active_generation.load());
+  }
+  fleet_->Start();
+  Log(LogLevel::kNotice, absl::StrCat("fleet: node ", config_.fleet.node, ", etcd ",
+                                      absl::StrJoin(config_.fleet.endpoints, ", "), ", prefix ",
+                                      config_.fleet.prefix));
+}
+
+void ControlDaemon::ActivateBundle() {
+  uint64_t x;
+  (void)!read(bundle_fd_, &x, sizeof(x));
+  std::optional<std::pair<int64_t, std::string>> b;
+  {
+    std::lock_guard<std::mutex> lock(bundle_mu_);
+    b.swap(pending_bundle_);
+  }
+  if (!b || !fleet_) return;
+  const int64_t revision = b->first;
+  absl::StatusOr<std::string> path =
+      fleet::UnpackBundle(b->second, revision, config_.fleet.bundle_dir, options_.config_path);
+  absl::Status refused = path.status();
+  if (path.ok()) {
+    const std::string previous = config_path_;
+    config_path_ = *path;
+    const absl::StatusOr<uint64_t> gen = Reload(absl::StrCat("fleet bundle revision ", revision));
+    if (gen.ok()) {
+      bundle_revision_ = revision;
+      if (absl::Status s = fleet::MarkCurrent(config_.fleet.bundle_dir, revision); !s.ok()) {
+        Log(LogLevel::kWarning, std::string(s.message()));
+      }
+      fleet_->SetBundleState(revision, 0, "");
+      std::lock_guard<std::mutex> lock(mu_);
+      fleet_health_.SetBundleRevision(revision);
+      return;
+    }
+    config_path_ = previous;
+    refused = gen.status();
+  }
+  Log(LogLevel::kWarning,
+      absl::StrCat("fleet: bundle revision ", revision, " refused, still ",
+                   bundle_revision_ ? absl::StrCat("revision ", bundle_revision_)
+                                    : std::string("the local config"),
+                   ": ", refused.message()));
+  fleet_->SetBundleState(bundle_revision_, revision, std::string(refused.message()));
+}
+
+void ControlDaemon::OnFleetView(const fleet::FleetView& view) {
+  // Runs on the fleet thread, like OnVerdict on the checker's: the words change under the lock.
+  std::lock_guard<std::mutex> lock(mu_);
+  fleet_health_.Apply(view, table_.get(), NowUnixMs());
+}
+
 void ControlDaemon::OnVerdict(uint32_t id, bool up, const CheckResult& r) {
   // Runs on the checker thread. The word is stored inside SetChecked, before anything else
   // happens: that store is what the next query sees.
   std::lock_guard<std::mutex> lock(mu_);
   auto it = word_names_.find(id);
   if (it == word_names_.end()) return;
-  table_->SetChecked(it->second, up, NowUnixMs(), r.drained);
+  const int64_t now = NowUnixMs();
+  table_->SetChecked(it->second, up, now, r.drained);
+  fleet_health_.Recompute(it->second, table_.get(), now);
+  if (fleet_ && fleet_health_.Votes(it->second)) fleet_->SetVote(it->second, up);
   state_dirty_ = true;
 }
 
@@ -390,7 +507,7 @@ std::string ControlDaemon::StatusText(bool json) {
         {"instance", config_.instance},
         {"pid", getpid()},
         {"uptime_s", (now - started_ms_) / 1000},
-        {"config", options_.config_path},
+        {"config", config_path_},
         {"generation", gen},
         {"dataplanes", DataplanesJson(dps)},
         {"reloads_ok", reloads_ok_.load()},
@@ -405,7 +522,7 @@ std::string ControlDaemon::StatusText(bool json) {
       "instance     %s\ncontrol pid  %d, up %ds\nconfig       %s\ngeneration   %d\n"
       "dataplanes   %s\nreloads      %d ok, %d refused; last: %s\n"
       "targets      %d up, %d down, %d drained, %d forced\nsocket       %s\nstate file   %s\n",
-      config_.instance, getpid(), (now - started_ms_) / 1000, options_.config_path, gen,
+      config_.instance, getpid(), (now - started_ms_) / 1000, config_path_, gen,
       DataplanesText(dps, now), reloads_ok_.load(), reloads_refused_.load(), last_reload_, up, down,
       drained, forced, config_.control.socket, config_.control.state_file);
 }
@@ -414,6 +531,7 @@ absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>
   const std::string& cmd = w[0];
   const bool json = w.size() > 1 && w.back() == "json";
   if (cmd == "status") return StatusText(json);
+  if (cmd == "fleet") return FleetRequest(w);
   if (cmd == "health") {
     RefreshResults();
     std::lock_guard<std::mutex> lock(mu_);
@@ -428,6 +546,20 @@ absl::StatusOr<std::string> ControlDaemon::Handle(const std::vector<std::string>
   if (cmd == "release" && w.size() == 3) return Release(w);
   return absl::InvalidArgumentError(absl::StrCat("unknown request '", absl::StrJoin(w, " "),
                                                  "' (status, health, reload, force, release)"));
+}
+
+// fleet health [json] | fleet status [json]
+absl::StatusOr<std::string> ControlDaemon::FleetRequest(const std::vector<std::string>& w) {
+  if (!fleet_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance ", config_.instance, " is not in a fleet (no fleet: section)"));
+  }
+  const bool json = w.back() == "json";
+  const uint64_t gen = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w.size() >= 2 && w[1] == "health") return fleet_health_.Report(*table_, json);
+  if (w.size() >= 2 && w[1] == "status") return fleet_health_.Status(json, gen);
+  return absl::InvalidArgumentError("fleet: health or status");
 }
 
 // force STATE target|datacenter NAME [EXPIRES_IN_MS]
@@ -535,6 +667,8 @@ int ControlDaemon::Run() {
           }
         }
         SaveState();
+      } else if (fd == bundle_fd_) {
+        ActivateBundle();
       } else if (fd == socket_->fd()) {
         socket_->Serve([this](const std::vector<std::string>& w) { return Handle(w); });
       }

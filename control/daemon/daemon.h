@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@
 #include "control/daemon/instance_lock.h"
 #include "control/daemon/metrics.h"
 #include "control/daemon/publisher.h"
+#include "control/fleet/bundle.h"
+#include "control/fleet/fleet_agent.h"
+#include "control/fleet/fleet_health.h"
 #include "control/health/health_checker.h"
 #include "control/health/health_state.h"
 
@@ -66,6 +70,11 @@ class ControlDaemon {
   static std::vector<TargetSpec> SpecsOf(const Config& config,
                                          const std::map<std::string, uint32_t>& words);
   void OnVerdict(uint32_t word, bool up, const CheckResult& result);
+  void StartFleet();
+  std::optional<fleet::CurrentBundle> CurrentBundle() const;
+  void ActivateBundle();
+  void OnFleetView(const fleet::FleetView& view);
+  absl::StatusOr<std::string> FleetRequest(const std::vector<std::string>& words);
   void RefreshResults();
   void SaveState();
   void ArmTimer(int fd, int64_t ms);
@@ -83,8 +92,16 @@ class ControlDaemon {
   std::unique_ptr<HealthTable> table_;
   bool state_dirty_ = false;
   std::map<uint32_t, std::string> word_names_;  // checker ids are health word indices
+  fleet::FleetHealth fleet_health_;             // the fleet's verdicts and overrides
+  std::unique_ptr<fleet::FleetAgent> fleet_;    // none without a `fleet:` section
 
-  int epoll_fd_ = -1, signal_fd_ = -1, debounce_fd_ = -1, tick_fd_ = -1;
+  int epoll_fd_ = -1, signal_fd_ = -1, debounce_fd_ = -1, tick_fd_ = -1, bundle_fd_ = -1;
+  // The config loaded: options_.config_path, or the merged config of the fleet bundle revision
+  // this node serves (control/fleet/bundle.h).
+  std::string config_path_;
+  int64_t bundle_revision_ = 0;
+  std::mutex bundle_mu_;  // the fleet thread hands a new bundle revision to the loop
+  std::optional<std::pair<int64_t, std::string>> pending_bundle_;
   int64_t first_change_ms_ = 0;  // of the pending, not yet reloaded, changes; 0 = none
   int64_t started_ms_ = 0;
   // Atomic: the metrics thread reads them.

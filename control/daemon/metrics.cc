@@ -125,6 +125,7 @@ std::string MetricsText(const DaemonMetrics& d) {
   Reloads(&o, d);
   GeoMaps(&o, d);
   Targets(&o, d);
+  o += d.extra;  // the fleet's families
   return o;
 }
 

@@ -38,6 +38,7 @@ struct DaemonMetrics {
     uint32_t word = 0;    // the health word as the dataplane reads it (maps::kHealth* bits)
   };
   std::vector<Target> targets;
+  std::string extra;  // families of other parts (the fleet's), already in exposition format
 };
 
 // The exposition text of control's own families: build, reloads, geo maps, targets and their

@@ -21,8 +21,8 @@ namespace {
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_view what) {
   FileText file = ReadFileText(path);
   if (file.error != 0) {
-    return absl::NotFoundError(absl::StrCat(
-        "cannot read ", what, " ", AbsolutePathForMessages(path), ": ", std::strerror(file.error)));
+    return absl::NotFoundError(absl::StrCat("cannot read ", what, " ",
+                                            AbsolutePathForMessages(path), ": ", file.ErrorText()));
   }
   return std::move(file.text);
 }

@@ -62,6 +62,8 @@ std::string MmdbFile::database_type() const {
   return db_->metadata.database_type != nullptr ? db_->metadata.database_type : "";
 }
 
+uint64_t MmdbFile::build_epoch() const { return db_->metadata.build_epoch; }
+
 absl::StatusOr<MmdbLookup> MmdbFile::Lookup(const IpPrefix& address) const {
   sockaddr_storage ss{};
   if (address.family == kFamilyIpv4) {

@@ -36,6 +36,8 @@ class MmdbFile {
   absl::StatusOr<MmdbLookup> Lookup(const IpPrefix& address) const;
   // The metadata's database_type ("GeoIP2-City").
   std::string database_type() const;
+  // The metadata's build_epoch: when the database was built (seconds since 1970).
+  uint64_t build_epoch() const;
   // The open database, for walks libmaxminddb's lookup API does not cover (the geo compiler
   // reads the search tree node by node).
   MMDB_s* get() const { return db_.get(); }

@@ -152,8 +152,14 @@ absl::Status HealthTable::Release(const std::string& name, bool datacenter, int6
 
 std::vector<std::string> HealthTable::ExpireOverrides(int64_t now_ms) {
   std::vector<std::string> expired;
-  for (auto* m : {&target_overrides_, &dc_overrides_}) {
-    const char* kind = m == &target_overrides_ ? "target " : "datacenter ";
+  // Fleet overrides also go from etcd with their lease; dropping them here too keeps the
+  // expiry exact while etcd is slow or out of reach.
+  for (auto* m :
+       {&target_overrides_, &dc_overrides_, &fleet_target_overrides_, &fleet_dc_overrides_}) {
+    const char* kind = m == &target_overrides_         ? "target "
+                       : m == &dc_overrides_           ? "datacenter "
+                       : m == &fleet_target_overrides_ ? "fleet target "
+                                                       : "fleet datacenter ";
     for (auto it = m->begin(); it != m->end();) {
       if (it->second.expires_unix_ms != 0 && it->second.expires_unix_ms <= now_ms) {
         expired.push_back(
@@ -191,7 +197,43 @@ std::optional<Override> HealthTable::OverrideFor(const std::string& name,
   if (!datacenter.empty()) {
     if (auto it = dc_overrides_.find(datacenter); it != dc_overrides_.end()) return it->second;
   }
+  return FleetOverrideFor(name, datacenter);
+}
+
+std::optional<Override> HealthTable::FleetOverrideFor(const std::string& name,
+                                                      const std::string& datacenter) const {
+  if (auto it = fleet_target_overrides_.find(name); it != fleet_target_overrides_.end()) {
+    return it->second;
+  }
+  if (!datacenter.empty()) {
+    if (auto it = fleet_dc_overrides_.find(datacenter); it != fleet_dc_overrides_.end()) {
+      return it->second;
+    }
+  }
   return std::nullopt;
+}
+
+std::optional<Override> HealthTable::FleetOverride(const std::string& name) const {
+  auto t = targets_.find(name);
+  return FleetOverrideFor(name, t != targets_.end() ? t->second.datacenter : std::string());
+}
+
+void HealthTable::SetFleetVerdict(const std::string& name, std::optional<bool> up, int64_t now_ms) {
+  auto it = targets_.find(name);
+  if (it == targets_.end() || it->second.fleet_up == up) return;
+  it->second.fleet_up = up;
+  Store(it->second, now_ms);
+}
+
+void HealthTable::SetFleetOverrides(std::map<std::string, Override> targets,
+                                    std::map<std::string, Override> datacenters, int64_t now_ms) {
+  for (auto* m : {&targets, &datacenters}) {
+    for (auto& [name, o] : *m) o.fleet = true;
+  }
+  if (targets == fleet_target_overrides_ && datacenters == fleet_dc_overrides_) return;
+  fleet_target_overrides_ = std::move(targets);
+  fleet_dc_overrides_ = std::move(datacenters);
+  StoreAll(now_ms);
 }
 
 uint32_t HealthTable::Word(const std::string& name) const {
@@ -211,7 +253,7 @@ uint32_t HealthTable::WordOf(const TargetHealth& t) const {
     }
   }
   if (t.drained) return maps::kHealthUp | maps::kHealthDrained;
-  return t.up ? maps::kHealthUp : 0;
+  return t.fleet_up.value_or(t.up) ? maps::kHealthUp : 0;
 }
 
 void HealthTable::Store(TargetHealth& t, int64_t now_ms) {
@@ -331,6 +373,8 @@ absl::Status HealthTable::LoadFile(const std::string& path, int64_t now_ms) {
 nlohmann::json HealthTable::TargetJson(const std::string& name, const TargetHealth& t) const {
   const uint32_t w = Word(name);
   const std::optional<Override> o = EffectiveOverride(name);
+  // Every key always present (null when there is nothing), the shape sextantctl's shared-memory
+  // fallback gives too (docs/schema/health.schema.json).
   nlohmann::json j = {{"target", name},
                       {"state", (w & maps::kHealthDrained) ? "drained"
                                 : (w & maps::kHealthUp)    ? "up"
@@ -341,12 +385,19 @@ nlohmann::json HealthTable::TargetJson(const std::string& name, const TargetHeal
                       {"datacenter", t.datacenter},
                       {"monitored", t.monitored},
                       {"word", t.word_index},
-                      {"forced", o.has_value()}};
+                      {"forced", o.has_value()},
+                      {"override", nullptr},
+                      {"last_check", nullptr}};
   if (o) {
     j["override"] = {{"state", ForcedStateName(o->state)},
                      {"set_unix_ms", o->set_unix_ms},
-                     {"expires_unix_ms", o->expires_unix_ms}};
+                     {"expires_unix_ms", o->expires_unix_ms},
+                     {"fleet", o->fleet}};
   }
+  if (const std::optional<Override> f = FleetOverride(name); f && o && !o->fleet) {
+    j["fleet_override_shadowed"] = ForcedStateName(f->state);  // this node's own wins here
+  }
+  if (t.fleet_up) j["fleet_state"] = *t.fleet_up ? "up" : "down";
   if (t.has_result) {
     j["last_check"] = {{"ok", t.last_ok},
                        {"result", t.last_result},
@@ -355,6 +406,32 @@ nlohmann::json HealthTable::TargetJson(const std::string& name, const TargetHeal
                        {"checks", t.checks}};
   }
   return j;
+}
+
+// "; FORCED down for 5s more (checks: up for 2m)", "; FORCED down by the fleet", "; fleet: down"
+// and "; this node's override wins over the fleet's (down)".
+std::string HealthTable::OverrideText(const TargetHealth& t, int64_t now_ms) const {
+  std::string out;
+  const std::optional<Override> o = EffectiveOverride(t.name);
+  if (o) {
+    absl::StrAppend(&out, "; FORCED ", ForcedStateName(o->state), o->fleet ? " by the fleet" : "");
+    if (o->expires_unix_ms != 0) {
+      absl::StrAppend(&out, " for ", (o->expires_unix_ms - now_ms + 999) / 1000, "s more");
+    }
+    if (t.monitored && t.since_unix_ms > 0) {
+      absl::StrAppend(&out, " (checks: ", t.up ? "up" : "down", " for ",
+                      Age(now_ms, t.since_unix_ms), ")");
+    }
+  }
+  if (const std::optional<Override> f = FleetOverride(t.name); f && o && !o->fleet) {
+    absl::StrAppend(&out, "; this node's override wins over the fleet's (",
+                    ForcedStateName(f->state), ")");
+  }
+  if (t.fleet_up && *t.fleet_up != t.up) {
+    absl::StrAppend(&out, "; fleet: ", *t.fleet_up ? "up" : "down",
+                    " (here: ", t.up ? "up" : "down", ")");
+  }
+  return out;
 }
 
 std::string HealthTable::Report(bool json, int64_t now_ms) const {
@@ -371,19 +448,9 @@ std::string HealthTable::Report(bool json, int64_t now_ms) const {
     const char* state = (w & maps::kHealthDrained) ? "drained"
                         : (w & maps::kHealthUp)    ? "up"
                                                    : "down";
-    const std::optional<Override> o = EffectiveOverride(name);
     std::string last = t.has_result ? absl::StrCat(t.last_ok ? "ok" : "FAIL", " ", t.last_result)
                                     : (t.monitored ? "pending" : "not checked");
-    if (o) {
-      absl::StrAppend(&last, "; FORCED ", ForcedStateName(o->state));
-      if (o->expires_unix_ms != 0) {
-        absl::StrAppend(&last, " for ", (o->expires_unix_ms - now_ms + 999) / 1000, "s more");
-      }
-      if (t.monitored && t.since_unix_ms > 0) {
-        absl::StrAppend(&last, " (checks: ", t.up ? "up" : "down", " for ",
-                        Age(now_ms, t.since_unix_ms), ")");
-      }
-    }
+    absl::StrAppend(&last, OverrideText(t, now_ms));
     absl::StrAppendFormat(
         &out, "%-20s %-8s %-12s %-12s %-10s %-9d %s\n", name, state,
         Ago(now_ms, t.served_since_unix_ms), t.datacenter.empty() ? "-" : t.datacenter,

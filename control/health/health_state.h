@@ -33,6 +33,9 @@ struct Override {
   ForcedState state = ForcedState::kDown;
   int64_t set_unix_ms = 0;
   int64_t expires_unix_ms = 0;  // 0 = until released
+  bool fleet = false;           // set fleet-wide (etcd), not on this node
+
+  bool operator==(const Override&) const = default;
 };
 
 // One target's row, as `sextantctl health` shows it.
@@ -40,8 +43,11 @@ struct TargetHealth {
   std::string name;
   std::string datacenter;  // empty = none
   uint32_t word_index = 0;
-  bool monitored = false;     // has a check or appears in a feed
-  bool up = true;             // the checks' verdict (or initial / last known)
+  bool monitored = false;  // has a check or appears in a feed
+  bool up = true;          // the checks' verdict (or initial / last known)
+  // In a fleet (control/fleet): the fleet's verdict from every node's vote and the target's
+  // quorum; the word follows it instead of `up`. None: not in a fleet, or fallen back to local.
+  std::optional<bool> fleet_up;
   bool drained = false;       // a feed said drain
   int64_t since_unix_ms = 0;  // of the checks' verdict (up, drained)
   // The word last stored for the target (what the dataplane serves: checks and overrides
@@ -105,6 +111,14 @@ class HealthTable {
   std::vector<std::string> ExpireOverrides(int64_t now_ms);
   int64_t NextExpiry() const;
 
+  // Fleet: the fleet's verdict on a target (none = its local verdict decides), and the
+  // fleet-wide overrides, which rank below this node's own overrides.
+  void SetFleetVerdict(const std::string& name, std::optional<bool> up, int64_t now_ms);
+  void SetFleetOverrides(std::map<std::string, Override> targets,
+                         std::map<std::string, Override> datacenters, int64_t now_ms);
+  // The fleet override that applies to a target (its own, else its datacenter's), if any.
+  std::optional<Override> FleetOverride(const std::string& name) const;
+
   // The word a target should have now (kHealth* bits).
   uint32_t Word(const std::string& name) const;
   // The override in force for a target, if any (target first, then its datacenter).
@@ -134,11 +148,16 @@ class HealthTable {
   TargetHealth Incoming(const TargetSpec& s, int64_t now_ms) const;
   uint32_t WordOf(const TargetHealth& t) const;
   std::optional<Override> OverrideFor(const std::string& name, const std::string& datacenter) const;
+  std::optional<Override> FleetOverrideFor(const std::string& name,
+                                           const std::string& datacenter) const;
+  std::string OverrideText(const TargetHealth& t, int64_t now_ms) const;
 
   std::atomic<uint32_t>* words_;
   std::map<std::string, TargetHealth> targets_;
   std::map<std::string, Override> target_overrides_;
   std::map<std::string, Override> dc_overrides_;
+  std::map<std::string, Override> fleet_target_overrides_;
+  std::map<std::string, Override> fleet_dc_overrides_;
   // From the state file, for targets not (yet) configured: name -> {up, since}.
   std::map<std::string, std::pair<bool, int64_t>> last_known_;
 };

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -48,9 +47,8 @@ struct LineOrigin {
 };
 
 // "cannot read PATH: No such file or directory", the path made absolute.
-std::string CannotRead(absl::string_view what, const std::string& path, int err) {
-  return absl::StrCat("cannot read ", what, AbsolutePathForMessages(path), ": ",
-                      std::strerror(err));
+std::string CannotRead(absl::string_view what, const std::string& path, const FileText& file) {
+  return absl::StrCat("cannot read ", what, AbsolutePathForMessages(path), ": ", file.ErrorText());
 }
 
 class Expander {
@@ -98,7 +96,7 @@ class Expander {
       std::string path = p.lexically_normal().string();
       if (stack->count(path)) return refuse(absl::StrCat("$INCLUDE loop through ", path));
       const FileText included = ReadFileText(path);
-      if (included.error != 0) return refuse(CannotRead("$INCLUDE file ", path, included.error));
+      if (included.error != 0) return refuse(CannotRead("$INCLUDE file ", path, included));
       std::string inc_origin = f.size() >= 3 && f[2][0] != ';' ? Absolute(f[2], origin) : origin;
       // RFC 1035 section 5.1: the included file starts at the given origin, and nothing it
       // changes leaks back into the including file.
@@ -373,8 +371,7 @@ absl::StatusOr<ZoneData> LoadZoneText(const std::string& origin_text, const std:
 absl::StatusOr<ZoneData> LoadZoneFile(const std::string& origin, const std::string& path) {
   const FileText file = ReadFileText(path);
   if (file.error != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("zone ", origin, ": ", CannotRead("", path, file.error)));
+    return absl::NotFoundError(absl::StrCat("zone ", origin, ": ", CannotRead("", path, file)));
   }
   return LoadZoneText(origin, file.text, path, std::filesystem::path(path).parent_path().string());
 }

@@ -48,6 +48,7 @@ struct WorkerContext {
   maps::LcoreCounters* counters;
   maps::LcoreAnswers* answers;
   const std::atomic<bool>* stop;
+  TapSampler* tap;                  // null: dnstap off
   maps::ControlBlock* stats_block;  // non-null: this loop also publishes the NIC statistics
 };
 
@@ -158,7 +159,7 @@ int WorkerLoop(void* arg) {
         const uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
         TxOffload off;
         const Verdict v = ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine,
-                                       ctr, &off, w.answers);
+                                       ctr, &off, w.tap, w.answers);
         if (v == Verdict::kTransmit) {
           m->data_len = static_cast<uint16_t>(len);
           m->pkt_len = len;
@@ -415,6 +416,12 @@ std::vector<std::string> DpdkDataplane::ExceptionListenAddresses() const {
 
 void DpdkDataplane::Run(const std::atomic<bool>& stop) {
   std::vector<WorkerContext> ctx(workers_);
+  // One sampler per worker, each with its own ring.
+  std::vector<TapSampler> taps;
+  for (size_t i = 0; i < tap_rings_.size(); ++i) taps.emplace_back(tap_rings_[i], tap_every_);
+  auto tap_of = [&](int worker) {
+    return static_cast<size_t>(worker) < taps.size() ? &taps[worker] : nullptr;
+  };
   int q = 0;
   unsigned lcore;
   if (main_is_worker_) {
@@ -429,6 +436,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &block_->lcores[lcore],
                            &block_->answers[lcore],
                            &stop,
+                           tap_of(0),
                            block_};
     WorkerLoop(&ctx[0]);
     return;
@@ -445,6 +453,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &block_->lcores[lcore],
                            &block_->answers[lcore],
                            &stop,
+                           tap_of(q),
                            nullptr};
     rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
     ++q;
@@ -455,6 +464,11 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   rte_eal_mp_wait_lcore();
+}
+
+void DpdkDataplane::SetTap(std::vector<TapRing*> rings, uint32_t every) {
+  tap_rings_ = std::move(rings);
+  tap_every_ = every;
 }
 
 DpdkDataplane::~DpdkDataplane() {

@@ -33,6 +33,10 @@ class DpdkDataplane {
   // one) until `stop` is set; returns after every worker has finished.
   void Run(const std::atomic<bool>& stop);
 
+  // dnstap: worker i samples 1 in `every` queries into rings[i] (worker_count() rings that
+  // outlive Run()). Call before Run(); without it, nothing is sampled.
+  void SetTap(std::vector<TapRing*> rings, uint32_t every);
+
   // "198.18.0.2:53"-style addresses for the exception-path TCP listener.
   std::vector<std::string> ExceptionListenAddresses() const;
   const std::string& port_name() const { return port_name_; }
@@ -62,7 +66,9 @@ class DpdkDataplane {
   int workers_ = 1;
   int queues_ = 1;
   bool main_is_worker_ = false;
-  SysctlChanges sysctls_;  // what the start changed under /proc/sys, put back when we stop
+  SysctlChanges sysctls_;
+  std::vector<TapRing*> tap_rings_;  // empty: dnstap off
+  uint32_t tap_every_ = 0;  // what the start changed under /proc/sys, put back when we stop
 };
 
 }  // namespace sextant::dataplane

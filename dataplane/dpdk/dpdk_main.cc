@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "dataplane/dnstap/dnstap_writer.h"
 #include "dataplane/dpdk/dpdk_dataplane.h"
 #include "dataplane/dpdk/port_settings.h"
 #include "dataplane/dpdk/setup_hints.h"
@@ -51,9 +52,13 @@ int Fail(const std::string& m) {
 // The kernel listener's counter slots sit above every lcore id.
 constexpr int kListenerCounterBase = 96;
 
-// A reload may change the dataplane: section; the ports are set up once, at start.
-void WarnOnSettingsChange(SnapshotFollower* follower, const PortSettings& started_with) {
-  follower->set_on_swap([started_with](const maps::SnapshotReader& snap) {
+// A reload may change the dataplane: and dnstap: sections; the ports and query logging are set
+// up once, at start.
+void WarnOnSettingsChange(SnapshotFollower* follower, const PortSettings& started_with,
+                          const absl::StatusOr<DnstapOptions>& tap_started_with) {
+  follower->set_on_swap([started_with, tap_started_with](const maps::SnapshotReader& snap) {
+    const std::string tap_warning = DnstapChangeWarning(tap_started_with, snap);
+    if (!tap_warning.empty()) Log(LogLevel::kWarning, tap_warning);
     absl::StatusOr<PortSettings> now = PortSettingsOf(snap);
     if (now.ok() && *now == started_with) return;
     Log(LogLevel::kWarning,
@@ -94,8 +99,20 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
                                ": exception-path TCP listener: ", l.status().message()));
     }
     listener = std::move(*l);
-    listener_thread = std::thread([&] { (void)listener->Run(listener_stop); });
   }
+  // dnstap: a ring per worker lcore, then one per exception-path listener thread (TCP).
+  const int listener_slots = listener ? listener->counter_slots() : 0;
+  absl::StatusOr<std::unique_ptr<DnstapWriter>> dnstap =
+      StartDnstap(inst.name, *follower.current()->reader, (*dp)->worker_count() + listener_slots);
+  if (!dnstap.ok()) return Fail(std::string(dnstap.status().message()));
+  if (*dnstap != nullptr) {
+    std::vector<TapRing*> rings = (*dnstap)->rings();
+    const auto split = rings.begin() + (*dp)->worker_count();
+    (*dp)->SetTap(std::vector<TapRing*>(rings.begin(), split), DnstapSample(**dnstap));
+    if (listener)
+      listener->SetTap(std::vector<TapRing*>(split, rings.end()), DnstapSample(**dnstap));
+  }
+  if (listener) listener_thread = std::thread([&] { (void)listener->Run(listener_stop); });
   const DataplaneAttachment attached(
       inst, absl::StrCat("DPDK port ", (*dp)->port_name(), ", ", AddressList(settings)));
   const int workers = (*dp)->worker_count(), queues = (*dp)->queue_count();
@@ -114,6 +131,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   if (listener) listener->Stop();
   if (listener_thread.joinable()) listener_thread.join();
   StopTelemetry();
+  dnstap->reset();  // every sampler has stopped: write what the rings hold, close the output
   LogStopped(inst.name, g_dpdk_signal.load(), follower.generation(), *cb);
   return 0;
 }
@@ -176,7 +194,8 @@ int DpdkMain(int argc, char** argv) {
     rte_eal_cleanup();
     return Fail(absl::StrCat("instance ", instance, ": ", settings.status().message()));
   }
-  WarnOnSettingsChange(inst->follower.get(), *settings);
+  WarnOnSettingsChange(inst->follower.get(), *settings,
+                       DnstapOptionsOf(*inst->follower->current()->reader));
   inst->follower->Start();
   const int rc = Serve(*inst, *settings);
   inst->follower->Stop();

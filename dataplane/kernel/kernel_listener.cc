@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<KernelListener>> KernelListener::Create(
     if (absl::Status s = OpenAddress(options, &*address, &sockets); !s.ok()) return s;
     const bool wildcard = IsWildcard(address->addr);
     for (size_t w = 0; w < udp.size(); ++w) {
-      udp[w].push_back({std::move(sockets.udp[w]), wildcard});
+      udp[w].push_back({std::move(sockets.udp[w]), wildcard, address->addr});
     }
     if (options.tcp) tcp.push_back(std::move(sockets.tcp));
     l->addresses_.push_back(*std::move(address));
@@ -159,6 +159,11 @@ std::vector<std::string> KernelListener::bound_addresses() const {
 
 uint16_t KernelListener::port(size_t i) const { return PortOf(addresses_.at(i).addr); }
 
+void KernelListener::SetTap(std::vector<TapRing*> rings, uint32_t every) {
+  tap_rings_ = std::move(rings);
+  tap_every_ = every;
+}
+
 absl::Status KernelListener::Run(const std::atomic<bool>& stop) {
   if (ran_) return absl::FailedPreconditionError("listener: Run() called twice");
   ran_ = true;
@@ -179,7 +184,9 @@ absl::Status KernelListener::Run(const std::atomic<bool>& stop) {
   const StopFlags stopping{&stop_, &stop};
   int slot = 0;
   auto next_thread = [&] {
-    const ServingThread thread(follower_, ids[slot], &counters_[slot], &answers_[slot], stopping);
+    TapRing* ring = static_cast<size_t>(slot) < tap_rings_.size() ? tap_rings_[slot] : nullptr;
+    const ServingThread thread(follower_, ids[slot], &counters_[slot], &answers_[slot], stopping,
+                               TapSampler(ring, tap_every_));
     ++slot;
     return thread;
   };

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/kernel/listen_socket.h"     // ListenAddress, ParseListenAddress
 #include "dataplane/kernel/listener_options.h"  // ListenerOptions
 #include "dataplane/kernel/tcp_server.h"
@@ -43,6 +44,10 @@ class KernelListener {
   // Serves until `stop` is set or Stop() is called; every thread notices within 100 ms. Returns
   // an error only when the threads cannot start (e.g. no free QSBR reader slot). Call once.
   absl::Status Run(const std::atomic<bool>& stop);
+  // dnstap: thread i samples 1 in `every` queries into rings[i] (counter_slots() rings, each
+  // outliving Run()). Call before Run(); without it, nothing is sampled.
+  void SetTap(std::vector<TapRing*> rings, uint32_t every);
+
   // Asks Run() to return. Async-signal-safe (one lock-free atomic store).
   void Stop() { stop_.store(true, std::memory_order_relaxed); }
 
@@ -68,6 +73,8 @@ class KernelListener {
   std::unique_ptr<TcpServer> tcp_;                       // null without TCP
   std::atomic<bool> stop_{false};
   bool ran_ = false;
+  std::vector<TapRing*> tap_rings_;  // empty: dnstap off
+  uint32_t tap_every_ = 0;
 };
 
 }  // namespace sextant::dataplane

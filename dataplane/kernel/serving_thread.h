@@ -3,11 +3,15 @@
 // that goes with it, so that both protocols count alike. Header-only: Answer() runs per query.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
@@ -36,16 +40,24 @@ struct StopFlags {
   }
 };
 
+// Where a query came from and arrived at, for dnstap: read only for a sampled query.
+struct QueryEndpoints {
+  const sockaddr_storage* peer;
+  const sockaddr_storage* local;
+};
+
 class ServingThread {
  public:
-  // `counters` and `answers` are this thread's slots: it is the only writer.
+  // `counters` and `answers` are this thread's slots: it is the only writer. `tap` samples
+  // queries for dnstap (default: off).
   ServingThread(SnapshotFollower* follower, int qsbr_id, maps::LcoreCounters* counters,
-                maps::LcoreAnswers* answers, StopFlags stopping)
+                maps::LcoreAnswers* answers, StopFlags stopping, TapSampler tap = {})
       : follower_(follower),
         qsbr_id_(qsbr_id),
         ctr_(*counters),
         answers_(*answers),
-        stopping_(stopping) {}
+        stopping_(stopping),
+        tap_(tap) {}
 
   bool stopping() const { return stopping_(); }
 
@@ -62,18 +74,15 @@ class ServingThread {
   // Answers `query` into `out` (which may be `query`: engine.h answers in place) and counts the
   // answer's rcode, or the reason it was dropped. Returns the response length, 0 when dropped.
   // rx_packets, queries and tx_packets are the caller's: UDP counts them per burst.
+  // `ends` is read only when the query is sampled for dnstap.
   size_t Answer(const LoadedSnapshot& snap, const uint8_t* query, size_t len,
-                const ClientInfo& client, uint8_t* out, size_t out_size) {
-    AnswerInfo info;
-    const size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
-    if (ABSL_PREDICT_FALSE(rlen == 0)) {
-      maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
-      return 0;
-    }
-    maps::CountAnswer(ctr_, info.rcode, info.truncated);
-    maps::CountAnswerSite(answers_, info.qtype, info.site);
-    return rlen;
+                const ClientInfo& client, uint8_t* out, size_t out_size,
+                const QueryEndpoints& ends) {
+    if (tap_.Due()) return AnswerTapped(snap, query, len, client, out, out_size, ends);
+    return AnswerCounted(snap, query, len, client, out, out_size);
   }
+
+  bool tapping() const { return tap_.on(); }
 
   // Publishes the generation this thread serves from, when it changed.
   void ReportGeneration(const LoadedSnapshot& snap) {
@@ -85,6 +94,31 @@ class ServingThread {
   }
 
  private:
+  size_t AnswerCounted(const LoadedSnapshot& snap, const uint8_t* query, size_t len,
+                       const ClientInfo& client, uint8_t* out, size_t out_size) {
+    AnswerInfo info;
+    const size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
+    if (ABSL_PREDICT_FALSE(rlen == 0)) {
+      maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
+      return 0;
+    }
+    maps::CountAnswer(ctr_, info.rcode, info.truncated);
+    maps::CountAnswerSite(answers_, info.qtype, info.site);
+    return rlen;
+  }
+
+  // A sampled query: copied (before an in-place answer overwrites it) with its endpoints and
+  // times into this thread's dnstap ring, then its response. A full ring drops the sample.
+  ABSL_ATTRIBUTE_NOINLINE size_t AnswerTapped(const LoadedSnapshot& snap, const uint8_t* query,
+                                              size_t len, const ClientInfo& client, uint8_t* out,
+                                              size_t out_size, const QueryEndpoints& ends) {
+    TapRecord* r = tap_.Start(query, len, client.tcp, ctr_);
+    if (r != nullptr) FillTapEndpoints(*ends.peer, *ends.local, r);
+    const size_t rlen = AnswerCounted(snap, query, len, client, out, out_size);
+    if (r != nullptr) tap_.Finish(r, out, rlen, ctr_);
+    return rlen;
+  }
+
   // The engine returns 0 only for a message shorter than a header or one with QR=1.
   static maps::DropReason DropReasonOf(const uint8_t* msg, size_t len) {
     return len >= maps::dns::kHeaderSize && (msg[maps::dns::kOffFlags1] & maps::dns::kFlag1Qr) != 0
@@ -97,6 +131,7 @@ class ServingThread {
   maps::LcoreCounters& ctr_;
   maps::LcoreAnswers& answers_;
   StopFlags stopping_;
+  TapSampler tap_;
   uint64_t served_generation_ = 0;
 };
 

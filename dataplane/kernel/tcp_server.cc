@@ -108,6 +108,8 @@ class TcpLoop {
     bool closing = false;   // framing error: send what is answered, then close
     int64_t last_ms = 0;    // last progress in either direction
     ClientInfo client;
+    sockaddr_storage peer{};  // both ends, kept when dnstap samples
+    sockaddr_storage local{};
     std::unique_ptr<uint8_t[]> in;  // kLengthPrefix + tcp_max_message bytes, from first use
     size_t in_len = 0;
     std::vector<uint8_t> out;
@@ -145,6 +147,13 @@ class TcpLoop {
       c.fd = std::move(fd);
       c.last_ms = now;
       ClientFromSockaddr(ss, /*tcp=*/true, &c.client);
+      if (thread_.tapping()) {  // dnstap logs both ends
+        c.peer = ss;
+        socklen_t ll = sizeof(c.local);
+        if (getsockname(c.fd.get(), reinterpret_cast<sockaddr*>(&c.local), &ll) != 0) {
+          c.local = sockaddr_storage{};
+        }
+      }
       if (!c.in) c.in = std::make_unique_for_overwrite<uint8_t[]>(in_cap_);
       // Answers are written whole; Nagle would only hold back the last one of a pipeline.
       const int one = 1;
@@ -272,8 +281,8 @@ class TcpLoop {
       return;
     }
     maps::CounterAdd(ctr_.queries, 1);
-    const size_t rlen =
-        thread_.Answer(*snap, query, len, c.client, resp_.get() + kLengthPrefix, kMaxDnsMessage);
+    const size_t rlen = thread_.Answer(*snap, query, len, c.client, resp_.get() + kLengthPrefix,
+                                       kMaxDnsMessage, {&c.peer, &c.local});
     if (rlen == 0) return;
     maps::dns::Put16(resp_.get(), static_cast<uint16_t>(rlen));
     c.out.insert(c.out.end(), resp_.get(), resp_.get() + kLengthPrefix + rlen);

@@ -93,7 +93,8 @@ class UdpWorker {
       uint8_t* buf = b.data[k];
       ClientInfo client;
       ClientFromSockaddr(b.src[k], /*tcp=*/false, &client);
-      const size_t rlen = thread_.Answer(*snap, buf, b.rx[k].msg_len, client, buf, kBufSize);
+      const size_t rlen =
+          thread_.Answer(*snap, buf, b.rx[k].msg_len, client, buf, kBufSize, {&b.src[k], &s.local});
       if (rlen != 0) QueueReply(k, out++, rlen, s.wildcard);
     }
     maps::CounterAdd(ctr.queries, n);  // every datagram of the burst was a query to the engine

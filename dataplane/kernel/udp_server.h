@@ -20,7 +20,8 @@ class UdpServer {
  public:
   struct Socket {
     UniqueFd fd;
-    bool wildcard = false;  // bound to 0.0.0.0 / ::, so replies need IP(V6)_PKTINFO
+    bool wildcard = false;     // bound to 0.0.0.0 / ::, so replies need IP(V6)_PKTINFO
+    sockaddr_storage local{};  // the bound address (dnstap's response address)
   };
 
   // Opens one worker's socket bound to `addr`: SO_REUSEPORT, PKTINFO on a wildcard address, no

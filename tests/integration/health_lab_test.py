@@ -216,7 +216,7 @@ def checks_and_failover(lab, b, res):
     h = health(lab)
     res.check("https with verification on fails on a self-signed certificate",
               h.get("tlsv", {}).get("state") == "down" and
-              "certif" in h.get("tlsv", {}).get("last_check", {}).get("result", "").lower(),
+              "certif" in (h.get("tlsv", {}).get("last_check") or {}).get("result", "").lower(),
               json.dumps(h.get("tlsv")))
     res.check("dns check: an unexpected answer is a failure",
               h.get("dnsbad", {}).get("state") == "down", json.dumps(h.get("dnsbad")))
@@ -225,7 +225,7 @@ def checks_and_failover(lab, b, res):
               ["198.18.10.1", "198.18.10.2", "198.18.10.3", "198.18.10.4"], out)
     h1 = h.get("http1", {})
     res.check("health --json has since, last result, latency, forced",
-              h1.get("since_unix_ms", 0) > 0 and "latency_us" in h1.get("last_check", {}) and
+              h1.get("since_unix_ms", 0) > 0 and "latency_us" in (h1.get("last_check") or {}) and
               h1.get("forced") is False and h1.get("datacenter") == "dc-a", json.dumps(h1))
 
     down_budget = INTERVAL * FALL + TIMEOUT + SLACK
@@ -289,7 +289,7 @@ def checks_and_failover(lab, b, res):
         time.sleep(0.05)
     h = health(lab).get("flap1", {})
     res.check("a flapping backend does not make answers flap",
-              len(seen) == 1 and h.get("last_check", {}).get("checks", 0) >= 8,
+              len(seen) == 1 and (h.get("last_check") or {}).get("checks", 0) >= 8,
               f"{seen} {json.dumps(h)}")
 
     # External feed file.

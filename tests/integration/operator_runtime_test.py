@@ -23,7 +23,6 @@ Prints 'N passed, M failed'."""
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -34,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import Results, integration_args, remove_shm, run  # noqa: E402
+from lab import Binaries, Results, integration_args, remove_shm, run  # noqa: E402
 
 ADDR = "127.0.0.18"
 INSTANCE = f"sxoprt{os.getpid()}"
@@ -85,14 +84,9 @@ def free_port():
     raise RuntimeError("no free port")
 
 
-class Env:
+class Env(Binaries):
     def __init__(self, args):
-        self.control = args.sextant_control
-        self.dataplane = args.sextant_dataplane
-        self.ctl_bin = str(Path(args.sextant_control).parent / "sextantctl")
-        self.work = Path(args.workdir)
-        shutil.rmtree(self.work, ignore_errors=True)
-        self.work.mkdir(parents=True)
+        super().__init__(args)
         (self.work / "op.test.zone").write_text(ZONE)
         self.socket = self.work / "ctl" / "control.sock"  # not /run/sextant/<instance>.sock
         self.state = self.work / "control.state"
@@ -498,8 +492,7 @@ def main():
                   r.returncode == 0, r.stderr)
     finally:
         env.cleanup()
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 0 if res.failed == 0 else 1
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -130,8 +130,8 @@ def build_and_install(args, res):
         return None
     info = run(["dpkg-deb", "--info", deb], check=False).stdout
     contents = run(["dpkg-deb", "--contents", deb], check=False).stdout
-    res.check("the package holds the daemons, sextantctl, units, sysusers/tmpfiles, conffiles "
-              "and the man pages",
+    res.check("the package holds the daemons, sextantctl, units, sysusers/tmpfiles, conffiles, "
+              "the man pages, sextantctl's bash completion and JSON Schemas",
               all(f in contents for f in (
                   "./usr/sbin/sextant-control", "./usr/sbin/sextant-dataplane",
                   "./usr/sbin/sextant-exporter",
@@ -147,7 +147,9 @@ def build_and_install(args, res):
                   "./usr/share/man/man5/sextant.yaml.5.gz",
                   "./usr/share/man/man8/sextant-control.8.gz",
                   "./usr/share/man/man8/sextant-dataplane.8.gz",
-                  "./usr/share/man/man8/sextantctl.8.gz")) and
+                  "./usr/share/man/man8/sextantctl.8.gz",
+                  "./usr/share/bash-completion/completions/sextantctl",
+                  "./usr/share/doc/sextant/schema/health.schema.json")) and
               "gtest" not in info and "benchmark" not in info, contents + info)
     run(["dpkg", "--purge", "sextant"], check=False)
     r = run(["dpkg", "-i", deb], check=False, timeout=300)

@@ -345,6 +345,122 @@ TEST(Snapshot, RefusesPolicyRecordsOutOfRange) {
   }
 }
 
+// What the engine relies on and the reader must therefore check, found by tests/fuzz/
+// snapshot_fuzz.cc: each of these, accepted, made an engine read outside the blob or through a
+// null pointer. The records of RealBlob(): nodes sorted by name, the MX at the apex.
+size_t NodeNamed(const Blob& b, const std::vector<uint8_t>& wire) {
+  const SectionRef nodes = DirOf(b, kNodes), names = DirOf(b, kNames);
+  for (size_t i = 0; i < nodes.count; ++i) {
+    Node n;
+    std::memcpy(&n, b.data() + nodes.offset + i * sizeof(Node), sizeof(n));
+    if (n.name_length == wire.size() &&
+        std::memcmp(b.data() + names.offset + n.name_offset, wire.data(), wire.size()) == 0) {
+      return i;
+    }
+  }
+  ADD_FAILURE() << "no such node";
+  return 0;
+}
+
+size_t RRsetOfType(const Blob& b, uint16_t type) {
+  const SectionRef rrsets = DirOf(b, kRRsets);
+  for (size_t i = 0; i < rrsets.count; ++i) {
+    RRset r;
+    std::memcpy(&r, b.data() + rrsets.offset + i * sizeof(RRset), sizeof(r));
+    if (r.type == type) return i;
+  }
+  ADD_FAILURE() << "no RRset of type " << type;
+  return 0;
+}
+
+const std::vector<uint8_t> kWww = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
+                                   'p', 'l', 'e', 4,   't', 'e', 's', 't', 0};
+
+TEST(Snapshot, RefusesRecordsTheEngineWouldReadPast) {
+  const Blob good = RealBlob();
+  ASSERT_TRUE(SnapshotReader::FromBytes(good).ok());
+  struct Case {
+    std::string what;
+    std::function<void(Blob&)> damage;
+    std::string message;
+  } cases[] = {
+      {"a section offset that wraps around 2^64",
+       [](Blob& b) {
+         SectionRef r = DirOf(b, kZones);
+         r.offset = ~uint64_t{0} - 31;
+         PutDir(b, kZones, r);
+       },
+       "outside"},
+      {"an MX whose name runs past its rdata",
+       [](Blob& b) {
+         const SectionRef rdata = DirOf(b, kRdata);
+         EditRecord<RRset>(b, kRRsets, RRsetOfType(b, 15), [&](RRset& r) {
+           // rdlen, preference, then the name's first length byte: make it claim 63.
+           b[rdata.offset + r.rdata_offset + 4] = 63;
+         });
+       },
+       "lacks the names"},
+      {"a name layout the engine does not know",
+       [](Blob& b) {
+         EditRecord<RRset>(b, kRRsets, RRsetOfType(b, 15), [](RRset& r) { r.rdata_names = 9; });
+       },
+       "name layout"},
+      {"a node flagged as a CNAME without one",
+       [](Blob& b) {
+         EditRecord<Node>(b, kNodes, NodeNamed(b, kWww), [](Node& n) { n.flags |= kNodeHasCname; });
+       },
+       "without a CNAME RRset"},
+      {"a cut at a node without NS",
+       [](Blob& b) {
+         const uint32_t www = static_cast<uint32_t>(NodeNamed(b, kWww));
+         EditRecord<Node>(b, kNodes, www, [&](Node& n) { n.cut = www; });
+       },
+       "without an NS RRset"},
+      {"a node name longer than its bytes",
+       [](Blob& b) {
+         EditRecord<Node>(b, kNodes, NodeNamed(b, kWww), [](Node& n) { n.name_length -= 1; });
+       },
+       "not a wire-format name"},
+      {"a node's label count that is not its name's",
+       [](Blob& b) {
+         EditRecord<Node>(b, kNodes, NodeNamed(b, kWww), [](Node& n) { n.label_count = 9; });
+       },
+       "label count"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = good;
+    c.damage(b);
+    Reseal(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
+  }
+}
+
+// The fuzzer's reproducers, checked in beside its seeds, are refused (the fuzz target itself
+// replays them at every run, under ASan).
+TEST(Snapshot, RefusesTheFuzzersReproducers) {
+  for (const char* name :
+       {"regression-rdata-name-past-rdata", "regression-cut-without-ns",
+        "regression-section-offset-wraps", "regression-cname-flag-without-cname"}) {
+    SCOPED_TRACE(name);
+    const std::string path = absl::StrCat(SEXTANT_SOURCE_DIR, "/tests/fuzz/snapshot_corpus/", name);
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0) << path;
+    Blob b(1 << 20);
+    const ssize_t n = read(fd, b.data(), b.size());
+    close(fd);
+    ASSERT_GT(n, static_cast<ssize_t>(sizeof(SnapshotHeader)));
+    b.resize(static_cast<size_t>(n));
+    SnapshotHeader h = HeaderOf(b);  // as the fuzz target does: size and checksum made to match
+    h.size = b.size();
+    PutHeader(b, h);
+    Reseal(b);
+    EXPECT_FALSE(SnapshotReader::FromBytes(b).ok());
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files (the dataplane maps /dev/shm files)
 
@@ -367,20 +483,25 @@ class ShmFile {
   std::string path_;
 };
 
-// The dataplane's settings travel in the snapshot: the builder writes the config's dataplane:
-// section, and the reader refuses records the dataplane could not use safely (the interface name
-// reaches the kernel's network configuration).
-Blob DataplaneBlob() {
+// A small zone's snapshot with `extra` (config sections) added to the config.
+Blob BlobWithConfig(const std::string& extra) {
   auto snap = sextant::testing::BuildTestSnapshot(
       {{"example.test.",
         "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hm 1 7200 3600 1209600 "
         "300\n@ NS ns1\nns1 A 192.0.2.53\n"}},
-      "", 3,
-      "dataplane: {addresses: [198.18.0.2/24, \"2001:db8:18::2\", {address: 198.18.5.2, vlan: 5}],"
-      " queues: 2, mtu: 1400, dns_port: 5353, exception_interface: sxtest0}\n");
+      "", 3, extra);
   EXPECT_TRUE(snap.ok()) << snap.status();
   if (!snap.ok()) return {};
   return Blob((*snap)->base(), (*snap)->base() + (*snap)->size());
+}
+
+// The dataplane's settings travel in the snapshot: the builder writes the config's dataplane:
+// section, and the reader refuses records the dataplane could not use safely (the interface name
+// reaches the kernel's network configuration).
+Blob DataplaneBlob() {
+  return BlobWithConfig(
+      "dataplane: {addresses: [198.18.0.2/24, \"2001:db8:18::2\", {address: 198.18.5.2, vlan: 5}],"
+      " queues: 2, mtu: 1400, dns_port: 5353, exception_interface: sxtest0}\n");
 }
 
 TEST(Snapshot, CarriesTheDataplaneSection) {
@@ -457,6 +578,58 @@ TEST(Snapshot, RefusesDataplaneSettingsItCannotUse) {
     auto r = SnapshotReader::FromBytes(b);
     ASSERT_FALSE(r.ok());
     EXPECT_THAT(std::string(r.status().message()), HasSubstr("dataplane"));
+  }
+}
+
+// dnstap's settings (section 18) travel the same way; the path reaches open(2)/connect(2).
+Blob DnstapBlob() {
+  return BlobWithConfig(
+      "dnstap: {socket: /run/sextant/tap.sock, sample: 100, identity: ns1, ring: 64}\n");
+}
+
+TEST(Snapshot, CarriesTheDnstapSection) {
+  const Blob b = DnstapBlob();
+  auto r = SnapshotReader::FromBytes(b);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto d = (*r)->section<DnstapSettings>(kDnstap);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].sample, 100u);
+  EXPECT_EQ(d[0].ring_slots, 64u);
+  EXPECT_EQ(d[0].output, kDnstapToSocket);
+  const auto strings = (*r)->bytes(kStrings);
+  auto str = [&](const StringRef& ref) {
+    return std::string(reinterpret_cast<const char*>(strings.data()) + ref.offset, ref.length);
+  };
+  EXPECT_EQ(str(d[0].path), "/run/sextant/tap.sock");
+  EXPECT_EQ(str(d[0].identity), "ns1");
+  EXPECT_EQ(d[0].version.length, 0u);
+  auto plain = SnapshotReader::FromBytes(RealBlob());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE((*plain)->section<DnstapSettings>(kDnstap).empty());
+}
+
+TEST(Snapshot, RefusesDnstapSettingsItCannotUse) {
+  struct Case {
+    std::string what;
+    std::function<void(DnstapSettings&)> damage;
+  } cases[] = {
+      {"sample 0", [](DnstapSettings& d) { d.sample = 0; }},
+      {"ring of 3", [](DnstapSettings& d) { d.ring_slots = 3; }},
+      {"ring too large", [](DnstapSettings& d) { d.ring_slots = kMaxDnstapRingSlots * 2; }},
+      {"output 3", [](DnstapSettings& d) { d.output = 3; }},
+      {"empty path", [](DnstapSettings& d) { d.path.length = 0; }},
+      {"path past the strings", [](DnstapSettings& d) { d.path.offset = 0xfffff; }},
+  };
+  const Blob good = DnstapBlob();
+  ASSERT_FALSE(good.empty());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = good;
+    EditRecord<DnstapSettings>(b, kDnstap, 0, c.damage);
+    Reseal(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("dnstap"));
   }
 }
 

@@ -38,11 +38,12 @@ dataplane:
   dns_port: 53
   exception_path: true
   exception_interface: sxexc0
+dnstap: {file: queries.dnstap, sample: 1000, identity: ns1, version: v, ring: 1024}
 datacenters:
   ams: {latitude: 52.37, longitude: 4.9}
   nyc: {latitude: 40.71, longitude: -74.01}
 targets:
-  t0: {}
+  t0: {quorum: any}
   t1: {initial: up, datacenter: ams, check: {type: none}}
   t2: {datacenter: nyc, check: {type: tcp, address: 198.18.1.2, port: 443, interval: 1s,
        timeout: 500ms, rise: 2, fall: 3, source: 198.18.1.1}}
@@ -96,6 +97,21 @@ control:
   reload_delay: 200ms
   metrics: 127.0.0.1:9153
 log: {level: info}
+fleet:
+  endpoints: [http://127.0.0.1:2379, https://198.18.7.2:2379]
+  prefix: /sextant/
+  node: fra-1
+  site: fra
+  lease_ttl: 10s
+  timeout: 2s
+  poll: 500ms
+  grace: 15s
+  quorum: majority
+  ca_file: /etc/sextant/etcd-ca.pem
+  cert_file: /etc/sextant/etcd.pem
+  key_file: /etc/sextant/etcd.key
+  distribute: true
+  bundle_dir: /var/lib/sextant/ref.bundle
 )";
 
 // The page's way of writing a path: list indexes as [], the operator's names as *, an inline

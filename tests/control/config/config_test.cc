@@ -84,6 +84,77 @@ TEST(Config, LoadConfigResolvesAgainstTheFilesDirectory) {
               HasSubstr("cannot read config " + dir + "/sextant.yaml: No such file or directory"));
 }
 
+TEST(Config, DnstapIsOffByDefaultAndParsesItsKeys) {
+  auto off = Parse("zones: [{origin: a.test., file: a.zone}]\n");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->dnstap.present);
+  auto c = Parse(
+      "zones: [{origin: a.test., file: a.zone}]\n"
+      "dnstap: {file: log/q.dnstap, sample: 1000, identity: ns1, version: v1, ring: 256}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->dnstap.present);
+  EXPECT_FALSE(c->dnstap.to_socket);
+  EXPECT_EQ(c->dnstap.path, "/etc/sextant/log/q.dnstap");
+  EXPECT_EQ(c->dnstap.sample, 1000u);
+  EXPECT_EQ(c->dnstap.identity, "ns1");
+  EXPECT_EQ(c->dnstap.version, "v1");
+  EXPECT_EQ(c->dnstap.ring_slots, 256u);
+  auto all = Parse(
+      "zones: [{origin: a.test., file: a.zone}]\n"
+      "dnstap: {socket: /run/tap.sock, sample: all}\n");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(all->dnstap.to_socket);
+  EXPECT_EQ(all->dnstap.sample, 1u);
+  EXPECT_EQ(all->dnstap.ring_slots, 1024u);
+}
+
+TEST(Config, RefusesDnstapSettingsThatCannotWork) {
+  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
+  for (const auto& [yaml, says] : std::vector<std::pair<std::string, std::string>>{
+           {"dnstap: {sample: 10}", "one of file"},
+           {"dnstap: {file: a, socket: b}", "one of file"},
+           {"dnstap: {file: a, sample: 0}", "\"all\""},
+           {"dnstap: {file: a, sample: some}", "\"all\""},
+           {"dnstap: {file: a, ring: 1000}", "power of two"},
+           {"dnstap: {file: a, level: 3}", "level"},
+       }) {
+    SCOPED_TRACE(yaml);
+    auto c = Parse(zones + yaml + "\n");
+    ASSERT_FALSE(c.ok());
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr(says));
+  }
+}
+
+// sextantctl finds the instance and its socket in a config that does not load: one that does not
+// validate, one that is not YAML at all. Rows: the file's text, then what it locates.
+TEST(LocateInstance, ReadsInstanceAndSocketFromConfigsThatDoNotLoad) {
+  char tmpl[] = "/tmp/sextant-locate-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/sextant.yaml";
+  const struct {
+    std::string text, instance, socket;
+  } cases[] = {
+      {"instance: edge1\nzones: [{origin: a., file: a.zone}]\ncontrol: {socket: run/c.sock}\n",
+       "edge1", dir + "/run/c.sock"},
+      {"instance: edge2\nbogus_key: 1\ncontrol:\n  socket: /run/x.sock\n  mode: wrong\n", "edge2",
+       "/run/x.sock"},
+      {"instance: \"edge3\"  # quoted\nzones: [unclosed\n  : : :\n", "edge3", ""},
+      {"zones: [{origin: a., file: a.zone}]\n", "", ""},
+      {"- just\n- a list\n", "", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    std::ofstream(path) << c.text;
+    const absl::StatusOr<InstanceLocation> where = LocateInstance(path);
+    ASSERT_TRUE(where.ok()) << where.status();
+    EXPECT_EQ(where->instance, c.instance);
+    EXPECT_EQ(where->socket, c.socket);
+  }
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(LocateInstance(path).ok());  // only a file that cannot be read fails
+}
+
 TEST(Config, ParsesServerSettings) {
   auto c = Parse(R"(instance: test-1
 zones: [{origin: example.test., file: z}]

@@ -4,6 +4,7 @@
 #include "control/zones/zone_loader.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -412,6 +413,8 @@ TEST_F(ZoneLoaderFiles, RefusesBadIncludes) {
   Write("self.inc", "$INCLUDE self.inc\n");
   Write("dname.inc", "dn IN DNAME example.net.\n");
   Write("quote.inc", "a IN A 192.0.2.1\nt IN TXT \"open\n");
+  // A FIFO nobody writes to would block control forever, /dev/zero fill its memory.
+  ASSERT_EQ(mkfifo((dir_ + "/fifo.inc").c_str(), 0600), 0);
   struct Case {
     std::string what;
     std::string text;  // appended to kApex (5 lines)
@@ -430,6 +433,12 @@ TEST_F(ZoneLoaderFiles, RefusesBadIncludes) {
       {"a refused record in an included file",
        "$INCLUDE dname.inc\n",
        {dir_ + "/dname.inc", "DNAME"}},
+      {"a device",
+       "$INCLUDE /dev/zero\n",
+       {"cannot read $INCLUDE file /dev/zero: not a regular file"}},
+      {"a FIFO",
+       "$INCLUDE fifo.inc\n",
+       {"cannot read $INCLUDE file " + dir_ + "/fifo.inc: not a regular file"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

@@ -31,6 +31,20 @@ def integration_args(extra=None):
     return ap.parse_args()
 
 
+class Binaries:
+    """What a test that drives the processes itself takes from integration_args(): the paths of
+    sextant-control, sextant-dataplane and sextantctl (beside sextant-control), and its work
+    directory, emptied."""
+
+    def __init__(self, args):
+        self.control = args.sextant_control
+        self.dataplane = args.sextant_dataplane
+        self.ctl_bin = str(Path(args.sextant_control).parent / "sextantctl")
+        self.work = Path(args.workdir)
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+
+
 class Results:
     """PASS/FAIL lines and the closing 'N passed, M failed' of the lab tests."""
 
@@ -45,6 +59,11 @@ class Results:
         else:
             self.failed += 1
             print(f"FAIL {name}: {detail}", flush=True)
+
+    def summary(self):
+        """Prints 'N passed, M failed'; the test's exit code."""
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 0 if self.failed == 0 else 1
 
 
 def run(cmd, check=True, **kw):
@@ -147,6 +166,11 @@ def parse_metrics(text):
             key, _, value = line.rpartition(" ")
             out[key] = float(value)
     return out
+
+
+def scrape_metrics(url):
+    """GET a Prometheus /metrics page: {'name{labels}': value}."""
+    return parse_metrics(scrape(url))
 
 
 def start_exporter(control, instance, log_path, procs, wait_s=10):
@@ -265,7 +289,7 @@ class Lab:
 
     def metrics(self):
         """Scrapes control's /metrics: {'name{labels}': value}."""
-        return parse_metrics(scrape(self.metrics_url))
+        return scrape_metrics(self.metrics_url)
 
     def start_exporter(self):
         """Starts sextant-exporter for the lab's instance (stopped with the lab)."""
