@@ -57,6 +57,12 @@ void Totals(std::string* o, const maps::LcoreCounters& t, int lcores) {
     absl::StrAppend(o, "sextant_dropped_total{reason=\"", kDropNames[k], "\"} ", t.dropped[k],
                     "\n");
   }
+  Family(o, "sextant_dnstap_sampled_total", "counter",
+         "Queries copied into the lcores' dnstap rings (dnstap: in the config).");
+  absl::StrAppend(o, "sextant_dnstap_sampled_total ", t.dnstap_sampled, "\n");
+  Family(o, "sextant_dnstap_dropped_total", "counter",
+         "Sampled queries not copied because the lcore's dnstap ring was full.");
+  absl::StrAppend(o, "sextant_dnstap_dropped_total ", t.dnstap_dropped, "\n");
 }
 
 // Geo and latency answers by the site they came from: slot 1 + member index (kMaxSiteSlots),

@@ -165,6 +165,7 @@ TEST(Metrics, ExporterSumsTheDataplane) {
            "sextant_responses_by_qtype_total{qtype=\"other\"} 1\n",
            "sextant_truncated_total 2\n",
            "sextant_dropped_total{reason=\"malformed\"} 1\n",
+           "sextant_dnstap_sampled_total 0\n",
            "sextant_control_heartbeat_timestamp_seconds 1700000000.500\n",
            "sextant_nic_link_up{port=\"net_af_packet0\"} 1\n",
            "sextant_nic_link_speed_bytes_per_second{port=\"net_af_packet0\"} 1250000000\n",
