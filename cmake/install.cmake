@@ -2,7 +2,8 @@
 # CMAKE_INSTALL_PREFIX=/usr, GNUInstallDirs maps the configuration to /etc and the state to /var.
 include(GNUInstallDirs)
 
-install(TARGETS sextant-control sextant-dataplane RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(TARGETS sextant-control sextant-dataplane sextant-exporter
+        RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(TARGETS sextantctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 set(SX_PKG ${CMAKE_SOURCE_DIR}/packaging)
@@ -12,6 +13,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/examples/package/sextant.yaml
         DESTINATION ${SX_SYSCONF}/sextant)  # root:sextant 0640 by postinst
 install(FILES ${SX_PKG}/sextant-dataplane.default DESTINATION ${SX_SYSCONF}/default
         RENAME sextant-dataplane)
+install(FILES ${SX_PKG}/sextant-exporter.default DESTINATION ${SX_SYSCONF}/default
+        RENAME sextant-exporter)
 
 # systemd's own directories when installing into /usr (Debian 12: units in /lib/systemd/system),
 # else under the prefix.
@@ -21,6 +24,7 @@ else()
   set(SX_UNITDIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
 endif()
 install(FILES ${SX_PKG}/sextant-control.service ${SX_PKG}/sextant-dataplane.service
+              ${SX_PKG}/sextant-exporter.service
         DESTINATION ${SX_UNITDIR})
 # bash-completion loads it on demand, by the command's name.
 install(FILES ${SX_PKG}/sextantctl.bash-completion
@@ -38,7 +42,7 @@ add_custom_target(sextant_changelog ALL DEPENDS ${SX_CHANGELOG})
 install(FILES ${SX_CHANGELOG} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages (docs/man, mdoc), compressed the same way.
-foreach(page sextant-control.8 sextant-dataplane.8 sextantctl.8 sextant.yaml.5)
+foreach(page sextant-control.8 sextant-dataplane.8 sextant-exporter.8 sextantctl.8 sextant.yaml.5)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
   set(gz ${CMAKE_BINARY_DIR}/man/${page}.gz)
   add_custom_command(OUTPUT ${gz}
@@ -56,6 +60,10 @@ install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/ARCHITECTURE.md
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/schema/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/schema
         FILES_MATCHING PATTERN "*.schema.json")
 install(FILES ${SX_PKG}/sextant-dataplane-dpdk.conf ${CMAKE_SOURCE_DIR}/examples/demo/sextant.yaml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+# The Grafana dashboard and the Prometheus alert rules (README, "Metrics").
+install(FILES ${CMAKE_SOURCE_DIR}/examples/grafana/sextant.json
+              ${CMAKE_SOURCE_DIR}/examples/prometheus/sextant-alerts.yml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # The Debian package: `cpack -G DEB` in a build configured by scripts/package.sh.

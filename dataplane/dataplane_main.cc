@@ -108,7 +108,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   options.listen = listen;
   options.udp_threads = threads;
   absl::StatusOr<std::unique_ptr<dp::KernelListener>> listener =
-      dp::KernelListener::Create(options, &follower, &control->lcores[0]);
+      dp::KernelListener::Create(options, &follower, &control->lcores[0], &control->answers[0]);
   if (!listener.ok()) {
     return Fail(absl::StrCat("instance ", instance, ": ", listener.status().message()));
   }

@@ -117,7 +117,8 @@ void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
 // Answers the DNS message in the UDP datagram at `l4` in place (IPv4 or IPv6 alike); returns the
 // response length, 0 when it is dropped (counted here).
 size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src, uint8_t* l4,
-                        uint16_t ulen, size_t cap, maps::LcoreCounters* ctr) {
+                        uint16_t ulen, size_t cap, maps::LcoreCounters* ctr,
+                        maps::LcoreAnswers* ans) {
   if (ABSL_PREDICT_FALSE(engine == nullptr)) {
     Drop(ctr, maps::kDropNoSnapshot);
     return 0;
@@ -137,6 +138,7 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
     maps::CounterAdd(ctr->queries);
     maps::CountAnswer(*ctr, info.rcode, info.truncated);
   }
+  if (ans != nullptr) maps::CountAnswerSite(*ans, info.qtype, info.site);
   return rlen;
 }
 
@@ -145,14 +147,14 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
 ABSL_ATTRIBUTE_NOINLINE size_t AnswerUdpTapped(const Engine* engine, uint8_t family,
                                                const uint8_t* src, uint8_t* l4, uint16_t ulen,
                                                size_t cap, maps::LcoreCounters* ctr,
-                                               TapSampler* tap) {
+                                               TapSampler* tap, maps::LcoreAnswers* ans) {
   uint8_t* dns = l4 + kUdpHeaderLen;
   TapRecord* r = tap->Start(dns, ulen - kUdpHeaderLen, false, *ctr);
   if (r != nullptr) {
     const size_t alen = family == 4 ? 4 : 16;
     FillTapEndpoints(family, src, src + alen, Get16(l4 + kUdpSrcPort), Get16(l4 + kUdpDstPort), r);
   }
-  const size_t rlen = AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr);
+  const size_t rlen = AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr, ans);
   if (r != nullptr) tap->Finish(r, dns, rlen, *ctr);
   return rlen;
 }
@@ -162,11 +164,11 @@ ABSL_ATTRIBUTE_NOINLINE size_t AnswerUdpTapped(const Engine* engine, uint8_t fam
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerUdp(const Engine* engine, uint8_t family,
                                                      const uint8_t* src, uint8_t* l4, uint16_t ulen,
                                                      size_t cap, maps::LcoreCounters* ctr,
-                                                     TapSampler* tap) {
+                                                     TapSampler* tap, maps::LcoreAnswers* ans) {
   if (ABSL_PREDICT_FALSE(tap != nullptr) && tap->Due()) {
-    return AnswerUdpTapped(engine, family, src, l4, ulen, cap, ctr, tap);
+    return AnswerUdpTapped(engine, family, src, l4, ulen, cap, ctr, tap, ans);
   }
-  return AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr);
+  return AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr, ans);
 }
 
 Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, const PathConfig& c,
@@ -205,7 +207,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
                                                  size_t l2, uint8_t* ip, uint16_t l4len,
                                                  const PathConfig& c, const Engine* engine,
                                                  maps::LcoreCounters* ctr, TxOffload* off,
-                                                 TapSampler* tap) {
+                                                 TapSampler* tap, maps::LcoreAnswers* ans) {
   uint8_t* l4 = ip + kIpv4HeaderLen;
   if (ABSL_PREDICT_FALSE(l4len < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -224,9 +226,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
     return Verdict::kDrop;
   }
   const size_t hdrs = l2 + kIpv4HeaderLen + kUdpHeaderLen;
-  const size_t rlen =
-      AnswerUdp(engine, 4, ip + kIpv4Src, l4, ulen,
-                std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr, tap);
+  const size_t rlen = AnswerUdp(
+      engine, 4, ip + kIpv4Src, l4, ulen,
+      std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr, tap, ans);
   if (rlen == 0) return Verdict::kDrop;
   SwapMacs(f, c.mac);
   SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
@@ -279,7 +281,7 @@ Verdict Icmp4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint8_t* ip, 
 
 Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-             TapSampler* tap) {
+             TapSampler* tap, maps::LcoreAnswers* ans) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv4HeaderLen || (ip[kIpv4VersionIhl] >> 4) != 4)) {
     Drop(ctr, maps::kDropMalformed);
@@ -305,7 +307,7 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
   const uint8_t proto = ip[kIpv4Protocol];
   if (proto == kIpProtoUdp) {
-    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off, tap);
+    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off, tap, ans);
   }
   if (proto == kIpProtoIcmp) return Icmp4(f, len, room, l2, ip, total, c, ctr);
   return Verdict::kException;  // TCP (the kernel listener answers TCP/53) and the rest
@@ -351,7 +353,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
                                                  size_t l2, uint8_t* ip, uint16_t plen,
                                                  const PathConfig& c, const Engine* engine,
                                                  maps::LcoreCounters* ctr, TxOffload* off,
-                                                 TapSampler* tap) {
+                                                 TapSampler* tap, maps::LcoreAnswers* ans) {
   uint8_t* l4 = ip + kIpv6HeaderLen;
   if (ABSL_PREDICT_FALSE(plen < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -371,9 +373,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
     return Verdict::kDrop;
   }
   const size_t hdrs = l2 + kIpv6HeaderLen + kUdpHeaderLen;
-  const size_t rlen =
-      AnswerUdp(engine, 6, ip + kIpv6Src, l4, ulen,
-                std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr, tap);
+  const size_t rlen = AnswerUdp(
+      engine, 6, ip + kIpv6Src, l4, ulen,
+      std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr, tap, ans);
   if (rlen == 0) return Verdict::kDrop;
   SwapMacs(f, c.mac);
   SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
@@ -434,7 +436,7 @@ Verdict Icmp6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan
 
 Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-             TapSampler* tap) {
+             TapSampler* tap, maps::LcoreAnswers* ans) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv6HeaderLen || (ip[0] >> 4) != 6)) {
     Drop(ctr, maps::kDropMalformed);
@@ -463,7 +465,7 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
 
   if (nh == kIpProtoUdp && to_us) {
-    return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off, tap);
+    return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off, tap, ans);
   }
   if (nh != kIpProtoIcmpv6) return Verdict::kException;
   return Icmp6(f, len, room, l2, vlan, ip, plen, to_us, c, ctr);
@@ -477,7 +479,7 @@ uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial) {
 
 Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
                      const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-                     TapSampler* tap) {
+                     TapSampler* tap, maps::LcoreAnswers* ans) {
   if (ABSL_PREDICT_FALSE(*len < kEthHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;
@@ -501,9 +503,9 @@ Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig&
   }
   switch (type) {
     case kEthTypeIpv4:
-      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, off, tap);
+      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
     case kEthTypeIpv6:
-      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off, tap);
+      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
     case kEthTypeArp:
       return Arp(f, len, room, l2, vlan, c, ctr);
     default:

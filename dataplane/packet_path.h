@@ -49,9 +49,11 @@ struct TxOffload {
 // output; `room` is how many bytes the buffer holds from `frame`. `engine` may be null (no
 // snapshot yet: DNS queries are dropped, ARP/ND/ICMP still answered). `tap`, when not null,
 // samples DNS queries for dnstap (dataplane/dnstap/tap_ring.h; `counters` must then be set).
+// `answers`, when given, counts answers by qtype and geo site (the same lcore's slot as
+// `counters`).
 Verdict ProcessFrame(uint8_t* frame, uint32_t* len, uint32_t room, const PathConfig& config,
                      const Engine* engine, maps::LcoreCounters* counters, TxOffload* offload,
-                     TapSampler* tap = nullptr);
+                     TapSampler* tap = nullptr, maps::LcoreAnswers* answers = nullptr);
 
 // Internet checksum helpers (RFC 1071), exposed for tests.
 uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0);

@@ -150,4 +150,15 @@ LcoreCounters SumLcores(const ControlBlock& b, int* active) {
   return total;
 }
 
+void SumAnswers(const ControlBlock& b, LcoreAnswers* out) {
+  *out = LcoreAnswers{};
+  for (uint32_t i = 0; i < kMaxLcores; ++i) {
+    const LcoreCounters& c = b.lcores[i];
+    if (c.rx_packets == 0 && c.queries == 0) continue;  // never served: nothing counted
+    const LcoreAnswers& a = b.answers[i];
+    for (uint32_t k = 0; k < kQtypeSlots; ++k) out->qtype[k] += a.qtype[k];
+    for (uint32_t k = 0; k < kMaxSiteSlots; ++k) out->site[k] += a.site[k];
+  }
+}
+
 }  // namespace sextant::maps

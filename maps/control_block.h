@@ -10,9 +10,12 @@
 //   dataplanes[kMaxDataplanes]   one slot per attached sextant-dataplane process (several may
 //                        serve one instance; maps/dataplane_attachment.h)
 //   control_socket       where the daemon answers sextantctl, so that `--instance` finds it
+//   answers[kMaxLcores]  per-lcore answers by qtype and by geo site (ABI 3; one writer each)
+//   ports[kMaxPorts]     DPDK NIC statistics and link state, written by the dataplane's main
+//                        lcore about once a second (ABI 3)
 //
-// The later parts were appended (ABI 2) so that the offsets of the first three stay: tools read
-// the generation at offset 16 and the counters at 64 + 4 * kMaxHealthWords.
+// The later parts were appended (ABI 2, 3) so that the offsets of the first three stay: tools
+// read the generation at offset 16 and the counters at 64 + 4 * kMaxHealthWords.
 //
 // Snapshots live beside it as /dev/shm/<instance>.snap.<generation>. Control writes the file
 // completely under a temporary name, renames it into place, and only then stores the new
@@ -21,6 +24,7 @@
 // (re)starts while control is down still finds the last good one.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -33,12 +37,20 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kControlMagic = 0x314C5254434B5853ULL;  // "SXKCTRL1"
-inline constexpr uint32_t kControlAbiVersion = 2;
+inline constexpr uint32_t kControlAbiVersion = 3;
 inline constexpr uint32_t kMaxHealthWords = 65536;
 inline constexpr uint32_t kMaxLcores = 128;
 inline constexpr uint32_t kMaxDataplanes = 32;
 // sockaddr_un's sun_path: no Unix socket path is longer.
 inline constexpr uint32_t kMaxSocketPath = 108;
+// Answers counted per geo site: slot 1 + the snapshot's member index (kMembers) of the site
+// member a geo or latency resource's lookup picked; slot 0 counts every other answer, so the
+// counting needs no branch. Members beyond the last slot count in slot 0 too.
+inline constexpr uint32_t kMaxSiteSlots = 1024;
+// Qtypes counted one by one (kQtypeSlots - 1 of them; the last slot is "other").
+inline constexpr uint32_t kQtypeSlots = 16;
+inline constexpr uint32_t kMaxPorts = 4;
+inline constexpr uint32_t kMaxPortQueues = 16;  // RTE_ETHDEV_QUEUE_STAT_CNTRS
 
 // Health word layout: bit 0 up, bit 1 forced, bit 2 drained,
 // bits 16..31 TTL hint in seconds (0 = none). Initialised to "up".
@@ -109,17 +121,66 @@ struct ControlSocketRecord {
   char path[kMaxSocketPath];
 };
 
+// The qtypes counted in their own slot, in slot order; the rest count in the last slot.
+inline constexpr uint16_t kCountedQtypes[kQtypeSlots - 1] = {
+    1 /*A*/,   2 /*NS*/,      5 /*CNAME*/,  6 /*SOA*/,   12 /*PTR*/,
+    15 /*MX*/, 16 /*TXT*/,    28 /*AAAA*/,  33 /*SRV*/,  35 /*NAPTR*/,
+    43 /*DS*/, 48 /*DNSKEY*/, 65 /*HTTPS*/, 255 /*ANY*/, 257 /*CAA*/};
+
+// The slot of a qtype (kQtypeSlots - 1: other), by search (for readers).
+constexpr uint8_t QtypeSlot(uint16_t qtype) {
+  for (uint32_t i = 0; i < kQtypeSlots - 1; ++i) {
+    if (kCountedQtypes[i] == qtype) return static_cast<uint8_t>(i);
+  }
+  return kQtypeSlots - 1;
+}
+// The same by table, for the fast path.
+inline constexpr std::array<uint8_t, 512> kQtypeSlotTable = [] {
+  std::array<uint8_t, 512> t{};
+  for (uint32_t q = 0; q < t.size(); ++q) t[q] = QtypeSlot(static_cast<uint16_t>(q));
+  return t;
+}();
+
+// One lcore's answers by qtype and by the geo site they came from (ABI 3). One writer, the lcore
+// whose LcoreCounters have the same index.
+struct alignas(64) LcoreAnswers {
+  uint64_t qtype[kQtypeSlots];
+  uint64_t site[kMaxSiteSlots];  // see kMaxSiteSlots
+};
+
+// One DPDK port's statistics (rte_eth_stats) and link state, copied by the dataplane's main lcore
+// about once a second (ABI 3). `updated_unix_ms` 0 = slot unused; it is stored last (release).
+struct alignas(64) PortStats {
+  std::atomic<uint64_t> updated_unix_ms;
+  uint64_t port_id;
+  char name[48];  // the port's device name, NUL-terminated
+  uint64_t link_up;
+  uint64_t link_speed_mbps;
+  uint64_t ipackets, opackets, ibytes, obytes;
+  uint64_t imissed;    // dropped by the NIC: no RX descriptor free
+  uint64_t ierrors;    // erroneous frames received
+  uint64_t oerrors;    // failed transmits
+  uint64_t rx_nombuf;  // RX mbuf allocation failures
+  uint64_t queues;     // how many q_* entries are meaningful
+  uint64_t q_ipackets[kMaxPortQueues];
+  uint64_t q_opackets[kMaxPortQueues];
+  uint64_t q_errors[kMaxPortQueues];
+};
+
 struct ControlBlock {
   ControlBlockHeader hdr;
   alignas(64) std::atomic<uint32_t> health[kMaxHealthWords];
   LcoreCounters lcores[kMaxLcores];
   DataplaneSlot dataplanes[kMaxDataplanes];
   ControlSocketRecord control_socket;
+  LcoreAnswers answers[kMaxLcores];  // ABI 3
+  PortStats ports[kMaxPorts];        // ABI 3
 };
 // The offsets that readers outside C++ rely on (tests/integration/lib/lab.py,
 // perf/control_block_counters.py).
 static_assert(offsetof(ControlBlockHeader, active_generation) == 16);
 static_assert(offsetof(ControlBlock, lcores) == 64 + 4 * kMaxHealthWords);
+static_assert(sizeof(LcoreAnswers) == 8320 && sizeof(PortStats) == 576);
 
 // Counters have one writer (their lcore or thread) and are summed by other processes through
 // shared memory: a relaxed load and store compiles to a plain add, without a locked instruction,
@@ -131,16 +192,28 @@ inline void CounterAdd(uint64_t& counter, uint64_t n = 1) {
 inline void CounterSet(uint64_t& counter, uint64_t v) {
   std::atomic_ref<uint64_t>(counter).store(v, std::memory_order_relaxed);
 }
+// A counter as another thread or process reads it while its writer runs.
+inline uint64_t CounterLoad(const uint64_t& counter) {
+  // atomic_ref<const T> is C++26; the load does not write.
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(counter)).load(std::memory_order_relaxed);
+}
 // One answer with this (extended) rcode; BADVERS (16) and other extended rcodes share the last
 // slot.
 inline void CountAnswer(LcoreCounters& c, uint16_t rcode, bool truncated) {
   CounterAdd(c.rcode[rcode < 16 ? rcode : 15]);
   if (truncated) CounterAdd(c.truncated);
 }
+// One answer to a question of type `qtype` from geo site slot `site` (kMaxSiteSlots).
+inline void CountAnswerSite(LcoreAnswers& a, uint16_t qtype, uint32_t site) {
+  CounterAdd(a.qtype[qtype < kQtypeSlotTable.size() ? kQtypeSlotTable[qtype] : kQtypeSlots - 1]);
+  CounterAdd(a.site[site < kMaxSiteSlots ? site : 0]);
+}
 
 // The lcores' counters summed (read while they run, so each field is as of some moment of the
 // read); *active, when given, counts the lcores that have counted anything.
 LcoreCounters SumLcores(const ControlBlock& b, int* active = nullptr);
+// The lcores' answers by qtype and site, summed.
+void SumAnswers(const ControlBlock& b, LcoreAnswers* out);
 
 // Owns a mapping of the control block.
 class ControlBlockMapping {

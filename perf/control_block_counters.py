@@ -2,7 +2,7 @@
 """Reads the per-lcore counters from a control block (/dev/shm/<instance>.ctl) twice, some
 seconds apart, and prints the rates per lcore and in total.
 
-The layout mirrors maps/control_block.h (ABI version 2); the header's magic, ABI version and size
+The layout mirrors maps/control_block.h (ABI version 3); the header's magic, ABI version and size
 are checked so that a layout change fails here instead of printing garbage:
 
   ControlBlockHeader (64 bytes): u64 magic, u32 abi_version, u32 size, u64 active_generation,
@@ -11,8 +11,8 @@ are checked so that a layout change fails here instead of printing garbage:
   lcores: LcoreCounters[128] at offset 64 + 4 * 65536, each 320 bytes (alignas(64)):
           u64 rx_packets, tx_packets, queries, rcode[16], dropped[8], exception_packets,
           truncated, generation, dnstap_sampled, dnstap_dropped, reserved[2]
-  then (not read here) DataplaneSlot[32] of 128 bytes and the control socket record (112
-  bytes), the whole padded to 64
+  then (not read here) DataplaneSlot[32] of 128 bytes, the control socket record (112 bytes),
+  LcoreAnswers[128] of 8320 bytes (64-aligned) and PortStats[4] of 576 bytes
 
 With --pid (the dataplane's pid), the CPU time of each worker lcore's thread ("rte-worker-N" in
 DPDK 22.11) is sampled over the same interval too. On a machine whose cores are shared, a
@@ -30,13 +30,14 @@ import sys
 import time
 
 MAGIC = 0x314C5254434B5853  # "SXKCTRL1"
-ABI_VERSION = 2
+ABI_VERSION = 3
 MAX_HEALTH_WORDS = 65536
 MAX_LCORES = 128
 LCORES_OFFSET = 64 + 4 * MAX_HEALTH_WORDS
 LCORE_SIZE = 320
 LCORE_FORMAT = "<3Q16Q8Q3Q4Q"  # 34 u64, padded to 320 bytes by alignas(64)
-BLOCK_SIZE = (LCORES_OFFSET + MAX_LCORES * LCORE_SIZE + 32 * 128 + 112 + 63) // 64 * 64
+ANSWERS_OFFSET = (LCORES_OFFSET + MAX_LCORES * LCORE_SIZE + 32 * 128 + 112 + 63) // 64 * 64
+BLOCK_SIZE = ANSWERS_OFFSET + MAX_LCORES * 8320 + 4 * 576
 DROP_REASONS = ["malformed", "response", "no_snapshot", "not_ours", "tx_full", "other"]
 
 

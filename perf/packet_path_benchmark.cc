@@ -258,10 +258,12 @@ struct Bench {
 };
 
 // Working memory: one packet buffer for the single-frame cases, 32 mbuf-like buffers for the
-// burst cases. Counters as the lcore loop has them (one cache-aligned slot).
+// burst cases. Counters as the lcore loop has them (one cache-aligned slot, and its answers by
+// qtype and geo site).
 alignas(64) uint8_t g_packet[kRoom];
 alignas(64) uint8_t g_mbufs[kBurst * kMbufStride];
 maps::LcoreCounters g_counters;
+maps::LcoreAnswers g_answers;
 
 inline uint8_t* MbufData(size_t i) { return g_mbufs + i * kMbufStride + kMbufDataOffset; }
 
@@ -374,7 +376,8 @@ inline Verdict OneFrame(const Frame& q, uint8_t* buf, const PathConfig& path,
   std::memcpy(buf, q.bytes, q.len);
   uint32_t len = q.len;
   TxOffload off;
-  const Verdict v = ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off);
+  const Verdict v =
+      ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off, nullptr, &g_answers);
   benchmark::DoNotOptimize(len);
   return v;
 }
@@ -397,7 +400,8 @@ inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_
     if (i + 1 < n) __builtin_prefetch(MbufData(i + 1));
     uint32_t len = frames[k].len;
     TxOffload off;
-    const Verdict v = ProcessFrame(MbufData(i), &len, kRoom, path, engine, &g_counters, &off);
+    const Verdict v = ProcessFrame(MbufData(i), &len, kRoom, path, engine, &g_counters, &off,
+                                   nullptr, &g_answers);
     sent += v == Verdict::kTransmit;
     if (++k == pool_n) k = 0;
   }

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/config.h"
+#include "control/geo/geo_compiler.h"
 #include "control/zones/zone_data.h"
 
 namespace sextant::control {
@@ -20,8 +21,9 @@ struct CompileStats {
   std::vector<std::string> files;  // every zone and $INCLUDE file read (the daemon watches them)
   // The configuration's warnings (Config::warnings): accepted, but probably not what was meant.
   std::vector<std::string> warnings;
-  // One line per geo map built: database type and build date, networks, datacenters, time.
-  std::vector<std::string> geo_maps;
+  // Per geo map built: a line with the database type and build date, networks, datacenters and
+  // time, and the facts /metrics exports.
+  std::vector<GeoMapBuilt> geo_maps;
 };
 
 absl::StatusOr<std::vector<ZoneData>> LoadZones(const Config& config);

@@ -84,7 +84,7 @@ class SnapshotBuilder {
  public:
   SnapshotBuilder(const Config& config, const std::vector<ZoneData>& zones,
                   const std::map<std::string, uint32_t>* target_index,
-                  std::vector<std::string>* geo_summaries)
+                  std::vector<GeoMapBuilt>* geo_summaries)
       : config_(config),
         zones_(zones),
         target_index_(target_index),
@@ -136,7 +136,9 @@ class SnapshotBuilder {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - start)
                             .count();
-        geo_summaries_->push_back(GeoMapSummary(mc.name, *cm, ms));
+        geo_summaries_->push_back(GeoMapBuilt{mc.name, GeoMapSummary(mc.name, *cm, ms),
+                                              cm->stats.build_epoch,
+                                              cm->stats.networks_after_merge});
       }
       maps::GeoMap g{};
       g.v4_first = static_cast<uint32_t>(geo_v4_.size());
@@ -544,7 +546,7 @@ class SnapshotBuilder {
   const Config& config_;
   const std::vector<ZoneData>& zones_;
   const std::map<std::string, uint32_t>* target_index_;
-  std::vector<std::string>* geo_summaries_;
+  std::vector<GeoMapBuilt>* geo_summaries_;
 
   std::vector<uint8_t> strings_;
   std::vector<uint8_t> rdata_;
@@ -574,7 +576,7 @@ class SnapshotBuilder {
 
 absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
     const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
-    const std::map<std::string, uint32_t>* target_index, std::vector<std::string>* geo_summaries) {
+    const std::map<std::string, uint32_t>* target_index, std::vector<GeoMapBuilt>* geo_summaries) {
   return SnapshotBuilder(config, zones, target_index, geo_summaries).Build(generation);
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/config.h"
+#include "control/geo/geo_compiler.h"
 #include "control/zones/zone_data.h"
 
 namespace sextant::control {
@@ -21,6 +22,6 @@ namespace sextant::control {
 absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
     const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
     const std::map<std::string, uint32_t>* target_index = nullptr,
-    std::vector<std::string>* geo_summaries = nullptr);
+    std::vector<GeoMapBuilt>* geo_summaries = nullptr);
 
 }  // namespace sextant::control

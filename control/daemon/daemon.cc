@@ -56,24 +56,26 @@ ControlDaemon::~ControlDaemon() {
 }
 
 std::string ControlDaemon::MetricsNow() {
+  RefreshResults();  // the checks' counts and latencies as of now
   DaemonMetrics d;
   d.reloads_ok = reloads_ok_.load();
   d.reloads_refused = reloads_refused_.load();
   d.last_reload_unix_ms = last_reload_ms_.load();
+  d.last_ok_reload_unix_ms = last_ok_reload_ms_.load();
+  d.last_refused_reload_unix_ms = last_refused_reload_ms_.load();
+  d.generation = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
   {
     std::lock_guard<std::mutex> lock(mu_);
+    d.geo_maps = live_geo_maps_;
     for (const auto& [name, t] : table_->targets()) {
       DaemonMetrics::Target m;
-      m.name = name;
-      m.datacenter = t.datacenter;
+      m.health = t;
       m.word = publisher_->block()->health[t.word_index].load(std::memory_order_relaxed);
-      m.checks = t.checks;
-      m.last_latency_us = t.has_result ? t.last_latency_us : -1;
       d.targets.push_back(std::move(m));
     }
     if (fleet_) d.extra = fleet_health_.Metrics();
   }
-  return MetricsText(*publisher_->block(), d);
+  return MetricsText(d);
 }
 
 void ControlDaemon::ArmTimer(int fd, int64_t ms) {
@@ -275,6 +277,7 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   last_reload_ms_ = NowUnixMs();
   auto refuse = [&](const absl::Status& s) -> absl::Status {
     ++reloads_refused_;
+    last_refused_reload_ms_ = last_reload_ms_.load();
     const uint64_t active =
         publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
     last_reload_ = absl::StrCat("refused (", why, "): ", s.message());
@@ -316,7 +319,7 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   }
   if (!gen.ok()) return refuse(gen.status());
   for (const std::string& w : stats.warnings) Log(LogLevel::kWarning, absl::StrCat("warning: ", w));
-  for (const std::string& g : stats.geo_maps) Log(LogLevel::kInfo, g);
+  for (const GeoMapBuilt& g : stats.geo_maps) Log(LogLevel::kInfo, g.summary);
   if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) {
     Log(LogLevel::kError, std::string(s.message()));
   }
@@ -325,6 +328,11 @@ absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
   maps::SetLogLevel(config_.log_level);
   ApplyTargets(config_, *targets);
   ++reloads_ok_;
+  last_ok_reload_ms_ = last_reload_ms_.load();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_geo_maps_ = stats.geo_maps;
+  }
   const std::string counts =
       absl::StrCat(Plural(stats.zones, "zone"), ", ", Plural(stats.records, "record"), ", ",
                    Plural(stats.bytes, "byte"));
@@ -431,7 +439,7 @@ void ControlDaemon::RefreshResults() {
   for (const TargetStatus& t : st) {
     if (!t.has_result) continue;
     table_->RecordResult(t.name, t.last.ok, t.last.reason, t.last.latency_us,
-                         t.last.finished_unix_ms, t.checks_run);
+                         t.last.finished_unix_ms, t.checks_run, t.latency);
   }
 }
 

@@ -109,6 +109,8 @@ class ControlDaemon {
   std::atomic<uint64_t> reloads_ok_{0}, reloads_refused_{0};
   std::string last_reload_;  // "ok: generation N (why)" or "refused: message"
   std::atomic<int64_t> last_reload_ms_{0};
+  std::atomic<int64_t> last_ok_reload_ms_{0}, last_refused_reload_ms_{0};
+  std::vector<GeoMapBuilt> live_geo_maps_;  // of the published snapshot; guarded by mu_
   std::unique_ptr<MetricsServer> metrics_;  // declared last: stopped first
   std::vector<std::string> watched_;
 };

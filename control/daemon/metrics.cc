@@ -7,111 +7,125 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "control/config/health_check.h"
 #include "control/daemon/startup_checks.h"
-#include "maps/dns/wire.h"
+#include "control/exporter/prom_text.h"
+#include "maps/control_block.h"
 
 namespace sextant::control {
 namespace {
 
-// Label values are quoted strings: backslash, quote and newline escaped.
-std::string Label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
+using exporter::Family;
+using exporter::LabelValue;
+
+void Reloads(std::string* o, const DaemonMetrics& d) {
+  Family(o, "sextant_published_snapshot_generation", "gauge",
+         "Snapshot generation sextant-control last published.");
+  absl::StrAppend(o, "sextant_published_snapshot_generation ", d.generation, "\n");
+  Family(o, "sextant_reloads_total", "counter", "Config and zone reloads, by result.");
+  absl::StrAppend(o, "sextant_reloads_total{result=\"ok\"} ", d.reloads_ok, "\n");
+  absl::StrAppend(o, "sextant_reloads_total{result=\"refused\"} ", d.reloads_refused, "\n");
+  Family(o, "sextant_last_reload_timestamp_seconds", "gauge",
+         "When the last reload ran, whatever its outcome.");
+  absl::StrAppendFormat(o, "sextant_last_reload_timestamp_seconds %.3f\n",
+                        d.last_reload_unix_ms / 1000.0);
+  Family(o, "sextant_last_successful_reload_timestamp_seconds", "gauge",
+         "When a reload last published a snapshot (0: none yet).");
+  absl::StrAppendFormat(o, "sextant_last_successful_reload_timestamp_seconds %.3f\n",
+                        d.last_ok_reload_unix_ms / 1000.0);
+  Family(o, "sextant_last_refused_reload_timestamp_seconds", "gauge",
+         "When a reload was last refused (0: never); the old snapshot kept serving.");
+  absl::StrAppendFormat(o, "sextant_last_refused_reload_timestamp_seconds %.3f\n",
+                        d.last_refused_reload_unix_ms / 1000.0);
+  Family(o, "sextant_last_reload_success", "gauge", "1 when the last reload published, else 0.");
+  absl::StrAppend(o, "sextant_last_reload_success ",
+                  d.last_ok_reload_unix_ms >= d.last_refused_reload_unix_ms ? 1 : 0, "\n");
+}
+
+void GeoMaps(std::string* o, const DaemonMetrics& d) {
+  Family(o, "sextant_geo_map_database_build_timestamp_seconds", "gauge",
+         "Build date of the MaxMind database the live geo map was compiled from (0: none).");
+  for (const GeoMapBuilt& g : d.geo_maps) {
+    absl::StrAppend(o, "sextant_geo_map_database_build_timestamp_seconds{map=\"",
+                    LabelValue(g.name), "\"} ", g.build_epoch, "\n");
   }
-  return out;
+  Family(o, "sextant_geo_map_networks", "gauge",
+         "Networks (IPv4 and IPv6, after merging) the live geo map's table encodes.");
+  for (const GeoMapBuilt& g : d.geo_maps) {
+    absl::StrAppend(o, "sextant_geo_map_networks{map=\"", LabelValue(g.name), "\"} ", g.networks,
+                    "\n");
+  }
 }
 
-void Family(std::string* out, const char* name, const char* type, const char* help) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+// The check latency histogram of one target (cumulative buckets, as Prometheus wants them).
+void LatencyHistogram(std::string* o, const std::string& target, const TargetHealth& t) {
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b <= kCheckLatencyBucketCount; ++b) {
+    cumulative += t.latency.buckets[b];
+    const std::string le =
+        b < kCheckLatencyBucketCount ? absl::StrCat(kCheckLatencyBuckets[b]) : "+Inf";
+    absl::StrAppend(o, "sextant_health_check_duration_seconds_bucket{target=\"", target, "\",le=\"",
+                    le, "\"} ", cumulative, "\n");
+  }
+  absl::StrAppendFormat(o, "sextant_health_check_duration_seconds_sum{target=\"%s\"} %.6f\n",
+                        target, t.latency.sum_s);
+  absl::StrAppend(o, "sextant_health_check_duration_seconds_count{target=\"", target, "\"} ",
+                  t.latency.count, "\n");
 }
 
-// Counter slot 15 holds BADVERS (16), which has no slot of its own (maps/control_block.h).
-std::string RcodeLabel(int slot) {
-  return DnsRcodeName(static_cast<uint8_t>(slot == 15 ? maps::dns::kBadVers : slot));
-}
+// Each target family's lines, built in one pass over the targets.
+struct TargetLines {
+  std::string up, forced, drained, checks, flaps, latency, histogram;
+};
 
-constexpr const char* kDropNames[maps::kDropReasonCount] = {
-    "malformed", "response", "no_snapshot", "not_ours", "tx_full", "other", "reason6", "reason7"};
+void Targets(std::string* o, const DaemonMetrics& d) {
+  TargetLines l;
+  for (const DaemonMetrics::Target& t : d.targets) {
+    const std::string name = LabelValue(t.health.name);
+    const std::string labels = absl::StrCat("{target=\"", name, "\",datacenter=\"",
+                                            LabelValue(t.health.datacenter), "\"}");
+    const bool up = (t.word & maps::kHealthUp) && !(t.word & maps::kHealthDrained);
+    absl::StrAppend(&l.up, "sextant_target_up", labels, " ", up ? 1 : 0, "\n");
+    absl::StrAppend(&l.forced, "sextant_target_forced", labels, " ",
+                    (t.word & maps::kHealthForced) ? 1 : 0, "\n");
+    absl::StrAppend(&l.drained, "sextant_target_drained", labels, " ",
+                    (t.word & maps::kHealthDrained) ? 1 : 0, "\n");
+    absl::StrAppend(&l.checks, "sextant_health_checks_total", labels, " ", t.health.checks, "\n");
+    absl::StrAppend(&l.flaps, "sextant_target_flaps_total", labels, " ", t.health.flaps, "\n");
+    if (t.health.has_result) {
+      absl::StrAppendFormat(&l.latency, "sextant_health_check_latency_seconds%s %.6f\n", labels,
+                            t.health.last_latency_us / 1e6);
+    }
+    LatencyHistogram(&l.histogram, name, t.health);
+  }
+  Family(o, "sextant_target_up", "gauge",
+         "1 when the dataplane hands the target out (up and not drained), as it reads the word.");
+  *o += l.up;
+  Family(o, "sextant_target_forced", "gauge", "1 while an operator override holds the target.");
+  *o += l.forced;
+  Family(o, "sextant_target_drained", "gauge", "1 while the target is drained.");
+  *o += l.drained;
+  Family(o, "sextant_health_checks_total", "counter", "Health checks run per target.");
+  *o += l.checks;
+  Family(o, "sextant_target_flaps_total", "counter",
+         "Changes of the checks' verdict (up, down, drained) per target.");
+  *o += l.flaps;
+  Family(o, "sextant_health_check_latency_seconds", "gauge",
+         "Duration of the target's last health check.");
+  *o += l.latency;
+  Family(o, "sextant_health_check_duration_seconds", "histogram",
+         "Duration of the target's health checks.");
+  *o += l.histogram;
+}
 
 }  // namespace
 
-std::string MetricsText(const maps::ControlBlock& block, const DaemonMetrics& d) {
-  int lcores = 0;
-  const maps::LcoreCounters total = maps::SumLcores(block, &lcores);
+std::string MetricsText(const DaemonMetrics& d) {
   std::string o;
-  Family(&o, "sextant_snapshot_generation", "gauge", "Snapshot generation the dataplane serves.");
-  absl::StrAppend(&o, "sextant_snapshot_generation ",
-                  block.hdr.active_generation.load(std::memory_order_acquire), "\n");
-  Family(&o, "sextant_dataplane_lcores", "gauge", "Dataplane lcores that have counted anything.");
-  absl::StrAppend(&o, "sextant_dataplane_lcores ", lcores, "\n");
-  Family(&o, "sextant_packets_total", "counter", "Packets received and sent by the dataplane.");
-  absl::StrAppend(&o, "sextant_packets_total{direction=\"rx\"} ", total.rx_packets, "\n");
-  absl::StrAppend(&o, "sextant_packets_total{direction=\"tx\"} ", total.tx_packets, "\n");
-  Family(&o, "sextant_queries_total", "counter", "DNS queries answered by the dataplane.");
-  absl::StrAppend(&o, "sextant_queries_total ", total.queries, "\n");
-  Family(&o, "sextant_responses_total", "counter", "Responses by rcode.");
-  for (int k = 0; k < 16; ++k) {
-    if (total.rcode[k] == 0 && k != 0 && k != 2 && k != 3 && k != 5) continue;
-    absl::StrAppend(&o, "sextant_responses_total{rcode=\"", RcodeLabel(k), "\"} ", total.rcode[k],
-                    "\n");
-  }
-  Family(&o, "sextant_truncated_total", "counter", "Responses sent with TC set.");
-  absl::StrAppend(&o, "sextant_truncated_total ", total.truncated, "\n");
-  Family(&o, "sextant_exception_packets_total", "counter",
-         "Packets handed to the kernel exception path (TCP, non-DNS).");
-  absl::StrAppend(&o, "sextant_exception_packets_total ", total.exception_packets, "\n");
-  Family(&o, "sextant_dropped_total", "counter", "Packets dropped by the dataplane, by reason.");
-  for (int k = 0; k < 6; ++k) {
-    absl::StrAppend(&o, "sextant_dropped_total{reason=\"", kDropNames[k], "\"} ", total.dropped[k],
-                    "\n");
-  }
-  const int64_t beat =
-      static_cast<int64_t>(block.hdr.control_heartbeat_unix_ms.load(std::memory_order_relaxed));
-  Family(&o, "sextant_control_heartbeat_timestamp_seconds", "gauge",
-         "When sextant-control last marked itself alive.");
-  absl::StrAppendFormat(&o, "sextant_control_heartbeat_timestamp_seconds %.3f\n", beat / 1000.0);
-  Family(&o, "sextant_reloads_total", "counter", "Config and zone reloads, by result.");
-  absl::StrAppend(&o, "sextant_reloads_total{result=\"ok\"} ", d.reloads_ok, "\n");
-  absl::StrAppend(&o, "sextant_reloads_total{result=\"refused\"} ", d.reloads_refused, "\n");
-  Family(&o, "sextant_last_reload_timestamp_seconds", "gauge", "When the last reload ran.");
-  absl::StrAppendFormat(&o, "sextant_last_reload_timestamp_seconds %.3f\n",
-                        d.last_reload_unix_ms / 1000.0);
-
-  Family(&o, "sextant_target_up", "gauge",
-         "1 when the dataplane hands the target out (up and not drained), as it reads the word.");
-  std::string forced, drained, checks, latency;
-  for (const DaemonMetrics::Target& t : d.targets) {
-    const std::string labels =
-        absl::StrCat("{target=\"", Label(t.name), "\",datacenter=\"", Label(t.datacenter), "\"}");
-    const bool up = (t.word & maps::kHealthUp) && !(t.word & maps::kHealthDrained);
-    absl::StrAppend(&o, "sextant_target_up", labels, " ", up ? 1 : 0, "\n");
-    absl::StrAppend(&forced, "sextant_target_forced", labels, " ",
-                    (t.word & maps::kHealthForced) ? 1 : 0, "\n");
-    absl::StrAppend(&drained, "sextant_target_drained", labels, " ",
-                    (t.word & maps::kHealthDrained) ? 1 : 0, "\n");
-    absl::StrAppend(&checks, "sextant_health_checks_total", labels, " ", t.checks, "\n");
-    if (t.last_latency_us >= 0) {
-      absl::StrAppendFormat(&latency, "sextant_health_check_latency_seconds%s %.6f\n", labels,
-                            t.last_latency_us / 1e6);
-    }
-  }
-  Family(&o, "sextant_target_forced", "gauge", "1 while an operator override holds the target.");
-  o += forced;
-  Family(&o, "sextant_target_drained", "gauge", "1 while the target is drained.");
-  o += drained;
-  Family(&o, "sextant_health_checks_total", "counter", "Health checks run per target.");
-  o += checks;
-  Family(&o, "sextant_health_check_latency_seconds", "gauge",
-         "Duration of the target's last health check.");
-  o += latency;
-  o += d.extra;
+  exporter::AppendBuildInfo(&o, "control");
+  Reloads(&o, d);
+  GeoMaps(&o, d);
+  Targets(&o, d);
+  o += d.extra;  // the fleet's families
   return o;
 }
 
@@ -127,7 +141,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   });
   m->server_->Get("/metrics",
                   [render = std::move(render)](const httplib::Request&, httplib::Response& res) {
-                    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
+                    res.set_content(render(), exporter::kMetricsContentType);
                   });
   if (port == 0) {
     m->port_ = m->server_->bind_to_any_port(host);

@@ -53,6 +53,15 @@ absl::StatusOr<CompiledGeoMap> CompileGeoMap(const GeoMapConfig& config);
 // 1,234 networks (v4 1,000, v6 234), 3 datacenters, 45 ms".
 std::string GeoMapSummary(const std::string& name, const CompiledGeoMap& map, int64_t ms);
 
+// What a snapshot's build says of each geo map: the log line (GeoMapSummary) and, for /metrics,
+// the database's build date and the networks the table encodes.
+struct GeoMapBuilt {
+  std::string name;
+  std::string summary;
+  uint64_t build_epoch = 0;  // 0: no database (nets/latency files only)
+  uint64_t networks = 0;
+};
+
 // Great-circle distance in kilometres (haversine, mean Earth radius).
 double GreatCircleKm(double lat1, double lon1, double lat2, double lon2);
 

@@ -65,6 +65,7 @@ class HealthChecker::Engine {
     bool has_result = false;
     CheckResult last;
     uint64_t checks_run = 0;
+    CheckLatencyHistogram latency;
   };
 
   struct Change {
@@ -209,6 +210,7 @@ void HealthChecker::Engine::OnCheckResult(Target* t, const CheckResult& r) {
     ++t->checks_run;
     t->has_result = true;
     t->last = r;
+    t->latency.Observe(r.latency_us);
     if (t->damping.OnCheck(r.ok, t->spec.rise, t->spec.fall)) {
       const bool up = t->damping.up();
       t->since_ms = r.finished_unix_ms;
@@ -302,6 +304,7 @@ TargetStatus HealthChecker::Engine::Snapshot(const Target& t) {
   s.consecutive_ok = t.damping.ok_streak();
   s.consecutive_fail = t.damping.fail_streak();
   s.checks_run = t.checks_run;
+  s.latency = t.latency;
   return s;
 }
 

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/health_check.h"
+#include "control/health/check_latency.h"
 
 namespace sextant::control {
 
@@ -61,6 +62,7 @@ struct TargetStatus {
   uint32_t consecutive_ok = 0;
   uint32_t consecutive_fail = 0;
   uint64_t checks_run = 0;
+  CheckLatencyHistogram latency;  // every result's
 };
 
 // Engine-wide counters, for the benchmark and `sextantctl status`.

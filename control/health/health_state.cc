@@ -101,6 +101,7 @@ bool HealthTable::SetChecked(const std::string& name, bool up, int64_t now_ms, b
   auto it = targets_.find(name);
   if (it == targets_.end()) return false;
   if (it->second.up != up || it->second.drained != drained) {
+    ++it->second.flaps;
     it->second.up = up;
     it->second.drained = drained;
     it->second.since_unix_ms = now_ms;
@@ -110,7 +111,8 @@ bool HealthTable::SetChecked(const std::string& name, bool up, int64_t now_ms, b
 }
 
 void HealthTable::RecordResult(const std::string& name, bool ok, const std::string& text,
-                               int64_t latency_us, int64_t now_ms, uint64_t checks) {
+                               int64_t latency_us, int64_t now_ms, uint64_t checks,
+                               const CheckLatencyHistogram& latency) {
   auto it = targets_.find(name);
   if (it == targets_.end()) return;
   TargetHealth& t = it->second;
@@ -120,6 +122,7 @@ void HealthTable::RecordResult(const std::string& name, bool ok, const std::stri
   t.last_latency_us = latency_us;
   t.last_check_unix_ms = now_ms;
   t.checks = checks;
+  t.latency = latency;
 }
 
 absl::Status HealthTable::Force(const std::string& name, bool datacenter, ForcedState state,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/health/check_latency.h"
 
 namespace sextant::control {
 
@@ -62,6 +63,10 @@ struct TargetHealth {
   int64_t last_latency_us = 0;
   int64_t last_check_unix_ms = 0;
   uint64_t checks = 0;
+  // For /metrics: the checks' verdict changes (up <-> down or drained), and every result's
+  // latency (as the checker observed them).
+  uint64_t flaps = 0;
+  CheckLatencyHistogram latency;
 };
 
 // A configured target as the daemon hands it over on (re)load.
@@ -94,7 +99,7 @@ class HealthTable {
   bool SetChecked(const std::string& name, bool up, int64_t now_ms, bool drained = false);
   // Records a check's result for status output (no state change).
   void RecordResult(const std::string& name, bool ok, const std::string& text, int64_t latency_us,
-                    int64_t now_ms, uint64_t checks);
+                    int64_t now_ms, uint64_t checks, const CheckLatencyHistogram& latency = {});
 
   // Operator overrides. `datacenter` selects every target of that datacenter instead of one.
   absl::Status Force(const std::string& name, bool datacenter, ForcedState state,

@@ -14,6 +14,8 @@
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -44,9 +46,61 @@ struct WorkerContext {
   const PathConfig* path;
   SnapshotFollower* follower;
   maps::LcoreCounters* counters;
+  maps::LcoreAnswers* answers;
   const std::atomic<bool>* stop;
-  TapSampler* tap;  // null: dnstap off
+  TapSampler* tap;                  // null: dnstap off
+  maps::ControlBlock* stats_block;  // non-null: this loop also publishes the NIC statistics
 };
+
+// Copies port `port`'s statistics and link state into the control block's port slot `slot`
+// (maps::PortStats), for the exporter and sextantctl. On the main lcore, about once a second.
+void PublishPortStats(maps::ControlBlock* b, uint32_t slot, uint16_t port) {
+  if (slot >= maps::kMaxPorts) return;
+  maps::PortStats& p = b->ports[slot];
+  rte_eth_stats s{};
+  if (rte_eth_stats_get(port, &s) != 0) return;
+  rte_eth_link link{};
+  rte_eth_link_get_nowait(port, &link);
+  if (p.updated_unix_ms.load(std::memory_order_relaxed) == 0) {
+    char name[RTE_ETH_NAME_MAX_LEN] = {};
+    rte_eth_dev_get_name_by_port(port, name);
+    std::snprintf(p.name, sizeof(p.name), "%s", name);
+  }
+  maps::CounterSet(p.port_id, port);
+  maps::CounterSet(p.link_up, link.link_status == RTE_ETH_LINK_UP ? 1 : 0);
+  maps::CounterSet(p.link_speed_mbps,
+                   link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed);
+  maps::CounterSet(p.ipackets, s.ipackets);
+  maps::CounterSet(p.opackets, s.opackets);
+  maps::CounterSet(p.ibytes, s.ibytes);
+  maps::CounterSet(p.obytes, s.obytes);
+  maps::CounterSet(p.imissed, s.imissed);
+  maps::CounterSet(p.ierrors, s.ierrors);
+  maps::CounterSet(p.oerrors, s.oerrors);
+  maps::CounterSet(p.rx_nombuf, s.rx_nombuf);
+  rte_eth_dev_info info{};
+  uint32_t queues = 0;
+  if (rte_eth_dev_info_get(port, &info) == 0) {
+    queues =
+        std::min<uint32_t>(std::max(info.nb_rx_queues, info.nb_tx_queues), maps::kMaxPortQueues);
+  }
+  maps::CounterSet(p.queues, queues);
+  for (uint32_t q = 0; q < queues; ++q) {
+    maps::CounterSet(p.q_ipackets[q], s.q_ipackets[q]);
+    maps::CounterSet(p.q_opackets[q], s.q_opackets[q]);
+    maps::CounterSet(p.q_errors[q], s.q_errors[q]);
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  p.updated_unix_ms.store(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()),
+      std::memory_order_release);
+}
+
+// The data port (slot 0) and the answer port when it is another (slot 1).
+void PublishPorts(maps::ControlBlock* b, uint16_t port, uint16_t tx_port) {
+  PublishPortStats(b, 0, port);
+  if (tx_port != port) PublishPortStats(b, 1, tx_port);
+}
 
 // Frees what a tx burst did not take, counting it as a drop.
 inline void TxOrFree(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
@@ -74,7 +128,14 @@ int WorkerLoop(void* arg) {
   rte_mbuf* rx[kBurst];
   rte_mbuf* tx[kBurst];
   rte_mbuf* exc[kBurst];
+  // The only lcore also publishes the NIC statistics, between bursts, about once a second.
+  const uint64_t stats_every = rte_get_timer_hz();
+  uint64_t next_stats = 0;
   while (!w.stop->load(std::memory_order_relaxed)) {
+    if (ABSL_PREDICT_FALSE(w.stats_block != nullptr) && rte_get_timer_cycles() >= next_stats) {
+      PublishPorts(w.stats_block, w.port, w.tx_port);
+      next_stats = rte_get_timer_cycles() + stats_every;
+    }
     // Between bursts we hold no snapshot reference: this is the quiescent point that lets
     // the follower unmap an old snapshot.
     qsbr.Quiescent(reader);
@@ -98,7 +159,7 @@ int WorkerLoop(void* arg) {
         const uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
         TxOffload off;
         const Verdict v = ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine,
-                                       ctr, &off, w.tap);
+                                       ctr, &off, w.tap, w.answers);
         if (v == Verdict::kTransmit) {
           m->data_len = static_cast<uint16_t>(len);
           m->pkt_len = len;
@@ -365,9 +426,18 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
   unsigned lcore;
   if (main_is_worker_) {
     lcore = rte_lcore_id();
-    ctx[0] = WorkerContext{this,  port_,    tx_port_,  tap_port_,
-                           0,     &path_,   follower_, &block_->lcores[lcore],
-                           &stop, tap_of(0)};
+    ctx[0] = WorkerContext{this,
+                           port_,
+                           tx_port_,
+                           tap_port_,
+                           0,
+                           &path_,
+                           follower_,
+                           &block_->lcores[lcore],
+                           &block_->answers[lcore],
+                           &stop,
+                           tap_of(0),
+                           block_};
     WorkerLoop(&ctx[0]);
     return;
   }
@@ -381,12 +451,16 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &path_,
                            follower_,
                            &block_->lcores[lcore],
+                           &block_->answers[lcore],
                            &stop,
-                           tap_of(q)};
+                           tap_of(q),
+                           nullptr};
     rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
     ++q;
   }
-  while (!stop.load(std::memory_order_relaxed)) {
+  // The main lcore publishes the NIC statistics about once a second while the workers serve.
+  for (int tick = 0; !stop.load(std::memory_order_relaxed); ++tick) {
+    if (tick % 20 == 0) PublishPorts(block_, port_, tx_port_);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   rte_eal_mp_wait_lcore();

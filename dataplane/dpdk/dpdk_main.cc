@@ -21,6 +21,7 @@
 #include "dataplane/dpdk/dpdk_dataplane.h"
 #include "dataplane/dpdk/port_settings.h"
 #include "dataplane/dpdk/setup_hints.h"
+#include "dataplane/dpdk/telemetry.h"
 #include "dataplane/instance.h"
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
@@ -81,6 +82,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   SnapshotFollower& follower = *inst.follower;
   auto dp = DpdkDataplane::Create(settings, &follower, cb);
   if (!dp.ok()) return Fail(absl::StrCat("instance ", inst.name, ": ", dp.status().message()));
+  RegisterTelemetry(cb);
   std::unique_ptr<KernelListener> listener;
   std::thread listener_thread;
   std::atomic<bool> listener_stop{false};
@@ -90,7 +92,8 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
     lo.listen = tcp_addrs;
     lo.udp = false;
     lo.tcp = true;
-    auto l = KernelListener::Create(lo, &follower, &cb->lcores[kListenerCounterBase]);
+    auto l = KernelListener::Create(lo, &follower, &cb->lcores[kListenerCounterBase],
+                                    &cb->answers[kListenerCounterBase]);
     if (!l.ok()) {
       return Fail(absl::StrCat("instance ", inst.name,
                                ": exception-path TCP listener: ", l.status().message()));
@@ -127,6 +130,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
   listener_stop = true;
   if (listener) listener->Stop();
   if (listener_thread.joinable()) listener_thread.join();
+  StopTelemetry();
   dnstap->reset();  // every sampler has stopped: write what the rings hold, close the output
   LogStopped(inst.name, g_dpdk_signal.load(), follower.generation(), *cb);
   return 0;

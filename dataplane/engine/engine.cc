@@ -36,6 +36,7 @@ struct Reply {
   bool echo_ecs = true;       // echo the ECS option (not when the option itself was bad)
   bool ede_not_auth = false;  // EDE 20 in the OPT (REFUSED: not authoritative)
   uint8_t ecs_scope = 0;
+  uint32_t site = 0;  // AnswerInfo::site
 };
 
 // The room a response has: TCP up to 64 KiB; UDP 512 without EDNS, else the smaller of the
@@ -114,6 +115,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void AnswerIn(const SnapshotView& v, const Q
     r->additional = responder.counts[2];
   }
   r->pos = w.pos();
+  r->site = responder.site;
   static constexpr uint16_t kRcodeOf[] = {dns::kNoError, dns::kNoError, dns::kNxDomain,
                                           dns::kNoError, dns::kRefused, dns::kServFail};
   r->rcode = kRcodeOf[static_cast<int>(state)];
@@ -287,6 +289,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   if (info != nullptr) {
     info->rcode = r.rcode;
     info->truncated = r.tc;
+    info->qtype = q.qtype;
+    info->site = r.site;
   }
   return pos;
 }

@@ -28,6 +28,10 @@ struct ClientInfo {
 struct AnswerInfo {
   uint16_t rcode = 0;  // extended rcode (BADVERS = 16)
   bool truncated = false;
+  uint16_t qtype = 0;  // the question's type (0: no question)
+  // The geo site answered from: 1 + the kMembers index of the site member a geo or latency
+  // resource picked (maps::kMaxSiteSlots); 0 = none.
+  uint32_t site = 0;
 };
 
 inline constexpr size_t kMaxDnsMessage = 65535;

@@ -97,7 +97,9 @@ ABSL_ATTRIBUTE_NOINLINE const maps::Member* GeoSite(Self<kTrace>& self, const Re
                .resource = IndexOf(self, g),
                .list = c.list_id});
   }
-  return k < g.member_count ? &m[k] : nullptr;
+  if (k >= g.member_count) return nullptr;
+  self.site = g.member_first + k + 1;
+  return &m[k];
 }
 
 // The resource a writer answers: r itself, or (kGeo) the site the lookup picks for this client,

@@ -165,6 +165,7 @@ class Evaluator {
       if (first == r.member_count) first = k;
       if (MemberUp(ri, m[k], static_cast<uint16_t>(k), depth) &&
           Take(ri, m[k], static_cast<uint16_t>(k), depth) > 0) {
+        if (out_.site == 0) out_.site = r.member_first + k + 1;
         return;
       }
       out_.any_down = true;
@@ -176,6 +177,7 @@ class Evaluator {
         depth + 1 < kMaxPolicyDepth) {
       if (trace_) trace_->Add(ri, static_cast<uint16_t>(first), PolicyTrace::kAllDownRule);
       Eval(m[first].ref, depth + 1, true);
+      if (out_.site == 0 && out_.n > 0) out_.site = r.member_first + first + 1;
     }
   }
 

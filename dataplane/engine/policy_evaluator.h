@@ -35,6 +35,9 @@ struct Selection {
   // client), and the ECS scope of the answer (output: the largest of the geo lookups made).
   const struct GeoClient* client = nullptr;
   uint8_t scope = 0;
+  // The geo site answered from (AnswerInfo::site): 1 + the member index of the first geo or
+  // latency resource's site that answered; 0 = none.
+  uint32_t site = 0;
 };
 
 // Evaluates resource `resource` for one query: every member's health, nesting, the all-down

@@ -113,6 +113,9 @@ class Responder {
   // The ECS scope of what was answered: the largest of the geo lookups made; 0 when the answer
   // does not depend on the client.
   uint8_t ecs_scope = 0;
+  // The geo site answered from (AnswerInfo::site): the last geo lookup's pick, or what the
+  // general evaluator answered from.
+  uint32_t site = 0;
 
   // Answers IN-class data for `qname` (the question, at offset 12 in the message). Always
   // inlined into Answer, its one caller.
@@ -241,6 +244,7 @@ class Responder {
     }
     EvaluateResource(v_, v_.health, rs.resource, &sel, trace);
     ecs_scope = std::max(ecs_scope, sel.scope);
+    if (sel.site != 0) site = sel.site;
     if (sel.outcome == PolicyOutcome::kServFail) return sel.outcome;
     if (sel.outcome == PolicyOutcome::kNoData || sel.n == 0) return PolicyOutcome::kNoData;
     if (ABSL_PREDICT_TRUE(owner.ptr != 0 && rs.rdata_names == maps::kRdataNoNames)) {

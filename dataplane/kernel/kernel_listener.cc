@@ -105,18 +105,23 @@ absl::Status OpenAddress(const ListenerOptions& options, ListenAddress* address,
 }  // namespace
 
 KernelListener::KernelListener(const ListenerOptions& options, SnapshotFollower* follower,
-                               maps::LcoreCounters* counters)
-    : options_(options), follower_(follower), counters_(counters) {}
+                               maps::LcoreCounters* counters, maps::LcoreAnswers* answers)
+    : options_(options), follower_(follower), counters_(counters), answers_(answers) {}
 
 KernelListener::~KernelListener() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<KernelListener>> KernelListener::Create(
-    const ListenerOptions& options, SnapshotFollower* follower, maps::LcoreCounters* counters) {
+    const ListenerOptions& options, SnapshotFollower* follower, maps::LcoreCounters* counters,
+    maps::LcoreAnswers* answers) {
   if (absl::Status valid = ValidateOptions(options, follower); !valid.ok()) return valid;
-  std::unique_ptr<KernelListener> l(new KernelListener(options, follower, counters));
+  std::unique_ptr<KernelListener> l(new KernelListener(options, follower, counters, answers));
   if (counters == nullptr) {
     l->owned_counters_ = std::make_unique<maps::LcoreCounters[]>(l->counter_slots());
     l->counters_ = l->owned_counters_.get();
+  }
+  if (answers == nullptr) {
+    l->owned_answers_ = std::make_unique<maps::LcoreAnswers[]>(l->counter_slots());
+    l->answers_ = l->owned_answers_.get();
   }
   std::vector<std::vector<UdpServer::Socket>> udp(options.udp ? options.udp_threads : 0);
   std::vector<UniqueFd> tcp;
@@ -180,7 +185,7 @@ absl::Status KernelListener::Run(const std::atomic<bool>& stop) {
   int slot = 0;
   auto next_thread = [&] {
     TapRing* ring = static_cast<size_t>(slot) < tap_rings_.size() ? tap_rings_[slot] : nullptr;
-    const ServingThread thread(follower_, ids[slot], &counters_[slot], stopping,
+    const ServingThread thread(follower_, ids[slot], &counters_[slot], &answers_[slot], stopping,
                                TapSampler(ring, tap_every_));
     ++slot;
     return thread;

@@ -32,10 +32,11 @@ class KernelListener {
   // Opens and binds every socket now, so that start-up errors ("listen 127.0.0.1:53: Address
   // already in use (tcp)") surface here, not in a thread. `follower` must outlive the listener.
   // `counters` points at an array with at least counter_slots() entries (thread i writes entry
-  // i: UDP workers first, then the TCP thread) or is null.
-  static absl::StatusOr<std::unique_ptr<KernelListener>> Create(const ListenerOptions& options,
-                                                                SnapshotFollower* follower,
-                                                                maps::LcoreCounters* counters);
+  // i: UDP workers first, then the TCP thread) or is null; `answers` likewise (the entries of
+  // the same index as `counters` in the control block).
+  static absl::StatusOr<std::unique_ptr<KernelListener>> Create(
+      const ListenerOptions& options, SnapshotFollower* follower, maps::LcoreCounters* counters,
+      maps::LcoreAnswers* answers = nullptr);
   ~KernelListener();
   KernelListener(const KernelListener&) = delete;
   KernelListener& operator=(const KernelListener&) = delete;
@@ -59,15 +60,17 @@ class KernelListener {
 
  private:
   KernelListener(const ListenerOptions& options, SnapshotFollower* follower,
-                 maps::LcoreCounters* counters);
+                 maps::LcoreCounters* counters, maps::LcoreAnswers* answers);
 
   ListenerOptions options_;
   SnapshotFollower* follower_;
   maps::LcoreCounters* counters_;
   std::unique_ptr<maps::LcoreCounters[]> owned_counters_;  // when the caller passes none
-  std::vector<ListenAddress> addresses_;                   // as bound
-  std::unique_ptr<UdpServer> udp_;                         // null without UDP
-  std::unique_ptr<TcpServer> tcp_;                         // null without TCP
+  maps::LcoreAnswers* answers_;
+  std::unique_ptr<maps::LcoreAnswers[]> owned_answers_;  // when the caller passes none
+  std::vector<ListenAddress> addresses_;                 // as bound
+  std::unique_ptr<UdpServer> udp_;                       // null without UDP
+  std::unique_ptr<TcpServer> tcp_;                       // null without TCP
   std::atomic<bool> stop_{false};
   bool ran_ = false;
   std::vector<TapRing*> tap_rings_;  // empty: dnstap off

@@ -48,11 +48,16 @@ struct QueryEndpoints {
 
 class ServingThread {
  public:
-  // `counters` is this thread's slot: it is the only writer. `tap` samples queries for dnstap
-  // (default: off).
+  // `counters` and `answers` are this thread's slots: it is the only writer. `tap` samples
+  // queries for dnstap (default: off).
   ServingThread(SnapshotFollower* follower, int qsbr_id, maps::LcoreCounters* counters,
-                StopFlags stopping, TapSampler tap = {})
-      : follower_(follower), qsbr_id_(qsbr_id), ctr_(*counters), stopping_(stopping), tap_(tap) {}
+                maps::LcoreAnswers* answers, StopFlags stopping, TapSampler tap = {})
+      : follower_(follower),
+        qsbr_id_(qsbr_id),
+        ctr_(*counters),
+        answers_(*answers),
+        stopping_(stopping),
+        tap_(tap) {}
 
   bool stopping() const { return stopping_(); }
 
@@ -98,6 +103,7 @@ class ServingThread {
       return 0;
     }
     maps::CountAnswer(ctr_, info.rcode, info.truncated);
+    maps::CountAnswerSite(answers_, info.qtype, info.site);
     return rlen;
   }
 
@@ -123,6 +129,7 @@ class ServingThread {
   SnapshotFollower* follower_;
   int qsbr_id_;
   maps::LcoreCounters& ctr_;
+  maps::LcoreAnswers& answers_;
   StopFlags stopping_;
   TapSampler tap_;
   uint64_t served_generation_ = 0;

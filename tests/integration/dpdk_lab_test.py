@@ -6,9 +6,12 @@ Checks, for net_af_packet: UDP over IPv4 and IPv6 with ARP and ND answered by th
 client's neighbour table starts empty), TCP through the exception path, ping and ping6, a
 VLAN-tagged query, a bounded dnsperf run with no loss, and 50 snapshot switches under load with
 no loss and no answer mixing two generations, and that the sysctls the dataplane changed on the
-af_packet interface are back once it stops; for net_tap: UDP, TCP, ping and a short dnsperf.
+af_packet interface are back once it stops; the port's statistics (link, packets, per queue)
+through sextant-exporter and Sextant's counters through DPDK telemetry (/sextant/stats,
+/sextant/lcores on the telemetry socket); for net_tap: UDP, TCP, ping and a short dnsperf.
 Prints 'N passed, M failed'."""
 import argparse
+import json
 import os
 import struct
 import re
@@ -191,6 +194,47 @@ class QuietSysctls:
                   f"{self.values()} != {want}; {log[-300:]}")
 
 
+def telemetry(lab: Lab, cmd: str):
+    """One command on the dataplane's DPDK telemetry socket (SOCK_SEQPACKET, JSON replies)."""
+    path = f"/var/run/dpdk/{lab.file_prefix}/dpdk_telemetry.v2"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(5)
+        s.connect(path)
+        s.recv(16384)  # the greeting: version, pid, max_output_len
+        s.send(cmd.encode())
+        return json.loads(s.recv(1 << 16).decode())
+
+
+def nic_metrics_and_telemetry(lab: Lab, res: Results, sent: int):
+    """After the dnsperf run: the port's statistics through sextant-exporter, and Sextant's
+    counters through DPDK telemetry beside the ethdev ones."""
+    lab.start_exporter()
+    time.sleep(1.5)  # the main lcore copies the statistics about once a second
+    m = lab.exporter_metrics()
+    port = 'port="net_af_packet0"'
+    rx = m.get(f"sextant_nic_received_packets_total{{{port}}}", 0)
+    res.check("af_packet: exporter: NIC link up, received >= dnsperf's queries, its drop counters "
+              "exported",
+              m.get(f"sextant_nic_link_up{{{port}}}") == 1 and rx >= sent and
+              m.get(f"sextant_nic_transmitted_packets_total{{{port}}}", 0) >= sent and
+              f"sextant_nic_missed_packets_total{{{port}}}" in m and
+              f"sextant_nic_rx_mbuf_allocation_failures_total{{{port}}}" in m and
+              m.get(f'sextant_nic_queue_received_packets_total{{{port},queue="0"}}', 0) >= sent,
+              json.dumps({k: v for k, v in m.items() if "nic" in k}))
+    listed = telemetry(lab, "/")
+    stats = telemetry(lab, "/sextant/stats").get("/sextant/stats", {})
+    lcores = telemetry(lab, "/sextant/lcores").get("/sextant/lcores", {})
+    res.check("af_packet: DPDK telemetry lists /sextant/stats and /sextant/lcores beside /ethdev",
+              {"/sextant/stats", "/sextant/lcores", "/ethdev/stats"} <= set(listed.get("/", [])),
+              json.dumps(listed))
+    res.check("af_packet: telemetry /sextant/stats and /sextant/lcores agree with the exporter",
+              stats.get("queries", 0) >= sent and stats.get("noerror", 0) > 0 and
+              stats.get("generation") == m.get("sextant_snapshot_generation") and
+              stats.get("dataplanes_attached") == 1 and
+              sum(v.get("queries", 0) for v in lcores.values()) == stats.get("queries"),
+              json.dumps({"stats": stats, "lcores": lcores}))
+
+
 def switch_under_load(lab: Lab, res: Results):
     checker = Consistency(lab)
     checker.start()
@@ -298,6 +342,7 @@ def run_pmd(args, pmd: str, res: Results):
             sent, completed, lost, out = dnsperf(lab, 10, 5000)
             res.check("af_packet: dnsperf 10 s at 5k qps, zero loss",
                       sent > 40000 and lost == 0 and completed == sent, out[-600:])
+            nic_metrics_and_telemetry(lab, res, sent)
             r = lab.ns_run(["dnsperf", "-s", APPLIANCE_V6, "-d", str(lab.workdir / "queries.txt"),
                             "-l", "3", "-Q", "2000"], timeout=40)
             res.check("af_packet: dnsperf over IPv6, zero loss",
@@ -343,6 +388,14 @@ def multi_queue(args, res: Results):
         res.check("multiqueue: both lcores answer, zero loss",
                   lost == 0 and sent > 10000 and per_lcore[1] > 1000 and per_lcore[2] > 1000,
                   f"sent={sent} lost={lost} queries per lcore={per_lcore[:4]}")
+        lab.start_exporter()
+        time.sleep(1.5)
+        m = lab.exporter_metrics()
+        q = [m.get(f'sextant_nic_queue_received_packets_total{{port="net_af_packet0",queue="{i}"}}',
+                   0) for i in (0, 1)]
+        res.check("multiqueue: the exporter shows both RX queues' packets",
+                  q[0] > 1000 and q[1] > 1000,
+                  json.dumps({k: v for k, v in m.items() if "queue" in k}))
 
 
 def main():

@@ -321,11 +321,12 @@ def overrides_and_persistence(lab, b, res):
     res.check("sextantctl status", st.returncode == 0 and "generation" in st.stdout and
               "1 forced" in st.stdout, st.stdout + st.stderr)
     # /metrics (Prometheus text) shows the same: the forced target not handed out, the
-    # dataplane's query and rcode counters, the generation and reloads.
-    before = lab.metrics()
+    # dataplane's query and rcode counters (sextant-exporter's), the generation and reloads.
+    lab.start_exporter()
+    before = lab.exporter_metrics()
     for _ in range(5):
         lab.dig("web.hl.test", "A")
-    m = lab.metrics()
+    m = {**lab.metrics(), **lab.exporter_metrics()}
     tcp1 = next((k for k in m if k.startswith('sextant_target_up{target="tcp1"')), None)
     gen = next((ln.split()[1] for ln in st.stdout.splitlines() if ln.startswith("generation")), "")
     res.check("/metrics: the forced target, queries, generation and reloads",

@@ -134,8 +134,14 @@ def build_and_install(args, res):
               "the man pages, sextantctl's bash completion and JSON Schemas",
               all(f in contents for f in (
                   "./usr/sbin/sextant-control", "./usr/sbin/sextant-dataplane",
+                  "./usr/sbin/sextant-exporter",
                   "./usr/bin/sextantctl", "./lib/systemd/system/sextant-control.service",
                   "./lib/systemd/system/sextant-dataplane.service",
+                  "./lib/systemd/system/sextant-exporter.service",
+                  "./etc/default/sextant-exporter",
+                  "./usr/share/man/man8/sextant-exporter.8.gz",
+                  "./usr/share/doc/sextant/examples/sextant.json",
+                  "./usr/share/doc/sextant/examples/sextant-alerts.yml",
                   "./usr/lib/sysusers.d/sextant.conf", "./usr/lib/tmpfiles.d/sextant.conf",
                   "./etc/sextant/sextant.yaml", "./etc/default/sextant-dataplane",
                   "./usr/share/man/man5/sextant.yaml.5.gz",
@@ -169,17 +175,45 @@ def installed_files(res):
     r = run(["dpkg-query", "--showformat=${Conffiles}", "--show", "sextant"], check=False)
     res.check("the config and the dataplane's defaults are conffiles",
               "/etc/sextant/sextant.yaml" in r.stdout and
-              "/etc/default/sextant-dataplane" in r.stdout, r.stdout)
-    for b in ("/usr/sbin/sextant-control", "/usr/sbin/sextant-dataplane", "/usr/bin/sextantctl"):
+              "/etc/default/sextant-dataplane" in r.stdout and
+              "/etc/default/sextant-exporter" in r.stdout, r.stdout)
+    for b in ("/usr/sbin/sextant-control", "/usr/sbin/sextant-dataplane",
+              "/usr/sbin/sextant-exporter", "/usr/bin/sextantctl"):
         r = run([b, "--version"], check=False)
         res.check(f"{os.path.basename(b)} --version names version, revision and both ABIs",
                   r.returncode == 0 and re.search(
                       r"^\S+ \d+\.\d+\.\d+ \(git [0-9a-f]+(-dirty)?\), snapshot ABI \d+, "
                       r"control block ABI \d+$", r.stdout.strip()), r.stdout + r.stderr)
     r = run(["systemd-analyze", "verify", str(UNITS / "sextant-control.service"),
-             str(UNITS / "sextant-dataplane.service")], check=False, timeout=120)
-    res.check("systemd-analyze verify accepts both units",
+             str(UNITS / "sextant-dataplane.service"), str(UNITS / "sextant-exporter.service")],
+            check=False, timeout=120)
+    res.check("systemd-analyze verify accepts the three units",
               r.returncode == 0 and "sextant" not in r.stderr, r.stdout + r.stderr)
+
+
+def scrape_exporter():
+    """sextant-exporter's /metrics at the address /etc/default/sextant-exporter names."""
+    listen = re.search(r"--listen (\S+)",
+                       environment_file("/etc/default/sextant-exporter")["SEXTANT_EXPORTER_ARGS"])
+    r = run(["ip", "netns", "exec", NETNS, "curl", "-s", "--max-time", "5",
+             f"http://{listen.group(1)}/metrics"], check=False)
+    return r.stdout
+
+
+def start_exporter_unit(work, procs):
+    """sextant-exporter.service's ExecStart as its User=; None when it never answers."""
+    unit = UNITS / "sextant-exporter.service"
+    s = unit_settings(unit)
+    env = environment_file("/etc/default/sextant-exporter")
+    log = open(work / "exporter.log", "w")
+    p = subprocess.Popen(as_unit_user(unit, expand(s["ExecStart"][0], env)), stdout=log,
+                         stderr=subprocess.STDOUT)
+    procs.append(p)
+    for _ in range(100):
+        if "sextant_queries_total" in scrape_exporter():
+            return p
+        time.sleep(0.1)
+    return None
 
 
 def serve(args, res):
@@ -245,6 +279,7 @@ def serve(args, res):
         res.check("sextantctl status finds the daemon and the attached dataplane",
                   r.returncode == 0 and re.search(r"^dataplanes\s+1 attached", r.stdout, re.M),
                   r.stdout + r.stderr)
+        exporter = start_exporter_unit(work, procs)
         dataplane.send_signal(signal.SIGHUP)
         time.sleep(0.5)
         r = run(["ip", "netns", "exec", NETNS, "dig", "+short", "+time=1", "+tries=2",
@@ -267,6 +302,11 @@ def serve(args, res):
                  "@127.0.0.1", "www.example.test", "A"], check=False)
         res.check("the dataplane keeps answering with control stopped", r.stdout.split() != [],
                   r.stdout)
+        if exporter is not None:
+            m = scrape_exporter()
+            res.check("sextant-exporter (as its unit runs it) serves the dataplane's counters "
+                      "with control stopped", "sextant_queries_total" in m and
+                      re.search(r"^sextant_dataplanes_attached 1$", m, re.M) is not None, m[-2000:])
     finally:
         for p in procs:
             if p.poll() is None:

@@ -146,17 +146,53 @@ def start_listener(dataplane, cfg, log_path, procs, ready):
     return port, p
 
 
-def scrape_metrics(url):
-    """GET a Prometheus /metrics page: {'name{labels}': value}."""
+def exporter_binary(control):
+    """sextant-exporter, built beside sextant-control (ctest passes only the two daemons)."""
+    return str(Path(control).parent / "sextant-exporter")
+
+
+def scrape(url, timeout=5):
+    """GET a /metrics URL: its text."""
     import urllib.request
-    with urllib.request.urlopen(url, timeout=5) as r:
-        text = r.read().decode()
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def parse_metrics(text):
+    """Prometheus text: {'name{labels}': value}."""
     out = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
             key, _, value = line.rpartition(" ")
             out[key] = float(value)
     return out
+
+
+def scrape_metrics(url):
+    """GET a Prometheus /metrics page: {'name{labels}': value}."""
+    return parse_metrics(scrape(url))
+
+
+def start_exporter(control, instance, log_path, procs, wait_s=10):
+    """Starts sextant-exporter for `instance` on a free loopback port, adds it to `procs`;
+    returns its /metrics URL once it answers."""
+    port = free_port()
+    log = open(log_path, "w")
+    p = subprocess.Popen([exporter_binary(control), "--instance", instance,
+                          "--listen", f"127.0.0.1:{port}"],
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    procs.append(p)
+    url = f"http://127.0.0.1:{port}/metrics"
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise RuntimeError(f"sextant-exporter exited: {open(log_path).read()[-2000:]}")
+        try:
+            scrape(url, timeout=1)
+            return url
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"sextant-exporter did not answer: {open(log_path).read()[-2000:]}")
 
 
 def free_port():
@@ -252,8 +288,19 @@ class Lab:
         return text
 
     def metrics(self):
-        """Scrapes /metrics: {'name{labels}': value}."""
+        """Scrapes control's /metrics: {'name{labels}': value}."""
         return scrape_metrics(self.metrics_url)
+
+    def start_exporter(self):
+        """Starts sextant-exporter for the lab's instance (stopped with the lab)."""
+        self.exporter_procs = getattr(self, "exporter_procs", [])
+        self.exporter_url = start_exporter(self.control, self.instance,
+                                           self.workdir / "exporter.log", self.exporter_procs)
+        return self.exporter_url
+
+    def exporter_metrics(self):
+        """Scrapes sextant-exporter's /metrics (the dataplane's families)."""
+        return parse_metrics(scrape(self.exporter_url))
 
     def start_control(self, wait_s=20, wrapper=()):
         """Starts the daemon on the lab config; returns once it has published. wrapper: a
@@ -406,6 +453,7 @@ class Lab:
     def cleanup(self):
         self.stop()
         self.stop_control()
+        stop_processes(getattr(self, "exporter_procs", []))
         run(f"ip netns del {self.ns}", check=False)
         run(f"ip link del {self.host_if}", check=False)
         for p in Path("/dev/shm").glob(f"{self.instance}.*"):
