@@ -41,7 +41,8 @@ import dns.query
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
 from lab import (Results, free_port, integration_args, remove_shm, run,  # noqa: E402
-                 scrape_metrics, start_listener, stop_processes, wait_for)
+                 schema_errors, schema_validators, scrape_metrics, start_listener,
+                 stop_processes, wait_for)
 
 INTERVAL = 0.2
 FALL = 2
@@ -340,6 +341,11 @@ def scenario_quorum(res, nodes):
               took and t_all - t0 <= limit + SLACK,
               answers(nodes, "web.fl.test"))
     h = json.loads(c.ctl("health", "--fleet", "--json").stdout or "[]")
+    st = json.loads(c.ctl("fleet", "status", "--json").stdout or "{}")
+    v = schema_validators()
+    errors = schema_errors(v["fleet-health"], h) + schema_errors(v["fleet-status"], st)
+    res.check("health --fleet --json and fleet status --json validate against "
+              "docs/schema/fleet-health and fleet-status", h != [] and not errors, errors)
     row = next((r for r in h if r["target"] == "web1"), {})
     res.check("health --fleet on C: web1's votes A, B down, C up; verdict down; quorum majority",
               row.get("votes") == {"A": "down", "B": "down", "C": "up"} and

@@ -30,13 +30,12 @@ import threading
 import time
 from pathlib import Path
 
-import jsonschema  # Debian's python3-jsonschema (scripts/install-deps.sh)
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent.parent
 sys.path.insert(0, str(HERE / "lib"))
 from lab import (Binaries, Results, free_port, integration_args, remove_shm, run,  # noqa: E402
-                 stop_processes, wait_for)
+                 schema_errors, schema_validators, stop_processes, wait_for)
 
 ADDR = "127.0.0.21"
 INSTANCE = f"sxctl{os.getpid()}"
@@ -88,35 +87,6 @@ control:
   state_file: {work}/control.state
   reload_delay: 50ms
 """
-
-
-def inline_refs(node, schemas):
-    """Replaces a {"$ref": "other.schema.json"} by that schema (an embedded resource, its own
-    $id), so that one Draft 2020-12 validator of any python3-jsonschema version checks it."""
-    if isinstance(node, dict):
-        ref = node.get("$ref", "")
-        if ref in schemas:
-            return inline_refs(schemas[ref], schemas)
-        return {k: inline_refs(v, schemas) for k, v in node.items()}
-    if isinstance(node, list):
-        return [inline_refs(v, schemas) for v in node]
-    return node
-
-
-def validators():
-    """A validator per command, from docs/schema/ (dump refers to health's schema)."""
-    schemas = {p.name: json.loads(p.read_text())
-               for p in (SOURCE / "docs" / "schema").glob("*.schema.json")}
-    out = {}
-    for name, schema in schemas.items():
-        jsonschema.Draft202012Validator.check_schema(schema)
-        out[name.removesuffix(".schema.json")] = jsonschema.Draft202012Validator(
-            inline_refs(schema, schemas))
-    return out
-
-
-def schema_errors(validator, doc):
-    return "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc))
 
 
 class Env(Binaries):
@@ -391,7 +361,7 @@ def main():
     args = integration_args()
     res = Results()
     env = Env(args)
-    v = validators()
+    v = schema_validators()
     try:
         env.start_daemon()
         env.start_dataplane()

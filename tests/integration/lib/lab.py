@@ -195,6 +195,42 @@ def start_exporter(control, instance, log_path, procs, wait_s=10):
     raise RuntimeError(f"sextant-exporter did not answer: {open(log_path).read()[-2000:]}")
 
 
+SOURCE_DIR = Path(__file__).resolve().parents[3]
+
+
+def _inline_refs(node, schemas):
+    """Replaces a {"$ref": "other.schema.json"} by that schema (an embedded resource, its own
+    $id), so that one Draft 2020-12 validator of any python3-jsonschema version checks it."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref in schemas:
+            return _inline_refs(schemas[ref], schemas)
+        return {k: _inline_refs(v, schemas) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(v, schemas) for v in node]
+    return node
+
+
+def schema_validators():
+    """A validator per sextantctl read command, from docs/schema/ (dump refers to health's
+    schema), keyed by the file name without .schema.json. Debian's python3-jsonschema."""
+    import json
+    import jsonschema
+    schemas = {p.name: json.loads(p.read_text())
+               for p in (SOURCE_DIR / "docs" / "schema").glob("*.schema.json")}
+    out = {}
+    for name, schema in schemas.items():
+        jsonschema.Draft202012Validator.check_schema(schema)
+        out[name.removesuffix(".schema.json")] = jsonschema.Draft202012Validator(
+            _inline_refs(schema, schemas))
+    return out
+
+
+def schema_errors(validator, doc):
+    """'' when `doc` is valid, else every error with its path."""
+    return "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc))
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1 (a DNS backend needs both)."""
     import socket
