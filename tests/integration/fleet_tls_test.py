@@ -12,7 +12,8 @@ whose fleet: section has https endpoints and fleet.ca_file, cert_file and key_fi
 - `sextantctl force down ovr --fleet` (sextantctl talks to etcd itself, with the same files)
   reaches the node's answers, and `release --fleet` lifts it;
 - a second control daemon whose ca_file is the other CA reports etcd unreachable, with an error
-  that names the certificate problem, and never registers;
+  that names the certificate problem, and never registers; sextantctl --fleet with that config
+  fails saying so;
 - a bundle whose geo map database (world.mmdb, by SHA-256) is not the file in the node's
   fleet.bundle_dir/geo/ is refused, with a reason naming the database, in fleet status; the
   same bundle with the matching database activates and the geo resource answers.
@@ -158,6 +159,9 @@ def scenario_tls(res, node, etcd, bad):
     text = bad.ctl("fleet", "status").stdout
     res.check("its fleet status text says unreachable and why", "unreachable: " in text and
               "certificate" in text.lower(), text)
+    r = bad.ctl("force", "down", "ovr", "--fleet", "--for", "60s")
+    res.check("sextantctl --fleet with the wrong CA fails and says why",
+              r.returncode != 0 and "SSL certificate problem" in r.stderr, r.stdout + r.stderr)
     res.check("that node never registers with etcd",
               [m["node"] for m in status(node).get("members", [])] == ["T"],
               node.ctl("fleet", "status").stdout)
