@@ -12,7 +12,7 @@ pkgs=(
   lintian fakeroot dpkg-dev systemd util-linux
   knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython python3-jsonschema gdnsd unbound
   dnstap-ldns fstrm-bin
-  iproute2 iputils-ping tcpdump ethtool procps curl etcd-server prometheus
+  iproute2 iputils-ping tcpdump ethtool procps curl openssl etcd-server prometheus
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,6 @@
 #include "control/fleet/etcd_client.h"
 
+#include <array>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
@@ -74,10 +75,16 @@ absl::StatusOr<nlohmann::json> EtcdClient::CallOne(const std::string& url,
     curl_easy_setopt(c, CURLOPT_SSLCERT, config_.cert_file.c_str());
     curl_easy_setopt(c, CURLOPT_SSLKEY, config_.key_file.c_str());
   }
+  // curl's own detail ("SSL certificate problem: unable to get local issuer certificate") says
+  // far more than the code's generic text ("SSL peer certificate ... was not OK").
+  std::array<char, CURL_ERROR_SIZE> detail{};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail.data());
   const CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat(url, ": ", detail[0] != '\0' ? detail.data() : curl_easy_strerror(rc)));
   }
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -289,6 +289,15 @@ records:
         return (self.dir / "control.log").read_text()
 
 
+def stop_nodes(nodes):
+    """Stops every node's daemon and listener, closes its backend port, removes its instance."""
+    for n in nodes:
+        n.stop_control(signal.SIGTERM)
+        stop_processes(n.procs)
+        n.backend(False)
+    remove_shm([n.instance for n in nodes])
+
+
 def answers(nodes, name):
     return {n.name: n.answer(name) for n in nodes}
 
@@ -574,13 +583,9 @@ def main():
         scenario_bundle(res, nodes, workdir)
         print(f"scenarios took {time.time() - t0:.1f}s", flush=True)
     finally:
-        for n in nodes:
-            n.stop_control(signal.SIGTERM)
-            stop_processes(n.procs)
-            n.backend(False)
+        stop_nodes(nodes)
         etcd.kill_all()
         etcd.remove_data()
-        remove_shm([n.instance for n in nodes])
     print(f"{res.passed} passed, {res.failed} failed")
     return 0 if res.failed == 0 and res.passed > 0 else 1
 
