@@ -8,12 +8,11 @@
 
 #include "absl/strings/string_view.h"
 #include "control/daemon/control_command.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-void Require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using sextant::fuzz::Require;
 
 }  // namespace
 

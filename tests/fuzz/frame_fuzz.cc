@@ -30,16 +30,15 @@
 #include "maps/control_block.h"
 #include "tests/dataplane/frame_builders.h"
 #include "tests/dataplane/packet_path_test_support.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
+
+using sextant::fuzz::Require;
 
 using namespace sextant::dataplane::packet_path_test;  // NOLINT: frame builders and fields
 using sextant::dataplane::PathConfig;
 using sextant::dataplane::Verdict;
-
-void Require(bool ok) {
-  if (!ok) __builtin_trap();
-}
 
 // L2 header length of `f` (14, or 18 with one 802.1Q tag); 0 when too short.
 size_t L2(const uint8_t* f, size_t n) {
@@ -136,15 +135,8 @@ void WriteSeeds(const char* dir) {
            Ip4(kClientV4, kOurV4, kIpProtoUdp, Udp(kClientPort, 53, Dns("www.pkt.test", kA)),
                Options({0x94, 0x04, 0x00, 0x00})))},
   };
-  for (const auto& [name, frame] : seeds) {
-    const std::string path = std::string(dir) + "/" + name;
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr || std::fwrite(frame.data(), 1, frame.size(), f) != frame.size()) {
-      std::perror(path.c_str());
-      std::exit(1);
-    }
-    std::fclose(f);
-  }
+  for (const auto& [name, frame] : seeds)
+    sextant::fuzz::WriteSeed(dir, name, frame.data(), frame.size());
   std::exit(0);
 }
 

@@ -22,15 +22,14 @@
 
 #include "control/geo/geo_compiler.h"
 #include "maps/prefix_table.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
+using sextant::fuzz::Require;
+
 using sextant::control::GeoMapConfig;
 using sextant::control::GeoMode;
-
-void Require(bool ok) {
-  if (!ok) __builtin_trap();
-}
 
 const std::string& DatabasePath() {
   static const std::string path = [] {

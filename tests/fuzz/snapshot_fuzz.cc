@@ -28,19 +28,18 @@
 #include "maps/snapshot_checksum.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_reader.h"
+#include "tests/fuzz/fuzz_support.h"
 #include "tests/support/test_snapshot.h"
 
 namespace {
+
+using sextant::fuzz::Require;
 
 using sextant::dataplane::AnswerInfo;
 using sextant::dataplane::ClientInfo;
 using sextant::dataplane::Engine;
 using sextant::maps::SnapshotHeader;
 using sextant::testing::QueryOptions;
-
-void Require(bool ok) {
-  if (!ok) __builtin_trap();
-}
 
 constexpr char kZone[] = R"($ORIGIN snap.test.
 $TTL 300
@@ -133,14 +132,11 @@ void WriteSeeds(const char* dir) {
   const std::pair<const char*, std::string> seeds[] = {{"zone_only", ""}, {"policies", kPolicies}};
   for (const auto& [name, yaml] : seeds) {
     auto snap = Seed(yaml);
-    const std::string path = std::string(dir) + "/" + name;
-    FILE* f = snap.ok() ? std::fopen(path.c_str(), "wb") : nullptr;
-    if (f == nullptr || std::fwrite((*snap)->base(), 1, (*snap)->size(), f) != (*snap)->size()) {
-      std::fprintf(stderr, "%s: %s\n", path.c_str(),
-                   snap.ok() ? std::strerror(errno) : std::string(snap.status().message()).c_str());
+    if (!snap.ok()) {
+      std::fprintf(stderr, "%s: %s\n", name, std::string(snap.status().message()).c_str());
       std::exit(1);
     }
-    std::fclose(f);
+    sextant::fuzz::WriteSeed(dir, name, (*snap)->base(), (*snap)->size());
   }
   std::exit(0);
 }

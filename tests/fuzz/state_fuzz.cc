@@ -15,15 +15,14 @@
 
 #include "control/health/health_state.h"
 #include "maps/control_block.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
+using sextant::fuzz::Require;
+
 using sextant::control::HealthTable;
 using sextant::control::TargetSpec;
-
-void Require(bool ok) {
-  if (!ok) __builtin_trap();
-}
 
 constexpr int64_t kNow = 1'800'000'000'000;
 

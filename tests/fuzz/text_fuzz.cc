@@ -15,14 +15,13 @@
 #include "absl/strings/string_view.h"
 #include "control/config/config.h"
 #include "control/geo/geo_config.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-using sextant::control::IpPrefix;
+using sextant::fuzz::Require;
 
-void Require(bool ok) {
-  if (!ok) std::abort();
-}
+using sextant::control::IpPrefix;
 
 void CheckPrefix(const IpPrefix& p) {
   Require(p.family == sextant::maps::kFamilyIpv4 || p.family == sextant::maps::kFamilyIpv6);

@@ -18,12 +18,11 @@
 
 #include "absl/strings/string_view.h"
 #include "control/zones/zone_loader.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-void Require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using sextant::fuzz::Require;
 
 const std::string& ScratchDir() {
   static const std::string dir = [] {
