@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "control/config/enum_names.h"
 #include "control/util/atomic_file.h"
 #include "maps/control_block.h"
@@ -31,6 +32,34 @@ struct EnumNames<ForcedState> {
 };
 
 namespace {
+
+// A name the state file can carry: valid UTF-8 without control characters. Others cannot be
+// a configured target's or datacenter's, and yaml-cpp would write them back changed (invalid
+// bytes become U+FFFD in a quoted key), so an entry naming one is skipped (found by
+// tests/fuzz/state_fuzz.cc: such an override changed name at every save).
+bool StorableName(absl::string_view name) {
+  for (size_t i = 0; i < name.size();) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    const size_t len = c < 0x80           ? 1
+                       : (c >> 5) == 0x6  ? 2
+                       : (c >> 4) == 0xe  ? 3
+                       : (c >> 3) == 0x1e ? 4
+                                          : 0;
+    if (len == 0 || i + len > name.size() || (len == 2 && c < 0xc2) || c > 0xf4) return false;
+    // No overlong forms, surrogates or code points past U+10FFFF (RFC 3629 section 4).
+    const auto c1 = static_cast<unsigned char>(len > 1 ? name[i + 1] : 0);
+    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+        (c == 0xf4 && c1 >= 0x90)) {
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(name[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
 
 std::string Age(int64_t now_ms, int64_t then_ms) {
   int64_t s = (now_ms - then_ms) / 1000;
@@ -319,8 +348,10 @@ absl::Status HealthTable::Load(const std::string& text, int64_t now_ms) {
     std::map<std::string, Override> to, dco;
     if (const YAML::Node t = root["targets"]; t && t.IsMap()) {
       for (const auto& kv : t) {
-        known[kv.first.as<std::string>()] = {kv.second["up"].as<bool>(),
-                                             kv.second["since"].as<int64_t>(0)};
+        const std::string name = kv.first.as<std::string>();
+        const std::pair<bool, int64_t> v{kv.second["up"].as<bool>(),
+                                         kv.second["since"].as<int64_t>(0)};
+        if (StorableName(name)) known[name] = v;
       }
     }
     for (const auto& [key, m] :
@@ -332,7 +363,8 @@ absl::Status HealthTable::Load(const std::string& text, int64_t now_ms) {
         if (!st.ok()) return st.status();
         Override o{*st, kv.second["set"].as<int64_t>(0), kv.second["expires"].as<int64_t>(0)};
         if (o.expires_unix_ms != 0 && o.expires_unix_ms <= now_ms) continue;  // lapsed while off
-        (*m)[kv.first.as<std::string>()] = o;
+        const std::string name = kv.first.as<std::string>();
+        if (StorableName(name)) (*m)[name] = o;
       }
     }
     last_known_ = std::move(known);

@@ -144,6 +144,22 @@ TEST_F(HealthTableTest, DamagedStateFileIsAnErrorNotACrash) {
   EXPECT_TRUE(t.LoadFile("/nonexistent/dir/state", 1).ok());  // first start: no file yet
 }
 
+// Names that are not UTF-8, or hold control characters, cannot be written back unchanged: their
+// entries are skipped, the others kept (found by tests/fuzz/state_fuzz.cc).
+TEST_F(HealthTableTest, StateFileEntriesWithUnstorableNamesAreSkipped) {
+  HealthTable t(words_.data());
+  ASSERT_TRUE(t.Load("overrides:\n  web1: {state: drain}\n  \"bad\\x1bname\": {state: down}\n"
+                     "  web\x96: {state: down}\n  caf\xc3\xa9: {state: up}\n",
+                     1)
+                  .ok());
+  EXPECT_EQ(t.target_overrides().size(), 2u);
+  EXPECT_EQ(t.target_overrides().count("web1"), 1u);
+  EXPECT_EQ(t.target_overrides().count("caf\xc3\xa9"), 1u);
+  HealthTable again(words_.data());
+  ASSERT_TRUE(again.Load(t.Serialize(), 1).ok());
+  EXPECT_EQ(again.Serialize(), t.Serialize());
+}
+
 TEST_F(HealthTableTest, RemovedTargetResumesItsStateWhenItComesBack) {
   table_.SetChecked("web1", false, 2000);
   table_.SetTargets({{"web2", "dc-a", 4, true, true}}, 3000);
