@@ -12,10 +12,11 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build sextant-control sextant-dataplane sextantctl
+ninja -C build sextant-control sextant-dataplane sextantctl sextant-exporter
 
 ns=sxdemo host_if=sxdemo0 client_if=sxdemo1
 cleanup() {
+  [ -n "${exp_pid:-}" ] && kill -TERM "$exp_pid" 2>/dev/null && wait "$exp_pid" 2>/dev/null || true
   [ -n "${dp_pid:-}" ] && kill -TERM "$dp_pid" 2>/dev/null && wait "$dp_pid" 2>/dev/null || true
   [ -n "${ctl_pid:-}" ] && kill -TERM "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null || true
   for p in ${web_pids:-}; do kill "$p" 2>/dev/null || true; done
@@ -59,6 +60,9 @@ for _ in $(seq 100); do
   ip link show sxdemoexc >/dev/null 2>&1 && break
   sleep 0.1
 done
+# The dataplane's counters for Prometheus, from shared memory (independent of sextant-control).
+./build/bin/sextant-exporter --instance sextant-demo --listen 127.0.0.1:9154 &
+exp_pid=$!
 sleep 1
 
 echo
@@ -78,8 +82,9 @@ sleep 3
 ./build/bin/sextantctl --config examples/demo/sextant.yaml health
 ip netns exec $ns dig @198.18.0.2 app.example.test A +norec +noall +answer
 echo
-echo "== Prometheus metrics (control.metrics), a few lines"
-curl -s http://127.0.0.1:9153/metrics | grep -E '^sextant_(queries_total|responses_total|target_up)'
+echo "== Prometheus metrics, a few lines: the dataplane's (sextant-exporter), control's (control.metrics)"
+curl -s http://127.0.0.1:9154/metrics | grep -E '^sextant_(queries_total|responses_total|responses_by_qtype_total)' || true
+curl -s http://127.0.0.1:9153/metrics | grep -E '^sextant_target_up' || true
 cat <<MSG
 
 Sextant is answering on 198.18.0.2 and 2001:db8:18::2 (DPDK port net_af_packet0 on $host_if).
@@ -92,7 +97,7 @@ Edit $root/examples/demo/example.test.zone: sextant-control sees the change and 
 snapshot without dropping a query. Steer health by hand:
   $root/build/bin/sextantctl --config $root/examples/demo/sextant.yaml force down web1 --for 30s
   $root/build/bin/sextantctl --config $root/examples/demo/sextant.yaml status
-Metrics: curl http://127.0.0.1:9153/metrics
+Metrics: curl http://127.0.0.1:9154/metrics (dataplane), curl http://127.0.0.1:9153/metrics (control)
 Ctrl-C stops the demo.
 MSG
 if [ -n "${DEMO_SECONDS:-}" ]; then
