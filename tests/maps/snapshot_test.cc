@@ -115,6 +115,25 @@ void EditRecord(Blob& b, SectionId id, size_t index, const std::function<void(T&
   std::memcpy(b.data() + r.offset + index * sizeof(T), &rec, sizeof(T));
 }
 
+// One edit of a good blob, resealed, and the words the reader's refusal must contain.
+struct Damage {
+  std::string what;
+  std::function<void(Blob&)> damage;
+  std::string message;
+};
+
+void ExpectRefusedResealed(const Blob& good, const std::vector<Damage>& cases) {
+  for (const Damage& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = good;
+    c.damage(b);
+    Reseal(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
+  }
+}
+
 std::vector<uint8_t> Bytes(absl::Span<const uint8_t> s) { return {s.begin(), s.end()}; }
 
 TEST(Snapshot, RoundTripsThroughWriterAndReader) {
@@ -316,11 +335,7 @@ TEST(Snapshot, RefusesPolicyRecordsOutOfRange) {
       "records:\n  - {name: w.pol.test., type: A, resource: top}\n");
   ASSERT_TRUE(snap.ok()) << snap.status();
   const Blob good((*snap)->base(), (*snap)->base() + (*snap)->size());
-  struct Case {
-    std::string what;
-    std::function<void(Blob&)> damage;
-    std::string message;
-  } cases[] = {
+  const std::vector<Damage> cases = {
       {"unknown kind",
        [](Blob& b) { EditRecord<Resource>(b, kResources, 0, [](Resource& r) { r.kind = 9; }); },
        "out of range"},
@@ -334,15 +349,7 @@ TEST(Snapshot, RefusesPolicyRecordsOutOfRange) {
        [](Blob& b) { EditRecord<Member>(b, kMembers, 0, [](Member& m) { m.ref = 0; }); },
        "not after it"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.what);
-    Blob b = good;
-    c.damage(b);
-    Reseal(b);
-    auto r = SnapshotReader::FromBytes(b);
-    ASSERT_FALSE(r.ok());
-    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
-  }
+  ExpectRefusedResealed(good, cases);
 }
 
 // What the engine relies on and the reader must therefore check, found by tests/fuzz/
@@ -379,11 +386,7 @@ const std::vector<uint8_t> kWww = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
 TEST(Snapshot, RefusesRecordsTheEngineWouldReadPast) {
   const Blob good = RealBlob();
   ASSERT_TRUE(SnapshotReader::FromBytes(good).ok());
-  struct Case {
-    std::string what;
-    std::function<void(Blob&)> damage;
-    std::string message;
-  } cases[] = {
+  const std::vector<Damage> cases = {
       {"a section offset that wraps around 2^64",
        [](Blob& b) {
          SectionRef r = DirOf(b, kZones);
@@ -427,15 +430,7 @@ TEST(Snapshot, RefusesRecordsTheEngineWouldReadPast) {
        },
        "label count"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.what);
-    Blob b = good;
-    c.damage(b);
-    Reseal(b);
-    auto r = SnapshotReader::FromBytes(b);
-    ASSERT_FALSE(r.ok());
-    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message));
-  }
+  ExpectRefusedResealed(good, cases);
 }
 
 // The fuzzer's reproducers, checked in beside its seeds, are refused (the fuzz target itself
