@@ -214,9 +214,9 @@ absl::Status MarkUnreachable(absl::Status s) {
   return s;
 }
 
-// The fleet section to use: the --config file's (loaded whole: the fleet commands act on it),
-// else the one the daemon runs.
-absl::StatusOr<Config> FleetConfigSource(const Args& a) {
+// The whole config a command needs (explain: which geo layer chose; the fleet commands: their
+// fleet section): the --config file, loaded whole, else the one the daemon runs.
+absl::StatusOr<Config> WholeConfig(const Args& a) {
   return a.config_path.empty() ? RunningConfig(a.socket_path, a.instance)
                                : LoadConfig(a.config_path);
 }
@@ -224,7 +224,7 @@ absl::StatusOr<Config> FleetConfigSource(const Args& a) {
 // force|release --fleet: straight into etcd, with the fleet section of the --config file, else
 // of the one the daemon runs.
 absl::StatusOr<std::string> FleetOverride(const Args& a) {
-  SX_ASSIGN_OR_RETURN(const Config config, FleetConfigSource(a));
+  SX_ASSIGN_OR_RETURN(const Config config, WholeConfig(a));
   if (*a.release) return fleet::ReleaseFleet(config, a.name, a.datacenter);
   SX_ASSIGN_OR_RETURN(const ForcedState state, ParseForcedState(a.state));
   uint64_t for_ms = 0;
@@ -237,7 +237,7 @@ absl::StatusOr<std::string> FleetOverride(const Args& a) {
 }
 
 absl::StatusOr<std::string> FleetPublish(const Args& a) {
-  SX_ASSIGN_OR_RETURN(const Config config, FleetConfigSource(a));
+  SX_ASSIGN_OR_RETURN(const Config config, WholeConfig(a));
   absl::StatusOr<std::string> out = fleet::PublishBundle(config, a.bundle_dir);
   if (!out.ok() && absl::IsUnavailable(out.status())) return MarkUnreachable(out.status());
   return out;
@@ -278,10 +278,7 @@ absl::StatusOr<std::string> Run(const Args& a) {
   if (*a.explain) {
     // Which layer of a geo map chose the client's list is in the config's files, not in the
     // snapshot: the --config file, else the one the daemon runs.
-    const absl::StatusOr<Config> config = a.config_path.empty()
-                                              ? RunningConfig(a.socket_path, a.instance)
-                                              : LoadConfig(a.config_path);
-    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, config, a.json);
+    return Explain(a.instance, ExplainRequest{a.qname, a.type, a.client}, WholeConfig(a), a.json);
   }
   if (*a.status) {
     absl::StatusOr<std::string> out = ask(ControlCommand{CommandKind::kStatus, a.json}.Line());
