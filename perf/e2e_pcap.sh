@@ -25,6 +25,7 @@
 #              QUEUES=2 (and e.g. LCORES='0@0,1@0,2@1': the main lcore sleeps) two rx_pcap
 #              files are given, one per worker.
 #   KEEP=1     keep the work directory (config, zone, pcap, logs)
+#   BUILD=0    do not run ninja in BUILD_DIR (the caller built it: perf/compare.sh, ctest)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,7 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -f $build_dir/build.ninja ]]; then
+if [[ ${BUILD:-1} == 1 && -f $build_dir/build.ninja ]]; then
   ninja -C "$build_dir" -j1 sextant-control sextant-dataplane >"$work/build.log" 2>&1 ||
     { cat "$work/build.log" >&2; exit 1; }
 fi
