@@ -6,14 +6,15 @@ timings on a shared machine are not pass/fail.
   1. perf/e2e_pcap.sh for one second: the worker lcore answered queries, nothing dropped.
   2. sextant-perf for half a second: every answer right, none lost (exit 0); then with
      --corrupt-expected (the generator expects a wrong address for some names): "answer
-     differs" and exit 3.
+     differs" and exit 3. perf/plot.sh draws a PNG from both outputs.
   3. perf/compare.sh at 500 qps for one second per row, every row (Sextant kernel and DPDK,
      Knot, NSD, gdnsd, PowerDNS, and the four geo rows): each row measured, with a CPU per
      answer; then WRONG=knot and WRONG=sextant-geo (a zone, or geo answers, that are wrong):
      the check of that server's answers fails the run, and names it.
 
 Needs what scripts/install-deps.sh installs (dnsperf, knot, knot-module-geoip, nsd, gdnsd,
-pdns-server with the bind and geoip backends, python3-dnspython) and root (DPDK, --no-huge).
+pdns-server with the bind and geoip backends, python3-dnspython, gnuplot-nox) and root (DPDK,
+--no-huge).
 """
 import os
 import re
@@ -35,7 +36,7 @@ def run(cmd, env=None, timeout=300):
     return p.returncode, p.stdout + p.stderr
 
 
-def e2e(res, build):
+def e2e(res, build, work):
     rc, out = run(["bash", str(PERF / "e2e_pcap.sh")],
                   {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
                    "FRAMES": "512"})
@@ -47,19 +48,29 @@ def e2e(res, build):
               len(workers) == 1 and float(workers[0][3]) > 0 and workers[0][6] == "0",
               out[-2000:])
     res.check("e2e_pcap.sh: the dataplane's shutdown line", "stopped:" in out, out[-2000:])
+    (work / "e2e.txt").write_text(out)
 
 
-def sextant_perf(res, bin_dir):
+def sextant_perf(res, bin_dir, work):
     cmd = [str(bin_dir / "sextant-perf"), "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
            "--", "--seconds", "0.5"]
     rc, out = run(cmd)
     res.check("sextant-perf: every answer right, none lost (exit 0)",
               rc == 0 and re.search(r"correct [1-9]\d*, wrong 0\)", out) is not None,
               out[-2000:])
+    (work / "perf.txt").write_text(out)
     rc, out = run(cmd + ["--corrupt-expected", "7"])
     res.check("sextant-perf --corrupt-expected: the checker counts 'answer differs', exit 3",
               rc == 3 and re.search(r"wrong: answer differs: [1-9]", out) is not None,
               out[-2000:])
+
+
+def plot(res, work):
+    png = work / "plot.png"
+    rc, out = run(["bash", str(PERF / "plot.sh"), "--out", str(png), "--e2e",
+                   str(work / "e2e.txt"), "--latency", str(work / "perf.txt")])
+    res.check("plot.sh draws a PNG from their outputs",
+              rc == 0 and png.exists() and png.read_bytes()[:4] == b"\x89PNG", out[-2000:])
 
 
 def compare(build, rows, wrong=None):
@@ -112,8 +123,9 @@ def main():
     bin_dir = Path(b.control).parent
     build = str(bin_dir.parent)
     res = Results()
-    e2e(res, build)
-    sextant_perf(res, bin_dir)
+    e2e(res, build, b.work)
+    sextant_perf(res, bin_dir, b.work)
+    plot(res, b.work)
     compare_all(res, build)
     compare_wrong(res, build, "knot", "sextant")
     compare_wrong(res, build, "sextant-geo", "gdnsd-geo")
