@@ -59,9 +59,15 @@ client_cpu=${CLIENT_CPU:-0}
 # config knows the key when `sextant-control --check` accepts it.
 rate_limit=()
 probe=$(mktemp -d /tmp/sxcompare-probe.XXXXXX)
-printf 'instance: sxcmpprobe\nrate_limit: {enabled: false}\n' >"$probe/c.yaml"
-if "$build_dir/bin/sextant-control" --check --config "$probe/c.yaml" >/dev/null 2>&1; then
+printf '$ORIGIN probe.test.\n@ 300 IN SOA ns h 1 3600 600 86400 60\n@ 300 IN NS ns\nns 300 IN A 127.0.0.1\n' \
+  >"$probe/probe.test.zone"
+printf '%s\n' 'instance: sxcmpprobe' 'zones: [{origin: probe.test., file: probe.test.zone}]' \
+  'rate_limit: {enabled: false}' >"$probe/c.yaml"
+if check=$("$build_dir/bin/sextant-control" --check --config "$probe/c.yaml" 2>&1); then
   rate_limit=(--rate-limit-key)
+elif [[ $check != *"unknown key 'rate_limit'"* ]]; then
+  echo "compare: WARNING: this sextant-control refuses 'rate_limit: {enabled: false}' but" \
+    "knows the key, so Sextant's rows may be rate limited: $check" >&2
 fi
 rm -rf "$probe"
 
