@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Draws one PNG of two panels from the harnesses' own outputs (gnuplot, Debian gnuplot-nox):
 #   left:  end-to-end throughput against worker lcores, from perf/e2e_pcap.sh outputs (one per
-#          lcore count): queries per second in total, and per CPU-second of the workers (the
-#          per-core rate, which does not depend on how much of its core a worker got)
+#          lcore count): queries per second answered in total, and the sum of the workers'
+#          queries per CPU-second (what they would answer each on a whole core: on a shared
+#          machine a busy-polling worker gets only part of its core)
 #   right: sextant-perf's latency percentiles (p50, p90, p99, p99.9, max), one line per run
 #
 # Usage: perf/plot.sh [--note TEXT] --out FILE.png --e2e E2E_OUTPUT... --latency PERF_OUTPUT...
@@ -34,7 +35,8 @@ done
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
   exit 2
 }
-command -v gnuplot >/dev/null || { echo "plot.sh: needs gnuplot (apt-get install gnuplot-nox)" >&2; exit 1; }
+command -v gnuplot >/dev/null ||
+  { echo "plot.sh: needs gnuplot (apt-get install gnuplot-nox)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/sxplot.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -49,7 +51,8 @@ done | sort -n >"$work/e2e.dat"
 # sextant-perf: the first line names the load; the "latency us" line has the percentiles.
 labels=()
 for f in "${lat[@]}"; do
-  label=$(sed -n 's/.*; \(closed loop, window [0-9]*\|open loop at [0-9]* qps\);.*/\1/p' "$f" | head -1)
+  label=$(sed -n 's/.*; \(closed loop, window [0-9]*\|open loop at [0-9]* qps\);.*/\1/p' "$f" |
+    head -1)
   labels+=("${label:-$(basename "$f")}")
   awk '/latency us/ {
       for (k = 1; k <= NF; k++) v[$k] = $(k + 1)
@@ -63,13 +66,15 @@ done
   echo "set terminal pngcairo size 1400,560 noenhanced font ',10'"
   echo "set output '$out'"
   # Double quotes: gnuplot turns \n into a line break there; the note may not hold a double quote.
-  echo "set multiplot layout 1,2 title \"Sextant: e2e_pcap.sh and sextant-perf${note:+\\n$note}\" font ',11'"
+  title="Sextant: e2e_pcap.sh and sextant-perf${note:+\\n$note}"
+  echo "set multiplot layout 1,2 title \"$title\" font ',11'"
   echo "set title 'End to end (net_pcap -> dataplane -> net_null) against worker lcores'"
   echo "set xlabel 'worker lcores'; set ylabel 'Mqps'; set key top left; set grid"
   echo "set xtics 1; set xrange [0.4:$(tail -1 "$work/e2e.dat" | cut -d' ' -f1).6]"
   echo "set yrange [0:*]; set style fill solid 0.6; set boxwidth 0.35"
   echo "plot '$work/e2e.dat' using (\$1-0.2):2 with boxes title 'answered, total Mqps', \\"
-  echo "     '' using (\$1+0.2):3 with boxes title 'per CPU-second of the workers (Mq/cpu-s)', \\"
+  echo "     '' using (\$1+0.2):3 with boxes \\"
+  echo "       title 'each worker on a whole core: sum of Mq per CPU-second', \\"
   echo "     '' using (\$1-0.2):2:(sprintf('%.2f', \$2)) with labels offset 0,0.7 notitle, \\"
   echo "     '' using (\$1+0.2):3:(sprintf('%.2f', \$3)) with labels offset 0,0.7 notitle"
   echo "set title 'sextant-perf latency percentiles (ring ports, every answer checked)'"
@@ -80,7 +85,8 @@ done
   printf "plot "
   for ((k = 1; k <= ${#labels[@]}; k++)); do
     ((k > 1)) && printf ", "
-    printf "'%s' using 1:2 with linespoints pt 7 lw 2 title '%s'" "$work/lat$k.dat" "${labels[k - 1]}"
+    printf "'%s' using 1:2 with linespoints pt 7 lw 2 title '%s'" "$work/lat$k.dat" \
+      "${labels[k - 1]}"
   done
   echo
   echo "unset multiplot"
