@@ -59,8 +59,8 @@ client_cpu=${CLIENT_CPU:-0}
 # config knows the key when `sextant-control --check` accepts it.
 rate_limit=()
 probe=$(mktemp -d /tmp/sxcompare-probe.XXXXXX)
-printf '$ORIGIN probe.test.\n@ 300 IN SOA ns h 1 3600 600 86400 60\n@ 300 IN NS ns\nns 300 IN A 127.0.0.1\n' \
-  >"$probe/probe.test.zone"
+printf '%s\n' '$ORIGIN probe.test.' '@ 300 IN SOA ns h 1 3600 600 86400 60' '@ 300 IN NS ns' \
+  'ns 300 IN A 127.0.0.1' >"$probe/probe.test.zone"
 printf '%s\n' 'instance: sxcmpprobe' 'zones: [{origin: probe.test., file: probe.test.zone}]' \
   'rate_limit: {enabled: false}' >"$probe/c.yaml"
 if check=$("$build_dir/bin/sextant-control" --check --config "$probe/c.yaml" 2>&1); then
