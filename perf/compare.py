@@ -460,7 +460,7 @@ def wait_ready(proc, port, origin, d, timeout=30):
 def run_dnsperf(args, port, queries, out_path):
     cmd = pinned(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-B", "-d", str(queries),
                   "-l", str(args.duration), "-Q", str(args.qps), "-c", str(args.clients),
-                  "-t", "2", "-v"], args.client_cpu)
+                  "-q", str(args.outstanding), "-t", "2", "-v"], args.client_cpu)
     with open(out_path, "w") as out:
         subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                        check=True)
@@ -473,8 +473,9 @@ def parse_dnsperf(text):
     def num(pattern):
         m = re.search(pattern, text)
         return float(m.group(1)) if m else float("nan")
-    lat = sorted(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                 if line.startswith("> "))
+    # "> NOERROR name type 0.000042" per answer; "> T ..." for one that timed out.
+    lat = sorted(float(f[-1]) for f in (line.split() for line in text.splitlines())
+                 if f[:1] == [">"] and re.fullmatch(r"\d+\.\d+", f[-1]))
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e6 if lat else float("nan")
     return {"answered": int(num(r"Queries completed:\s+(\d+)")),
             "lost": int(num(r"Queries lost:\s+(\d+)")),
@@ -555,16 +556,18 @@ def machine_lines(args):
     return ["# perf/compare.sh, %s" % time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "machine: %s, %d CPUs, Linux %s; load average before the run %s" % (
                 model, os.cpu_count(), platform.release(), " ".join(load)),
-            "Sextant commit %s; dnsperf %s; offered %d qps for %s s per row, %d clients; "
+            "Sextant commit %s; dnsperf %s; offered %d qps for %s s per row, %d clients, "
+            "%d outstanding at most; "
             "servers on CPU %s, dnsperf on CPU %s; zone %d hosts, mix %s (A/AAAA/NXDOMAIN)" % (
-                commit, dnsperf, args.qps, args.duration, args.clients, args.server_cpu,
-                args.client_cpu, args.hosts, args.mix)]
+                commit, dnsperf, args.qps, args.duration, args.clients, args.outstanding,
+                args.server_cpu, args.client_cpu, args.hosts, args.mix)]
 
 
-def table(results, args):
+def table(results, header):
+    """The header (machine_lines, taken before the run) and a row per result."""
     by = {r["row"]: r for r in results if "wrong" not in r}
     ref_dpdk = by.get("sextant-dpdk", {}).get("us_per_answer")
-    lines = machine_lines(args) + [
+    lines = header + [
         "",
         "| server | version | qps answered | latency avg us | p99 us | lost | idle CPU "
         "| server CPU s | **CPU us per answer** | x Sextant DPDK | x Sextant kernel |",
@@ -600,6 +603,10 @@ def parse_args():
     ap.add_argument("--duration", type=float, default=10, help="seconds of load per row")
     ap.add_argument("--qps", type=int, default=20000, help="offered load (dnsperf -Q)")
     ap.add_argument("--clients", type=int, default=4, help="dnsperf -c")
+    # dnsperf's default. It caps a server at 100 / its latency (50k qps at 2 ms, on a loaded
+    # machine), but more lets a burst outgrow a server's socket buffer (about 200 small
+    # datagrams in 208 KiB) whenever the server is descheduled: lost queries, not a slow server.
+    ap.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--mix", default="70/20/10")
     ap.add_argument("--queries", type=int, default=10000, help="distinct queries in the file")
@@ -644,6 +651,7 @@ def main():
               True: lambda port: verify_geo(port, spread, args.verify)}
     log("work directory %s; %d plain queries, %d geo client networks" % (
         work, len(questions), len(spread)))
+    header = machine_lines(args)
     results, failed = [], False
     try:
         for row in args.rows:
@@ -651,7 +659,7 @@ def main():
             try:
                 r = measure_dpdk(ctx) if row == "sextant-dpdk" else \
                     measure_server(ctx, row, files, checks)
-            except (RuntimeError, subprocess.CalledProcessError) as e:
+            except Exception as e:  # noqa: BLE001 (one row's failure, reported; the rest go on)
                 log("%s: FAILED: %s" % (row, e))
                 failed = True
                 continue
@@ -668,7 +676,7 @@ def main():
             log("work directory kept: %s" % work)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    text = table(results, args)
+    text = table(results, header)
     print(text, end="")
     if args.out:
         Path(args.out).write_text(text)

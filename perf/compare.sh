@@ -9,6 +9,7 @@
 #             gdnsd-geo pdns-geo"
 #   DURATION  seconds of load per row (default 10)     QPS   offered load, dnsperf -Q (20000)
 #   CLIENTS   dnsperf -c (4)                            HOSTS hosts in the zone (1000)
+#   OUTSTANDING  dnsperf -q, queries in flight at most (100, dnsperf's default)
 #   MIX       A/AAAA/NXDOMAIN percent (70/20/10)        QUERIES distinct queries (10000)
 #   VERIFY    answers checked per server before its load (200)
 #   SERVER_CPU / CLIENT_CPU  taskset CPUs (default 1 and 0 when there are two or more CPUs)
@@ -72,7 +73,7 @@ fi
 rm -rf "$probe"
 
 args=(--servers "$servers" --duration "${DURATION:-10}" --qps "${QPS:-20000}"
-  --clients "${CLIENTS:-4}" --hosts "${HOSTS:-1000}" --mix "${MIX:-70/20/10}"
+  --clients "${CLIENTS:-4}" --outstanding "${OUTSTANDING:-100}" --hosts "${HOSTS:-1000}" --mix "${MIX:-70/20/10}"
   --queries "${QUERIES:-10000}" --verify "${VERIFY:-200}"
   --server-cpu "$server_cpu" --client-cpu "$client_cpu"
   --sextant-control "$build_dir/bin/sextant-control"
