@@ -631,6 +631,9 @@ def parse_args():
     if unknown:
         ap.error("unknown servers: %s (known: %s)" % (
             " ".join(sorted(unknown)), " ".join(PLAIN_ROWS + GEO_ROWS)))
+    if args.wrong and (args.wrong not in args.rows or args.wrong == "sextant-dpdk"):
+        ap.error("--wrong %s: not one of this run's checked rows (%s)" % (
+            args.wrong, " ".join(r for r in args.rows if r != "sextant-dpdk")))
     return args
 
 
