@@ -41,7 +41,8 @@ declare -A pkg_of=([knot]="knot" [knot-geo]="knot knot-module-geoip" [nsd]="nsd"
   [pdns-geo]="pdns-server pdns-backend-bind pdns-backend-geoip")
 need=(dnsperf python3-dnspython util-linux)
 for s in $servers; do
-  [[ -n ${pkg_of[$s]:-} ]] && need+=(${pkg_of[$s]})
+  read -ra pkgs <<<"${pkg_of[$s]:-}"
+  need+=("${pkgs[@]}")
 done
 missing=()
 for p in "${need[@]}"; do
@@ -56,21 +57,11 @@ cpus=$(nproc)
 server_cpu=${SERVER_CPU:-$((cpus > 1 ? 1 : 0))}
 client_cpu=${CLIENT_CPU:-0}
 
-# Sextant's rate limiting (when this build has it) is turned off, as it is for every peer: the
-# config knows the key when `sextant-control --check` accepts it.
+# Sextant's rate limiting (when this build has it) is turned off, as it is for every peer.
+# shellcheck source=perf/rate_limit_off.sh
+source "$repo/perf/rate_limit_off.sh"
 rate_limit=()
-probe=$(mktemp -d /tmp/sxcompare-probe.XXXXXX)
-printf '%s\n' '$ORIGIN probe.test.' '@ 300 IN SOA ns h 1 3600 600 86400 60' '@ 300 IN NS ns' \
-  'ns 300 IN A 127.0.0.1' >"$probe/probe.test.zone"
-printf '%s\n' 'instance: sxcmpprobe' 'zones: [{origin: probe.test., file: probe.test.zone}]' \
-  'rate_limit: {enabled: false}' >"$probe/c.yaml"
-if check=$("$build_dir/bin/sextant-control" --check --config "$probe/c.yaml" 2>&1); then
-  rate_limit=(--rate-limit-key)
-elif [[ $check != *"unknown key 'rate_limit'"* ]]; then
-  echo "compare: WARNING: this sextant-control refuses 'rate_limit: {enabled: false}' but" \
-    "knows the key, so Sextant's rows may be rate limited: $check" >&2
-fi
-rm -rf "$probe"
+[[ -n $(rate_limit_off "$build_dir/bin/sextant-control") ]] && rate_limit=(--rate-limit-key)
 
 args=(--servers "$servers" --duration "${DURATION:-10}" --qps "${QPS:-20000}"
   --clients "${CLIENTS:-4}" --outstanding "${OUTSTANDING:-100}" --hosts "${HOSTS:-1000}" --mix "${MIX:-70/20/10}"

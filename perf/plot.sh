@@ -14,7 +14,7 @@
 #   sextant-perf -l 0-1 --no-huge -m 1024 --no-pci -- --seconds 5 --window 1 > perf-w1.txt
 set -euo pipefail
 
-out= note= mode=
+out='' note='' mode=
 e2e=() lat=()
 while (($#)); do
   case $1 in
