@@ -46,7 +46,8 @@ cleanup() {
     sleep 2
     kill -KILL "$dp_pid" 2>/dev/null || true
   fi
-  rm -f /dev/shm/"$instance".ctl /dev/shm/"$instance".snap.*
+  # Control block, snapshots, and the instance lock and targets file sextant-control leaves.
+  rm -f /dev/shm/"$instance".*
   # EAL's runtime directory for our --file-prefix (about 13 MB of tmpfs with --no-huge).
   rm -rf "/var/run/dpdk/$instance"
   if [[ ${KEEP:-0} == 1 ]]; then echo "work directory: $work"; else rm -rf "$work"; fi

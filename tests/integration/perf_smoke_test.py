@@ -36,7 +36,12 @@ def run(cmd, env=None, timeout=300):
     return p.returncode, p.stdout + p.stderr
 
 
+def shm_files(prefix):
+    return {f for f in os.listdir("/dev/shm") if f.startswith(prefix)}
+
+
 def e2e(res, build, work):
+    before = shm_files("sxperf-e2e-")
     rc, out = run(["bash", str(PERF / "e2e_pcap.sh")],
                   {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
                    "FRAMES": "512"})
@@ -48,6 +53,8 @@ def e2e(res, build, work):
               len(workers) == 1 and float(workers[0][3]) > 0 and workers[0][6] == "0",
               out[-2000:])
     res.check("e2e_pcap.sh: the dataplane's shutdown line", "stopped:" in out, out[-2000:])
+    left = shm_files("sxperf-e2e-") - before
+    res.check("e2e_pcap.sh leaves nothing in /dev/shm", not left, sorted(left))
     (work / "e2e.txt").write_text(out)
 
 
@@ -92,7 +99,10 @@ def table_rows(out):
 
 
 def compare_all(res, build):
+    before = shm_files("sxcmp")
     rc, out = compare(build, ALL_ROWS)
+    left = shm_files("sxcmp") - before
+    res.check("compare.sh leaves nothing in /dev/shm", not left, sorted(left))
     res.check("compare.sh: every row, exit 0", rc == 0, out[-3000:])
     rows = table_rows(out)
     for row in ALL_ROWS:
