@@ -25,6 +25,7 @@
 #              QUEUES=2 (and e.g. LCORES='0@0,1@0,2@1': the main lcore sleeps) two rx_pcap
 #              files are given, one per worker.
 #   KEEP=1     keep the work directory (config, zone, pcap, logs)
+#   BUILD=0    do not run ninja in BUILD_DIR (the caller built it: perf/compare.sh, ctest)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,14 +46,15 @@ cleanup() {
     sleep 2
     kill -KILL "$dp_pid" 2>/dev/null || true
   fi
-  rm -f /dev/shm/"$instance".ctl /dev/shm/"$instance".snap.*
+  # Control block, snapshots, and the instance lock and targets file sextant-control leaves.
+  rm -f /dev/shm/"$instance".*
   # EAL's runtime directory for our --file-prefix (about 13 MB of tmpfs with --no-huge).
   rm -rf "/var/run/dpdk/$instance"
   if [[ ${KEEP:-0} == 1 ]]; then echo "work directory: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-if [[ -f $build_dir/build.ninja ]]; then
+if [[ ${BUILD:-1} == 1 && -f $build_dir/build.ninja ]]; then
   ninja -C "$build_dir" -j1 sextant-control sextant-dataplane >"$work/build.log" 2>&1 ||
     { cat "$work/build.log" >&2; exit 1; }
 fi
@@ -84,6 +86,10 @@ dataplane:
   mbufs: $mbufs
   exception_path: false
 EOF
+# The pcap's clients sit in a few hundred /24s: rate limiting (where the build has it) off.
+# shellcheck source=perf/rate_limit_off.sh
+source "$repo/perf/rate_limit_off.sh"
+rate_limit_off "$build_dir/bin/sextant-control" >>"$work/config.yaml"
 
 "$build_dir/bin/sextant-control" --once --config "$work/config.yaml"
 

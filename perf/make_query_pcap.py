@@ -102,6 +102,28 @@ def zone_text(origin, hosts):
     return "\n".join(lines) + "\n"
 
 
+def parse_mix(text):
+    """"70/20/10" -> [70, 20, 10] (A hits / AAAA hits / NXDOMAIN percent), or ValueError."""
+    mix = [int(x) for x in text.split("/")]
+    if len(mix) != 3 or sum(mix) != 100 or min(mix) < 0:
+        raise ValueError("the mix must be three percentages summing to 100, e.g. 70/20/10")
+    return mix
+
+
+def pick_question(rng, kind, hosts, origin):
+    """(name, qtype) of one query of `kind` ("a", "aaaa" or "nx") about the zone of zone_text():
+    a random host, or a name that does not exist. Also used by perf/compare.py, so that the
+    peers get the same query mix as the e2e harness."""
+    if kind == "nx":
+        return f"nohost{rng.randrange(100000):05d}.{origin}", TYPE_A
+    return f"{host_name(rng.randrange(hosts))}.{origin}", TYPE_A if kind == "a" else TYPE_AAAA
+
+
+def query_kinds(rng, mix, count):
+    """`count` kinds drawn with the weights of `mix` (see parse_mix)."""
+    return rng.choices(["a", "aaaa", "nx"], weights=mix, k=count)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=4096, help="frames to write (default 4096)")
@@ -119,9 +141,10 @@ def main():
     args = ap.parse_args()
 
     origin = args.origin if args.origin.endswith(".") else args.origin + "."
-    mix = [int(x) for x in args.mix.split("/")]
-    if len(mix) != 3 or sum(mix) != 100 or min(mix) < 0:
-        ap.error("--mix must be three percentages summing to 100, e.g. 70/20/10")
+    try:
+        mix = parse_mix(args.mix)
+    except ValueError as e:
+        ap.error(f"--mix: {e}")
     if args.count < 1 or args.hosts < 1:
         ap.error("--count and --hosts must be positive")
 
@@ -129,17 +152,13 @@ def main():
         z.write(zone_text(origin, args.hosts))
 
     rng = random.Random(args.seed)
-    kinds = rng.choices(["a", "aaaa", "nx"], weights=mix, k=args.count)
+    kinds = query_kinds(rng, mix, args.count)
     counts = {"a": 0, "aaaa": 0, "nx": 0}
     with open(args.out, "wb") as out:
         out.write(struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET))
         for n, kind in enumerate(kinds):
             counts[kind] += 1
-            if kind == "nx":
-                name, qtype = f"nohost{rng.randrange(100000):05d}.{origin}", TYPE_A
-            else:
-                name = f"{host_name(rng.randrange(args.hosts))}.{origin}"
-                qtype = TYPE_A if kind == "a" else TYPE_AAAA
+            name, qtype = pick_question(rng, kind, args.hosts, origin)
             # Clients spread over 198.18.16.0 - 198.19.255.254; the server sits in 198.18.0.0/24.
             c = 16 * 256 + rng.randrange(2 * 65536 - 16 * 256 - 1)
             src_ip = bytes([198, 18 + (c >> 16), (c >> 8) & 0xFF, 1 + (c & 0xFF) % 254])

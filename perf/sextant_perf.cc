@@ -137,6 +137,7 @@ int Main(int argc, char** argv) {
   GenOptions go;
   std::string zone_path, origin, instance;
   int nx_percent = 10, hosts = 1000;
+  uint32_t corrupt_every = 0;
   uint32_t templates_n = 4096;
   CLI::App app{"sextant-perf: <EAL args> -- [--seconds S] [--rate QPS] [--zone FILE]"};
   app.add_option("--seconds", go.seconds, "how long to send queries")->check(CLI::PositiveNumber);
@@ -153,6 +154,11 @@ int Main(int argc, char** argv) {
   app.add_option("--frames", templates_n, "distinct query frames (names x client addresses)")
       ->check(CLI::Range(1u, 1000000u));
   app.add_option("--instance", instance, "shm instance name (default sxperf-<pid>)");
+  // Test only: proves that the checker catches a wrong answer (the CI smoke test expects
+  // "answer differs" and exit status 3), without a dataplane that answers wrong.
+  app.add_option("--corrupt-expected", corrupt_every,
+                 "test only: expect a wrong address for every Nth name with A records")
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -210,6 +216,7 @@ int Main(int argc, char** argv) {
   std::vector<Question> questions = AnswerableNames(*zones);
   if (questions.empty()) return Fail(absl::StrCat(zone_path, " has no A records to ask for"));
   const size_t n_answerable = questions.size();
+  if (corrupt_every > 0) CorruptExpected(&questions, corrupt_every);
   std::vector<Question> nx = NxdomainNames(*zones, 256);
   if (nx.empty()) nx_percent = 0;
   for (Question& q : nx) questions.push_back(std::move(q));
@@ -334,4 +341,8 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace sextant::perf
 
-int main(int argc, char** argv) { return sextant::perf::Main(argc, argv); }
+// CLI11 reports bad flags by throwing, and Main catches that; anything else that throws (an
+// allocation failure) ends the process with a message, as it should.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
+  return sextant::perf::Main(argc, argv);
+}

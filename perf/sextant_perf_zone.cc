@@ -98,4 +98,13 @@ std::vector<Question> NxdomainNames(const std::vector<control::ZoneData>& zones,
   return out;
 }
 
+void CorruptExpected(std::vector<Question>* questions, uint32_t every) {
+  for (size_t i = 0; i < questions->size(); i += every) {
+    std::vector<uint32_t>& a = (*questions)[i].a;
+    if (a.empty()) continue;
+    a[0] ^= 1;
+    std::sort(a.begin(), a.end());
+  }
+}
+
 }  // namespace sextant::perf

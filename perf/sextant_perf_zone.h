@@ -34,4 +34,8 @@ std::vector<Question> AnswerableNames(const std::vector<control::ZoneData>& zone
 // Names under the first zone's apex that do not exist (none when the apex has a wildcard).
 std::vector<Question> NxdomainNames(const std::vector<control::ZoneData>& zones, int n);
 
+// Test only: every `every`-th question expects its first address with the last bit flipped, so
+// that a right answer is counted wrong ("answer differs").
+void CorruptExpected(std::vector<Question>* questions, uint32_t every);
+
 }  // namespace sextant::perf

@@ -11,6 +11,7 @@ pkgs=(
   libfstrm-dev libprotobuf-c-dev protobuf-c-compiler
   lintian fakeroot dpkg-dev systemd util-linux
   knot knot-dnsutils dnsutils ldnsutils dnsperf python3 python3-dnspython python3-jsonschema gdnsd unbound
+  knot-module-geoip nsd pdns-server pdns-backend-bind pdns-backend-geoip gnuplot-nox
   dnstap-ldns fstrm-bin
   iproute2 iputils-ping tcpdump ethtool procps curl openssl etcd-server prometheus
 )
@@ -21,4 +22,12 @@ done
 if ((${#missing[@]})); then
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
+  # perf/compare.sh starts the peers itself, on loopback ports of its own; where systemd runs,
+  # the units that installing them just enabled and started (on port 53) are stopped again.
+  if [[ -d /run/systemd/system ]]; then
+    for unit in nsd pdns; do
+      [[ " ${missing[*]} " == *" ${unit/pdns/pdns-server} "* ]] &&
+        { systemctl disable --now "$unit" >/dev/null 2>&1 || true; }
+    done
+  fi
 fi

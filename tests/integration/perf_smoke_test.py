@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""CI smoke run of the perf harnesses (perf/README.md): each one tiny, to prove it still works,
+and that the answer checkers catch a wrong answer fed on purpose. No figure is judged here:
+timings on a shared machine are not pass/fail.
+
+  1. perf/e2e_pcap.sh for one second: the worker lcore answered queries, nothing dropped.
+  2. sextant-perf for half a second: every answer right, none lost (exit 0); then with
+     --corrupt-expected (the generator expects a wrong address for some names): "answer
+     differs" and exit 3. perf/plot.sh draws a PNG from both outputs.
+  3. perf/compare.sh at 500 qps for one second per row, every row (Sextant kernel and DPDK,
+     Knot, NSD, gdnsd, PowerDNS, and the four geo rows): each row measured, with a CPU per
+     answer; then WRONG=knot and WRONG=sextant-geo (a zone, or geo answers, that are wrong):
+     the check of that server's answers fails the run, and names it.
+
+Needs what scripts/install-deps.sh installs (dnsperf, knot, knot-module-geoip, nsd, gdnsd,
+pdns-server with the bind and geoip backends, python3-dnspython, gnuplot-nox) and root (DPDK,
+--no-huge).
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+from lab import SOURCE_DIR, Binaries, Results, integration_args  # noqa: E402
+
+PERF = SOURCE_DIR / "perf"
+ALL_ROWS = ("sextant sextant-dpdk knot nsd gdnsd pdns sextant-geo knot-geo gdnsd-geo "
+            "pdns-geo").split()
+
+
+def run(cmd, env=None, timeout=300):
+    p = subprocess.run(cmd, env=dict(os.environ, **(env or {})), capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def shm_files(prefix):
+    return {f for f in os.listdir("/dev/shm") if f.startswith(prefix)}
+
+
+def e2e(res, build, work):
+    before = shm_files("sxperf-e2e-")
+    rc, out = run(["bash", str(PERF / "e2e_pcap.sh")],
+                  {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
+                   "FRAMES": "512"})
+    # The worker's line: lcore, rx, tx, queries (Mpps), cpu share, Mq/cpu-s, drops/s.
+    workers = [line.split() for line in out.splitlines()
+               if re.match(r"^\s+[1-9]\d*\s+[\d.]+\s+[\d.]+\s+[\d.]+\s", line)]
+    res.check("e2e_pcap.sh runs", rc == 0, out[-2000:])
+    res.check("e2e_pcap.sh: the worker answered, dropped nothing",
+              len(workers) == 1 and float(workers[0][3]) > 0 and workers[0][6] == "0",
+              out[-2000:])
+    res.check("e2e_pcap.sh: the dataplane's shutdown line", "stopped:" in out, out[-2000:])
+    left = shm_files("sxperf-e2e-") - before
+    res.check("e2e_pcap.sh leaves nothing in /dev/shm", not left, sorted(left))
+    (work / "e2e.txt").write_text(out)
+
+
+def sextant_perf(res, bin_dir, work):
+    cmd = [str(bin_dir / "sextant-perf"), "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
+           "--", "--seconds", "0.5"]
+    rc, out = run(cmd)
+    res.check("sextant-perf: every answer right, none lost (exit 0)",
+              rc == 0 and re.search(r"correct [1-9]\d*, wrong 0\)", out) is not None,
+              out[-2000:])
+    (work / "perf.txt").write_text(out)
+    rc, out = run(cmd + ["--corrupt-expected", "7"])
+    res.check("sextant-perf --corrupt-expected: the checker counts 'answer differs', exit 3",
+              rc == 3 and re.search(r"wrong: answer differs: [1-9]", out) is not None,
+              out[-2000:])
+
+
+def plot(res, work):
+    png = work / "plot.png"
+    rc, out = run(["bash", str(PERF / "plot.sh"), "--out", str(png), "--e2e",
+                   str(work / "e2e.txt"), "--latency", str(work / "perf.txt")])
+    res.check("plot.sh draws a PNG from their outputs",
+              rc == 0 and png.exists() and png.read_bytes()[:4] == b"\x89PNG", out[-2000:])
+
+
+def compare(build, rows, wrong=None):
+    env = {"BUILD_DIR": build, "BUILD": "0", "SERVERS": " ".join(rows), "DURATION": "1",
+           "QPS": "500", "VERIFY": "40", "IDLE": "0", "DPDK_WARMUP": "0.5", "QUERIES": "2000"}
+    if wrong:
+        env["WRONG"] = wrong
+    return run(["bash", str(PERF / "compare.sh")], env)
+
+
+def table_rows(out):
+    """{row name: [cells]} of compare.sh's table."""
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 11 and cells[0] not in ("server", "---"):
+            rows[cells[0]] = cells
+    return rows
+
+
+def compare_all(res, build):
+    before = shm_files("sxcmp")
+    rc, out = compare(build, ALL_ROWS)
+    left = shm_files("sxcmp") - before
+    res.check("compare.sh leaves nothing in /dev/shm", not left, sorted(left))
+    res.check("compare.sh: every row, exit 0", rc == 0, out[-3000:])
+    rows = table_rows(out)
+    for row in ALL_ROWS:
+        # At this load a server's CPU time can be under one clock tick (10 ms): a number is
+        # asked for, not a positive one; answers are.
+        cells = rows.get(row)
+        cpu = cells[8].strip("*") if cells else ""
+        res.check("compare.sh: row %s measured, CPU per answer %s" % (row, cpu or "-"),
+                  re.fullmatch(r"\d+\.\d+", cpu) is not None and float(cells[2]) > 0,
+                  cells or out[-2000:])
+    res.check("compare.sh: machine, versions and date", re.search(
+        r"^# perf/compare.sh, \d{4}-\d\d-\d\d .*\nmachine: .*CPUs", out, re.M) is not None,
+        out[:500])
+
+
+def compare_wrong(res, build, row, other):
+    rc, out = compare(build, [other, row], wrong=row)
+    rows = table_rows(out)
+    res.check("compare.sh WRONG=%s: the check fails the run (exit 1)" % row, rc == 1, out[-2000:])
+    res.check("compare.sh WRONG=%s: that row is not measured, the other is" % row,
+              row in rows and "WRONG ANSWERS" in rows[row][1] and other in rows and
+              "WRONG" not in rows[other][1], out[-2000:])
+
+
+def main():
+    args = integration_args()
+    b = Binaries(args)
+    bin_dir = Path(b.control).parent
+    build = str(bin_dir.parent)
+    res = Results()
+    e2e(res, build, b.work)
+    sextant_perf(res, bin_dir, b.work)
+    plot(res, b.work)
+    compare_all(res, build)
+    compare_wrong(res, build, "knot", "sextant")
+    compare_wrong(res, build, "sextant-geo", "gdnsd-geo")
+    return res.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
