@@ -303,6 +303,9 @@ Engine::Engine(const maps::SnapshotReader& snap)
       v_(SnapshotView::Of(snap)) {
   v_.plans = plan_.resources.data();
   v_.alias = plan_.alias.data();
+  images_ =
+      BuildSectionImages(v_, static_cast<uint32_t>(snap.section<maps::Node>(maps::kNodes).size()));
+  images_.Attach(&v_);
 }
 
 size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "dataplane/engine/policy_plan.h"
+#include "dataplane/engine/section_images.h"
 #include "dataplane/engine/snapshot_view.h"
 #include "dataplane/engine/trace.h"
 #include "maps/snapshot_reader.h"
@@ -60,14 +61,25 @@ class Engine {
                  size_t cap, AnswerInfo* info, AnswerTrace* trace) const;
 
   const SnapshotView& view() const { return v_; }
+  const SectionImages& section_images() const { return images_; }
   // Points policies at the live health words (the control block's); null = everything up.
   void set_health(const std::atomic<uint32_t>* health) { v_.SetHealth(health); }
   // Sends every resource to the general evaluator instead of its fast writer: the reference the
   // fast writers are tested against.
   void set_general_only(bool on) { v_.SetGeneralOnly(on); }
+  // Writes negative and referral sections with the slow path instead of copying their
+  // precompiled images (section_image.h): the reference the images are tested against.
+  void set_section_images(bool on) {
+    if (on) {
+      images_.Attach(&v_);
+    } else {
+      SectionImages().Attach(&v_);
+    }
+  }
 
  private:
   PolicyPlan plan_;
+  SectionImages images_;  // precompiled negative and referral sections (section_image.h)
   SnapshotView v_;
 };
 

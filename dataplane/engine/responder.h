@@ -25,6 +25,7 @@
 #include "dataplane/engine/policy_evaluator.h"
 #include "dataplane/engine/query.h"
 #include "dataplane/engine/records.h"
+#include "dataplane/engine/section_image.h"
 #include "dataplane/engine/trace.h"
 #include "maps/dns/wire.h"
 #include "maps/name_table.h"
@@ -200,12 +201,18 @@ class Responder {
         return Resolution::DoesNotFit();
       }
       visited[chain++] = ce;
+      at_question_ = false;  // the next name is the CNAME's target, not the question
       IndexName(cname_rd + 2, &target);
       target_rdata = cname_rd;
       name = &target;
       owner = last_name_off_ < 0x3FFF ? Owner{last_name_off_, nullptr} : Owner{0, cname_rd + 2};
     }
   }
+
+  // --- What section_images.cc uses at load time: the slow path's sections, for a question that
+  // is the anchor itself. True when all of it was written.
+  bool WriteNegativeSlow(uint32_t zone) { return PutNegativeSlow(zone); }
+  bool WriteReferralSlow(uint32_t cut) { return PutReferralSlow(cut) == Referral::kFits; }
 
   // --- What the fast writers use (fast_writers.h) ---------------------------------------------
 
@@ -385,6 +392,13 @@ class Responder {
   }
 
   bool PutNegative(uint32_t zone) {
+    if (at_question_ && v_.zone_images != nullptr) {
+      const SectionImage& img = v_.zone_images[zone];
+      if (img.len != 0 && PutImage(img)) return true;
+    }
+    return PutNegativeSlow(zone);
+  }
+  bool PutNegativeSlow(uint32_t zone) {
     const maps::Zone& z = v_.zones[zone];
     const maps::Node& apex = v_.nodes[z.apex_node];
     return PutRRset(Owner{0, v_.names + apex.name_offset}, v_.rrsets[z.soa_rrset],
@@ -395,12 +409,52 @@ class Responder {
   // The cut's NS RRset and its glue. Glue that does not fit sets TC (RFC 9471: in-domain glue is
   // required for a usable referral); other additional data is just left out.
   Referral PutReferral(uint32_t cut) {
+    if (at_question_ && v_.cut_images != nullptr) {
+      const auto it = v_.cut_images->find(cut);
+      if (it != v_.cut_images->end() && PutImage(it->second)) return Referral::kFits;
+    }
+    return PutReferralSlow(cut);
+  }
+  Referral PutReferralSlow(uint32_t cut) {
     const maps::Node& c = v_.nodes[cut];
     const maps::RRset* ns = FindRRset(c, dns::kTypeNs);
     if (!PutRRset(Owner{0, v_.names + c.name_offset}, *ns, Section::kAuthority, ns->ttl)) {
       return Referral::kDoesNotFit;
     }
     return PutAdditionals(*ns) ? Referral::kFits : Referral::kGlueLeftOut;
+  }
+
+  // Copies a precompiled section (section_image.h) and patches its pointers. False, having
+  // written nothing, when the slow path must write it: a name of the image would compress
+  // further against this question, or the image does not fit (the slow path decides what then).
+  bool PutImage(const SectionImage& img) {
+    const LName& q = query_.qname;
+    const uint8_t* bytes = v_.image_bytes + img.bytes;
+    if (q.labels > img.anchor_labels) {
+      const uint8_t* label = q.data + q.off[q.labels - img.anchor_labels - 1];
+      if (ABSL_PREDICT_FALSE((img.above_filter & AboveFilterBit(label)) != 0)) {
+        for (const uint8_t *a = bytes + img.len, *end = a + img.above_len; a < end; a += 1 + *a) {
+          if (*a == *label && BytesEqual(a + 1, label + 1, *a)) return false;
+        }
+      }
+    }
+    const size_t at = w_.pos();
+    if (ABSL_PREDICT_FALSE(at + img.len > kMaxPointerTarget)) return false;
+    uint8_t* p = w_.Reserve(img.len);
+    if (p == nullptr) return false;
+    CopyBytes(p, bytes, img.len);
+    // Pointers into the question move by its extra length, those into the image by where it
+    // landed (section_image.h).
+    const uint16_t delta[2] = {static_cast<uint16_t>(q.len - img.anchor_len),
+                               static_cast<uint16_t>(at - (dns::kHeaderSize + 4 + img.anchor_len))};
+    const uint16_t* r = v_.image_relocs + img.reloc_first;
+    for (uint16_t i = 0; i < img.reloc_count; ++i) {
+      uint8_t* ptr = p + (r[i] & ~kRelocInternal);
+      dns::Put16(ptr, static_cast<uint16_t>(dns::Get16(ptr) + delta[r[i] >> 15]));
+    }
+    counts[1] += img.authority;
+    counts[2] += img.additional;
+    return true;
   }
 
   // Writes one RR of `rs` (the rdata entry at `rd`; `fixed` from FixedFields). Returns false
@@ -503,6 +557,9 @@ class Responder {
   // Only Responder<true> keeps the trace: Answer's responder is as small as without one.
   [[no_unique_address]] std::conditional_t<kTrace, AnswerTrace*, NoTrace> trace_;
   uint16_t last_name_off_ = 0;  // where the last single-name rdata was written (CNAME target)
+  // Resolving the question itself (no CNAME followed yet): its zone apex and cuts are suffixes
+  // of the question, which the section images (section_image.h) point into.
+  bool at_question_ = true;
 };
 
 }  // namespace sextant::dataplane

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstdint>
 
+#include "absl/container/flat_hash_map.h"
 #include "dataplane/engine/policy_plan.h"
+#include "dataplane/engine/section_image.h"
 #include "maps/dc_lists.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_reader.h"
@@ -35,6 +37,12 @@ struct SnapshotView {
   // The policy plan, by resource and by member (set by the Engine that owns it).
   const ResourcePlan* plans = nullptr;
   const AliasSlot* alias = nullptr;
+  // Precompiled negative and referral sections (section_image.h), owned by the Engine too:
+  // by zone (the SOA), by cut node (NS + glue). Null = none, the slow path writes them.
+  const SectionImage* zone_images = nullptr;
+  const absl::flat_hash_map<uint32_t, SectionImage>* cut_images = nullptr;
+  const uint8_t* image_bytes = nullptr;
+  const uint16_t* image_relocs = nullptr;
   // Health words (maps/control_block.h), read per query by policies; null = everything up.
   // Set both with SetHealth.
   const std::atomic<uint32_t>* health = nullptr;

@@ -4,7 +4,9 @@
 //
 // Per input, Engine::Answer runs over UDP and TCP, each with a separate output buffer and in
 // place (output buffer = a copy of the query with room for 65535 bytes, as the UDP listener and
-// the DPDK path answer), plus once over UDP with the smallest capacity the engine accepts (512).
+// the DPDK path answer), plus once over UDP with the smallest capacity the engine accepts (512),
+// and once more over UDP with the negative and referral sections written by the slow path instead
+// of copied from their images (section_image.h), which must give the same bytes.
 // Output buffers are heap blocks of exactly the capacity, so ASan sees any write past it.
 // Invariants (a violation is __builtin_trap, which libFuzzer reports as a crash):
 //   - length <= capacity; 0 only for a message shorter than a header or with QR=1;
@@ -254,7 +256,7 @@ std::atomic<uint32_t>* HealthWords() {
   return words;
 }
 
-const Engine& TheEngine() {
+const sextant::maps::SnapshotReader& TheSnapshot() {
   static const std::unique_ptr<sextant::maps::SnapshotReader> snap = [] {
     auto s = sextant::testing::BuildTestSnapshot(
         {{"fuzz.test.", FuzzZone()}, {"child.fuzz.test.", kChildZone}, {"other.test.", kOtherZone}},
@@ -268,12 +270,24 @@ const Engine& TheEngine() {
     }
     return std::move(*s);
   }();
-  static const Engine engine = [] {
-    Engine e(*snap);
+  return *snap;
+}
+
+// The engine, with its section images (section_image.h) or writing those sections with the
+// slow path (the reference the images must match byte for byte).
+const Engine& TheEngine(bool section_images = true) {
+  static const Engine with = [] {
+    Engine e(TheSnapshot());
     e.set_health(HealthWords());
     return e;
   }();
-  return engine;
+  static const Engine without = [] {
+    Engine e(TheSnapshot());
+    e.set_health(HealthWords());
+    e.set_section_images(false);
+    return e;
+  }();
+  return section_images ? with : without;
 }
 
 // --- An independent DNS message checker -----------------------------------------------------
@@ -504,6 +518,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CHECK(std::memcmp(in_place, separate, n_sep) == 0);
       CHECK(info_in.rcode == info_sep.rcode && info_in.truncated == info_sep.truncated);
     }
+  }
+
+  // The slow path's sections instead of the images: the same bytes.
+  {
+    static uint8_t* const reference = CapBuffer(kCap);
+    AnswerInfo info_ref, info_img;
+    sextant::dataplane::SeedPolicyRandom(size + 1);
+    const size_t n_img = engine.Answer(data, size, udp, separate, kCap, &info_img);
+    sextant::dataplane::SeedPolicyRandom(size + 1);
+    const size_t n_ref = TheEngine(false).Answer(data, size, udp, reference, kCap, &info_ref);
+    CHECK(n_img == n_ref && std::memcmp(separate, reference, n_ref) == 0);
   }
 
   // The smallest capacity the engine accepts: nothing may be written past it.
