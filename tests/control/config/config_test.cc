@@ -125,6 +125,34 @@ TEST(Config, RefusesDnstapSettingsThatCannotWork) {
   }
 }
 
+TEST(Config, TcpLimitsHaveDefaultsAndParseTheirKeys) {
+  auto plain = Parse("zones: [{origin: a.test., file: a.zone}]\n");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->tcp.present);
+  EXPECT_EQ(plain->tcp.max_connections, 1024u);
+  EXPECT_EQ(plain->tcp.max_per_client, 64u);
+  EXPECT_EQ(plain->tcp.idle_timeout_ms, 10000u);
+  EXPECT_EQ(plain->tcp.query_timeout_ms, 2000u);
+  EXPECT_EQ(plain->tcp.max_queries, 0u);
+  auto c = Parse(
+      "zones: [{origin: a.test., file: a.zone}]\n"
+      "tcp: {max_connections: 50, max_connections_per_client: 0, idle_timeout: 3s,\n"
+      "      query_timeout: 0, max_queries_per_connection: 10}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->tcp.present);
+  EXPECT_EQ(c->tcp.max_connections, 50u);
+  EXPECT_EQ(c->tcp.max_per_client, 0u);
+  EXPECT_EQ(c->tcp.idle_timeout_ms, 3000u);
+  EXPECT_EQ(c->tcp.query_timeout_ms, 0u);
+  EXPECT_EQ(c->tcp.max_queries, 10u);
+  for (const std::string& bad : {"tcp: {max_connections: 0}", "tcp: {max_connections: 70000}",
+                                 "tcp: {idle_timeout: 0}", "tcp: {query_timeout: 2h}",
+                                 "tcp: {max_connections_per_client: -1}", "tcp: {timeout: 1s}"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(Parse("zones: [{origin: a.test., file: a.zone}]\n" + bad + "\n").ok());
+  }
+}
+
 // sextantctl finds the instance and its socket in a config that does not load: one that does not
 // validate, one that is not YAML at all. Rows: the file's text, then what it locates.
 TEST(LocateInstance, ReadsInstanceAndSocketFromConfigsThatDoNotLoad) {
