@@ -36,12 +36,14 @@ constexpr size_t kKeepOutCapacity = 16 * 1024;
 // so an event can never reach a connection that reused the slot of a closed one.
 constexpr uint64_t kListenTag = uint64_t{1} << 63;
 constexpr uint32_t kNoSlot = 0xffffffffu;
-// At the connection limit a newcomer takes the place of the connection that has been quiet
-// longest, when that one has sent and received nothing for this long; otherwise the newcomer is
-// refused. RFC 7766 section 6.2.3 lets a server close idle connections under pressure, and a
-// quiet client loses nothing but a reconnect; a client that moved bytes within the last second
-// is busy and keeps its connection, so a connection flood cannot push out working clients.
-constexpr int64_t kEvictQuietMs = 1000;
+// At the connection limit a newcomer takes the place of the connection stalled longest, when it
+// has been stalled this long: quiet (no byte either way), or holding a query that is still not
+// whole. Otherwise the newcomer is refused. RFC 7766 section 6.2.3 lets a server close idle
+// connections under pressure, and a quiet client loses nothing but a reconnect; a real client
+// sends a query in one segment, so one still incomplete after a second is a slowloris, not a
+// client at work. Clients that moved whole queries or answers within the last second keep their
+// connections, so a connection flood cannot push them out.
+constexpr int64_t kEvictStalledMs = 1000;
 // How often, at most, the TCP thread logs what its limits refused and closed.
 constexpr int64_t kReportMs = 5000;
 
@@ -175,15 +177,13 @@ class TcpLoop {
   struct Conn {
     UniqueFd fd;
     uint32_t gen = 0;
-    uint32_t interest = 0;     // current epoll events
-    uint32_t pending = 0;      // responses queued since `out` was last empty
-    bool eof = false;          // the client has shut down its sending side
-    bool closing = false;      // framing error: send what is answered, then close
-    int64_t last_ms = 0;       // last progress in either direction
-    int64_t msg_ms = 0;        // when the first byte of the message in `in` arrived
-    uint32_t answered = 0;     // queries answered on this connection
-    uint32_t older = kNoSlot;  // the quiet list: least recent progress first
-    uint32_t newer = kNoSlot;
+    uint32_t interest = 0;  // current epoll events
+    uint32_t pending = 0;   // responses queued since `out` was last empty
+    bool eof = false;       // the client has shut down its sending side
+    bool closing = false;   // framing error: send what is answered, then close
+    int64_t last_ms = 0;    // last progress in either direction
+    int64_t msg_ms = 0;     // when the first byte of the message in `in` arrived
+    uint32_t answered = 0;  // queries answered on this connection
     ClientKey key;
     ClientInfo client;
     sockaddr_storage peer{};  // both ends, kept when dnstap samples
@@ -217,8 +217,8 @@ class TcpLoop {
       ClientFromSockaddr(ss, /*tcp=*/true, &client);
       // RFC 7766 section 6.2.2 leaves the limits' policy to the server: over the per-client
       // limit the newcomer is refused (its own connections are what it would push out); at the
-      // total limit it replaces the quietest connection if that one is quiet enough. A refused
-      // `fd` closes on the way out.
+      // total limit it takes the place of the connection stalled longest, if that one has been
+      // stalled long enough (kEvictStalledMs). A refused `fd` closes on the way out.
       const ClientKey key = KeyOf(client);
       if (!Admit(key, now)) {
         maps::CounterAdd(ctr_.dropped[maps::kDropOther], 1);
@@ -233,7 +233,7 @@ class TcpLoop {
       c.answered = 0;
       ++per_client_[key];
       ++active_;
-      Touch(c, now);
+      c.last_ms = now;
       if (thread_.tapping()) {  // dnstap logs both ends
         c.peer = ss;
         socklen_t ll = sizeof(c.local);
@@ -257,7 +257,8 @@ class TcpLoop {
   }
 
   // Whether a connection from `key` may open now, making room at the total limit by closing the
-  // quietest connection if it qualifies. Counts what it refuses or closes.
+  // connection stalled longest if it qualifies (kEvictStalledMs). Counts what it refuses or
+  // closes.
   bool Admit(const ClientKey& key, int64_t now) {
     if (lim_.max_per_client != 0) {
       const auto it = per_client_.find(key);
@@ -267,13 +268,31 @@ class TcpLoop {
       }
     }
     if (active_ < lim_.max_connections) return true;
-    if (quietest_ != kNoSlot && now - conns_[quietest_].last_ms >= kEvictQuietMs) {
+    const uint32_t victim = MostStalled(now - kEvictStalledMs);
+    if (victim != kNoSlot) {
       ++stats_.evicted;
-      Close(conns_[quietest_], quietest_);
+      Close(conns_[victim], victim);
       if (active_ < lim_.max_connections) return true;  // the limit may have been lowered
     }
     ++stats_.refused_full;
     return false;
+  }
+
+  // The connection stalled since longest, if that was at `before` or earlier; a scan of the table,
+  // done only at the connection limit.
+  uint32_t MostStalled(int64_t before) const {
+    uint32_t best = kNoSlot;
+    int64_t best_since = before + 1;
+    for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+      const Conn& c = conns_[slot];
+      if (!c.fd) continue;
+      const int64_t since = PartialMessage(c) ? c.msg_ms : c.last_ms;
+      if (since < best_since) {
+        best = slot;
+        best_since = since;
+      }
+    }
+    return best;
   }
 
   // Takes the limits of a new snapshot generation, growing the table for a higher connection
@@ -296,27 +315,6 @@ class TcpLoop {
     free_.reserve(n);
     for (size_t i = n; i-- > old;) free_.push_back(static_cast<uint32_t>(i));
     per_client_.reserve(n);
-  }
-
-  // Progress on `c`: it becomes the last in the quiet list.
-  void Touch(Conn& c, int64_t now) {
-    c.last_ms = now;
-    const uint32_t slot = SlotOf(c);
-    if (newest_ == slot) return;
-    Unlink(c);
-    c.older = newest_;
-    if (newest_ != kNoSlot) conns_[newest_].newer = slot;
-    newest_ = slot;
-    if (quietest_ == kNoSlot) quietest_ = slot;
-  }
-
-  void Unlink(Conn& c) {
-    const uint32_t slot = SlotOf(c);
-    if (c.older != kNoSlot) conns_[c.older].newer = c.newer;
-    if (c.newer != kNoSlot) conns_[c.newer].older = c.older;
-    if (quietest_ == slot) quietest_ = c.newer;
-    if (newest_ == slot) newest_ = c.older;
-    c.older = c.newer = kNoSlot;
   }
 
   // Stops or resumes watching every listening socket for new connections.
@@ -385,7 +383,7 @@ class TcpLoop {
     if (n > 0) {
       if (c.in_len == 0) c.msg_ms = now;
       c.in_len += static_cast<size_t>(n);
-      Touch(c, now);
+      c.last_ms = now;
       return true;
     }
     if (n == 0) {
@@ -455,7 +453,7 @@ class TcpLoop {
                              MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         c.out_off += static_cast<size_t>(n);
-        Touch(c, now);
+        c.last_ms = now;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -475,7 +473,6 @@ class TcpLoop {
 
   void Close(Conn& c, uint32_t slot) {
     c.fd.reset();  // also removes it from the epoll set
-    Unlink(c);
     if (auto it = per_client_.find(c.key); it != per_client_.end() && --it->second == 0) {
       per_client_.erase(it);
     }
@@ -541,8 +538,6 @@ class TcpLoop {
   std::vector<Conn> conns_;
   std::vector<uint32_t> free_;
   uint32_t active_ = 0;
-  uint32_t quietest_ = kNoSlot;  // the quiet list's ends
-  uint32_t newest_ = kNoSlot;
   absl::flat_hash_map<ClientKey, uint32_t> per_client_;  // open connections per client
   LimitStats stats_;
   int64_t last_report_ms_ = 0;

@@ -483,6 +483,37 @@ TEST_F(KernelListenerTest, TcpQuietConnectionMakesRoomAtTheLimit) {
   EXPECT_TRUE(quiet->ClosedWithin(std::chrono::seconds(1)));
 }
 
+TEST_F(KernelListenerTest, TcpTricklingQueryMakesRoomAtTheLimit) {
+  ListenerOptions options;
+  options.tcp_max_connections = 1;
+  ASSERT_NO_FATAL_FAILURE(StartListener(options));
+  TcpClient slow(port(), kClientA);
+  ASSERT_TRUE(slow.connected());
+  const Bytes frame = Frame(Query(1, "slow.example"));
+  for (int i = 0; i < 6; ++i) {  // never quiet, but its query is still incomplete after 1.2 s
+    ASSERT_TRUE(slow.Send(Bytes{frame[i]}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(Accepted(port(), kClientB, 2)) << "the newcomer takes the trickler's place";
+  EXPECT_TRUE(slow.ClosedWithin(std::chrono::seconds(1)));
+}
+
+TEST_F(KernelListenerTest, TcpBusyConnectionKeepsItsPlaceAtTheLimit) {
+  ListenerOptions options;
+  options.tcp_max_connections = 1;
+  ASSERT_NO_FATAL_FAILURE(StartListener(options));
+  auto busy = Accepted(port(), kClientA, 1);
+  ASSERT_TRUE(busy);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(busy->Send(Frame(Query(2, "again.example"))));  // whole queries: at work
+  ASSERT_TRUE(busy->ReadFrame());
+  TcpClient newcomer(port(), kClientB);
+  ASSERT_TRUE(newcomer.connected());
+  EXPECT_TRUE(newcomer.ClosedWithin(std::chrono::seconds(1)));
+  ASSERT_TRUE(busy->Send(Frame(Query(3, "still.example"))));
+  EXPECT_TRUE(busy->ReadFrame());
+}
+
 TEST_F(KernelListenerTest, TcpConnectionClosesAfterMaxQueries) {
   ListenerOptions options;
   options.tcp_max_queries = 2;
