@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -36,14 +37,6 @@ constexpr size_t kKeepOutCapacity = 16 * 1024;
 // so an event can never reach a connection that reused the slot of a closed one.
 constexpr uint64_t kListenTag = uint64_t{1} << 63;
 constexpr uint32_t kNoSlot = 0xffffffffu;
-// At the connection limit a newcomer takes the place of the connection stalled longest, when it
-// has been stalled this long: quiet (no byte either way), or holding a query that is still not
-// whole. Otherwise the newcomer is refused. RFC 7766 section 6.2.3 lets a server close idle
-// connections under pressure, and a quiet client loses nothing but a reconnect; a real client
-// sends a query in one segment, so one still incomplete after a second is a slowloris, not a
-// client at work. Clients that moved whole queries or answers within the last second keep their
-// connections, so a connection flood cannot push them out.
-constexpr int64_t kEvictStalledMs = 1000;
 // How often, at most, the TCP thread logs what its limits refused and closed.
 constexpr int64_t kReportMs = 5000;
 
@@ -99,7 +92,7 @@ ClientKey KeyOf(const ClientInfo& c) {
 // What the limits did since the last report.
 struct LimitStats {
   uint64_t refused_client = 0;  // over the per-client limit
-  uint64_t refused_full = 0;    // at the connection limit, nobody quiet to replace
+  uint64_t refused_full = 0;    // at a connection limit lowered below those open
   uint64_t evicted = 0;         // quiet connections closed for a newcomer
   uint64_t idle = 0;            // closed by the idle timeout
   uint64_t slow = 0;            // closed by the query timeout
@@ -217,10 +210,10 @@ class TcpLoop {
       ClientFromSockaddr(ss, /*tcp=*/true, &client);
       // RFC 7766 section 6.2.2 leaves the limits' policy to the server: over the per-client
       // limit the newcomer is refused (its own connections are what it would push out); at the
-      // total limit it takes the place of the connection stalled longest, if that one has been
-      // stalled long enough (kEvictStalledMs). A refused `fd` closes on the way out.
+      // total limit it takes the place of the connection stalled longest (see Admit). A
+      // refused `fd` closes on the way out.
       const ClientKey key = KeyOf(client);
-      if (!Admit(key, now)) {
+      if (!Admit(key)) {
         maps::CounterAdd(ctr_.dropped[maps::kDropOther], 1);
         continue;
       }
@@ -256,10 +249,15 @@ class TcpLoop {
     }
   }
 
-  // Whether a connection from `key` may open now, making room at the total limit by closing the
-  // connection stalled longest if it qualifies (kEvictStalledMs). Counts what it refuses or
-  // closes.
-  bool Admit(const ClientKey& key, int64_t now) {
+  // Whether a connection from `key` may open now. Over the per-client limit it is refused. At
+  // the connection limit it always gets in, and the connection stalled longest (MostStalled) makes
+  // room: refusing newcomers instead would let whoever fills the table first (a slowloris from
+  // enough addresses, reconnecting as soon as it is closed) keep real clients out. A real client
+  // sends its query as soon as it is connected and is answered within a round trip, so it is
+  // never the one stalled longest unless the whole table turns over faster than that; RFC 7766
+  // section 6.2.3 lets a server close idle connections under pressure, and they reconnect.
+  // Counts what it refuses or closes.
+  bool Admit(const ClientKey& key) {
     if (lim_.max_per_client != 0) {
       const auto it = per_client_.find(key);
       if (it != per_client_.end() && it->second >= lim_.max_per_client) {
@@ -268,7 +266,7 @@ class TcpLoop {
       }
     }
     if (active_ < lim_.max_connections) return true;
-    const uint32_t victim = MostStalled(now - kEvictStalledMs);
+    const uint32_t victim = MostStalled();
     if (victim != kNoSlot) {
       ++stats_.evicted;
       Close(conns_[victim], victim);
@@ -278,11 +276,12 @@ class TcpLoop {
     return false;
   }
 
-  // The connection stalled since longest, if that was at `before` or earlier; a scan of the table,
-  // done only at the connection limit.
-  uint32_t MostStalled(int64_t before) const {
+  // The connection stalled since longest: since its last byte either way, or, holding a query
+  // still incomplete, since that query's first byte (a slowloris trickling bytes is never quiet).
+  // A scan of the table, done only at the connection limit.
+  uint32_t MostStalled() const {
     uint32_t best = kNoSlot;
-    int64_t best_since = before + 1;
+    int64_t best_since = INT64_MAX;
     for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
       const Conn& c = conns_[slot];
       if (!c.fd) continue;
@@ -519,8 +518,8 @@ class TcpLoop {
     maps::Log(maps::LogLevel::kNotice,
               absl::StrCat("TCP limits: refused ", stats_.refused_client,
                            " connections over the per-client limit and ", stats_.refused_full,
-                           " at the connection limit; closed ", stats_.evicted,
-                           " quiet ones for newcomers, ", stats_.idle, " idle, ", stats_.slow,
+                           " at a lowered connection limit; closed ", stats_.evicted,
+                           " stalled ones for newcomers, ", stats_.idle, " idle, ", stats_.slow,
                            " with a slow query, ", stats_.spent, " after their last query (",
                            Describe(lim_), ")"));
     stats_ = {};
