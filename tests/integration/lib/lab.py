@@ -484,7 +484,8 @@ class Lab:
 
     def enter_namespace(self):
         """Moves this (single-threaded) process into the lab's namespace, so that its sockets are
-        the client's; returns a function that moves it back."""
+        the client's (threads and processes it starts then are there too); returns a function
+        that moves it back, whose `home` attribute names the namespace it came from."""
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         clone_newnet = 0x40000000
@@ -502,6 +503,8 @@ class Lab:
                     raise OSError(ctypes.get_errno(), "setns back")
             finally:
                 os.close(home)
+        # For commands that must run where we came from: nsenter --net=<leave.home>.
+        leave.home = f"/proc/{os.getpid()}/fd/{home}"
         return leave
 
     def appliance_mac(self):
