@@ -49,10 +49,10 @@ except ImportError:  # pragma: no cover
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from lab import publish_once, remove_shm, start_listener, stop_processes  # noqa: E402
-from malformed_cases import (FORMERR, ORIGIN, SENTINEL_SPEC, SERVER, UDP_SIZE, VALID, ZONE,  # noqa: E402
+from malformed_cases import (FORMERR, ORIGIN, SENTINEL_SPEC, SERVER, VALID, ZONE,  # noqa: E402
                              build_hostile, frame, make_valid, sentinel_id, tcp_framing_cases)
 from malformed_checks import (check_reply, check_valid, generic_reply_problems,  # noqa: E402
-                              hostile_problems, is_sentinel_reply, udp_exchange)
+                              hostile_problems, udp_exchange, until_sentinel)
 
 import argparse
 import atexit
@@ -136,13 +136,7 @@ def tcp_exchange(port, wire, sid):
             return replies, None
         rd = TcpReader(s)
         deadline = time.monotonic() + REPLY_TIMEOUT
-        while True:
-            m = rd.next(deadline)
-            if m is None:
-                return replies, None
-            if is_sentinel_reply(m, sid):
-                return replies, m
-            replies.append(m)
+        return until_sentinel(lambda: rd.next(deadline), sid)
     finally:
         s.close()
 

@@ -149,31 +149,40 @@ def generic_reply_problems(r):
 # ---------------------------------------------------------------------------
 # One hostile packet: sent, then the sentinel, over UDP
 # ---------------------------------------------------------------------------
+def until_sentinel(receive, sid):
+    """Takes messages from receive() (None: nothing more comes in time) until the sentinel's
+    reply; returns (the replies before it, the sentinel's reply or None)."""
+    replies = []
+    while True:
+        m = receive()
+        if m is None or is_sentinel_reply(m, sid):
+            return replies, m
+        replies.append(m)
+
+
 def udp_exchange(addr, wire, sid, timeout):
     """Sends wire then the sentinel to addr (host, port); returns (replies before the
     sentinel's, the sentinel's reply or None after `timeout` seconds)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    replies = []
     try:
         s.connect(addr)
         try:
             s.send(wire)
             s.send(make_valid(SENTINEL_SPEC, sid))
         except ConnectionRefusedError:  # ICMP port unreachable: nobody listens (yet)
-            return replies, None
+            return [], None
         deadline = time.monotonic() + timeout
-        while True:
+
+        def receive():
             rem = deadline - time.monotonic()
             if rem <= 0:
-                return replies, None
+                return None
             s.settimeout(rem)
             try:
-                r = s.recv(65535)
+                return s.recv(65535)
             except (socket.timeout, ConnectionRefusedError):
-                return replies, None
-            if is_sentinel_reply(r, sid):
-                return replies, r
-            replies.append(r)
+                return None
+        return until_sentinel(receive, sid)
     finally:
         s.close()
 
