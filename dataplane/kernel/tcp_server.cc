@@ -93,7 +93,7 @@ ClientKey KeyOf(const ClientInfo& c) {
 struct LimitStats {
   uint64_t refused_client = 0;  // over the per-client limit
   uint64_t refused_full = 0;    // at a connection limit lowered below those open
-  uint64_t evicted = 0;         // quiet connections closed for a newcomer
+  uint64_t evicted = 0;         // stalled connections closed for a newcomer
   uint64_t idle = 0;            // closed by the idle timeout
   uint64_t slow = 0;            // closed by the query timeout
   uint64_t spent = 0;           // closed after max_queries
@@ -295,7 +295,7 @@ class TcpLoop {
   }
 
   // Takes the limits of a new snapshot generation, growing the table for a higher connection
-  // limit (a lower one closes nobody: newcomers wait until enough have gone).
+  // limit (a lower one closes nobody at once: newcomers are refused until enough have gone).
   void Apply(const LoadedSnapshot& snap) {
     limits_generation_ = snap.reader->generation();
     const Limits now = LimitsOf(opt_, *snap.reader);
