@@ -30,6 +30,7 @@
 //   kGeoPrefixesV4, kGeoPrefixesV6, kGeoDcLists, kGeoMaps   geo and latency maps
 //   kDataplane, kDataplaneAddresses     the DPDK dataplane's port settings and addresses
 //   kDnstap       0 or 1 x DnstapSettings: query logging (dataplane/dnstap/)
+//   kTcp          0 or 1 x TcpSettings: DNS-over-TCP abuse limits (dataplane/kernel/)
 //
 // Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
 // new section id in a free slot does not (older readers ignore ids they do not know, newer
@@ -89,7 +90,10 @@ enum SectionId : uint32_t {
   kDataplaneAddresses = 17,  // DataplaneAddress[]: the addresses it answers for
   // The config's `dnstap:` section: query logging, read by sextant-dataplane when it starts
   // (absent = off).
-  kDnstap = 18,        // 0 or 1 x DnstapSettings
+  kDnstap = 18,  // 0 or 1 x DnstapSettings
+  // The config's `tcp:` section: limits of the TCP server (kernel listener and the DPDK
+  // exception path), applied from the next snapshot on (absent = the defaults below).
+  kTcp = 19,           // 0 or 1 x TcpSettings
   kSectionCount = 24,  // fixed directory size; unused slots are {0, 0, 0}
 };
 
@@ -277,6 +281,25 @@ struct DnstapSettings {
   StringRef version;   // dnstap `version`; length 0 = none
 };
 static_assert(sizeof(DnstapSettings) == 40);
+
+// DNS-over-TCP abuse limits (section kTcp). The defaults serve real resolvers: a resolver
+// keeps one or a few connections to a server, sends a whole query in one segment, and reuses an
+// idle connection within seconds (RFC 7766 section 6.2.3) or closes it.
+inline constexpr uint32_t kDefaultTcpMaxConnections = 1024;
+inline constexpr uint32_t kDefaultTcpMaxPerClient = 64;      // IPv4 address / IPv6 /64
+inline constexpr uint32_t kDefaultTcpIdleTimeoutMs = 10000;  // Knot's and BIND's
+inline constexpr uint32_t kDefaultTcpQueryTimeoutMs = 2000;  // first byte to whole query
+inline constexpr uint32_t kMaxTcpConnections = 65536;
+inline constexpr uint32_t kMaxTcpTimeoutMs = 3600000;
+struct TcpSettings {
+  uint32_t max_connections;   // 1..kMaxTcpConnections, all clients together
+  uint32_t max_per_client;    // per IPv4 address or IPv6 /64; 0 = no per-client limit
+  uint32_t idle_timeout_ms;   // no byte either way for this long: closed; 1..kMaxTcpTimeoutMs
+  uint32_t query_timeout_ms;  // a query not whole this long after its first byte: closed; 0 = off
+  uint32_t max_queries;       // answered per connection, then closed; 0 = unlimited
+  uint32_t reserved[3];
+};
+static_assert(sizeof(TcpSettings) == 32);
 
 // One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
 // prefix arrays and list ids in its leaves are relative to the map's own first entry / list.

@@ -112,7 +112,8 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(GeoMap),
                                                         sizeof(DataplaneSettings),
                                                         sizeof(DataplaneAddress),
-                                                        sizeof(DnstapSettings)};
+                                                        sizeof(DnstapSettings),
+                                                        sizeof(TcpSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -137,7 +138,8 @@ absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidatePolicies());
   SX_RETURN_IF_ERROR(ValidateGeo());
   SX_RETURN_IF_ERROR(ValidateDataplane());
-  return ValidateDnstap();
+  SX_RETURN_IF_ERROR(ValidateDnstap());
+  return ValidateTcp();
 }
 
 namespace {
@@ -428,6 +430,20 @@ absl::Status SnapshotReader::ValidateDnstap() const {
   if (d.sample == 0 || !pow2 || d.ring_slots > kMaxDnstapRingSlots ||
       (d.output != kDnstapToFile && d.output != kDnstapToSocket)) {
     return Bad("dnstap settings out of range");
+  }
+  return absl::OkStatus();
+}
+
+// Section 19: the TCP server sizes its connection table from max_connections.
+absl::Status SnapshotReader::ValidateTcp() const {
+  auto settings = section<TcpSettings>(kTcp);
+  if (settings.empty()) return absl::OkStatus();
+  if (settings.size() > 1) return Bad("more than one tcp settings record");
+  const TcpSettings& t = settings[0];
+  if (t.max_connections == 0 || t.max_connections > kMaxTcpConnections ||
+      t.max_per_client > kMaxTcpConnections || t.idle_timeout_ms == 0 ||
+      t.idle_timeout_ms > kMaxTcpTimeoutMs || t.query_timeout_ms > kMaxTcpTimeoutMs) {
+    return Bad("tcp settings out of range");
   }
   return absl::OkStatus();
 }

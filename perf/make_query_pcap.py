@@ -20,6 +20,11 @@ import argparse
 import random
 import struct
 import sys
+from pathlib import Path
+
+# The one RFC 1071 checksum of the Python tools: the integration tests' frame builders.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "lib"))
+from raw_frames import checksum  # noqa: E402
 
 PCAP_MAGIC = 0xA1B2C3D4
 LINKTYPE_ETHERNET = 1
@@ -38,16 +43,6 @@ def parse_ipv4(text):
     if len(parts) != 4 or not all(0 <= p <= 255 for p in parts):
         raise argparse.ArgumentTypeError(f"not an IPv4 address: {text}")
     return bytes(parts)
-
-
-def checksum(data):
-    """RFC 1071 ones' complement of the ones' complement sum of 16-bit big-endian words."""
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def dns_query(qid, name, qtype, edns):

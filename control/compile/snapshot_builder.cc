@@ -104,6 +104,7 @@ class SnapshotBuilder {
     WriteSettings();
     WriteDataplane();
     WriteDnstap();
+    WriteTcp();
     return Seal(generation);
   }
 
@@ -519,6 +520,19 @@ class SnapshotBuilder {
     dnstap_.push_back(d);
   }
 
+  // TCP limits, when the config sets them (the dataplane's defaults are the same numbers).
+  void WriteTcp() {
+    if (!config_.tcp.present) return;
+    const TcpConfig& tc = config_.tcp;
+    maps::TcpSettings t{};
+    t.max_connections = tc.max_connections;
+    t.max_per_client = tc.max_per_client;
+    t.idle_timeout_ms = tc.idle_timeout_ms;
+    t.query_timeout_ms = tc.query_timeout_ms;
+    t.max_queries = tc.max_queries;
+    tcp_.push_back(t);
+  }
+
   absl::StatusOr<std::vector<uint8_t>> Seal(uint64_t generation) {
     maps::SnapshotWriter w;
     w.SetSection(maps::kSettings, &settings_, 1, sizeof(settings_));
@@ -540,6 +554,7 @@ class SnapshotBuilder {
     w.SetSection(maps::kDataplane, dataplane_);
     w.SetSection(maps::kDataplaneAddresses, dataplane_addresses_);
     w.SetSection(maps::kDnstap, dnstap_);
+    w.SetSection(maps::kTcp, tcp_);
     return w.Build(generation);
   }
 
@@ -569,6 +584,7 @@ class SnapshotBuilder {
   maps::Settings settings_{};
   std::vector<maps::DataplaneSettings> dataplane_;
   std::vector<maps::DnstapSettings> dnstap_;
+  std::vector<maps::TcpSettings> tcp_;
   std::vector<maps::DataplaneAddress> dataplane_addresses_;
 };
 

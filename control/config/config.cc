@@ -31,9 +31,10 @@ namespace {
 
 constexpr size_t kMaxDataplaneAddresses = 32;
 
-const std::set<std::string> kTopKeys = {
-    "instance", "zones",        "server",      "dataplane", "targets", "resources", "records",
-    "control",  "health_feeds", "datacenters", "geo_maps",  "log",     "dnstap",    "fleet"};
+const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",   "dataplane",
+                                        "targets",      "resources",   "records",  "control",
+                                        "health_feeds", "datacenters", "geo_maps", "log",
+                                        "dnstap",       "fleet",       "tcp"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -204,6 +205,20 @@ absl::StatusOr<DnstapConfig> ReadDnstap(const YamlReader& d, const std::string& 
   return dc;
 }
 
+absl::StatusOr<TcpConfig> ReadTcp(const YamlReader& t) {
+  TcpConfig tc;
+  tc.present = true;
+  SX_RETURN_IF_ERROR(t.Keys({"max_connections", "max_connections_per_client", "idle_timeout",
+                             "query_timeout", "max_queries_per_connection"}));
+  SX_RETURN_IF_ERROR(t.Int("max_connections", 1, maps::kMaxTcpConnections, &tc.max_connections));
+  SX_RETURN_IF_ERROR(
+      t.Int("max_connections_per_client", 0, maps::kMaxTcpConnections, &tc.max_per_client));
+  SX_RETURN_IF_ERROR(t.Duration("idle_timeout", 100, maps::kMaxTcpTimeoutMs, &tc.idle_timeout_ms));
+  SX_RETURN_IF_ERROR(t.Duration("query_timeout", 0, maps::kMaxTcpTimeoutMs, &tc.query_timeout_ms));
+  SX_RETURN_IF_ERROR(t.Int("max_queries_per_connection", 0, 1000000000, &tc.max_queries));
+  return tc;
+}
+
 // A path under control:, resolved against the config file's directory.
 absl::Status ReadControlPath(const YamlReader& c, absl::string_view key,
                              const std::string& base_dir, std::string* out) {
@@ -328,6 +343,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   }
   if (top.Has("dnstap")) {
     SX_ASSIGN_OR_RETURN(cfg.dnstap, ReadDnstap(top.Section("dnstap"), base_dir));
+  }
+  if (top.Has("tcp")) {
+    SX_ASSIGN_OR_RETURN(cfg.tcp, ReadTcp(top.Section("tcp")));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.datacenters, &cfg.geo_maps));

@@ -19,6 +19,7 @@
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
 #include "maps/log.h"
+#include "maps/snapshot_format.h"
 
 namespace sextant::control {
 
@@ -71,6 +72,20 @@ struct DnstapConfig {
   uint32_t ring_slots = 1024;  // per serving thread (lcore), a power of two
 };
 
+// The `tcp:` section: abuse limits of DNS over TCP, on the kernel listener and the DPDK
+// exception path alike (maps::TcpSettings says what each means). The dataplane applies them from
+// the snapshot that carries them, without a restart. Example:
+//   tcp: {max_connections: 1024, max_connections_per_client: 64, idle_timeout: 10s,
+//         query_timeout: 2s, max_queries_per_connection: 0}
+struct TcpConfig {
+  bool present = false;
+  uint32_t max_connections = maps::kDefaultTcpMaxConnections;
+  uint32_t max_per_client = maps::kDefaultTcpMaxPerClient;  // 0 = no per-client limit
+  uint32_t idle_timeout_ms = maps::kDefaultTcpIdleTimeoutMs;
+  uint32_t query_timeout_ms = maps::kDefaultTcpQueryTimeoutMs;  // 0 = off
+  uint32_t max_queries = 0;                                     // 0 = unlimited
+};
+
 // The `control:` section, read by the sextant-control daemon and by sextantctl (socket path).
 //   control: {socket: /run/sextant/sextant.sock, socket_mode: "0600",
 //             state_file: /var/lib/sextant/sextant.state, reload_delay: 200ms}
@@ -92,6 +107,7 @@ struct Config {
   ServerConfig server;
   DataplaneConfig dataplane;
   DnstapConfig dnstap;
+  TcpConfig tcp;
   PolicyConfig policies;                         // targets, resources, records
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)

@@ -40,13 +40,16 @@ absl::Status ValidateOptions(const ListenerOptions& options, const SnapshotFollo
     return absl::InvalidArgumentError(absl::StrCat(
         "listener: UDP threads must be 1..", maps::kMaxLcores - 1, ", not ", options.udp_threads));
   }
-  if (options.tcp && (options.tcp_max_connections < 1 || options.tcp_idle_timeout_ms < 1 ||
+  if (options.tcp && (options.tcp_max_connections < 1 ||
+                      options.tcp_max_connections > static_cast<int>(maps::kMaxTcpConnections) ||
+                      options.tcp_max_per_client < 0 || options.tcp_idle_timeout_ms < 1 ||
+                      options.tcp_query_timeout_ms < 0 || options.tcp_max_queries < 0 ||
                       options.tcp_max_pipelined < 1 ||
                       options.tcp_max_message < static_cast<int>(maps::dns::kHeaderSize) ||
                       options.tcp_max_message > static_cast<int>(kMaxDnsMessage))) {
     return absl::InvalidArgumentError(
-        "listener: TCP limits out of range (connections, idle timeout and pipelined must be "
-        "positive; max message 12..65535)");
+        "listener: TCP limits out of range (connections 1..65536, idle timeout and pipelined "
+        "positive, per-client, query timeout and queries not negative; max message 12..65535)");
   }
   return absl::OkStatus();
 }

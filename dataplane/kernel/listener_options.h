@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "maps/snapshot_format.h"
+
 namespace sextant::dataplane {
 
 struct ListenerOptions {
@@ -20,9 +22,14 @@ struct ListenerOptions {
   // flows over them the way RSS spreads them over DPDK queues.
   int udp_threads = 1;
 
-  int tcp_max_connections = 1024;
+  // TCP abuse limits (maps::TcpSettings says what each means). These are the starting values;
+  // a snapshot with a `tcp:` section (maps::kTcp) replaces them from its generation on.
+  int tcp_max_connections = static_cast<int>(maps::kDefaultTcpMaxConnections);
+  int tcp_max_per_client = static_cast<int>(maps::kDefaultTcpMaxPerClient);  // 0 = no limit
   // RFC 7766 section 6.2.3 recommends a few seconds; 10 s is what Knot and BIND use.
-  int tcp_idle_timeout_ms = 10000;
+  int tcp_idle_timeout_ms = static_cast<int>(maps::kDefaultTcpIdleTimeoutMs);
+  int tcp_query_timeout_ms = static_cast<int>(maps::kDefaultTcpQueryTimeoutMs);  // 0 = off
+  int tcp_max_queries = 0;  // per connection; 0 = unlimited
   // Responses one connection may have waiting to be written. When a client pipelines faster
   // than it reads, the listener stops reading that connection until it has drained, which bounds
   // the memory one client can make the server hold (at most this many 64 KiB responses).

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -12,11 +13,15 @@
 #include <vector>
 
 #include "absl/base/optimization.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/kernel/listen_socket.h"
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
+#include "maps/log.h"
+#include "maps/snapshot_format.h"
 
 namespace sextant::dataplane {
 namespace {
@@ -31,6 +36,69 @@ constexpr size_t kKeepOutCapacity = 16 * 1024;
 // epoll tags: listening sockets have the top bit set; connections carry slot | generation << 32
 // so an event can never reach a connection that reused the slot of a closed one.
 constexpr uint64_t kListenTag = uint64_t{1} << 63;
+constexpr uint32_t kNoSlot = 0xffffffffu;
+// How often, at most, the TCP thread logs what its limits refused and closed.
+constexpr int64_t kReportMs = 5000;
+
+// The limits in force (maps::TcpSettings says what each means).
+struct Limits {
+  uint32_t max_connections;
+  uint32_t max_per_client;
+  uint32_t idle_timeout_ms;
+  uint32_t query_timeout_ms;
+  uint32_t max_queries;
+  bool operator==(const Limits&) const = default;
+};
+
+Limits LimitsOf(const ListenerOptions& o) {
+  return {static_cast<uint32_t>(o.tcp_max_connections), static_cast<uint32_t>(o.tcp_max_per_client),
+          static_cast<uint32_t>(o.tcp_idle_timeout_ms),
+          static_cast<uint32_t>(o.tcp_query_timeout_ms), static_cast<uint32_t>(o.tcp_max_queries)};
+}
+
+// The snapshot's `tcp:` section (validated by the reader), or the listener's own options.
+Limits LimitsOf(const ListenerOptions& o, const maps::SnapshotReader& snap) {
+  const auto section = snap.section<maps::TcpSettings>(maps::kTcp);
+  if (section.empty()) return LimitsOf(o);
+  const maps::TcpSettings& t = section[0];
+  return {t.max_connections, t.max_per_client, t.idle_timeout_ms, t.query_timeout_ms,
+          t.max_queries};
+}
+
+std::string Seconds(uint32_t ms) {
+  return ms % 1000 == 0 ? absl::StrCat(ms / 1000, " s") : absl::StrCat(ms, " ms");
+}
+
+std::string Describe(const Limits& l) {
+  return absl::StrCat(l.max_connections, " connections, ",
+                      l.max_per_client == 0 ? std::string("no per-client limit")
+                                            : absl::StrCat(l.max_per_client, " per client"),
+                      ", idle timeout ", Seconds(l.idle_timeout_ms), ", query timeout ",
+                      l.query_timeout_ms == 0 ? std::string("off") : Seconds(l.query_timeout_ms),
+                      ", ",
+                      l.max_queries == 0 ? std::string("unlimited") : absl::StrCat(l.max_queries),
+                      " queries per connection");
+}
+
+// Whom the per-client limit counts together: an IPv4 address, or an IPv6 /64 (one subscriber
+// or host usually holds a whole /64, so counting single IPv6 addresses would be no limit).
+using ClientKey = std::pair<uint8_t, uint64_t>;
+ClientKey KeyOf(const ClientInfo& c) {
+  uint64_t v = 0;
+  std::memcpy(&v, c.addr, c.family == 4 ? 4 : 8);
+  return {c.family, v};
+}
+
+// What the limits did since the last report.
+struct LimitStats {
+  uint64_t refused_client = 0;  // over the per-client limit
+  uint64_t refused_full = 0;    // at a connection limit lowered below those open
+  uint64_t evicted = 0;         // stalled connections closed for a newcomer
+  uint64_t idle = 0;            // closed by the idle timeout
+  uint64_t slow = 0;            // closed by the query timeout
+  uint64_t spent = 0;           // closed after max_queries
+  bool any() const { return refused_client + refused_full + evicted + idle + slow + spent > 0; }
+};
 
 // Monotonic milliseconds; the coarse clock (a few ms resolution, no syscall) is plenty for
 // timeouts measured in seconds.
@@ -62,10 +130,9 @@ class TcpLoop {
         thread_(thread),
         ctr_(thread_.counters()),
         in_cap_(kLengthPrefix + static_cast<size_t>(options.tcp_max_message)),
-        conns_(options.tcp_max_connections),
+        lim_(LimitsOf(options)),
         resp_(std::make_unique_for_overwrite<uint8_t[]>(kLengthPrefix + kMaxDnsMessage)) {
-    free_.reserve(conns_.size());
-    for (size_t i = conns_.size(); i-- > 0;) free_.push_back(static_cast<uint32_t>(i));
+    Grow(lim_.max_connections);
   }
 
   void Run() {
@@ -79,6 +146,7 @@ class TcpLoop {
       thread_.Online();
       const LoadedSnapshot* snap = thread_.snapshot();
       const int64_t now = NowMs();
+      if (snap != nullptr && snap->reader->generation() != limits_generation_) Apply(*snap);
       for (int i = 0; i < n; ++i) {
         const uint64_t tag = events[i].data.u64;
         if (tag & kListenTag) {
@@ -107,6 +175,9 @@ class TcpLoop {
     bool eof = false;       // the client has shut down its sending side
     bool closing = false;   // framing error: send what is answered, then close
     int64_t last_ms = 0;    // last progress in either direction
+    int64_t msg_ms = 0;     // when the first byte of the message in `in` arrived
+    uint32_t answered = 0;  // queries answered on this connection
+    ClientKey key;
     ClientInfo client;
     sockaddr_storage peer{};  // both ends, kept when dnstap samples
     sockaddr_storage local{};
@@ -135,9 +206,14 @@ class TcpLoop {
         }
         return;
       }
-      if (free_.empty()) {
-        // At the limit: refuse the newcomer (RFC 7766 section 6.2.2 leaves the policy to the
-        // server); established clients keep their pipelines. `fd` closes on the way out.
+      ClientInfo client;
+      ClientFromSockaddr(ss, /*tcp=*/true, &client);
+      // RFC 7766 section 6.2.2 leaves the limits' policy to the server: over the per-client
+      // limit the newcomer is refused (its own connections are what it would push out); at the
+      // total limit it takes the place of the connection stalled longest (see Admit). A
+      // refused `fd` closes on the way out.
+      const ClientKey key = KeyOf(client);
+      if (!Admit(key)) {
         maps::CounterAdd(ctr_.dropped[maps::kDropOther], 1);
         continue;
       }
@@ -145,8 +221,12 @@ class TcpLoop {
       free_.pop_back();
       Conn& c = conns_[slot];
       c.fd = std::move(fd);
+      c.client = client;
+      c.key = key;
+      c.answered = 0;
+      ++per_client_[key];
+      ++active_;
       c.last_ms = now;
-      ClientFromSockaddr(ss, /*tcp=*/true, &c.client);
       if (thread_.tapping()) {  // dnstap logs both ends
         c.peer = ss;
         socklen_t ll = sizeof(c.local);
@@ -167,6 +247,73 @@ class TcpLoop {
       }
       c.interest = EPOLLIN;
     }
+  }
+
+  // Whether a connection from `key` may open now. Over the per-client limit it is refused. At
+  // the connection limit it always gets in, and the connection stalled longest (MostStalled) makes
+  // room: refusing newcomers instead would let whoever fills the table first (a slowloris from
+  // enough addresses, reconnecting as soon as it is closed) keep real clients out. A real client
+  // sends its query as soon as it is connected and is answered within a round trip, so it is
+  // never the one stalled longest unless the whole table turns over faster than that; RFC 7766
+  // section 6.2.3 lets a server close idle connections under pressure, and they reconnect.
+  // Counts what it refuses or closes.
+  bool Admit(const ClientKey& key) {
+    if (lim_.max_per_client != 0) {
+      const auto it = per_client_.find(key);
+      if (it != per_client_.end() && it->second >= lim_.max_per_client) {
+        ++stats_.refused_client;
+        return false;
+      }
+    }
+    if (active_ < lim_.max_connections) return true;
+    const uint32_t victim = MostStalled();
+    if (victim != kNoSlot) {
+      ++stats_.evicted;
+      Close(conns_[victim], victim);
+      if (active_ < lim_.max_connections) return true;  // the limit may have been lowered
+    }
+    ++stats_.refused_full;
+    return false;
+  }
+
+  // The connection stalled since longest: since its last byte either way, or, holding a query
+  // still incomplete, since that query's first byte (a slowloris trickling bytes is never quiet).
+  // A scan of the table, done only at the connection limit.
+  uint32_t MostStalled() const {
+    uint32_t best = kNoSlot;
+    int64_t best_since = INT64_MAX;
+    for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+      const Conn& c = conns_[slot];
+      if (!c.fd) continue;
+      const int64_t since = PartialMessage(c) ? c.msg_ms : c.last_ms;
+      if (since < best_since) {
+        best = slot;
+        best_since = since;
+      }
+    }
+    return best;
+  }
+
+  // Takes the limits of a new snapshot generation, growing the table for a higher connection
+  // limit (a lower one closes nobody at once: newcomers are refused until enough have gone).
+  void Apply(const LoadedSnapshot& snap) {
+    limits_generation_ = snap.reader->generation();
+    const Limits now = LimitsOf(opt_, *snap.reader);
+    if (now == lim_ && logged_limits_) return;
+    lim_ = now;
+    logged_limits_ = true;
+    Grow(lim_.max_connections);
+    maps::Log(maps::LogLevel::kInfo, absl::StrCat("TCP limits: ", Describe(lim_)));
+  }
+
+  // Makes room for `n` connections. The table only grows: slots are epoll tags.
+  void Grow(uint32_t n) {
+    if (n <= conns_.size()) return;
+    const size_t old = conns_.size();
+    conns_.resize(n);
+    free_.reserve(n);
+    for (size_t i = n; i-- > old;) free_.push_back(static_cast<uint32_t>(i));
+    per_client_.reserve(n);
   }
 
   // Stops or resumes watching every listening socket for new connections.
@@ -197,7 +344,7 @@ class TcpLoop {
     // Answer what is complete, send it, and repeat while frames held back by the pipelining
     // limit can now go (level-triggered EPOLLIN does not fire again for bytes already read).
     for (;;) {
-      const bool held_back = AnswerFrames(c, snap);
+      const bool held_back = AnswerFrames(c, snap, now);
       if (!Flush(c, now)) {
         Close(c, slot);
         return;
@@ -233,6 +380,7 @@ class TcpLoop {
     if (room == 0) return true;  // only with frames held back, when EPOLLIN is off anyway
     const ssize_t n = recv(c.fd.get(), c.in.get() + c.in_len, room, MSG_DONTWAIT);
     if (n > 0) {
+      if (c.in_len == 0) c.msg_ms = now;
       c.in_len += static_cast<size_t>(n);
       c.last_ms = now;
       return true;
@@ -246,7 +394,7 @@ class TcpLoop {
 
   // Answers the complete frames in c.in, in order, while the pipeline has room. Returns true
   // when a complete frame was left for later because the pipeline is full.
-  bool AnswerFrames(Conn& c, const LoadedSnapshot* snap) {
+  bool AnswerFrames(Conn& c, const LoadedSnapshot* snap, int64_t now) {
     size_t off = 0;
     bool held_back = false;
     while (!c.closing && c.in_len - off >= kLengthPrefix) {
@@ -266,10 +414,17 @@ class TcpLoop {
       }
       AnswerOne(c, p + kLengthPrefix, len, snap);
       off += kLengthPrefix + len;
+      if (lim_.max_queries != 0 && ++c.answered >= lim_.max_queries) {
+        // Its last answer goes out, then the connection closes; anything pipelined after it is
+        // dropped unanswered and the client asks again on a new connection (RFC 7766 6.2.4).
+        ++stats_.spent;
+        c.closing = true;
+      }
     }
     if (off > 0) {
       std::memmove(c.in.get(), c.in.get() + off, c.in_len - off);
       c.in_len -= off;
+      c.msg_ms = now;  // what is left is the start of the next message, read just now
     }
     return held_back;
   }
@@ -317,6 +472,10 @@ class TcpLoop {
 
   void Close(Conn& c, uint32_t slot) {
     c.fd.reset();  // also removes it from the epoll set
+    if (auto it = per_client_.find(c.key); it != per_client_.end() && --it->second == 0) {
+      per_client_.erase(it);
+    }
+    --active_;
     ++c.gen;
     c.interest = 0;
     c.eof = false;
@@ -326,14 +485,44 @@ class TcpLoop {
     free_.push_back(slot);
   }
 
-  // Closes connections without progress for the idle timeout (RFC 7766 section 6.2.3); a linear
-  // scan every 100 ms over at most tcp_max_connections slots costs next to nothing.
+  // Closes connections without progress for the idle timeout (RFC 7766 section 6.2.3) and those
+  // whose query has not come whole within the query timeout (a slowloris trickling a byte now and
+  // then is never idle); a linear scan every 100 ms over the table costs next to nothing.
   void Sweep(int64_t now) {
     WatchListeners(true);
     for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
       Conn& c = conns_[slot];
-      if (c.fd && now - c.last_ms >= opt_.tcp_idle_timeout_ms) Close(c, slot);
+      if (!c.fd) continue;
+      if (now - c.last_ms >= lim_.idle_timeout_ms) {
+        ++stats_.idle;
+        Close(c, slot);
+      } else if (lim_.query_timeout_ms != 0 && PartialMessage(c) &&
+                 now - c.msg_ms >= lim_.query_timeout_ms) {
+        ++stats_.slow;
+        Close(c, slot);
+      }
     }
+    if (now - last_report_ms_ >= kReportMs) Report(now);
+  }
+
+  // `c` holds the start of a message, not all of it (and is not on its way out).
+  static bool PartialMessage(const Conn& c) {
+    if (c.in_len == 0 || c.closing || c.eof) return false;
+    return c.in_len < kLengthPrefix || c.in_len < kLengthPrefix + maps::dns::Get16(c.in.get());
+  }
+
+  // One line for what the limits did since the last one, when they did anything.
+  void Report(int64_t now) {
+    last_report_ms_ = now;
+    if (!stats_.any()) return;
+    maps::Log(maps::LogLevel::kNotice,
+              absl::StrCat("TCP limits: refused ", stats_.refused_client,
+                           " connections over the per-client limit and ", stats_.refused_full,
+                           " at a lowered connection limit; closed ", stats_.evicted,
+                           " stalled ones for newcomers, ", stats_.idle, " idle, ", stats_.slow,
+                           " with a slow query, ", stats_.spent, " after their last query (",
+                           Describe(lim_), ")"));
+    stats_ = {};
   }
 
   const ListenerOptions& opt_;
@@ -342,8 +531,15 @@ class TcpLoop {
   ServingThread thread_;
   maps::LcoreCounters& ctr_;
   size_t in_cap_;
+  Limits lim_;
+  uint64_t limits_generation_ = 0;
+  bool logged_limits_ = false;
   std::vector<Conn> conns_;
   std::vector<uint32_t> free_;
+  uint32_t active_ = 0;
+  absl::flat_hash_map<ClientKey, uint32_t> per_client_;  // open connections per client
+  LimitStats stats_;
+  int64_t last_report_ms_ = 0;
   std::unique_ptr<uint8_t[]> resp_;  // length prefix + one response of up to 65535 bytes
   bool listening_paused_ = false;
 };

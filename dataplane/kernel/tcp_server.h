@@ -1,7 +1,9 @@
 // TcpServer answers DNS over TCP per RFC 7766 on one epoll thread: length-prefixed messages,
-// pipelined queries answered in order, an idle timeout, a connection limit, and a cap on the
-// answers one connection may have waiting (its reads pause until they drain). Non-blocking
-// sockets, level-triggered epoll.
+// pipelined queries answered in order, and a cap on the answers one connection may have waiting
+// (its reads pause until they drain). Abuse limits (maps::TcpSettings, from the snapshot's `tcp:`
+// section or ListenerOptions): connections per client (IPv4 address, IPv6 /64) and in all (a
+// newcomer at the limit replaces the connection stalled longest), idle and whole-query timeouts,
+// queries per connection. Non-blocking sockets, level-triggered epoll.
 #pragma once
 
 #include <sys/socket.h>

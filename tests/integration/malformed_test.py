@@ -49,10 +49,10 @@ except ImportError:  # pragma: no cover
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from lab import publish_once, remove_shm, start_listener, stop_processes  # noqa: E402
-from malformed_cases import (FORMERR, MUST, NEVER, ORIGIN, SENTINEL_SPEC, UDP_SIZE, VALID,  # noqa: E402
+from malformed_cases import (FORMERR, ORIGIN, SENTINEL_SPEC, SERVER, VALID, ZONE,  # noqa: E402
                              build_hostile, frame, make_valid, sentinel_id, tcp_framing_cases)
 from malformed_checks import (check_reply, check_valid, generic_reply_problems,  # noqa: E402
-                              is_sentinel_reply, rcode_text)
+                              hostile_problems, udp_exchange, until_sentinel)
 
 import argparse
 import atexit
@@ -64,64 +64,15 @@ import struct
 import subprocess
 import time
 
-NSID = "sextant-malformed-nsid"
-VERSION = "sextant-malformed-version"
-IDENTITY = "sextant-malformed-identity"
 TIME_BUDGET = 50.0  # seconds for the whole run (ctest's timeout is far above)
 REPLY_TIMEOUT = 2.0  # per exchange; only reached when the server misbehaves
 
-ZONE = """\
-$ORIGIN malformed.test.
-$TTL 300
-@       3600 IN SOA ns1 hostmaster 2024010101 7200 3600 1209600 300
-@       3600 IN NS  ns1
-        IN MX 10 mail
-ns1     IN A     198.18.0.1
-mail    IN A     198.18.0.25
-www     IN A     198.18.1.1
-www     IN A     198.18.1.2
-www     IN AAAA  2001:db8:1::1
-www 600 IN TXT   "hello"
-alias   IN CNAME www
-chain   IN CNAME alias
-*.wild  IN A     198.18.2.1
-sub     IN NS    ns.sub
-ns.sub  IN A     198.18.6.1
-sentinel IN TXT  "sentinel"
-""" + "".join("big     IN A     198.18.9.%d\n" % i for i in range(1, 61))
 
 
 
 # ---------------------------------------------------------------------------
 # Transport
 # ---------------------------------------------------------------------------
-def udp_exchange(port, wire, sid):
-    """Sends wire then the sentinel; returns (replies before the sentinel's, sentinel reply)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    replies = []
-    try:
-        s.connect(("127.0.0.1", port))
-        try:
-            s.send(wire)
-            s.send(make_valid(SENTINEL_SPEC, sid))
-        except ConnectionRefusedError:  # ICMP port unreachable: nobody listens (yet)
-            return replies, None
-        deadline = time.monotonic() + REPLY_TIMEOUT
-        while True:
-            rem = deadline - time.monotonic()
-            if rem <= 0:
-                return replies, None
-            s.settimeout(rem)
-            try:
-                r = s.recv(65535)
-            except (socket.timeout, ConnectionRefusedError):
-                return replies, None
-            if is_sentinel_reply(r, sid):
-                return replies, r
-            replies.append(r)
-    finally:
-        s.close()
-
 
 
 class TcpReader:
@@ -185,13 +136,7 @@ def tcp_exchange(port, wire, sid):
             return replies, None
         rd = TcpReader(s)
         deadline = time.monotonic() + REPLY_TIMEOUT
-        while True:
-            m = rd.next(deadline)
-            if m is None:
-                return replies, None
-            if is_sentinel_reply(m, sid):
-                return replies, m
-            replies.append(m)
+        return until_sentinel(lambda: rd.next(deadline), sid)
     finally:
         s.close()
 
@@ -218,10 +163,8 @@ def start_server(control, dataplane, workdir):
         f.write(ZONE)
     cfg = os.path.join(workdir, "sextant.yaml")
     with open(cfg, "w") as f:
-        f.write("instance: %s\nzones:\n  - origin: %s\n    file: %s\n"
-                "server:\n  edns_udp_size: %d\n  nsid: \"%s\"\n  version: \"%s\"\n"
-                "  identity: \"%s\"\n" % (instance, ORIGIN, zone, UDP_SIZE, NSID, VERSION,
-                                          IDENTITY))
+        f.write("instance: %s\nzones:\n  - origin: %s\n    file: %s\nserver:\n%s" % (
+            instance, ORIGIN, zone, SERVER))
     publish_once(control, cfg, workdir, timeout=60)
 
     def ready(port, p):
@@ -230,7 +173,8 @@ def start_server(control, dataplane, workdir):
             if p.poll() is not None:
                 raise RuntimeError("sextant-dataplane exited with status %s at start-up" %
                                    p.returncode)
-            _, r = udp_exchange(port, b"", 0x5e5e)  # an empty datagram is dropped, then the sentinel
+            # An empty datagram is dropped, then the sentinel answered.
+            _, r = udp_exchange(("127.0.0.1", port), b"", 0x5e5e, REPLY_TIMEOUT)
             if r is not None and not check_valid(r, 0x5e5e, SENTINEL_SPEC):
                 return
             time.sleep(0.1)
@@ -282,27 +226,12 @@ class Run:
         w = c["wire"]
         sid = sentinel_id(w)
         tcp = transport == "tcp"
-        replies, sent = (tcp_exchange if tcp else udp_exchange)(self.port, w, sid)
+        replies, sent = tcp_exchange(self.port, w, sid) if tcp else udp_exchange(
+            ("127.0.0.1", self.port), w, sid, REPLY_TIMEOUT)
         name = "%s %s" % (transport, c["name"])
-        p = []
         if not self.alive(name):
             return False
-        if sent is None:
-            p.append("sentinel query after the packet got no reply (server wedged?)")
-        else:
-            p += ["sentinel: " + x for x in check_valid(sent, sid, SENTINEL_SPEC)]
-        if len(replies) > 1:
-            p.append("%d replies to one packet" % len(replies))
-        if c["reply"] == NEVER and replies:
-            p.append("a reply came; none expected (%s)" % replies[0][:64].hex())
-        if c["reply"] == MUST and not replies and sent is not None:
-            p.append("no reply; one expected (rcode %s)" % "/".join(
-                sorted(map(rcode_text, c["rcodes"]))))
-        for r in replies[:1]:
-            if len(w) < 12:
-                continue  # already reported: nothing may answer a sub-header packet
-            p += check_reply(w, r, tcp, c["tcp_rcodes"] if tcp else c["rcodes"])
-        self.result(name, p, w)
+        self.result(name, hostile_problems(c, replies, sent, tcp), w)
         return True
 
     def valid(self, transport="udp"):
@@ -323,7 +252,7 @@ class Run:
                 pass
         else:
             # udp_exchange's sentinel doubles as a check that nothing else came back.
-            extra, sent = udp_exchange(self.port, w, 0x5e5e)
+            extra, sent = udp_exchange(("127.0.0.1", self.port), w, 0x5e5e, REPLY_TIMEOUT)
             r = extra[0] if extra else None
         self.result("valid %s %s %s" % (transport, spec[0], spec[1]), check_valid(r, qid, spec))
 

@@ -628,6 +628,45 @@ TEST(Snapshot, RefusesDnstapSettingsItCannotUse) {
   }
 }
 
+// The TCP limits (section 19) travel the same way; the dataplane sizes a table by them.
+Blob TcpBlob() {
+  return BlobWithConfig(
+      "tcp: {max_connections: 300, max_connections_per_client: 3, idle_timeout: 4s,\n"
+      "      query_timeout: 1500ms, max_queries_per_connection: 100}\n");
+}
+
+TEST(Snapshot, CarriesTheTcpSection) {
+  auto r = SnapshotReader::FromBytes(TcpBlob());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto t = (*r)->section<TcpSettings>(kTcp);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].max_connections, 300u);
+  EXPECT_EQ(t[0].max_per_client, 3u);
+  EXPECT_EQ(t[0].idle_timeout_ms, 4000u);
+  EXPECT_EQ(t[0].query_timeout_ms, 1500u);
+  EXPECT_EQ(t[0].max_queries, 100u);
+  auto plain = SnapshotReader::FromBytes(RealBlob());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE((*plain)->section<TcpSettings>(kTcp).empty());
+}
+
+TEST(Snapshot, RefusesTcpSettingsItCannotUse) {
+  auto edit = [](std::function<void(TcpSettings&)> f) {
+    return [f](Blob& b) { EditRecord<TcpSettings>(b, kTcp, 0, f); };
+  };
+  const Blob good = TcpBlob();
+  ASSERT_FALSE(good.empty());
+  ExpectRefusedResealed(
+      good, {
+                {"no connections", edit([](TcpSettings& t) { t.max_connections = 0; }), "tcp"},
+                {"too many connections",
+                 edit([](TcpSettings& t) { t.max_connections = kMaxTcpConnections + 1; }), "tcp"},
+                {"idle timeout 0", edit([](TcpSettings& t) { t.idle_timeout_ms = 0; }), "tcp"},
+                {"query timeout too long",
+                 edit([](TcpSettings& t) { t.query_timeout_ms = kMaxTcpTimeoutMs + 1; }), "tcp"},
+            });
+}
+
 TEST(Snapshot, OpensAValidFile) {
   const Blob blob = RealBlob();
   ASSERT_FALSE(blob.empty());

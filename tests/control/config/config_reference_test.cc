@@ -39,6 +39,8 @@ dataplane:
   exception_path: true
   exception_interface: sxexc0
 dnstap: {file: queries.dnstap, sample: 1000, identity: ns1, version: v, ring: 1024}
+tcp: {max_connections: 1024, max_connections_per_client: 64, idle_timeout: 10s,
+      query_timeout: 2s, max_queries_per_connection: 0}
 datacenters:
   ams: {latitude: 52.37, longitude: 4.9}
   nyc: {latitude: 40.71, longitude: -74.01}

@@ -125,6 +125,30 @@ TEST(Config, RefusesDnstapSettingsThatCannotWork) {
   }
 }
 
+TEST(Config, TcpLimitsHaveDefaultsAndParseTheirKeys) {
+  auto plain = Parse("zones: [{origin: a.test., file: a.zone}]\n");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto limits = [](const TcpConfig& t) {
+    return std::tuple(t.max_connections, t.max_per_client, t.idle_timeout_ms, t.query_timeout_ms,
+                      t.max_queries);
+  };
+  EXPECT_FALSE(plain->tcp.present);
+  EXPECT_EQ(limits(plain->tcp), std::tuple(1024u, 64u, 10000u, 2000u, 0u));
+  auto c = Parse(
+      "zones: [{origin: a.test., file: a.zone}]\n"
+      "tcp: {max_connections: 50, max_connections_per_client: 0, idle_timeout: 3s,\n"
+      "      query_timeout: 0, max_queries_per_connection: 10}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->tcp.present);
+  EXPECT_EQ(limits(c->tcp), std::tuple(50u, 0u, 3000u, 0u, 10u));
+  for (const std::string& bad : {"tcp: {max_connections: 0}", "tcp: {max_connections: 70000}",
+                                 "tcp: {idle_timeout: 0}", "tcp: {query_timeout: 2h}",
+                                 "tcp: {max_connections_per_client: -1}", "tcp: {timeout: 1s}"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_FALSE(Parse("zones: [{origin: a.test., file: a.zone}]\n" + bad + "\n").ok());
+  }
+}
+
 // sextantctl finds the instance and its socket in a config that does not load: one that does not
 // validate, one that is not YAML at all. Rows: the file's text, then what it locates.
 TEST(LocateInstance, ReadsInstanceAndSocketFromConfigsThatDoNotLoad) {

@@ -44,6 +44,7 @@ TEST(ReadmeConfiguration, BareNumberDurationsAreSeconds) {
 health_feeds:
   - {command: /usr/local/bin/probe, interval: 5, timeout: 3}
 control: {reload_delay: 1}
+tcp: {idle_timeout: 4, query_timeout: 1.5}
 )");
   ASSERT_TRUE(c.ok()) << c.status();
   const CheckSpec& check = *c->policies.targets.at(0).check;
@@ -52,6 +53,8 @@ control: {reload_delay: 1}
   EXPECT_EQ(c->policies.health_feeds.at(0).interval_ms, 5000u);
   EXPECT_EQ(c->policies.health_feeds.at(0).timeout_ms, 3000u);
   EXPECT_EQ(c->control.reload_delay_ms, 1000u);
+  EXPECT_EQ(c->tcp.idle_timeout_ms, 4000u);
+  EXPECT_EQ(c->tcp.query_timeout_ms, 1500u);
   // sextantctl --for takes the same grammar.
   EXPECT_EQ(*ParseDurationMs("90"), 90000u);
   EXPECT_EQ(*ParseDurationMs("90s"), 90000u);

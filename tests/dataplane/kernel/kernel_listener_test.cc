@@ -84,11 +84,12 @@ void SetTimeout(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-sockaddr_in Loopback(uint16_t port) {
+// 127.0.0.1 by default; other addresses of 127.0.0.0/8 stand for other clients.
+sockaddr_in Loopback(uint16_t port, uint32_t addr = INADDR_LOOPBACK) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(addr);
   return a;
 }
 
@@ -107,10 +108,14 @@ std::optional<Bytes> UdpExchange(uint16_t port, const Bytes& query) {
 
 class TcpClient {
  public:
-  explicit TcpClient(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  // Connects from `source` (an address of 127.0.0.0/8) to 127.0.0.1:port.
+  explicit TcpClient(uint16_t port, uint32_t source = INADDR_LOOPBACK)
+      : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     SetTimeout(fd_);
     const int one = 1;  // so that split writes really leave as separate segments
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    const sockaddr_in from = Loopback(0, source);
+    bind(fd_, reinterpret_cast<const sockaddr*>(&from), sizeof(from));
     const sockaddr_in to = Loopback(port);
     connected_ = connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) == 0;
   }
@@ -183,11 +188,13 @@ class KernelListenerTest : public ::testing::Test {
 
   // Publishes a settings-only snapshot (no zones: every query is REFUSED) as control does:
   // write the file completely, then release-store the generation.
-  void Publish(uint64_t generation) {
+  // `tcp`: the snapshot's TCP limits section (none when empty).
+  void Publish(uint64_t generation, const std::vector<maps::TcpSettings>& tcp = {}) {
     maps::Settings settings{};
     settings.edns_udp_size = 1232;
     maps::SnapshotWriter writer;
     writer.SetSection(maps::kSettings, std::vector<maps::Settings>{settings});
+    if (!tcp.empty()) writer.SetSection(maps::kTcp, tcp);
     auto blob = writer.Build(generation);
     ASSERT_TRUE(blob.ok()) << blob.status();
     const std::string path = maps::SnapshotPath(instance_, generation);
@@ -403,22 +410,124 @@ TEST_F(KernelListenerTest, TcpIdleConnectionIsClosed) {
   EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(250));
 }
 
-TEST_F(KernelListenerTest, TcpConnectionsBeyondTheLimitAreRefused) {
+// Opens a connection from `source` and makes sure the server accepted it (it answers).
+std::unique_ptr<TcpClient> Accepted(uint16_t port, uint32_t source, uint16_t id) {
+  auto c = std::make_unique<TcpClient>(port, source);
+  if (!c->connected() || !c->Send(Frame(Query(id, "a.example"))) || !c->ReadFrame()) return nullptr;
+  return c;
+}
+
+constexpr uint32_t kClientA = 0x7f000001;  // 127.0.0.1
+constexpr uint32_t kClientB = 0x7f000002;  // 127.0.0.2
+
+TEST_F(KernelListenerTest, TcpClientOverItsLimitIsRefusedOthersAreNot) {
   ListenerOptions options;
-  options.tcp_max_connections = 1;
+  options.tcp_max_per_client = 2;
   ASSERT_NO_FATAL_FAILURE(StartListener(options));
-  TcpClient first(port());
-  ASSERT_TRUE(first.connected());
-  ASSERT_TRUE(first.Send(Frame(Query(1, "a.example"))));
-  ASSERT_TRUE(first.ReadFrame().has_value());  // now surely accepted
-  TcpClient second(port());
-  ASSERT_TRUE(second.connected());  // the kernel completes the handshake; the server closes it
+  auto a1 = Accepted(port(), kClientA, 1);
+  auto a2 = Accepted(port(), kClientA, 2);
+  ASSERT_TRUE(a1 && a2);
+  TcpClient a3(port(), kClientA);
+  ASSERT_TRUE(a3.connected());
+  EXPECT_TRUE(a3.ClosedWithin(std::chrono::seconds(1)));
+  EXPECT_TRUE(Accepted(port(), kClientB, 3)) << "another address has its own allowance";
+  a1.reset();  // a closed connection frees its place
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(Accepted(port(), kClientA, 4));
+}
+
+TEST_F(KernelListenerTest, TcpQueryTricklingPastTheQueryTimeoutIsClosed) {
+  ListenerOptions options;
+  options.tcp_query_timeout_ms = 400;  // the idle timeout (10 s) never fires: bytes keep coming
+  ASSERT_NO_FATAL_FAILURE(StartListener(options));
+  TcpClient slow(port());
+  ASSERT_TRUE(slow.connected());
+  const Bytes frame = Frame(Query(1, "slow.example"));
+  const auto start = Clock::now();
+  bool closed = false;
+  for (size_t i = 0; i < frame.size() && !closed; ++i) {
+    slow.Send(Bytes{frame[i]});
+    closed = slow.ClosedWithin(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(350));
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1500));
+}
+
+TEST_F(KernelListenerTest, TcpNewcomerAtTheLimitReplacesTheMostStalled) {
+  ListenerOptions options;
+  options.tcp_max_connections = 2;
+  ASSERT_NO_FATAL_FAILURE(StartListener(options));
+  auto quiet = Accepted(port(), kClientA, 1);
+  ASSERT_TRUE(quiet);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto busy = Accepted(port(), kClientA, 2);
+  ASSERT_TRUE(busy);
+  EXPECT_TRUE(Accepted(port(), kClientB, 3)) << "a newcomer at the limit gets in";
+  EXPECT_TRUE(quiet->ClosedWithin(std::chrono::seconds(1))) << "the quiet one made room";
+  ASSERT_TRUE(busy->Send(Frame(Query(4, "still.example"))));
+  const std::optional<Bytes> r = busy->ReadFrame();
+  ASSERT_TRUE(r.has_value()) << "the other one keeps its place";
+  EXPECT_EQ(Id(*r), 4);
+}
+
+// A trickler is stalled since its query's first byte, however recent its last byte: it makes
+// room before a client that went quiet after that.
+TEST_F(KernelListenerTest, TcpTricklingQueryMakesRoomAtTheLimit) {
+  ListenerOptions options;
+  options.tcp_max_connections = 2;
+  ASSERT_NO_FATAL_FAILURE(StartListener(options));
+  TcpClient slow(port(), kClientA);
+  ASSERT_TRUE(slow.connected());
+  const Bytes frame = Frame(Query(1, "slow.example"));
+  ASSERT_TRUE(slow.Send(Bytes{frame[0]}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto quiet = Accepted(port(), kClientB, 2);  // quiet from here on
+  ASSERT_TRUE(quiet);
+  for (int i = 1; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(slow.Send(Bytes{frame[i]}));  // the trickler's last byte is the most recent
+  }
+  EXPECT_TRUE(Accepted(port(), kClientB, 3));
+  EXPECT_TRUE(slow.ClosedWithin(std::chrono::seconds(1))) << "the trickler made room";
+  ASSERT_TRUE(quiet->Send(Frame(Query(4, "still.example"))));
+  EXPECT_TRUE(quiet->ReadFrame()) << "the quiet client keeps its place";
+}
+
+TEST_F(KernelListenerTest, TcpConnectionClosesAfterMaxQueries) {
+  ListenerOptions options;
+  options.tcp_max_queries = 2;
+  ASSERT_NO_FATAL_FAILURE(StartListener(options));
+  TcpClient c(port());
+  ASSERT_TRUE(c.connected());
+  Bytes three;
+  for (uint16_t id = 1; id <= 3; ++id) {
+    const Bytes f = Frame(Query(id, "q.example"));
+    three.insert(three.end(), f.begin(), f.end());
+  }
+  ASSERT_TRUE(c.Send(three));
+  for (uint16_t id = 1; id <= 2; ++id) {
+    const std::optional<Bytes> r = c.ReadFrame();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(Id(*r), id);
+  }
+  EXPECT_TRUE(c.ClosedWithin(std::chrono::seconds(1))) << "the third is not answered";
+}
+
+TEST_F(KernelListenerTest, TcpLimitsOfANewSnapshotApply) {
+  ASSERT_NO_FATAL_FAILURE(StartListener());
+  maps::TcpSettings tcp{};
+  tcp.max_connections = 8;
+  tcp.max_per_client = 1;
+  tcp.idle_timeout_ms = 10000;
+  ASSERT_NO_FATAL_FAILURE(Publish(2, {tcp}));
+  ASSERT_TRUE(follower_->PollOnce());
+  // The TCP thread takes the limits at its next wake-up: this connection's accept.
+  auto first = Accepted(port(), kClientA, 1);
+  ASSERT_TRUE(first);
+  TcpClient second(port(), kClientA);
+  ASSERT_TRUE(second.connected());
   EXPECT_TRUE(second.ClosedWithin(std::chrono::seconds(1)));
-  // The established client is unaffected.
-  ASSERT_TRUE(first.Send(Frame(Query(2, "b.example"))));
-  const std::optional<Bytes> r = first.ReadFrame();
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(Id(*r), 2);
 }
 
 TEST_F(KernelListenerTest, SnapshotSwapDoesNotWaitForIdleThreads) {

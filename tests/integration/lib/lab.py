@@ -465,6 +465,48 @@ class Lab:
         base = 64 + 65536 * 4
         return [struct.unpack_from("<QQQ", data, base + i * 320) for i in range(128)]
 
+    DROP_REASONS = ("malformed", "response", "no_snapshot", "not_ours", "tx_full", "other")
+
+    def drop_counters(self):
+        """The dataplane's drops by reason and the frames it handed to the exception path, summed
+        over the lcores: {'malformed': n, ..., 'exception': n} (maps/control_block.h: dropped[8]
+        at offset 152 of each LcoreCounters, exception_packets at 216)."""
+        import struct
+        data = Path(f"/dev/shm/{self.instance}.ctl").read_bytes()
+        base = 64 + 65536 * 4
+        out = dict.fromkeys(self.DROP_REASONS + ("exception",), 0)
+        for i in range(128):
+            at = base + i * 320
+            for r, v in zip(self.DROP_REASONS, struct.unpack_from("<6Q", data, at + 152)):
+                out[r] += v
+            out["exception"] += struct.unpack_from("<Q", data, at + 216)[0]
+        return out
+
+    def enter_namespace(self):
+        """Moves this (single-threaded) process into the lab's namespace, so that its sockets are
+        the client's (threads and processes it starts then are there too); returns a function
+        that moves it back, whose `home` attribute names the namespace it came from."""
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newnet = 0x40000000
+        home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        target = os.open(f"/run/netns/{self.ns}", os.O_RDONLY)
+        try:
+            if libc.setns(target, clone_newnet) != 0:
+                raise OSError(ctypes.get_errno(), "setns into the lab namespace")
+        finally:
+            os.close(target)
+
+        def leave():
+            try:
+                if libc.setns(home, clone_newnet) != 0:
+                    raise OSError(ctypes.get_errno(), "setns back")
+            finally:
+                os.close(home)
+        # For commands that must run where we came from: nsenter --net=<leave.home>.
+        leave.home = f"/proc/{os.getpid()}/fd/{home}"
+        return leave
+
     def appliance_mac(self):
         out = self.ns_run(["ip", "neigh", "show", APPLIANCE_V4]).stdout
         m = re.search(r"lladdr ([0-9a-f:]{17})", out)

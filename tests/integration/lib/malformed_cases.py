@@ -10,7 +10,33 @@ import dns.message
 import dns.name
 
 ORIGIN = "malformed.test."
+# The zone the hostile packets are asked against, served at ORIGIN.
+ZONE = """\
+$ORIGIN malformed.test.
+$TTL 300
+@       3600 IN SOA ns1 hostmaster 2024010101 7200 3600 1209600 300
+@       3600 IN NS  ns1
+        IN MX 10 mail
+ns1     IN A     198.18.0.1
+mail    IN A     198.18.0.25
+www     IN A     198.18.1.1
+www     IN A     198.18.1.2
+www     IN AAAA  2001:db8:1::1
+www 600 IN TXT   "hello"
+alias   IN CNAME www
+chain   IN CNAME alias
+*.wild  IN A     198.18.2.1
+sub     IN NS    ns.sub
+ns.sub  IN A     198.18.6.1
+sentinel IN TXT  "sentinel"
+""" + "".join("big     IN A     198.18.9.%d\n" % i for i in range(1, 61))
 UDP_SIZE = 1232  # server.edns_udp_size: no UDP reply may be larger
+NSID = "sextant-malformed-nsid"
+VERSION = "sextant-malformed-version"
+IDENTITY = "sextant-malformed-identity"
+# The config's server: section the corpus expects (CH TXT version.bind and id.server answered).
+SERVER = ('  edns_udp_size: %d\n  nsid: "%s"\n  version: "%s"\n  identity: "%s"\n' %
+          (UDP_SIZE, NSID, VERSION, IDENTITY))
 
 QR, AA, TC, RD, RA, Z, AD, CD = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080, 0x0040, 0x0020, 0x0010
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED, NOTAUTH, BADVERS = 0, 1, 2, 3, 4, 5, 9, 16

@@ -2,7 +2,9 @@
 a hostile packet must pass, the exact answer to a valid query, and the sentinel's reply.
 """
 
+import socket
 import struct
+import time
 
 import dns.flags
 import dns.message
@@ -10,7 +12,8 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from malformed_cases import ERRORS, QR, SENSIBLE, TC, UDP_SIZE
+from malformed_cases import (ERRORS, MUST, NEVER, QR, SENSIBLE, SENTINEL_SPEC, TC, UDP_SIZE,
+                             make_valid, sentinel_id as sentinel_id_of)
 
 # ---------------------------------------------------------------------------
 # Reply checks
@@ -141,3 +144,67 @@ def generic_reply_problems(r):
     except Exception as e:  # noqa: BLE001
         return ["unparseable reply: %s" % e]
     return [] if m.rcode() in SENSIBLE else ["rcode %s" % rcode_text(m.rcode())]
+
+
+# ---------------------------------------------------------------------------
+# One hostile packet: sent, then the sentinel, over UDP
+# ---------------------------------------------------------------------------
+def until_sentinel(receive, sid):
+    """Takes messages from receive() (None: nothing more comes in time) until the sentinel's
+    reply; returns (the replies before it, the sentinel's reply or None)."""
+    replies = []
+    while True:
+        m = receive()
+        if m is None or is_sentinel_reply(m, sid):
+            return replies, m
+        replies.append(m)
+
+
+def udp_exchange(addr, wire, sid, timeout):
+    """Sends wire then the sentinel to addr (host, port); returns (replies before the
+    sentinel's, the sentinel's reply or None after `timeout` seconds)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(addr)
+        try:
+            s.send(wire)
+            s.send(make_valid(SENTINEL_SPEC, sid))
+        except ConnectionRefusedError:  # ICMP port unreachable: nobody listens (yet)
+            return [], None
+        deadline = time.monotonic() + timeout
+
+        def receive():
+            rem = deadline - time.monotonic()
+            if rem <= 0:
+                return None
+            s.settimeout(rem)
+            try:
+                return s.recv(65535)
+            except (socket.timeout, ConnectionRefusedError):
+                return None
+        return until_sentinel(receive, sid)
+    finally:
+        s.close()
+
+
+def hostile_problems(c, replies, sent, tcp):
+    """What is wrong with the replies to hostile case c and to the sentinel after it."""
+    w = c["wire"]
+    sid = sentinel_id_of(w)
+    p = []
+    if sent is None:
+        p.append("sentinel query after the packet got no reply (server wedged?)")
+    else:
+        p += ["sentinel: " + x for x in check_valid(sent, sid, SENTINEL_SPEC)]
+    if len(replies) > 1:
+        p.append("%d replies to one packet" % len(replies))
+    if c["reply"] == NEVER and replies:
+        p.append("a reply came; none expected (%s)" % replies[0][:64].hex())
+    if c["reply"] == MUST and not replies and sent is not None:
+        p.append("no reply; one expected (rcode %s)" % "/".join(
+            sorted(map(rcode_text, c["rcodes"]))))
+    for r in replies[:1]:
+        if len(w) < 12:
+            continue  # already reported: nothing may answer a sub-header packet
+        p += check_reply(w, r, tcp, c["tcp_rcodes"] if tcp else c["rcodes"])
+    return p
