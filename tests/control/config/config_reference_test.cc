@@ -39,6 +39,15 @@ dataplane:
   exception_path: true
   exception_interface: sxexc0
 dnstap: {file: queries.dnstap, sample: 1000, identity: ns1, version: v, ring: 1024}
+rate_limit:
+  enabled: true
+  responses_per_second: {answers: 1000, nxdomain: 200, nodata: 1000, errors: 100}
+  window: 2
+  slip: 2
+  ipv4_prefix: 24
+  ipv6_prefix: 56
+  exempt: [192.0.2.0/24, "2001:db8::/32"]
+  table_size: 65536
 datacenters:
   ams: {latitude: 52.37, longitude: 4.9}
   nyc: {latitude: 40.71, longitude: -74.01}
@@ -153,8 +162,8 @@ std::set<std::string> DocumentedKeys() {
 // "file.cc:LINE" of every `.Keys(` in control/config's sources.
 std::set<std::string> KeysCallSites() {
   std::set<std::string> sites;
-  for (const char* file :
-       {"config.cc", "geo_map_config.cc", "health_check.cc", "resource_config.cc"}) {
+  for (const char* file : {"config.cc", "geo_map_config.cc", "health_check.cc",
+                           "rate_limit_config.cc", "resource_config.cc"}) {
     std::istringstream src(ReadFile(absl::StrCat(SEXTANT_SOURCE_DIR "/control/config/", file)));
     std::string line;
     for (int n = 1; std::getline(src, line); ++n) {
