@@ -128,14 +128,15 @@ def instance_of(cfg):
     return m.group(1).strip("\"'") if m else "sextant"
 
 
-def start_listener(dataplane, cfg, log_path, procs, ready):
+def start_listener(dataplane, cfg, log_path, procs, ready, extra_args=()):
     """Starts `sextant-dataplane --listen` (kernel sockets) on a free loopback port, adds it to
     `procs`, and calls ready(port, proc), which raises RuntimeError when it never answers (the
-    dataplane's log tail is shown then). Returns (port, proc)."""
+    dataplane's log tail is shown then). Returns (port, proc). `extra_args` go to the dataplane
+    (--threads N)."""
     port = free_port()
     log = open(log_path, "w")
     p = subprocess.Popen([dataplane, "--listen", "127.0.0.1:%d" % port,
-                          "--instance", instance_of(cfg)],
+                          "--instance", instance_of(cfg), *extra_args],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     procs.append(p)
     try:
