@@ -1,7 +1,6 @@
 #include "dataplane/rrl/rate_limiter.h"
 
 #include <sys/random.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,12 +17,26 @@ using maps::dns::Put16;
 
 constexpr int64_t kOne = 1000000000;  // one response in nano-responses: rate x ns adds up
 
-// The top `bits` (<= 64) of the big-endian number in bytes[0, n).
-uint64_t PrefixBits(const uint8_t* bytes, size_t n, uint8_t bits) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v = (v << 8) | bytes[i];
-  const unsigned width = static_cast<unsigned>(n * 8);
-  return bits >= width ? v : v & ~((uint64_t{1} << (width - bits)) - 1);
+// The client's prefix as a number: the top `v6_bits` (1..64) of an IPv6 address's first 8
+// bytes, or the top `v4_bits` (1..32) of an IPv4 address.
+inline uint64_t PrefixBits(const ClientInfo& c, uint8_t v4_bits, uint8_t v6_bits) {
+  if (c.family == 6) {
+    uint64_t v;
+    std::memcpy(&v, c.addr, 8);
+    const uint64_t host_bits = v6_bits >= 64 ? 0 : ~uint64_t{0} >> v6_bits;
+    return __builtin_bswap64(v) & ~host_bits;
+  }
+  uint32_t v;
+  std::memcpy(&v, c.addr, 4);
+  return __builtin_bswap32(v) & (~uint64_t{0} << (32 - v4_bits));
+}
+
+// A keyed mix of (key, tag) into a table index: the 128-bit product of the seeded halves,
+// folded (wyhash's core). Without the seed a sender cannot tell which set its prefix lands in.
+inline uint64_t Mix(uint64_t key, uint64_t tag, uint64_t seed) {
+  const unsigned __int128 p = static_cast<unsigned __int128>(key ^ seed) *
+                              ((tag ^ 0xe7037ed1a0b428dbULL) + ((seed >> 32) | (seed << 32)));
+  return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
 }
 
 // Whether the first `bits` bits of a and b agree.
@@ -97,8 +110,7 @@ bool RateLimiter::Exempt(const ClientInfo& client) const {
 }
 
 RateLimiter::Entry* RateLimiter::Find(uint64_t key, uint32_t tag) {
-  const uint64_t in[2] = {key, tag};
-  const uint64_t h = XXH3_64bits_withSeed(in, sizeof(in), seed_);
+  const uint64_t h = Mix(key, tag, seed_);
   Entry* set = table_.get() + (h & (size_ - 1) & ~uint64_t{kWays - 1});
   Entry* victim = set;
   for (uint32_t w = 0; w < kWays; ++w) {
@@ -117,8 +129,7 @@ RrlVerdict RateLimiter::Check(const ClientInfo& client, maps::RateLimitClass cls
   const uint64_t rate = rate_[cls];
   if (rate == 0 || Exempt(client)) return RrlVerdict::kPass;
   const bool v6 = client.family == 6;
-  const uint64_t key =
-      v6 ? PrefixBits(client.addr, 8, v6_prefix_) : PrefixBits(client.addr, 4, v4_prefix_);
+  const uint64_t key = PrefixBits(client, v4_prefix_, v6_prefix_);
   const uint32_t tag = 1u + (v6 ? 8u : 0u) + cls;
   Entry* e = Find(key, tag);
   if (e->tokens < 0) {
