@@ -291,7 +291,7 @@ enum RateLimitClass : uint8_t {
   kRrlClassCount = 4
 };
 inline constexpr uint32_t kMaxRateLimitExempt = 32;
-inline constexpr uint32_t kMaxRateLimitTable = 1u << 24;  // entries per lcore
+inline constexpr uint32_t kMaxRateLimitTable = 1u << 22;  // entries per lcore: 128 MiB
 inline constexpr uint32_t kMinRateLimitTable = 64;
 inline constexpr uint8_t kMaxRateLimitSlip = 10;
 inline constexpr uint32_t kMaxRateLimitWindow = 60;  // seconds

@@ -68,9 +68,9 @@ absl::StatusOr<RateLimitConfig> ReadRateLimit(const YamlReader& r) {
   SX_RETURN_IF_ERROR(r.Int("ipv4_prefix", 1, 32, &rl.ipv4_prefix));
   SX_RETURN_IF_ERROR(r.Int("ipv6_prefix", 1, maps::kMaxRateLimitV6Prefix, &rl.ipv6_prefix));
   SX_RETURN_IF_ERROR(r.Int("table_size", maps::kMinRateLimitTable, maps::kMaxRateLimitTable,
-                           &rl.table_size, "a power of two in 64..16777216"));
+                           &rl.table_size, "a power of two in 64..4194304"));
   if ((rl.table_size & (rl.table_size - 1)) != 0) {
-    return r.ErrorAt("table_size", "rate_limit.table_size must be a power of two in 64..16777216");
+    return r.ErrorAt("table_size", "rate_limit.table_size must be a power of two in 64..4194304");
   }
   if (r.Has("exempt")) {
     std::vector<std::string> texts;

@@ -108,21 +108,25 @@ TEST(Config, DnstapIsOffByDefaultAndParsesItsKeys) {
   EXPECT_EQ(all->dnstap.ring_slots, 1024u);
 }
 
-TEST(Config, RefusesDnstapSettingsThatCannotWork) {
-  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
-  for (const auto& [yaml, says] : std::vector<std::pair<std::string, std::string>>{
-           {"dnstap: {sample: 10}", "one of file"},
-           {"dnstap: {file: a, socket: b}", "one of file"},
-           {"dnstap: {file: a, sample: 0}", "\"all\""},
-           {"dnstap: {file: a, sample: some}", "\"all\""},
-           {"dnstap: {file: a, ring: 1000}", "power of two"},
-           {"dnstap: {file: a, level: 3}", "level"},
-       }) {
+// Rows of (a section's YAML, words its refusal must contain), each after a minimal zones: list.
+void ExpectSectionsRefused(const std::vector<std::pair<std::string, std::string>>& rows) {
+  for (const auto& [yaml, says] : rows) {
     SCOPED_TRACE(yaml);
-    auto c = Parse(zones + yaml + "\n");
+    auto c = Parse("zones: [{origin: a.test., file: a.zone}]\n" + yaml + "\n");
     ASSERT_FALSE(c.ok());
     EXPECT_THAT(std::string(c.status().message()), HasSubstr(says));
   }
+}
+
+TEST(Config, RefusesDnstapSettingsThatCannotWork) {
+  ExpectSectionsRefused({
+      {"dnstap: {sample: 10}", "one of file"},
+      {"dnstap: {file: a, socket: b}", "one of file"},
+      {"dnstap: {file: a, sample: 0}", "\"all\""},
+      {"dnstap: {file: a, sample: some}", "\"all\""},
+      {"dnstap: {file: a, ring: 1000}", "power of two"},
+      {"dnstap: {file: a, level: 3}", "level"},
+  });
 }
 
 TEST(Config, ReadsRateLimitWithDefaults) {
@@ -148,24 +152,18 @@ TEST(Config, ReadsRateLimitWithDefaults) {
 }
 
 TEST(Config, RefusesRateLimitSettingsThatCannotWork) {
-  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
-  for (const auto& [yaml, says] : std::vector<std::pair<std::string, std::string>>{
-           {"rate_limit: {slip: 11}", "rate_limit.slip"},
-           {"rate_limit: {window: 0}", "seconds in 1..60"},
-           {"rate_limit: {ipv6_prefix: 96}", "rate_limit.ipv6_prefix"},
-           {"rate_limit: {table_size: 1000}", "power of two"},
-           {"rate_limit: {responses_per_second: {answer: 3}}", "did you mean answers"},
-           {"rate_limit: {responses_per_second: {errors: -1}}", "0..10000000"},
-           {"rate_limit: {exempt: [10.0.0.1/8]}", "bits set past /8"},
-           {"rate_limit: {exempt: [example.com]}", "not an IPv4 or IPv6"},
-           {"rate_limit: {exempt: [10.0.0.0/33]}", "bad prefix length"},
-           {"rate_limit: {enabled: maybe}", "rate_limit.enabled"},
-       }) {
-    SCOPED_TRACE(yaml);
-    auto c = Parse(zones + yaml + "\n");
-    ASSERT_FALSE(c.ok());
-    EXPECT_THAT(std::string(c.status().message()), HasSubstr(says));
-  }
+  ExpectSectionsRefused({
+      {"rate_limit: {slip: 11}", "rate_limit.slip"},
+      {"rate_limit: {window: 0}", "seconds in 1..60"},
+      {"rate_limit: {ipv6_prefix: 96}", "rate_limit.ipv6_prefix"},
+      {"rate_limit: {table_size: 1000}", "power of two"},
+      {"rate_limit: {responses_per_second: {answer: 3}}", "did you mean answers"},
+      {"rate_limit: {responses_per_second: {errors: -1}}", "0..10000000"},
+      {"rate_limit: {exempt: [10.0.0.1/8]}", "bits set past /8"},
+      {"rate_limit: {exempt: [example.com]}", "not an IPv4 or IPv6"},
+      {"rate_limit: {exempt: [10.0.0.0/33]}", "bad prefix length"},
+      {"rate_limit: {enabled: maybe}", "rate_limit.enabled"},
+  });
 }
 
 // sextantctl finds the instance and its socket in a config that does not load: one that does not
