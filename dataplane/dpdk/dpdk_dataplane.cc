@@ -431,6 +431,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
   // prefix over the queues: dataplane/rrl/rate_limiter.h). Their tables are allocated when the
   // first snapshot with rate_limit arrives, on the worker, between bursts.
   std::vector<std::unique_ptr<RateLimiter>> limiters;
+  limiters.reserve(workers_);
   for (int i = 0; i < workers_; ++i) {
     limiters.push_back(
         std::make_unique<RateLimiter>(static_cast<uint32_t>(workers_), RateLimiter::RandomSeed()));
