@@ -11,6 +11,7 @@
 
 #include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/rrl/rate_limiter.h"
 #include "maps/control_block.h"
 
 namespace sextant::dataplane {
@@ -50,10 +51,12 @@ struct TxOffload {
 // snapshot yet: DNS queries are dropped, ARP/ND/ICMP still answered). `tap`, when not null,
 // samples DNS queries for dnstap (dataplane/dnstap/tap_ring.h; `counters` must then be set).
 // `answers`, when given, counts answers by qtype and geo site (the same lcore's slot as
-// `counters`).
+// `counters`). `rrl`, when given, rate-limits the UDP answers (dataplane/rrl/rate_limiter.h;
+// its settings and time updated by the caller between bursts).
 Verdict ProcessFrame(uint8_t* frame, uint32_t* len, uint32_t room, const PathConfig& config,
                      const Engine* engine, maps::LcoreCounters* counters, TxOffload* offload,
-                     TapSampler* tap = nullptr, maps::LcoreAnswers* answers = nullptr);
+                     TapSampler* tap = nullptr, maps::LcoreAnswers* answers = nullptr,
+                     RateLimiter* rrl = nullptr);
 
 // Internet checksum helpers (RFC 1071), exposed for tests.
 uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0);

@@ -143,6 +143,8 @@ LcoreCounters SumLcores(const ControlBlock& b, int* active) {
     total.truncated += c.truncated;
     total.dnstap_sampled += c.dnstap_sampled;
     total.dnstap_dropped += c.dnstap_dropped;
+    total.rrl_limited += c.rrl_limited;
+    total.rrl_slipped += c.rrl_slipped;
     for (int k = 0; k < 16; ++k) total.rcode[k] += c.rcode[k];
     for (int k = 0; k < static_cast<int>(kDropReasonCount); ++k) total.dropped[k] += c.dropped[k];
   }

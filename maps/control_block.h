@@ -81,7 +81,12 @@ struct alignas(64) LcoreCounters {
   // because the ring was full. Were reserved (zero) before, so the layout and ABI stay.
   uint64_t dnstap_sampled;
   uint64_t dnstap_dropped;
-  uint64_t reserved[2];
+  // Response rate limiting (dataplane/rrl/): UDP responses the limiter held back (dropped or
+  // slipped), and of those the ones sent truncated (TC=1, "slip") instead of dropped; so
+  // rrl_limited - rrl_slipped were dropped on purpose. Were reserved (zero) before: same layout,
+  // same ABI.
+  uint64_t rrl_limited;
+  uint64_t rrl_slipped;
 };
 
 struct ControlBlockHeader {

@@ -31,6 +31,8 @@
 //   kDataplane, kDataplaneAddresses     the DPDK dataplane's port settings and addresses
 //   kDnstap       0 or 1 x DnstapSettings: query logging (dataplane/dnstap/)
 //   kTcp          0 or 1 x TcpSettings: DNS-over-TCP abuse limits (dataplane/kernel/)
+//   kRateLimit    0 or 1 x RateLimitSettings: response rate limiting (dataplane/rrl/); absent =
+//                 no limiting
 //
 // Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
 // new section id in a free slot does not (older readers ignore ids they do not know, newer
@@ -93,7 +95,9 @@ enum SectionId : uint32_t {
   kDnstap = 18,  // 0 or 1 x DnstapSettings
   // The config's `tcp:` section: limits of the TCP server (kernel listener and the DPDK
   // exception path), applied from the next snapshot on (absent = the defaults below).
-  kTcp = 19,           // 0 or 1 x TcpSettings
+  kTcp = 19,  // 0 or 1 x TcpSettings
+  // The config's `rate_limit:` section (on by default; absent = no limiting).
+  kRateLimit = 20,     // 0 or 1 x RateLimitSettings
   kSectionCount = 24,  // fixed directory size; unused slots are {0, 0, 0}
 };
 
@@ -300,6 +304,44 @@ struct TcpSettings {
   uint32_t reserved[3];
 };
 static_assert(sizeof(TcpSettings) == 32);
+
+// Response rate limiting (section kRateLimit; dataplane/rrl/rate_limiter.h): token buckets per
+// (client prefix, response class) on every serving lcore/thread, for UDP only. Absent = off.
+enum RateLimitClass : uint8_t {
+  kRrlAnswer = 0,    // NOERROR with records in the answer section
+  kRrlNxdomain = 1,  // NXDOMAIN
+  kRrlNodata = 2,    // NOERROR without answers: NODATA and referrals
+  kRrlError = 3,     // every other rcode (REFUSED, FORMERR, SERVFAIL, NOTIMP, BADVERS, ...)
+  kRrlClassCount = 4
+};
+inline constexpr uint32_t kMaxRateLimitExempt = 32;
+inline constexpr uint32_t kMaxRateLimitTable = 1u << 22;  // entries per lcore: 128 MiB
+inline constexpr uint32_t kMinRateLimitTable = 64;
+inline constexpr uint8_t kMaxRateLimitSlip = 10;
+inline constexpr uint32_t kMaxRateLimitWindow = 60;  // seconds
+inline constexpr uint8_t kMaxRateLimitV6Prefix = 64;
+inline constexpr uint32_t kMaxRateLimitPerSecond = 10000000;
+struct RateLimitPrefix {
+  uint8_t family;  // 4 or 6
+  uint8_t length;  // <= 32 or 128
+  uint8_t reserved[2];
+  uint8_t addr[16];  // bits past `length` are zero
+};
+static_assert(sizeof(RateLimitPrefix) == 20);
+struct RateLimitSettings {
+  // Responses per second per client prefix, by RateLimitClass, for the whole dataplane (each
+  // serving lcore gets its share); 0 = that class is not limited.
+  uint32_t per_second[kRrlClassCount];
+  uint32_t window;      // seconds of responses a bucket holds: the burst allowed after a pause
+  uint32_t table_size;  // bucket entries per lcore: a power of two, kMin..kMaxRateLimitTable
+  uint8_t slip;         // every slip-th limited response goes out truncated (TC=1); 0 = none
+  uint8_t ipv4_prefix;  // 1..32
+  uint8_t ipv6_prefix;  // 1..kMaxRateLimitV6Prefix
+  uint8_t reserved;
+  uint32_t exempt_count;  // <= kMaxRateLimitExempt
+  RateLimitPrefix exempt[kMaxRateLimitExempt];
+};
+static_assert(sizeof(RateLimitSettings) == 32 + 20 * kMaxRateLimitExempt);
 
 // One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
 // prefix arrays and list ids in its leaves are relative to the map's own first entry / list.

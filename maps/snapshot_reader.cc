@@ -113,7 +113,8 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(DataplaneSettings),
                                                         sizeof(DataplaneAddress),
                                                         sizeof(DnstapSettings),
-                                                        sizeof(TcpSettings)};
+                                                        sizeof(TcpSettings),
+                                                        sizeof(RateLimitSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -139,7 +140,8 @@ absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidateGeo());
   SX_RETURN_IF_ERROR(ValidateDataplane());
   SX_RETURN_IF_ERROR(ValidateDnstap());
-  return ValidateTcp();
+  SX_RETURN_IF_ERROR(ValidateTcp());
+  return ValidateRateLimit();
 }
 
 namespace {
@@ -444,6 +446,32 @@ absl::Status SnapshotReader::ValidateTcp() const {
       t.max_per_client > kMaxTcpConnections || t.idle_timeout_ms == 0 ||
       t.idle_timeout_ms > kMaxTcpTimeoutMs || t.query_timeout_ms > kMaxTcpTimeoutMs) {
     return Bad("tcp settings out of range");
+  }
+  return absl::OkStatus();
+}
+
+// Section 20: every number within what the limiter's fixed-size arithmetic and table expect.
+absl::Status SnapshotReader::ValidateRateLimit() const {
+  auto settings = section<RateLimitSettings>(kRateLimit);
+  if (settings.empty()) return absl::OkStatus();
+  if (settings.size() > 1) return Bad("more than one rate limit settings record");
+  const RateLimitSettings& r = settings[0];
+  const bool pow2 = (r.table_size & (r.table_size - 1)) == 0;
+  if (r.window == 0 || r.window > kMaxRateLimitWindow || !pow2 ||
+      r.table_size < kMinRateLimitTable || r.table_size > kMaxRateLimitTable ||
+      r.slip > kMaxRateLimitSlip || r.ipv4_prefix == 0 || r.ipv4_prefix > 32 ||
+      r.ipv6_prefix == 0 || r.ipv6_prefix > kMaxRateLimitV6Prefix ||
+      r.exempt_count > kMaxRateLimitExempt) {
+    return Bad("rate limit settings out of range");
+  }
+  for (uint32_t c = 0; c < kRrlClassCount; ++c) {
+    if (r.per_second[c] > kMaxRateLimitPerSecond) return Bad("rate limit per second out of range");
+  }
+  for (uint32_t i = 0; i < r.exempt_count; ++i) {
+    const RateLimitPrefix& p = r.exempt[i];
+    if ((p.family != 4 && p.family != 6) || p.length > (p.family == 4 ? 32 : 128)) {
+      return Bad("rate limit exempt prefix out of range");
+    }
   }
   return absl::OkStatus();
 }

@@ -52,6 +52,7 @@ class SnapshotReader {
   absl::Status ValidatePolicies() const;
   absl::Status ValidateGeo() const;
   absl::Status ValidateDataplane() const;
+  absl::Status ValidateRateLimit() const;
   absl::Status ValidateDnstap() const;
   absl::Status ValidateTcp() const;
 

@@ -12,7 +12,9 @@
 #                  into the working buffer, ProcessFrame, the loop's own instructions).
 #   ProcessFrame:  only instructions executed inside ProcessFrame (--toggle-collect), its
 #                  callees (Engine::Answer, checksums) included.
-# copy and copy_burst32 are the copy-only baselines: their ProcessFrame column is 0.
+# copy and copy_burst32 are the copy-only baselines: their ProcessFrame column is 0. The _rrl
+# cases go through a response rate limiter whose limits they never reach: the difference to the
+# case without the suffix is what the bucket check costs.
 #
 # Usage: perf/callgrind_packet_path.sh [case ...]
 #   BUILD_DIR   build tree holding bin/packet_path_benchmark (default: <repo>/build-perf); the
@@ -32,7 +34,8 @@ pf_fn='sextant::dataplane::ProcessFrame(*'
 if [[ $# -gt 0 ]]; then
   cases=("$@")
 else
-  cases=(copy v4_a_edns v4_a_edns_offload v6_aaaa v4_nxdomain copy_burst32 v4_a_edns_burst32)
+  cases=(copy v4_a_edns v4_a_edns_offload v6_aaaa v4_nxdomain copy_burst32 v4_a_edns_burst32
+         v4_a_edns_rrl v4_nxdomain_rrl v4_a_edns_burst32_rrl)
 fi
 
 # shellcheck source=perf/callgrind_lib.sh

@@ -10,7 +10,7 @@ are checked so that a layout change fails here instead of printing garbage:
   health: u32[65536] at offset 64
   lcores: LcoreCounters[128] at offset 64 + 4 * 65536, each 320 bytes (alignas(64)):
           u64 rx_packets, tx_packets, queries, rcode[16], dropped[8], exception_packets,
-          truncated, generation, dnstap_sampled, dnstap_dropped, reserved[2]
+          truncated, generation, dnstap_sampled, dnstap_dropped, rrl_limited, rrl_slipped
   then (not read here) DataplaneSlot[32] of 128 bytes, the control socket record (112 bytes),
   LcoreAnswers[128] of 8320 bytes (64-aligned) and PortStats[4] of 576 bytes
 

@@ -247,6 +247,7 @@ struct Case {
   bool burst;
   bool sw_checksum;
   const Pool* pool;
+  bool rrl = false;  // through the response rate limiter (limits never reached: its cost alone)
 };
 
 struct Bench {
@@ -264,6 +265,21 @@ alignas(64) uint8_t g_packet[kRoom];
 alignas(64) uint8_t g_mbufs[kBurst * kMbufStride];
 maps::LcoreCounters g_counters;
 maps::LcoreAnswers g_answers;
+// The _rrl cases' limiter, as a DPDK worker has one, with limits no pool reaches (every frame is
+// still answered and checked): what the bucket lookup costs per frame.
+RateLimiter g_rrl(1, 42);
+
+void SetUpRateLimiter() {
+  maps::RateLimitSettings s{};
+  for (uint32_t& r : s.per_second) r = maps::kMaxRateLimitPerSecond;
+  s.window = maps::kMaxRateLimitWindow;
+  s.table_size = 65536;  // the default
+  s.slip = 2;
+  s.ipv4_prefix = 24;
+  s.ipv6_prefix = 56;
+  g_rrl.Update(&s, 1);
+  g_rrl.set_now(RateLimiter::NowNs());
+}
 
 inline uint8_t* MbufData(size_t i) { return g_mbufs + i * kMbufStride + kMbufDataOffset; }
 
@@ -296,7 +312,11 @@ Bench* BuildBench() {
       {"v4_nxdomain", Mode::kProcess, false, true, &b->nx},
       {"copy_burst32", Mode::kCopy, true, true, &b->a},
       {"v4_a_edns_burst32", Mode::kProcess, true, true, &b->a},
+      {"v4_a_edns_rrl", Mode::kProcess, false, true, &b->a, true},
+      {"v4_nxdomain_rrl", Mode::kProcess, false, true, &b->nx, true},
+      {"v4_a_edns_burst32_rrl", Mode::kProcess, true, true, &b->a, true},
   };
+  SetUpRateLimiter();
   return b;
 }
 
@@ -371,13 +391,13 @@ void CheckAll(const Bench& b) {
 }
 
 // One frame: copy the query into the buffer (the receive), then answer it in place.
-inline Verdict OneFrame(const Frame& q, uint8_t* buf, const PathConfig& path,
-                        const Engine* engine) {
+inline Verdict OneFrame(const Frame& q, uint8_t* buf, const PathConfig& path, const Engine* engine,
+                        RateLimiter* rrl) {
   std::memcpy(buf, q.bytes, q.len);
   uint32_t len = q.len;
   TxOffload off;
   const Verdict v =
-      ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off, nullptr, &g_answers);
+      ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off, nullptr, &g_answers, rrl);
   benchmark::DoNotOptimize(len);
   return v;
 }
@@ -385,7 +405,8 @@ inline Verdict OneFrame(const Frame& q, uint8_t* buf, const PathConfig& path,
 // One burst of n frames starting at pool index `first`, shaped like WorkerLoop: the receive
 // fills n buffers, then prefetch the next frame's data while the current one is processed.
 inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_t n,
-                         const PathConfig& path, const Engine* engine, bool process) {
+                         const PathConfig& path, const Engine* engine, bool process,
+                         RateLimiter* rrl) {
   size_t k = first;
   for (size_t i = 0; i < n; ++i) {
     std::memcpy(MbufData(i), frames[k].bytes, frames[k].len);
@@ -401,7 +422,7 @@ inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_
     uint32_t len = frames[k].len;
     TxOffload off;
     const Verdict v = ProcessFrame(MbufData(i), &len, kRoom, path, engine, &g_counters, &off,
-                                   nullptr, &g_answers);
+                                   nullptr, &g_answers, rrl);
     sent += v == Verdict::kTransmit;
     if (++k == pool_n) k = 0;
   }
@@ -411,8 +432,9 @@ inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_
 // One frame of the single-frame cases: processed (1 when its reply goes out), or only copied in
 // (the copy baselines). RunCase and RunCount measure the very same step.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Step(const Frame& f, const PathConfig& path,
-                                              const Engine* engine, bool process) {
-  if (process) return OneFrame(f, g_packet, path, engine) == Verdict::kTransmit;
+                                              const Engine* engine, bool process,
+                                              RateLimiter* rrl) {
+  if (process) return OneFrame(f, g_packet, path, engine, rrl) == Verdict::kTransmit;
   std::memcpy(g_packet, f.bytes, f.len);
   benchmark::ClobberMemory();
   return false;
@@ -424,17 +446,18 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   const Frame* frames = c->pool->frames.data();
   const size_t n = c->pool->frames.size();
   const bool process = c->mode == Mode::kProcess;
+  RateLimiter* rrl = c->rrl ? &g_rrl : nullptr;
   size_t i = 0;
   uint64_t transmitted = 0;
   if (c->burst) {
     for (auto _ : state) {
-      transmitted += OneBurst(frames, n, i, kBurst, path, engine, process);
+      transmitted += OneBurst(frames, n, i, kBurst, path, engine, process, rrl);
       i = (i + kBurst) % n;
     }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBurst));
   } else {
     for (auto _ : state) {
-      transmitted += Step(frames[i], path, engine, process);
+      transmitted += Step(frames[i], path, engine, process, rrl);
       if (++i == n) i = 0;
     }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -452,18 +475,19 @@ void RunCase(benchmark::State& state, const Bench* b, const Case* c) {
   const Frame* frames = c.pool->frames.data();
   const size_t n = c.pool->frames.size();
   const bool process = c.mode == Mode::kProcess;
+  RateLimiter* rrl = c.rrl ? &g_rrl : nullptr;
   uint64_t transmitted = 0;
   size_t i = 0;
   if (c.burst) {
     for (uint64_t done = 0; done < count;) {
       const size_t burst = static_cast<size_t>(std::min<uint64_t>(kBurst, count - done));
-      transmitted += OneBurst(frames, n, i, burst, path, engine, process);
+      transmitted += OneBurst(frames, n, i, burst, path, engine, process, rrl);
       i = (i + burst) % n;
       done += burst;
     }
   } else {
     for (uint64_t k = 0; k < count; ++k) {
-      transmitted += Step(frames[i], path, engine, process);
+      transmitted += Step(frames[i], path, engine, process, rrl);
       if (++i == n) i = 0;
     }
   }

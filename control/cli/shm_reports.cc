@@ -1,5 +1,6 @@
 #include "control/cli/shm_reports.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -34,7 +35,9 @@ std::vector<std::pair<const char*, uint64_t>> Totals(const maps::LcoreCounters& 
           {"dropped_malformed", t.dropped[maps::kDropMalformed]},
           {"dropped_not_ours", t.dropped[maps::kDropNotOurs]},
           {"dropped_no_snapshot", t.dropped[maps::kDropNoSnapshot]},
-          {"dropped_tx_full", t.dropped[maps::kDropTxFull]}};
+          {"dropped_tx_full", t.dropped[maps::kDropTxFull]},
+          {"rrl_limited", t.rrl_limited},
+          {"rrl_slipped", t.rrl_slipped}};
 }
 
 const char* WordState(uint32_t w) {
@@ -79,9 +82,18 @@ absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) 
     const maps::LcoreCounters& c = b->lcores[i];
     if (c.rx_packets == 0 && c.queries == 0 && c.tx_packets == 0) continue;
     const unsigned long long rx = c.rx_packets, tx = c.tx_packets, q = c.queries;
-    absl::StrAppendFormat(&lines, "  lcore %-3u rx %-12llu tx %-12llu queries %-12llu gen %llu\n",
-                          i, rx, tx, q, static_cast<unsigned long long>(c.generation));
-    per_lcore.push_back({{"lcore", i}, {"rx", rx}, {"tx", tx}, {"queries", q}});
+    const unsigned long long limited = c.rrl_limited, slipped = c.rrl_slipped;
+    absl::StrAppendFormat(
+        &lines,
+        "  lcore %-3u rx %-12llu tx %-12llu queries %-12llu gen %llu  rate-limited "
+        "%llu (slipped %llu)\n",
+        i, rx, tx, q, static_cast<unsigned long long>(c.generation), limited, slipped);
+    per_lcore.push_back({{"lcore", i},
+                         {"rx", rx},
+                         {"tx", tx},
+                         {"queries", q},
+                         {"rrl_limited", limited},
+                         {"rrl_slipped", slipped}});
   }
   const auto totals = Totals(maps::SumLcores(*b), b->hdr.active_generation.load());
   if (json) {
@@ -97,7 +109,9 @@ absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) 
       v["refused"], ", FORMERR ", v["formerr"], ", SERVFAIL ", v["servfail"], ")  truncated ",
       v["truncated"], "  exception-path ", v["exception"], "\ndropped: malformed ",
       v["dropped_malformed"], ", not ours ", v["dropped_not_ours"], ", no snapshot ",
-      v["dropped_no_snapshot"], ", tx full ", v["dropped_tx_full"], "\n", lines);
+      v["dropped_no_snapshot"], ", tx full ", v["dropped_tx_full"], "\nrate-limited ",
+      v["rrl_limited"], " (slipped ", v["rrl_slipped"], ", dropped ",
+      v["rrl_limited"] - std::min(v["rrl_limited"], v["rrl_slipped"]), ")\n", lines);
 }
 
 absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json) {
@@ -185,7 +199,8 @@ std::string WatchText(const nlohmann::json& j) {
                   f("servfail"), "\nother/s     truncated ", f("truncated"), "  exception-path ",
                   f("exception"), "\ndrops/s     malformed ", f("dropped_malformed"), "  not ours ",
                   f("dropped_not_ours"), "  no snapshot ", f("dropped_no_snapshot"), "  tx full ",
-                  f("dropped_tx_full"), "\n");
+                  f("dropped_tx_full"), "\nrate limit/s limited ", f("rrl_limited"), "  slipped ",
+                  f("rrl_slipped"), "\n");
   for (const nlohmann::json& l : j["lcores"]) {
     absl::StrAppendFormat(&out, "  lcore %-3d %.1f queries/s\n", l["lcore"].get<uint32_t>(),
                           l["queries"].get<double>());

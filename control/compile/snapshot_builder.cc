@@ -105,6 +105,7 @@ class SnapshotBuilder {
     WriteDataplane();
     WriteDnstap();
     WriteTcp();
+    WriteRateLimit();
     return Seal(generation);
   }
 
@@ -533,6 +534,26 @@ class SnapshotBuilder {
     tcp_.push_back(t);
   }
 
+  // Response rate limiting: on unless the config turns it off (no section: no limiting).
+  void WriteRateLimit() {
+    const RateLimitConfig& rc = config_.rate_limit;
+    if (!rc.enabled) return;
+    maps::RateLimitSettings r{};
+    std::copy(std::begin(rc.per_second), std::end(rc.per_second), r.per_second);
+    r.window = rc.window;
+    r.table_size = rc.table_size;
+    r.slip = static_cast<uint8_t>(rc.slip);
+    r.ipv4_prefix = static_cast<uint8_t>(rc.ipv4_prefix);
+    r.ipv6_prefix = static_cast<uint8_t>(rc.ipv6_prefix);
+    r.exempt_count = static_cast<uint32_t>(rc.exempt.size());
+    for (size_t i = 0; i < rc.exempt.size(); ++i) {
+      r.exempt[i].family = static_cast<uint8_t>(rc.exempt[i].family);
+      r.exempt[i].length = static_cast<uint8_t>(rc.exempt[i].length);
+      std::copy(std::begin(rc.exempt[i].addr), std::end(rc.exempt[i].addr), r.exempt[i].addr);
+    }
+    rate_limit_.push_back(r);
+  }
+
   absl::StatusOr<std::vector<uint8_t>> Seal(uint64_t generation) {
     maps::SnapshotWriter w;
     w.SetSection(maps::kSettings, &settings_, 1, sizeof(settings_));
@@ -555,6 +576,7 @@ class SnapshotBuilder {
     w.SetSection(maps::kDataplaneAddresses, dataplane_addresses_);
     w.SetSection(maps::kDnstap, dnstap_);
     w.SetSection(maps::kTcp, tcp_);
+    w.SetSection(maps::kRateLimit, rate_limit_);
     return w.Build(generation);
   }
 
@@ -585,6 +607,7 @@ class SnapshotBuilder {
   std::vector<maps::DataplaneSettings> dataplane_;
   std::vector<maps::DnstapSettings> dnstap_;
   std::vector<maps::TcpSettings> tcp_;
+  std::vector<maps::RateLimitSettings> rate_limit_;
   std::vector<maps::DataplaneAddress> dataplane_addresses_;
 };
 

@@ -34,7 +34,7 @@ constexpr size_t kMaxDataplaneAddresses = 32;
 const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",   "dataplane",
                                         "targets",      "resources",   "records",  "control",
                                         "health_feeds", "datacenters", "geo_maps", "log",
-                                        "dnstap",       "fleet",       "tcp"};
+                                        "dnstap",       "fleet",       "tcp",      "rate_limit"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -346,6 +346,9 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   }
   if (top.Has("tcp")) {
     SX_ASSIGN_OR_RETURN(cfg.tcp, ReadTcp(top.Section("tcp")));
+  }
+  if (top.Has("rate_limit")) {
+    SX_ASSIGN_OR_RETURN(cfg.rate_limit, ReadRateLimit(top.Section("rate_limit")));
   }
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.datacenters, &cfg.geo_maps));

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/fleet_config.h"
+#include "control/config/rate_limit_config.h"
 #include "control/config/resource_config.h"
 #include "control/geo/geo_config.h"
 #include "maps/log.h"
@@ -108,7 +109,8 @@ struct Config {
   DataplaneConfig dataplane;
   DnstapConfig dnstap;
   TcpConfig tcp;
-  PolicyConfig policies;                         // targets, resources, records
+  RateLimitConfig rate_limit;  // `rate_limit:` (rate_limit_config.h); on by default
+  PolicyConfig policies;       // targets, resources, records
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)
   ControlConfig control;

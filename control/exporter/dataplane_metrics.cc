@@ -65,6 +65,26 @@ void Totals(std::string* o, const maps::LcoreCounters& t, int lcores) {
   absl::StrAppend(o, "sextant_dnstap_dropped_total ", t.dnstap_dropped, "\n");
 }
 
+// Response rate limiting per lcore (kernel mode: per UDP thread): RSS spreads a prefix over the
+// lcores, each with its share of the limit, so the split shows how evenly a flood landed.
+void RateLimited(std::string* o, const maps::ControlBlock& b) {
+  std::string limited, slipped;
+  for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
+    const maps::LcoreCounters& c = b.lcores[i];
+    if (c.rx_packets == 0 && c.queries == 0) continue;
+    absl::StrAppend(&limited, "sextant_rrl_limited_total{lcore=\"", i, "\"} ",
+                    maps::CounterLoad(c.rrl_limited), "\n");
+    absl::StrAppend(&slipped, "sextant_rrl_slipped_total{lcore=\"", i, "\"} ",
+                    maps::CounterLoad(c.rrl_slipped), "\n");
+  }
+  Family(o, "sextant_rrl_limited_total", "counter",
+         "UDP responses held back by response rate limiting (dropped or sent truncated).");
+  *o += limited;
+  Family(o, "sextant_rrl_slipped_total", "counter",
+         "Rate-limited responses sent truncated (TC=1) instead of dropped: every slip-th.");
+  *o += slipped;
+}
+
 // Geo and latency answers by the site they came from: slot 1 + member index (kMaxSiteSlots),
 // labelled with the resource's and the datacenter's names from the active snapshot.
 void GeoAnswers(std::string* o, const maps::LcoreAnswers& a, const maps::SnapshotReader& s) {
@@ -252,6 +272,7 @@ std::string DataplaneMetricsText(const maps::ControlBlock& block,
   AppendBuildInfo(&o, "exporter");
   Lcores(&o, block);
   Totals(&o, total, lcores);
+  RateLimited(&o, block);
   Answers(&o, block, snap);
   Ports(&o, block);
   return o;

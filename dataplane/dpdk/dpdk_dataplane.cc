@@ -50,6 +50,7 @@ struct WorkerContext {
   const std::atomic<bool>* stop;
   TapSampler* tap;                  // null: dnstap off
   maps::ControlBlock* stats_block;  // non-null: this loop also publishes the NIC statistics
+  RateLimiter* rrl;                 // this worker's response rate limiter
 };
 
 // Copies port `port`'s statistics and link state into the control block's port slot `slot`
@@ -142,6 +143,10 @@ int WorkerLoop(void* arg) {
     const LoadedSnapshot* snap = w.follower->current();
     const Engine* engine = snap != nullptr ? &snap->engine : nullptr;
     maps::CounterSet(ctr->generation, snap != nullptr ? snap->reader->generation() : 0);
+    // The limiter's settings follow the snapshot (a no-op unless its generation changed) and its
+    // clock is read once per burst.
+    if (snap != nullptr) w.rrl->Update(*snap->reader);
+    w.rrl->set_now(RateLimiter::NowNs());
 
     const uint16_t n = rte_eth_rx_burst(w.port, w.queue, rx, kBurst);
     uint16_t ntx = 0, nexc = 0;
@@ -159,7 +164,7 @@ int WorkerLoop(void* arg) {
         const uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
         TxOffload off;
         const Verdict v = ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine,
-                                       ctr, &off, w.tap, w.answers);
+                                       ctr, &off, w.tap, w.answers, w.rrl);
         if (v == Verdict::kTransmit) {
           m->data_len = static_cast<uint16_t>(len);
           m->pkt_len = len;
@@ -422,6 +427,15 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
   auto tap_of = [&](int worker) {
     return static_cast<size_t>(worker) < taps.size() ? &taps[worker] : nullptr;
   };
+  // One rate limiter per worker; each gets 1/workers of the configured rates (RSS spreads a
+  // prefix over the queues: dataplane/rrl/rate_limiter.h). Their tables are allocated when the
+  // first snapshot with rate_limit arrives, on the worker, between bursts.
+  std::vector<std::unique_ptr<RateLimiter>> limiters;
+  limiters.reserve(workers_);
+  for (int i = 0; i < workers_; ++i) {
+    limiters.push_back(
+        std::make_unique<RateLimiter>(static_cast<uint32_t>(workers_), RateLimiter::RandomSeed()));
+  }
   int q = 0;
   unsigned lcore;
   if (main_is_worker_) {
@@ -437,7 +451,8 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &block_->answers[lcore],
                            &stop,
                            tap_of(0),
-                           block_};
+                           block_,
+                           limiters[0].get()};
     WorkerLoop(&ctx[0]);
     return;
   }
@@ -454,7 +469,8 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &block_->answers[lcore],
                            &stop,
                            tap_of(q),
-                           nullptr};
+                           nullptr,
+                           limiters[q].get()};
     rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
     ++q;
   }

@@ -33,6 +33,7 @@ struct AnswerInfo {
   // The geo site answered from: 1 + the kMembers index of the site member a geo or latency
   // resource picked (maps::kMaxSiteSlots); 0 = none.
   uint32_t site = 0;
+  bool cookie_ok = false;  // the query carried a valid server cookie (RFC 7873): RRL-exempt
 };
 
 inline constexpr size_t kMaxDnsMessage = 65535;

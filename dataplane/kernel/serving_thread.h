@@ -13,6 +13,7 @@
 #include "absl/base/optimization.h"
 #include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/rrl/rate_limiter.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
@@ -84,6 +85,9 @@ class ServingThread {
 
   bool tapping() const { return tap_.on(); }
 
+  // Puts this thread's UDP answers through `rrl` (the UDP workers; TCP is never limited).
+  void set_rate_limiter(RateLimiter* rrl) { rrl_ = rrl; }
+
   // Publishes the generation this thread serves from, when it changed.
   void ReportGeneration(const LoadedSnapshot& snap) {
     const uint64_t gen = snap.reader->generation();
@@ -97,10 +101,14 @@ class ServingThread {
   size_t AnswerCounted(const LoadedSnapshot& snap, const uint8_t* query, size_t len,
                        const ClientInfo& client, uint8_t* out, size_t out_size) {
     AnswerInfo info;
-    const size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
+    size_t rlen = snap.engine.Answer(query, len, client, out, out_size, &info);
     if (ABSL_PREDICT_FALSE(rlen == 0)) {
       maps::CounterAdd(ctr_.dropped[DropReasonOf(query, len)], 1);
       return 0;
+    }
+    if (rrl_ != nullptr) {
+      rlen = rrl_->Apply(client, out, rlen, info, &ctr_);
+      if (rlen == 0) return 0;  // limited: counted as rrl_limited, not as an answer
     }
     maps::CountAnswer(ctr_, info.rcode, info.truncated);
     maps::CountAnswerSite(answers_, info.qtype, info.site);
@@ -132,6 +140,7 @@ class ServingThread {
   maps::LcoreAnswers& answers_;
   StopFlags stopping_;
   TapSampler tap_;
+  RateLimiter* rrl_ = nullptr;
   uint64_t served_generation_ = 0;
 };
 

@@ -20,13 +20,17 @@ namespace {
 // One worker: its sockets (one per listen address) and its burst buffers.
 class UdpWorker {
  public:
-  UdpWorker(const std::vector<UdpServer::Socket>& sockets, ServingThread thread)
+  // `workers`: how many UDP workers share the rate limits (SO_REUSEPORT spreads a prefix's
+  // flows over them as RSS does over lcores: dataplane/rrl/rate_limiter.h).
+  UdpWorker(const std::vector<UdpServer::Socket>& sockets, ServingThread thread, int workers)
       : sockets_(sockets),
         thread_(thread),
+        rrl_(static_cast<uint32_t>(workers), RateLimiter::RandomSeed()),
         b_(std::make_unique_for_overwrite<Buffers>()) {  // the 2 MiB of payload is never zeroed
     for (int k = 0; k < kBurst; ++k) {
       b_->rx_iov[k] = {b_->data[k], kBufSize};
     }
+    thread_.set_rate_limiter(&rrl_);
   }
 
   void Run() {
@@ -88,6 +92,10 @@ class UdpWorker {
       maps::CounterAdd(ctr.dropped[maps::kDropNoSnapshot], n);
       return true;
     }
+    // The limiter follows the snapshot's settings (a no-op unless the generation changed); its
+    // clock is read once per burst.
+    rrl_.Update(*snap->reader);
+    rrl_.set_now(RateLimiter::NowNs());
     int out = 0;
     for (int k = 0; k < n; ++k) {
       uint8_t* buf = b.data[k];
@@ -187,6 +195,7 @@ class UdpWorker {
 
   const std::vector<UdpServer::Socket>& sockets_;
   ServingThread thread_;
+  RateLimiter rrl_;
   std::unique_ptr<Buffers> b_;
 };
 
@@ -222,7 +231,7 @@ UniqueFd UdpServer::OpenSocket(const sockaddr_storage& addr, socklen_t len) {
 }
 
 void UdpServer::RunWorker(int w, ServingThread thread) const {
-  UdpWorker(sockets_[w], thread).Run();
+  UdpWorker(sockets_[w], thread, workers()).Run();
 }
 
 }  // namespace sextant::dataplane

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
-from lab import APPLIANCE_V4, APPLIANCE_V6, Lab, Results, remove_shm, run  # noqa: E402
+from lab import (APPLIANCE_V4, APPLIANCE_V6, LAB_RRL_EXEMPT, Lab, Results,  # noqa: E402
+                 remove_shm, run)
 
 HERE = Path(__file__).resolve().parent
 
@@ -267,6 +268,40 @@ def switch_under_load(lab: Lab, res: Results):
     res.check("af_packet: final answers are the newest zone", '"v51"' in out, out)
 
 
+def rate_limited(lab: Lab, res: Results):
+    """Rate limiting on the DPDK path: the client's prefix no longer exempt and 100 responses/s
+    per class, a reload (no restart), and dnsperf at 3000 queries/s: most is limited, every
+    second limited response slips out truncated (dnsperf counts those as completed), and the
+    exporter counts both."""
+    def counted():
+        m = lab.exporter_metrics()
+        return (sum(v for k, v in m.items() if k.startswith("sextant_rrl_limited_total{")),
+                sum(v for k, v in m.items() if k.startswith("sextant_rrl_slipped_total{")))
+    before = counted()
+    lab.write_config([("example.test.", zone_text(51))], server='  nsid: "lab"\n',
+                     extra="rate_limit: {responses_per_second: {answers: 100, nxdomain: 100, "
+                           "nodata: 100, errors: 100}, window: 1, slip: 2}\n")
+    lab.publish()
+    time.sleep(0.5)
+    # Room for every query in flight (-q): a dropped one holds its slot for the 1 s timeout.
+    r = lab.ns_run(["dnsperf", "-s", APPLIANCE_V4, "-d", str(lab.workdir / "queries.txt"),
+                    "-l", "3", "-Q", "3000", "-q", "20000", "-t", "1"], timeout=40)
+    sent, lost = (int(m.group(1)) if m else -1 for m in
+                  (re.search(rf"Queries {w}:\s+(\d+)", r.stdout) for w in ("sent", "lost")))
+    time.sleep(0.5)
+    limited, slipped = (a - b for a, b in zip(counted(), before))
+    # Five names in three classes at 100/s each for 3 s plus a 1 s burst: at most ~1200 pass.
+    # Each dropped response is a query dnsperf lost; each slipped one came back (truncated).
+    res.check("af_packet: rate limiting on the DPDK path: the flood is limited and counted",
+              sent > 6000 and limited > sent - 1500 and abs(slipped - limited / 2) < 0.1 * limited
+              and abs(lost - (limited - slipped)) <= 0.01 * sent,
+              f"sent={sent} lost={lost} limited={limited} slipped={slipped} "
+              f"{r.stdout[-400:]}")
+    lab.write_config([("example.test.", zone_text(51))], server='  nsid: "lab"\n',
+                     extra=LAB_RRL_EXEMPT)
+    lab.publish()
+
+
 def corrupt_snapshot_refused(lab: Lab, res: Results):
     """A corrupt snapshot published under a new generation is refused; answers continue."""
     ctl = Path(f"/dev/shm/{lab.instance}.ctl")
@@ -321,7 +356,7 @@ def run_pmd(args, pmd: str, res: Results):
     with Lab(args.sextant_control, args.sextant_dataplane, workdir, pmd=pmd,
              extra_addresses=['{address: 198.18.5.2, vlan: 5}']) as lab:
         lab.write_config([("example.test.", zone_text(1))],
-                         server='  nsid: "lab"\n')
+                         server='  nsid: "lab"\n', extra=LAB_RRL_EXEMPT)
         lab.publish()
         quiet = None
         if pmd == "af_packet":
@@ -349,6 +384,7 @@ def run_pmd(args, pmd: str, res: Results):
                       "Queries lost:         0 " in r.stdout or
                       re.search(r"Queries lost:\s+0\s", r.stdout) is not None, r.stdout[-400:])
             switch_under_load(lab, res)
+            rate_limited(lab, res)
         else:
             sent, completed, lost, out = dnsperf(lab, 5, 3000)
             res.check("tap: dnsperf 5 s, zero loss", sent > 10000 and lost == 0, out[-600:])
@@ -376,7 +412,7 @@ def multi_queue(args, res: Results):
     workdir = Path(args.workdir) / "multiqueue"
     with Lab(args.sextant_control, args.sextant_dataplane, workdir, pmd="af_packet",
              tag=f"mq{os.getpid() % 10000}") as lab:
-        lab.write_config([("example.test.", zone_text(1))])
+        lab.write_config([("example.test.", zone_text(1))], extra=LAB_RRL_EXEMPT)
         lab.publish()
         lab.start(lcores=("--lcores", "0@0,1@1,2@1"), vdev_args=",qpairs=2", hugepages=True)
         log = lab.log_path.read_text()

@@ -30,7 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import APPLIANCE_V4, Lab, Results, free_port, integration_args, run, wait_for  # noqa: E402
+from lab import (APPLIANCE_V4, LAB_RRL_EXEMPT, Lab, Results, free_port,  # noqa: E402
+                 integration_args, run, wait_for)
 
 INTERVAL = 0.2
 TIMEOUT = 0.15
@@ -537,7 +538,8 @@ def main():
             lab.feed = lab.workdir / "feed.txt"
             lab.feed.write_text("fed1 up\n")
             lab.write_config([("hl.test.", zone(1))],
-                             extra=policies(b, lab.feed) + lab.control_section(metrics=True))
+                             extra=policies(b, lab.feed) + lab.control_section(metrics=True)
+                             + LAB_RRL_EXEMPT)
             (lab.workdir / "state").mkdir(exist_ok=True)
             lab.start_control()
             lab.start()

@@ -576,6 +576,64 @@ TEST(Snapshot, RefusesDataplaneSettingsItCannotUse) {
   }
 }
 
+// Rate limiting's settings (section 20): on by default, so every compiled snapshot has them;
+// `enabled: false` leaves the section out.
+TEST(Snapshot, CarriesTheRateLimitSection) {
+  auto r = SnapshotReader::FromBytes(BlobWithConfig(
+      "rate_limit: {responses_per_second: {answers: 50, errors: 0}, slip: 3, ipv6_prefix: 48, "
+      "exempt: [192.0.2.0/24, \"2001:db8::1\"], table_size: 1024}\n"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const auto s = (*r)->section<RateLimitSettings>(kRateLimit);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].per_second[kRrlAnswer], 50u);
+  EXPECT_EQ(s[0].per_second[kRrlNxdomain], 200u);
+  EXPECT_EQ(s[0].per_second[kRrlError], 0u);
+  EXPECT_EQ(s[0].slip, 3);
+  EXPECT_EQ(s[0].ipv4_prefix, 24);
+  EXPECT_EQ(s[0].ipv6_prefix, 48);
+  EXPECT_EQ(s[0].table_size, 1024u);
+  ASSERT_EQ(s[0].exempt_count, 2u);
+  EXPECT_EQ(s[0].exempt[0].length, 24);
+  EXPECT_EQ(s[0].exempt[1].family, 6);
+  EXPECT_EQ(s[0].exempt[1].length, 128);
+  auto defaults = SnapshotReader::FromBytes(RealBlob());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ((*defaults)->section<RateLimitSettings>(kRateLimit).size(), 1u);
+  auto off = SnapshotReader::FromBytes(BlobWithConfig("rate_limit: {enabled: false}\n"));
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE((*off)->section<RateLimitSettings>(kRateLimit).empty());
+}
+
+TEST(Snapshot, RefusesRateLimitSettingsItCannotUse) {
+  auto edit = [](std::function<void(RateLimitSettings&)> f) {
+    return [f](Blob& b) { EditRecord<RateLimitSettings>(b, kRateLimit, 0, f); };
+  };
+  const std::string range = "rate limit";
+  const std::vector<Damage> cases = {
+      {"window 0", edit([](RateLimitSettings& r) { r.window = 0; }), range},
+      {"window 61", edit([](RateLimitSettings& r) { r.window = 61; }), range},
+      {"table of 1000", edit([](RateLimitSettings& r) { r.table_size = 1000; }), range},
+      {"table of 32", edit([](RateLimitSettings& r) { r.table_size = 32; }), range},
+      {"table too large", edit([](RateLimitSettings& r) { r.table_size = 1u << 25; }), range},
+      {"slip 11", edit([](RateLimitSettings& r) { r.slip = 11; }), range},
+      {"ipv4 /0", edit([](RateLimitSettings& r) { r.ipv4_prefix = 0; }), range},
+      {"ipv6 /65", edit([](RateLimitSettings& r) { r.ipv6_prefix = 65; }), range},
+      {"33 exempt", edit([](RateLimitSettings& r) { r.exempt_count = 33; }), range},
+      {"rate too high", edit([](RateLimitSettings& r) { r.per_second[2] = 20000000; }), range},
+      {"exempt family 5", edit([](RateLimitSettings& r) {
+         r.exempt_count = 1;
+         r.exempt[0].family = 5;
+       }),
+       range},
+      {"exempt /33", edit([](RateLimitSettings& r) {
+         r.exempt_count = 1;
+         r.exempt[0] = {4, 33, {}, {}};
+       }),
+       range},
+  };
+  ExpectRefusedResealed(RealBlob(), cases);
+}
+
 // dnstap's settings (section 18) travel the same way; the path reaches open(2)/connect(2).
 Blob DnstapBlob() {
   return BlobWithConfig(

@@ -41,6 +41,15 @@ dataplane:
 dnstap: {file: queries.dnstap, sample: 1000, identity: ns1, version: v, ring: 1024}
 tcp: {max_connections: 1024, max_connections_per_client: 64, idle_timeout: 10s,
       query_timeout: 2s, max_queries_per_connection: 0}
+rate_limit:
+  enabled: true
+  responses_per_second: {answers: 1000, nxdomain: 200, nodata: 1000, errors: 100}
+  window: 2
+  slip: 2
+  ipv4_prefix: 24
+  ipv6_prefix: 56
+  exempt: [192.0.2.0/24, "2001:db8::/32"]
+  table_size: 65536
 datacenters:
   ams: {latitude: 52.37, longitude: 4.9}
   nyc: {latitude: 40.71, longitude: -74.01}
@@ -155,8 +164,8 @@ std::set<std::string> DocumentedKeys() {
 // "file.cc:LINE" of every `.Keys(` in control/config's sources.
 std::set<std::string> KeysCallSites() {
   std::set<std::string> sites;
-  for (const char* file :
-       {"config.cc", "geo_map_config.cc", "health_check.cc", "resource_config.cc"}) {
+  for (const char* file : {"config.cc", "geo_map_config.cc", "health_check.cc",
+                           "rate_limit_config.cc", "resource_config.cc"}) {
     std::istringstream src(ReadFile(absl::StrCat(SEXTANT_SOURCE_DIR "/control/config/", file)));
     std::string line;
     for (int n = 1; std::getline(src, line); ++n) {

@@ -108,18 +108,11 @@ TEST(Config, DnstapIsOffByDefaultAndParsesItsKeys) {
   EXPECT_EQ(all->dnstap.ring_slots, 1024u);
 }
 
-TEST(Config, RefusesDnstapSettingsThatCannotWork) {
-  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
-  for (const auto& [yaml, says] : std::vector<std::pair<std::string, std::string>>{
-           {"dnstap: {sample: 10}", "one of file"},
-           {"dnstap: {file: a, socket: b}", "one of file"},
-           {"dnstap: {file: a, sample: 0}", "\"all\""},
-           {"dnstap: {file: a, sample: some}", "\"all\""},
-           {"dnstap: {file: a, ring: 1000}", "power of two"},
-           {"dnstap: {file: a, level: 3}", "level"},
-       }) {
+// Rows of (a section's YAML, words its refusal must contain), each after a minimal zones: list.
+void ExpectSectionsRefused(const std::vector<std::pair<std::string, std::string>>& rows) {
+  for (const auto& [yaml, says] : rows) {
     SCOPED_TRACE(yaml);
-    auto c = Parse(zones + yaml + "\n");
+    auto c = Parse("zones: [{origin: a.test., file: a.zone}]\n" + yaml + "\n");
     ASSERT_FALSE(c.ok());
     EXPECT_THAT(std::string(c.status().message()), HasSubstr(says));
   }
@@ -147,6 +140,54 @@ TEST(Config, TcpLimitsHaveDefaultsAndParseTheirKeys) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(Parse("zones: [{origin: a.test., file: a.zone}]\n" + bad + "\n").ok());
   }
+}
+
+TEST(Config, RefusesDnstapSettingsThatCannotWork) {
+  ExpectSectionsRefused({
+      {"dnstap: {sample: 10}", "one of file"},
+      {"dnstap: {file: a, socket: b}", "one of file"},
+      {"dnstap: {file: a, sample: 0}", "\"all\""},
+      {"dnstap: {file: a, sample: some}", "\"all\""},
+      {"dnstap: {file: a, ring: 1000}", "power of two"},
+      {"dnstap: {file: a, level: 3}", "level"},
+  });
+}
+
+TEST(Config, ReadsRateLimitWithDefaults) {
+  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
+  auto d = Parse(zones);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->rate_limit.enabled);
+  EXPECT_EQ(d->rate_limit.per_second[0], 1000u);
+  EXPECT_EQ(d->rate_limit.slip, 2u);
+  EXPECT_EQ(d->rate_limit.ipv6_prefix, 56u);
+  auto c = Parse(zones +
+                 "rate_limit: {responses_per_second: {nxdomain: 5}, window: 10, slip: 0, "
+                 "ipv4_prefix: 32, exempt: [127.0.0.0/8, \"::1\"]}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rate_limit.per_second[1], 5u);
+  EXPECT_EQ(c->rate_limit.per_second[0], 1000u);
+  EXPECT_EQ(c->rate_limit.window, 10u);
+  EXPECT_EQ(c->rate_limit.slip, 0u);
+  ASSERT_EQ(c->rate_limit.exempt.size(), 2u);
+  EXPECT_EQ(c->rate_limit.exempt[0].length, 8);
+  EXPECT_EQ(c->rate_limit.exempt[1].family, 6);
+  EXPECT_EQ(c->rate_limit.exempt[1].length, 128);
+}
+
+TEST(Config, RefusesRateLimitSettingsThatCannotWork) {
+  ExpectSectionsRefused({
+      {"rate_limit: {slip: 11}", "rate_limit.slip"},
+      {"rate_limit: {window: 0}", "seconds in 1..60"},
+      {"rate_limit: {ipv6_prefix: 96}", "rate_limit.ipv6_prefix"},
+      {"rate_limit: {table_size: 1000}", "power of two"},
+      {"rate_limit: {responses_per_second: {answer: 3}}", "did you mean answers"},
+      {"rate_limit: {responses_per_second: {errors: -1}}", "0..10000000"},
+      {"rate_limit: {exempt: [10.0.0.1/8]}", "bits set past /8"},
+      {"rate_limit: {exempt: [example.com]}", "not an IPv4 or IPv6"},
+      {"rate_limit: {exempt: [10.0.0.0/33]}", "bad prefix length"},
+      {"rate_limit: {enabled: maybe}", "rate_limit.enabled"},
+  });
 }
 
 // sextantctl finds the instance and its socket in a config that does not load: one that does not
