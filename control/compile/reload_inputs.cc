@@ -159,6 +159,7 @@ class InputLoader {
                                       " (a new geo map: no earlier version to keep serving)"));
     }
     std::vector<std::string> dcs;
+    dcs.reserve(m.datacenters.size());
     for (const Datacenter& d : m.datacenters) dcs.push_back(d.name);
     if (dcs != prev->map->datacenters) {
       return MapError(

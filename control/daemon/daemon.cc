@@ -393,6 +393,7 @@ absl::StatusOr<uint64_t> ControlDaemon::FinishReload(ReloadResult& r, const std:
                    Plural(r.bytes, "byte"), ", ", r.compile_ms, " ms");
   if (!r.inputs.refusals.empty()) {
     std::vector<std::string> names;
+    names.reserve(r.inputs.refusals.size());
     for (const InputRefusal& f : r.inputs.refusals) names.push_back(f.name);
     absl::StrAppend(&counts, "; refused: ", absl::StrJoin(names, ", "));
   }
@@ -648,6 +649,7 @@ nlohmann::json RefusalsJson(const std::vector<InputRefusal>& refusals) {
 std::string GeoMapsText(const std::vector<GeoMapOutcome>& geo) {
   if (geo.empty()) return "";
   std::vector<std::string> parts;
+  parts.reserve(geo.size());
   for (const GeoMapOutcome& g : geo) {
     parts.push_back(
         g.source == GeoMapSource::kReused

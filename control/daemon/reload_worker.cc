@@ -44,10 +44,10 @@ std::optional<ReloadQueue::Run> ReloadQueue::Request(const std::string& why, int
   std::optional<Run> now;
   if (!running_) {
     running_ = true;
-    now.emplace();
+    now = Run{};
     run = &*now;
   } else {
-    if (!waiting_) waiting_.emplace();
+    if (!waiting_) waiting_ = Run{};
     run = &*waiting_;
   }
   if (run->why.empty()) {

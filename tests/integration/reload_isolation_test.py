@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,8 +28,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import (Binaries, Results, integration_args, parse_metrics, remove_shm,  # noqa: E402
-                 run, scrape, schema_errors, schema_validators, wait_for)
+from lab import (Binaries, Results, free_port, integration_args, parse_metrics,  # noqa: E402
+                 remove_shm, run, scrape, schema_errors, schema_validators, stop_processes,
+                 wait_for)
 
 ADDR = "127.0.0.43"
 INSTANCE = f"sxreload{os.getpid() % 100000}"
@@ -86,23 +86,6 @@ control:
   reload_delay: 50ms
   metrics: 127.0.0.1:{metrics_port}
 """
-
-
-def free_port(addr):
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind((addr, 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind((addr, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        return port
-    raise RuntimeError("no free port")
 
 
 class Env(Binaries):
@@ -169,14 +152,7 @@ class Env(Binaries):
         return r.stdout.strip()
 
     def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_processes(self.procs)
         remove_shm([INSTANCE])
 
 
