@@ -22,8 +22,8 @@ struct ReloadJob {
   std::string instance;           // the running instance (a reload may not change it)
   LastGoodInputs last_good;       // copied pointers to immutable data
   InputMode mode = InputMode::kIsolate;
-  uint64_t generation = 0;     // the one to build (Publisher::NextGeneration when it starts)
-  const Publisher* publisher;  // Stage and PlanTargets only
+  uint64_t generation = 0;  // the one to build (Publisher::NextGeneration when it starts)
+  const Publisher* publisher = nullptr;  // Stage and PlanTargets only
 };
 
 struct ReloadResult {

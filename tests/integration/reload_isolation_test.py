@@ -12,7 +12,8 @@ sextantctl, dig, and make_city_mmdb (built beside sextant-control) for a big dat
   version, the zone edit is served; the good database back clears it;
 - while three geo maps over a 10-million-network database compile (several seconds here),
   `sextantctl status` and `health` each answer within 1 s, an override forced `--for 1s` expires
-  on time, and a `sextantctl reload` asked meanwhile runs once after the compile;
+  on time, a target forced down stays down through the publish that ends the compile, and a
+  `sextantctl reload` asked meanwhile runs once after the compile;
 - a reload whose inputs are unchanged reuses every map (log, status --json, sextant_geo_map_reused)
   and takes a fraction of the compile's time.
 
@@ -254,6 +255,8 @@ def compile_does_not_stall(env, res):
               env.ctl("status").stdout)
     _, force_s = env.timed_ctl("force", "down", "web1", "--for", "1s")
     t_force = time.monotonic()
+    # A health change during the compile must survive the publish that ends it.
+    held = env.ctl("force", "down", "ams1")
     waiter = subprocess.Popen([env.ctl_bin, "--socket", str(env.work / "control.sock"), "reload"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     worst = {"status": force_s, "health": 0.0}
@@ -280,6 +283,11 @@ def compile_does_not_stall(env, res):
     res.check("during it, the override forced --for 1s expired on time (within 1.0-1.6 s)",
               expired_at is not None and 1.0 <= expired_at <= 1.6 and still_compiling_at_expiry,
               f"expired after {expired_at}s, still compiling then: {still_compiling_at_expiry}")
+    london = env.dig("www.a.rl.test", "A", LONDON)
+    res.check("ams1 forced down during the compile is still down after its publish (London -> sgp)",
+              held.returncode == 0 and forced(env, "ams1") is True and london == "198.18.1.1",
+              f"{held.stdout}{held.stderr} answer {london}")
+    env.ctl("release", "ams1")
     out, err = waiter.communicate(timeout=120)
     gen1 = env.status().get("generation", 0)
     res.check("a reload asked during the compile ran once after it (coalesced)",
