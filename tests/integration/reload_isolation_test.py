@@ -10,7 +10,7 @@ sextantctl, dig, and make_city_mmdb (built beside sextant-control) for a big dat
 - a corrupt MaxMind DB in place of a map's database, with a zone edit in the same reload: the map
   alone is refused (status, sextant_geo_map_refused), geo answers keep coming from its last good
   version, the zone edit is served; the good database back clears it;
-- while three geo maps over a 10-million-network database compile (several seconds here),
+- while eight geo maps over a 10-million-network database compile (several seconds here),
   `sextantctl status` and `health` each answer within 1 s, an override forced `--for 1s` expires
   on time, a target forced down stays down through the publish that ends the compile, and a
   `sextantctl reload` asked meanwhile runs once after the compile;
@@ -37,8 +37,10 @@ ADDR = "127.0.0.43"
 INSTANCE = f"sxreload{os.getpid() % 100000}"
 MAXMIND = HERE.parent / "data" / "maxmind"
 LONDON = "+subnet=81.2.69.160/32"  # GeoIP2-City-Test: London, nearest to ams
-BIG_NETWORKS = 10_000_000  # three maps over it: several seconds of compiling on the CI machine
-BIG_MAPS = ("big1", "big2", "big3")
+# Eight maps over one 10-million-network database: about 4 s of compiling on an idle 2-core
+# machine (each map walks all of it; the tables merge to almost nothing), more under load.
+BIG_NETWORKS = 10_000_000
+BIG_MAPS = tuple(f"big{i}" for i in range(1, 9))
 
 
 def zone(origin, version, extra=""):
@@ -50,7 +52,8 @@ def big_map(name, work):
     # Rules that never match the generated records: every network gets the default list, so the
     # table merges to almost nothing while the walk still visits every network.
     return (f"  {name}: {{database: {work}/big.mmdb, mode: rules, "
-            f"rules: {{continent: {{AN: [sgp]}}}}, default: [ams, sgp], nets: {work}/big-nets.txt}}\n")
+            f"rules: {{continent: {{AN: [sgp]}}}}, default: [ams, sgp], "
+            f"nets: {work}/big-nets.txt}}\n")
 
 
 def config(work, metrics_port):
@@ -157,13 +160,19 @@ class Env(Binaries):
         remove_shm([INSTANCE])
 
 
+def served(env, name, want):
+    """Waits (a few seconds at most) for the dataplane to answer `want` for NAME TXT: sextantctl
+    reload returns once control published, and the dataplane follows on its own schedule."""
+    return wait_for(lambda: env.dig(name, "TXT") == want, 5) or env.dig(name, "TXT") == want
+
+
 def zones_isolated(env, res, validators):
     env.write_zone("a", "a2")
     env.write_zone("b", "b2", "this is not a record\n")
     r = env.ctl("reload")
     res.check("a reload with one broken zone publishes (exit 0)",
               r.returncode == 0 and "published generation" in r.stdout, r.stdout + r.stderr)
-    res.check("the good zone's change is served", env.dig("ver.a.rl.test", "TXT") == '"a2"',
+    res.check("the good zone's change is served", served(env, "ver.a.rl.test", '"a2"'),
               env.dig("ver.a.rl.test", "TXT"))
     res.check("the broken zone serves its last good data",
               env.dig("ver.b.rl.test", "TXT") == '"b1"', env.dig("ver.b.rl.test", "TXT"))
@@ -191,7 +200,7 @@ def zones_isolated(env, res, validators):
     env.write_zone("b", "b3")
     r = env.ctl("reload")
     res.check("fixed: the zone's new data is served",
-              r.returncode == 0 and env.dig("ver.b.rl.test", "TXT") == '"b3"',
+              r.returncode == 0 and served(env, "ver.b.rl.test", '"b3"'),
               r.stdout + r.stderr + env.dig("ver.b.rl.test", "TXT"))
     m = env.metrics()
     res.check("fixed: the refusal clears (status and /metrics)",
@@ -208,7 +217,7 @@ def geo_map_isolated(env, res):
     r = env.ctl("reload")
     res.check("a reload with a corrupt MaxMind DB publishes the rest (exit 0)",
               r.returncode == 0, r.stdout + r.stderr)
-    res.check("the zone edit of that reload is served", env.dig("ver.a.rl.test", "TXT") == '"a4"',
+    res.check("the zone edit of that reload is served", served(env, "ver.a.rl.test", '"a4"'),
               env.dig("ver.a.rl.test", "TXT"))
     after = env.dig("www.a.rl.test", "A", LONDON)
     res.check("the refused map answers from its last good version (not the default list sgp)",
@@ -247,14 +256,14 @@ def forced(env, target):
 
 def compile_does_not_stall(env, res):
     gen0 = env.status().get("generation", 0)
-    # The three big maps share the nets file: changing it compiles all three again.
+    # The big maps share the nets file: changing it compiles them all again.
     (env.work / "big-nets.txt").write_text("198.18.7.0/24 sgp\n198.18.8.0/24 ams\n")
     started = wait_for(lambda: env.status().get("reloading"), 5, step=0.02)
     t0 = time.monotonic()
     res.check("the file change starts a reload that status shows as compiling", bool(started),
               env.ctl("status").stdout)
+    t_force = time.monotonic()  # the override's clock starts after this, inside the daemon
     _, force_s = env.timed_ctl("force", "down", "web1", "--for", "1s")
-    t_force = time.monotonic()
     # A health change during the compile must survive the publish that ends it.
     held = env.ctl("force", "down", "ams1")
     waiter = subprocess.Popen([env.ctl_bin, "--socket", str(env.work / "control.sock"), "reload"],
@@ -264,13 +273,13 @@ def compile_does_not_stall(env, res):
     still_compiling_at_expiry = False
     answers_ok = True
     while env.status().get("generation", 0) == gen0 and time.monotonic() - t0 < 120:
+        if expired_at is None and forced(env, "web1") is False:
+            expired_at = time.monotonic() - t_force
+            still_compiling_at_expiry = bool(env.status().get("reloading"))
         for cmd in ("status", "health"):
             r, s = env.timed_ctl(cmd)
             worst[cmd] = max(worst[cmd], s)
             answers_ok &= r.returncode == 0
-        if expired_at is None and forced(env, "web1") is False:
-            expired_at = time.monotonic() - t_force
-            still_compiling_at_expiry = bool(env.status().get("reloading"))
         answers_ok &= env.dig("ver.a.rl.test", "TXT") != ""
     compile_s = time.monotonic() - t0
     print(f"measured: big maps compile {compile_s:.2f}s; slowest status {worst['status']:.3f}s, "
@@ -280,8 +289,9 @@ def compile_does_not_stall(env, res):
               f"{compile_s:.2f}s")
     res.check("during it, status and health each answered within 1 s (and dig answered)",
               answers_ok and max(worst.values()) < 1.0, worst)
-    res.check("during it, the override forced --for 1s expired on time (within 1.0-1.6 s)",
-              expired_at is not None and 1.0 <= expired_at <= 1.6 and still_compiling_at_expiry,
+    # The expiry tick runs every 250 ms; each poll round here takes up to a few hundred more.
+    res.check("during it, the override forced --for 1s expired on time (within 1.0-1.75 s)",
+              expired_at is not None and 1.0 <= expired_at <= 1.75 and still_compiling_at_expiry,
               f"expired after {expired_at}s, still compiling then: {still_compiling_at_expiry}")
     london = env.dig("www.a.rl.test", "A", LONDON)
     res.check("ams1 forced down during the compile is still down after its publish (London -> sgp)",
@@ -304,7 +314,8 @@ def unchanged_maps_reused(env, res, compile_s):
     print(f"measured: reload with unchanged inputs {reload_s:.3f}s "
           f"(sextantctl reload, end to end) vs {compile_s:.2f}s compiling", flush=True)
     res.check("a reload with unchanged inputs reuses every map (status --json)",
-              r.returncode == 0 and all(s == "reused" for s in srcs.values()) and len(srcs) == 4,
+              r.returncode == 0 and all(s == "reused" for s in srcs.values()) and
+              len(srcs) == 1 + len(BIG_MAPS),
               srcs)
     res.check("... and says so in the log",
               all(f"geo map '{b}': inputs unchanged, reused" in env.log.read_text()
