@@ -110,6 +110,8 @@ class Env(Binaries):
 
     def make_big_database(self):
         tool = Path(self.control).parent / "make_city_mmdb"
+        if not tool.exists():
+            raise RuntimeError(f"{tool} is not built (it comes with SEXTANT_BUILD_PERF=ON)")
         r = run([str(tool), "--out", str(self.work / "big.mmdb"), "--networks", str(BIG_NETWORKS),
                  "--regions", "1", "--cities_per_region", "1"], check=False, timeout=300)
         if r.returncode != 0:
