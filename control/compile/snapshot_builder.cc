@@ -82,11 +82,12 @@ struct BuildNode {
 // sections it names.
 class SnapshotBuilder {
  public:
-  SnapshotBuilder(const Config& config, const std::vector<ZoneData>& zones,
+  SnapshotBuilder(const Config& config, const SnapshotInputs& inputs,
                   const std::map<std::string, uint32_t>* target_index,
                   std::vector<GeoMapBuilt>* geo_summaries)
       : config_(config),
-        zones_(zones),
+        zones_(inputs.zones),
+        compiled_maps_(inputs.geo_maps),
         target_index_(target_index),
         geo_summaries_(geo_summaries) {}
 
@@ -123,9 +124,15 @@ class SnapshotBuilder {
         [this](const std::string& s) { return AddString(s); }, &policies_);
   }
 
-  // Each compiled geo map's arrays appended to sections 12-14, found through its GeoMap.
+  // Each compiled geo map's arrays appended to sections 12-14, found through its GeoMap. Maps the
+  // caller compiled (SnapshotInputs::geo_maps) are taken as they are.
   absl::Status CompileGeoMaps() {
-    for (const GeoMapConfig& mc : config_.geo_maps) {
+    for (size_t i = 0; i < config_.geo_maps.size(); ++i) {
+      const GeoMapConfig& mc = config_.geo_maps[i];
+      if (i < compiled_maps_.size()) {
+        AppendGeoMap(mc, *compiled_maps_[i]);
+        continue;
+      }
       const auto start = std::chrono::steady_clock::now();
       absl::StatusOr<CompiledGeoMap> cm = CompileGeoMap(mc);
       if (!cm.ok()) {
@@ -142,31 +149,35 @@ class SnapshotBuilder {
                                               cm->stats.build_epoch,
                                               cm->stats.networks_after_merge});
       }
-      maps::GeoMap g{};
-      g.v4_first = static_cast<uint32_t>(geo_v4_.size());
-      g.v4_count = static_cast<uint32_t>(cm->table.v4.size());
-      g.v6_first = static_cast<uint32_t>(geo_v6_.size());
-      g.v6_count = static_cast<uint32_t>(cm->table.v6.size());
-      g.list_first = static_cast<uint32_t>(geo_lists_.size());
-      g.list_count = static_cast<uint32_t>(cm->lists.size());
-      g.dc_count = static_cast<uint32_t>(cm->datacenters.size());
-      g.dc_names = AddString(absl::StrJoin(cm->datacenters, ","));
-      g.name = AddString(mc.name);
-      g.database = AddString(mc.database_path);
-      geo_v4_.insert(geo_v4_.end(), cm->table.v4.begin(), cm->table.v4.end());
-      geo_v6_.insert(geo_v6_.end(), cm->table.v6.begin(), cm->table.v6.end());
-      geo_lists_.insert(geo_lists_.end(), cm->lists.begin(), cm->lists.end());
-      geo_maps_.push_back(g);
+      AppendGeoMap(mc, *cm);
     }
     return absl::OkStatus();
+  }
+
+  void AppendGeoMap(const GeoMapConfig& mc, const CompiledGeoMap& cm) {
+    maps::GeoMap g{};
+    g.v4_first = static_cast<uint32_t>(geo_v4_.size());
+    g.v4_count = static_cast<uint32_t>(cm.table.v4.size());
+    g.v6_first = static_cast<uint32_t>(geo_v6_.size());
+    g.v6_count = static_cast<uint32_t>(cm.table.v6.size());
+    g.list_first = static_cast<uint32_t>(geo_lists_.size());
+    g.list_count = static_cast<uint32_t>(cm.lists.size());
+    g.dc_count = static_cast<uint32_t>(cm.datacenters.size());
+    g.dc_names = AddString(absl::StrJoin(cm.datacenters, ","));
+    g.name = AddString(mc.name);
+    g.database = AddString(mc.database_path);
+    geo_v4_.insert(geo_v4_.end(), cm.table.v4.begin(), cm.table.v4.end());
+    geo_v6_.insert(geo_v6_.end(), cm.table.v6.begin(), cm.table.v6.end());
+    geo_lists_.insert(geo_lists_.end(), cm.lists.begin(), cm.lists.end());
+    geo_maps_.push_back(g);
   }
 
   // The deepest served zone `name` is in, or -1.
   int DeepestZone(const std::string& name) const {
     int best = -1;
     for (size_t z = 0; z < zones_.size(); ++z) {
-      if (WireIsSubdomain(name, zones_[z].origin_wire) &&
-          (best < 0 || zones_[z].origin_wire.size() > zones_[best].origin_wire.size())) {
+      if (WireIsSubdomain(name, zones_[z]->origin_wire) &&
+          (best < 0 || zones_[z]->origin_wire.size() > zones_[best]->origin_wire.size())) {
         best = static_cast<int>(z);
       }
     }
@@ -176,7 +187,7 @@ class SnapshotBuilder {
   // The empty non-terminals of zone z between `name` and the apex (RFC 4592 needs them).
   void AddEmptyNonTerminals(std::string_view name, size_t z) {
     std::string_view up = name;
-    while (up.size() > zones_[z].origin_wire.size()) {
+    while (up.size() > zones_[z]->origin_wire.size()) {
       up = WireParent(up);
       if (DeepestZone(std::string(up)) != static_cast<int>(z)) continue;
       BuildNode& e = by_name_[std::string(up)];
@@ -193,11 +204,11 @@ class SnapshotBuilder {
   // apex, which the parent answers (RFC 4035 3.1.4.1).
   void CollectZoneNames() {
     for (size_t z = 0; z < zones_.size(); ++z) {
-      for (const auto& [name, nd] : zones_[z].names) {
+      for (const auto& [name, nd] : zones_[z]->names) {
         if (DeepestZone(name) != static_cast<int>(z)) {
           // Owned by a deeper served zone; the parent's empty non-terminals above it stay.
           AddEmptyNonTerminals(name, z);
-          if (name == zones_[DeepestZone(name)].origin_wire) {
+          if (name == zones_[DeepestZone(name)]->origin_wire) {
             for (const RRsetData& s : nd.rrsets) {
               if (s.type == kTypeDs) parent_ds_[name] = {static_cast<int>(z), &s};
             }
@@ -218,12 +229,12 @@ class SnapshotBuilder {
   void CollectServedChildApexes() {
     for (size_t z = 0; z < zones_.size(); ++z) {
       for (size_t p = 0; p < zones_.size(); ++p) {
-        if (p == z || !WireIsSubdomain(zones_[z].origin_wire, zones_[p].origin_wire)) continue;
-        if (DeepestZone(std::string(WireParent(zones_[z].origin_wire))) != static_cast<int>(p)) {
+        if (p == z || !WireIsSubdomain(zones_[z]->origin_wire, zones_[p]->origin_wire)) continue;
+        if (DeepestZone(std::string(WireParent(zones_[z]->origin_wire))) != static_cast<int>(p)) {
           continue;  // an intermediate served zone is the parent
         }
-        AddEmptyNonTerminals(zones_[z].origin_wire, p);
-        parent_ds_.emplace(zones_[z].origin_wire, std::make_pair(static_cast<int>(p), nullptr));
+        AddEmptyNonTerminals(zones_[z]->origin_wire, p);
+        parent_ds_.emplace(zones_[z]->origin_wire, std::make_pair(static_cast<int>(p), nullptr));
       }
     }
   }
@@ -392,7 +403,7 @@ class SnapshotBuilder {
       n.wildcard = kNone;
       n.parent_zone = kNone;
       n.rrset_first = static_cast<uint32_t>(rrsets_.size());
-      const bool apex = b.name == zones_[b.zone].origin_wire;
+      const bool apex = b.name == zones_[b.zone]->origin_wire;
       if (apex) n.flags |= maps::kNodeApex;
       if (b.name.size() > 1 && b.name[0] == 1 && b.name[1] == '*') n.flags |= maps::kNodeWildcard;
       if (b.data != nullptr) SX_RETURN_IF_ERROR(WriteZoneRRsets(i, apex));
@@ -581,7 +592,8 @@ class SnapshotBuilder {
   }
 
   const Config& config_;
-  const std::vector<ZoneData>& zones_;
+  const std::vector<const ZoneData*>& zones_;
+  const std::vector<const CompiledGeoMap*>& compiled_maps_;  // empty: compile them here
   const std::map<std::string, uint32_t>* target_index_;
   std::vector<GeoMapBuilt>* geo_summaries_;
 
@@ -614,9 +626,17 @@ class SnapshotBuilder {
 }  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
+    const Config& config, const SnapshotInputs& inputs, uint64_t generation,
+    const std::map<std::string, uint32_t>* target_index) {
+  return SnapshotBuilder(config, inputs, target_index, nullptr).Build(generation);
+}
+
+absl::StatusOr<std::vector<uint8_t>> BuildSnapshot(
     const Config& config, const std::vector<ZoneData>& zones, uint64_t generation,
     const std::map<std::string, uint32_t>* target_index, std::vector<GeoMapBuilt>* geo_summaries) {
-  return SnapshotBuilder(config, zones, target_index, geo_summaries).Build(generation);
+  SnapshotInputs inputs;
+  for (const ZoneData& z : zones) inputs.zones.push_back(&z);
+  return SnapshotBuilder(config, inputs, target_index, geo_summaries).Build(generation);
 }
 
 }  // namespace sextant::control

@@ -124,26 +124,31 @@ void ControlSocketServer::Serve(const Handler& handler) {
     int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;  // EAGAIN: nothing more pending
     auto req = ReadSome(c, kMaxRequest, /*stop_at_newline=*/true, kIoTimeoutMs);
-    std::string answer;
     if (!req.ok()) {
-      answer = absl::StrCat("ERR request: ", req.status().message(), "\n");
-    } else {
-      std::string line = *req;
-      if (size_t nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
-      absl::StatusOr<std::string> r = handler(line);
-      if (r.ok()) {
-        answer = absl::StrCat("OK\n", *r);
-      } else {
-        std::string msg(r.status().message());
-        for (char& ch : msg) {
-          if (ch == '\n') ch = ' ';
-        }
-        answer = absl::StrCat("ERR ", msg, "\n");
-      }
+      Answer(c,
+             absl::Status(req.status().code(), absl::StrCat("request: ", req.status().message())));
+      continue;
     }
-    WriteAll(c, answer);
-    close(c);
+    std::string line = *req;
+    if (size_t nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
+    std::optional<absl::StatusOr<std::string>> r = handler(line, c);
+    if (r.has_value()) Answer(c, *r);
   }
+}
+
+void ControlSocketServer::Answer(int conn, const absl::StatusOr<std::string>& r) {
+  std::string answer;
+  if (r.ok()) {
+    answer = absl::StrCat("OK\n", *r);
+  } else {
+    std::string msg(r.status().message());
+    for (char& ch : msg) {
+      if (ch == '\n') ch = ' ';
+    }
+    answer = absl::StrCat("ERR ", msg, "\n");
+  }
+  WriteAll(conn, answer);
+  close(conn);
 }
 
 absl::StatusOr<std::string> ControlRequest(const std::string& socket_path,

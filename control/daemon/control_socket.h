@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,8 +19,11 @@ namespace sextant::control {
 
 class ControlSocketServer {
  public:
-  // Gets the request line (without its newline); control_command.h parses it.
-  using Handler = std::function<absl::StatusOr<std::string>(const std::string& line)>;
+  // Gets the request line (without its newline); control_command.h parses it. A handler that
+  // cannot answer yet (a reload compiling on its worker) returns std::nullopt: it then owns the
+  // connection `conn` and answers it later with Answer().
+  using Handler =
+      std::function<std::optional<absl::StatusOr<std::string>>(const std::string& line, int conn)>;
 
   // Binds `path` (creating its directory, 0755), removing a stale socket file left by a dead
   // daemon but refusing to start when another daemon still answers there.
@@ -30,6 +34,8 @@ class ControlSocketServer {
   int fd() const { return fd_; }
   // Accepts every pending connection and answers each through `handler`.
   void Serve(const Handler& handler);
+  // Writes the answer to a connection a handler kept, and closes it.
+  static void Answer(int conn, const absl::StatusOr<std::string>& reply);
 
  private:
   ControlSocketServer(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}

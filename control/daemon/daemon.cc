@@ -47,7 +47,18 @@ absl::StatusOr<std::unique_ptr<ControlDaemon>> ControlDaemon::Create(const Daemo
 
 ControlDaemon::~ControlDaemon() {
   metrics_.reset();  // its thread reads the table
-  fleet_.reset();    // leaves the fleet (revokes the lease) before the checks stop
+  if (worker_ && worker_->busy()) {
+    Log(LogLevel::kNotice, "stopping: waiting for the reload in progress to finish compiling");
+  }
+  worker_.reset();  // joins a running job, which stages through publisher_
+  if (running_) {
+    if (result_.status.ok()) publisher_->Discard(result_.generation);
+    AnswerWaiters(running_->waiters, absl::UnavailableError("sextant-control is stopping"));
+  }
+  if (queue_.waiting()) {
+    AnswerWaiters(queue_.waiting()->waiters, absl::UnavailableError("sextant-control is stopping"));
+  }
+  fleet_.reset();  // leaves the fleet (revokes the lease) before the checks stop
   if (checker_) checker_->Stop();
   SaveState();
   for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_, bundle_fd_}) {
@@ -67,6 +78,9 @@ std::string ControlDaemon::MetricsNow() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     d.geo_maps = live_geo_maps_;
+    d.zones = live_zones_;
+    d.refusals = refusals_;
+    d.geo_outcomes = geo_outcomes_;
     for (const auto& [name, t] : table_->targets()) {
       DaemonMetrics::Target m;
       m.health = t;
@@ -107,6 +121,7 @@ absl::Status ControlDaemon::Init() {
       socket_, ControlSocketServer::Create(config_.control.socket, config_.control.socket_mode));
   SX_RETURN_IF_ERROR(StartMetrics());
   SX_ASSIGN_OR_RETURN(watcher_, FileWatcher::Create());
+  SX_ASSIGN_OR_RETURN(worker_, ReloadWorker::Create());
   SX_RETURN_IF_ERROR(SetUpEventLoop());
 
   // The first publish is a reload like any other, except that failing it stops start-up. A
@@ -115,14 +130,14 @@ absl::Status ControlDaemon::Init() {
     config_path_ = b->config_path;
     bundle_revision_ = b->revision;
   }
-  auto gen = Reload("start");
+  auto gen = ReloadNow("start", config_path_);
   if (!gen.ok() && config_path_ != options_.config_path) {
     Log(LogLevel::kWarning,
         absl::StrCat("fleet: bundle revision ", bundle_revision_,
                      " does not load any more; starting from ", options_.config_path));
     config_path_ = options_.config_path;
     bundle_revision_ = 0;
-    gen = Reload("start");
+    gen = ReloadNow("start", config_path_);
   }
   if (!gen.ok()) return gen.status();
   SX_RETURN_IF_ERROR(checker_->Start());
@@ -188,7 +203,8 @@ absl::Status ControlDaemon::SetUpEventLoop() {
   if (signal_fd_ < 0 || epoll_fd_ < 0 || debounce_fd_ < 0 || tick_fd_ < 0 || bundle_fd_ < 0) {
     return absl::InternalError(absl::StrCat("event loop set-up: ", ErrnoText(errno)));
   }
-  for (int fd : {signal_fd_, debounce_fd_, tick_fd_, bundle_fd_, socket_->fd(), watcher_->fd()}) {
+  for (int fd : {signal_fd_, debounce_fd_, tick_fd_, bundle_fd_, socket_->fd(), watcher_->fd(),
+                 worker_->fd()}) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -273,72 +289,175 @@ void ControlDaemon::KeepStartupSettings(Config* next) const {
   want.reload_delay_ms = reload_delay_ms;  // applied by a reload
 }
 
-absl::StatusOr<uint64_t> ControlDaemon::Reload(const std::string& why) {
-  last_reload_ms_ = NowUnixMs();
-  auto refuse = [&](const absl::Status& s) -> absl::Status {
-    ++reloads_refused_;
-    last_refused_reload_ms_ = last_reload_ms_.load();
-    const uint64_t active =
-        publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
-    last_reload_ = absl::StrCat("refused (", why, "): ", s.message());
-    Log(LogLevel::kWarning, absl::StrCat("reload refused (", why, "), still serving generation ",
-                                         active, ": ", s.message()));
-    return s;
-  };
-  auto config = LoadConfig(config_path_);
-  if (!config.ok()) return refuse(config.status());
-  if (!options_.instance.empty()) config->instance = options_.instance;
-  if (config->instance != config_.instance) {
-    return refuse(absl::FailedPreconditionError(
-        absl::StrCat("the instance name changed from ", config_.instance, " to ", config->instance,
-                     "; restart sextant-control to change it")));
+absl::Status ControlDaemon::Refuse(const absl::Status& s, const std::string& why) {
+  ++reloads_refused_;
+  last_refused_reload_ms_ = last_reload_ms_.load();
+  const uint64_t active =
+      publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
+  last_reload_ = absl::StrCat("refused (", why, "): ", s.message());
+  Log(LogLevel::kWarning, absl::StrCat("reload refused (", why, "), still serving generation ",
+                                       active, ": ", s.message()));
+  return s;
+}
+
+void ControlDaemon::WatchFiles(const std::vector<std::string>& files) {
+  if (files == watched_) return;
+  if (absl::Status s = watcher_->Watch(files); !s.ok()) {
+    Log(LogLevel::kWarning, std::string(s.message()));
   }
-  // Watch the files this config names even if it turns out not to compile: fixing any of them
-  // must trigger the next attempt.
-  std::vector<std::string> files = ConfigInputFiles(*config);
-  CompileStats stats;
-  auto targets = publisher_->AssignTargets(config->policies);
-  if (!targets.ok()) return refuse(targets.status());
+  watched_ = files;
+}
+
+ReloadJob ControlDaemon::MakeJob(const std::string& config_path, InputMode mode) const {
+  ReloadJob job;
+  job.config_path = config_path;
+  job.instance_override = options_.instance;
+  job.instance = config_.instance;
+  job.last_good = last_good_;
+  job.mode = mode;
+  job.generation = publisher_->NextGeneration();
+  job.publisher = publisher_.get();
+  return job;
+}
+
+absl::StatusOr<uint64_t> ControlDaemon::ReloadNow(const std::string& why,
+                                                  const std::string& config_path) {
+  // Start-up is strict: with nothing served yet, every zone and map must load.
+  ReloadResult r = RunReloadJob(MakeJob(config_path, InputMode::kStrict));
+  return FinishReload(r, why);
+}
+
+// The zones and maps the reload could not load, and how each map came to be.
+void ControlDaemon::LogInputs(const ReloadResult& r) {
+  for (const InputRefusal& f : r.inputs.refusals) {
+    const std::string what = f.kind == InputRefusal::Kind::kZone
+                                 ? absl::StrCat("zone ", f.name)
+                                 : absl::StrCat("geo map '", f.name, "'");
+    const std::string serving =
+        f.last_good_unix_ms ? "serving its last good version" : "left out (never loaded)";
+    Log(LogLevel::kWarning, absl::StrCat(what, " refused, ", serving, ": ", f.reason));
+  }
+  for (const GeoMapOutcome& g : r.inputs.geo_outcomes) {
+    const LastGoodInputs::GeoMap& m = r.inputs.next.geo_maps.at(g.name);
+    if (g.source == GeoMapSource::kCompiled) {
+      Log(LogLevel::kInfo, m.built.summary);
+    } else if (g.source == GeoMapSource::kReused) {
+      Log(LogLevel::kInfo, absl::StrCat("geo map '", g.name, "': inputs unchanged, reused (",
+                                        m.built.networks, " networks)"));
+    }
+  }
+}
+
+absl::StatusOr<uint64_t> ControlDaemon::FinishReload(ReloadResult& r, const std::string& why) {
+  last_reload_ms_ = NowUnixMs();
+  if (r.config_loaded) WatchFiles(r.files);
+  if (!r.status.ok()) return Refuse(r.status, why);
   // The words the new snapshot reads must hold their targets' state (last known, overrides,
-  // datacenter drains) before it is published, not just after. New targets have words no
-  // published snapshot uses (AssignTargetIndexes), so this changes no answer being served.
+  // datacenter drains, and every verdict that came in while it compiled) before it is published,
+  // not just after. New targets have words no published snapshot uses (AssignTargetIndexes), so
+  // this changes no answer being served.
+  publisher_->InitTargetWords(r.config.policies, r.targets);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    table_->StoreAhead(SpecsOf(*config, *targets), NowUnixMs());
+    table_->StoreAhead(SpecsOf(r.config, r.targets.assigned), NowUnixMs());
   }
-  auto gen = publisher_->Publish(
-      [&](uint64_t g) { return CompileSnapshot(*config, g, &stats, &*targets); });
-  for (const std::string& f : stats.files) files.push_back(f);
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  if (files != watched_) {
-    if (absl::Status s = watcher_->Watch(files); !s.ok()) {
-      Log(LogLevel::kWarning, std::string(s.message()));
-    }
-    watched_ = files;
+  absl::StatusOr<uint64_t> gen = publisher_->Commit(r.generation);
+  if (!gen.ok()) return Refuse(gen.status(), why);
+  for (const std::string& w : r.config.warnings) {
+    Log(LogLevel::kWarning, absl::StrCat("warning: ", w));
   }
-  if (!gen.ok()) return refuse(gen.status());
-  for (const std::string& w : stats.warnings) Log(LogLevel::kWarning, absl::StrCat("warning: ", w));
-  for (const GeoMapBuilt& g : stats.geo_maps) Log(LogLevel::kInfo, g.summary);
-  if (absl::Status s = publisher_->SaveTargets(*targets); !s.ok()) {
+  LogInputs(r);
+  if (absl::Status s = publisher_->SaveTargets(r.targets.assigned); !s.ok()) {
     Log(LogLevel::kError, std::string(s.message()));
   }
-  KeepStartupSettings(&*config);
-  config_ = std::move(*config);
+  KeepStartupSettings(&r.config);
+  config_ = std::move(r.config);
   maps::SetLogLevel(config_.log_level);
-  ApplyTargets(config_, *targets);
+  ApplyTargets(config_, r.targets.assigned);
   ++reloads_ok_;
   last_ok_reload_ms_ = last_reload_ms_.load();
+  last_good_ = std::move(r.inputs.next);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    live_geo_maps_ = stats.geo_maps;
+    live_geo_maps_.clear();
+    for (const GeoMapConfig& m : config_.geo_maps) {
+      live_geo_maps_.push_back(last_good_.geo_maps.at(m.name).built);
+    }
+    live_zones_.clear();
+    for (const ZoneConfig& z : config_.zones) live_zones_.push_back(z.origin);
+    refusals_ = r.inputs.refusals;
+    geo_outcomes_ = r.inputs.geo_outcomes;
   }
-  const std::string counts =
-      absl::StrCat(Plural(stats.zones, "zone"), ", ", Plural(stats.records, "record"), ", ",
-                   Plural(stats.bytes, "byte"));
+  std::string counts =
+      absl::StrCat(Plural(r.inputs.zones.size(), "zone"), ", ", Plural(r.records, "record"), ", ",
+                   Plural(r.bytes, "byte"), ", ", r.compile_ms, " ms");
+  if (!r.inputs.refusals.empty()) {
+    std::vector<std::string> names;
+    names.reserve(r.inputs.refusals.size());
+    for (const InputRefusal& f : r.inputs.refusals) names.push_back(f.name);
+    absl::StrAppend(&counts, "; refused: ", absl::StrJoin(names, ", "));
+  }
   last_reload_ = absl::StrCat("ok (", why, "): generation ", *gen, ", ", counts);
   Log(LogLevel::kInfo, absl::StrCat("published generation ", *gen, " (", why, "): ", counts));
   return *gen;
+}
+
+void ControlDaemon::RequestReload(const std::string& why, int waiter, bool sighup) {
+  std::optional<ReloadQueue::Run> run = queue_.Request(why, waiter, sighup);
+  if (!run) {
+    Log(LogLevel::kInfo,
+        absl::StrCat("reload (", why, ") requested while one compiles: runs after it"));
+    return;
+  }
+  StartReload(std::move(*run), config_path_, InputMode::kIsolate);
+}
+
+void ControlDaemon::StartReload(ReloadQueue::Run run, const std::string& config_path,
+                                InputMode mode) {
+  running_ = std::move(run);
+  reload_started_ms_ = NowUnixMs();
+  job_ = MakeJob(config_path, mode);
+  worker_->Start([this] { result_ = RunReloadJob(job_); });
+}
+
+void ControlDaemon::AnswerWaiters(const std::vector<int>& waiters,
+                                  const absl::StatusOr<uint64_t>& gen) {
+  for (int conn : waiters) {
+    if (gen.ok()) {
+      ControlSocketServer::Answer(conn, absl::StrCat("published generation ", *gen, "\n"));
+    } else {
+      ControlSocketServer::Answer(conn, gen.status());
+    }
+  }
+}
+
+void ControlDaemon::OnReloadDone() {
+  if (!worker_->Reap() || !running_) return;
+  ReloadQueue::Run run = std::move(*running_);
+  running_.reset();
+  const absl::StatusOr<uint64_t> gen = FinishReload(result_, run.why);
+  result_ = ReloadResult();
+  if (running_bundle_) {
+    const RunningBundle b = std::move(*running_bundle_);
+    running_bundle_.reset();
+    BundleDone(b.revision, b.path, gen);
+  }
+  AnswerWaiters(run.waiters, gen);
+  if (run.sighup) {
+    NotifyReloaded(publisher_->block()->hdr.active_generation.load(), gen.ok() ? "ok" : "refused");
+  }
+  StartNextReload();
+}
+
+void ControlDaemon::StartNextReload() {
+  if (std::optional<ReloadQueue::Run> next = queue_.Finished()) {
+    StartReload(std::move(*next), config_path_, InputMode::kIsolate);
+    return;
+  }
+  if (bundle_waiting_) {
+    bundle_waiting_ = false;
+    (void)StartBundle();
+  }
 }
 
 std::optional<fleet::CurrentBundle> ControlDaemon::CurrentBundle() const {
@@ -378,39 +497,57 @@ void ControlDaemon::StartFleet() {
 void ControlDaemon::ActivateBundle() {
   uint64_t x;
   (void)!read(bundle_fd_, &x, sizeof(x));
+  if (queue_.running()) {
+    bundle_waiting_ = true;  // after the running reload (StartNextReload)
+    return;
+  }
+  (void)StartBundle();
+}
+
+// Unpacks the bundle the fleet thread handed over and starts its reload. A bundle is strict: its
+// revision is served whole or refused whole, so that every node serving revision N serves the
+// same thing.
+bool ControlDaemon::StartBundle() {
   std::optional<std::pair<int64_t, std::string>> b;
   {
     std::lock_guard<std::mutex> lock(bundle_mu_);
     b.swap(pending_bundle_);
   }
-  if (!b || !fleet_) return;
+  if (!b || !fleet_) return false;
   const int64_t revision = b->first;
   absl::StatusOr<std::string> path =
       fleet::UnpackBundle(b->second, revision, config_.fleet.bundle_dir, options_.config_path);
-  absl::Status refused = path.status();
-  if (path.ok()) {
-    const std::string previous = config_path_;
-    config_path_ = *path;
-    const absl::StatusOr<uint64_t> gen = Reload(absl::StrCat("fleet bundle revision ", revision));
-    if (gen.ok()) {
-      bundle_revision_ = revision;
-      if (absl::Status s = fleet::MarkCurrent(config_.fleet.bundle_dir, revision); !s.ok()) {
-        Log(LogLevel::kWarning, std::string(s.message()));
-      }
-      fleet_->SetBundleState(revision, 0, "");
-      std::lock_guard<std::mutex> lock(mu_);
-      fleet_health_.SetBundleRevision(revision);
-      return;
+  if (!path.ok()) {
+    BundleDone(revision, "", path.status());
+    return false;
+  }
+  running_bundle_ = RunningBundle{revision, *path};
+  std::optional<ReloadQueue::Run> run =
+      queue_.Request(absl::StrCat("fleet bundle revision ", revision), -1, false);
+  if (!run) return false;  // not reached: callers start bundles only while no reload runs
+  StartReload(std::move(*run), *path, InputMode::kStrict);
+  return true;
+}
+
+void ControlDaemon::BundleDone(int64_t revision, const std::string& path,
+                               const absl::StatusOr<uint64_t>& gen) {
+  if (gen.ok()) {
+    config_path_ = path;
+    bundle_revision_ = revision;
+    if (absl::Status s = fleet::MarkCurrent(config_.fleet.bundle_dir, revision); !s.ok()) {
+      Log(LogLevel::kWarning, std::string(s.message()));
     }
-    config_path_ = previous;
-    refused = gen.status();
+    fleet_->SetBundleState(revision, 0, "");
+    std::lock_guard<std::mutex> lock(mu_);
+    fleet_health_.SetBundleRevision(revision);
+    return;
   }
   Log(LogLevel::kWarning,
       absl::StrCat("fleet: bundle revision ", revision, " refused, still ",
                    bundle_revision_ ? absl::StrCat("revision ", bundle_revision_)
                                     : std::string("the local config"),
-                   ": ", refused.message()));
-  fleet_->SetBundleState(bundle_revision_, revision, std::string(refused.message()));
+                   ": ", gen.status().message()));
+  fleet_->SetBundleState(bundle_revision_, revision, std::string(gen.status().message()));
 }
 
 void ControlDaemon::OnFleetView(const fleet::FleetView& view) {
@@ -480,12 +617,65 @@ nlohmann::json DataplanesJson(const std::vector<maps::AttachedDataplane>& dps) {
   return out;
 }
 
+// `status`'s refused zones and maps: one line each, with the reason and what is served instead.
+std::string RefusalsText(const std::vector<InputRefusal>& refusals, int64_t now_ms) {
+  std::string out;
+  for (const InputRefusal& r : refusals) {
+    const std::string what = r.kind == InputRefusal::Kind::kZone ? absl::StrCat("zone ", r.name)
+                                                                 : absl::StrCat("geo map ", r.name);
+    const std::string serving =
+        r.last_good_unix_ms
+            ? absl::StrCat("serving its version loaded ",
+                           std::max<int64_t>(0, (now_ms - r.last_good_unix_ms) / 1000), "s ago")
+            : std::string("left out, never loaded");
+    absl::StrAppend(&out, "refused      ", what, " (", serving, "): ", r.reason, "\n");
+  }
+  return out;
+}
+
+nlohmann::json RefusalsJson(const std::vector<InputRefusal>& refusals) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const InputRefusal& r : refusals) {
+    out.push_back({{"kind", r.kind == InputRefusal::Kind::kZone ? "zone" : "geo_map"},
+                   {"name", r.name},
+                   {"reason", r.reason},
+                   {"serving", r.last_good_unix_ms ? "last good" : "none"},
+                   {"last_good_unix_ms", r.last_good_unix_ms}});
+  }
+  return out;
+}
+
+// `status`'s geo maps: how the published snapshot got each (compiled, reused, last good).
+std::string GeoMapsText(const std::vector<GeoMapOutcome>& geo) {
+  if (geo.empty()) return "";
+  std::vector<std::string> parts;
+  parts.reserve(geo.size());
+  for (const GeoMapOutcome& g : geo) {
+    parts.push_back(
+        g.source == GeoMapSource::kReused
+            ? absl::StrCat(g.name, " reused")
+            : absl::StrCat(g.name, " ", GeoMapSourceName(g.source), " (", g.compile_ms, " ms)"));
+  }
+  return absl::StrCat("geo maps     ", absl::StrJoin(parts, ", "), "\n");
+}
+
+nlohmann::json GeoMapsJson(const std::vector<GeoMapOutcome>& geo) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const GeoMapOutcome& g : geo) {
+    out.push_back(
+        {{"name", g.name}, {"source", GeoMapSourceName(g.source)}, {"compile_ms", g.compile_ms}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ControlDaemon::StatusText(bool json) {
   const uint64_t gen = publisher_->block()->hdr.active_generation.load(std::memory_order_acquire);
   const std::vector<maps::AttachedDataplane> dps = maps::AttachedDataplanes(*publisher_->block());
   int up = 0, down = 0, drained = 0, forced = 0;
+  std::vector<InputRefusal> refusals;
+  std::vector<GeoMapOutcome> geo;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [name, t] : table_->targets()) {
@@ -499,10 +689,15 @@ std::string ControlDaemon::StatusText(bool json) {
       }
       if (w & maps::kHealthForced) ++forced;
     }
+    refusals = refusals_;
+    geo = geo_outcomes_;
   }
   const int64_t now = NowUnixMs();
+  const std::string reloading = running_ ? absl::StrCat(running_->why, ", compiling for ",
+                                                        (now - reload_started_ms_) / 1000, "s")
+                                         : "";
   if (json) {
-    // The schema is documented in sextantctl(8); strings are escaped by the library.
+    // The schema is docs/schema/status.schema.json; strings are escaped by the library.
     const nlohmann::json j = {
         {"instance", config_.instance},
         {"pid", getpid()},
@@ -513,6 +708,9 @@ std::string ControlDaemon::StatusText(bool json) {
         {"reloads_ok", reloads_ok_.load()},
         {"reloads_refused", reloads_refused_.load()},
         {"last_reload", last_reload_},
+        {"reloading", reloading},
+        {"refused", RefusalsJson(refusals)},
+        {"geo_maps", GeoMapsJson(geo)},
         {"targets", {{"up", up}, {"down", down}, {"drained", drained}, {"forced", forced}}},
         {"socket", config_.control.socket},
         {"state_file", config_.control.state_file}};
@@ -520,35 +718,38 @@ std::string ControlDaemon::StatusText(bool json) {
   }
   return absl::StrFormat(
       "instance     %s\ncontrol pid  %d, up %ds\nconfig       %s\ngeneration   %d\n"
-      "dataplanes   %s\nreloads      %d ok, %d refused; last: %s\n"
+      "dataplanes   %s\nreloads      %d ok, %d refused; last: %s\n%s%s%s"
       "targets      %d up, %d down, %d drained, %d forced\nsocket       %s\nstate file   %s\n",
       config_.instance, getpid(), (now - started_ms_) / 1000, config_path_, gen,
-      DataplanesText(dps, now), reloads_ok_.load(), reloads_refused_.load(), last_reload_, up, down,
-      drained, forced, config_.control.socket, config_.control.state_file);
+      DataplanesText(dps, now), reloads_ok_.load(), reloads_refused_.load(), last_reload_,
+      reloading.empty() ? "" : absl::StrCat("reloading    ", reloading, "\n"),
+      RefusalsText(refusals, now), GeoMapsText(geo), up, down, drained, forced,
+      config_.control.socket, config_.control.state_file);
 }
 
-absl::StatusOr<std::string> ControlDaemon::Handle(const std::string& line) {
-  SX_ASSIGN_OR_RETURN(const ControlCommand c, ParseControlCommand(line));
-  switch (c.kind) {
+std::optional<absl::StatusOr<std::string>> ControlDaemon::Handle(const std::string& line,
+                                                                 int conn) {
+  absl::StatusOr<ControlCommand> c = ParseControlCommand(line);
+  if (!c.ok()) return c.status();
+  switch (c->kind) {
     case CommandKind::kStatus:
-      return StatusText(c.json);
+      return StatusText(c->json);
     case CommandKind::kHealth: {
       RefreshResults();
       std::lock_guard<std::mutex> lock(mu_);
-      return table_->Report(c.json, NowUnixMs());
+      return table_->Report(c->json, NowUnixMs());
     }
-    case CommandKind::kReload: {
-      auto gen = Reload("sextantctl reload");
-      if (!gen.ok()) return gen.status();
-      return absl::StrCat("published generation ", *gen, "\n");
-    }
+    case CommandKind::kReload:
+      // Answered when the reload that reads the files after this request has run.
+      RequestReload("sextantctl reload", conn);
+      return std::nullopt;
     case CommandKind::kForce:
-      return Force(c.target);
+      return Force(c->target);
     case CommandKind::kRelease:
-      return Release(c.target);
+      return Release(c->target);
     case CommandKind::kFleetHealth:
     case CommandKind::kFleetStatus:
-      return FleetRequest(c);
+      return FleetRequest(*c);
   }
   return absl::InternalError("unhandled request");
 }
@@ -621,8 +822,7 @@ int ControlDaemon::Run() {
         while (read(signal_fd_, &si, sizeof(si)) == sizeof(si)) {
           if (si.ssi_signo == SIGHUP) {
             NotifyReloading();
-            const absl::StatusOr<uint64_t> gen = Reload("SIGHUP");
-            NotifyReloaded(hdr.active_generation.load(), gen.ok() ? "ok" : "refused");
+            RequestReload("SIGHUP", -1, /*sighup=*/true);
           } else {
             NotifyStopping();
             Log(LogLevel::kNotice,
@@ -646,7 +846,7 @@ int ControlDaemon::Run() {
         uint64_t x;
         (void)!read(debounce_fd_, &x, sizeof(x));
         first_change_ms_ = 0;
-        (void)Reload("files changed");
+        RequestReload("files changed");
       } else if (fd == tick_fd_) {
         uint64_t x;
         (void)!read(tick_fd_, &x, sizeof(x));
@@ -665,7 +865,9 @@ int ControlDaemon::Run() {
       } else if (fd == bundle_fd_) {
         ActivateBundle();
       } else if (fd == socket_->fd()) {
-        socket_->Serve([this](const std::string& line) { return Handle(line); });
+        socket_->Serve([this](const std::string& line, int conn) { return Handle(line, conn); });
+      } else if (fd == worker_->fd()) {
+        OnReloadDone();
       }
     }
   }

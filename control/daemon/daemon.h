@@ -6,8 +6,12 @@
 //
 // Reloads (a watched file changed, SIGHUP, or `sextantctl reload`) are debounced: the loop waits
 // until the files have been quiet for `control.reload_delay` (default 200 ms, at most 10 x that
-// after the first change), then compiles once, however many changes came in. A config or zone
-// that does not validate is refused with one log line and the last good state keeps serving.
+// after the first change), then compiles once, however many changes came in. The compile runs on
+// the reload worker (reload_worker.h, reload_job.h) while the loop keeps answering the socket,
+// storing verdicts and expiring overrides; the loop publishes its result. A reload asked for
+// while one runs waits and runs once after it. A zone or geo map that does not load is refused
+// alone and keeps its last good version (control/compile/reload_inputs.h); a config that does
+// not load is refused whole, with one log line, and the last good state keeps serving.
 #pragma once
 
 #include <signal.h>
@@ -28,6 +32,8 @@
 #include "control/daemon/instance_lock.h"
 #include "control/daemon/metrics.h"
 #include "control/daemon/publisher.h"
+#include "control/daemon/reload_job.h"
+#include "control/daemon/reload_worker.h"
 #include "control/fleet/bundle.h"
 #include "control/fleet/fleet_agent.h"
 #include "control/fleet/fleet_health.h"
@@ -61,9 +67,23 @@ class ControlDaemon {
   static sigset_t BlockSignals();
   void KeepStartupSettings(Config* next) const;
   absl::Status SetUpEventLoop();
-  // Compiles and publishes the config on disk; on error nothing changes.
-  absl::StatusOr<uint64_t> Reload(const std::string& why);
-  absl::StatusOr<std::string> Handle(const std::string& line);
+  // Compiles and publishes the config at `config_path` here and now (start-up); on error nothing
+  // changes.
+  absl::StatusOr<uint64_t> ReloadNow(const std::string& why, const std::string& config_path);
+  // Asks for a reload on the worker: started now, or after the running one (coalesced).
+  // `waiter`: a control socket connection to answer with the outcome.
+  void RequestReload(const std::string& why, int waiter = -1, bool sighup = false);
+  void StartReload(ReloadQueue::Run run, const std::string& config_path, InputMode mode);
+  ReloadJob MakeJob(const std::string& config_path, InputMode mode) const;
+  void OnReloadDone();
+  void StartNextReload();
+  // The loop's half of a reload: publishes a staged result, or refuses it.
+  absl::StatusOr<uint64_t> FinishReload(ReloadResult& r, const std::string& why);
+  absl::Status Refuse(const absl::Status& s, const std::string& why);
+  void WatchFiles(const std::vector<std::string>& files);
+  void LogInputs(const ReloadResult& r);
+  void AnswerWaiters(const std::vector<int>& waiters, const absl::StatusOr<uint64_t>& gen);
+  std::optional<absl::StatusOr<std::string>> Handle(const std::string& line, int conn);
   absl::StatusOr<std::string> Force(const OverrideRequest& r);
   absl::StatusOr<std::string> Release(const OverrideRequest& r);
   std::string StatusText(bool json);
@@ -74,6 +94,8 @@ class ControlDaemon {
   void StartFleet();
   std::optional<fleet::CurrentBundle> CurrentBundle() const;
   void ActivateBundle();
+  bool StartBundle();
+  void BundleDone(int64_t revision, const std::string& path, const absl::StatusOr<uint64_t>& gen);
   void OnFleetView(const fleet::FleetView& view);
   absl::StatusOr<std::string> FleetRequest(const ControlCommand& c);
   void RefreshResults();
@@ -111,6 +133,27 @@ class ControlDaemon {
   std::atomic<int64_t> last_reload_ms_{0};
   std::atomic<int64_t> last_ok_reload_ms_{0}, last_refused_reload_ms_{0};
   std::vector<GeoMapBuilt> live_geo_maps_;  // of the published snapshot; guarded by mu_
+  // What the published snapshot serves for each zone and geo map, and what its reload could not
+  // load (guarded by mu_: the metrics thread reads them).
+  std::vector<std::string> live_zones_;
+  std::vector<InputRefusal> refusals_;
+  std::vector<GeoMapOutcome> geo_outcomes_;
+  LastGoodInputs last_good_;  // loop only; a job gets a copy
+
+  // The reload worker and what it runs: job_ and result_ belong to the worker between Start and
+  // Reap, to the loop otherwise.
+  std::unique_ptr<ReloadWorker> worker_;
+  ReloadQueue queue_;
+  std::optional<ReloadQueue::Run> running_;
+  struct RunningBundle {
+    int64_t revision = 0;
+    std::string path;
+  };
+  std::optional<RunningBundle> running_bundle_;  // the running job activates this bundle
+  bool bundle_waiting_ = false;                  // a bundle came while a job ran
+  ReloadJob job_;
+  ReloadResult result_;
+  int64_t reload_started_ms_ = 0;
   std::unique_ptr<MetricsServer> metrics_;  // declared last: stopped first
   std::vector<std::string> watched_;
 };

@@ -56,6 +56,43 @@ void GeoMaps(std::string* o, const DaemonMetrics& d) {
   }
 }
 
+// Which zones and maps the last reload refused (each serving its last good version, or left
+// out), and which maps it reused.
+void Inputs(std::string* o, const DaemonMetrics& d) {
+  auto refused = [&](InputRefusal::Kind kind, const std::string& name) {
+    for (const InputRefusal& r : d.refusals) {
+      if (r.kind == kind && r.name == name) return 1;
+    }
+    return 0;
+  };
+  Family(o, "sextant_zone_refused", "gauge",
+         "1 when the last reload could not load the zone (its last good version is served, or "
+         "none; the reason is in the log and sextantctl status).");
+  for (const std::string& z : d.zones) {
+    absl::StrAppend(o, "sextant_zone_refused{zone=\"", LabelValue(z), "\"} ",
+                    refused(InputRefusal::Kind::kZone, z), "\n");
+  }
+  Family(o, "sextant_geo_map_refused", "gauge",
+         "1 when the last reload could not compile the geo map (its last good version is "
+         "served; the reason is in the log and sextantctl status).");
+  for (const GeoMapOutcome& g : d.geo_outcomes) {
+    absl::StrAppend(o, "sextant_geo_map_refused{map=\"", LabelValue(g.name), "\"} ",
+                    refused(InputRefusal::Kind::kGeoMap, g.name), "\n");
+  }
+  Family(o, "sextant_geo_map_reused", "gauge",
+         "1 when the last reload reused the geo map as its inputs had not changed.");
+  for (const GeoMapOutcome& g : d.geo_outcomes) {
+    absl::StrAppend(o, "sextant_geo_map_reused{map=\"", LabelValue(g.name), "\"} ",
+                    g.source == GeoMapSource::kReused ? 1 : 0, "\n");
+  }
+  Family(o, "sextant_geo_map_compile_seconds", "gauge",
+         "How long the last reload spent compiling the geo map (0 when reused).");
+  for (const GeoMapOutcome& g : d.geo_outcomes) {
+    absl::StrAppendFormat(o, "sextant_geo_map_compile_seconds{map=\"%s\"} %.3f\n",
+                          LabelValue(g.name), g.compile_ms / 1000.0);
+  }
+}
+
 // The check latency histogram of one target (cumulative buckets, as Prometheus wants them).
 void LatencyHistogram(std::string* o, const std::string& target, const TargetHealth& t) {
   uint64_t cumulative = 0;
@@ -124,6 +161,7 @@ std::string MetricsText(const DaemonMetrics& d) {
   exporter::AppendBuildInfo(&o, "control");
   Reloads(&o, d);
   GeoMaps(&o, d);
+  Inputs(&o, d);
   Targets(&o, d);
   o += d.extra;  // the fleet's families
   return o;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/compile/reload_inputs.h"
 #include "control/geo/geo_compiler.h"
 #include "control/health/health_state.h"
 #include "maps/control_block.h"
@@ -33,6 +34,9 @@ struct DaemonMetrics {
   int64_t last_refused_reload_unix_ms = 0;  // the last one refused (0: none)
   uint64_t generation = 0;                  // the generation control last published
   std::vector<GeoMapBuilt> geo_maps;        // of the published snapshot
+  std::vector<std::string> zones;           // its zones' origins
+  std::vector<InputRefusal> refusals;       // what its reload could not load
+  std::vector<GeoMapOutcome> geo_outcomes;  // how it got each geo map
   struct Target {
     TargetHealth health;  // the table's row (checks, latency histogram, flaps)
     uint32_t word = 0;    // the health word as the dataplane reads it (maps::kHealth* bits)

@@ -26,10 +26,17 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Create(const std::string& 
 
 absl::StatusOr<uint64_t> Publisher::Publish(
     const std::function<absl::StatusOr<std::vector<uint8_t>>(uint64_t)>& build) {
-  maps::ControlBlock* b = block_->get();
-  const uint64_t gen = b->hdr.active_generation.load(std::memory_order_acquire) + 1;
+  const uint64_t gen = NextGeneration();
   SX_ASSIGN_OR_RETURN(std::vector<uint8_t> blob, build(gen));
+  SX_RETURN_IF_ERROR(Stage(gen, blob));
+  return Commit(gen);
+}
 
+uint64_t Publisher::NextGeneration() const {
+  return block_->get()->hdr.active_generation.load(std::memory_order_acquire) + 1;
+}
+
+absl::Status Publisher::Stage(uint64_t gen, const std::vector<uint8_t>& blob) const {
   const std::string path = maps::SnapshotPath(instance_, gen);
   // 0640: the dataplane runs as control's user; operators in its group may read them
   // (sextantctl explain), nobody else (zone data, health-check targets).
@@ -41,28 +48,49 @@ absl::StatusOr<uint64_t> Publisher::Publish(
     unlink(path.c_str());
     return r.status();
   }
-  b->hdr.active_generation.store(gen, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Publisher::Commit(uint64_t gen) {
+  if (gen != NextGeneration()) {
+    if (gen > NextGeneration()) Discard(gen);  // never the active one
+    return absl::AbortedError(absl::StrCat("generation ", gen, " was staged, but generation ",
+                                           NextGeneration() - 1, " is active now"));
+  }
+  block_->get()->hdr.active_generation.store(gen, std::memory_order_release);
   RemoveStale(gen - 1);
   return gen;
 }
 
+void Publisher::Discard(uint64_t gen) const { unlink(maps::SnapshotPath(instance_, gen).c_str()); }
+
 absl::StatusOr<std::map<std::string, uint32_t>> Publisher::AssignTargets(
     const PolicyConfig& policies) {
-  std::map<std::string, uint32_t> previous;
+  SX_ASSIGN_OR_RETURN(TargetPlan plan, PlanTargets(policies));
+  InitTargetWords(policies, plan);
+  return std::move(plan.assigned);
+}
+
+absl::StatusOr<Publisher::TargetPlan> Publisher::PlanTargets(const PolicyConfig& policies) const {
+  TargetPlan plan;
   std::ifstream in(absl::StrCat("/dev/shm/", instance_, ".targets"));
   std::string name;
   uint32_t index;
-  while (in >> name >> index) previous[name] = index;
-  SX_ASSIGN_OR_RETURN(auto assigned,
-                      AssignTargetIndexes(policies, previous, maps::kMaxHealthWords));
+  while (in >> name >> index) plan.previous[name] = index;
+  SX_ASSIGN_OR_RETURN(plan.assigned,
+                      AssignTargetIndexes(policies, plan.previous, maps::kMaxHealthWords));
+  return plan;
+}
+
+void Publisher::InitTargetWords(const PolicyConfig& policies, const TargetPlan& plan) {
   maps::ControlBlock* b = block_->get();
   for (const TargetConfig& t : policies.targets) {
-    if (previous.count(t.name) && previous[t.name] == assigned[t.name]) continue;
+    const uint32_t word = plan.assigned.at(t.name);
+    auto it = plan.previous.find(t.name);
+    if (it != plan.previous.end() && it->second == word) continue;
     // A word this target never had: start from the configured assumption.
-    b->health[assigned[t.name]].store(t.initial_up ? maps::kHealthUp : 0,
-                                      std::memory_order_relaxed);
+    b->health[word].store(t.initial_up ? maps::kHealthUp : 0, std::memory_order_relaxed);
   }
-  return assigned;
 }
 
 absl::Status Publisher::SaveTargets(const std::map<std::string, uint32_t>& targets) {

@@ -34,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
 from lab import Binaries, Results, integration_args, remove_shm, run  # noqa: E402
+from lab import free_port as lab_free_port  # noqa: E402
 
 ADDR = "127.0.0.18"
 INSTANCE = f"sxoprt{os.getpid()}"
@@ -68,20 +69,7 @@ records:
 
 def free_port():
     """A port free for UDP and TCP on ADDR."""
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind((ADDR, 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind((ADDR, port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        return port
-    raise RuntimeError("no free port")
+    return lab_free_port(ADDR)
 
 
 class Env(Binaries):

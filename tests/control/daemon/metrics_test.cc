@@ -104,6 +104,29 @@ struct Fixture {
   DaemonMetrics d;
 };
 
+// What the last reload refused alone and which maps it reused: a row per zone and per map, 1 or
+// 0, so that an alert sees a refusal clear.
+TEST(Metrics, ControlShowsRefusedZonesAndMapsAndReusedMaps) {
+  Fixture f;
+  f.d.zones = {"a.test.", "b.test."};
+  f.d.refusals.push_back({InputRefusal::Kind::kZone, "b.test.", "line 7: bad", 1700000000000});
+  f.d.refusals.push_back({InputRefusal::Kind::kGeoMap, "eu", "eu.mmdb: corrupt", 1700000000000});
+  f.d.geo_outcomes = {{"world", GeoMapSource::kReused, 0}, {"eu", GeoMapSource::kLastGood, 1250}};
+  const std::string t = MetricsText(f.d);
+  for (const char* line : {
+           "sextant_zone_refused{zone=\"a.test.\"} 0\n",
+           "sextant_zone_refused{zone=\"b.test.\"} 1\n",
+           "sextant_geo_map_refused{map=\"world\"} 0\n",
+           "sextant_geo_map_refused{map=\"eu\"} 1\n",
+           "sextant_geo_map_reused{map=\"world\"} 1\n",
+           "sextant_geo_map_reused{map=\"eu\"} 0\n",
+           "sextant_geo_map_compile_seconds{map=\"world\"} 0.000\n",
+           "sextant_geo_map_compile_seconds{map=\"eu\"} 1.250\n",
+       }) {
+    EXPECT_THAT(t, HasSubstr(line));
+  }
+}
+
 TEST(Metrics, ControlShowsReloadsGeoMapsAndEveryTarget) {
   Fixture f;
   const std::string t = MetricsText(f.d);

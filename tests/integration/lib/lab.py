@@ -236,16 +236,16 @@ def schema_errors(validator, doc):
     return "; ".join(f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc))
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 (a DNS backend needs both)."""
+def free_port(addr="127.0.0.1"):
+    """A port free for both UDP and TCP on `addr` (a DNS backend needs both)."""
     import socket
     for _ in range(50):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
+        t.bind((addr, 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            u.bind(("127.0.0.1", port))
+            u.bind((addr, port))
         except OSError:
             t.close()
             continue
