@@ -6,6 +6,7 @@
 #include "control/geo/geo_provenance.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -30,8 +31,10 @@ using ::testing::HasSubstr;
 const std::string kData = SEXTANT_MAXMIND_TESTDATA "/";
 const std::string kCity = kData + "GeoIP2-City-Test.mmdb";
 
+// Per process: ctest runs this binary's tests in parallel, and one rewriting a file another
+// is reading would hand it a truncated one.
 std::string WriteTemp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << text;
   return path;
 }
