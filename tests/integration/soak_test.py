@@ -377,10 +377,15 @@ records:
                       abs(delta["sextant_rrl_limited_total"] - (sent - answered)) <=
                       0.02 * sent + 50, f"sent {sent}, answered {answered}, counters {delta}")
         for name, series in self.rss.items():
+            # Flat: the peak of the last third no more than 2% above the peak of the first.
+            # Peaks, not single samples: control's reload thread takes and gives back a malloc
+            # arena's worth (a 5% swing here) on every compile, with no trend.
             series = [v for v in series if v]
-            ok = len(series) >= 2 and abs(series[-1] - series[0]) <= 0.02 * series[0]
-            res.check(f"{name}: resident memory flat after warm-up (within 2%)", ok,
-                      f"{series}")
+            third = max(1, len(series) // 3)
+            first, last = max(series[:third], default=0), max(series[-third:], default=0)
+            ok = len(series) >= 3 and last <= 1.02 * first
+            res.check(f"{name}: resident memory flat after warm-up (peak {first} -> {last} KiB, "
+                      "within 2%)", ok, f"{series}")
         final = run(["dig", "@127.0.0.1", "-p", str(self.kport), "+short", "alias.soak.test",
                      "A"], check=False).stdout.split()
         res.check("the kernel path serves the last zone version",
