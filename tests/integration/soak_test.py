@@ -316,6 +316,8 @@ records:
             time.sleep(self.rng.uniform(1.0, 4.0))
             now = time.time()
             pick = self.rng.choice(faults if now < warm_at - 5 else faults[1:])
+            if now >= warm_at - 12 and now < warm_at - 5 and self.control_restarts == 0:
+                pick = self.kill_control  # at least once, whatever the draws
             self.events.append(f"{now - start:6.1f}s {pick.__name__}")
             pick()
             if time.time() > warm_at + 5:
