@@ -118,13 +118,14 @@ void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
 // response length, 0 when it is dropped (counted here).
 size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src, uint8_t* l4,
                         uint16_t ulen, size_t cap, maps::LcoreCounters* ctr,
-                        maps::LcoreAnswers* ans) {
+                        const BurstSinks& ans) {
   if (ABSL_PREDICT_FALSE(engine == nullptr)) {
     Drop(ctr, maps::kDropNoSnapshot);
     return 0;
   }
   ClientInfo client;
   client.family = family;
+  client.now = ans.now;
   std::memcpy(client.addr, src, family == 4 ? 4 : 16);
   uint8_t* dns = l4 + kUdpHeaderLen;
   AnswerInfo info;
@@ -138,7 +139,11 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
     maps::CounterAdd(ctr->queries);
     maps::CountAnswer(*ctr, info.rcode, info.truncated);
   }
-  if (ans != nullptr) maps::CountAnswerSite(*ans, info.qtype, info.site);
+  if (ans.answers != nullptr) maps::CountAnswerSite(*ans.answers, info.qtype, info.site);
+  if (ans.cookies != nullptr) {
+    maps::CountCookie(*ans.cookies, info.cookie_seen, info.cookie_ok,
+                      info.rcode == maps::dns::kBadCookie);
+  }
   return rlen;
 }
 
@@ -147,7 +152,7 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
 ABSL_ATTRIBUTE_NOINLINE size_t AnswerUdpTapped(const Engine* engine, uint8_t family,
                                                const uint8_t* src, uint8_t* l4, uint16_t ulen,
                                                size_t cap, maps::LcoreCounters* ctr,
-                                               TapSampler* tap, maps::LcoreAnswers* ans) {
+                                               TapSampler* tap, const BurstSinks& ans) {
   uint8_t* dns = l4 + kUdpHeaderLen;
   TapRecord* r = tap->Start(dns, ulen - kUdpHeaderLen, false, *ctr);
   if (r != nullptr) {
@@ -164,7 +169,7 @@ ABSL_ATTRIBUTE_NOINLINE size_t AnswerUdpTapped(const Engine* engine, uint8_t fam
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerUdp(const Engine* engine, uint8_t family,
                                                      const uint8_t* src, uint8_t* l4, uint16_t ulen,
                                                      size_t cap, maps::LcoreCounters* ctr,
-                                                     TapSampler* tap, maps::LcoreAnswers* ans) {
+                                                     TapSampler* tap, const BurstSinks& ans) {
   if (ABSL_PREDICT_FALSE(tap != nullptr) && tap->Due()) {
     return AnswerUdpTapped(engine, family, src, l4, ulen, cap, ctr, tap, ans);
   }
@@ -207,7 +212,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
                                                  size_t l2, uint8_t* ip, uint16_t l4len,
                                                  const PathConfig& c, const Engine* engine,
                                                  maps::LcoreCounters* ctr, TxOffload* off,
-                                                 TapSampler* tap, maps::LcoreAnswers* ans) {
+                                                 TapSampler* tap, const BurstSinks& ans) {
   uint8_t* l4 = ip + kIpv4HeaderLen;
   if (ABSL_PREDICT_FALSE(l4len < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -281,7 +286,7 @@ Verdict Icmp4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint8_t* ip, 
 
 Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-             TapSampler* tap, maps::LcoreAnswers* ans) {
+             TapSampler* tap, const BurstSinks& ans) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv4HeaderLen || (ip[kIpv4VersionIhl] >> 4) != 4)) {
     Drop(ctr, maps::kDropMalformed);
@@ -353,7 +358,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
                                                  size_t l2, uint8_t* ip, uint16_t plen,
                                                  const PathConfig& c, const Engine* engine,
                                                  maps::LcoreCounters* ctr, TxOffload* off,
-                                                 TapSampler* tap, maps::LcoreAnswers* ans) {
+                                                 TapSampler* tap, const BurstSinks& ans) {
   uint8_t* l4 = ip + kIpv6HeaderLen;
   if (ABSL_PREDICT_FALSE(plen < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -436,7 +441,7 @@ Verdict Icmp6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan
 
 Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-             TapSampler* tap, maps::LcoreAnswers* ans) {
+             TapSampler* tap, const BurstSinks& ans) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv6HeaderLen || (ip[0] >> 4) != 6)) {
     Drop(ctr, maps::kDropMalformed);
@@ -479,7 +484,9 @@ uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial) {
 
 Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
                      const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-                     TapSampler* tap, maps::LcoreAnswers* ans) {
+                     TapSampler* tap, maps::LcoreAnswers* answers, maps::LcoreCookies* cookies,
+                     uint32_t now) {
+  const BurstSinks ans{.answers = answers, .cookies = cookies, .now = now};
   if (ABSL_PREDICT_FALSE(*len < kEthHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;

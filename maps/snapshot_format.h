@@ -30,6 +30,7 @@
 //   kGeoPrefixesV4, kGeoPrefixesV6, kGeoDcLists, kGeoMaps   geo and latency maps
 //   kDataplane, kDataplaneAddresses     the DPDK dataplane's port settings and addresses
 //   kDnstap       0 or 1 x DnstapSettings: query logging (dataplane/dnstap/)
+//   kCookies      0 or 1 x CookieSettings: DNS Cookies (RFC 7873, RFC 9018)
 //
 // Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
 // new section id in a free slot does not (older readers ignore ids they do not know, newer
@@ -90,6 +91,7 @@ enum SectionId : uint32_t {
   // The config's `dnstap:` section: query logging, read by sextant-dataplane when it starts
   // (absent = off).
   kDnstap = 18,        // 0 or 1 x DnstapSettings
+  kCookies = 20,       // 0 or 1 x CookieSettings (19 is response rate limiting's)
   kSectionCount = 24,  // fixed directory size; unused slots are {0, 0, 0}
 };
 
@@ -277,6 +279,16 @@ struct DnstapSettings {
   StringRef version;   // dnstap `version`; length 0 = none
 };
 static_assert(sizeof(DnstapSettings) == 40);
+
+// DNS Cookies (section kCookies; dataplane/engine/dns_cookie.h). Without the section the
+// dataplane answers cookies and requires none (the configuration's defaults). The secrets are
+// not here: control rotates them in the control block (maps/control_block.h CookieSecrets).
+struct CookieSettings {
+  uint8_t enabled;  // 1: COOKIE options answered with a server cookie; 0: ignored (no option)
+  uint8_t require;  // 1: BADCOOKIE to a UDP query with a client cookie but no valid server cookie
+  uint8_t reserved[6];
+};
+static_assert(sizeof(CookieSettings) == 8);
 
 // One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
 // prefix arrays and list ids in its leaves are relative to the map's own first entry / list.

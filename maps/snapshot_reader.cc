@@ -112,7 +112,9 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(GeoMap),
                                                         sizeof(DataplaneSettings),
                                                         sizeof(DataplaneAddress),
-                                                        sizeof(DnstapSettings)};
+                                                        sizeof(DnstapSettings),
+                                                        0,
+                                                        sizeof(CookieSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -137,7 +139,8 @@ absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidatePolicies());
   SX_RETURN_IF_ERROR(ValidateGeo());
   SX_RETURN_IF_ERROR(ValidateDataplane());
-  return ValidateDnstap();
+  SX_RETURN_IF_ERROR(ValidateDnstap());
+  return ValidateCookies();
 }
 
 namespace {
@@ -429,6 +432,16 @@ absl::Status SnapshotReader::ValidateDnstap() const {
       (d.output != kDnstapToFile && d.output != kDnstapToSocket)) {
     return Bad("dnstap settings out of range");
   }
+  return absl::OkStatus();
+}
+
+// Section 20: flags only.
+absl::Status SnapshotReader::ValidateCookies() const {
+  auto settings = section<CookieSettings>(kCookies);
+  if (settings.empty()) return absl::OkStatus();
+  if (settings.size() > 1) return Bad("more than one cookies settings record");
+  if (settings[0].enabled > 1 || settings[0].require > 1)
+    return Bad("cookies settings out of range");
   return absl::OkStatus();
 }
 

@@ -53,6 +53,7 @@ class SnapshotReader {
   absl::Status ValidateGeo() const;
   absl::Status ValidateDataplane() const;
   absl::Status ValidateDnstap() const;
+  absl::Status ValidateCookies() const;
 
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;

@@ -104,6 +104,9 @@ class SnapshotBuilder {
     WriteSettings();
     WriteDataplane();
     WriteDnstap();
+    cookies_ = {.enabled = config_.cookies.enabled ? uint8_t{1} : uint8_t{0},
+                .require = config_.cookies.require ? uint8_t{1} : uint8_t{0},
+                .reserved = {}};
     return Seal(generation);
   }
 
@@ -540,6 +543,7 @@ class SnapshotBuilder {
     w.SetSection(maps::kDataplane, dataplane_);
     w.SetSection(maps::kDataplaneAddresses, dataplane_addresses_);
     w.SetSection(maps::kDnstap, dnstap_);
+    w.SetSection(maps::kCookies, &cookies_, 1, sizeof(cookies_));
     return w.Build(generation);
   }
 
@@ -569,6 +573,7 @@ class SnapshotBuilder {
   maps::Settings settings_{};
   std::vector<maps::DataplaneSettings> dataplane_;
   std::vector<maps::DnstapSettings> dnstap_;
+  maps::CookieSettings cookies_{};
   std::vector<maps::DataplaneAddress> dataplane_addresses_;
 };
 

@@ -4,9 +4,9 @@
 // DPDK path answers in place): everything needed from the query is copied out before writing.
 //
 // Behaviour follows RFC 1034/1035 with the refinements of RFC 2308 (negative answers), 4592
-// (wildcards), 6604 (rcode after CNAME), 6891 (EDNS), 7871 (ECS), 8482 (minimal ANY) and 8914
-// (EDE), and matches Knot DNS where the RFCs leave room; README.md lists the deliberate
-// differences.
+// (wildcards), 6604 (rcode after CNAME), 6891 (EDNS), 7871 (ECS), 7873 and 9018 (DNS Cookies),
+// 8482 (minimal ANY) and 8914 (EDE), and matches Knot DNS where the RFCs leave room; README.md
+// lists the deliberate differences.
 #include "dataplane/engine/engine.h"
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "dataplane/engine/bytes.h"
+#include "dataplane/engine/dns_cookie.h"
 #include "dataplane/engine/message_writer.h"
 #include "dataplane/engine/query.h"
 #include "dataplane/engine/responder.h"
@@ -90,6 +91,33 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Handler Classify(ParseVerdict verdict, const
     r->ede_not_auth = true;
   }
   return Handler::kError;
+}
+
+// A query with a COOKIE option (RFC 7873 section 5.2): malformed -> FORMERR; else checked and
+// answered with a server cookie (*ck), and with cookies.require a UDP query without a valid
+// server cookie gets BADCOOKIE instead of its answer (section 5.2.3, 5.2.4). Cookies disabled,
+// or no secret published yet: the option is ignored, as a server without cookies would.
+// Out of line: the common query has no cookie.
+ABSL_ATTRIBUTE_NOINLINE Handler ApplyCookie(const SnapshotView& v, const Query& q,
+                                            const ClientInfo& client, Handler h, Reply* r,
+                                            CookieCheck* ck) {
+  if (!v.cookies_enabled || !r->with_opt) return h;
+  if (q.cookie_len == kCookieMalformed) {
+    r->rcode = dns::kFormErr;
+    r->echo_ecs = false;
+    r->ede_not_auth = false;
+    return Handler::kError;
+  }
+  maps::CookieKeys keys;
+  if (v.cookie_secrets == nullptr || !maps::ReadCookieKeys(*v.cookie_secrets, &keys)) return h;
+  CheckCookie(q.cookie, q.cookie_len, client.addr, client.family, client.now, keys, ck);
+  if (!ck->valid && v.cookies_require && !client.tcp && r->rcode != dns::kFormErr &&
+      r->rcode != dns::kBadVers) {
+    r->rcode = dns::kBadCookie;
+    r->ede_not_auth = false;
+    return Handler::kError;
+  }
+  return h;
 }
 
 // IN-class data: the Responder resolves and writes the sections.
@@ -173,10 +201,10 @@ ABSL_ATTRIBUTE_NOINLINE ChaosAnswer AnswerChaos(const SnapshotView& v, const Que
 }
 
 // The OPT record at p: our UDP size, the upper rcode bits, DO copied (RFC 3225), then NSID
-// (nsid_len bytes; 0 = none), ECS and EDE as asked. Returns its size.
+// (nsid_len bytes; 0 = none), ECS, COOKIE and EDE as asked. Returns its size.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutOpt(uint8_t* p, const SnapshotView& v, const Query& q,
                                                   uint16_t udp_size, uint32_t nsid_len,
-                                                  const Reply& r) {
+                                                  const Reply& r, const CookieCheck& ck) {
   p[0] = 0;  // root owner
   dns::Put16(p + dns::kOptType, dns::kTypeOpt);
   dns::Put16(p + dns::kOptUdpSize, udp_size);
@@ -202,6 +230,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutOpt(uint8_t* p, const SnapshotView
     p[o + 7] = r.ecs_scope;
     std::memcpy(p + o + 8, q.ecs_addr, q.ecs_addr_len);
     o += 8 + q.ecs_addr_len;
+  }
+  if (ABSL_PREDICT_FALSE(ck.answer)) {
+    dns::Put16(p + o, dns::kOptCookie);
+    dns::Put16(p + o + 2, sizeof(ck.out));
+    std::memcpy(p + o + 4, ck.out, sizeof(ck.out));
+    o += 4 + sizeof(ck.out);
   }
   if (r.ede_not_auth) {
     dns::Put16(p + o, dns::kOptEde);
@@ -254,7 +288,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   }
 
   Reply r{.pos = qend, .with_opt = q.has_opt};
-  switch (Classify(verdict, q, v, client.tcp, &r)) {
+  Handler handler = Classify(verdict, q, v, client.tcp, &r);
+  CookieCheck ck;
+  if (ABSL_PREDICT_FALSE(q.cookie_len != 0)) {
+    handler = ApplyCookie(v, q, client, handler, &r, &ck);
+    if (ck.answer) opt_size += 4 + sizeof(ck.out);
+  }
+  switch (handler) {
     case Handler::kIn:
       AnswerIn<kTrace>(v, q, client, out, limit, opt_size, &r, trace);
       break;
@@ -273,7 +313,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   uint16_t arcount = r.additional;
   size_t pos = r.pos;
   if (r.with_opt && pos + opt_size + 6 <= cap) {
-    pos += PutOpt(out + pos, v, q, our_udp_size, nsid_len, r);
+    pos += PutOpt(out + pos, v, q, our_udp_size, nsid_len, r, ck);
     ++arcount;
   }
   const bool aa = r.aa && r.rcode != dns::kRefused;
@@ -291,6 +331,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
     info->truncated = r.tc;
     info->qtype = q.qtype;
     info->site = r.site;
+    info->cookie_seen = ck.answer;
+    info->cookie_ok = ck.valid;
   }
   return pos;
 }
