@@ -39,6 +39,7 @@ dataplane:
   exception_path: true
   exception_interface: sxexc0
 dnstap: {file: queries.dnstap, sample: 1000, identity: ns1, version: v, ring: 1024}
+cookies: {enabled: true, require: false, rotate: 24h}
 datacenters:
   ams: {latitude: 52.37, longitude: 4.9}
   nyc: {latitude: 40.71, longitude: -74.01}
