@@ -23,6 +23,7 @@ namespace sextant::dataplane {
 
 inline constexpr uint8_t kClientCookieSize = 8;
 inline constexpr uint8_t kServerCookieSize = 16;  // RFC 9018's, the one we make
+inline constexpr uint8_t kCookieAnswerSize = kClientCookieSize + kServerCookieSize;
 inline constexpr uint8_t kCookieVersion = 1;
 // RFC 9018 section 4.3: a cookie older than an hour or more than five minutes in the future is
 // not ours (any more); one older than half an hour is replaced even when valid.

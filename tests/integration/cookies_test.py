@@ -30,12 +30,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from lab import (APPLIANCE_V4, Lab, Results, cookie_counters, cookie_rotations,  # noqa: E402
-                 integration_args, publish_once, remove_shm, run, start_listener,
+from lab import (APPLIANCE_V4, Lab, Results, answering, cookie_counters,  # noqa: E402
+                 cookie_rotations, integration_args, publish_once, remove_shm, run, start_listener,
                  stop_processes, wait_for)
 
 import dns.edns  # noqa: E402
-import dns.exception  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
@@ -109,19 +108,9 @@ class Instance:
         else:
             publish_once(args.sextant_control, str(cfg), str(self.dir))
         self.port, self.proc = start_listener(args.sextant_dataplane, str(cfg),
-                                              str(self.dir / "dataplane.out"), PROCS, self._ready)
-
-    @staticmethod
-    def _ready(port, proc):
-        def answers():
-            if proc.poll() is not None:
-                raise RuntimeError(f"sextant-dataplane exited with {proc.returncode}")
-            try:
-                return ask(port, tcp=True, timeout=0.3)
-            except (dns.exception.Timeout, OSError):
-                return None
-        if not wait_for(answers, timeout=20, step=0.1):
-            raise RuntimeError(f"sextant-dataplane on port {port} did not answer within 20 s")
+                                              str(self.dir / "dataplane.out"), PROCS,
+                                              answering(lambda port: ask(port, tcp=True,
+                                                                         timeout=0.3)))
 
     def dig(self, *args):
         return run(["dig", "@127.0.0.1", "-p", str(self.port), "+time=2", "+tries=1", *args,

@@ -174,6 +174,25 @@ def cookie_counters(instance):
     return tuple(sums)
 
 
+def answering(probe, timeout=20):
+    """A `ready` for start_listener: waits until probe(port) gets an answer (dnspython's timeout
+    or a socket error count as none yet), failing at once when the dataplane exits."""
+    def ready(port, proc):
+        import dns.exception
+
+        def answers():
+            if proc.poll() is not None:
+                raise RuntimeError(f"sextant-dataplane exited with {proc.returncode} at start-up")
+            try:
+                return probe(port)
+            except (dns.exception.Timeout, OSError):
+                return None
+        if not wait_for(answers, timeout=timeout, step=0.1):
+            raise RuntimeError(f"sextant-dataplane on port {port} did not answer within "
+                               f"{timeout} s")
+    return ready
+
+
 def exporter_binary(control):
     """sextant-exporter, built beside sextant-control (ctest passes only the two daemons)."""
     return str(Path(control).parent / "sextant-exporter")
