@@ -147,7 +147,8 @@ inline bool ParseEcs(const uint8_t* o, uint16_t olen, Query* q) {
 }
 
 // RFC 7873 section 4: an 8-byte client cookie, then optionally an 8 to 32-byte server cookie.
-inline void ParseCookie(const uint8_t* o, uint16_t olen, Query* q) {
+// Out of line: rare, and its copy would otherwise count against the inlining budget of Answer.
+ABSL_ATTRIBUTE_NOINLINE inline void ParseCookie(const uint8_t* o, uint16_t olen, Query* q) {
   if (olen != 8 && (olen < 16 || olen > 40)) {
     q->cookie_len = kCookieMalformed;
     return;
