@@ -91,7 +91,7 @@ enum SectionId : uint32_t {
   // The config's `dnstap:` section: query logging, read by sextant-dataplane when it starts
   // (absent = off).
   kDnstap = 18,        // 0 or 1 x DnstapSettings
-  kCookies = 20,       // 0 or 1 x CookieSettings (19 is response rate limiting's)
+  kCookies = 21,       // 0 or 1 x CookieSettings (19 and 20: TCP limits and rate limiting)
   kSectionCount = 24,  // fixed directory size; unused slots are {0, 0, 0}
 };
 

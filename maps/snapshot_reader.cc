@@ -114,6 +114,7 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(DataplaneAddress),
                                                         sizeof(DnstapSettings),
                                                         0,
+                                                        0,
                                                         sizeof(CookieSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
@@ -435,7 +436,7 @@ absl::Status SnapshotReader::ValidateDnstap() const {
   return absl::OkStatus();
 }
 
-// Section 20: flags only.
+// Section 21: flags only.
 absl::Status SnapshotReader::ValidateCookies() const {
   auto settings = section<CookieSettings>(kCookies);
   if (settings.empty()) return absl::OkStatus();

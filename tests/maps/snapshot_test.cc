@@ -628,7 +628,7 @@ TEST(Snapshot, RefusesDnstapSettingsItCannotUse) {
   }
 }
 
-// DNS Cookies' settings (section 20): always written, flags only.
+// DNS Cookies' settings (section 21): always written, flags only.
 TEST(Snapshot, CarriesTheCookiesSection) {
   auto plain = SnapshotReader::FromBytes(RealBlob());
   ASSERT_TRUE(plain.ok()) << plain.status();
