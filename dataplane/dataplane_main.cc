@@ -107,8 +107,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   dp::ListenerOptions options;
   options.listen = listen;
   options.udp_threads = threads;
-  absl::StatusOr<std::unique_ptr<dp::KernelListener>> listener =
-      dp::KernelListener::Create(options, &follower, &control->lcores[0], &control->answers[0]);
+  absl::StatusOr<std::unique_ptr<dp::KernelListener>> listener = dp::KernelListener::Create(
+      options, &follower, &control->lcores[0], &control->answers[0], &control->cookies[0]);
   if (!listener.ok()) {
     return Fail(absl::StrCat("instance ", instance, ": ", listener.status().message()));
   }

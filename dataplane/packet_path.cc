@@ -118,13 +118,14 @@ void Drop(maps::LcoreCounters* ctr, maps::DropReason r) {
 // response length, 0 when it is dropped (counted here).
 size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src, uint8_t* l4,
                         uint16_t ulen, size_t cap, maps::LcoreCounters* ctr,
-                        maps::LcoreAnswers* ans, RateLimiter* rrl) {
+                        const BurstSinks& ans) {
   if (ABSL_PREDICT_FALSE(engine == nullptr)) {
     Drop(ctr, maps::kDropNoSnapshot);
     return 0;
   }
   ClientInfo client;
   client.family = family;
+  client.now = ans.now;
   std::memcpy(client.addr, src, family == 4 ? 4 : 16);
   uint8_t* dns = l4 + kUdpHeaderLen;
   AnswerInfo info;
@@ -135,12 +136,16 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
     return 0;
   }
   if (ctr != nullptr) maps::CounterAdd(ctr->queries);
-  if (rrl != nullptr) {
-    rlen = rrl->Apply(client, dns, rlen, info, ctr);
+  if (ans.rrl != nullptr) {
+    rlen = ans.rrl->Apply(client, dns, rlen, info, ctr);
     if (rlen == 0) return 0;  // limited: counted as rrl_limited, not as an answer
   }
   if (ctr != nullptr) maps::CountAnswer(*ctr, info.rcode, info.truncated);
-  if (ans != nullptr) maps::CountAnswerSite(*ans, info.qtype, info.site);
+  if (ans.answers != nullptr) maps::CountAnswerSite(*ans.answers, info.qtype, info.site);
+  if (ans.cookies != nullptr) {
+    maps::CountCookie(*ans.cookies, info.cookie_seen, info.cookie_ok,
+                      info.rcode == maps::dns::kBadCookie);
+  }
   return rlen;
 }
 
@@ -149,15 +154,14 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
 ABSL_ATTRIBUTE_NOINLINE size_t AnswerUdpTapped(const Engine* engine, uint8_t family,
                                                const uint8_t* src, uint8_t* l4, uint16_t ulen,
                                                size_t cap, maps::LcoreCounters* ctr,
-                                               TapSampler* tap, maps::LcoreAnswers* ans,
-                                               RateLimiter* rrl) {
+                                               TapSampler* tap, const BurstSinks& ans) {
   uint8_t* dns = l4 + kUdpHeaderLen;
   TapRecord* r = tap->Start(dns, ulen - kUdpHeaderLen, false, *ctr);
   if (r != nullptr) {
     const size_t alen = family == 4 ? 4 : 16;
     FillTapEndpoints(family, src, src + alen, Get16(l4 + kUdpSrcPort), Get16(l4 + kUdpDstPort), r);
   }
-  const size_t rlen = AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr, ans, rrl);
+  const size_t rlen = AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr, ans);
   if (r != nullptr) tap->Finish(r, dns, rlen, *ctr);
   return rlen;
 }
@@ -167,12 +171,11 @@ ABSL_ATTRIBUTE_NOINLINE size_t AnswerUdpTapped(const Engine* engine, uint8_t fam
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerUdp(const Engine* engine, uint8_t family,
                                                      const uint8_t* src, uint8_t* l4, uint16_t ulen,
                                                      size_t cap, maps::LcoreCounters* ctr,
-                                                     TapSampler* tap, maps::LcoreAnswers* ans,
-                                                     RateLimiter* rrl) {
+                                                     TapSampler* tap, const BurstSinks& ans) {
   if (ABSL_PREDICT_FALSE(tap != nullptr) && tap->Due()) {
-    return AnswerUdpTapped(engine, family, src, l4, ulen, cap, ctr, tap, ans, rrl);
+    return AnswerUdpTapped(engine, family, src, l4, ulen, cap, ctr, tap, ans);
   }
-  return AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr, ans, rrl);
+  return AnswerUdpCounted(engine, family, src, l4, ulen, cap, ctr, ans);
 }
 
 Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, const PathConfig& c,
@@ -211,8 +214,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
                                                  size_t l2, uint8_t* ip, uint16_t l4len,
                                                  const PathConfig& c, const Engine* engine,
                                                  maps::LcoreCounters* ctr, TxOffload* off,
-                                                 TapSampler* tap, maps::LcoreAnswers* ans,
-                                                 RateLimiter* rrl) {
+                                                 TapSampler* tap, const BurstSinks& ans) {
   uint8_t* l4 = ip + kIpv4HeaderLen;
   if (ABSL_PREDICT_FALSE(l4len < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -233,7 +235,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
   const size_t hdrs = l2 + kIpv4HeaderLen + kUdpHeaderLen;
   const size_t rlen = AnswerUdp(
       engine, 4, ip + kIpv4Src, l4, ulen,
-      std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr, tap, ans, rrl);
+      std::min<size_t>(room - hdrs, c.mtu - kIpv4HeaderLen - kUdpHeaderLen), ctr, tap, ans);
   if (rlen == 0) return Verdict::kDrop;
   SwapMacs(f, c.mac);
   SwapBytes<4>(ip + kIpv4Src, ip + kIpv4Dst);
@@ -286,7 +288,7 @@ Verdict Icmp4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint8_t* ip, 
 
 Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-             TapSampler* tap, maps::LcoreAnswers* ans, RateLimiter* rrl) {
+             TapSampler* tap, const BurstSinks& ans) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv4HeaderLen || (ip[kIpv4VersionIhl] >> 4) != 4)) {
     Drop(ctr, maps::kDropMalformed);
@@ -312,7 +314,7 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
   const uint8_t proto = ip[kIpv4Protocol];
   if (proto == kIpProtoUdp) {
-    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off, tap, ans, rrl);
+    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off, tap, ans);
   }
   if (proto == kIpProtoIcmp) return Icmp4(f, len, room, l2, ip, total, c, ctr);
   return Verdict::kException;  // TCP (the kernel listener answers TCP/53) and the rest
@@ -358,8 +360,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
                                                  size_t l2, uint8_t* ip, uint16_t plen,
                                                  const PathConfig& c, const Engine* engine,
                                                  maps::LcoreCounters* ctr, TxOffload* off,
-                                                 TapSampler* tap, maps::LcoreAnswers* ans,
-                                                 RateLimiter* rrl) {
+                                                 TapSampler* tap, const BurstSinks& ans) {
   uint8_t* l4 = ip + kIpv6HeaderLen;
   if (ABSL_PREDICT_FALSE(plen < kUdpHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
@@ -381,7 +382,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
   const size_t hdrs = l2 + kIpv6HeaderLen + kUdpHeaderLen;
   const size_t rlen = AnswerUdp(
       engine, 6, ip + kIpv6Src, l4, ulen,
-      std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr, tap, ans, rrl);
+      std::min<size_t>(room - hdrs, c.mtu - kIpv6HeaderLen - kUdpHeaderLen), ctr, tap, ans);
   if (rlen == 0) return Verdict::kDrop;
   SwapMacs(f, c.mac);
   SwapBytes<kIpv6AddrLen>(ip + kIpv6Src, ip + kIpv6Dst);
@@ -442,7 +443,7 @@ Verdict Icmp6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan
 
 Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-             TapSampler* tap, maps::LcoreAnswers* ans, RateLimiter* rrl) {
+             TapSampler* tap, const BurstSinks& ans) {
   uint8_t* ip = f + l2;
   if (ABSL_PREDICT_FALSE(*len < l2 + kIpv6HeaderLen || (ip[0] >> 4) != 6)) {
     Drop(ctr, maps::kDropMalformed);
@@ -471,7 +472,7 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
 
   if (nh == kIpProtoUdp && to_us) {
-    return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off, tap, ans, rrl);
+    return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off, tap, ans);
   }
   if (nh != kIpProtoIcmpv6) return Verdict::kException;
   return Icmp6(f, len, room, l2, vlan, ip, plen, to_us, c, ctr);
@@ -485,7 +486,9 @@ uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial) {
 
 Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
                      const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-                     TapSampler* tap, maps::LcoreAnswers* ans, RateLimiter* rrl) {
+                     TapSampler* tap, maps::LcoreAnswers* answers, RateLimiter* rrl,
+                     maps::LcoreCookies* cookies, uint32_t now) {
+  const BurstSinks ans{.answers = answers, .cookies = cookies, .rrl = rrl, .now = now};
   if (ABSL_PREDICT_FALSE(*len < kEthHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;
@@ -509,9 +512,9 @@ Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig&
   }
   switch (type) {
     case kEthTypeIpv4:
-      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans, rrl);
+      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
     case kEthTypeIpv6:
-      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans, rrl);
+      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
     case kEthTypeArp:
       return Arp(f, len, room, l2, vlan, c, ctr);
     default:

@@ -46,17 +46,28 @@ struct TxOffload {
   uint8_t l3_len = 0;
 };
 
+// Where ProcessFrame's answers are counted besides `counters`, and the time they are made at.
+struct BurstSinks {
+  maps::LcoreAnswers* answers = nullptr;
+  maps::LcoreCookies* cookies = nullptr;
+  RateLimiter* rrl = nullptr;  // rate-limits the UDP answers (null: none)
+  uint32_t now = 0;            // unix seconds, for DNS Cookies (ClientInfo::now)
+};
+
 // Processes one received frame in place. `len` is the frame length on input and the reply's on
 // output; `room` is how many bytes the buffer holds from `frame`. `engine` may be null (no
 // snapshot yet: DNS queries are dropped, ARP/ND/ICMP still answered). `tap`, when not null,
 // samples DNS queries for dnstap (dataplane/dnstap/tap_ring.h; `counters` must then be set).
-// `answers`, when given, counts answers by qtype and geo site (the same lcore's slot as
-// `counters`). `rrl`, when given, rate-limits the UDP answers (dataplane/rrl/rate_limiter.h;
-// its settings and time updated by the caller between bursts).
+// `answers`, when given, counts answers by qtype and geo site, `cookies` the DNS Cookie outcomes
+// (the same lcore's slots as `counters`). `rrl`, when given, rate-limits the UDP answers
+// (dataplane/rrl/rate_limiter.h; its settings and time updated by the caller between bursts).
+// `now` is the unix time in seconds, read by the caller from a coarse clock once per burst
+// (CoarseUnixSeconds): DNS Cookies' timestamps.
 Verdict ProcessFrame(uint8_t* frame, uint32_t* len, uint32_t room, const PathConfig& config,
                      const Engine* engine, maps::LcoreCounters* counters, TxOffload* offload,
                      TapSampler* tap = nullptr, maps::LcoreAnswers* answers = nullptr,
-                     RateLimiter* rrl = nullptr);
+                     RateLimiter* rrl = nullptr, maps::LcoreCookies* cookies = nullptr,
+                     uint32_t now = 0);
 
 // Internet checksum helpers (RFC 1071), exposed for tests.
 uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0);

@@ -28,7 +28,7 @@ absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* s
     if (gen != 0) {
       auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
       if (r.ok()) {
-        current_.store(new LoadedSnapshot(std::move(r).value(), block_->health),
+        current_.store(new LoadedSnapshot(std::move(r).value(), *block_),
                        std::memory_order_release);
         return absl::OkStatus();
       }
@@ -62,7 +62,7 @@ bool SnapshotFollower::PollOnce() {
     }
     return false;
   }
-  auto* next = new LoadedSnapshot(std::move(r).value(), block_->health);
+  auto* next = new LoadedSnapshot(std::move(r).value(), *block_);
   const LoadedSnapshot* old = current_.exchange(next, std::memory_order_acq_rel);
   LogSnapshotSwitch(instance_, old != nullptr ? old->reader->generation() : 0, gen);
   if (on_swap_) on_swap_(*next->reader);

@@ -23,9 +23,10 @@ namespace sextant::dataplane {
 struct LoadedSnapshot {
   std::unique_ptr<maps::SnapshotReader> reader;
   Engine engine;
-  LoadedSnapshot(std::unique_ptr<maps::SnapshotReader> r, const std::atomic<uint32_t>* health)
+  LoadedSnapshot(std::unique_ptr<maps::SnapshotReader> r, const maps::ControlBlock& block)
       : reader(std::move(r)), engine(*reader) {
-    engine.set_health(health);
+    engine.set_health(block.health);
+    engine.set_cookie_secrets(&block.cookie_secrets);
   }
 };
 

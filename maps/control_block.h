@@ -13,8 +13,11 @@
 //   answers[kMaxLcores]  per-lcore answers by qtype and by geo site (ABI 3; one writer each)
 //   ports[kMaxPorts]     DPDK NIC statistics and link state, written by the dataplane's main
 //                        lcore about once a second (ABI 3)
+//   cookie_secrets       the DNS Cookie secrets (RFC 7873, RFC 9018): current and previous,
+//                        written by control at each rotation, read per query (ABI 4)
+//   cookies[kMaxLcores]  per-lcore DNS Cookie counters (ABI 4; one writer each)
 //
-// The later parts were appended (ABI 2, 3) so that the offsets of the first three stay: tools
+// The later parts were appended (ABI 2, 3, 4) so that the offsets of the first three stay: tools
 // read the generation at offset 16 and the counters at 64 + 4 * kMaxHealthWords.
 //
 // Snapshots live beside it as /dev/shm/<instance>.snap.<generation>. Control writes the file
@@ -37,7 +40,7 @@
 namespace sextant::maps {
 
 inline constexpr uint64_t kControlMagic = 0x314C5254434B5853ULL;  // "SXKCTRL1"
-inline constexpr uint32_t kControlAbiVersion = 3;
+inline constexpr uint32_t kControlAbiVersion = 4;
 inline constexpr uint32_t kMaxHealthWords = 65536;
 inline constexpr uint32_t kMaxLcores = 128;
 inline constexpr uint32_t kMaxDataplanes = 32;
@@ -172,6 +175,73 @@ struct alignas(64) PortStats {
   uint64_t q_errors[kMaxPortQueues];
 };
 
+// The DNS Cookie server secrets (ABI 4): 128-bit SipHash-2-4 keys, the current one (which makes
+// new server cookies) and the one before it (whose cookies are still accepted, so that a rotation
+// invalidates nothing younger than one rotation period). Control writes them (getrandom) at each
+// rotation; the dataplane reads a consistent pair per query without a lock through the sequence
+// word, a seqlock: odd while control writes, bumped by two per rotation. All zero = no secret
+// published yet. The words stay in shared memory, so a dataplane keeps its secrets while control
+// is down, and a restarted control keeps using them until the next rotation is due.
+struct alignas(64) CookieSecrets {
+  std::atomic<uint64_t> seq;
+  std::atomic<uint64_t> current[2];
+  std::atomic<uint64_t> previous[2];
+  std::atomic<uint64_t> rotated_unix_ms;  // when `current` was made; 0 = never
+  std::atomic<uint64_t> rotations;        // how many rotations so far (also the first secret)
+  uint64_t reserved;
+};
+static_assert(sizeof(CookieSecrets) == 64);
+
+// A consistent copy of the secrets (the words of CookieSecrets, for readers).
+struct CookieKeys {
+  uint64_t current[2];
+  uint64_t previous[2];
+};
+
+// Reads the secrets. Lock-free and bounded: a writer that stopped mid-write (control killed) makes
+// the copy fail after a few tries, and the caller then treats the secrets as not published.
+// Returns false also when nothing was published yet (all zero).
+inline bool ReadCookieKeys(const CookieSecrets& s, CookieKeys* out) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const uint64_t before = s.seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    out->current[0] = s.current[0].load(std::memory_order_relaxed);
+    out->current[1] = s.current[1].load(std::memory_order_relaxed);
+    out->previous[0] = s.previous[0].load(std::memory_order_relaxed);
+    out->previous[1] = s.previous[1].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s.seq.load(std::memory_order_relaxed) == before) {
+      return (out->current[0] | out->current[1]) != 0;
+    }
+  }
+  return false;
+}
+
+// Control's side: `fresh` becomes current and the current one previous.
+inline void RotateCookieKeys(CookieSecrets& s, const uint64_t fresh[2], uint64_t now_unix_ms) {
+  const uint64_t seq = s.seq.load(std::memory_order_relaxed);
+  s.seq.store(seq | 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (int i = 0; i < 2; ++i) {
+    s.previous[i].store(s.current[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    s.current[i].store(fresh[i], std::memory_order_relaxed);
+  }
+  s.rotated_unix_ms.store(now_unix_ms, std::memory_order_relaxed);
+  s.rotations.store(s.rotations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  s.seq.store((seq | 1) + 1, std::memory_order_release);
+}
+
+// One serving thread's DNS Cookie counters (ABI 4). One writer, the lcore whose LcoreCounters
+// have the same index. BADCOOKIE answers count in LcoreCounters::rcode too (the extended rcodes'
+// shared last slot).
+struct alignas(64) LcoreCookies {
+  uint64_t seen;       // queries that carried a well-formed COOKIE option
+  uint64_t valid;      // ... with a server cookie that validated (RRL-exempt)
+  uint64_t badcookie;  // answered BADCOOKIE (cookies.require)
+  uint64_t reserved[5];
+};
+static_assert(sizeof(LcoreCookies) == 64);
+
 struct ControlBlock {
   ControlBlockHeader hdr;
   alignas(64) std::atomic<uint32_t> health[kMaxHealthWords];
@@ -180,12 +250,16 @@ struct ControlBlock {
   ControlSocketRecord control_socket;
   LcoreAnswers answers[kMaxLcores];  // ABI 3
   PortStats ports[kMaxPorts];        // ABI 3
+  CookieSecrets cookie_secrets;      // ABI 4
+  LcoreCookies cookies[kMaxLcores];  // ABI 4
 };
 // The offsets that readers outside C++ rely on (tests/integration/lib/lab.py,
 // perf/control_block_counters.py).
 static_assert(offsetof(ControlBlockHeader, active_generation) == 16);
 static_assert(offsetof(ControlBlock, lcores) == 64 + 4 * kMaxHealthWords);
 static_assert(sizeof(LcoreAnswers) == 8320 && sizeof(PortStats) == 576);
+static_assert(offsetof(ControlBlock, cookie_secrets) == 1374656);  // COOKIE_SECRETS_OFFSET
+static_assert(offsetof(ControlBlock, cookies) == 1374656 + 64 && sizeof(ControlBlock) == 1382912);
 
 // Counters have one writer (their lcore or thread) and are summed by other processes through
 // shared memory: a relaxed load and store compiles to a plain add, without a locked instruction,
@@ -207,6 +281,13 @@ inline uint64_t CounterLoad(const uint64_t& counter) {
 inline void CountAnswer(LcoreCounters& c, uint16_t rcode, bool truncated) {
   CounterAdd(c.rcode[rcode < 16 ? rcode : 15]);
   if (truncated) CounterAdd(c.truncated);
+}
+// One query's DNS Cookie outcome (AnswerInfo's cookie fields).
+inline void CountCookie(LcoreCookies& c, bool seen, bool valid, bool badcookie) {
+  if (!seen) return;
+  CounterAdd(c.seen);
+  if (valid) CounterAdd(c.valid);
+  if (badcookie) CounterAdd(c.badcookie);
 }
 // One answer to a question of type `qtype` from geo site slot `site` (kMaxSiteSlots).
 inline void CountAnswerSite(LcoreAnswers& a, uint16_t qtype, uint32_t site) {

@@ -33,6 +33,7 @@
 //   kTcp          0 or 1 x TcpSettings: DNS-over-TCP abuse limits (dataplane/kernel/)
 //   kRateLimit    0 or 1 x RateLimitSettings: response rate limiting (dataplane/rrl/); absent =
 //                 no limiting
+//   kCookies      0 or 1 x CookieSettings: DNS Cookies (RFC 7873, RFC 9018)
 //
 // Changing any struct below, or the meaning of a field, requires bumping kAbiVersion. Adding a
 // new section id in a free slot does not (older readers ignore ids they do not know, newer
@@ -97,7 +98,9 @@ enum SectionId : uint32_t {
   // exception path), applied from the next snapshot on (absent = the defaults below).
   kTcp = 19,  // 0 or 1 x TcpSettings
   // The config's `rate_limit:` section (on by default; absent = no limiting).
-  kRateLimit = 20,     // 0 or 1 x RateLimitSettings
+  kRateLimit = 20,  // 0 or 1 x RateLimitSettings
+  // The config's `cookies:` section (absent = enabled, not required).
+  kCookies = 21,       // 0 or 1 x CookieSettings
   kSectionCount = 24,  // fixed directory size; unused slots are {0, 0, 0}
 };
 
@@ -342,6 +345,16 @@ struct RateLimitSettings {
   RateLimitPrefix exempt[kMaxRateLimitExempt];
 };
 static_assert(sizeof(RateLimitSettings) == 32 + 20 * kMaxRateLimitExempt);
+
+// DNS Cookies (section kCookies; dataplane/engine/dns_cookie.h). Without the section the
+// dataplane answers cookies and requires none (the configuration's defaults). The secrets are
+// not here: control rotates them in the control block (maps/control_block.h CookieSecrets).
+struct CookieSettings {
+  uint8_t enabled;  // 1: COOKIE options answered with a server cookie; 0: ignored (no option)
+  uint8_t require;  // 1: BADCOOKIE to a UDP query with a client cookie but no valid server cookie
+  uint8_t reserved[6];
+};
+static_assert(sizeof(CookieSettings) == 8);
 
 // One compiled geo map: where its arrays are in sections 12-14. Chunk numbers inside a map's
 // prefix arrays and list ids in its leaves are relative to the map's own first entry / list.

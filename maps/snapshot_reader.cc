@@ -114,7 +114,8 @@ absl::Status SnapshotReader::Validate() {
                                                         sizeof(DataplaneAddress),
                                                         sizeof(DnstapSettings),
                                                         sizeof(TcpSettings),
-                                                        sizeof(RateLimitSettings)};
+                                                        sizeof(RateLimitSettings),
+                                                        sizeof(CookieSettings)};
   for (uint32_t i = 0; i < kSectionCount; ++i) {
     const SectionRef& r = dir_[i];
     if (r.count == 0) continue;
@@ -141,7 +142,8 @@ absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidateDataplane());
   SX_RETURN_IF_ERROR(ValidateDnstap());
   SX_RETURN_IF_ERROR(ValidateTcp());
-  return ValidateRateLimit();
+  SX_RETURN_IF_ERROR(ValidateRateLimit());
+  return ValidateCookies();
 }
 
 namespace {
@@ -473,6 +475,16 @@ absl::Status SnapshotReader::ValidateRateLimit() const {
       return Bad("rate limit exempt prefix out of range");
     }
   }
+  return absl::OkStatus();
+}
+
+// Section 21: flags only.
+absl::Status SnapshotReader::ValidateCookies() const {
+  auto settings = section<CookieSettings>(kCookies);
+  if (settings.empty()) return absl::OkStatus();
+  if (settings.size() > 1) return Bad("more than one cookies settings record");
+  if (settings[0].enabled > 1 || settings[0].require > 1)
+    return Bad("cookies settings out of range");
   return absl::OkStatus();
 }
 

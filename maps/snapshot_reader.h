@@ -55,6 +55,7 @@ class SnapshotReader {
   absl::Status ValidateRateLimit() const;
   absl::Status ValidateDnstap() const;
   absl::Status ValidateTcp() const;
+  absl::Status ValidateCookies() const;
 
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;

@@ -2,7 +2,7 @@
 """Reads the per-lcore counters from a control block (/dev/shm/<instance>.ctl) twice, some
 seconds apart, and prints the rates per lcore and in total.
 
-The layout mirrors maps/control_block.h (ABI version 3); the header's magic, ABI version and size
+The layout mirrors maps/control_block.h (ABI version 4); the header's magic, ABI version and size
 are checked so that a layout change fails here instead of printing garbage:
 
   ControlBlockHeader (64 bytes): u64 magic, u32 abi_version, u32 size, u64 active_generation,
@@ -12,7 +12,8 @@ are checked so that a layout change fails here instead of printing garbage:
           u64 rx_packets, tx_packets, queries, rcode[16], dropped[8], exception_packets,
           truncated, generation, dnstap_sampled, dnstap_dropped, rrl_limited, rrl_slipped
   then (not read here) DataplaneSlot[32] of 128 bytes, the control socket record (112 bytes),
-  LcoreAnswers[128] of 8320 bytes (64-aligned) and PortStats[4] of 576 bytes
+  LcoreAnswers[128] of 8320 bytes (64-aligned), PortStats[4] of 576 bytes, CookieSecrets (64
+  bytes) and LcoreCookies[128] of 64 bytes (ABI 4)
 
 With --pid (the dataplane's pid), the CPU time of each worker lcore's thread ("rte-worker-N" in
 DPDK 22.11) is sampled over the same interval too. On a machine whose cores are shared, a
@@ -30,14 +31,14 @@ import sys
 import time
 
 MAGIC = 0x314C5254434B5853  # "SXKCTRL1"
-ABI_VERSION = 3
+ABI_VERSION = 4
 MAX_HEALTH_WORDS = 65536
 MAX_LCORES = 128
 LCORES_OFFSET = 64 + 4 * MAX_HEALTH_WORDS
 LCORE_SIZE = 320
 LCORE_FORMAT = "<3Q16Q8Q3Q4Q"  # 34 u64, padded to 320 bytes by alignas(64)
 ANSWERS_OFFSET = (LCORES_OFFSET + MAX_LCORES * LCORE_SIZE + 32 * 128 + 112 + 63) // 64 * 64
-BLOCK_SIZE = ANSWERS_OFFSET + MAX_LCORES * 8320 + 4 * 576
+BLOCK_SIZE = ANSWERS_OFFSET + MAX_LCORES * 8320 + 4 * 576 + 64 + MAX_LCORES * 64
 DROP_REASONS = ["malformed", "response", "no_snapshot", "not_ours", "tx_full", "other"]
 
 

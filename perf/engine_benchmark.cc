@@ -37,6 +37,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/dnstap/tap_ring.h"
+#include "dataplane/engine/dns_cookie.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/engine/policy_pickers.h"
 #include "maps/control_block.h"
@@ -273,11 +274,12 @@ struct Pool {
   std::vector<Expect> expect;  // parallel to queries; read only by the start-up check
 
   void Add(const std::string& name, uint16_t qtype, bool edns, Expect e,
-           const std::string& ecs = "") {
+           const std::string& ecs = "", const std::string& cookie = "") {
     testing::QueryOptions o;
     o.id = static_cast<uint16_t>(queries.size() * 2654435761u >> 16);
     o.edns_size = edns ? kEdnsSize : -1;
     if (!ecs.empty()) o.options.push_back({8, EcsOption(ecs)});
+    if (!cookie.empty()) o.options.push_back({maps::dns::kOptCookie, cookie});
     const std::vector<uint8_t> q = testing::MakeQuery(name, qtype, o);
     if (q.size() > sizeof(WireQuery::bytes)) {
       std::fprintf(stderr, "engine_benchmark: query for %s too long\n", name.c_str());
@@ -297,6 +299,28 @@ void AddAHit(Pool* p, int i, bool edns) {
   const int h = i % kHosts;
   p->Add(absl::StrCat(HostName(h), ".", kOrigin), kTypeA, edns,
          {.an = static_cast<uint16_t>(ARecordsOf(h))});
+}
+// DNS Cookies (dns_cookie.h): the bench's secret, client address and time.
+constexpr uint64_t kCookieKey[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+constexpr uint8_t kBenchClient[4] = {198, 51, 100, 7};
+constexpr uint32_t kBenchNow = 1700000000;
+
+// An A hit with a COOKIE: the client cookie alone (a server cookie to make), or with a valid
+// server cookie of ours (to check, then sent back as it is).
+void AddAHitCookie(Pool* p, int i, bool with_server_cookie) {
+  const int h = i % kHosts;
+  uint8_t cookie[kClientCookieSize + kServerCookieSize] = {};
+  for (int k = 0; k < kClientCookieSize; ++k) cookie[k] = static_cast<uint8_t>(i * 31 + k);
+  size_t len = kClientCookieSize;
+  if (with_server_cookie) {
+    cookie[kClientCookieSize] = kCookieVersion;
+    MakeServerHash(cookie, kBenchClient, 4, kBenchNow - 60, kCookieKey[0], kCookieKey[1],
+                   cookie + kClientCookieSize);
+    len = sizeof(cookie);
+  }
+  p->Add(absl::StrCat(HostName(h), ".", kOrigin), kTypeA, true,
+         {.an = static_cast<uint16_t>(ARecordsOf(h))}, "",
+         std::string(reinterpret_cast<const char*>(cookie), len));
 }
 void AddAaaaHit(Pool* p, int i) {
   p->Add(absl::StrCat(HostName(i % kHosts), ".", kOrigin), kTypeAaaa, true, {.an = 1});
@@ -402,6 +426,7 @@ struct Bench {
   ClientInfo client;
   // The health words the policies read (what the control block holds in production).
   std::unique_ptr<std::atomic<uint32_t>[]> health;
+  maps::CookieSecrets cookie_secrets{};
 };
 
 // One health word per target of the snapshot: all up but the targets the cases put down.
@@ -442,9 +467,11 @@ Bench* BuildBench() {
   b->snap = *std::move(snap);
   b->engine = std::make_unique<Engine>(*b->snap);
   SetHealth(b);
+  maps::RotateCookieKeys(b->cookie_secrets, kCookieKey, 1);
+  b->engine->set_cookie_secrets(&b->cookie_secrets);
   b->client.family = 4;
-  const uint8_t addr[4] = {198, 51, 100, 7};
-  std::memcpy(b->client.addr, addr, sizeof(addr));
+  std::memcpy(b->client.addr, kBenchClient, sizeof(kBenchClient));
+  b->client.now = kBenchNow;
 
   b->cases.push_back(
       {"a_noedns", false, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, false); })});
@@ -458,6 +485,12 @@ Bench* BuildBench() {
     b->cases.push_back(
         {name, true, PoolOf(kHosts, [](Pool* p, int i) { AddAHit(p, i, true); }), every});
   }
+  // DNS Cookies: a_edns with a client cookie (a server cookie made: one SipHash), and with a
+  // valid server cookie (checked: one SipHash; sent back as it is).
+  b->cases.push_back(
+      {"a_cookie", false, PoolOf(kHosts, [](Pool* p, int i) { AddAHitCookie(p, i, false); })});
+  b->cases.push_back(
+      {"a_cookie_valid", false, PoolOf(kHosts, [](Pool* p, int i) { AddAHitCookie(p, i, true); })});
   b->cases.push_back({"aaaa", false, PoolOf(kHosts, AddAaaaHit)});
   b->cases.push_back({"nxdomain", false, PoolOf(kPoolSize, AddNxdomain)});
   b->cases.push_back({"cname", false, PoolOf(kAliases, AddCname)});

@@ -107,6 +107,9 @@ class SnapshotBuilder {
     WriteDnstap();
     WriteTcp();
     WriteRateLimit();
+    cookies_ = {.enabled = config_.cookies.enabled ? uint8_t{1} : uint8_t{0},
+                .require = config_.cookies.require ? uint8_t{1} : uint8_t{0},
+                .reserved = {}};
     return Seal(generation);
   }
 
@@ -588,6 +591,7 @@ class SnapshotBuilder {
     w.SetSection(maps::kDnstap, dnstap_);
     w.SetSection(maps::kTcp, tcp_);
     w.SetSection(maps::kRateLimit, rate_limit_);
+    w.SetSection(maps::kCookies, &cookies_, 1, sizeof(cookies_));
     return w.Build(generation);
   }
 
@@ -620,6 +624,7 @@ class SnapshotBuilder {
   std::vector<maps::DnstapSettings> dnstap_;
   std::vector<maps::TcpSettings> tcp_;
   std::vector<maps::RateLimitSettings> rate_limit_;
+  maps::CookieSettings cookies_{};
   std::vector<maps::DataplaneAddress> dataplane_addresses_;
 };
 

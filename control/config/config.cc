@@ -31,10 +31,10 @@ namespace {
 
 constexpr size_t kMaxDataplaneAddresses = 32;
 
-const std::set<std::string> kTopKeys = {"instance",     "zones",       "server",   "dataplane",
-                                        "targets",      "resources",   "records",  "control",
-                                        "health_feeds", "datacenters", "geo_maps", "log",
-                                        "dnstap",       "fleet",       "tcp",      "rate_limit"};
+const std::set<std::string> kTopKeys = {
+    "instance", "zones",   "server",       "dataplane",   "targets",  "resources",
+    "records",  "control", "health_feeds", "datacenters", "geo_maps", "log",
+    "dnstap",   "fleet",   "tcp",          "rate_limit",  "cookies"};
 
 // Absolute, so that messages name the file wherever the reader stands, and the daemon and
 // `sextantctl explain` (other working directories) open the same one.
@@ -219,6 +219,18 @@ absl::StatusOr<TcpConfig> ReadTcp(const YamlReader& t) {
   return tc;
 }
 
+absl::Status ReadCookies(const YamlReader& c, CookiesConfig* cookies) {
+  SX_RETURN_IF_ERROR(c.Keys({"enabled", "require", "rotate"}));
+  SX_RETURN_IF_ERROR(c.Bool("enabled", &cookies->enabled));
+  SX_RETURN_IF_ERROR(c.Bool("require", &cookies->require));
+  // 1s at least (tests rotate fast); 30 days at most: a secret should not live forever.
+  SX_RETURN_IF_ERROR(c.Duration("rotate", 1000, 30u * 24 * 3600 * 1000, &cookies->rotate_ms));
+  if (cookies->require && !cookies->enabled) {
+    return c.ErrorAt("require", "cookies.require needs cookies.enabled: true");
+  }
+  return absl::OkStatus();
+}
+
 // A path under control:, resolved against the config file's directory.
 absl::Status ReadControlPath(const YamlReader& c, absl::string_view key,
                              const std::string& base_dir, std::string* out) {
@@ -350,6 +362,7 @@ absl::StatusOr<Config> ParseNode(const YAML::Node& root, const std::string& file
   if (top.Has("rate_limit")) {
     SX_ASSIGN_OR_RETURN(cfg.rate_limit, ReadRateLimit(top.Section("rate_limit")));
   }
+  if (top.Has("cookies")) SX_RETURN_IF_ERROR(ReadCookies(top.Section("cookies"), &cfg.cookies));
   SX_RETURN_IF_ERROR(ParsePolicies(file, root, &cfg.policies));
   SX_RETURN_IF_ERROR(ParseGeoMaps(file, root, base_dir, &cfg.datacenters, &cfg.geo_maps));
   SX_RETURN_IF_ERROR(ResolveGeoResources(file, cfg.geo_maps, &cfg.policies));

@@ -87,6 +87,19 @@ struct TcpConfig {
   uint32_t max_queries = 0;                                     // 0 = unlimited
 };
 
+// The `cookies:` section: DNS Cookies (RFC 7873, server cookies per RFC 9018). The dataplane
+// answers every COOKIE option with a server cookie made with a secret control rotates.
+//   cookies: {enabled: true, require: false, rotate: 24h}
+struct CookiesConfig {
+  bool enabled = true;
+  // BADCOOKIE to a UDP query that has a client cookie but no valid server cookie (RFC 7873
+  // section 5.2.3); queries without any cookie are answered as ever.
+  bool require = false;
+  // How often control makes a new secret. A server cookie stays valid for one rotation after the
+  // one that made it, and at most an hour (RFC 9018), so under an hour shortens its life.
+  uint32_t rotate_ms = 24 * 3600 * 1000;
+};
+
 // The `control:` section, read by the sextant-control daemon and by sextantctl (socket path).
 //   control: {socket: /run/sextant/sextant.sock, socket_mode: "0600",
 //             state_file: /var/lib/sextant/sextant.state, reload_delay: 200ms}
@@ -110,7 +123,8 @@ struct Config {
   DnstapConfig dnstap;
   TcpConfig tcp;
   RateLimitConfig rate_limit;  // `rate_limit:` (rate_limit_config.h); on by default
-  PolicyConfig policies;       // targets, resources, records
+  CookiesConfig cookies;
+  PolicyConfig policies;                         // targets, resources, records
   std::vector<control::Datacenter> datacenters;  // `datacenters`, in config order
   std::vector<control::GeoMapConfig> geo_maps;   // `datacenters` + `geo_maps` (geo_map_config.h)
   ControlConfig control;

@@ -9,8 +9,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "control/compile/compiler.h"
 #include "control/config/config.h"
+#include "control/daemon/cookie_rotation.h"
 #include "control/daemon/daemon.h"
 #include "control/daemon/instance_lock.h"
 #include "control/daemon/publisher.h"
@@ -56,6 +58,12 @@ int Once(const Config& config) {
   });
   if (!gen.ok()) return Failed("not published, still serving the previous state: ", gen.status());
   if (absl::Status s = (*publisher)->SaveTargets(*targets); !s.ok()) Failed("", s);
+  // A DNS Cookie secret, when none is published yet or its rotation is due: no daemon rotates it
+  // for a --once publisher.
+  const auto rotated =
+      RotateCookieSecretIfDue((*publisher)->block()->cookie_secrets,
+                              absl::ToUnixMillis(absl::Now()), config.cookies.rotate_ms);
+  if (!rotated.ok()) Failed("", rotated.status());
   std::printf("sextant-control: published generation %llu for instance %s: %s, %s, %s\n",
               static_cast<unsigned long long>(*gen), config.instance.c_str(),
               Plural(stats.zones, "zone").c_str(), Plural(stats.records, "record").c_str(),

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "control/compile/compiler.h"
+#include "control/daemon/cookie_rotation.h"
 #include "control/daemon/override_replies.h"
 #include "control/daemon/service_notify.h"
 #include "control/daemon/startup_checks.h"
@@ -140,6 +141,7 @@ absl::Status ControlDaemon::Init() {
     gen = ReloadNow("start", config_path_);
   }
   if (!gen.ok()) return gen.status();
+  RotateCookieSecret(NowUnixMs());
   SX_RETURN_IF_ERROR(checker_->Start());
   StartFleet();
   // Where sextantctl --instance finds us, whatever socket the config chose.
@@ -802,6 +804,18 @@ absl::StatusOr<std::string> ControlDaemon::Release(const OverrideRequest& r) {
   return reply;
 }
 
+void ControlDaemon::RotateCookieSecret(int64_t now_ms) {
+  maps::CookieSecrets& s = publisher_->block()->cookie_secrets;
+  const absl::StatusOr<bool> rotated =
+      RotateCookieSecretIfDue(s, now_ms, config_.cookies.rotate_ms);
+  if (!rotated.ok()) {
+    Log(LogLevel::kWarning, rotated.status().message());
+  } else if (*rotated) {
+    Log(LogLevel::kInfo, absl::StrCat("DNS Cookie secret rotated (",
+                                      s.rotations.load(std::memory_order_relaxed), " so far)"));
+  }
+}
+
 int ControlDaemon::Run() {
   maps::ControlBlockHeader& hdr = publisher_->block()->hdr;
   hdr.control_pid.store(static_cast<uint64_t>(getpid()), std::memory_order_relaxed);
@@ -862,6 +876,7 @@ int ControlDaemon::Run() {
           }
         }
         SaveState();
+        RotateCookieSecret(now);
       } else if (fd == bundle_fd_) {
         ActivateBundle();
       } else if (fd == socket_->fd()) {

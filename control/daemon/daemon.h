@@ -101,6 +101,7 @@ class ControlDaemon {
   void RefreshResults();
   void SaveState();
   void ArmTimer(int fd, int64_t ms);
+  void RotateCookieSecret(int64_t now_ms);
   std::string MetricsNow();
 
   DaemonOptions options_;

@@ -47,6 +47,7 @@ struct WorkerContext {
   SnapshotFollower* follower;
   maps::LcoreCounters* counters;
   maps::LcoreAnswers* answers;
+  maps::LcoreCookies* cookies;
   const std::atomic<bool>* stop;
   TapSampler* tap;                  // null: dnstap off
   maps::ControlBlock* stats_block;  // non-null: this loop also publishes the NIC statistics
@@ -151,6 +152,7 @@ int WorkerLoop(void* arg) {
     const uint16_t n = rte_eth_rx_burst(w.port, w.queue, rx, kBurst);
     uint16_t ntx = 0, nexc = 0;
     if (n > 0) {
+      const uint32_t now = CoarseUnixSeconds();  // DNS Cookies' timestamps, once per burst
       maps::CounterAdd(ctr->rx_packets, n);
       rte_prefetch0(rte_pktmbuf_mtod(rx[0], void*));
       for (uint16_t i = 0; i < n; ++i) {
@@ -164,7 +166,7 @@ int WorkerLoop(void* arg) {
         const uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
         TxOffload off;
         const Verdict v = ProcessFrame(rte_pktmbuf_mtod(m, uint8_t*), &len, room, *w.path, engine,
-                                       ctr, &off, w.tap, w.answers, w.rrl);
+                                       ctr, &off, w.tap, w.answers, w.rrl, w.cookies, now);
         if (v == Verdict::kTransmit) {
           m->data_len = static_cast<uint16_t>(len);
           m->pkt_len = len;
@@ -449,6 +451,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            follower_,
                            &block_->lcores[lcore],
                            &block_->answers[lcore],
+                           &block_->cookies[lcore],
                            &stop,
                            tap_of(0),
                            block_,
@@ -467,6 +470,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            follower_,
                            &block_->lcores[lcore],
                            &block_->answers[lcore],
+                           &block_->cookies[lcore],
                            &stop,
                            tap_of(q),
                            nullptr,

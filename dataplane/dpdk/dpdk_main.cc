@@ -93,7 +93,8 @@ int Serve(AttachedInstance& inst, const PortSettings& settings) {
     lo.udp = false;
     lo.tcp = true;
     auto l = KernelListener::Create(lo, &follower, &cb->lcores[kListenerCounterBase],
-                                    &cb->answers[kListenerCounterBase]);
+                                    &cb->answers[kListenerCounterBase],
+                                    &cb->cookies[kListenerCounterBase]);
     if (!l.ok()) {
       return Fail(absl::StrCat("instance ", inst.name,
                                ": exception-path TCP listener: ", l.status().message()));

@@ -4,9 +4,9 @@
 // DPDK path answers in place): everything needed from the query is copied out before writing.
 //
 // Behaviour follows RFC 1034/1035 with the refinements of RFC 2308 (negative answers), 4592
-// (wildcards), 6604 (rcode after CNAME), 6891 (EDNS), 7871 (ECS), 8482 (minimal ANY) and 8914
-// (EDE), and matches Knot DNS where the RFCs leave room; README.md lists the deliberate
-// differences.
+// (wildcards), 6604 (rcode after CNAME), 6891 (EDNS), 7871 (ECS), 7873 and 9018 (DNS Cookies),
+// 8482 (minimal ANY) and 8914 (EDE), and matches Knot DNS where the RFCs leave room; README.md
+// lists the deliberate differences.
 #include "dataplane/engine/engine.h"
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "dataplane/engine/bytes.h"
+#include "dataplane/engine/dns_cookie.h"
 #include "dataplane/engine/message_writer.h"
 #include "dataplane/engine/query.h"
 #include "dataplane/engine/responder.h"
@@ -90,6 +91,37 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Handler Classify(ParseVerdict verdict, const
     r->ede_not_auth = true;
   }
   return Handler::kError;
+}
+
+// What a query's COOKIE option changes: the rcode (0: none; FORMERR or BADCOOKIE), and whether
+// the response carries a COOKIE (the bytes in the caller's buffer) and the server cookie was
+// valid. Small enough to come back in a register.
+struct CookieVerdict {
+  uint16_t rcode = 0;
+  bool answer = false;
+  bool valid = false;
+};
+
+// A query with a COOKIE option (RFC 7873 section 5.2): malformed -> FORMERR; else checked and
+// answered with a server cookie (into out), and with cookies.require a UDP query without a valid
+// server cookie gets BADCOOKIE instead of its answer (section 5.2.3, 5.2.4). Cookies disabled,
+// or no secret published yet: the option is ignored, as a server without cookies would.
+// Out of line, and nothing of the caller's passed by address but the cookie buffer: the common
+// query has no cookie, and its Reply stays in registers.
+ABSL_ATTRIBUTE_NOINLINE CookieVerdict ApplyCookie(const SnapshotView& v, const Query& q,
+                                                  const ClientInfo& client, uint16_t rcode,
+                                                  uint8_t* out) {
+  if (!v.cookies_enabled) return {};
+  if (q.cookie_len == kCookieMalformed) return {.rcode = dns::kFormErr};
+  maps::CookieKeys keys;
+  if (v.cookie_secrets == nullptr || !maps::ReadCookieKeys(*v.cookie_secrets, &keys)) return {};
+  CookieCheck ck;
+  CheckCookie(q.cookie, q.cookie_len, client.addr, client.family, client.now, keys, &ck);
+  std::memcpy(out, ck.out, sizeof(ck.out));
+  const bool refuse = !ck.valid && v.cookies_require && !client.tcp && rcode != dns::kFormErr &&
+                      rcode != dns::kBadVers;
+  return {
+      .rcode = refuse ? uint16_t{dns::kBadCookie} : uint16_t{0}, .answer = true, .valid = ck.valid};
 }
 
 // IN-class data: the Responder resolves and writes the sections.
@@ -173,10 +205,10 @@ ABSL_ATTRIBUTE_NOINLINE ChaosAnswer AnswerChaos(const SnapshotView& v, const Que
 }
 
 // The OPT record at p: our UDP size, the upper rcode bits, DO copied (RFC 3225), then NSID
-// (nsid_len bytes; 0 = none), ECS and EDE as asked. Returns its size.
+// (nsid_len bytes; 0 = none), ECS, COOKIE and EDE as asked. Returns its size.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutOpt(uint8_t* p, const SnapshotView& v, const Query& q,
                                                   uint16_t udp_size, uint32_t nsid_len,
-                                                  const Reply& r) {
+                                                  const Reply& r, const uint8_t* cookie) {
   p[0] = 0;  // root owner
   dns::Put16(p + dns::kOptType, dns::kTypeOpt);
   dns::Put16(p + dns::kOptUdpSize, udp_size);
@@ -203,6 +235,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutOpt(uint8_t* p, const SnapshotView
     std::memcpy(p + o + 8, q.ecs_addr, q.ecs_addr_len);
     o += 8 + q.ecs_addr_len;
   }
+  if (ABSL_PREDICT_FALSE(cookie != nullptr)) {
+    dns::Put16(p + o, dns::kOptCookie);
+    dns::Put16(p + o + 2, kCookieAnswerSize);
+    std::memcpy(p + o + 4, cookie, kCookieAnswerSize);
+    o += 4 + kCookieAnswerSize;
+  }
   if (r.ede_not_auth) {
     dns::Put16(p + o, dns::kOptEde);
     dns::Put16(p + o + 2, 2);
@@ -213,20 +251,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutOpt(uint8_t* p, const SnapshotView
   return o;
 }
 
-// The whole message: the query's header and question (copied unless answering in place), the
-// handler's sections, then the OPT record and the header, written once.
-template <bool kTrace>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
-                                                         const uint8_t* query, size_t len,
-                                                         const ClientInfo& client, uint8_t* out,
-                                                         size_t cap, AnswerInfo* info,
-                                                         AnswerTrace* trace) {
-  if (ABSL_PREDICT_FALSE(len < dns::kHeaderSize || cap < kMinUdpSize)) return 0;
-  if (ABSL_PREDICT_FALSE(query[dns::kOffFlags1] & dns::kFlag1Qr)) return 0;  // never a response
-  Query q;
-  const ParseVerdict verdict = Parse(query, len, &q);
-  if (ABSL_PREDICT_FALSE(verdict == ParseVerdict::kDrop)) return 0;
-
+// The whole message once parsed: the query's header and question (copied unless answering in
+// place), the handler's sections, then the OPT record and the header, written once. kCookie: the
+// query has a COOKIE option (an instance of its own, out of line, so that the common query runs
+// none of the cookie code and keeps its registers).
+template <bool kTrace, bool kCookie>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerParsed(const SnapshotView& v, const Query& q,
+                                                        ParseVerdict verdict, const uint8_t* query,
+                                                        const ClientInfo& client, uint8_t* out,
+                                                        size_t cap, AnswerInfo* info,
+                                                        AnswerTrace* trace) {
   // Header + question go first; when answering in place they are already there. The header
   // fields are all set at the end (nothing reads them before).
   const bool echo_question = q.have_question && verdict != ParseVerdict::kFormErrBare;
@@ -254,7 +288,20 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   }
 
   Reply r{.pos = qend, .with_opt = q.has_opt};
-  switch (Classify(verdict, q, v, client.tcp, &r)) {
+  Handler handler = Classify(verdict, q, v, client.tcp, &r);
+  uint8_t cookie[kCookieAnswerSize];
+  CookieVerdict cv;
+  if (kCookie && r.with_opt) {
+    cv = ApplyCookie(v, q, client, r.rcode, cookie);
+    if (cv.rcode != 0) {
+      r.rcode = cv.rcode;
+      r.echo_ecs = r.echo_ecs && cv.rcode != dns::kFormErr;
+      r.ede_not_auth = false;
+      handler = Handler::kError;
+    }
+    if (cv.answer) opt_size += 4 + kCookieAnswerSize;
+  }
+  switch (handler) {
     case Handler::kIn:
       AnswerIn<kTrace>(v, q, client, out, limit, opt_size, &r, trace);
       break;
@@ -273,7 +320,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   uint16_t arcount = r.additional;
   size_t pos = r.pos;
   if (r.with_opt && pos + opt_size + 6 <= cap) {
-    pos += PutOpt(out + pos, v, q, our_udp_size, nsid_len, r);
+    pos += PutOpt(out + pos, v, q, our_udp_size, nsid_len, r, cv.answer ? cookie : nullptr);
     ++arcount;
   }
   const bool aa = r.aa && r.rcode != dns::kRefused;
@@ -291,8 +338,36 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
     info->truncated = r.tc;
     info->qtype = q.qtype;
     info->site = r.site;
+    info->cookie_seen = cv.answer;
+    info->cookie_ok = cv.valid;
   }
   return pos;
+}
+
+template <bool kTrace>
+ABSL_ATTRIBUTE_NOINLINE size_t AnswerParsedWithCookie(const SnapshotView& v, const Query& q,
+                                                      ParseVerdict verdict, const uint8_t* query,
+                                                      const ClientInfo& client, uint8_t* out,
+                                                      size_t cap, AnswerInfo* info,
+                                                      AnswerTrace* trace) {
+  return AnswerParsed<kTrace, true>(v, q, verdict, query, client, out, cap, info, trace);
+}
+
+template <bool kTrace>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
+                                                         const uint8_t* query, size_t len,
+                                                         const ClientInfo& client, uint8_t* out,
+                                                         size_t cap, AnswerInfo* info,
+                                                         AnswerTrace* trace) {
+  if (ABSL_PREDICT_FALSE(len < dns::kHeaderSize || cap < kMinUdpSize)) return 0;
+  if (ABSL_PREDICT_FALSE(query[dns::kOffFlags1] & dns::kFlag1Qr)) return 0;  // never a response
+  Query q;
+  const ParseVerdict verdict = Parse(query, len, &q);
+  if (ABSL_PREDICT_FALSE(verdict == ParseVerdict::kDrop)) return 0;
+  if (ABSL_PREDICT_FALSE(q.cookie_len != 0)) {
+    return AnswerParsedWithCookie<kTrace>(v, q, verdict, query, client, out, cap, info, trace);
+  }
+  return AnswerParsed<kTrace, false>(v, q, verdict, query, client, out, cap, info, trace);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 // trace.h. The CLI's explain uses it as the dataplane does.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -23,11 +25,15 @@ struct ClientInfo {
   uint8_t family = 4;  // 4 or 6
   bool tcp = false;    // TCP: no UDP size limit (65535), never TC for size
   uint8_t addr[16] = {};
+  // Unix time in seconds, for DNS Cookies' timestamps: the caller reads a coarse clock once per
+  // burst (the engine makes no system call).
+  uint32_t now = 0;
 };
 
 // What happened, for counters.
 struct AnswerInfo {
-  uint16_t rcode = 0;  // extended rcode (BADVERS = 16)
+  bool cookie_seen = false;  // the query carried a well-formed COOKIE option that was answered
+  uint16_t rcode = 0;        // extended rcode (BADVERS = 16)
   bool truncated = false;
   uint16_t qtype = 0;  // the question's type (0: no question)
   // The geo site answered from: 1 + the kMembers index of the site member a geo or latency
@@ -35,6 +41,14 @@ struct AnswerInfo {
   uint32_t site = 0;
   bool cookie_ok = false;  // the query carried a valid server cookie (RFC 7873): RRL-exempt
 };
+
+// The unix time in seconds for ClientInfo::now: CLOCK_REALTIME_COARSE, which the vDSO answers
+// without entering the kernel. For the serving loops, once per burst; never the engine's.
+inline uint32_t CoarseUnixSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<uint32_t>(ts.tv_sec);
+}
 
 inline constexpr size_t kMaxDnsMessage = 65535;
 inline constexpr uint16_t kMinUdpSize = 512;
@@ -65,6 +79,9 @@ class Engine {
   const SectionImages& section_images() const { return images_; }
   // Points policies at the live health words (the control block's); null = everything up.
   void set_health(const std::atomic<uint32_t>* health) { v_.SetHealth(health); }
+  // Points DNS Cookies at the live secrets (the control block's); null = none published, and
+  // COOKIE options are then not answered.
+  void set_cookie_secrets(const maps::CookieSecrets* s) { v_.cookie_secrets = s; }
   // Sends every resource to the general evaluator instead of its fast writer: the reference the
   // fast writers are tested against.
   void set_general_only(bool on) { v_.SetGeneralOnly(on); }

@@ -1,5 +1,6 @@
 // Query parsing for the answer engine: header, question (lowered, with label offsets) and the
-// EDNS OPT record with its NSID and ECS options (RFC 1035 section 4.1, RFC 6891, RFC 7871), into
+// EDNS OPT record with its NSID, ECS and COOKIE options (RFC 1035 section 4.1, RFC 6891, RFC
+// 7871, RFC 7873), into
 // a Query on the stack. Inline: Answer calls it once per query, and a call would cost about as
 // much as the common case's parse.
 #pragma once
@@ -55,7 +56,14 @@ struct Query {
   bool has_ecs = false;
   uint8_t ecs_family_hi = 0, ecs_family_lo = 0, ecs_source = 0, ecs_addr_len = 0;
   uint8_t ecs_addr[16];
+  // The first COOKIE option (RFC 7873 section 5.2: any later one is ignored), copied out of the
+  // query (the response may overwrite it): 0 = none, kCookieMalformed = a length other than 8
+  // or 16..40, else its length (client cookie, then the server cookie when sent).
+  uint8_t cookie_len = 0;
+  uint8_t cookie[40];
 };
+
+inline constexpr uint8_t kCookieMalformed = 0xff;
 
 enum class ParseVerdict {
   kOk,
@@ -138,8 +146,20 @@ inline bool ParseEcs(const uint8_t* o, uint16_t olen, Query* q) {
   return true;
 }
 
+// RFC 7873 section 4: an 8-byte client cookie, then optionally an 8 to 32-byte server cookie.
+// Out of line: rare, and its copy would otherwise count against the inlining budget of Answer.
+ABSL_ATTRIBUTE_NOINLINE inline void ParseCookie(const uint8_t* o, uint16_t olen, Query* q) {
+  if (olen != 8 && (olen < 16 || olen > 40)) {
+    q->cookie_len = kCookieMalformed;
+    return;
+  }
+  q->cookie_len = static_cast<uint8_t>(olen);
+  std::memcpy(q->cookie, o, olen);
+}
+
 // The OPT record whose fixed part (TYPE on) is at p[at], rdata p[rdata, rdata + rdlen), all
-// inside the message. Returns false when its options are malformed; *ecs_bad for a bad ECS.
+// inside the message. Returns false when its options are malformed; *ecs_bad for a bad ECS. A
+// malformed COOKIE is the engine's to judge (Query::cookie_len): only with cookies enabled.
 // Inlined into Parse's common case, where a call would cost about as much as the rest.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseOpt(const uint8_t* p, size_t at, size_t rdata,
                                                   uint16_t rdlen, Query* q, bool* ecs_bad) {
@@ -156,6 +176,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseOpt(const uint8_t* p, size_t at, s
       q->want_nsid = true;
     } else if (code == dns::kOptEcs) {
       if (q->has_ecs || !ParseEcs(p + o + 4, olen, q)) *ecs_bad = true;
+    } else if (code == dns::kOptCookie && q->cookie_len == 0) {
+      ParseCookie(p + o + 4, olen, q);
     }
     o += 4 + olen;
   }

@@ -22,6 +22,11 @@ SnapshotView SnapshotView::Of(const maps::SnapshotReader& r) {
   v.geo_v4 = r.section<uint32_t>(maps::kGeoPrefixesV4).data();
   v.geo_v6 = r.section<uint32_t>(maps::kGeoPrefixesV6).data();
   v.geo_lists = r.section<maps::DcList>(maps::kGeoDcLists).data();
+  const auto cookies = r.section<maps::CookieSettings>(maps::kCookies);
+  if (!cookies.empty()) {
+    v.cookies_enabled = cookies[0].enabled != 0;
+    v.cookies_require = cookies[0].require != 0;
+  }
   v.generation = r.generation();
   return v;
 }

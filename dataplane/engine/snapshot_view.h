@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "dataplane/engine/policy_plan.h"
 #include "dataplane/engine/section_image.h"
+#include "maps/control_block.h"
 #include "maps/dc_lists.h"
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_reader.h"
@@ -61,6 +62,12 @@ struct SnapshotView {
     general_only = on;
     SetHealth(health);
   }
+  // DNS Cookies (section kCookies; missing = enabled, not required) and the live secrets
+  // (maps/control_block.h; null = none published: COOKIE options are then not answered).
+  bool cookies_enabled = true;
+  bool cookies_require = false;
+  const maps::CookieSecrets* cookie_secrets = nullptr;
+
   uint32_t zone_count = 0;
   uint64_t generation = 0;
 

@@ -108,16 +108,22 @@ absl::Status OpenAddress(const ListenerOptions& options, ListenAddress* address,
 }  // namespace
 
 KernelListener::KernelListener(const ListenerOptions& options, SnapshotFollower* follower,
-                               maps::LcoreCounters* counters, maps::LcoreAnswers* answers)
-    : options_(options), follower_(follower), counters_(counters), answers_(answers) {}
+                               maps::LcoreCounters* counters, maps::LcoreAnswers* answers,
+                               maps::LcoreCookies* cookies)
+    : options_(options),
+      follower_(follower),
+      counters_(counters),
+      answers_(answers),
+      cookies_(cookies) {}
 
 KernelListener::~KernelListener() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<KernelListener>> KernelListener::Create(
     const ListenerOptions& options, SnapshotFollower* follower, maps::LcoreCounters* counters,
-    maps::LcoreAnswers* answers) {
+    maps::LcoreAnswers* answers, maps::LcoreCookies* cookies) {
   if (absl::Status valid = ValidateOptions(options, follower); !valid.ok()) return valid;
-  std::unique_ptr<KernelListener> l(new KernelListener(options, follower, counters, answers));
+  std::unique_ptr<KernelListener> l(
+      new KernelListener(options, follower, counters, answers, cookies));
   if (counters == nullptr) {
     l->owned_counters_ = std::make_unique<maps::LcoreCounters[]>(l->counter_slots());
     l->counters_ = l->owned_counters_.get();
@@ -189,7 +195,8 @@ absl::Status KernelListener::Run(const std::atomic<bool>& stop) {
   auto next_thread = [&] {
     TapRing* ring = static_cast<size_t>(slot) < tap_rings_.size() ? tap_rings_[slot] : nullptr;
     const ServingThread thread(follower_, ids[slot], &counters_[slot], &answers_[slot], stopping,
-                               TapSampler(ring, tap_every_));
+                               TapSampler(ring, tap_every_),
+                               cookies_ != nullptr ? &cookies_[slot] : nullptr);
     ++slot;
     return thread;
   };

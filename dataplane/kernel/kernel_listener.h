@@ -32,11 +32,11 @@ class KernelListener {
   // Opens and binds every socket now, so that start-up errors ("listen 127.0.0.1:53: Address
   // already in use (tcp)") surface here, not in a thread. `follower` must outlive the listener.
   // `counters` points at an array with at least counter_slots() entries (thread i writes entry
-  // i: UDP workers first, then the TCP thread) or is null; `answers` likewise (the entries of
-  // the same index as `counters` in the control block).
+  // i: UDP workers first, then the TCP thread) or is null; `answers` and `cookies` likewise (the
+  // entries of the same index as `counters` in the control block; null cookies: not counted).
   static absl::StatusOr<std::unique_ptr<KernelListener>> Create(
       const ListenerOptions& options, SnapshotFollower* follower, maps::LcoreCounters* counters,
-      maps::LcoreAnswers* answers = nullptr);
+      maps::LcoreAnswers* answers = nullptr, maps::LcoreCookies* cookies = nullptr);
   ~KernelListener();
   KernelListener(const KernelListener&) = delete;
   KernelListener& operator=(const KernelListener&) = delete;
@@ -60,7 +60,8 @@ class KernelListener {
 
  private:
   KernelListener(const ListenerOptions& options, SnapshotFollower* follower,
-                 maps::LcoreCounters* counters, maps::LcoreAnswers* answers);
+                 maps::LcoreCounters* counters, maps::LcoreAnswers* answers,
+                 maps::LcoreCookies* cookies);
 
   ListenerOptions options_;
   SnapshotFollower* follower_;
@@ -68,6 +69,7 @@ class KernelListener {
   std::unique_ptr<maps::LcoreCounters[]> owned_counters_;  // when the caller passes none
   maps::LcoreAnswers* answers_;
   std::unique_ptr<maps::LcoreAnswers[]> owned_answers_;  // when the caller passes none
+  maps::LcoreCookies* cookies_;                          // null: not counted
   std::vector<ListenAddress> addresses_;                 // as bound
   std::unique_ptr<UdpServer> udp_;                       // null without UDP
   std::unique_ptr<TcpServer> tcp_;                       // null without TCP

@@ -51,12 +51,15 @@ class ServingThread {
  public:
   // `counters` and `answers` are this thread's slots: it is the only writer. `tap` samples
   // queries for dnstap (default: off).
+  // `cookies` (may be null) likewise.
   ServingThread(SnapshotFollower* follower, int qsbr_id, maps::LcoreCounters* counters,
-                maps::LcoreAnswers* answers, StopFlags stopping, TapSampler tap = {})
+                maps::LcoreAnswers* answers, StopFlags stopping, TapSampler tap = {},
+                maps::LcoreCookies* cookies = nullptr)
       : follower_(follower),
         qsbr_id_(qsbr_id),
         ctr_(*counters),
         answers_(*answers),
+        cookies_(cookies),
         stopping_(stopping),
         tap_(tap) {}
 
@@ -112,6 +115,9 @@ class ServingThread {
     }
     maps::CountAnswer(ctr_, info.rcode, info.truncated);
     maps::CountAnswerSite(answers_, info.qtype, info.site);
+    if (ABSL_PREDICT_FALSE(info.cookie_seen) && cookies_ != nullptr) {
+      maps::CountCookie(*cookies_, true, info.cookie_ok, info.rcode == maps::dns::kBadCookie);
+    }
     return rlen;
   }
 
@@ -138,6 +144,7 @@ class ServingThread {
   int qsbr_id_;
   maps::LcoreCounters& ctr_;
   maps::LcoreAnswers& answers_;
+  maps::LcoreCookies* cookies_;
   StopFlags stopping_;
   TapSampler tap_;
   RateLimiter* rrl_ = nullptr;

@@ -436,6 +436,7 @@ class TcpLoop {
       return;
     }
     maps::CounterAdd(ctr_.queries, 1);
+    c.client.now = CoarseUnixSeconds();
     const size_t rlen = thread_.Answer(*snap, query, len, c.client, resp_.get() + kLengthPrefix,
                                        kMaxDnsMessage, {&c.peer, &c.local});
     if (rlen == 0) return;

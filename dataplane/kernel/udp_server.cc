@@ -97,10 +97,12 @@ class UdpWorker {
     rrl_.Update(*snap->reader);
     rrl_.set_now(RateLimiter::NowNs());
     int out = 0;
+    const uint32_t now = CoarseUnixSeconds();
     for (int k = 0; k < n; ++k) {
       uint8_t* buf = b.data[k];
       ClientInfo client;
       ClientFromSockaddr(b.src[k], /*tcp=*/false, &client);
+      client.now = now;
       const size_t rlen =
           thread_.Answer(*snap, buf, b.rx[k].msg_len, client, buf, kBufSize, {&b.src[k], &s.local});
       if (rlen != 0) QueueReply(k, out++, rlen, s.wildcard);

@@ -38,7 +38,8 @@ enum Rcode : uint16_t {
   kNotImp = 4,
   kRefused = 5,
   kNotAuth = 9,
-  kBadVers = 16,  // extended: upper 8 bits go in the OPT TTL
+  kBadVers = 16,    // extended: upper 8 bits go in the OPT TTL
+  kBadCookie = 23,  // extended (RFC 7873 section 8): a server cookie is required
 };
 
 enum Type : uint16_t {

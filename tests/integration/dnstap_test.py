@@ -37,11 +37,10 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from lab import (APPLIANCE_V4, APPLIANCE_V6, CLIENT_V4, CLIENT_V6, LAB_RRL_EXEMPT, Lab,  # noqa: E402
-                 Results,
-                 integration_args, publish_once, remove_shm, run, start_listener,
+                 Results, answering, integration_args, publish_once, remove_shm, run,
+                 start_listener,
                  stop_processes, wait_for)
 
-import dns.exception  # noqa: E402
 import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
@@ -108,19 +107,9 @@ class Instance:
         publish_once(args.sextant_control, str(cfg), str(self.dir))
         self.log = self.dir / "dataplane.out"
         self.port, self.proc = start_listener(args.sextant_dataplane, str(cfg), str(self.log),
-                                              PROCS, self._ready)
-
-    @staticmethod
-    def _ready(port, proc):
-        def answers():
-            if proc.poll() is not None:
-                raise RuntimeError(f"sextant-dataplane exited with {proc.returncode} at start-up")
-            try:
-                return ask(port, "ns1.tap.test.", "A", timeout=0.3)
-            except (dns.exception.Timeout, OSError):
-                return None
-        if not wait_for(answers, timeout=20, step=0.1):
-            raise RuntimeError(f"sextant-dataplane on port {port} did not answer within 20 s")
+                                              PROCS, answering(
+                                                  lambda port: ask(port, "ns1.tap.test.", "A",
+                                                                   timeout=0.3)))
 
     def republish(self, old, new):
         """Publishes the config with `old` replaced by `new`; waits until the dataplane serves

@@ -725,6 +725,38 @@ TEST(Snapshot, RefusesTcpSettingsItCannotUse) {
             });
 }
 
+// DNS Cookies' settings (section 21): always written, flags only.
+TEST(Snapshot, CarriesTheCookiesSection) {
+  auto plain = SnapshotReader::FromBytes(RealBlob());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const auto d = (*plain)->section<CookieSettings>(kCookies);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].enabled, 1);
+  EXPECT_EQ(d[0].require, 0);
+  auto req = SnapshotReader::FromBytes(BlobWithConfig("cookies: {require: true}\n"));
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ((*req)->section<CookieSettings>(kCookies)[0].require, 1);
+}
+
+TEST(Snapshot, RefusesCookieSettingsItCannotUse) {
+  struct Case {
+    std::string what;
+    std::function<void(CookieSettings&)> damage;
+  } cases[] = {
+      {"enabled 2", [](CookieSettings& d) { d.enabled = 2; }},
+      {"require 7", [](CookieSettings& d) { d.require = 7; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Blob b = RealBlob();
+    EditRecord<CookieSettings>(b, kCookies, 0, c.damage);
+    Reseal(b);
+    auto r = SnapshotReader::FromBytes(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("cookies"));
+  }
+}
+
 TEST(Snapshot, OpensAValidFile) {
   const Blob blob = RealBlob();
   ASSERT_FALSE(blob.empty());

@@ -50,6 +50,7 @@ rate_limit:
   ipv6_prefix: 56
   exempt: [192.0.2.0/24, "2001:db8::/32"]
   table_size: 65536
+cookies: {enabled: true, require: false, rotate: 24h}
 datacenters:
   ams: {latitude: 52.37, longitude: 4.9}
   nyc: {latitude: 40.71, longitude: -74.01}

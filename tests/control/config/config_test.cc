@@ -190,6 +190,38 @@ TEST(Config, RefusesRateLimitSettingsThatCannotWork) {
   });
 }
 
+TEST(Config, ReadsCookiesWithDefaults) {
+  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
+  auto plain = Parse(zones);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->cookies.enabled);
+  EXPECT_FALSE(plain->cookies.require);
+  EXPECT_EQ(plain->cookies.rotate_ms, 24u * 3600 * 1000);
+  auto c = Parse(zones + "cookies: {require: true, rotate: 2s}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->cookies.require);
+  EXPECT_EQ(c->cookies.rotate_ms, 2000u);
+  auto off = Parse(zones + "cookies: {enabled: false}\n");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->cookies.enabled);
+}
+
+TEST(Config, RefusesCookieSettingsThatCannotWork) {
+  const std::string zones = "zones: [{origin: a.test., file: a.zone}]\n";
+  for (const auto& [yaml, says] : std::vector<std::pair<std::string, std::string>>{
+           {"cookies: {enabled: false, require: true}", "cookies.require needs"},
+           {"cookies: {rotate: 500ms}", "rotate"},
+           {"cookies: {rotate: 721h}", "rotate"},
+           {"cookies: {require: maybe}", "require"},
+           {"cookies: {secret: abc}", "secret"},
+       }) {
+    SCOPED_TRACE(yaml);
+    auto c = Parse(zones + yaml + "\n");
+    ASSERT_FALSE(c.ok());
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr(says));
+  }
+}
+
 // sextantctl finds the instance and its socket in a config that does not load: one that does not
 // validate, one that is not YAML at all. Rows: the file's text, then what it locates.
 TEST(LocateInstance, ReadsInstanceAndSocketFromConfigsThatDoNotLoad) {

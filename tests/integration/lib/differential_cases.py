@@ -437,4 +437,9 @@ KNOWN_DIFFERENCES = {
         "Rule as 'ECS bad family'.",
     "ECS truncated option":
         "Knot ignores ECS; a 3-byte ECS option is malformed -> FORMERR. Rule as 'ECS bad family'.",
+    "COOKIE client only":
+        "Knot (without its cookies module) ignores COOKIE; Sextant answers it with a server cookie "
+        "(RFC 7873 5.2.3, RFC 9018). Rule: Knot's answer with a 24-byte COOKIE option added to "
+        "the OPT: the query's client cookie, then version 1 and three zero bytes (timestamp and "
+        "hash not checked: they depend on the time and the secret).",
 }

@@ -272,6 +272,22 @@ def rule_ecs_echo(k, s, q):
     return _exact_except(exp, s, {})
 
 
+def rule_cookie_answered(k, s, q):
+    """Knot's answer plus the COOKIE Sextant answers: the query's client cookie, then an RFC 9018
+    server cookie (version 1, reserved zero; timestamp and hash vary)."""
+    client = next(o.to_wire() for o in dns.message.from_wire(q).options if o.otype == 10)
+    o = s.get("opt") or {}
+    cookie = next((h for c, h in o.get("options", ()) if c == 10), None)
+    if cookie is None or len(cookie) != 48 or not cookie.startswith(client.hex() + "01000000"):
+        return ["COOKIE option %r, expected %s01000000 + 16 bytes" % (cookie, client.hex())]
+    exp = dict(k)
+    if exp.get("opt"):
+        ko = dict(exp["opt"])
+        ko["options"] = tuple(sorted(ko["options"] + ((10, cookie),)))
+        exp["opt"] = ko
+    return _exact_except(exp, s, {})
+
+
 RULES = {}
 for _n, _r in KNOWN_DIFFERENCES.items():
     if _n.startswith("opcode "):
@@ -283,3 +299,5 @@ for _n, _r in KNOWN_DIFFERENCES.items():
         RULES[_n] = rule_ecs_echo
     elif _n.startswith("ECS "):
         RULES[_n] = rule_formerr_ecs
+    elif _n == "COOKIE client only":
+        RULES[_n] = rule_cookie_answered

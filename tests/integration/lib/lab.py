@@ -151,6 +151,53 @@ def start_listener(dataplane, cfg, log_path, procs, ready, extra_args=()):
     return port, p
 
 
+# The control block's DNS Cookie parts (maps/control_block.h, ABI 4): CookieSecrets (64 bytes:
+# u64 seq, current[2], previous[2], rotated_unix_ms, rotations, reserved) after PortStats, then
+# LcoreCookies[128] of 64 bytes (u64 seen, valid, badcookie, reserved[5]).
+COOKIE_SECRETS_OFFSET = 1374656
+COOKIE_COUNTERS_OFFSET = COOKIE_SECRETS_OFFSET + 64
+
+
+def cookie_rotations(instance):
+    """How many times control rotated the instance's DNS Cookie secret."""
+    import struct
+    with open(f"/dev/shm/{instance}.ctl", "rb") as f:
+        f.seek(COOKIE_SECRETS_OFFSET + 6 * 8)
+        return struct.unpack("<Q", f.read(8))[0]
+
+
+def cookie_counters(instance):
+    """(seen, valid, badcookie) summed over the instance's lcore slots."""
+    import struct
+    with open(f"/dev/shm/{instance}.ctl", "rb") as f:
+        f.seek(COOKIE_COUNTERS_OFFSET)
+        data = f.read(128 * 64)
+    sums = [0, 0, 0]
+    for i in range(128):
+        for k, v in enumerate(struct.unpack_from("<QQQ", data, i * 64)):
+            sums[k] += v
+    return tuple(sums)
+
+
+def answering(probe, timeout=20):
+    """A `ready` for start_listener: waits until probe(port) gets an answer (dnspython's timeout
+    or a socket error count as none yet), failing at once when the dataplane exits."""
+    def ready(port, proc):
+        import dns.exception
+
+        def answers():
+            if proc.poll() is not None:
+                raise RuntimeError(f"sextant-dataplane exited with {proc.returncode} at start-up")
+            try:
+                return probe(port)
+            except (dns.exception.Timeout, OSError):
+                return None
+        if not wait_for(answers, timeout=timeout, step=0.1):
+            raise RuntimeError(f"sextant-dataplane on port {port} did not answer within "
+                               f"{timeout} s")
+    return ready
+
+
 def exporter_binary(control):
     """sextant-exporter, built beside sextant-control (ctest passes only the two daemons)."""
     return str(Path(control).parent / "sextant-exporter")
