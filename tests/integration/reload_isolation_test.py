@@ -10,7 +10,7 @@ sextantctl, dig, and make_city_mmdb (built beside sextant-control) for a big dat
 - a corrupt MaxMind DB in place of a map's database, with a zone edit in the same reload: the map
   alone is refused (status, sextant_geo_map_refused), geo answers keep coming from its last good
   version, the zone edit is served; the good database back clears it;
-- while eight geo maps over a 10-million-network database compile (several seconds here),
+- while sixteen geo maps over a 10-million-network database compile (several seconds here),
   `sextantctl status` and `health` each answer within 1 s, an override forced `--for 1s` expires
   on time, a target forced down stays down through the publish that ends the compile, and a
   `sextantctl reload` asked meanwhile runs once after the compile;
@@ -40,7 +40,7 @@ LONDON = "+subnet=81.2.69.160/32"  # GeoIP2-City-Test: London, nearest to ams
 # Eight maps over one 10-million-network database: about 4 s of compiling on an idle 2-core
 # machine (each map walks all of it; the tables merge to almost nothing), more under load.
 BIG_NETWORKS = 10_000_000
-BIG_MAPS = tuple(f"big{i}" for i in range(1, 9))
+BIG_MAPS = tuple(f"big{i}" for i in range(1, 17))
 
 
 def zone(origin, version, extra=""):
