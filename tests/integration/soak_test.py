@@ -379,17 +379,18 @@ records:
                       abs(delta["sextant_rrl_limited_total"] - (sent - answered)) <=
                       0.02 * sent + 50, f"sent {sent}, answered {answered}, counters {delta}")
         for name, series in self.rss.items():
-            # Flat: the median of the last third within 2% of the median of the first third. A
-            # leak moves every statistic; medians leave out the moments a sample lands in a
-            # compile, when control's reload thread holds a malloc arena's worth more (up to 5%
-            # here) that it gives back after.
+            # Flat: the median of the last third no more than 2% above the median of the first
+            # third. A leak moves every statistic up; medians leave out the moments a sample lands
+            # in a compile, when control's reload thread holds a malloc arena's worth more (up to
+            # 5% here) that it gives back after. Ending lower than the start is not a leak (glibc
+            # returning pages it kept is the common cause), so only growth fails.
             series = [v for v in series if v]
             third = max(1, len(series) // 3)
             first = sorted(series[:third])[third // 2] if series else 0
             last = sorted(series[-third:])[third // 2] if series else 0
-            ok = len(series) >= 3 and abs(last - first) <= 0.02 * first
+            ok = len(series) >= 3 and last <= 1.02 * first
             res.check(f"{name}: resident memory flat after warm-up (median {first} -> {last} "
-                      "KiB, within 2%)", ok, f"{series}")
+                      "KiB, no more than 2% up)", ok, f"{series}")
         final = run(["dig", "@127.0.0.1", "-p", str(self.kport), "+short", "alias.soak.test",
                      "A"], check=False).stdout.split()
         res.check("the kernel path serves the last zone version",
