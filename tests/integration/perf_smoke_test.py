@@ -4,6 +4,8 @@ and that the answer checkers catch a wrong answer fed on purpose. No figure is j
 timings on a shared machine are not pass/fail.
 
   1. perf/e2e_pcap.sh for one second: the worker lcore answered queries, nothing dropped.
+     perf/e2e_fraction.sh the same way: testpmd's io forwarding on the same vdevs measured on
+     both sides of it, and the worker's rate printed as a fraction of that reference.
   2. sextant-perf for half a second: every answer right, none lost (exit 0); then with
      --corrupt-expected (the generator expects a wrong address for some names): "answer
      differs" and exit 3. perf/plot.sh draws a PNG from both outputs.
@@ -56,6 +58,19 @@ def e2e(res, build, work):
     left = shm_files("sxperf-e2e-") - before
     res.check("e2e_pcap.sh leaves nothing in /dev/shm", not left, sorted(left))
     (work / "e2e.txt").write_text(out)
+
+
+def fraction(res, build):
+    rc, out = run(["bash", str(PERF / "e2e_fraction.sh")],
+                  {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
+                   "FRAMES": "512"})
+    refs = re.findall(r"testpmd io: ([\d.]+) Mpps", out)
+    frac = re.search(r"= ([\d.]+)% of the PMD pair with no work", out)
+    res.check("e2e_fraction.sh runs", rc == 0, out[-2000:])
+    res.check("e2e_fraction.sh: testpmd forwarded on both sides of the dataplane run",
+              len(refs) == 2 and all(float(r) > 0 for r in refs), refs)
+    res.check("e2e_fraction.sh: a fraction of the reference, between 0 and 100%",
+              frac is not None and 0 < float(frac.group(1)) < 100, out[-1000:])
 
 
 def sextant_perf(res, bin_dir, work):
@@ -134,6 +149,7 @@ def main():
     build = str(bin_dir.parent)
     res = Results()
     e2e(res, build, b.work)
+    fraction(res, build)
     sextant_perf(res, bin_dir, b.work)
     plot(res, b.work)
     compare_all(res, build)

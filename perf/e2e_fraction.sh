@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The dataplane's end-to-end rate as a fraction of what the same PMD pair forwards with no work,
+# measured in one run: dpdk-testpmd in io mode on the vdevs perf/e2e_pcap.sh uses (net_pcap ->
+# net_null, perf/testpmd_reference.py), then perf/e2e_pcap.sh, then testpmd again. Both sides are
+# counted per CPU-second of their one forwarding/worker thread, so a core shared with other work
+# still gives a capacity; the two references bracket the dataplane run and their mean is the
+# reference (their spread says how much the machine moved during the run).
+#
+# Usage: perf/e2e_fraction.sh            (environment as for perf/e2e_pcap.sh: BUILD_DIR, MIX,
+#                                         FRAMES, SECONDS_MEASURED, WARMUP)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+measure=${SECONDS_MEASURED:-5}
+warmup=${WARMUP:-2}
+frames=${FRAMES:-4096}
+mix=${MIX:-70/20/10}
+work=$(mktemp -d /tmp/sxperf_frac.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+python3 "$repo/perf/make_query_pcap.py" --count "$frames" --mix "$mix" \
+  --out "$work/queries.pcap" --zone "$work/perf.test.zone" 2>/dev/null
+
+reference() {
+  python3 "$repo/perf/testpmd_reference.py" --pcap "$work/queries.pcap" --frames "$frames" \
+    --seconds "$measure" --warmup "$warmup" | tee -a "$work/ref.txt"
+}
+
+reference
+SECONDS_MEASURED=$measure WARMUP=$warmup FRAMES=$frames MIX=$mix \
+  bash "$repo/perf/e2e_pcap.sh" | tee "$work/e2e.txt"
+reference
+
+python3 - "$work/ref.txt" "$work/e2e.txt" <<'EOF'
+import re, sys
+refs = [float(m) for m in re.findall(r"([\d.]+) Mp/cpu-s", open(sys.argv[1]).read())]
+rows = [l.split() for l in open(sys.argv[2]) if re.match(r"\s*\d+\s", l)]
+# control_block_counters.py: lcore rx tx queries share Mq/cpu-s drops ...; the workers' Mq/cpu-s.
+e2e = [float(r[5]) for r in rows if len(r) > 5 and r[5] != "-"]
+if len(refs) != 2 or not e2e:
+    sys.exit(f"could not read the runs: references {refs}, e2e rows {rows}")
+ref = sum(refs) / 2
+per_worker = sum(e2e) / len(e2e)
+print(f"reference (testpmd io, mean of {refs[0]:.3f} and {refs[1]:.3f}): {ref:.3f} Mp/cpu-s")
+print(f"dataplane: {per_worker:.3f} Mq/cpu-s per worker = {100 * per_worker / ref:.1f}% "
+      f"of the PMD pair with no work")
+EOF
