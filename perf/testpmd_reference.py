@@ -28,7 +28,7 @@ from control_block_counters import worker_cpu  # noqa: E402
 RX_PACKETS = re.compile(r"RX-packets:\s+(\d+)")
 
 
-def command(proc, text, wait_for=None, timeout=10.0):
+def command(proc, text, wait_for=None, timeout=30.0):
     """Sends one interactive command; with wait_for, reads output until it matches."""
     proc.stdin.write(text + "\n")
     proc.stdin.flush()
@@ -66,7 +66,8 @@ def main():
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     try:
-        command(proc, "start", re.compile(r"packets/burst="))
+        # EAL start-up and the pool's population come first: slow on a loaded machine.
+        command(proc, "start", re.compile(r"packets/burst="), timeout=120)
         time.sleep(args.warmup)
         cpu0 = worker_cpu(proc.pid)
         t0 = time.monotonic()
