@@ -166,7 +166,7 @@ if [[ $check == 1 ]]; then
   check_args=(--expect "$work/expected.txt" --copies "$queues")
   [[ $geo != 0 ]] && check_args+=(--ecs)
   python3 "$repo/perf/check_answers.py" "${check_args[@]}" "$work"/answers*.pcap ||
-    { echo "e2e_pcap: wrong answers (work directory kept)" >&2; KEEP=1; exit 1; }
+    { echo "e2e_pcap: wrong answers (KEEP=1 keeps the pcap, answers and config)" >&2; exit 1; }
 fi
 
 "$build_dir/bin/sextant-dataplane" --lcores "$lcores" "${eal_mem[@]}" --no-pci \
