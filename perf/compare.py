@@ -27,8 +27,6 @@ Nothing leaves the machine: only 127.0.0.1; PowerDNS security polling off
 checks (service_types => up); Knot has no RRL module; no root hints, no recursion anywhere.
 """
 import argparse
-import ipaddress
-import json
 import math
 import os
 import platform
@@ -57,20 +55,12 @@ REPO = PERF.parent
 sys.path.insert(0, str(PERF))
 sys.path.insert(0, str(REPO / "tests" / "integration" / "lib"))
 import make_query_pcap  # noqa: E402
+from geo_points import CITY_DB, DCS, city_networks, sextant_geo_config, wrong_dcs  # noqa: E402
 from lab import free_port, stop_processes  # noqa: E402
 
 ORIGIN = "perf.test."
 GEO_ORIGIN = "geo.test."
 GEO_NAME = "www." + GEO_ORIGIN
-MAXMIND = REPO / "tests" / "data" / "maxmind"
-CITY_DB = MAXMIND / "GeoIP2-City-Test.mmdb"
-CITY_SOURCE = MAXMIND / "GeoIP2-City-Test.source.json"
-# The datacenters are places the City test database knows, and their answers are addresses in
-# those places: PowerDNS's pickclosest() locates each candidate address in the database itself.
-# These addresses are only handed out in answers, never contacted.
-DCS = [("eu", "81.2.69.160", 51.5142, -0.0931),      # London
-       ("us", "216.160.83.56", 47.2513, -122.3149),  # Milton, WA
-       ("ap", "175.16.199.1", 43.88, 125.3228)]      # Changchun
 GEO_ZONE = """$ORIGIN geo.test.
 $TTL 300
 @ IN SOA ns hostmaster 1 3600 600 86400 60
@@ -110,40 +100,6 @@ def plain_questions(count, hosts, mix, seed):
     rng = random.Random(seed)
     kinds = make_query_pcap.query_kinds(rng, mix, count)
     return [make_query_pcap.pick_question(rng, k, hosts, ORIGIN) for k in kinds]
-
-
-def haversine_km(a, b):
-    la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((la2 - la1) / 2) ** 2 + \
-        math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
-
-
-def nearest_dc(coords):
-    return min(DCS, key=lambda dc: haversine_km(coords, (dc[2], dc[3])))
-
-
-def city_networks():
-    """[(network, nearest dc, country, city)] for every network of the City test database with
-    coordinates and a country ("::a.b.c.d/1xx" entries as IPv4 networks)."""
-    out, seen = [], set()
-    for entry in json.load(open(CITY_SOURCE)):
-        for key, rec in entry.items():
-            loc = rec.get("location", {})
-            cc = rec.get("country", {}).get("iso_code")
-            if "latitude" not in loc or not cc:
-                continue
-            net = ipaddress.ip_network(key, strict=False)
-            if net.version == 6 and net.prefixlen >= 96 and \
-                    net.network_address in ipaddress.ip_network("::/96"):
-                v4 = ipaddress.IPv4Address(int(net.network_address) & 0xffffffff)
-                net = ipaddress.ip_network("%s/%d" % (v4, net.prefixlen - 96))
-            if net in seen:
-                continue
-            seen.add(net)
-            city = rec.get("city", {}).get("names", {}).get("en")
-            out.append((net, nearest_dc((loc["latitude"], loc["longitude"])), cc, city))
-    return out
 
 
 def knot_geo_rules(nets):
@@ -220,11 +176,6 @@ def wrong_zone(text):
     return re.sub(r"^(host\d+ 300 IN A )\S+$", r"\g<1>198.19.255.254", text, flags=re.M)
 
 
-def wrong_dcs():
-    """The datacenters with their answers rotated (eu answers us's address, ...)."""
-    return [(n, DCS[(i + 1) % len(DCS)][1], la, lo) for i, (n, _, la, lo) in enumerate(DCS)]
-
-
 # ---- the servers --------------------------------------------------------------------------------
 
 class Ctx:
@@ -263,13 +214,8 @@ def sextant_config(ctx, row, d, instance):
         lines += ["zones:", "  - {origin: %s, file: perf.test.zone}" % ORIGIN]
         return "\n".join(lines) + "\n"
     write(d / "geo.test.zone", GEO_ZONE)
-    lines += ["zones:", "  - {origin: %s, file: geo.test.zone}" % GEO_ORIGIN, "datacenters:"]
-    lines += ["  %s: {latitude: %s, longitude: %s}" % (n, la, lo) for n, _, la, lo in DCS]
-    lines += ["geo_maps:", "  world: {database: %s, mode: nearest, max: 3}" % CITY_DB,
-              "resources:", "  www:", "    kind: geo", "    map: world", "    ttl: 60",
-              "    datacenters:"]
-    lines += ["      %s: {members: [%s]}" % (n, a) for n, a, _, _ in ctx.dcs_for(row)]
-    lines += ["records:", "  - {name: %s, type: A, resource: www}" % GEO_NAME]
+    lines += ["zones:", "  - {origin: %s, file: geo.test.zone}" % GEO_ORIGIN]
+    lines += sextant_geo_config(GEO_NAME, CITY_DB, ctx.dcs_for(row))
     return "\n".join(lines) + "\n"
 
 

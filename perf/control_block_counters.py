@@ -18,9 +18,16 @@ are checked so that a layout change fails here instead of printing garbage:
 With --pid (the dataplane's pid), the CPU time of each worker lcore's thread ("rte-worker-N" in
 DPDK 22.11) is sampled over the same interval too. On a machine whose cores are shared, a
 busy-polling worker gets only part of its core; queries per CPU-second of the worker thread is
-then the per-core capacity, and the CPU share says how much of the core it had.
+then the per-core capacity, and the CPU share says how much of the core it had. The whole
+process's CPU time (utime + stime of /proc/PID/stat: every thread, the main lcore's and the
+snapshot follower's too) is reported as well, with the queries per process CPU-second: the
+figure to compare one worker with two.
+
+With --wait-tx N, it waits instead until the lcores have sent N frames in all (or sent nothing
+more for two seconds: exit 1), for a replay that must be answered in full before it is checked.
 
   perf/control_block_counters.py --instance sextant --interval 5 [--pid PID]
+  perf/control_block_counters.py --instance sextant --wait-tx 4096
 """
 
 import os
@@ -89,18 +96,45 @@ def worker_cpu(pid):
     return out
 
 
+def process_cpu(pid):
+    """CPU seconds (user + system) of process `pid`, all its threads, or None without a pid."""
+    if pid is None:
+        return None
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_tx(instance, want):
+    """Waits until the lcores sent `want` frames in all; False when they stop short of it."""
+    last, since = -1, time.monotonic()
+    while True:
+        sent = sum(c["tx"] for c in read_block(instance)[1].values())
+        if sent >= want:
+            return True
+        if sent != last:
+            last, since = sent, time.monotonic()
+        elif time.monotonic() - since > 2:
+            print(f"sent {sent} frames of {want}, nothing more for 2 s", file=sys.stderr)
+            return False
+        time.sleep(0.05)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--instance", required=True)
     ap.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     ap.add_argument("--pid", type=int, help="dataplane pid: also report worker CPU time")
+    ap.add_argument("--wait-tx", type=int, metavar="N", help="wait until N frames were sent")
     args = ap.parse_args()
+    if args.wait_tx is not None:
+        return 0 if wait_tx(args.instance, args.wait_tx) else 1
 
-    cpu0 = worker_cpu(args.pid)
+    cpu0, proc0 = worker_cpu(args.pid), process_cpu(args.pid)
     t0, a = read_block(args.instance)
     time.sleep(args.interval)
     t1, b = read_block(args.instance)
-    cpu1 = worker_cpu(args.pid)
+    cpu1, proc1 = worker_cpu(args.pid), process_cpu(args.pid)
     dt = t1 - t0
     total = {"rx": 0.0, "tx": 0.0, "queries": 0.0}
     print(f"interval {dt:.3f} s")
@@ -123,7 +157,12 @@ def main():
               f"{rates['queries'] / 1e6:13.3f} {share} {per_cpu} {sum(drops):10.0f}  {reasons}")
     print(f"{'total':>5} {total['rx'] / 1e6:9.3f} {total['tx'] / 1e6:9.3f} "
           f"{total['queries'] / 1e6:13.3f}")
+    if proc0 is not None:
+        cpu = proc1 - proc0
+        per_cpu = f"{total['queries'] * dt / cpu / 1e6:.3f}" if cpu > 0 else "-"
+        print(f"process cpu {cpu:.2f} s ({cpu / dt:.2f} CPUs), {per_cpu} Mq per process cpu-s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

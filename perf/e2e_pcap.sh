@@ -25,6 +25,17 @@
 #              QUEUES=2 (and e.g. LCORES='0@0,1@0,2@1': the main lcore sleeps) two rx_pcap
 #              files are given, one per worker.
 #   KEEP=1     keep the work directory (config, zone, pcap, logs)
+#   GEO=1      geo answers with ECS: every query asks A geo.perf.test. with an EDNS Client Subnet
+#              option, the clients taken in turn from the networks of the City test database
+#              (make_query_pcap.py --geo), answered by a geo resource (nearest of three
+#              datacenters). GEO=city: a generated City DB instead (make_city_mmdb, GEO_NETWORKS
+#              networks, default 3100000), ECS from its ~10,000 sampled networks.
+#   CHECK=1    (default with GEO) first replay the pcap once with the answers written to tx_pcap
+#              files and check every one (check_answers.py); a wrong answer fails the run
+#   GEO_WRONG=1  the geo resource answers the wrong datacenters' addresses (the check must fail)
+#   HUGE=1     2 MiB hugepages instead of --no-huge: at least 512 reserved (nr_hugepages,
+#              restored after), a private hugetlbfs mount, EAL -m 512. Run it under
+#              flock /tmp/sextant-integration.lock: the integration tests reserve hugepages too.
 #   BUILD=0    do not run ninja in BUILD_DIR (the caller built it: perf/compare.sh, ctest)
 set -euo pipefail
 
@@ -36,9 +47,12 @@ frames=${FRAMES:-4096}
 mix=${MIX:-70/20/10}
 lcores=${LCORES:-0-1}
 queues=${QUEUES:-1}
+geo=${GEO:-0}
+check=${CHECK:-$([[ $geo == 0 ]] && echo 0 || echo 1)}
 instance=sxperf-e2e-$$
 work=$(mktemp -d /tmp/sxperf_e2e.XXXXXX)
 dp_pid=
+huge_before=
 
 cleanup() {
   if [[ -n $dp_pid ]] && kill -0 "$dp_pid" 2>/dev/null; then
@@ -50,20 +64,38 @@ cleanup() {
   rm -f /dev/shm/"$instance".*
   # EAL's runtime directory for our --file-prefix (about 13 MB of tmpfs with --no-huge).
   rm -rf "/var/run/dpdk/$instance"
+  if [[ -n $huge_before ]]; then
+    umount "$work/huge" 2>/dev/null || true
+    echo "$huge_before" >/proc/sys/vm/nr_hugepages
+  fi
   if [[ ${KEEP:-0} == 1 ]]; then echo "work directory: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 if [[ ${BUILD:-1} == 1 && -f $build_dir/build.ninja ]]; then
-  ninja -C "$build_dir" -j1 sextant-control sextant-dataplane >"$work/build.log" 2>&1 ||
+  targets=(sextant-control sextant-dataplane)
+  [[ $geo == city ]] && targets+=(make_city_mmdb)
+  ninja -C "$build_dir" -j1 "${targets[@]}" >"$work/build.log" 2>&1 ||
     { cat "$work/build.log" >&2; exit 1; }
 fi
 for b in sextant-control sextant-dataplane; do
   [[ -x $build_dir/bin/$b ]] || { echo "no $build_dir/bin/$b (set BUILD_DIR)" >&2; exit 1; }
 done
 
+pcap_args=(--expect "$work/expected.txt")
+case $geo in
+  0) ;;
+  1) pcap_args+=(--geo "$work/geo.yaml") ;;
+  city)
+    "$build_dir/bin/make_city_mmdb" --out "$work/city.mmdb" --networks "${GEO_NETWORKS:-3100000}" \
+      --points "$work/points.txt" >"$work/city.log" 2>&1 || { cat "$work/city.log" >&2; exit 1; }
+    pcap_args+=(--geo "$work/geo.yaml" --geo-db "$work/city.mmdb" --geo-points "$work/points.txt")
+    ;;
+  *) echo "GEO must be 0, 1 or city" >&2; exit 1 ;;
+esac
+[[ ${GEO_WRONG:-0} == 1 ]] && pcap_args+=(--geo-wrong)
 python3 "$repo/perf/make_query_pcap.py" --count "$frames" --mix "$mix" \
-  --out "$work/queries.pcap" --zone "$work/perf.test.zone"
+  --out "$work/queries.pcap" --zone "$work/perf.test.zone" "${pcap_args[@]}"
 rx_args="rx_pcap=$work/queries.pcap"
 for ((q = 1; q < queues; q++)); do
   cp "$work/queries.pcap" "$work/queries$q.pcap"
@@ -90,23 +122,59 @@ EOF
 # shellcheck source=perf/rate_limit_off.sh
 source "$repo/perf/rate_limit_off.sh"
 rate_limit_off "$build_dir/bin/sextant-control" >>"$work/config.yaml"
+if [[ $geo != 0 ]]; then cat "$work/geo.yaml" >>"$work/config.yaml"; fi
 
 "$build_dir/bin/sextant-control" --once --config "$work/config.yaml"
 
-"$build_dir/bin/sextant-dataplane" --lcores "$lcores" --no-huge -m 1024 --no-pci \
+# Waits for the dataplane's "serving generation" line in LOG (printed), or shows LOG and exits.
+wait_serving() {
+  for _ in $(seq 300); do
+    grep -q 'serving generation' "$1" && break
+    kill -0 "$dp_pid" 2>/dev/null || { cat "$1" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep 'serving generation' "$1" || {
+    cat "$1" >&2
+    exit 1
+  }
+}
+
+eal_mem=(--no-huge -m 1024)
+if [[ ${HUGE:-0} == 1 ]]; then
+  huge_before=$(cat /proc/sys/vm/nr_hugepages)
+  ((huge_before >= 512)) || echo 512 >/proc/sys/vm/nr_hugepages
+  mkdir "$work/huge"
+  mount -t hugetlbfs -o pagesize=2M nodev "$work/huge"
+  grep -E '^HugePages_(Total|Free)' /proc/meminfo | tr '\n' ' ' && echo
+  eal_mem=(--huge-dir "$work/huge" -m 512)
+fi
+
+if [[ $check == 1 ]]; then
+  # The same frames once (no infinite_rx), the answers to tx_pcap files on port 1, then checked.
+  tx_args=
+  for ((q = 0; q < queues; q++)); do tx_args+="${tx_args:+,}tx_pcap=$work/answers$q.pcap"; done
+  "$build_dir/bin/sextant-dataplane" --lcores "$lcores" "${eal_mem[@]}" --no-pci \
+    --vdev="net_pcap0,$rx_args" --vdev="net_pcap1,$tx_args" --file-prefix="$instance" \
+    -- --instance "$instance" >"$work/check.log" 2>&1 &
+  dp_pid=$!
+  wait_serving "$work/check.log"
+  python3 "$repo/perf/control_block_counters.py" --instance "$instance" \
+    --wait-tx $((queues * frames)) || true
+  kill -INT "$dp_pid"
+  wait "$dp_pid" || true
+  dp_pid=
+  check_args=(--expect "$work/expected.txt" --copies "$queues")
+  [[ $geo != 0 ]] && check_args+=(--ecs)
+  python3 "$repo/perf/check_answers.py" "${check_args[@]}" "$work"/answers*.pcap ||
+    { echo "e2e_pcap: wrong answers (KEEP=1 keeps the pcap, answers and config)" >&2; exit 1; }
+fi
+
+"$build_dir/bin/sextant-dataplane" --lcores "$lcores" "${eal_mem[@]}" --no-pci \
   --vdev="net_pcap0,$rx_args,infinite_rx=1" --vdev=net_null0 --file-prefix="$instance" \
   -- --instance "$instance" >"$work/dataplane.log" 2>&1 &
 dp_pid=$!
 
-for _ in $(seq 300); do
-  grep -q 'serving generation' "$work/dataplane.log" && break
-  kill -0 "$dp_pid" 2>/dev/null || { cat "$work/dataplane.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep 'serving generation' "$work/dataplane.log" || {
-  cat "$work/dataplane.log" >&2
-  exit 1
-}
+wait_serving "$work/dataplane.log"
 
 sleep "$warmup"
 python3 "$repo/perf/control_block_counters.py" --instance "$instance" --interval "$measure" \

@@ -11,6 +11,11 @@
 //
 //   make_city_mmdb --out /tmp/city3m.mmdb [--networks 3100000] [--v6_share 0.35]
 //                  [--regions 64] [--cities_per_region 300] [--record_size 0=auto] [--seed 1]
+//                  [--points points.txt]
+//
+// --points writes the checked sample networks with their coordinates, "network latitude
+// longitude" a line (IPv4 networks as ::a.b.c.d/1xx), for perf/make_query_pcap.py --geo-points:
+// ECS client networks whose nearest datacenter is known.
 #include <arpa/inet.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
@@ -105,6 +110,7 @@ struct Generator {
 int main(int argc, char** argv) {
   CLI::App app{"Write a GeoIP2-City-like MaxMind DB with millions of networks and check it"};
   std::string out_path;
+  std::string points_path;
   uint64_t networks = 3100000;  // ~1% become empty space: >= 3M with data
   double v6_share = 0.35;
   int regions = 64;
@@ -118,6 +124,7 @@ int main(int argc, char** argv) {
   app.add_option("--cities_per_region", cities_per_region, "City records per region");
   app.add_option("--record_size", record_size, "24, 28 or 32; 0 = smallest that fits");
   app.add_option("--seed", seed, "random seed");
+  app.add_option("--points", points_path, "also write the checked samples with coordinates");
   CLI11_PARSE(app, argc, argv);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -217,6 +224,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "MMDB_open: %s\n", MMDB_strerror(rc));
     return 1;
   }
+  std::FILE* points = nullptr;
+  if (!points_path.empty() && (points = std::fopen(points_path.c_str(), "w")) == nullptr) {
+    std::fprintf(stderr, "cannot write %s\n", points_path.c_str());
+    return 1;
+  }
   size_t bad = 0;
   size_t checked = 0;
   for (const Sample& s : gen.samples) {
@@ -243,9 +255,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mismatch at %s/%d (found %d, netmask %u)\n", buf, s.len,
                      r.found_entry, r.netmask);
       }
+    } else if (points != nullptr) {
+      char buf[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, s.addr, buf, sizeof(buf));
+      std::fprintf(points, "%s/%d %.17g %.17g\n", buf, s.len, lat.double_value, lon.double_value);
     }
   }
   MMDB_close(&mmdb);
+  if (points != nullptr && std::fclose(points) != 0) {
+    std::fprintf(stderr, "cannot write %s\n", points_path.c_str());
+    return 1;
+  }
   std::printf("checked %zu sampled networks with libmaxminddb: %zu mismatches\n", checked, bad);
   return bad == 0 ? 0 : 1;
 }

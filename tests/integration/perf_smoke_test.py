@@ -3,7 +3,11 @@
 and that the answer checkers catch a wrong answer fed on purpose. No figure is judged here:
 timings on a shared machine are not pass/fail.
 
-  1. perf/e2e_pcap.sh for one second: the worker lcore answered queries, nothing dropped.
+  1. perf/e2e_pcap.sh for one second: every answer of a first replay right (CHECK=1), the
+     worker lcore answered queries, nothing dropped.
+     GEO=1 (geo answers, ECS on every query): its answer check passed on every answer, then the
+     measurement ran; with GEO_WRONG=1 (the datacenters answer each other's addresses) the
+     check fails the run.
      perf/e2e_fraction.sh the same way: testpmd's io forwarding on the same vdevs measured on
      both sides of it, and the worker's rate printed as a fraction of that reference.
   2. sextant-perf for half a second: every answer right, none lost (exit 0); then with
@@ -46,11 +50,14 @@ def e2e(res, build, work):
     before = shm_files("sxperf-e2e-")
     rc, out = run(["bash", str(PERF / "e2e_pcap.sh")],
                   {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
-                   "FRAMES": "512"})
+                   "FRAMES": "512", "CHECK": "1"})
     # The worker's line: lcore, rx, tx, queries (Mpps), cpu share, Mq/cpu-s, drops/s.
     workers = [line.split() for line in out.splitlines()
                if re.match(r"^\s+[1-9]\d*\s+[\d.]+\s+[\d.]+\s+[\d.]+\s", line)]
     res.check("e2e_pcap.sh runs", rc == 0, out[-2000:])
+    res.check("e2e_pcap.sh CHECK=1: every answer of the 70/20/10 mix right",
+              "check_answers: 512 answers to 512 queries, 0 other frames, 0 problems" in out,
+              out[-2000:])
     res.check("e2e_pcap.sh: the worker answered, dropped nothing",
               len(workers) == 1 and float(workers[0][3]) > 0 and workers[0][6] == "0",
               out[-2000:])
@@ -71,6 +78,20 @@ def fraction(res, build):
               len(refs) == 2 and all(float(r) > 0 for r in refs), refs)
     res.check("e2e_fraction.sh: a fraction of the reference, between 0 and 100%",
               frac is not None and 0 < float(frac.group(1)) < 100, out[-1000:])
+
+
+def e2e_geo(res, build):
+    env = {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
+           "FRAMES": "512", "GEO": "1"}
+    rc, out = run(["bash", str(PERF / "e2e_pcap.sh")], env)
+    res.check("e2e_pcap.sh GEO=1: every geo answer right, then measured",
+              rc == 0 and "check_answers: 512 answers to 512 queries, 0 other frames, 0 problems"
+              in out and "stopped:" in out, out[-2000:])
+    rc, out = run(["bash", str(PERF / "e2e_pcap.sh")], dict(env, GEO_WRONG="1"))
+    res.check("e2e_pcap.sh GEO=1 GEO_WRONG=1: the answer check fails the run",
+              rc == 1 and re.search(r"check_answers: 512 answers to 512 queries, 0 other frames, "
+                                    r"[1-9]\d* problems", out) is not None and
+              "wrong answers" in out and "stopped:" not in out, out[-2000:])
 
 
 def sextant_perf(res, bin_dir, work):
@@ -150,6 +171,7 @@ def main():
     res = Results()
     e2e(res, build, b.work)
     fraction(res, build)
+    e2e_geo(res, build)
     sextant_perf(res, bin_dir, b.work)
     plot(res, b.work)
     compare_all(res, build)

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Checks the answers a dataplane sent (pcap files written by the pcap PMD's tx_pcap) against
+what make_query_pcap.py --expect says a right answer holds: every query answered exactly once
+(matched by client address, port and DNS id), with the expected rcode and exactly the expected
+A/AAAA addresses; with --ecs (every query carried an EDNS Client Subnet option), an ECS option
+in every answer as well.
+
+Exit 0 when every answer is right, 1 (with the first problems listed) otherwise. Standard
+library only.
+
+  perf/check_answers.py --expect expected.txt [--copies 2] answers0.pcap [answers1.pcap ...]
+"""
+import argparse
+import ipaddress
+import struct
+import sys
+
+
+def pcap_frames(path):
+    """The frames of a libpcap file (either byte order, micro- or nanosecond timestamps)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        raise ValueError(f"{path}: {len(data)} bytes, not a pcap file")
+    for endian in "<>":
+        if struct.unpack_from(endian + "I", data)[0] in (0xA1B2C3D4, 0xA1B23C4D):
+            break
+    else:
+        raise ValueError(f"{path}: not a pcap file (magic {data[:4].hex()})")
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from(endian + "IIII", data, off)[2]
+        yield data[off + 16:off + 16 + incl]
+        off += 16 + incl
+
+
+def skip_name(msg, off):
+    while True:
+        n = msg[off]
+        if n >= 0xC0:
+            return off + 2
+        if n == 0:
+            return off + 1
+        off += 1 + n
+
+
+def parse_answer(frame):
+    """(client, port, id, rcode, sorted addresses, ECS (family, source, address) or None) of an
+    IPv4/UDP DNS answer frame, or None for anything else."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    client = str(ipaddress.IPv4Address(frame[30:34]))
+    udp = 14 + ihl
+    port = struct.unpack_from("!H", frame, udp + 2)[0]
+    msg = frame[udp + 8:]
+    qid, flags, qd, an, ns, ar = struct.unpack_from("!HHHHHH", msg)
+    off = 12
+    for _ in range(qd):
+        off = skip_name(msg, off) + 4
+    addrs, ecs = [], None
+    for i in range(an + ns + ar):
+        off = skip_name(msg, off)
+        rtype, _, _, rdlen = struct.unpack_from("!HHIH", msg, off)
+        rdata = msg[off + 10:off + 10 + rdlen]
+        off += 10 + rdlen
+        if i < an and rtype in (1, 28):
+            addrs.append(str(ipaddress.ip_address(rdata)))
+        elif rtype == 41:
+            o = 0
+            while o + 4 <= len(rdata):
+                code, olen = struct.unpack_from("!HH", rdata, o)
+                if code == 8:
+                    fam, src = struct.unpack_from("!HB", rdata, o + 4)
+                    ecs = (fam, src, rdata[o + 8:o + 4 + olen])
+                o += 4 + olen
+    return client, port, qid, flags & 0x0F, sorted(addrs), ecs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--expect", required=True, help="make_query_pcap.py --expect output")
+    ap.add_argument("--copies", type=int, default=1,
+                    help="each query was sent this many times (one rx_pcap per queue)")
+    ap.add_argument("--ecs", action="store_true",
+                    help="every query carried an ECS option: every answer must carry one")
+    ap.add_argument("answers", nargs="+", help="tx_pcap files")
+    args = ap.parse_args()
+
+    want = {}
+    with open(args.expect) as f:
+        for line in f:
+            client, port, qid, rcode, addrs = line.split()
+            want.setdefault((client, int(port), int(qid)), []).extend(
+                [(int(rcode), sorted(addrs.split(",")) if addrs != "-" else [])] * args.copies)
+    expected = sum(len(v) for v in want.values())
+    problems, answered, other = [], 0, 0
+    try:
+        for path in args.answers:
+            for frame in pcap_frames(path):
+                a = parse_answer(frame)
+                if a is None:
+                    other += 1
+                    continue
+                answered += 1
+                client, port, qid, rcode, addrs, ecs = a
+                options = want.get((client, port, qid))
+                if not options:
+                    problems.append(f"{client}:{port} id {qid}: an answer nobody asked for "
+                                    "(or a second one)")
+                elif (rcode, addrs) in options:
+                    options.remove((rcode, addrs))
+                    if args.ecs and ecs is None:
+                        problems.append(f"{client}:{port} id {qid}: no ECS option in the answer")
+                else:
+                    problems.append(f"{client}:{port} id {qid}: rcode {rcode} {addrs}, want "
+                                    + " or ".join(f"rcode {r} {w}" for r, w in options))
+                    options.pop(0)
+    except (OSError, ValueError, IndexError, struct.error) as e:
+        sys.exit(f"check_answers: {e}")
+    unanswered = sum(len(v) for v in want.values())
+    if unanswered:
+        problems.append(f"{unanswered} of {expected} queries not answered")
+    print(f"check_answers: {answered} answers to {expected} queries, {other} other frames, "
+          f"{len(problems)} problems")
+    for p in problems[:10]:
+        print("  " + p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
