@@ -129,24 +129,31 @@ absl::StatusOr<std::unique_ptr<ControlBlockMapping>> ControlBlockMapping::Open(
 
 ControlBlockMapping::~ControlBlockMapping() { munmap(block_, sizeof(ControlBlock)); }
 
+// The workers write these counters while we read them (CounterAdd): every read is a
+// CounterLoad, so a 64-bit value is never torn and ThreadSanitizer sees an atomic read.
 LcoreCounters SumLcores(const ControlBlock& b, int* active) {
   LcoreCounters total{};
   int n = 0;
   for (uint32_t i = 0; i < kMaxLcores; ++i) {
     const LcoreCounters& c = b.lcores[i];
-    if (c.rx_packets == 0 && c.queries == 0 && c.tx_packets == 0) continue;
+    if (CounterLoad(c.rx_packets) == 0 && CounterLoad(c.queries) == 0 &&
+        CounterLoad(c.tx_packets) == 0) {
+      continue;
+    }
     ++n;
-    total.rx_packets += c.rx_packets;
-    total.tx_packets += c.tx_packets;
-    total.queries += c.queries;
-    total.exception_packets += c.exception_packets;
-    total.truncated += c.truncated;
-    total.dnstap_sampled += c.dnstap_sampled;
-    total.dnstap_dropped += c.dnstap_dropped;
-    total.rrl_limited += c.rrl_limited;
-    total.rrl_slipped += c.rrl_slipped;
-    for (int k = 0; k < 16; ++k) total.rcode[k] += c.rcode[k];
-    for (int k = 0; k < static_cast<int>(kDropReasonCount); ++k) total.dropped[k] += c.dropped[k];
+    total.rx_packets += CounterLoad(c.rx_packets);
+    total.tx_packets += CounterLoad(c.tx_packets);
+    total.queries += CounterLoad(c.queries);
+    total.exception_packets += CounterLoad(c.exception_packets);
+    total.truncated += CounterLoad(c.truncated);
+    total.dnstap_sampled += CounterLoad(c.dnstap_sampled);
+    total.dnstap_dropped += CounterLoad(c.dnstap_dropped);
+    total.rrl_limited += CounterLoad(c.rrl_limited);
+    total.rrl_slipped += CounterLoad(c.rrl_slipped);
+    for (int k = 0; k < 16; ++k) total.rcode[k] += CounterLoad(c.rcode[k]);
+    for (int k = 0; k < static_cast<int>(kDropReasonCount); ++k) {
+      total.dropped[k] += CounterLoad(c.dropped[k]);
+    }
   }
   if (active != nullptr) *active = n;
   return total;
@@ -156,10 +163,10 @@ void SumAnswers(const ControlBlock& b, LcoreAnswers* out) {
   *out = LcoreAnswers{};
   for (uint32_t i = 0; i < kMaxLcores; ++i) {
     const LcoreCounters& c = b.lcores[i];
-    if (c.rx_packets == 0 && c.queries == 0) continue;  // never served: nothing counted
+    if (CounterLoad(c.rx_packets) == 0 && CounterLoad(c.queries) == 0) continue;  // never served
     const LcoreAnswers& a = b.answers[i];
-    for (uint32_t k = 0; k < kQtypeSlots; ++k) out->qtype[k] += a.qtype[k];
-    for (uint32_t k = 0; k < kMaxSiteSlots; ++k) out->site[k] += a.site[k];
+    for (uint32_t k = 0; k < kQtypeSlots; ++k) out->qtype[k] += CounterLoad(a.qtype[k]);
+    for (uint32_t k = 0; k < kMaxSiteSlots; ++k) out->site[k] += CounterLoad(a.site[k]);
   }
 }
 

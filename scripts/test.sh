@@ -4,7 +4,8 @@
 #  1. clang-tidy over the libraries (.clang-tidy: bugprone, performance, override, naming; the
 #     control plane's functions at most 80 lines),
 #  2. the unit tests again under AddressSanitizer + UBSan (snapshot publishing under load among them),
-#     and the threaded ones under ThreadSanitizer,
+#     and the threaded ones under ThreadSanitizer, then the daemons themselves under it through a
+#     few integration tests (label integration-tsan),
 #  3. the libFuzzer targets for a bounded time: the engine, and every parser of outside bytes
 #     (config and map files, whole Ethernet frames, snapshots, zone files, MaxMind DBs, the
 #     state file),
@@ -44,6 +45,21 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_TS
 ninja -C build-tsan -j"$jobs" threaded_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build-tsan -L threads --output-on-failure -j"$jobs"
+
+echo "== the daemons under ThreadSanitizer (label integration-tsan)"
+# sextant-control, both dataplane modes, sextantctl and the exporter built with TSan, driven by
+# tests/CMakeLists.txt's integration-tsan tests. A daemon's report goes to a log file (a test may
+# not notice a race it did not fail on): any report fails the run.
+ninja -C build-tsan -j"$jobs" sextant-control sextant-dataplane sextantctl sextant-exporter
+tsan_logs=$(pwd)/build-tsan/tsan-logs
+rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
+TSAN_OPTIONS="second_deadlock_stack=1 log_path=$tsan_logs/report" \
+  ctest --test-dir build-tsan -L integration-tsan --output-on-failure
+if compgen -G "$tsan_logs/report*" >/dev/null; then
+  cat "$tsan_logs"/report*
+  echo "ThreadSanitizer reported the races above in the daemons"
+  exit 1
+fi
 
 echo "== libFuzzer: engine for ${FUZZ_SECONDS}s"
 JOBS="$jobs" bash tests/fuzz/run_fuzz.sh "$FUZZ_SECONDS"
