@@ -9,7 +9,10 @@
 #   sextant-dataplane   -> runs for WARMUP + SECONDS + a little, then SIGINT
 #   control_block_counters.py samples the per-lcore counters in /dev/shm/<instance>.ctl twice,
 #                          SECONDS apart: queries per second per worker lcore.
-# The counters printed at shutdown ("stopped: rx N, tx N, queries N") are shown as well.
+# The counters printed at shutdown ("stopped: rx N, tx N, queries N") are shown as well, and lines
+# for perf/large_zone.sh: "control: compile ..." (wall time and peak RSS of sextant-control --once,
+# which loads, compiles and publishes the snapshot; /usr/bin/time), "snapshot: N bytes" and
+# "dataplane: VmRSS ..." (/proc/PID/status while serving).
 #
 # What this measures per packet: the pcap PMD's receive (mbuf allocation and a copy of the frame
 # from its in-memory ring), ProcessFrame, and the null PMD's transmit (mbuf free). No NIC, no
@@ -24,6 +27,10 @@
 #              one RX queue per rx_pcap file, so the dataplane runs one worker per queue; with
 #              QUEUES=2 (and e.g. LCORES='0@0,1@0,2@1': the main lcore sleeps) two rx_pcap
 #              files are given, one per worker.
+#   HOSTS      hosts in the generated zone (default 1000; make_query_pcap.py --hosts): each has an
+#              A and an AAAA, the queries pick hosts uniformly. For a large zone (perf/large_zone.sh)
+#              give FRAMES about as large, so that the queries spread over the names.
+#   MEM        EAL -m in MiB (default 1024 plus 3 KiB per mbuf: FRAMES and 8192 more)
 #   KEEP=1     keep the work directory (config, zone, pcap, logs)
 #   GEO=1      geo answers with ECS: every query asks A geo.perf.test. with an EDNS Client Subnet
 #              option, the clients taken in turn from the networks of the City test database
@@ -49,6 +56,7 @@ lcores=${LCORES:-0-1}
 queues=${QUEUES:-1}
 geo=${GEO:-0}
 check=${CHECK:-$([[ $geo == 0 ]] && echo 0 || echo 1)}
+hosts=${HOSTS:-1000}
 instance=sxperf-e2e-$$
 work=$(mktemp -d /tmp/sxperf_e2e.XXXXXX)
 dp_pid=
@@ -94,7 +102,7 @@ case $geo in
   *) echo "GEO must be 0, 1 or city" >&2; exit 1 ;;
 esac
 [[ ${GEO_WRONG:-0} == 1 ]] && pcap_args+=(--geo-wrong)
-python3 "$repo/perf/make_query_pcap.py" --count "$frames" --mix "$mix" \
+python3 "$repo/perf/make_query_pcap.py" --count "$frames" --mix "$mix" --hosts "$hosts" \
   --out "$work/queries.pcap" --zone "$work/perf.test.zone" "${pcap_args[@]}"
 rx_args="rx_pcap=$work/queries.pcap"
 for ((q = 1; q < queues; q++)); do
@@ -105,6 +113,9 @@ done
 # The pcap PMD keeps every frame of the file in an mbuf of the port's pool (infinite_rx), on top
 # of the descriptors and per-lcore caches: size the pool for that.
 mbufs=$(( (queues * frames + 8192) | 1 ))
+# Each mbuf takes about 2.4 KiB of EAL memory (RTE_MBUF_DEFAULT_BUF_SIZE plus headers); the pool
+# needs it in one piece, so leave room: 3 KiB each, plus 1 GiB for the rest.
+mem=${MEM:-$(( mbufs * 3 / 1024 + 1024 ))}
 cat >"$work/config.yaml" <<EOF
 instance: $instance
 zones:
@@ -124,7 +135,17 @@ source "$repo/perf/rate_limit_off.sh"
 rate_limit_off "$build_dir/bin/sextant-control" >>"$work/config.yaml"
 if [[ $geo != 0 ]]; then cat "$work/geo.yaml" >>"$work/config.yaml"; fi
 
-"$build_dir/bin/sextant-control" --once --config "$work/config.yaml"
+/usr/bin/time -v -o "$work/control.time" \
+  "$build_dir/bin/sextant-control" --once --config "$work/config.yaml"
+awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0
+                                          for (i = 1; i <= n; ++i) s = s * 60 + t[i]; wall = s }
+            /Maximum resident set size/ { rss = $2 }
+            END { printf "control: compile and publish %.2f s, peak RSS %.1f MiB\n", wall,
+                  rss / 1024 }' "$work/control.time"
+# The published snapshot: /dev/shm/<instance>.snap.<generation>.
+for f in /dev/shm/"$instance".snap.*; do
+  if [[ -f $f ]]; then echo "snapshot: $(stat -c %s "$f") bytes ($(basename "$f"))"; fi
+done
 
 # Waits for the dataplane's "serving generation" line in LOG (printed), or shows LOG and exits.
 wait_serving() {
@@ -139,7 +160,7 @@ wait_serving() {
   }
 }
 
-eal_mem=(--no-huge -m 1024)
+eal_mem=(--no-huge -m "$mem")
 if [[ ${HUGE:-0} == 1 ]]; then
   huge_before=$(cat /proc/sys/vm/nr_hugepages)
   ((huge_before >= 512)) || echo 512 >/proc/sys/vm/nr_hugepages
@@ -179,6 +200,11 @@ wait_serving "$work/dataplane.log"
 sleep "$warmup"
 python3 "$repo/perf/control_block_counters.py" --instance "$instance" --interval "$measure" \
   --pid "$dp_pid"
+# Resident memory while serving: RssShmem is the snapshot's pages touched (mapped from
+# /dev/shm), RssAnon mostly the EAL memory (mbufs) and the engine's section images.
+awk 'BEGIN { printf "dataplane:" }
+     /^(VmRSS|RssAnon|RssShmem):/ { printf "%s %s %.1f MiB", sep, $1, $2 / 1024; sep = "," }
+     END { print "" }' /proc/"$dp_pid"/status
 
 kill -INT "$dp_pid"
 wait "$dp_pid" || true

@@ -99,6 +99,18 @@ def a_records(i):
     return 2 if i % 4 == 0 else 1
 
 
+def host_v4(i, net):
+    """Host i's address in 198.<net>.0.0/16: 198.<net>.1.1 up; past the 50,800th host the third
+    octet wraps (addresses repeat: a large zone's answers need not be unique)."""
+    return f"198.{net}.{1 + (i // 200) % 254}.{i % 200 + 1}"
+
+
+def host_v6(i):
+    """Host i's address in 2001:db8:1::/64 (i + 1 in the last one or two groups)."""
+    n = i + 1
+    return f"2001:db8:1::{n >> 16:x}:{n & 0xFFFF:x}" if n > 0xFFFF else f"2001:db8:1::{n:x}"
+
+
 def zone_text(origin, hosts):
     lines = [
         f"$ORIGIN {origin}",
@@ -111,10 +123,10 @@ def zone_text(origin, hosts):
     ]
     for i in range(hosts):
         h = host_name(i)
-        lines.append(f"{h} 300 IN A 198.18.{1 + i // 200}.{i % 200 + 1}")
+        lines.append(f"{h} 300 IN A {host_v4(i, 18)}")
         if a_records(i) == 2:
-            lines.append(f"{h} 300 IN A 198.19.{1 + i // 200}.{i % 200 + 1}")
-        lines.append(f"{h} 300 IN AAAA 2001:db8:1::{i + 1:x}")
+            lines.append(f"{h} 300 IN A {host_v4(i, 19)}")
+        lines.append(f"{h} 300 IN AAAA {host_v6(i)}")
     return "\n".join(lines) + "\n"
 
 

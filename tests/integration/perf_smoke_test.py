@@ -10,6 +10,9 @@ timings on a shared machine are not pass/fail.
      check fails the run.
      perf/e2e_fraction.sh the same way: testpmd's io forwarding on the same vdevs measured on
      both sides of it, and the worker's rate printed as a fraction of that reference.
+  1b. perf/large_zone.sh on 1,000 and 20,000 names, one second each: a row per size, every
+     figure there (compile time, peak control RSS, snapshot size, dataplane RSS, rates), the
+     larger zone's snapshot larger.
   2. sextant-perf for half a second: every answer right, none lost (exit 0); then with
      --corrupt-expected (the generator expects a wrong address for some names): "answer
      differs" and exit 3. perf/plot.sh draws a PNG from both outputs.
@@ -94,6 +97,24 @@ def e2e_geo(res, build):
               "wrong answers" in out and "stopped:" not in out, out[-2000:])
 
 
+def large_zone(res, build):
+    rc, out = run(["bash", str(PERF / "large_zone.sh")],
+                  {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
+                   "FRAMES": "4096", "SIZES": "1000 20000"})
+    res.check("large_zone.sh runs", rc == 0, out[-2000:])
+    # | names | compile s | control MiB | snapshot MiB | dataplane MiB | Mqps | Mq/cpu-s | ratio |
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[0].isdigit():
+            rows[cells[0]] = [float(c) for c in cells[1:]]
+    res.check("large_zone.sh: a row for 1000 and one for 20000 names, every figure positive",
+              set(rows) == {"1000", "20000"} and
+              all(v > 0 for r in rows.values() for v in r[1:]), out[-2000:])
+    res.check("large_zone.sh: the 20,000-name snapshot is the larger",
+              set(rows) == {"1000", "20000"} and rows["20000"][2] > rows["1000"][2], out[-2000:])
+
+
 def sextant_perf(res, bin_dir, work):
     cmd = [str(bin_dir / "sextant-perf"), "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
            "--", "--seconds", "0.5"]
@@ -172,6 +193,7 @@ def main():
     e2e(res, build, b.work)
     fraction(res, build)
     e2e_geo(res, build)
+    large_zone(res, build)
     sextant_perf(res, bin_dir, b.work)
     plot(res, b.work)
     compare_all(res, build)

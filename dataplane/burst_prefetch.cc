@@ -1,0 +1,110 @@
+#include "dataplane/burst_prefetch.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dataplane/engine/bytes.h"
+#include "dataplane/engine/snapshot_view.h"
+#include "maps/dns/frame.h"
+#include "maps/dns/wire.h"
+#include "maps/name_table.h"
+
+namespace sextant::dataplane {
+namespace {
+
+namespace fr = ::sextant::maps::frame;
+
+inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+// One query of the burst on its way through the stages.
+struct Slot {
+  uint64_t hash;
+  uint32_t node;
+  uint16_t qtype;
+  bool question;
+};
+
+}  // namespace
+
+bool FindFrameQuestion(const uint8_t* f, uint32_t len, FrameQuestion* q) {
+  size_t l3 = fr::kEthHeaderLen;
+  if (len < fr::kEthHeaderLen + fr::kVlanTagLen) return false;
+  uint16_t type = Get16(f + fr::kEthType);
+  if (type == fr::kEthTypeVlan) {
+    type = Get16(f + fr::kEthHeaderLen + fr::kVlanInnerType);
+    l3 += fr::kVlanTagLen;
+  }
+  size_t l4;
+  if (type == fr::kEthTypeIpv4) {
+    if (len < l3 + fr::kIpv4HeaderLen || f[l3 + fr::kIpv4Protocol] != fr::kIpProtoUdp) {
+      return false;
+    }
+    l4 = l3 + size_t{f[l3 + fr::kIpv4VersionIhl] & 0x0Fu} * 4;
+  } else if (type == fr::kEthTypeIpv6) {
+    if (len < l3 + fr::kIpv6HeaderLen || f[l3 + fr::kIpv6NextHeader] != fr::kIpProtoUdp) {
+      return false;
+    }
+    l4 = l3 + fr::kIpv6HeaderLen;
+  } else {
+    return false;
+  }
+  const size_t start = l4 + fr::kUdpHeaderLen + dns::kHeaderSize;
+  // Labels up to the root, within 255 octets, then QTYPE and QCLASS: all inside the frame.
+  size_t i = start;
+  while (i < len && f[i] != 0) {
+    if (f[i] > 63 || i - start > 254) return false;
+    i += 1 + f[i];
+  }
+  if (i + 5 > len || i + 1 - start > 255) return false;
+  q->name = f + start;
+  q->name_len = i + 1 - start;
+  q->qtype = Get16(f + i + 1);
+  return true;
+}
+
+void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uint32_t* lens,
+                   int n) {
+  const SnapshotView& v = engine.view();
+  if (v.buckets == nullptr || v.bucket_mask < kPrefetchMinBuckets - 1 || n > kMaxPrefetchBurst) {
+    return;
+  }
+  Slot s[kMaxPrefetchBurst];
+  // Stage 1: hash each question name as the engine will (lowered) and prefetch its home bucket.
+  uint8_t lowered[256];
+  for (int i = 0; i < n; ++i) {
+    FrameQuestion q;
+    s[i].question = FindFrameQuestion(frames[i], lens[i], &q);
+    if (!s[i].question) continue;
+    s[i].qtype = q.qtype;
+    CopyLower(lowered, q.name, q.name_len);
+    s[i].hash = maps::NameHash(lowered, q.name_len);
+    __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
+  }
+  // Stage 2: the node the bucket points to.
+  for (int i = 0; i < n; ++i) {
+    s[i].node =
+        s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : maps::kNone;
+    if (s[i].node != maps::kNone) __builtin_prefetch(&v.nodes[s[i].node]);
+  }
+  // Stage 3: the node's name (compared by the lookup) and its RRsets.
+  for (int i = 0; i < n; ++i) {
+    if (s[i].node == maps::kNone) continue;
+    const maps::Node& node = v.nodes[s[i].node];
+    __builtin_prefetch(v.names + node.name_offset);
+    __builtin_prefetch(&v.rrsets[node.rrset_first]);
+  }
+  // Stage 4: the rdata of the RRset the question asks for.
+  for (int i = 0; i < n; ++i) {
+    if (s[i].node == maps::kNone) continue;
+    const maps::Node& node = v.nodes[s[i].node];
+    const maps::RRset* rs = &v.rrsets[node.rrset_first];
+    for (uint16_t k = 0; k < node.rrset_count; ++k) {
+      if (rs[k].type == s[i].qtype) {
+        __builtin_prefetch(v.rdata + rs[k].rdata_offset);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace sextant::dataplane
