@@ -62,6 +62,7 @@ ControlDaemon::~ControlDaemon() {
   fleet_.reset();  // leaves the fleet (revokes the lease) before the checks stop
   if (checker_) checker_->Stop();
   SaveState();
+  if (state_writer_) state_writer_->Stop();  // the last state reaches the disk before we exit
   for (int fd : {epoll_fd_, signal_fd_, debounce_fd_, tick_fd_, bundle_fd_}) {
     if (fd >= 0) close(fd);
   }
@@ -160,6 +161,12 @@ absl::Status ControlDaemon::Init() {
 
 absl::Status ControlDaemon::OpenStateFile() {
   SX_RETURN_IF_ERROR(CheckStateFile(config_.control.state_file));
+  SX_ASSIGN_OR_RETURN(
+      state_writer_, StateWriter::Create([path = config_.control.state_file](const std::string& t) {
+        absl::Status s = HealthTable::WriteStateFile(path, t);
+        if (!s.ok()) Log(LogLevel::kError, std::string(s.message()));
+        return s;
+      }));
   table_ = std::make_unique<HealthTable>(publisher_->block()->health);
   if (absl::Status s = table_->LoadFile(config_.control.state_file, NowUnixMs()); !s.ok()) {
     // A damaged state file must not keep the service from starting: overrides are lost, which
@@ -206,7 +213,7 @@ absl::Status ControlDaemon::SetUpEventLoop() {
     return absl::InternalError(absl::StrCat("event loop set-up: ", ErrnoText(errno)));
   }
   for (int fd : {signal_fd_, debounce_fd_, tick_fd_, bundle_fd_, socket_->fd(), watcher_->fd(),
-                 worker_->fd()}) {
+                 worker_->fd(), state_writer_->fd()}) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -582,19 +589,37 @@ void ControlDaemon::RefreshResults() {
   }
 }
 
-void ControlDaemon::SaveState() {
-  // Serialise under the lock, write (and fsync) outside it: the checker thread's verdicts must
-  // never wait for the disk.
+uint64_t ControlDaemon::SaveState() {
+  // Serialise under the lock; the writer's thread writes and fsyncs: neither the checker
+  // thread's verdicts nor the loop wait for the disk.
+  if (!state_writer_) return 0;
   std::string text;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!state_dirty_ || !table_) return;
+    if (!state_dirty_ || !table_) return state_writer_->submitted();
     state_dirty_ = false;
     text = table_->Serialize();
   }
-  if (absl::Status s = HealthTable::WriteStateFile(config_.control.state_file, text); !s.ok()) {
-    Log(LogLevel::kError, std::string(s.message()));
-  }
+  return state_writer_->Submit(std::move(text));
+}
+
+std::optional<absl::StatusOr<std::string>> ControlDaemon::ReplyWhenSaved(
+    absl::StatusOr<std::string> reply, int conn) {
+  if (!reply.ok()) return reply;
+  // An operator's decision is on disk before we say OK. The loop does not wait for the write:
+  // the connection is answered when the writer reports it (or a newer state) written.
+  state_writer_->WhenWritten(SaveState(), [conn, text = std::move(*reply)](const absl::Status& s) {
+    if (s.ok()) {
+      ControlSocketServer::Answer(conn, text);
+    } else {
+      ControlSocketServer::Answer(
+          conn, absl::InternalError(absl::StrCat(
+                    "the change is in force but the state file could not be written (a "
+                    "restart of sextant-control would undo it): ",
+                    s.message())));
+    }
+  });
+  return std::nullopt;
 }
 
 namespace {
@@ -746,9 +771,9 @@ std::optional<absl::StatusOr<std::string>> ControlDaemon::Handle(const std::stri
       RequestReload("sextantctl reload", conn);
       return std::nullopt;
     case CommandKind::kForce:
-      return Force(c->target);
+      return ReplyWhenSaved(Force(c->target), conn);
     case CommandKind::kRelease:
-      return Release(c->target);
+      return ReplyWhenSaved(Release(c->target), conn);
     case CommandKind::kFleetHealth:
     case CommandKind::kFleetStatus:
       return FleetRequest(*c);
@@ -780,7 +805,6 @@ absl::StatusOr<std::string> ControlDaemon::Force(const OverrideRequest& r) {
     state_dirty_ = true;
     reply = ForceReply(*table_, r);
   }
-  SaveState();  // an operator's decision is on disk before we say OK
   Log(LogLevel::kNotice,
       absl::StrCat("override: ", r.datacenter ? "datacenter " : "target ", r.name, " forced ",
                    ForcedStateName(r.state),
@@ -798,7 +822,6 @@ absl::StatusOr<std::string> ControlDaemon::Release(const OverrideRequest& r) {
     state_dirty_ = true;
     reply = ReleaseReply(*table_, r);
   }
-  SaveState();
   Log(LogLevel::kNotice,
       absl::StrCat("override released: ", r.datacenter ? "datacenter " : "target ", r.name));
   return reply;
@@ -883,6 +906,8 @@ int ControlDaemon::Run() {
         socket_->Serve([this](const std::string& line, int conn) { return Handle(line, conn); });
       } else if (fd == worker_->fd()) {
         OnReloadDone();
+      } else if (fd == state_writer_->fd()) {
+        state_writer_->OnWritten();
       }
     }
   }
