@@ -85,6 +85,36 @@ void RateLimited(std::string* o, const maps::ControlBlock& b) {
   *o += slipped;
 }
 
+// DNS Cookies (RFC 7873) and the TCP limits (kernel listener and DPDK exception path), summed
+// over the serving threads.
+void CookiesAndTcp(std::string* o, const maps::ControlBlock& b, const maps::LcoreCounters& t) {
+  const maps::LcoreCookies c = maps::SumCookies(b);
+  Family(o, "sextant_cookie_queries_total", "counter",
+         "Queries that carried a well-formed DNS COOKIE option (RFC 7873).");
+  absl::StrAppend(o, "sextant_cookie_queries_total ", c.seen, "\n");
+  Family(o, "sextant_cookie_valid_total", "counter",
+         "Queries whose server cookie validated (such clients are exempt from rate limiting).");
+  absl::StrAppend(o, "sextant_cookie_valid_total ", c.valid, "\n");
+  Family(o, "sextant_cookie_badcookie_total", "counter",
+         "Queries answered BADCOOKIE (cookies.require and no valid server cookie).");
+  absl::StrAppend(o, "sextant_cookie_badcookie_total ", c.badcookie, "\n");
+  Family(o, "sextant_tcp_refused_total", "counter",
+         "TCP connections refused by a limit: over max_connections_per_client, or at a "
+         "max_connections lowered below the connections open.");
+  absl::StrAppend(o, "sextant_tcp_refused_total{reason=\"per_client\"} ", t.tcp_refused_per_client,
+                  "\n");
+  absl::StrAppend(o, "sextant_tcp_refused_total{reason=\"connection_limit\"} ", t.tcp_refused_full,
+                  "\n");
+  Family(o, "sextant_tcp_closed_total", "counter",
+         "TCP connections closed by a limit: the one stalled longest, for a newcomer at "
+         "max_connections (evicted); idle_timeout; query_timeout; after max_queries.");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"evicted\"} ", t.tcp_closed_evicted, "\n");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"idle_timeout\"} ", t.tcp_closed_idle, "\n");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"query_timeout\"} ", t.tcp_closed_slow,
+                  "\n");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"max_queries\"} ", t.tcp_closed_spent, "\n");
+}
+
 // Geo and latency answers by the site they came from: slot 1 + member index (kMaxSiteSlots),
 // labelled with the resource's and the datacenter's names from the active snapshot.
 void GeoAnswers(std::string* o, const maps::LcoreAnswers& a, const maps::SnapshotReader& s) {
@@ -273,6 +303,7 @@ std::string DataplaneMetricsText(const maps::ControlBlock& block,
   Lcores(&o, block);
   Totals(&o, total, lcores);
   RateLimited(&o, block);
+  CookiesAndTcp(&o, block, total);
   Answers(&o, block, snap);
   Ports(&o, block);
   return o;
