@@ -136,6 +136,13 @@ LcoreCounters SumLcores(const ControlBlock& b, int* active) {
   int n = 0;
   for (uint32_t i = 0; i < kMaxLcores; ++i) {
     const LcoreCounters& c = b.lcores[i];
+    // A TCP thread may have refused connections before it answered anything.
+    total.tcp_refused_per_client += CounterLoad(c.tcp_refused_per_client);
+    total.tcp_refused_full += CounterLoad(c.tcp_refused_full);
+    total.tcp_closed_evicted += CounterLoad(c.tcp_closed_evicted);
+    total.tcp_closed_idle += CounterLoad(c.tcp_closed_idle);
+    total.tcp_closed_slow += CounterLoad(c.tcp_closed_slow);
+    total.tcp_closed_spent += CounterLoad(c.tcp_closed_spent);
     if (CounterLoad(c.rx_packets) == 0 && CounterLoad(c.queries) == 0 &&
         CounterLoad(c.tx_packets) == 0) {
       continue;
@@ -156,6 +163,16 @@ LcoreCounters SumLcores(const ControlBlock& b, int* active) {
     }
   }
   if (active != nullptr) *active = n;
+  return total;
+}
+
+LcoreCookies SumCookies(const ControlBlock& b) {
+  LcoreCookies total{};
+  for (const LcoreCookies& c : b.cookies) {
+    total.seen += CounterLoad(c.seen);
+    total.valid += CounterLoad(c.valid);
+    total.badcookie += CounterLoad(c.badcookie);
+  }
   return total;
 }
 

@@ -90,7 +90,19 @@ struct alignas(64) LcoreCounters {
   // same ABI.
   uint64_t rrl_limited;
   uint64_t rrl_slipped;
+  // TCP limits (dataplane/kernel/tcp_server.cc: the kernel listener and the DPDK exception path),
+  // counted by the TCP thread in its slot: connections refused over the per-client limit and at a
+  // connection limit lowered below those open; connections closed to make room for a newcomer
+  // (the one stalled longest), by the idle timeout, by the query timeout, and after their last
+  // allowed query. Were alignment padding (zero) before: same layout, same ABI.
+  uint64_t tcp_refused_per_client;
+  uint64_t tcp_refused_full;
+  uint64_t tcp_closed_evicted;
+  uint64_t tcp_closed_idle;
+  uint64_t tcp_closed_slow;
+  uint64_t tcp_closed_spent;
 };
+static_assert(sizeof(LcoreCounters) == 320);  // perf/control_block_counters.py, lab.py
 
 struct ControlBlockHeader {
   uint64_t magic;
@@ -298,6 +310,8 @@ inline void CountAnswerSite(LcoreAnswers& a, uint16_t qtype, uint32_t site) {
 // The lcores' counters summed (read while they run, so each field is as of some moment of the
 // read); *active, when given, counts the lcores that have counted anything.
 LcoreCounters SumLcores(const ControlBlock& b, int* active = nullptr);
+// The serving threads' DNS Cookie counters summed, read like SumLcores's.
+LcoreCookies SumCookies(const ControlBlock& b);
 // The lcores' answers by qtype and site, summed.
 void SumAnswers(const ControlBlock& b, LcoreAnswers* out);
 

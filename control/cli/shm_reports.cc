@@ -20,8 +20,10 @@ namespace sextant::control {
 namespace {
 
 // The summed counters `stats` reports, by the names its JSON uses, in its order.
-std::vector<std::pair<const char*, uint64_t>> Totals(const maps::LcoreCounters& t, uint64_t gen) {
-  return {{"generation", gen},
+std::vector<std::pair<const char*, uint64_t>> Totals(const maps::ControlBlock& b) {
+  const maps::LcoreCounters t = maps::SumLcores(b);
+  const maps::LcoreCookies c = maps::SumCookies(b);
+  return {{"generation", b.hdr.active_generation.load()},
           {"rx", t.rx_packets},
           {"tx", t.tx_packets},
           {"queries", t.queries},
@@ -37,7 +39,16 @@ std::vector<std::pair<const char*, uint64_t>> Totals(const maps::LcoreCounters& 
           {"dropped_no_snapshot", t.dropped[maps::kDropNoSnapshot]},
           {"dropped_tx_full", t.dropped[maps::kDropTxFull]},
           {"rrl_limited", t.rrl_limited},
-          {"rrl_slipped", t.rrl_slipped}};
+          {"rrl_slipped", t.rrl_slipped},
+          {"cookie_seen", c.seen},
+          {"cookie_valid", c.valid},
+          {"cookie_badcookie", c.badcookie},
+          {"tcp_refused_per_client", t.tcp_refused_per_client},
+          {"tcp_refused_full", t.tcp_refused_full},
+          {"tcp_closed_evicted", t.tcp_closed_evicted},
+          {"tcp_closed_idle", t.tcp_closed_idle},
+          {"tcp_closed_query_timeout", t.tcp_closed_slow},
+          {"tcp_closed_max_queries", t.tcp_closed_spent}};
 }
 
 const char* WordState(uint32_t w) {
@@ -95,7 +106,7 @@ absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) 
                          {"rrl_limited", limited},
                          {"rrl_slipped", slipped}});
   }
-  const auto totals = Totals(maps::SumLcores(*b), b->hdr.active_generation.load());
+  const auto totals = Totals(*b);
   if (json) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [name, value] : totals) out[name] = value;
@@ -111,7 +122,12 @@ absl::StatusOr<std::string> StatsReport(const std::string& instance, bool json) 
       v["dropped_malformed"], ", not ours ", v["dropped_not_ours"], ", no snapshot ",
       v["dropped_no_snapshot"], ", tx full ", v["dropped_tx_full"], "\nrate-limited ",
       v["rrl_limited"], " (slipped ", v["rrl_slipped"], ", dropped ",
-      v["rrl_limited"] - std::min(v["rrl_limited"], v["rrl_slipped"]), ")\n", lines);
+      v["rrl_limited"] - std::min(v["rrl_limited"], v["rrl_slipped"]), ")\ncookies ",
+      v["cookie_seen"], " (valid ", v["cookie_valid"], ", BADCOOKIE ", v["cookie_badcookie"],
+      ")\ntcp limits: refused ", v["tcp_refused_per_client"], " per client, ",
+      v["tcp_refused_full"], " at the connection limit; closed ", v["tcp_closed_evicted"],
+      " evicted, ", v["tcp_closed_idle"], " idle, ", v["tcp_closed_query_timeout"],
+      " query timeout, ", v["tcp_closed_max_queries"], " max queries\n", lines);
 }
 
 absl::StatusOr<std::string> HealthReport(const std::string& instance, bool json) {
@@ -143,8 +159,8 @@ struct CounterSample {
 CounterSample Sample(const maps::ControlBlock& b) {
   CounterSample s;
   s.at = std::chrono::steady_clock::now();
-  s.generation = b.hdr.active_generation.load();
-  s.totals = Totals(maps::SumLcores(b), s.generation);
+  s.totals = Totals(b);
+  s.generation = s.totals.front().second;
   s.totals.erase(s.totals.begin());
   for (uint32_t i = 0; i < maps::kMaxLcores; ++i) {
     if (b.lcores[i].rx_packets != 0 || b.lcores[i].queries != 0) {
@@ -200,7 +216,12 @@ std::string WatchText(const nlohmann::json& j) {
                   f("exception"), "\ndrops/s     malformed ", f("dropped_malformed"), "  not ours ",
                   f("dropped_not_ours"), "  no snapshot ", f("dropped_no_snapshot"), "  tx full ",
                   f("dropped_tx_full"), "\nrate limit/s limited ", f("rrl_limited"), "  slipped ",
-                  f("rrl_slipped"), "\n");
+                  f("rrl_slipped"), "\ncookies/s   seen ", f("cookie_seen"), "  valid ",
+                  f("cookie_valid"), "  BADCOOKIE ", f("cookie_badcookie"),
+                  "\ntcp limits/s refused ", f("tcp_refused_per_client"), " per client, ",
+                  f("tcp_refused_full"), " full  closed ", f("tcp_closed_evicted"), " evicted, ",
+                  f("tcp_closed_idle"), " idle, ", f("tcp_closed_query_timeout"),
+                  " query timeout, ", f("tcp_closed_max_queries"), " max queries\n");
   for (const nlohmann::json& l : j["lcores"]) {
     absl::StrAppendFormat(&out, "  lcore %-3d %.1f queries/s\n", l["lcore"].get<uint32_t>(),
                           l["queries"].get<double>());

@@ -2,7 +2,9 @@
 // checks, keeps the health words and the operator's overrides, and answers sextantctl on the
 // control socket. One thread runs the event loop (epoll over inotify, a signalfd, the control
 // socket and timers); the health checker runs on its own thread and reports verdicts through a
-// callback that stores the health word at once.
+// callback that stores the health word at once. The state file (last known health, overrides) is
+// written and fsynced on a writer thread (state_writer.h): a slow disk never stalls the loop, and
+// a force or release is answered once the writer reports it on disk.
 //
 // Reloads (a watched file changed, SIGHUP, or `sextantctl reload`) are debounced: the loop waits
 // until the files have been quiet for `control.reload_delay` (default 200 ms, at most 10 x that
@@ -34,6 +36,7 @@
 #include "control/daemon/publisher.h"
 #include "control/daemon/reload_job.h"
 #include "control/daemon/reload_worker.h"
+#include "control/daemon/state_writer.h"
 #include "control/fleet/bundle.h"
 #include "control/fleet/fleet_agent.h"
 #include "control/fleet/fleet_health.h"
@@ -86,6 +89,9 @@ class ControlDaemon {
   std::optional<absl::StatusOr<std::string>> Handle(const std::string& line, int conn);
   absl::StatusOr<std::string> Force(const OverrideRequest& r);
   absl::StatusOr<std::string> Release(const OverrideRequest& r);
+  // Holds an override's reply until the state file holds the override.
+  std::optional<absl::StatusOr<std::string>> ReplyWhenSaved(absl::StatusOr<std::string> reply,
+                                                            int conn);
   std::string StatusText(bool json);
   void ApplyTargets(const Config& config, const std::map<std::string, uint32_t>& words);
   static std::vector<TargetSpec> SpecsOf(const Config& config,
@@ -99,7 +105,9 @@ class ControlDaemon {
   void OnFleetView(const fleet::FleetView& view);
   absl::StatusOr<std::string> FleetRequest(const ControlCommand& c);
   void RefreshResults();
-  void SaveState();
+  // Hands the table to the state writer when it changed; returns the sequence number of the last
+  // text handed over (StateWriter::WhenWritten), 0 when there is no writer.
+  uint64_t SaveState();
   void ArmTimer(int fd, int64_t ms);
   void RotateCookieSecret(int64_t now_ms);
   std::string MetricsNow();
@@ -115,6 +123,9 @@ class ControlDaemon {
   std::mutex mu_;  // guards table_ and state_dirty_ (the checker thread reports into them)
   std::unique_ptr<HealthTable> table_;
   bool state_dirty_ = false;
+  // Writes (and fsyncs) the state file on its own thread, so that a slow disk never stalls the
+  // loop; the loop only serialises (state_writer.h).
+  std::unique_ptr<StateWriter> state_writer_;
   std::map<uint32_t, std::string> word_names_;  // checker ids are health word indices
   fleet::FleetHealth fleet_health_;             // the fleet's verdicts and overrides
   std::unique_ptr<fleet::FleetAgent> fleet_;    // none without a `fleet:` section

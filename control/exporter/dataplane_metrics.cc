@@ -33,36 +33,38 @@ absl::string_view SnapshotString(const maps::SnapshotReader& s, const maps::Stri
   return {reinterpret_cast<const char*>(strings.data()) + r.offset, r.length};
 }
 
+// A family of one counter without labels.
+void Counter(std::string* o, const char* name, const char* help, uint64_t value) {
+  Family(o, name, "counter", help);
+  absl::StrAppend(o, name, " ", value, "\n");
+}
+
 void Totals(std::string* o, const maps::LcoreCounters& t, int lcores) {
   Family(o, "sextant_dataplane_lcores", "gauge", "Dataplane lcores that have counted anything.");
   absl::StrAppend(o, "sextant_dataplane_lcores ", lcores, "\n");
   Family(o, "sextant_packets_total", "counter", "Packets received and sent by the dataplane.");
   absl::StrAppend(o, "sextant_packets_total{direction=\"rx\"} ", t.rx_packets, "\n");
   absl::StrAppend(o, "sextant_packets_total{direction=\"tx\"} ", t.tx_packets, "\n");
-  Family(o, "sextant_queries_total", "counter", "DNS queries answered by the dataplane.");
-  absl::StrAppend(o, "sextant_queries_total ", t.queries, "\n");
+  Counter(o, "sextant_queries_total", "DNS queries answered by the dataplane.", t.queries);
   Family(o, "sextant_responses_total", "counter", "Responses by rcode.");
   for (int k = 0; k < 16; ++k) {
     if (t.rcode[k] == 0 && k != 0 && k != 2 && k != 3 && k != 5) continue;
     absl::StrAppend(o, "sextant_responses_total{rcode=\"", kRcodeNames[k], "\"} ", t.rcode[k],
                     "\n");
   }
-  Family(o, "sextant_truncated_total", "counter", "Responses sent with TC set.");
-  absl::StrAppend(o, "sextant_truncated_total ", t.truncated, "\n");
-  Family(o, "sextant_exception_packets_total", "counter",
-         "Packets handed to the kernel exception path (TCP, non-DNS).");
-  absl::StrAppend(o, "sextant_exception_packets_total ", t.exception_packets, "\n");
+  Counter(o, "sextant_truncated_total", "Responses sent with TC set.", t.truncated);
+  Counter(o, "sextant_exception_packets_total",
+          "Packets handed to the kernel exception path (TCP, non-DNS).", t.exception_packets);
   Family(o, "sextant_dropped_total", "counter", "Packets dropped by the dataplane, by reason.");
   for (int k = 0; k < 6; ++k) {
     absl::StrAppend(o, "sextant_dropped_total{reason=\"", kDropNames[k], "\"} ", t.dropped[k],
                     "\n");
   }
-  Family(o, "sextant_dnstap_sampled_total", "counter",
-         "Queries copied into the lcores' dnstap rings (dnstap: in the config).");
-  absl::StrAppend(o, "sextant_dnstap_sampled_total ", t.dnstap_sampled, "\n");
-  Family(o, "sextant_dnstap_dropped_total", "counter",
-         "Sampled queries not copied because the lcore's dnstap ring was full.");
-  absl::StrAppend(o, "sextant_dnstap_dropped_total ", t.dnstap_dropped, "\n");
+  Counter(o, "sextant_dnstap_sampled_total",
+          "Queries copied into the lcores' dnstap rings (dnstap: in the config).",
+          t.dnstap_sampled);
+  Counter(o, "sextant_dnstap_dropped_total",
+          "Sampled queries not copied because the lcore's dnstap ring was full.", t.dnstap_dropped);
 }
 
 // Response rate limiting per lcore (kernel mode: per UDP thread): RSS spreads a prefix over the
@@ -83,6 +85,34 @@ void RateLimited(std::string* o, const maps::ControlBlock& b) {
   Family(o, "sextant_rrl_slipped_total", "counter",
          "Rate-limited responses sent truncated (TC=1) instead of dropped: every slip-th.");
   *o += slipped;
+}
+
+// DNS Cookies (RFC 7873) and the TCP limits (kernel listener and DPDK exception path), summed
+// over the serving threads.
+void CookiesAndTcp(std::string* o, const maps::ControlBlock& b, const maps::LcoreCounters& t) {
+  const maps::LcoreCookies c = maps::SumCookies(b);
+  Counter(o, "sextant_cookie_queries_total",
+          "Queries that carried a well-formed DNS COOKIE option (RFC 7873).", c.seen);
+  Counter(o, "sextant_cookie_valid_total",
+          "Queries whose server cookie validated (such clients are exempt from rate limiting).",
+          c.valid);
+  Counter(o, "sextant_cookie_badcookie_total",
+          "Queries answered BADCOOKIE (cookies.require and no valid server cookie).", c.badcookie);
+  Family(o, "sextant_tcp_refused_total", "counter",
+         "TCP connections refused by a limit: over max_connections_per_client, or at a "
+         "max_connections lowered below the connections open.");
+  absl::StrAppend(o, "sextant_tcp_refused_total{reason=\"per_client\"} ", t.tcp_refused_per_client,
+                  "\n");
+  absl::StrAppend(o, "sextant_tcp_refused_total{reason=\"connection_limit\"} ", t.tcp_refused_full,
+                  "\n");
+  Family(o, "sextant_tcp_closed_total", "counter",
+         "TCP connections closed by a limit: the one stalled longest, for a newcomer at "
+         "max_connections (evicted); idle_timeout; query_timeout; after max_queries.");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"evicted\"} ", t.tcp_closed_evicted, "\n");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"idle_timeout\"} ", t.tcp_closed_idle, "\n");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"query_timeout\"} ", t.tcp_closed_slow,
+                  "\n");
+  absl::StrAppend(o, "sextant_tcp_closed_total{reason=\"max_queries\"} ", t.tcp_closed_spent, "\n");
 }
 
 // Geo and latency answers by the site they came from: slot 1 + member index (kMaxSiteSlots),
@@ -273,6 +303,7 @@ std::string DataplaneMetricsText(const maps::ControlBlock& block,
   Lcores(&o, block);
   Totals(&o, total, lcores);
   RateLimited(&o, block);
+  CookiesAndTcp(&o, block, total);
   Answers(&o, block, snap);
   Ports(&o, block);
   return o;

@@ -261,18 +261,18 @@ class TcpLoop {
     if (lim_.max_per_client != 0) {
       const auto it = per_client_.find(key);
       if (it != per_client_.end() && it->second >= lim_.max_per_client) {
-        ++stats_.refused_client;
+        Counted(stats_.refused_client, ctr_.tcp_refused_per_client);
         return false;
       }
     }
     if (active_ < lim_.max_connections) return true;
     const uint32_t victim = MostStalled();
     if (victim != kNoSlot) {
-      ++stats_.evicted;
+      Counted(stats_.evicted, ctr_.tcp_closed_evicted);
       Close(conns_[victim], victim);
       if (active_ < lim_.max_connections) return true;  // the limit may have been lowered
     }
-    ++stats_.refused_full;
+    Counted(stats_.refused_full, ctr_.tcp_refused_full);
     return false;
   }
 
@@ -417,7 +417,7 @@ class TcpLoop {
       if (lim_.max_queries != 0 && ++c.answered >= lim_.max_queries) {
         // Its last answer goes out, then the connection closes; anything pipelined after it is
         // dropped unanswered and the client asks again on a new connection (RFC 7766 6.2.4).
-        ++stats_.spent;
+        Counted(stats_.spent, ctr_.tcp_closed_spent);
         c.closing = true;
       }
     }
@@ -495,11 +495,11 @@ class TcpLoop {
       Conn& c = conns_[slot];
       if (!c.fd) continue;
       if (now - c.last_ms >= lim_.idle_timeout_ms) {
-        ++stats_.idle;
+        Counted(stats_.idle, ctr_.tcp_closed_idle);
         Close(c, slot);
       } else if (lim_.query_timeout_ms != 0 && PartialMessage(c) &&
                  now - c.msg_ms >= lim_.query_timeout_ms) {
-        ++stats_.slow;
+        Counted(stats_.slow, ctr_.tcp_closed_slow);
         Close(c, slot);
       }
     }
@@ -510,6 +510,13 @@ class TcpLoop {
   static bool PartialMessage(const Conn& c) {
     if (c.in_len == 0 || c.closing || c.eof) return false;
     return c.in_len < kLengthPrefix || c.in_len < kLengthPrefix + maps::dns::Get16(c.in.get());
+  }
+
+  // What a limit did: into the next log line, and into this thread's counters in the control
+  // block, which /metrics and `sextantctl stats` read (its one writer, so a plain add).
+  static void Counted(uint64_t& since_report, uint64_t& shared) {
+    ++since_report;
+    maps::CounterAdd(shared);
   }
 
   // One line for what the limits did since the last one, when they did anything.

@@ -29,8 +29,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
-from lab import (Results, free_port, integration_args, parse_metrics, remove_shm,  # noqa: E402
-                 run, scrape, start_exporter, start_listener, stop_processes, wait_for)
+from lab import (Results, free_port, integration_args, parse_metrics,  # noqa: E402
+                 promtool_metrics, remove_shm, run, scrape, start_exporter, start_listener,
+                 stop_processes, wait_for)
 
 REPO = HERE.parent.parent
 MAXMIND = HERE.parent / "data" / "maxmind"
@@ -92,12 +93,6 @@ class Env:
         self.port = port
         if not wait_for(lambda: proc.poll() is None and self.dig("www.met.test", "A"), 15, 0.1):
             raise RuntimeError("the dataplane never answered")
-
-
-def promtool_metrics(res, name, text):
-    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
-                       text=True, timeout=30)
-    res.check(f"promtool check metrics: {name}", r.returncode == 0, r.stdout + r.stderr)
 
 
 def families(text):

@@ -13,11 +13,18 @@ in an exempt prefix.
 - the counters: sextantctl stats --json (which validates against its schema) has rrl_limited =
   what was sent and not answered in full, rrl_slipped = the truncated responses received, and
   sextant-exporter's sextant_rrl_limited_total / sextant_rrl_slipped_total per thread sum to them;
+- the DNS Cookie and TCP-limit counters move and reach both: a query with a valid server cookie
+  (dig +cookie, then +cookie=what came back), five TCP connections from one address over a
+  per-client limit of four (one refused, four closed by the 1 s idle timeout) show in
+  sextantctl stats --json (cookie_*, tcp_*) and as sextant_cookie_*_total and
+  sextant_tcp_*_total in sextant-exporter, whose text passes `promtool check metrics`;
 - a reload with `enabled: false` stops the limiting without a restart.
 
 Prints 'N passed, M failed'."""
 import json
 import os
+import re
+import socket
 import sys
 import time
 from pathlib import Path
@@ -25,14 +32,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
 from lab import (Binaries, Results, integration_args, parse_metrics,  # noqa: E402
-                 publish_once, remove_shm, run, schema_errors, schema_validators, scrape,
-                 start_exporter, start_listener, stop_processes, wait_for)
+                 promtool_metrics, publish_once, remove_shm, run, schema_errors,
+                 schema_validators, scrape, start_exporter, start_listener, stop_processes,
+                 wait_for)
 from spoofed_flood import Group, flood  # noqa: E402
 
 INSTANCE = f"sxrrl{os.getpid()}"
 RATE = 40       # answers per second per /24, for the whole dataplane
 SECONDS = 5
 NAME = "www.rrl.test"
+TCP_PER_CLIENT = 4  # tcp.max_connections_per_client
 
 ZONE = """$ORIGIN rrl.test.
 $TTL 300
@@ -53,6 +62,7 @@ rate_limit:
   window: 1
   slip: 2
   exempt: [127.99.0.0/16]
+tcp: {{max_connections_per_client: {TCP_PER_CLIENT}, idle_timeout: 1s}}
 """
     path = work / "sextant.yaml"
     path.write_text(text)
@@ -106,10 +116,7 @@ def check_flood(res, port):
 
 
 def check_counters(res, b, port, groups, exporter_url, validator):
-    r = run([b.ctl_bin, "--instance", INSTANCE, "stats", "--json"], check=False)
-    stats = json.loads(r.stdout) if r.returncode == 0 else {}
-    res.check("sextantctl stats --json validates against stats.schema.json",
-              r.returncode == 0 and not schema_errors(validator, stats), r.stderr + r.stdout)
+    stats = stats_json(b, validator, res)
     sent = sum(g.sent for g in groups)
     answers = sum(g.answers for g in groups)
     tc = sum(g.truncated for g in groups)
@@ -139,6 +146,73 @@ def check_counters(res, b, port, groups, exporter_url, validator):
     return stats
 
 
+def stats_json(b, validator, res=None):
+    r = run([b.ctl_bin, "--instance", INSTANCE, "stats", "--json"], check=False)
+    stats = json.loads(r.stdout) if r.returncode == 0 else {}
+    if res is not None:
+        res.check("sextantctl stats --json validates against stats.schema.json",
+                  r.returncode == 0 and not schema_errors(validator, stats), r.stderr + r.stdout)
+    return stats
+
+
+def check_cookies_and_tcp(res, b, port, exporter_url, validator):
+    """Moves the DNS Cookie and TCP-limit counters by known amounts while nothing else runs."""
+    before = stats_json(b, validator)
+    dig_args = ["dig", "@127.0.0.1", "-p", str(port), "+tries=1", "+time=2", NAME, "A"]
+    m = re.search(r"; COOKIE: ([0-9a-f]+)", run(dig_args + ["+cookie"], check=False).stdout)
+    out = run(dig_args + [f"+cookie={m.group(1) if m else '00'}"], check=False).stdout
+    res.check("dig +cookie=VALUE: the server cookie that came back is good", "(good)" in out, out)
+    # One address over its limit: the fifth connection is refused, the other four, silent, are
+    # closed by the idle timeout.
+    conns = []
+    try:
+        for _ in range(TCP_PER_CLIENT + 1):
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=2,
+                                                  source_address=("127.40.0.1", 0)))
+
+        def moved(key):
+            return stats_json(b, validator).get(key, 0) - before.get(key, 0)
+        wait_for(lambda: moved("tcp_closed_idle") >= TCP_PER_CLIENT, timeout=10, step=0.2)
+    finally:
+        for c in conns:
+            c.close()
+    after = stats_json(b, validator, res)
+    delta = {k: after.get(k, -1) - before.get(k, 0)
+             for k in ("cookie_seen", "cookie_valid", "cookie_badcookie", "tcp_refused_per_client",
+                       "tcp_refused_full", "tcp_closed_evicted", "tcp_closed_idle",
+                       "tcp_closed_query_timeout", "tcp_closed_max_queries")}
+    res.check("stats: two queries with a cookie, one of them with a valid server cookie",
+              (delta["cookie_seen"], delta["cookie_valid"], delta["cookie_badcookie"]) ==
+              (2, 1, 0), json.dumps(delta))
+    res.check(f"stats: one TCP connection refused over the per-client limit, "
+              f"{TCP_PER_CLIENT} closed idle, nothing else",
+              delta["tcp_refused_per_client"] == 1 and
+              delta["tcp_closed_idle"] == TCP_PER_CLIENT and
+              delta["tcp_refused_full"] == delta["tcp_closed_evicted"] ==
+              delta["tcp_closed_query_timeout"] == delta["tcp_closed_max_queries"] == 0,
+              json.dumps(delta))
+    text = scrape(exporter_url)
+    promtool_metrics(res, "sextant-exporter", text)
+    m = parse_metrics(text)
+    pairs = {"sextant_cookie_queries_total": "cookie_seen",
+             "sextant_cookie_valid_total": "cookie_valid",
+             "sextant_cookie_badcookie_total": "cookie_badcookie",
+             'sextant_tcp_refused_total{reason="per_client"}': "tcp_refused_per_client",
+             'sextant_tcp_refused_total{reason="connection_limit"}': "tcp_refused_full",
+             'sextant_tcp_closed_total{reason="evicted"}': "tcp_closed_evicted",
+             'sextant_tcp_closed_total{reason="idle_timeout"}': "tcp_closed_idle",
+             'sextant_tcp_closed_total{reason="query_timeout"}': "tcp_closed_query_timeout",
+             'sextant_tcp_closed_total{reason="max_queries"}': "tcp_closed_max_queries"}
+    differ = {k: (m.get(k), after.get(v)) for k, v in pairs.items() if m.get(k) != after.get(v)}
+    res.check("exporter: sextant_cookie_*_total and sextant_tcp_*_total equal stats", not differ,
+              json.dumps(differ))
+    for family in ("sextant_cookie_queries_total", "sextant_cookie_valid_total",
+                   "sextant_cookie_badcookie_total", "sextant_tcp_refused_total",
+                   "sextant_tcp_closed_total"):
+        res.check(f"exporter: {family} has HELP and TYPE counter",
+                  f"# HELP {family} " in text and f"# TYPE {family} counter" in text)
+
+
 def main():
     args = integration_args()
     b = Binaries(args)
@@ -163,6 +237,7 @@ def main():
         ready_probe = Group("probe", [])
         ready_probe.sent = ready_probe.answers = 1
         check_counters(res, b, port, groups + [ready_probe], exporter_url, validator)
+        check_cookies_and_tcp(res, b, port, exporter_url, validator)
 
         # A reload turns limiting off; the same flood then goes through whole.
         publish_once(b.control, config(b.work, enabled=False), str(b.work))

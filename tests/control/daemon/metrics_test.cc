@@ -58,6 +58,16 @@ struct Fixture {
     block->lcores[3].rcode[5] = 1;
     block->lcores[3].truncated = 2;
     block->lcores[3].generation = 41;
+    maps::CountCookie(block->cookies[0], true, true, false);
+    maps::CountCookie(block->cookies[3], true, false, true);
+    maps::CountCookie(block->cookies[3], true, false, false);
+    // A TCP thread's slot (5) that refused and closed connections but answered nothing yet.
+    block->lcores[5].tcp_refused_per_client = 6;
+    block->lcores[5].tcp_refused_full = 1;
+    block->lcores[5].tcp_closed_evicted = 2;
+    block->lcores[5].tcp_closed_idle = 7;
+    block->lcores[5].tcp_closed_slow = 3;
+    block->lcores[5].tcp_closed_spent = 4;
     maps::CountAnswerSite(block->answers[0], 28, 0);   // AAAA
     maps::CountAnswerSite(block->answers[3], 28, 0);   // AAAA
     maps::CountAnswerSite(block->answers[3], 1, 0);    // A
@@ -189,6 +199,17 @@ TEST(Metrics, ExporterSumsTheDataplane) {
            "sextant_truncated_total 2\n",
            "sextant_dropped_total{reason=\"malformed\"} 1\n",
            "sextant_dnstap_sampled_total 0\n",
+           "sextant_cookie_queries_total 3\n",
+           "sextant_cookie_valid_total 1\n",
+           "sextant_cookie_badcookie_total 1\n",
+           "# TYPE sextant_cookie_queries_total counter\n",
+           "sextant_tcp_refused_total{reason=\"per_client\"} 6\n",
+           "sextant_tcp_refused_total{reason=\"connection_limit\"} 1\n",
+           "sextant_tcp_closed_total{reason=\"evicted\"} 2\n",
+           "sextant_tcp_closed_total{reason=\"idle_timeout\"} 7\n",
+           "sextant_tcp_closed_total{reason=\"query_timeout\"} 3\n",
+           "sextant_tcp_closed_total{reason=\"max_queries\"} 4\n",
+           "# HELP sextant_tcp_closed_total TCP connections closed by a limit",
            "sextant_control_heartbeat_timestamp_seconds 1700000000.500\n",
            "sextant_nic_link_up{port=\"net_af_packet0\"} 1\n",
            "sextant_nic_link_speed_bytes_per_second{port=\"net_af_packet0\"} 1250000000\n",

@@ -220,6 +220,14 @@ def parse_metrics(text):
     return out
 
 
+def promtool_metrics(res, name, text):
+    """Checks Prometheus text with `promtool check metrics` (Debian's prometheus package): names,
+    HELP and TYPE lines, counters ending in _total."""
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    res.check(f"promtool check metrics: {name}", r.returncode == 0, r.stdout + r.stderr)
+
+
 def scrape_metrics(url):
     """GET a Prometheus /metrics page: {'name{labels}': value}."""
     return parse_metrics(scrape(url))
