@@ -10,6 +10,7 @@
 #include "dataplane/engine/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "absl/base/attributes.h"
@@ -52,6 +53,74 @@ size_t ResponseLimit(const Query& q, bool tcp, uint16_t our_udp_size, size_t cap
     limit = kMinUdpSize;
   }
   return std::min(limit, cap);
+}
+
+// The query's header and question (its first qend bytes) at the start of the response; in
+// place they are there already.
+inline void CopyHead(uint8_t* out, const uint8_t* query, size_t qend) {
+  if (out == query) return;
+  const uintptr_t o = reinterpret_cast<uintptr_t>(out), i = reinterpret_cast<uintptr_t>(query);
+  if (o + qend <= i || i + qend <= o) {
+    CopyBytes(out, query, qend);
+  } else {
+    std::memmove(out, query, qend);  // overlapping, but not in place
+  }
+}
+
+// The question's node, or kNone. Out of line: inlined into Answer, the hash would run short of
+// registers (+11 instructions), and the resolver reuses what it found when there is no image.
+ABSL_ATTRIBUTE_NOINLINE uint32_t LookupQuestion(const SnapshotView& v, const LName& qname) {
+  return LookupNode(v, qname.data, qname.len);
+}
+
+// The common query, answered from its name's answer image (answer_images.h): a well-formed
+// query for A or AAAA in class IN or ANY, no COOKIE (the caller checked), no other EDNS option
+// (NSID, ECS) and EDNS version 0 if any. Returns the response length; 0 when the resolver must
+// answer, *looked_up then being what the lookup of the name found (kNotLookedUp: none made).
+// The bytes are the resolver's: the same header and question, the records PutPlainRRset
+// writes, the OPT record PutOpt writes when the query has none of those options.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v, const Query& q,
+                                                           const uint8_t* query,
+                                                           const ClientInfo& client, uint8_t* out,
+                                                           size_t cap, AnswerInfo* info,
+                                                           uint32_t* looked_up) {
+  const int slot = AnswerImageSlot(q.qtype);
+  if (slot < 0 || v.answer_by_node == nullptr || !q.plain || q.edns_version != 0 || q.want_nsid ||
+      q.has_ecs) {
+    return 0;
+  }
+  const uint32_t node = LookupQuestion(v, q.qname);
+  *looked_up = node;
+  if (node == maps::kNone || v.answer_by_node[node] == maps::kNone) return 0;
+  const AnswerImage& img = v.answer_images[v.answer_by_node[node] + slot];
+  const size_t qend = q.question_end;
+  const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
+  const size_t end = qend + img.len + opt_size;
+  // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test.
+  const uint16_t our_udp_size = v.settings ? v.settings->edns_udp_size : kDefaultUdpSize;
+  if (img.len == 0 || end > ResponseLimit(q, client.tcp, our_udp_size, cap) ||
+      (q.has_opt && end + 6 > cap)) {
+    return 0;
+  }
+  CopyHead(out, query, qend);
+  uint8_t* p = out + qend;
+  CopyBytes(p, v.answer_image_bytes + img.bytes, img.len);
+  if (q.has_opt) {
+    p += img.len;
+    Store64(p, v.answer_opt_head);
+    // The DO byte, the other flags byte and RDLENGTH 0.
+    const uint8_t tail[4] = {static_cast<uint8_t>(q.do_bit ? dns::kOptFlagDo : 0), 0, 0, 0};
+    std::memcpy(p + dns::kOptFlags, tail, 4);
+  }
+  out[dns::kOffFlags1] =
+      static_cast<uint8_t>(dns::kFlag1Qr | dns::kFlag1Aa | (q.rd ? dns::kFlag1Rd : 0));
+  out[dns::kOffFlags2] = 0;
+  // QDCOUNT 1, ANCOUNT, NSCOUNT 0, ARCOUNT 1 with the OPT: four big-endian words in one.
+  uint64_t counts = uint64_t{1} << 48 | uint64_t{img.count} << 32 | (q.has_opt ? 1 : 0);
+  if constexpr (std::endian::native == std::endian::little) counts = __builtin_bswap64(counts);
+  Store64(out + dns::kOffQdcount, counts);
+  if (info != nullptr) *info = AnswerInfo{.qtype = q.qtype};
+  return end;
 }
 
 enum class Handler : uint8_t { kIn, kChaos, kError };
@@ -129,10 +198,10 @@ template <bool kTrace>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void AnswerIn(const SnapshotView& v, const Query& q,
                                                   const ClientInfo& client, uint8_t* out,
                                                   size_t limit, size_t opt_size, Reply* r,
-                                                  AnswerTrace* trace) {
+                                                  uint32_t looked_up, AnswerTrace* trace) {
   MessageWriter w(out, limit > opt_size ? limit - opt_size : 0, r->pos, q.qname);
   Responder<kTrace> responder(v, &w, client, q, trace);
-  const Resolution res = responder.Resolve(q.qname, q.qtype);
+  const Resolution res = responder.Resolve(q.qname, q.qtype, looked_up);
   const ResolveState state = res.state();
   if (!res.fits() || state == ResolveState::kServFail) {
     // Did not fit: an empty answer with TC (as Knot does), and the client retries over TCP. A
@@ -254,28 +323,21 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutOpt(uint8_t* p, const SnapshotView
 // The whole message once parsed: the query's header and question (copied unless answering in
 // place), the handler's sections, then the OPT record and the header, written once. kCookie: the
 // query has a COOKIE option (an instance of its own, out of line, so that the common query runs
-// none of the cookie code and keeps its registers).
+// none of the cookie code and keeps its registers). `looked_up`: as for Responder::Resolve.
 template <bool kTrace, bool kCookie>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerParsed(const SnapshotView& v, const Query& q,
                                                         ParseVerdict verdict, const uint8_t* query,
                                                         const ClientInfo& client, uint8_t* out,
                                                         size_t cap, AnswerInfo* info,
-                                                        AnswerTrace* trace) {
+                                                        uint32_t looked_up, AnswerTrace* trace) {
   // Header + question go first; when answering in place they are already there. The header
   // fields are all set at the end (nothing reads them before).
   const bool echo_question = q.have_question && verdict != ParseVerdict::kFormErrBare;
   const size_t qend = echo_question ? q.question_end : dns::kHeaderSize;
   if (qend > cap) return 0;
-  if (out != query) {
-    const uintptr_t o = reinterpret_cast<uintptr_t>(out), i = reinterpret_cast<uintptr_t>(query);
-    if (o + qend <= i || i + qend <= o) {
-      CopyBytes(out, query, qend);
-    } else {
-      std::memmove(out, query, qend);  // overlapping, but not in place
-    }
-  }
+  CopyHead(out, query, qend);
 
-  const uint16_t our_udp_size = v.settings ? v.settings->edns_udp_size : 1232;
+  const uint16_t our_udp_size = v.settings ? v.settings->edns_udp_size : kDefaultUdpSize;
   const size_t limit = ResponseLimit(q, client.tcp, our_udp_size, cap);
   // The OPT record's size, without EDE: EDE is only added to answers with empty sections
   // (REFUSED), so it needs no room reserved.
@@ -303,7 +365,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerParsed(const SnapshotView& v, c
   }
   switch (handler) {
     case Handler::kIn:
-      AnswerIn<kTrace>(v, q, client, out, limit, opt_size, &r, trace);
+      AnswerIn<kTrace>(v, q, client, out, limit, opt_size, &r, looked_up, trace);
       break;
     case Handler::kChaos: {
       const ChaosAnswer c = AnswerChaos(v, q, out, r.pos, limit, opt_size);
@@ -350,7 +412,8 @@ ABSL_ATTRIBUTE_NOINLINE size_t AnswerParsedWithCookie(const SnapshotView& v, con
                                                       const ClientInfo& client, uint8_t* out,
                                                       size_t cap, AnswerInfo* info,
                                                       AnswerTrace* trace) {
-  return AnswerParsed<kTrace, true>(v, q, verdict, query, client, out, cap, info, trace);
+  return AnswerParsed<kTrace, true>(v, q, verdict, query, client, out, cap, info, kNotLookedUp,
+                                    trace);
 }
 
 template <bool kTrace>
@@ -367,7 +430,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   if (ABSL_PREDICT_FALSE(q.cookie_len != 0)) {
     return AnswerParsedWithCookie<kTrace>(v, q, verdict, query, client, out, cap, info, trace);
   }
-  return AnswerParsed<kTrace, false>(v, q, verdict, query, client, out, cap, info, trace);
+  uint32_t looked_up = kNotLookedUp;
+  // Explain resolves every query, to trace it; the bytes are the same.
+  if (!kTrace && ABSL_PREDICT_TRUE(verdict == ParseVerdict::kOk)) {
+    const size_t n = AnswerFromImage(v, q, query, client, out, cap, info, &looked_up);
+    if (n != 0) return n;
+  }
+  return AnswerParsed<kTrace, false>(v, q, verdict, query, client, out, cap, info, looked_up,
+                                     trace);
 }
 
 }  // namespace
@@ -381,6 +451,9 @@ Engine::Engine(const maps::SnapshotReader& snap)
   images_ =
       BuildSectionImages(v_, static_cast<uint32_t>(snap.section<maps::Node>(maps::kNodes).size()));
   images_.Attach(&v_);
+  answers_ =
+      BuildAnswerImages(v_, static_cast<uint32_t>(snap.section<maps::Node>(maps::kNodes).size()));
+  answers_.Attach(&v_);
 }
 
 size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,

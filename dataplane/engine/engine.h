@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/engine/answer_images.h"
 #include "dataplane/engine/policy_plan.h"
 #include "dataplane/engine/section_images.h"
 #include "dataplane/engine/snapshot_view.h"
@@ -52,6 +53,8 @@ inline uint32_t CoarseUnixSeconds() {
 
 inline constexpr size_t kMaxDnsMessage = 65535;
 inline constexpr uint16_t kMinUdpSize = 512;
+// Our EDNS UDP size when the snapshot's settings give none.
+inline constexpr uint16_t kDefaultUdpSize = 1232;
 
 class Engine {
  public:
@@ -77,6 +80,7 @@ class Engine {
 
   const SnapshotView& view() const { return v_; }
   const SectionImages& section_images() const { return images_; }
+  const AnswerImages& answer_images() const { return answers_; }
   // Points policies at the live health words (the control block's); null = everything up.
   void set_health(const std::atomic<uint32_t>* health) { v_.SetHealth(health); }
   // Points DNS Cookies at the live secrets (the control block's); null = none published, and
@@ -94,10 +98,20 @@ class Engine {
       SectionImages().Attach(&v_);
     }
   }
+  // Resolves every query instead of answering the common ones from their precompiled answer
+  // sections (answer_images.h): the reference those are tested against.
+  void set_answer_images(bool on) {
+    if (on) {
+      answers_.Attach(&v_);
+    } else {
+      AnswerImages().Attach(&v_);
+    }
+  }
 
  private:
   PolicyPlan plan_;
   SectionImages images_;  // precompiled negative and referral sections (section_image.h)
+  AnswerImages answers_;  // precompiled A/AAAA answer sections (answer_images.h)
   SnapshotView v_;
 };
 

@@ -83,18 +83,21 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseQname(const uint8_t* p, size_t len
   // Each label must leave room after it for at least the root label, inside the message and
   // within 255 octets. Then the next length byte is always in the message, and there are at
   // most 127 labels (two octets at least each), so off[] cannot fill.
-  const size_t label_end = std::min(len - 1, start + 254);
-  size_t i = start;
+  // Offsets from the name's start, so that the loop stores them as they are.
+  const uint8_t* name = p + start;
+  const size_t room = std::min(len - 1 - start, size_t{254});
+  size_t i = 0;
   int labels = 0;
-  for (uint8_t l; (l = p[i]) != 0; i += 1 + l) {
-    if (ABSL_PREDICT_FALSE(l > 63 || i + 1 + l > label_end)) return false;
-    n->off[labels++] = static_cast<uint8_t>(i - start);
+  for (uint8_t l; (l = name[i]) != 0;) {
+    if (ABSL_PREDICT_FALSE(l > 63)) return false;
+    n->off[labels++] = static_cast<uint8_t>(i);
+    i += 1 + l;
+    if (ABSL_PREDICT_FALSE(i > room)) return false;
   }
-  const size_t name_len = i + 1 - start;
-  CopyLower(n->data, p + start, name_len);
-  n->len = static_cast<uint8_t>(name_len);
+  CopyLower(n->data, name, i + 1);
+  n->len = static_cast<uint8_t>(i + 1);
   n->labels = static_cast<uint8_t>(labels);
-  *pos = i + 1;
+  *pos = start + i + 1;
   return true;
 }
 

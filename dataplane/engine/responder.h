@@ -35,6 +35,19 @@ namespace sextant::dataplane {
 
 inline constexpr int kMaxCnameChain = 16;
 
+// Resolve's hint that the question's own name was not looked up yet (any other value is what
+// the lookup found: a node or kNone).
+inline constexpr uint32_t kNotLookedUp = maps::kNone - 1;
+
+// The node named `name` (lowered, `len` bytes), or kNone. Inlined into its callers: on an exact
+// hit the call itself costs more than the rest of the lookup but the hash.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t LookupNode(const SnapshotView& v, const uint8_t* name,
+                                                        size_t len) {
+  return maps::NameTableFind(
+      v.buckets, v.bucket_mask, v.nodes, v.names, name, len,
+      [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
+}
+
 // How the resolution of a question ended. The caller turns it into the rcode and flags.
 enum class ResolveState : uint8_t {
   kAnswer,    // NOERROR with data (or a CNAME chain that left the zone)
@@ -118,9 +131,11 @@ class Responder {
   // general evaluator answered from.
   uint32_t site = 0;
 
-  // Answers IN-class data for `qname` (the question, at offset 12 in the message). Always
+  // Answers IN-class data for `qname` (the question, at offset 12 in the message). `looked_up`
+  // is what looking up qname itself found, when the caller did (else kNotLookedUp). Always
   // inlined into Answer, its one caller.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE Resolution Resolve(const LName& qname, uint16_t qtype) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE Resolution Resolve(const LName& qname, uint16_t qtype,
+                                                  uint32_t looked_up = kNotLookedUp) {
     Owner owner{static_cast<uint16_t>(dns::kHeaderSize), nullptr};
     const LName* name = &qname;
     LName target;
@@ -131,7 +146,8 @@ class Responder {
     for (;;) {
       if constexpr (kTrace) Note({.kind = TraceStep::kLookup, .rdata = RdataOffset(target_rdata)});
       bool exact = false;
-      uint32_t ce = ClosestEncloser(*name, &exact);
+      uint32_t ce = ClosestEncloser(*name, &exact, looked_up);
+      looked_up = kNotLookedUp;  // a CNAME's target is looked up here
       if (ce == maps::kNone || (zone != maps::kNone && v_.nodes[ce].zone != zone)) {
         if (chain > 0) {
           // A CNAME leaving the zone ends the chain, as in Knot.
@@ -378,10 +394,10 @@ class Responder {
   }
 
   // Closest encloser of `name`: the deepest existing node that is `name` or an ancestor.
-  // Sets *exact when it is `name` itself.
-  uint32_t ClosestEncloser(const LName& name, bool* exact) const {
+  // Sets *exact when it is `name` itself. `looked_up`: as for Resolve.
+  uint32_t ClosestEncloser(const LName& name, bool* exact, uint32_t looked_up) const {
     if (ABSL_PREDICT_FALSE(v_.buckets == nullptr)) return maps::kNone;
-    uint32_t n = FindNode(name.data, name.len);
+    uint32_t n = looked_up != kNotLookedUp ? looked_up : FindNode(name.data, name.len);
     *exact = n != maps::kNone;
     // Then the ancestors: suffix i starts at label i (the root label after the last one).
     for (int i = 1; n == maps::kNone && i <= name.labels; ++i) {
@@ -533,12 +549,8 @@ class Responder {
     return true;
   }
 
-  // The node named `name` (lowered, `len` bytes), or kNone. Inlined into both of its callers:
-  // on an exact hit the call itself costs more than the rest of the lookup but the hash.
   ABSL_ATTRIBUTE_ALWAYS_INLINE uint32_t FindNode(const uint8_t* name, size_t len) const {
-    return maps::NameTableFind(
-        v_.buckets, v_.bucket_mask, v_.nodes, v_.names, name, len,
-        [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
+    return LookupNode(v_, name, len);
   }
 
   const maps::RRset* FindRRset(const maps::Node& n, uint16_t type) const {

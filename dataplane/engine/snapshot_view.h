@@ -17,6 +17,8 @@
 
 namespace sextant::dataplane {
 
+struct AnswerImage;  // answer_images.h
+
 struct SnapshotView {
   const maps::Settings* settings = nullptr;
   const maps::Zone* zones = nullptr;
@@ -44,6 +46,14 @@ struct SnapshotView {
   const absl::flat_hash_map<uint32_t, SectionImage>* cut_images = nullptr;
   const uint8_t* image_bytes = nullptr;
   const uint16_t* image_relocs = nullptr;
+  // Precompiled A/AAAA answer sections (answer_images.h), owned by the Engine: the index of a
+  // node's pair of images; null = none, the resolver answers everything.
+  const uint32_t* answer_by_node = nullptr;
+  const AnswerImage* answer_images = nullptr;
+  const uint8_t* answer_image_bytes = nullptr;
+  // The OPT record's first 8 bytes as such an answer carries it: root owner, TYPE, our UDP
+  // size, extended rcode 0, version 0, the DO byte 0.
+  uint64_t answer_opt_head = 0;
   // Health words (maps/control_block.h), read per query by policies; null = everything up.
   // Set both with SetHealth.
   const std::atomic<uint32_t>* health = nullptr;

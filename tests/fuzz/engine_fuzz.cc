@@ -6,7 +6,8 @@
 // place (output buffer = a copy of the query with room for 65535 bytes, as the UDP listener and
 // the DPDK path answer), plus once over UDP with the smallest capacity the engine accepts (512),
 // and once more over UDP with the negative and referral sections written by the slow path instead
-// of copied from their images (section_image.h), which must give the same bytes.
+// of copied from their images (section_image.h) and every query resolved instead of answered
+// from an answer image (answer_images.h), which must give the same bytes.
 // Output buffers are heap blocks of exactly the capacity, so ASan sees any write past it.
 // Invariants (a violation is __builtin_trap, which libFuzzer reports as a crash):
 //   - length <= capacity; 0 only for a message shorter than a header or with QR=1;
@@ -273,8 +274,9 @@ const sextant::maps::SnapshotReader& TheSnapshot() {
   return *snap;
 }
 
-// The engine, with its section images (section_image.h) or writing those sections with the
-// slow path (the reference the images must match byte for byte).
+// The engine, with its section and answer images (section_image.h, answer_images.h) or writing
+// those sections with the slow path and resolving every query (the reference the images must
+// match byte for byte).
 const Engine& TheEngine(bool section_images = true) {
   static const Engine with = [] {
     Engine e(TheSnapshot());
@@ -285,6 +287,7 @@ const Engine& TheEngine(bool section_images = true) {
     Engine e(TheSnapshot());
     e.set_health(HealthWords());
     e.set_section_images(false);
+    e.set_answer_images(false);
     return e;
   }();
   return section_images ? with : without;

@@ -1,0 +1,77 @@
+#include "dataplane/engine/answer_images.h"
+
+#include "dataplane/engine/bytes.h"
+#include "dataplane/engine/engine.h"
+#include "dataplane/engine/records.h"
+#include "maps/dns/wire.h"
+
+namespace sextant::dataplane {
+namespace {
+
+// The first RRset of `type` at `n`, as the resolver's FindRRset picks it.
+const maps::RRset* FirstOfType(const SnapshotView& v, const maps::Node& n, uint16_t type) {
+  for (uint16_t i = 0; i < n.rrset_count; ++i) {
+    const maps::RRset& rs = v.rrsets[n.rrset_first + i];
+    if (rs.type == type) return &rs;
+  }
+  return nullptr;
+}
+
+// Whether the resolver answers a question for exactly this node and rs's type with rs alone,
+// written by PutPlainRRset under the question: not below (or at) a zone cut, a zone RRset
+// without a resource, no names in its rdata and no additional records.
+bool Imageable(const maps::Node& n, const maps::RRset& rs) {
+  return n.cut == maps::kNone && rs.resource == maps::kNone &&
+         rs.rdata_names == maps::kRdataNoNames && rs.additional_count == 0 && rs.rr_count != 0 &&
+         size_t{rs.rr_count} * 10 + rs.rdata_length <= kMaxAnswerImage;
+}
+
+}  // namespace
+
+AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
+  AnswerImages out;
+  if (v.zones == nullptr || v.nodes == nullptr || v.buckets == nullptr) return out;
+  out.by_node.assign(node_count, maps::kNone);
+  for (uint32_t n = 0; n < node_count; ++n) {
+    const maps::Node& node = v.nodes[n];
+    const maps::RRset* sets[2] = {FirstOfType(v, node, maps::dns::kTypeA),
+                                  FirstOfType(v, node, maps::dns::kTypeAaaa)};
+    AnswerImage imgs[2];
+    for (int slot = 0; slot < 2; ++slot) {
+      const maps::RRset* rs = sets[slot];
+      if (rs == nullptr || !Imageable(node, *rs)) continue;
+      const size_t len = size_t{rs->rr_count} * 10 + rs->rdata_length;
+      if (out.bytes.size() + len > kMaxAnswerImageBytes) break;
+      imgs[slot] = {.bytes = static_cast<uint32_t>(out.bytes.size()),
+                    .len = static_cast<uint16_t>(len),
+                    .count = rs->rr_count};
+      out.bytes.resize(out.bytes.size() + len);
+      // The very writer of PutPlainRRset, owner the question.
+      const RecordHead head(maps::dns::kHeaderSize, rs->type, rs->ttl);
+      uint8_t* p = out.bytes.data() + imgs[slot].bytes;
+      const uint8_t* rd = v.rdata + rs->rdata_offset;
+      for (uint16_t i = 0; i < rs->rr_count; ++i) {
+        p = head.Write(p, rd);
+        rd += 2 + Load16(rd);
+      }
+    }
+    if (imgs[0].len == 0 && imgs[1].len == 0) continue;
+    out.by_node[n] = static_cast<uint32_t>(out.images.size());
+    out.images.push_back(imgs[0]);
+    out.images.push_back(imgs[1]);
+  }
+  return out;
+}
+
+void AnswerImages::Attach(SnapshotView* v) const {
+  v->answer_by_node = images.empty() ? nullptr : by_node.data();
+  v->answer_images = images.data();
+  v->answer_image_bytes = bytes.data();
+  uint8_t opt[8] = {0};  // root owner
+  maps::dns::Put16(opt + maps::dns::kOptType, maps::dns::kTypeOpt);
+  maps::dns::Put16(opt + maps::dns::kOptUdpSize,
+                   v->settings != nullptr ? v->settings->edns_udp_size : kDefaultUdpSize);
+  v->answer_opt_head = Load64(opt);
+}
+
+}  // namespace sextant::dataplane

@@ -1,0 +1,172 @@
+// Answer images (dataplane/engine/answer_images.h): A and AAAA answers copied from images
+// precompiled at load must be byte for byte what the resolver writes, whatever the query looks
+// like (case, RD, DO, EDNS size, options, class, TCP), and names the images must not answer
+// (below a cut, at a cut, wildcards, CNAMEs, answers that do not fit) must still be resolved.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/engine/engine.h"
+#include "gtest/gtest.h"
+#include "maps/dns/wire.h"
+#include "tests/dataplane/engine/engine_test_support.h"
+#include "tests/support/test_snapshot.h"
+
+namespace sextant::dataplane::engine_test {
+namespace {
+
+namespace sxt = ::sextant::testing;
+namespace dns = ::sextant::maps::dns;
+
+std::string ZoneText() {
+  std::string z = R"($ORIGIN ai.test.
+$TTL 3600
+@        SOA ns.ai.test. hostmaster.ai.test. 7 7200 3600 1209600 300
+@        NS  ns
+@        A   198.18.70.1
+ns       A   198.18.70.2
+ns       AAAA 2001:db8:70::2
+www  300 A   198.18.70.3
+www  300 A   198.18.70.4
+www      AAAA 2001:db8:70::3
+v6only   AAAA 2001:db8:70::4
+txtonly  TXT "no address"
+alias    CNAME www
+*.wild   A   198.18.70.5
+sub      NS  ns.sub
+ns.sub   A   198.18.70.7
+)";
+  for (int i = 1; i <= 40; ++i) z += absl::StrCat("big A 198.18.71.", i, "\n");
+  return z;
+}
+
+const std::vector<sxt::ZoneText>& Zones() {
+  static const auto* zones = new std::vector<sxt::ZoneText>{
+      {"ai.test.", ZoneText()},
+      {"nested.ai.test.", R"($ORIGIN nested.ai.test.
+$TTL 600
+@    SOA ns.nested.ai.test. hostmaster.ai.test. 1 7200 3600 1209600 60
+@    NS  ns
+@    A   198.18.72.1
+ns   A   198.18.72.2
+)"},
+  };
+  return *zones;
+}
+
+std::vector<sxt::QueryOptions> Shapes() {
+  std::vector<sxt::QueryOptions> shapes;
+  for (int edns : {-1, 512, 1232, 4096}) {
+    for (bool rd : {false, true}) {
+      for (bool do_bit : {false, true}) {
+        if (edns < 0 && do_bit) continue;
+        sxt::QueryOptions o;
+        o.edns_size = edns;
+        o.rd = rd;
+        o.do_bit = do_bit;
+        shapes.push_back(o);
+      }
+    }
+  }
+  sxt::QueryOptions nsid = Edns(1232);
+  nsid.options.push_back({dns::kOptNsid, ""});
+  shapes.push_back(nsid);
+  sxt::QueryOptions ecs = Edns(1232);
+  ecs.options.push_back({dns::kOptEcs, std::string("\0\1\30\0\xc6\x12\x46", 7)});
+  shapes.push_back(ecs);
+  sxt::QueryOptions v1 = Edns(1232);
+  v1.edns_version = 1;
+  shapes.push_back(v1);
+  sxt::QueryOptions any_class;
+  any_class.qclass = dns::kClassAny;
+  shapes.push_back(any_class);
+  sxt::QueryOptions chaos;
+  chaos.qclass = dns::kClassCh;
+  shapes.push_back(chaos);
+  sxt::QueryOptions notify;
+  notify.opcode = 4;
+  shapes.push_back(notify);
+  return shapes;
+}
+
+TEST(AnswerImages, SameBytesAsTheResolver) {
+  Server s = ServerOf(Zones());
+  Engine& e = *s.engine;
+  const std::vector<std::string> names = {
+      "ai.test",        "AI.Test",         "ns.ai.test",    "www.ai.test",    "WWW.AI.TEST",
+      "v6only.ai.test", "txtonly.ai.test", "alias.ai.test", "x.wild.ai.test", "sub.ai.test",
+      "ns.sub.ai.test", "big.ai.test",     "nx.ai.test",    "nested.ai.test", "ns.nested.ai.test",
+      "*.wild.ai.test", "other.test"};
+  const uint16_t types[] = {kA, kAaaa, kTxt, kNs, kAny};
+  int compared = 0, from_images = 0;
+  for (const std::string& name : names) {
+    for (uint16_t t : types) {
+      for (const sxt::QueryOptions& o : Shapes()) {
+        for (const ClientInfo& client : {kUdp, kTcp}) {
+          SCOPED_TRACE(absl::StrCat(name, " ", TypeName(t), " edns ", o.edns_size, " rd ", o.rd,
+                                    " do ", o.do_bit, " options ", o.options.size(), " class ",
+                                    o.qclass, client.tcp ? " tcp" : " udp"));
+          const Bytes q = sxt::MakeQuery(name, t, o);
+          e.set_answer_images(true);
+          const Raw with = AnswerRaw(e, q, client);
+          e.set_answer_images(false);
+          const Raw without = AnswerRaw(e, q, client);
+          ASSERT_EQ(with.bytes, without.bytes);
+          EXPECT_EQ(with.info.rcode, without.info.rcode);
+          EXPECT_EQ(with.info.qtype, without.info.qtype);
+          EXPECT_EQ(with.info.truncated, without.info.truncated);
+          ++compared;
+          if ((t == kA || t == kAaaa) && with.len > 0 && with.bytes[3] == 0 &&
+              dns::Get16(with.bytes.data() + dns::kOffAncount) > 0) {
+            ++from_images;
+          }
+        }
+      }
+    }
+  }
+  e.set_answer_images(true);
+  EXPECT_EQ(compared, 17 * 5 * static_cast<int>(Shapes().size()) * 2);
+  EXPECT_GT(from_images, 100);
+}
+
+// Which names have images: A/AAAA RRsets the resolver answers alone, none below or at a cut.
+TEST(AnswerImages, OnlyForPlainAnswers) {
+  Server s = ServerOf(Zones());
+  const AnswerImages& a = s.engine->answer_images();
+  const SnapshotView& v = s.engine->view();
+  int with_a = 0, with_aaaa = 0;
+  for (size_t n = 0; n < a.by_node.size(); ++n) {
+    if (a.by_node[n] == maps::kNone) continue;
+    const maps::Node& node = v.nodes[n];
+    EXPECT_EQ(node.cut, maps::kNone);
+    if (a.images[a.by_node[n]].len != 0) ++with_a;
+    if (a.images[a.by_node[n] + 1].len != 0) ++with_aaaa;
+  }
+  // ai.test, ns, www, big, *.wild (asked for by its own name), nested.ai.test, ns.nested (A);
+  // ns, www, v6only (AAAA). Not ns.sub (below the cut sub).
+  EXPECT_EQ(with_a, 7);
+  EXPECT_EQ(with_aaaa, 3);
+}
+
+// An image that does not fit is left to the resolver, which truncates: 40 A records are 640
+// bytes, more than 512 without EDNS.
+TEST(AnswerImages, TooBigForUdpTruncates) {
+  Server s = ServerOf(Zones());
+  const Response small = Ask(*s.engine, "big.ai.test", kA);
+  EXPECT_EQ(small.error, "");
+  EXPECT_TRUE(small.tc());
+  EXPECT_EQ(small.ancount, 0);
+  const Response tcp = Ask(*s.engine, "big.ai.test", kA, {}, kTcp);
+  EXPECT_FALSE(tcp.tc());
+  EXPECT_EQ(tcp.ancount, 40);
+  const Response www = Ask(*s.engine, "Www.Ai.Test", kA, Edns(1232));
+  EXPECT_EQ(www.error, "");
+  EXPECT_EQ(Status(www), "NOERROR aa");
+  EXPECT_EQ(www.qname, "Www.Ai.Test.");
+  ASSERT_EQ(www.answer.size(), 2u);
+  EXPECT_TRUE(www.has_opt);
+}
+
+}  // namespace
+}  // namespace sextant::dataplane::engine_test
