@@ -1,5 +1,6 @@
 // Engine::Answer throughput per query kind, on a snapshot built once from a generated zone of
-// about 1,000 names (hosts with A/AAAA, CNAMEs, a wildcard, delegations with glue, MX, TXT).
+// about 1,000 names (hosts with A/AAAA, CNAMEs, a wildcard, delegations with glue, MX, TXT:
+// perf/engine_bench_zone.h) and query pools per kind (perf/engine_bench_queries.h).
 //
 // Record-set policy cases (pol_*) answer A queries from a policy-driven RRset (`records:` entry
 // pointing at a resource whose members all have a target, health words in a local array given
@@ -16,7 +17,6 @@
 //   engine_benchmark [--benchmark_filter=...]      Google Benchmark, items_per_second per case.
 //   engine_benchmark --sx_case=a_edns --sx_count=N  exactly N answers of one case, then exit:
 //     under callgrind, (Ir(N) - Ir(0)) / N is instructions per query (perf/callgrind_engine.sh).
-#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <sys/socket.h>
 
@@ -28,13 +28,10 @@
 #include <cstring>
 #include <iterator>
 #include <memory>
-#include <random>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/dnstap/tap_ring.h"
 #include "dataplane/engine/dns_cookie.h"
@@ -44,369 +41,51 @@
 #include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"
 #include "perf/counting_mode.h"
+#include "perf/engine_bench_queries.h"
+#include "perf/engine_bench_zone.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::dataplane {
 namespace {
 
 namespace dns = ::sextant::maps::dns;
+namespace eb = engine_bench;
 
 using dns::kTypeA;
-using dns::kTypeAaaa;
-using dns::kTypeMx;
-using dns::kTypeTxt;
 
-constexpr char kOrigin[] = "bench.test.";
-constexpr int kHosts = 600;    // host0000..: A (two RRs for every fourth) + AAAA
-constexpr int kAliases = 150;  // alias0000..: CNAME to a host
-constexpr int kSubs = 40;      // sub00..: delegated, NS ns1/ns2 with in-domain glue
-constexpr int kMx = 50;        // mx000..: MX to a host (additional A/AAAA)
-constexpr int kTxt = 50;       // txt000..: one TXT
-constexpr int kPoolSize = 1000;
-constexpr uint16_t kEdnsSize = 1232;  // the DNS Flag Day 2020 default most resolvers send
-
-// The DPDK path answers into the mbuf the query came in: its default data room is 2 KiB.
-constexpr size_t kPacketRoom = 2048;
-
-int ARecordsOf(int host) { return host % 4 == 0 ? 2 : 1; }
-
-std::string HostName(int i) { return absl::StrFormat("host%04d", i); }
-
-// Policy cases. Case c, owner o: the policy owner is <tag>-<oo>.pol.bench.test. (resource
-// <tag>-<oo>, members 198.20.<16c+o>.<m+1>, member m watched by target <tag>-t<mm>); the
-// baseline owner is <tag>-<oo>.zon.bench.test. with `answers` A records 198.21.<16c+o>.<m+1>.
-struct PolicyCase {
-  const char* tag;
-  const char* base_case;  // case names: the baseline, the policy
-  const char* pol_case;
-  const char* spec;  // the resource's YAML fields but its members
-  int members;
-  int down;          // the targets of the first `down` members are down
-  uint16_t answers;  // A records in every answer
-};
-constexpr PolicyCase kPolicyCases[] = {
-    {"cyclic4", "base_cyclic4", "pol_cyclic4", "kind: static, order: cyclic", 4, 0, 4},
-    {"cyclic16", "base_cyclic16", "pol_cyclic16", "kind: static, order: cyclic", 16, 0, 16},
-    {"failover16", "base_failover16", "pol_failover16", "kind: failover", 16, 8, 1},
-    {"weighted16", "base_weighted16", "pol_weighted16", "kind: weighted, count: 1", 16, 0, 1},
-    {"multivalue16", "base_multivalue16", "pol_multivalue16", "kind: multivalue, count: 8", 16, 0,
-     8},
-};
-constexpr int kPolicyOwners = 16;  // distinct owners (and resources) per case
-
-std::string PolicyOwner(const PolicyCase& pc, int o, bool policy) {
-  return absl::StrFormat("%s-%02d.%s.%s", pc.tag, o, policy ? "pol" : "zon", kOrigin);
-}
-std::string PolicyTarget(const PolicyCase& pc, int m) {
-  return absl::StrFormat("%s-t%02d", pc.tag, m);
-}
-uint32_t PolicyAddress(int c, int o, int m, bool policy) {
-  return (198u << 24) | ((policy ? 20u : 21u) << 16) | static_cast<uint32_t>(c * 16 + o) << 8 |
-         static_cast<uint32_t>(m + 1);
-}
-std::string AddressText(uint32_t a) {
-  return absl::StrFormat("%d.%d.%d.%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-}
-
-// Geo cases: geo-<oo>.pol.bench.test. is a `geo` resource over MaxMind's City test database with
-// three datacenters, each a one-address static sub-resource (198.22.<o>.1 dc-ap, .2 dc-us,
-// .3 dc-eu); its baseline geo-<oo>.zon.bench.test. is one plain A record. Both are asked with
-// the same ECS option, so geo_X - base_X is the lookup, the datacenter walk and the scope.
-constexpr char kGeoDatabase[] = SEXTANT_MAXMIND_TESTDATA "/GeoIP2-City-Test.mmdb";
-struct GeoCase {
-  const char* base_case;
-  const char* geo_case;
-  const char* ecs;  // address/source length
-  int dc;           // expected datacenter: 0 ap, 1 us, 2 eu
-};
-constexpr GeoCase kGeoCases[] = {
-    {"base_geo4", "geo_geo4", "81.2.69.160/32", 2},  // London: a /27 in the map (3 reads)
-    {"base_geo6", "geo_geo6", "2001:218::/56", 0},   // Japan: a /32 (3 reads)
-    {"base_geo_mapped", "geo_geo_mapped", "::ffff:81.2.69.160/128", 2},
-};
-
-void AppendGeoYaml(std::string* top, std::string* resources, std::string* records) {
-  absl::StrAppend(top, "datacenters:\n  dc-ap: {latitude: 1.35, longitude: 103.82}\n",
-                  "  dc-us: {latitude: 40.71, longitude: -74.01}\n",
-                  "  dc-eu: {latitude: 51.51, longitude: -0.13}\n",
-                  "geo_maps:\n  world: {database: ", kGeoDatabase, "}\n");
-  for (int o = 0; o < kPolicyOwners; ++o) {
-    absl::StrAppendFormat(resources,
-                          "  geo-%02d: {kind: geo, map: world, datacenters: {"
-                          "dc-ap: {members: [198.22.%d.1]}, dc-us: {members: [198.22.%d.2]}, "
-                          "dc-eu: {members: [198.22.%d.3]}}}\n",
-                          o, o, o, o);
-    absl::StrAppendFormat(records, "  - {name: geo-%02d.pol.%s, type: A, resource: geo-%02d}\n", o,
-                          kOrigin, o);
-    // Sites of three addresses each (fixed order): geo_geo4_sites3 against a plain 3-record
-    // RRset (base_geo4_sites3), so the lone-member site writer is not the only one measured.
-    absl::StrAppendFormat(resources,
-                          "  geo3-%02d: {kind: geo, map: world, datacenters: {"
-                          "dc-ap: {order: fixed, members: [198.24.%d.11, 198.24.%d.12, "
-                          "198.24.%d.13]}, dc-us: {order: fixed, members: [198.24.%d.21, "
-                          "198.24.%d.22, 198.24.%d.23]}, dc-eu: {order: fixed, members: "
-                          "[198.24.%d.31, 198.24.%d.32, 198.24.%d.33]}}}\n",
-                          o, o, o, o, o, o, o, o, o, o);
-    absl::StrAppendFormat(records, "  - {name: geo3-%02d.pol.%s, type: A, resource: geo3-%02d}\n",
-                          o, kOrigin, o);
-    // The same answer from a one-member static resource: what the policy write path alone
-    // costs (case static_geo4), so geo_geo4 - static_geo4 is the geo part.
-    absl::StrAppendFormat(resources, "  gst-%02d: {members: [198.22.%d.3]}\n", o, o);
-    absl::StrAppendFormat(records, "  - {name: gst-%02d.pol.%s, type: A, resource: gst-%02d}\n", o,
-                          kOrigin, o);
-  }
-}
-
-void AppendGeoZone(std::string* z) {
-  for (int o = 0; o < kPolicyOwners; ++o) {
-    absl::StrAppendFormat(z, "geo-%02d.zon 300 IN A 198.23.%d.1\n", o, o);
-    for (int k = 1; k <= 3; ++k) {
-      absl::StrAppendFormat(z, "geo3-%02d.zon 300 IN A 198.25.%d.%d\n", o, o, k);
-    }
-  }
-}
-
-// "81.2.69.160/32" -> the ECS option payload (RFC 7871 section 6).
-std::string EcsOption(const std::string& prefix) {
-  const size_t slash = prefix.find('/');
-  const std::string addr = prefix.substr(0, slash);
-  const int len = std::stoi(prefix.substr(slash + 1));
-  const bool v6 = addr.find(':') != std::string::npos;
-  uint8_t a[16] = {};
-  inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), a);
-  std::string o = {0, static_cast<char>(v6 ? 2 : 1), static_cast<char>(len), 0};
-  o.append(reinterpret_cast<const char*>(a), (len + 7) / 8);
-  return o;
-}
-
-// The targets:, resources: and records: sections for the policy cases.
-std::string PolicyYaml() {
-  std::string targets = "targets:\n", resources = "resources:\n", records = "records:\n";
-  for (const PolicyCase& pc : kPolicyCases) {
-    for (int m = 0; m < pc.members; ++m) {
-      absl::StrAppend(&targets, "  ", PolicyTarget(pc, m),
-                      ": {initial: ", m < pc.down ? "down" : "up", "}\n");
-    }
-  }
-  for (int c = 0; c < static_cast<int>(std::size(kPolicyCases)); ++c) {
-    const PolicyCase& pc = kPolicyCases[c];
-    for (int o = 0; o < kPolicyOwners; ++o) {
-      const std::string res = absl::StrFormat("%s-%02d", pc.tag, o);
-      absl::StrAppend(&resources, "  ", res, ": {", pc.spec, ", members: [");
-      for (int m = 0; m < pc.members; ++m) {
-        absl::StrAppend(&resources, m ? ", " : "",
-                        "{address: ", AddressText(PolicyAddress(c, o, m, true)),
-                        ", target: ", PolicyTarget(pc, m), "}");
-      }
-      absl::StrAppend(&resources, "]}\n");
-      absl::StrAppend(&records, "  - {name: ", PolicyOwner(pc, o, true),
-                      ", type: A, resource: ", res, "}\n");
-    }
-  }
-  std::string geo_top;
-  AppendGeoYaml(&geo_top, &resources, &records);
-  return absl::StrCat(geo_top, targets, resources, records);
-}
-
-// The zone as master-file text: SOA, apex NS/MX, then the generated names.
-std::string ZoneText() {
-  std::string z = absl::StrCat("$ORIGIN ", kOrigin, "\n$TTL 3600\n",
-                               "@ IN SOA ns1.bench.test. hostmaster.bench.test. 2024010101 7200 "
-                               "3600 1209600 300\n",
-                               "@ IN NS ns1\n@ IN NS ns2\n@ IN MX 10 host0000\n",
-                               "ns1 IN A 198.18.0.1\nns1 IN AAAA 2001:db8::1\n",
-                               "ns2 IN A 198.18.0.2\nns2 IN AAAA 2001:db8::2\n");
-  for (int i = 0; i < kHosts; ++i) {
-    const std::string h = HostName(i);
-    absl::StrAppendFormat(&z, "%s 300 IN A 198.18.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
-    if (ARecordsOf(i) == 2) {
-      absl::StrAppendFormat(&z, "%s 300 IN A 198.19.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
-    }
-    absl::StrAppendFormat(&z, "%s 300 IN AAAA 2001:db8:1::%x\n", h, i + 1);
-  }
-  for (int i = 0; i < kAliases; ++i) {
-    absl::StrAppendFormat(&z, "alias%04d IN CNAME %s\n", i, HostName((i * 7) % kHosts));
-  }
-  absl::StrAppend(&z, "*.wild 120 IN A 198.18.250.1\n*.wild 120 IN AAAA 2001:db8:2::1\n");
-  for (int i = 0; i < kSubs; ++i) {
-    absl::StrAppendFormat(&z,
-                          "sub%02d 86400 IN NS ns1.sub%02d\nsub%02d 86400 IN NS ns2.sub%02d\n"
-                          "ns1.sub%02d 86400 IN A 198.18.251.%d\n"
-                          "ns1.sub%02d 86400 IN AAAA 2001:db8:3::%x\n"
-                          "ns2.sub%02d 86400 IN A 198.18.252.%d\n",
-                          i, i, i, i, i, i + 1, i, i + 1, i, i + 1);
-  }
-  for (int i = 0; i < kMx; ++i) {
-    absl::StrAppendFormat(&z, "mx%03d IN MX 10 %s\n", i, HostName((i * 11) % kHosts));
-  }
-  for (int i = 0; i < kTxt; ++i) {
-    absl::StrAppendFormat(&z, "txt%03d IN TXT \"v=spf1 ip4:198.18.%d.0/24 -all\"\n", i, i);
-  }
-  for (int c = 0; c < static_cast<int>(std::size(kPolicyCases)); ++c) {
-    const PolicyCase& pc = kPolicyCases[c];
-    for (int o = 0; o < kPolicyOwners; ++o) {
-      for (int m = 0; m < pc.answers; ++m) {
-        absl::StrAppend(&z, PolicyOwner(pc, o, false), " 300 IN A ",
-                        AddressText(PolicyAddress(c, o, m, false)), "\n");
-      }
-    }
-  }
-  AppendGeoZone(&z);
-  return z;
-}
-
-// What a correct answer to a pool query looks like (section counts include the OPT record).
-struct Expect {
-  uint8_t rcode = 0;
-  bool aa = true;
-  uint16_t an = 0, ns = 0, ar_min = 0;
-  uint32_t first_a = 0;  // nonzero: the first answer record is A with this address
-};
-
-// One query in its own cache line pair, as a received packet would be.
-struct alignas(64) WireQuery {
-  uint8_t bytes[118];
-  uint16_t len = 0;
-};
-
-struct Pool {
-  std::vector<WireQuery> queries;
-  std::vector<Expect> expect;  // parallel to queries; read only by the start-up check
-
-  void Add(const std::string& name, uint16_t qtype, bool edns, Expect e,
-           const std::string& ecs = "", const std::string& cookie = "") {
-    testing::QueryOptions o;
-    o.id = static_cast<uint16_t>(queries.size() * 2654435761u >> 16);
-    o.edns_size = edns ? kEdnsSize : -1;
-    if (!ecs.empty()) o.options.push_back({8, EcsOption(ecs)});
-    if (!cookie.empty()) o.options.push_back({maps::dns::kOptCookie, cookie});
-    const std::vector<uint8_t> q = testing::MakeQuery(name, qtype, o);
-    if (q.size() > sizeof(WireQuery::bytes)) {
-      std::fprintf(stderr, "engine_benchmark: query for %s too long\n", name.c_str());
-      std::exit(1);
-    }
-    WireQuery w;
-    std::memcpy(w.bytes, q.data(), q.size());
-    w.len = static_cast<uint16_t>(q.size());
-    queries.push_back(w);
-    if (edns) ++e.ar_min;
-    expect.push_back(e);
-  }
-};
-
-// Query generators, one per kind. `i` picks the name; `edns` adds an OPT (udp 1232).
-void AddAHit(Pool* p, int i, bool edns) {
-  const int h = i % kHosts;
-  p->Add(absl::StrCat(HostName(h), ".", kOrigin), kTypeA, edns,
-         {.an = static_cast<uint16_t>(ARecordsOf(h))});
-}
-// DNS Cookies (dns_cookie.h): the bench's secret, client address and time.
-constexpr uint64_t kCookieKey[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
-constexpr uint8_t kBenchClient[4] = {198, 51, 100, 7};
-constexpr uint32_t kBenchNow = 1700000000;
-
-// An A hit with a COOKIE: the client cookie alone (a server cookie to make), or with a valid
-// server cookie of ours (to check, then sent back as it is).
-void AddAHitCookie(Pool* p, int i, bool with_server_cookie) {
-  const int h = i % kHosts;
-  uint8_t cookie[kClientCookieSize + kServerCookieSize] = {};
-  for (int k = 0; k < kClientCookieSize; ++k) cookie[k] = static_cast<uint8_t>(i * 31 + k);
-  size_t len = kClientCookieSize;
-  if (with_server_cookie) {
-    cookie[kClientCookieSize] = kCookieVersion;
-    MakeServerHash(cookie, kBenchClient, 4, kBenchNow - 60, kCookieKey[0], kCookieKey[1],
-                   cookie + kClientCookieSize);
-    len = sizeof(cookie);
-  }
-  p->Add(absl::StrCat(HostName(h), ".", kOrigin), kTypeA, true,
-         {.an = static_cast<uint16_t>(ARecordsOf(h))}, "",
-         std::string(reinterpret_cast<const char*>(cookie), len));
-}
-void AddAaaaHit(Pool* p, int i) {
-  p->Add(absl::StrCat(HostName(i % kHosts), ".", kOrigin), kTypeAaaa, true, {.an = 1});
-}
-void AddNxdomain(Pool* p, int i) {
-  // Names near existing ones, so the closest-encloser walk goes up to the apex (SOA owner,
-  // MNAME and RNAME all compress against the question).
-  p->Add(absl::StrFormat("nohost%04d.%s", i, kOrigin), kTypeA, true, {.rcode = 3, .ns = 1});
-}
-void AddCname(Pool* p, int i) {
-  const int a = i % kAliases;
-  p->Add(absl::StrFormat("alias%04d.%s", a, kOrigin), kTypeA, true,
-         {.an = static_cast<uint16_t>(1 + ARecordsOf((a * 7) % kHosts))});
-}
-void AddWildcard(Pool* p, int i) {
-  p->Add(absl::StrFormat("client-%d.wild.%s", i, kOrigin), kTypeA, true, {.an = 1});
-}
-void AddReferral(Pool* p, int i) {
-  // NS ns1/ns2 in authority; glue ns1 A + AAAA, ns2 A in additional.
-  p->Add(absl::StrFormat("www.sub%02d.%s", i % kSubs, kOrigin), kTypeA, true,
-         {.aa = false, .ns = 2, .ar_min = 3});
-}
-void AddMx(Pool* p, int i) {
-  p->Add(absl::StrFormat("mx%03d.%s", i % kMx, kOrigin), kTypeMx, true, {.an = 1, .ar_min = 1});
-}
-void AddTxt(Pool* p, int i) {
-  p->Add(absl::StrFormat("txt%03d.%s", i % kTxt, kOrigin), kTypeTxt, true, {.an = 1});
-}
-
-// Policy case `c` (pol_*) or its baseline (base_*): owner o of the case.
-void AddPolicyA(Pool* p, int c, int o, bool policy) {
-  const PolicyCase& pc = kPolicyCases[c];
-  Expect e{.an = pc.answers};
-  // Failover answers the first member that is up: a check that the health words are read.
-  if (policy && pc.down > 0) e.first_a = PolicyAddress(c, o, pc.down, true);
-  p->Add(PolicyOwner(pc, o, policy), kTypeA, true, e);
-}
-
-// 70% A/AAAA hits (50 A, 20 AAAA), 10% NXDOMAIN, 10% CNAME -> A, 10% other (4 wildcard,
-// 3 referral, 2 MX, 1 TXT); all with EDNS, names drawn uniformly, order shuffled with a fixed
-// seed so the branch predictor cannot learn the sequence.
-Pool MixPool() {
-  std::mt19937 rng(20240101);
-  std::vector<int> kinds;
-  const int per_100[] = {50, 20, 10, 10, 4, 3, 2, 1};
-  for (int k = 0; k < 8; ++k) kinds.insert(kinds.end(), per_100[k] * kPoolSize / 100, k);
-  std::shuffle(kinds.begin(), kinds.end(), rng);
-  Pool p;
-  for (int k : kinds) {
-    const int i = static_cast<int>(rng() % 100000);
-    switch (k) {
-      case 0:
-        AddAHit(&p, i, true);
-        break;
-      case 1:
-        AddAaaaHit(&p, i);
-        break;
-      case 2:
-        AddNxdomain(&p, i % 10000);
-        break;
-      case 3:
-        AddCname(&p, i);
-        break;
-      case 4:
-        AddWildcard(&p, i);
-        break;
-      case 5:
-        AddReferral(&p, i);
-        break;
-      case 6:
-        AddMx(&p, i);
-        break;
-      default:
-        AddTxt(&p, i);
-        break;
-    }
-  }
-  return p;
-}
-
-template <typename AddFn>
-Pool PoolOf(int n, AddFn add) {
-  Pool p;
-  for (int i = 0; i < n; ++i) add(&p, i);
-  return p;
-}
+using eb::AddAaaaHit;
+using eb::AddAHit;
+using eb::AddAHitCookie;
+using eb::AddCname;
+using eb::AddNxdomain;
+using eb::AddPolicyA;
+using eb::AddReferral;
+using eb::AddWildcard;
+using eb::Expect;
+using eb::GeoCase;
+using eb::GeoPool;
+using eb::GeoSites3Pool;
+using eb::kAliases;
+using eb::kBenchClient;
+using eb::kBenchNow;
+using eb::kCookieKey;
+using eb::kGeoCases;
+using eb::kHosts;
+using eb::kOrigin;
+using eb::kPacketRoom;
+using eb::kPolicyCases;
+using eb::kPolicyOwners;
+using eb::kPoolSize;
+using eb::kSubs;
+using eb::MixPool;
+using eb::PolicyCase;
+using eb::PolicyTarget;
+using eb::PolicyYaml;
+using eb::Pool;
+using eb::PoolOf;
+using eb::StaticGeoPool;
+using eb::WireQuery;
+using eb::ZoneText;
 
 // tap_every: 0 = the plain loop; otherwise the loop a serving thread runs with a dnstap sampler
 // (dataplane/dnstap/tap_ring.h) of 1 in tap_every queries, kTapOff = a sampler that is off.
@@ -506,33 +185,12 @@ Bench* BuildBench() {
     }
   }
   for (const GeoCase& gc : kGeoCases) {
-    for (bool geo : {false, true}) {
-      Pool p;
-      for (int o = 0; o < kPolicyOwners; ++o) {
-        const uint32_t first = geo ? (198u << 24 | 22u << 16 | uint32_t(o) << 8 | (gc.dc + 1))
-                                   : (198u << 24 | 23u << 16 | uint32_t(o) << 8 | 1);
-        p.Add(absl::StrFormat("geo-%02d.%s.%s", o, geo ? "pol" : "zon", kOrigin), kTypeA, true,
-              {.an = 1, .first_a = first}, gc.ecs);
-      }
-      b->cases.push_back({geo ? gc.geo_case : gc.base_case, false, std::move(p)});
-    }
+    b->cases.push_back({gc.base_case, false, GeoPool(gc, false)});
+    b->cases.push_back({gc.geo_case, false, GeoPool(gc, true)});
   }
-  for (bool geo : {false, true}) {  // three-address sites (London: dc-eu)
-    Pool p;
-    for (int o = 0; o < kPolicyOwners; ++o) {
-      const uint32_t first = geo ? (198u << 24 | 24u << 16 | uint32_t(o) << 8 | 31)
-                                 : (198u << 24 | 25u << 16 | uint32_t(o) << 8 | 1);
-      p.Add(absl::StrFormat("geo3-%02d.%s.%s", o, geo ? "pol" : "zon", kOrigin), kTypeA, true,
-            {.an = 3, .first_a = first}, kGeoCases[0].ecs);
-    }
-    b->cases.push_back({geo ? "geo_geo4_sites3" : "base_geo4_sites3", false, std::move(p)});
-  }
-  Pool st;
-  for (int o = 0; o < kPolicyOwners; ++o) {
-    st.Add(absl::StrFormat("gst-%02d.pol.%s", o, kOrigin), kTypeA, true,
-           {.an = 1, .first_a = 198u << 24 | 22u << 16 | uint32_t(o) << 8 | 3}, kGeoCases[0].ecs);
-  }
-  b->cases.push_back({"static_geo4", false, std::move(st)});
+  b->cases.push_back({"base_geo4_sites3", false, GeoSites3Pool(false)});
+  b->cases.push_back({"geo_geo4_sites3", false, GeoSites3Pool(true)});
+  b->cases.push_back({"static_geo4", false, StaticGeoPool()});
   return b;
 }
 

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-PARSER_FUZZ_SECONDS=${PARSER_FUZZ_SECONDS:-30}
+PARSER_FUZZ_SECONDS=${PARSER_FUZZ_SECONDS:-20}
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
