@@ -1,5 +1,7 @@
 #include "control/zones/zone_loader.h"
 
+#include <stdio_ext.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -191,6 +193,9 @@ class ZoneReader {
     std::unique_ptr<FILE, FileCloser> fp(
         fmemopen(const_cast<char*>(ex_.text.data()), ex_.text.size(), "r"));
     if (!fp) return absl::InternalError("fmemopen failed");
+    // Only this thread reads the stream: ldns's per-character getc and our ftell/feof need not
+    // take the stream's lock (about 5% of a 1M-name compile).
+    __fsetlocking(fp.get(), FSETLOCKING_BYCALLER);
     RdfPtr origin(ldns_dname_new_frm_str(zone_.origin.c_str()));
     if (!origin) return Error(name_, "bad origin");
     ldns_rdf* origin_raw = origin.release();
