@@ -155,6 +155,10 @@ int WorkerLoop(void* arg) {
   // The only lcore also publishes the NIC statistics, between bursts, about once a second.
   const uint64_t stats_every = rte_get_timer_hz();
   uint64_t next_stats = 0;
+  // Whether the burst prefetch pays for the current snapshot, asked when its generation changes
+  // (generations only grow; 0: none yet).
+  uint64_t prefetch_for = 0;
+  bool prefetch = false;
   while (!w.stop->load(std::memory_order_relaxed)) {
     if (ABSL_PREDICT_FALSE(w.stats_block != nullptr) && rte_get_timer_cycles() >= next_stats) {
       PublishPorts(w.stats_block, w.port, w.tx_port);
@@ -165,7 +169,12 @@ int WorkerLoop(void* arg) {
     qsbr.Quiescent(reader);
     const LoadedSnapshot* snap = w.follower->current();
     const Engine* engine = snap != nullptr ? &snap->engine : nullptr;
-    maps::CounterSet(ctr->generation, snap != nullptr ? snap->reader->generation() : 0);
+    const uint64_t generation = snap != nullptr ? snap->reader->generation() : 0;
+    maps::CounterSet(ctr->generation, generation);
+    if (ABSL_PREDICT_FALSE(generation != prefetch_for)) {  // a new snapshot: is its table large?
+      prefetch_for = generation;
+      prefetch = engine != nullptr && PrefetchWorthIt(*engine);
+    }
     // The limiter's settings follow the snapshot (a no-op unless its generation changed) and its
     // clock is read once per burst.
     if (snap != nullptr) w.rrl->Update(*snap->reader);
@@ -176,7 +185,7 @@ int WorkerLoop(void* arg) {
     if (n > 0) {
       const uint32_t now = CoarseUnixSeconds();  // DNS Cookies' timestamps, once per burst
       maps::CounterAdd(ctr->rx_packets, n);
-      if (engine != nullptr) {
+      if (prefetch) {
         // Stage the burst's name-table lookups before answering it (burst_prefetch.h).
         const uint8_t* frames[kBurst];
         uint32_t lens[kBurst];
