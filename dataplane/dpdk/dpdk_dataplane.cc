@@ -136,6 +136,10 @@ void TakeOver(void* ctx) {
 #endif
 }
 
+// kReflect (perf only: sextant-dataplane's hidden --perf-reflect, perf/e2e_breakdown.sh) sends
+// every received frame back out unanswered: the loop's cost with ProcessFrame taken out. A
+// template parameter, so the serving loop is compiled as if it did not exist.
+template <bool kReflect>
 int WorkerLoop(void* arg) {
   TakeOver(arg);
   const WorkerContext& w = *static_cast<const WorkerContext*>(arg);
@@ -199,6 +203,10 @@ int WorkerLoop(void* arg) {
       for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
         rte_mbuf* m = rx[i];
+        if constexpr (kReflect) {
+          tx[ntx++] = m;
+          continue;
+        }
         if (ABSL_PREDICT_FALSE(m->nb_segs != 1)) {  // jumbo/chained: not a query we answer
           exc[nexc++] = m;
           continue;
@@ -498,7 +506,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            tap_of(0),
                            block_,
                            limiters[0].get()};
-    WorkerLoop(&ctx[0]);
+    reflect_ ? WorkerLoop<true>(&ctx[0]) : WorkerLoop<false>(&ctx[0]);
     return;
   }
   RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -518,7 +526,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            nullptr,
                            limiters[q].get()};
     HandOver(&ctx[q]);
-    rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
+    rte_eal_remote_launch(reflect_ ? WorkerLoop<true> : WorkerLoop<false>, &ctx[q], lcore);
     ++q;
   }
   // The main lcore publishes the NIC statistics about once a second while the workers serve.
