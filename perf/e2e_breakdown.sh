@@ -9,16 +9,13 @@
 #                                 perf/e2e_pcap.sh; ROUNDS, default 2)
 set -euo pipefail
 
+# perf/e2e_pcap.sh's defaults, exported: its runs and testpmd's see the same values.
+export SECONDS_MEASURED=${SECONDS_MEASURED:-5} WARMUP=${WARMUP:-2} FRAMES=${FRAMES:-4096} \
+  MIX=${MIX:-70/20/10}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-measure=${SECONDS_MEASURED:-5}
-warmup=${WARMUP:-2}
-frames=${FRAMES:-4096}
-mix=${MIX:-70/20/10}
-rounds=${ROUNDS:-2}
 work=$(mktemp -d /tmp/sxperf_breakdown.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-
-python3 "$repo/perf/make_query_pcap.py" --count "$frames" --mix "$mix" \
+python3 "$repo/perf/make_query_pcap.py" --count "$FRAMES" --mix "$MIX" \
   --out "$work/queries.pcap" --zone "$work/perf.test.zone" 2>/dev/null
 
 # The first worker's Mq/cpu-s of a perf/e2e_pcap.sh run (control_block_counters.py's row).
@@ -26,13 +23,13 @@ worker_rate() {
   awk '/^ +[1-9][0-9]* +[0-9.]+ +[0-9.]+ +[0-9.]+ / && r == "" { r = $6 } END { print r }' "$1"
 }
 
-for ((round = 1; round <= rounds; round++)); do
-  python3 "$repo/perf/testpmd_reference.py" --pcap "$work/queries.pcap" --frames "$frames" \
-    --seconds "$measure" --warmup "$warmup" >"$work/ref.txt"
+for ((round = 1; round <= ${ROUNDS:-2}; round++)); do
+  python3 "$repo/perf/testpmd_reference.py" --pcap "$work/queries.pcap" --frames "$FRAMES" \
+    --seconds "$SECONDS_MEASURED" --warmup "$WARMUP" >"$work/ref.txt"
   sed -n 's/.* \([0-9.]*\) Mp\/cpu-s.*/\1/p' "$work/ref.txt" | head -1 >>"$work/testpmd"
   for mode in reflect answer; do
-    REFLECT=$([[ $mode == reflect ]] && echo 1 || echo 0) SECONDS_MEASURED=$measure \
-      WARMUP=$warmup FRAMES=$frames MIX=$mix bash "$repo/perf/e2e_pcap.sh" >"$work/e2e.txt"
+    REFLECT=$([[ $mode == reflect ]] && echo 1 || echo 0) bash "$repo/perf/e2e_pcap.sh" \
+      >"$work/e2e.txt"
     BUILD=0
     export BUILD
     worker_rate "$work/e2e.txt" >>"$work/$mode"
