@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/engine/answer_images.h"
 #include "dataplane/engine/bytes.h"
 #include "dataplane/engine/snapshot_view.h"
 #include "maps/dns/frame.h"
@@ -20,6 +21,9 @@ inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8
 struct Slot {
   uint64_t hash;
   uint32_t node;
+  // Stage 3 on: the answer-image slot (answer_images.h) for A/AAAA, -1 for none; from stage 4,
+  // the index of the node's image in answer_images, -1 when the node has none.
+  int image;
   uint16_t qtype;
   bool question;
 };
@@ -62,12 +66,15 @@ bool FindFrameQuestion(const uint8_t* f, uint32_t len, FrameQuestion* q) {
   return true;
 }
 
+bool PrefetchWorthIt(const Engine& engine) {
+  const SnapshotView& v = engine.view();
+  return v.buckets != nullptr && v.bucket_mask >= kPrefetchMinBuckets - 1;
+}
+
 void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uint32_t* lens,
                    int n) {
   const SnapshotView& v = engine.view();
-  if (v.buckets == nullptr || v.bucket_mask < kPrefetchMinBuckets - 1 || n > kMaxPrefetchBurst) {
-    return;
-  }
+  if (v.buckets == nullptr || n > kMaxPrefetchBurst) return;
   Slot s[kMaxPrefetchBurst];
   // Stage 1: hash each question name as the engine will (lowered) and prefetch its home bucket.
   uint8_t lowered[256];
@@ -86,16 +93,29 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
         s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : maps::kNone;
     if (s[i].node != maps::kNone) __builtin_prefetch(&v.nodes[s[i].node]);
   }
-  // Stage 3: the node's name (compared by the lookup) and its RRsets.
+  // Stage 3: the node's name (compared by the lookup), its RRsets, and for A/AAAA its entry in
+  // the answer-image index (an image answers without reading the RRsets, engine.cc).
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     const maps::Node& node = v.nodes[s[i].node];
     __builtin_prefetch(v.names + node.name_offset);
     __builtin_prefetch(&v.rrsets[node.rrset_first]);
+    s[i].image = v.answer_by_node != nullptr ? AnswerImageSlot(s[i].qtype) : -1;
+    if (s[i].image >= 0) __builtin_prefetch(&v.answer_by_node[s[i].node]);
   }
-  // Stage 4: the rdata of the RRset the question asks for.
+  // Stage 4: the image's descriptor when the node has one, else the rdata of the RRset the
+  // question asks for.
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
+    if (s[i].image >= 0) {
+      const uint32_t first = v.answer_by_node[s[i].node];
+      if (first != maps::kNone) {
+        s[i].image = static_cast<int>(first) + s[i].image;
+        __builtin_prefetch(&v.answer_images[s[i].image]);
+        continue;
+      }
+      s[i].image = -1;
+    }
     const maps::Node& node = v.nodes[s[i].node];
     const maps::RRset* rs = &v.rrsets[node.rrset_first];
     for (uint16_t k = 0; k < node.rrset_count; ++k) {
@@ -104,6 +124,12 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
         break;
       }
     }
+  }
+  // Stage 5: the image's bytes, which the answer copies.
+  for (int i = 0; i < n; ++i) {
+    if (s[i].node == maps::kNone || s[i].image < 0) continue;
+    const AnswerImage& img = v.answer_images[s[i].image];
+    if (img.len != 0) __builtin_prefetch(v.answer_image_bytes + img.bytes);
   }
 }
 

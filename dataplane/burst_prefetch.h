@@ -1,7 +1,9 @@
 // Staged prefetch of what a burst of DNS queries will read from the snapshot, before the burst
 // is answered (DPDK examples/l3fwd works on a burst in the same stages): hash every question name
 // and prefetch its name-table bucket; then, bucket by bucket, prefetch the node it points to;
-// then each node's name and RRsets; then the rdata of the RRset of the question's type. A large
+// then each node's name and RRsets (and, for A/AAAA, its entry in the answer-image index); then
+// the node's answer image (answer_images.h), or the rdata of the RRset of the question's type
+// when it has none. A large
 // zone's records are nowhere in the caches: answered one by one, each query waits for about five
 // dependent memory reads in turn; staged across the burst, those waits overlap.
 //
@@ -36,8 +38,13 @@ struct FrameQuestion {
 };
 bool FindFrameQuestion(const uint8_t* frame, uint32_t len, FrameQuestion* q);
 
+// Whether PrefetchBurst pays for `engine`: its name table has kPrefetchMinBuckets buckets or
+// more. The burst loop asks once per snapshot, not per burst, and skips the frame arrays when
+// not.
+bool PrefetchWorthIt(const Engine& engine);
+
 // Prefetches for frames[0, n) (lens[i] bytes each; n <= kMaxPrefetchBurst) what answering them
-// from `engine` will read, when its name table has kPrefetchMinBuckets buckets or more.
+// from `engine` will read (whatever the table's size: the caller asks PrefetchWorthIt).
 // Allocates nothing, never fails.
 void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uint32_t* lens, int n);
 

@@ -126,6 +126,9 @@ def main():
     ap.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     ap.add_argument("--pid", type=int, help="dataplane pid: also report worker CPU time")
     ap.add_argument("--wait-tx", type=int, metavar="N", help="wait until N frames were sent")
+    ap.add_argument("--per-cpu-of", choices=("queries", "tx"), default="queries",
+                    help="what the Mq/cpu-s column counts (tx: a --perf-reflect run, which "
+                         "answers no query)")
     args = ap.parse_args()
     if args.wait_tx is not None:
         return 0 if wait_tx(args.instance, args.wait_tx) else 1
@@ -151,7 +154,8 @@ def main():
             total[k] += rates[k]
         cpu = cpu1.get(lcore, 0) - cpu0.get(lcore, 0)
         share = f"{cpu / dt:9.2f}" if lcore in cpu1 else f"{'-':>9}"
-        per_cpu = (f"{(new['queries'] - old['queries']) / cpu / 1e6:9.3f}" if cpu > 0
+        k = args.per_cpu_of
+        per_cpu = (f"{(new[k] - old[k]) / cpu / 1e6:9.3f}" if cpu > 0
                    else f"{'-':>9}")
         print(f"{lcore:>5} {rates['rx'] / 1e6:9.3f} {rates['tx'] / 1e6:9.3f} "
               f"{rates['queries'] / 1e6:13.3f} {share} {per_cpu} {sum(drops):10.0f}  {reasons}")
@@ -159,7 +163,7 @@ def main():
           f"{total['queries'] / 1e6:13.3f}")
     if proc0 is not None:
         cpu = proc1 - proc0
-        per_cpu = f"{total['queries'] * dt / cpu / 1e6:.3f}" if cpu > 0 else "-"
+        per_cpu = f"{total[args.per_cpu_of] * dt / cpu / 1e6:.3f}" if cpu > 0 else "-"
         print(f"process cpu {cpu:.2f} s ({cpu / dt:.2f} CPUs), {per_cpu} Mq per process cpu-s")
     return 0
 

@@ -43,6 +43,8 @@
 #   HUGE=1     2 MiB hugepages instead of --no-huge: at least 512 reserved (nr_hugepages,
 #              restored after), a private hugetlbfs mount, EAL -m 512. Run it under
 #              flock /tmp/sextant-integration.lock: the integration tests reserve hugepages too.
+#   REFLECT=1  sextant-dataplane --perf-reflect: every frame goes back out unanswered (the burst
+#              loop without ProcessFrame); Mq/cpu-s then counts the frames sent
 #   BUILD=0    do not run ninja in BUILD_DIR (the caller built it: perf/compare.sh, ctest)
 set -euo pipefail
 
@@ -160,6 +162,9 @@ wait_serving() {
   }
 }
 
+reflect_args=() count_args=()
+if [[ ${REFLECT:-0} == 1 ]]; then reflect_args=(--perf-reflect) count_args=(--per-cpu-of tx); fi
+
 eal_mem=(--no-huge -m "$mem")
 if [[ ${HUGE:-0} == 1 ]]; then
   huge_before=$(cat /proc/sys/vm/nr_hugepages)
@@ -192,14 +197,14 @@ fi
 
 "$build_dir/bin/sextant-dataplane" --lcores "$lcores" "${eal_mem[@]}" --no-pci \
   --vdev="net_pcap0,$rx_args,infinite_rx=1" --vdev=net_null0 --file-prefix="$instance" \
-  -- --instance "$instance" >"$work/dataplane.log" 2>&1 &
+  -- --instance "$instance" "${reflect_args[@]}" >"$work/dataplane.log" 2>&1 &
 dp_pid=$!
 
 wait_serving "$work/dataplane.log"
 
 sleep "$warmup"
 python3 "$repo/perf/control_block_counters.py" --instance "$instance" --interval "$measure" \
-  --pid "$dp_pid"
+  --pid "$dp_pid" "${count_args[@]}"
 # Resident memory while serving: RssShmem is the snapshot's pages touched (mapped from
 # /dev/shm), RssAnon mostly the EAL memory (mbufs) and the engine's section images.
 awk 'BEGIN { printf "dataplane:" }

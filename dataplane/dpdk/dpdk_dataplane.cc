@@ -136,6 +136,10 @@ void TakeOver(void* ctx) {
 #endif
 }
 
+// kReflect (perf only: sextant-dataplane's hidden --perf-reflect, perf/e2e_breakdown.sh) sends
+// every received frame back out unanswered: the loop's cost with ProcessFrame taken out. A
+// template parameter, so the serving loop is compiled as if it did not exist.
+template <bool kReflect>
 int WorkerLoop(void* arg) {
   TakeOver(arg);
   const WorkerContext& w = *static_cast<const WorkerContext*>(arg);
@@ -155,6 +159,10 @@ int WorkerLoop(void* arg) {
   // The only lcore also publishes the NIC statistics, between bursts, about once a second.
   const uint64_t stats_every = rte_get_timer_hz();
   uint64_t next_stats = 0;
+  // Whether the burst prefetch pays for the current snapshot, asked when its generation changes
+  // (generations only grow; 0: none yet).
+  uint64_t prefetch_for = 0;
+  bool prefetch = false;
   while (!w.stop->load(std::memory_order_relaxed)) {
     if (ABSL_PREDICT_FALSE(w.stats_block != nullptr) && rte_get_timer_cycles() >= next_stats) {
       PublishPorts(w.stats_block, w.port, w.tx_port);
@@ -165,7 +173,12 @@ int WorkerLoop(void* arg) {
     qsbr.Quiescent(reader);
     const LoadedSnapshot* snap = w.follower->current();
     const Engine* engine = snap != nullptr ? &snap->engine : nullptr;
-    maps::CounterSet(ctr->generation, snap != nullptr ? snap->reader->generation() : 0);
+    const uint64_t generation = snap != nullptr ? snap->reader->generation() : 0;
+    maps::CounterSet(ctr->generation, generation);
+    if (ABSL_PREDICT_FALSE(generation != prefetch_for)) {  // a new snapshot: is its table large?
+      prefetch_for = generation;
+      prefetch = engine != nullptr && PrefetchWorthIt(*engine);
+    }
     // The limiter's settings follow the snapshot (a no-op unless its generation changed) and its
     // clock is read once per burst.
     if (snap != nullptr) w.rrl->Update(*snap->reader);
@@ -176,7 +189,7 @@ int WorkerLoop(void* arg) {
     if (n > 0) {
       const uint32_t now = CoarseUnixSeconds();  // DNS Cookies' timestamps, once per burst
       maps::CounterAdd(ctr->rx_packets, n);
-      if (engine != nullptr) {
+      if (prefetch) {
         // Stage the burst's name-table lookups before answering it (burst_prefetch.h).
         const uint8_t* frames[kBurst];
         uint32_t lens[kBurst];
@@ -190,6 +203,10 @@ int WorkerLoop(void* arg) {
       for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
         rte_mbuf* m = rx[i];
+        if constexpr (kReflect) {
+          tx[ntx++] = m;
+          continue;
+        }
         if (ABSL_PREDICT_FALSE(m->nb_segs != 1)) {  // jumbo/chained: not a query we answer
           exc[nexc++] = m;
           continue;
@@ -489,7 +506,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            tap_of(0),
                            block_,
                            limiters[0].get()};
-    WorkerLoop(&ctx[0]);
+    reflect_ ? WorkerLoop<true>(&ctx[0]) : WorkerLoop<false>(&ctx[0]);
     return;
   }
   RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -509,7 +526,7 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            nullptr,
                            limiters[q].get()};
     HandOver(&ctx[q]);
-    rte_eal_remote_launch(WorkerLoop, &ctx[q], lcore);
+    rte_eal_remote_launch(reflect_ ? WorkerLoop<true> : WorkerLoop<false>, &ctx[q], lcore);
     ++q;
   }
   // The main lcore publishes the NIC statistics about once a second while the workers serve.

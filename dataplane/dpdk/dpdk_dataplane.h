@@ -37,6 +37,10 @@ class DpdkDataplane {
   // outlive Run()). Call before Run(); without it, nothing is sampled.
   void SetTap(std::vector<TapRing*> rings, uint32_t every);
 
+  // Perf only: the workers send every frame back out unanswered (the burst loop without
+  // ProcessFrame; perf/e2e_breakdown.sh). Call before Run().
+  void set_reflect(bool on) { reflect_ = on; }
+
   // "198.18.0.2:53"-style addresses for the exception-path TCP listener.
   std::vector<std::string> ExceptionListenAddresses() const;
   const std::string& port_name() const { return port_name_; }
@@ -66,6 +70,7 @@ class DpdkDataplane {
   int workers_ = 1;
   int queues_ = 1;
   bool main_is_worker_ = false;
+  bool reflect_ = false;
   SysctlChanges sysctls_;
   std::vector<TapRing*> tap_rings_;  // empty: dnstap off
   uint32_t tap_every_ = 0;  // what the start changed under /proc/sys, put back when we stop

@@ -77,11 +77,15 @@ std::string AddressList(const PortSettings& s) {
 }
 
 // Runs the dataplane (and the exception path's TCP listener) until a signal stops it.
-int Serve(AttachedInstance& inst, const PortSettings& settings) {
+int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflect) {
   maps::ControlBlock* cb = inst.block->get();
   SnapshotFollower& follower = *inst.follower;
   auto dp = DpdkDataplane::Create(settings, &follower, cb);
   if (!dp.ok()) return Fail(absl::StrCat("instance ", inst.name, ": ", dp.status().message()));
+  if (perf_reflect) {
+    Log(LogLevel::kWarning, "--perf-reflect: every frame is sent back out unanswered");
+    (*dp)->set_reflect(true);
+  }
   RegisterTelemetry(cb);
   std::unique_ptr<KernelListener> listener;
   std::thread listener_thread;
@@ -159,6 +163,9 @@ int DpdkMain(int argc, char** argv) {
                  "instance whose /dev/shm files to serve (required: the config's instance:)");
   app.add_option("--config", config_path)->group("");  // refused below, with the way out
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
+  // Hidden, for perf/e2e_breakdown.sh: frames go back out unanswered (DpdkDataplane::set_reflect).
+  bool perf_reflect = false;
+  app.add_flag("--perf-reflect", perf_reflect)->group("");
   AddLogLevelOption(app);
   try {
     app.parse(argc, argv);
@@ -198,7 +205,7 @@ int DpdkMain(int argc, char** argv) {
   WarnOnSettingsChange(inst->follower.get(), *settings,
                        DnstapOptionsOf(*inst->follower->current()->reader));
   inst->follower->Start();
-  const int rc = Serve(*inst, *settings);
+  const int rc = Serve(*inst, *settings, perf_reflect);
   inst->follower->Stop();
   rte_eal_cleanup();
   return rc;

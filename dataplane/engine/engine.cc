@@ -108,9 +108,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   if (q.has_opt) {
     p += img.len;
     Store64(p, v.answer_opt_head);
-    // The DO byte, the other flags byte and RDLENGTH 0.
-    const uint8_t tail[4] = {static_cast<uint8_t>(q.do_bit ? dns::kOptFlagDo : 0), 0, 0, 0};
-    std::memcpy(p + dns::kOptFlags, tail, 4);
+    // The DO byte, the other flags byte and RDLENGTH 0, in one store of a value made in a
+    // register (from a byte array on the stack, the store waited for the array's byte stores).
+    uint32_t tail = q.do_bit ? dns::kOptFlagDo : 0;
+    if constexpr (std::endian::native == std::endian::big) tail <<= 24;
+    Store32(p + dns::kOptFlags, tail);
   }
   out[dns::kOffFlags1] =
       static_cast<uint8_t>(dns::kFlag1Qr | dns::kFlag1Aa | (q.rd ? dns::kFlag1Rd : 0));

@@ -1,12 +1,17 @@
 // FindFrameQuestion (dataplane/burst_prefetch.h): where the burst prefetch finds a query's name,
 // row by row; and every frame it cannot read (truncated, other protocols, bad labels) refused.
+// PrefetchWorthIt's threshold, and PrefetchBurst's stages over every kind of frame.
 #include "dataplane/burst_prefetch.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/dataplane/frame_builders.h"
+#include "tests/dataplane/packet_path_test_support.h"
 
 namespace sextant::dataplane::packet_path_test {
 namespace {
@@ -72,6 +77,40 @@ TEST(FindFrameQuestion, EveryTruncationIsRefusedUntilTheQuestionIsWhole) {
     const Bytes f(query.begin(), query.begin() + len);
     FrameQuestion q;
     EXPECT_EQ(FindFrameQuestion(f.data(), f.size(), &q), len >= whole) << len;
+  }
+}
+
+// The test zone's few names stay in the caches: the burst loop skips the stages for it.
+TEST(PrefetchWorthIt, NotForASmallNameTable) { EXPECT_FALSE(PrefetchWorthIt(*TestEngine())); }
+
+// Every stage on every kind of frame: names with answer images (A, AAAA), RRsets without one
+// (SOA, NS), a type the name lacks, a name the zone lacks, frames without a question. The
+// reads are bounds-checked (the ASan build poisons what lies past each frame) and nothing is
+// written: each frame is as it was.
+TEST(PrefetchBurst, ReadsEveryKindOfFrameAndWritesNothing) {
+  const std::vector<Bytes> frames = {
+      Query4(Dns("www.pkt.test.", kA)),
+      Query6(Dns("WWW.pkt.test.", kAaaa, 1232)),
+      Query4(Dns("pkt.test.", 6)),  // SOA
+      Query4(Dns("pkt.test.", 2)),  // NS
+      Query4(Dns("ns1.pkt.test.", kAaaa)),
+      Query4(Dns("www.pkt.test.", 15)),  // MX: no such RRset
+      Query4(Dns("nowhere.pkt.test.", kA)),
+      ArpRequest(kOurV4),
+      Ping4(Bytes(8, 0)),
+  };
+  std::vector<std::unique_ptr<uint8_t[]>> copies;
+  const uint8_t* ptrs[kMaxPrefetchBurst];
+  uint32_t lens[kMaxPrefetchBurst];
+  for (size_t i = 0; i < frames.size(); ++i) {
+    copies.push_back(std::make_unique<uint8_t[]>(frames[i].size()));
+    std::copy(frames[i].begin(), frames[i].end(), copies[i].get());
+    ptrs[i] = copies[i].get();
+    lens[i] = static_cast<uint32_t>(frames[i].size());
+  }
+  PrefetchBurst(*TestEngine(), ptrs, lens, static_cast<int>(frames.size()));
+  for (size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(Bytes(ptrs[i], ptrs[i] + lens[i]), frames[i]) << i;
   }
 }
 
