@@ -554,11 +554,7 @@ class Responder {
   }
 
   const maps::RRset* FindRRset(const maps::Node& n, uint16_t type) const {
-    const maps::RRset* rs = v_.rrsets + n.rrset_first;
-    for (uint16_t i = 0; i < n.rrset_count; ++i) {
-      if (rs[i].type == type) return &rs[i];
-    }
-    return nullptr;
+    return FirstRRsetOfType(v_, n, type);
   }
 
   const SnapshotView& v_;
