@@ -8,15 +8,6 @@
 namespace sextant::dataplane {
 namespace {
 
-// The first RRset of `type` at `n`, as the resolver's FindRRset picks it.
-const maps::RRset* FirstOfType(const SnapshotView& v, const maps::Node& n, uint16_t type) {
-  for (uint16_t i = 0; i < n.rrset_count; ++i) {
-    const maps::RRset& rs = v.rrsets[n.rrset_first + i];
-    if (rs.type == type) return &rs;
-  }
-  return nullptr;
-}
-
 // Whether the resolver answers a question for exactly this node and rs's type with rs alone,
 // written by PutPlainRRset under the question: not below (or at) a zone cut, a zone RRset
 // without a resource, no names in its rdata and no additional records.
@@ -34,8 +25,8 @@ AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
   out.by_node.assign(node_count, maps::kNone);
   for (uint32_t n = 0; n < node_count; ++n) {
     const maps::Node& node = v.nodes[n];
-    const maps::RRset* sets[2] = {FirstOfType(v, node, maps::dns::kTypeA),
-                                  FirstOfType(v, node, maps::dns::kTypeAaaa)};
+    const maps::RRset* sets[2] = {FirstRRsetOfType(v, node, maps::dns::kTypeA),
+                                  FirstRRsetOfType(v, node, maps::dns::kTypeAaaa)};
     AnswerImage imgs[2];
     for (int slot = 0; slot < 2; ++slot) {
       const maps::RRset* rs = sets[slot];

@@ -200,16 +200,19 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline ParseVerdict Parse(const uint8_t* p, size_t 
     const uint16_t qtype = dns::Get16(p + pos), qclass = dns::Get16(p + pos + 2);
     q->qtype = qtype;
     q->qclass = qclass;
-    q->plain = q->opcode == dns::kOpQuery && qtype != 0 && qtype != dns::kTypeAxfr &&
-               qtype != dns::kTypeIxfr && (qclass == dns::kClassIn || qclass == dns::kClassAny);
+    // Without branches (& and |, not && and ||): every query computes all of it.
+    static_assert(dns::kTypeAxfr == dns::kTypeIxfr + 1);
+    q->plain = (q->opcode == dns::kOpQuery) & (qtype != 0) &
+               (static_cast<uint16_t>(qtype - dns::kTypeIxfr) > 1) &
+               ((qclass == dns::kClassIn) | (qclass == dns::kClassAny));
     pos += 4;
     q->have_question = true;
   }
   q->question_end = pos;
-  const uint16_t an = dns::Get16(p + dns::kOffAncount), ns = dns::Get16(p + dns::kOffNscount),
-                 ar = dns::Get16(p + dns::kOffArcount);
   bool ecs_bad = false;
-  if (an == 0 && ns == 0 && ar == 1 && pos + 11 <= len && p[pos] == 0 &&
+  // ANCOUNT 0, NSCOUNT 0, ARCOUNT 1 (six bytes: one 32-bit and one 16-bit compare).
+  static constexpr uint8_t kOneAdditional[6] = {0, 0, 0, 0, 0, 1};
+  if (std::memcmp(p + dns::kOffAncount, kOneAdditional, 6) == 0 && pos + 11 <= len && p[pos] == 0 &&
       dns::Get16(p + pos + 1) == dns::kTypeOpt) {
     // The usual shape, without the general loop below: the question, then one OPT record
     // owned by the root. What the loop would check, in the same order.
@@ -220,6 +223,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline ParseVerdict Parse(const uint8_t* p, size_t 
     }
     pos += 11 + rdlen;
   } else {
+    const uint16_t an = dns::Get16(p + dns::kOffAncount), ns = dns::Get16(p + dns::kOffNscount),
+                   ar = dns::Get16(p + dns::kOffArcount);
     const uint32_t total = uint32_t{an} + ns + ar;
     for (uint32_t r = 0; r < total; ++r) {
       if (!SkipName(p, len, &pos) || pos + 10 > len) return ParseVerdict::kFormErrQuestion;

@@ -461,16 +461,21 @@ class Responder {
     CopyBytes(p, bytes, img.len);
     // Pointers into the question move by its extra length, those into the image by where it
     // landed (section_image.h).
-    const uint16_t delta[2] = {static_cast<uint16_t>(q.len - img.anchor_len),
-                               static_cast<uint16_t>(at - (dns::kHeaderSize + 4 + img.anchor_len))};
     const uint16_t* r = v_.image_relocs + img.reloc_first;
-    for (uint16_t i = 0; i < img.reloc_count; ++i) {
-      uint8_t* ptr = p + (r[i] & ~kRelocInternal);
-      dns::Put16(ptr, static_cast<uint16_t>(dns::Get16(ptr) + delta[r[i] >> 15]));
-    }
+    const uint16_t* const question_end = r + img.reloc_question;
+    const uint16_t* const end = r + img.reloc_count;
+    const auto into_question = static_cast<uint16_t>(q.len - img.anchor_len);
+    for (; r < question_end; ++r) Add16(p + *r, into_question);
+    const auto into_image = static_cast<uint16_t>(at - (dns::kHeaderSize + 4 + img.anchor_len));
+    for (; r < end; ++r) Add16(p + *r, into_image);
     counts[1] += img.authority;
     counts[2] += img.additional;
     return true;
+  }
+
+  // Adds d to the big-endian 16-bit word at p (a compression pointer of an image).
+  static void Add16(uint8_t* p, uint16_t d) {
+    dns::Put16(p, static_cast<uint16_t>(dns::Get16(p) + d));
   }
 
   // Writes one RR of `rs` (the rdata entry at `rd`; `fixed` from FixedFields). Returns false
@@ -554,11 +559,7 @@ class Responder {
   }
 
   const maps::RRset* FindRRset(const maps::Node& n, uint16_t type) const {
-    const maps::RRset* rs = v_.rrsets + n.rrset_first;
-    for (uint16_t i = 0; i < n.rrset_count; ++i) {
-      if (rs[i].type == type) return &rs[i];
-    }
-    return nullptr;
+    return FirstRRsetOfType(v_, n, type);
   }
 
   const SnapshotView& v_;

@@ -26,8 +26,9 @@ struct SectionImage {
   uint8_t anchor_labels = 0;
   uint32_t reloc_first = 0;  // its relocations: SectionImages::relocs[first, first + count)
   uint16_t reloc_count = 0;
-  uint16_t above_len = 0;     // bytes of `above` labels (length-prefixed, lowered) after the image
-  uint64_t above_filter = 0;  // AboveFilterBit of each `above` label: most questions miss all
+  uint16_t above_len = 0;  // bytes of `above` labels (length-prefixed, lowered) after the image
+  uint16_t reloc_question = 0;  // the first this many relocations point into the question
+  uint64_t above_filter = 0;    // AboveFilterBit of each `above` label: most questions miss all
 };
 
 // A cheap one-bit summary of a (lowered) label: its length, first and last octets.
@@ -37,9 +38,8 @@ inline uint64_t AboveFilterBit(const uint8_t* label) {
 
 // A relocation is the offset in the image of a compression pointer, written there as the slow
 // path wrote it for the question "anchor" (header, anchor, type, class: the image started at
-// 16 + anchor_len). With kRelocInternal it points into the image itself and moves with where the
-// image lands; without, it points into the question and moves by how much longer the question
-// is than the anchor.
-inline constexpr uint16_t kRelocInternal = 1u << 15;
+// 16 + anchor_len). The first reloc_question of an image's relocations point into the question
+// and move by how much longer the question is than the anchor; the others point into the image
+// itself and move with where the image lands (two loops without a test per pointer).
 
 }  // namespace sextant::dataplane

@@ -42,6 +42,7 @@ class ImageBuilder {
     end_ = w.pos();
     if (end_ - qend_ > kMaxImage) return std::nullopt;
     relocs_.clear();
+    internal_relocs_.clear();
     above_.clear();
     above_count_ = 0;
     above_filter_ = 0;
@@ -97,7 +98,7 @@ class ImageBuilder {
       if (target >= dns::kHeaderSize && target < dns::kHeaderSize + anchor_len_) {
         relocs_.push_back(at);
       } else if (target >= qend_ && target < p) {
-        relocs_.push_back(at | kRelocInternal);
+        internal_relocs_.push_back(at);
       } else {
         return false;
       }
@@ -161,13 +162,15 @@ class ImageBuilder {
     img.anchor_len = anchor_len_;
     img.anchor_labels = node.label_count;
     img.reloc_first = static_cast<uint32_t>(out_.relocs.size());
-    img.reloc_count = static_cast<uint16_t>(relocs_.size());
+    img.reloc_count = static_cast<uint16_t>(relocs_.size() + internal_relocs_.size());
+    img.reloc_question = static_cast<uint16_t>(relocs_.size());
     out_.bytes.insert(out_.bytes.end(), buf_.begin() + static_cast<ptrdiff_t>(qend_),
                       buf_.begin() + static_cast<ptrdiff_t>(end_));
     out_.bytes.insert(out_.bytes.end(), above_.begin(), above_.end());
     img.above_len = static_cast<uint16_t>(above_.size());
     img.above_filter = above_filter_;
     out_.relocs.insert(out_.relocs.end(), relocs_.begin(), relocs_.end());
+    out_.relocs.insert(out_.relocs.end(), internal_relocs_.begin(), internal_relocs_.end());
     return img;
   }
 
@@ -177,8 +180,9 @@ class ImageBuilder {
   const uint8_t* anchor_ = nullptr;
   uint8_t anchor_len_ = 0;
   size_t qend_ = 0, end_ = 0;
-  std::vector<uint16_t> relocs_;
-  std::vector<uint8_t> above_;  // length-prefixed lowered labels
+  std::vector<uint16_t> relocs_;           // pointers into the question
+  std::vector<uint16_t> internal_relocs_;  // pointers into the image
+  std::vector<uint8_t> above_;             // length-prefixed lowered labels
   size_t above_count_ = 0;
   uint64_t above_filter_ = 0;
 };

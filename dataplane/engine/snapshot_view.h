@@ -85,4 +85,15 @@ struct SnapshotView {
   static SnapshotView Of(const maps::SnapshotReader& r);
 };
 
+// The first RRset of `type` at node `n`, or null: the one the resolver answers the type from
+// (Responder::FindRRset), and so the one an answer image (answer_images.h) is built from.
+inline const maps::RRset* FirstRRsetOfType(const SnapshotView& v, const maps::Node& n,
+                                           uint16_t type) {
+  const maps::RRset* rs = v.rrsets + n.rrset_first;
+  for (uint16_t i = 0; i < n.rrset_count; ++i) {
+    if (rs[i].type == type) return &rs[i];
+  }
+  return nullptr;
+}
+
 }  // namespace sextant::dataplane
