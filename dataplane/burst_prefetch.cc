@@ -116,14 +116,8 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
       }
       s[i].image = -1;
     }
-    const maps::Node& node = v.nodes[s[i].node];
-    const maps::RRset* rs = &v.rrsets[node.rrset_first];
-    for (uint16_t k = 0; k < node.rrset_count; ++k) {
-      if (rs[k].type == s[i].qtype) {
-        __builtin_prefetch(v.rdata + rs[k].rdata_offset);
-        break;
-      }
-    }
+    const maps::RRset* rs = FirstRRsetOfType(v, v.nodes[s[i].node], s[i].qtype);
+    if (rs != nullptr) __builtin_prefetch(v.rdata + rs->rdata_offset);
   }
   // Stage 5: the image's bytes, which the answer copies.
   for (int i = 0; i < n; ++i) {
