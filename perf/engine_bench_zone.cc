@@ -60,6 +60,17 @@ int ARecordsOf(int host) { return host % 4 == 0 ? 2 : 1; }
 
 std::string HostName(int i) { return absl::StrFormat("host%04d", i); }
 
+void AppendHosts(std::string* z) {
+  for (int i = 0; i < kHosts; ++i) {
+    const std::string h = HostName(i);
+    absl::StrAppendFormat(z, "%s 300 IN A 198.18.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
+    if (ARecordsOf(i) == 2) {
+      absl::StrAppendFormat(z, "%s 300 IN A 198.19.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
+    }
+    absl::StrAppendFormat(z, "%s 300 IN AAAA 2001:db8:1::%x\n", h, i + 1);
+  }
+}
+
 std::string PolicyOwner(const PolicyCase& pc, int o, bool policy) {
   return absl::StrFormat("%s-%02d.%s.%s", pc.tag, o, policy ? "pol" : "zon", kOrigin);
 }
@@ -105,14 +116,7 @@ std::string ZoneText() {
                                "@ IN NS ns1\n@ IN NS ns2\n@ IN MX 10 host0000\n",
                                "ns1 IN A 198.18.0.1\nns1 IN AAAA 2001:db8::1\n",
                                "ns2 IN A 198.18.0.2\nns2 IN AAAA 2001:db8::2\n");
-  for (int i = 0; i < kHosts; ++i) {
-    const std::string h = HostName(i);
-    absl::StrAppendFormat(&z, "%s 300 IN A 198.18.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
-    if (ARecordsOf(i) == 2) {
-      absl::StrAppendFormat(&z, "%s 300 IN A 198.19.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
-    }
-    absl::StrAppendFormat(&z, "%s 300 IN AAAA 2001:db8:1::%x\n", h, i + 1);
-  }
+  AppendHosts(&z);
   for (int i = 0; i < kAliases; ++i) {
     absl::StrAppendFormat(&z, "alias%04d IN CNAME %s\n", i, HostName((i * 7) % kHosts));
   }

@@ -24,6 +24,9 @@ inline constexpr size_t kPacketRoom = 2048;
 
 int ARecordsOf(int host);
 std::string HostName(int i);
+// The kHosts hosts as master-file lines: host<i> A 198.18.x.y (and 198.19.x.y for every fourth),
+// AAAA 2001:db8:1::<i+1>.
+void AppendHosts(std::string* z);
 
 // Policy cases. Case c, owner o: the policy owner is <tag>-<oo>.pol.bench.test. (resource
 // <tag>-<oo>, members 198.20.<16c+o>.<m+1>, member m watched by target <tag>-t<mm>); the

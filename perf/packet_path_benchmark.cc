@@ -45,6 +45,7 @@
 #include "maps/dns/wire.h"
 #include "maps/snapshot_reader.h"
 #include "perf/counting_mode.h"
+#include "perf/engine_bench_zone.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::dataplane {
@@ -56,9 +57,11 @@ using dns::Get16;
 using dns::kTypeA;
 using dns::kTypeAaaa;
 using dns::Put16;
+using engine_bench::ARecordsOf;
+using engine_bench::HostName;
+using engine_bench::kHosts;
+using engine_bench::kOrigin;
 
-constexpr char kOrigin[] = "bench.test.";
-constexpr int kHosts = 600;
 constexpr int kPoolSize = 1000;  // distinct frames per case (names repeat, clients do not)
 constexpr uint16_t kEdnsSize = 1232;
 constexpr size_t kBurst = 32;  // dpdk_dataplane.cc's burst
@@ -73,23 +76,13 @@ constexpr uint8_t kOurMac[6] = {0x02, 0x53, 0x58, 0x00, 0x00, 0x01};
 constexpr uint8_t kOurV4[4] = {198, 18, 0, 2};
 constexpr uint8_t kOurV6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
-int ARecordsOf(int host) { return host % 4 == 0 ? 2 : 1; }
-std::string HostName(int i) { return absl::StrFormat("host%04d", i); }
-
 std::string ZoneText() {
   std::string z =
       absl::StrCat("$ORIGIN ", kOrigin, "\n$TTL 3600\n",
                    "@ IN SOA ns1.bench.test. hostmaster.bench.test. 2024010101 7200 "
                    "3600 1209600 300\n",
                    "@ IN NS ns1\n@ IN NS ns2\n", "ns1 IN A 198.18.0.1\nns2 IN A 198.18.0.2\n");
-  for (int i = 0; i < kHosts; ++i) {
-    const std::string h = HostName(i);
-    absl::StrAppendFormat(&z, "%s 300 IN A 198.18.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
-    if (ARecordsOf(i) == 2) {
-      absl::StrAppendFormat(&z, "%s 300 IN A 198.19.%d.%d\n", h, 1 + i / 200, i % 200 + 1);
-    }
-    absl::StrAppendFormat(&z, "%s 300 IN AAAA 2001:db8:1::%x\n", h, i + 1);
-  }
+  engine_bench::AppendHosts(&z);
   return z;
 }
 
