@@ -60,8 +60,7 @@ void AnswerImages::Attach(SnapshotView* v) const {
   v->answer_image_bytes = bytes.data();
   uint8_t opt[8] = {0};  // root owner
   maps::dns::Put16(opt + maps::dns::kOptType, maps::dns::kTypeOpt);
-  maps::dns::Put16(opt + maps::dns::kOptUdpSize,
-                   v->settings != nullptr ? v->settings->edns_udp_size : kDefaultUdpSize);
+  maps::dns::Put16(opt + maps::dns::kOptUdpSize, v->edns_udp_size);
   v->answer_opt_head = Load64(opt);
 }
 

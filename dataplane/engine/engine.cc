@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -73,6 +75,17 @@ ABSL_ATTRIBUTE_NOINLINE uint32_t LookupQuestion(const SnapshotView& v, const LNa
   return LookupNode(v, qname.data, qname.len);
 }
 
+// *info = AnswerInfo{.qtype = qtype}, as two 8-byte stores of values made in registers (field
+// by field, it took six stores and the zero they store).
+inline void SetQtypeOnly(AnswerInfo* info, uint16_t qtype) {
+  static_assert(sizeof(AnswerInfo) == 16 && offsetof(AnswerInfo, qtype) == 6 &&
+                std::is_trivially_copyable_v<AnswerInfo>);
+  // All bytes zero (false, 0, padding) but the qtype's two, in host order.
+  uint64_t words[2] = {uint64_t{qtype} << 48, 0};
+  if constexpr (std::endian::native == std::endian::big) words[0] = qtype;
+  std::memcpy(info, words, sizeof(words));
+}
+
 // The common query, answered from its name's answer image (answer_images.h): a well-formed
 // query for A or AAAA in class IN or ANY, no COOKIE (the caller checked), no other EDNS option
 // (NSID, ECS) and EDNS version 0 if any. Returns the response length; 0 when the resolver must
@@ -96,7 +109,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
   const size_t end = qend + img.len + opt_size;
   // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test.
-  const uint16_t our_udp_size = v.settings ? v.settings->edns_udp_size : kDefaultUdpSize;
+  const uint16_t our_udp_size = v.edns_udp_size;
   if (img.len == 0 || end > ResponseLimit(q, client.tcp, our_udp_size, cap) ||
       (q.has_opt && end + 6 > cap)) {
     return 0;
@@ -120,7 +133,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   uint64_t counts = uint64_t{1} << 48 | uint64_t{img.count} << 32 | (q.has_opt ? 1 : 0);
   if constexpr (std::endian::native == std::endian::little) counts = __builtin_bswap64(counts);
   Store64(out + dns::kOffQdcount, counts);
-  if (info != nullptr) *info = AnswerInfo{.qtype = q.qtype};
+  if (info != nullptr) SetQtypeOnly(info, q.qtype);
   return end;
 }
 
@@ -338,6 +351,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerParsed(const SnapshotView& v, c
   if (qend > cap) return 0;
   CopyHead(out, query, qend);
 
+  // Not v.edns_udp_size: measured, the resolver's path then spilled more than it saved (NXDOMAIN
+  // +6 instructions, perf/README.md).
   const uint16_t our_udp_size = v.settings ? v.settings->edns_udp_size : kDefaultUdpSize;
   const size_t limit = ResponseLimit(q, client.tcp, our_udp_size, cap);
   // The OPT record's size, without EDE: EDE is only added to answers with empty sections

@@ -53,8 +53,6 @@ inline uint32_t CoarseUnixSeconds() {
 
 inline constexpr size_t kMaxDnsMessage = 65535;
 inline constexpr uint16_t kMinUdpSize = 512;
-// Our EDNS UDP size when the snapshot's settings give none.
-inline constexpr uint16_t kDefaultUdpSize = 1232;
 
 class Engine {
  public:

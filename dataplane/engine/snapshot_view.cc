@@ -5,6 +5,7 @@ namespace sextant::dataplane {
 SnapshotView SnapshotView::Of(const maps::SnapshotReader& r) {
   SnapshotView v;
   v.settings = &r.settings();
+  v.edns_udp_size = v.settings->edns_udp_size;
   v.zones = r.section<maps::Zone>(maps::kZones).data();
   v.zone_count = static_cast<uint32_t>(r.section<maps::Zone>(maps::kZones).size());
   auto b = r.section<maps::Bucket>(maps::kBuckets);

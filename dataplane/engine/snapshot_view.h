@@ -19,6 +19,9 @@ namespace sextant::dataplane {
 
 struct AnswerImage;  // answer_images.h
 
+// Our EDNS UDP size when the snapshot's settings give none.
+inline constexpr uint16_t kDefaultUdpSize = 1232;
+
 struct SnapshotView {
   const maps::Settings* settings = nullptr;
   const maps::Zone* zones = nullptr;
@@ -76,6 +79,9 @@ struct SnapshotView {
   // (maps/control_block.h; null = none published: COOKIE options are then not answered).
   bool cookies_enabled = true;
   bool cookies_require = false;
+  // settings->edns_udp_size, or kDefaultUdpSize without settings (Of sets it): for the answer
+  // image's size test, one load instead of a test and two (engine.cc, AnswerFromImage).
+  uint16_t edns_udp_size = kDefaultUdpSize;
   const maps::CookieSecrets* cookie_secrets = nullptr;
 
   uint32_t zone_count = 0;
