@@ -21,6 +21,7 @@
 #include "maps/snapshot_reader.h"
 #include "maps/snapshot_writer.h"
 #include "maps/unique_fd.h"
+#include "tests/support/shm_file.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::maps {
@@ -29,23 +30,7 @@ namespace {
 using ::testing::HasSubstr;
 using Blob = std::vector<uint8_t>;
 using Backing = SnapshotReader::Backing;
-
-// A /dev/shm file unique to this process and test, removed at the end.
-class ShmFile {
- public:
-  explicit ShmFile(const std::string& tag)
-      : path_(absl::StrCat("/dev/shm/sextant-huge-copy-test-", getpid(), "-", tag)) {}
-  ~ShmFile() { unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-  void Write(const Blob& b) const {
-    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-    ASSERT_TRUE(out.good()) << path_;
-  }
-
- private:
-  std::string path_;
-};
+using ::sextant::testing::ShmFile;
 
 // A snapshot of a real zone, so that every record section is there to validate.
 Blob ZoneBlob() {
@@ -99,7 +84,7 @@ TEST(HugePageCopy, ReadsTheFileIntoAlignedAdvisedReadOnlyMemory) {
   const Blob blob = BigBlob(3 << 20);  // not a whole number of huge pages
   ASSERT_FALSE(blob.empty());
   const ShmFile f("read");
-  f.Write(blob);
+  ASSERT_TRUE(f.Write(blob));
   const UniqueFd fd(open(f.path().c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(fd);
   auto copy = HugePageCopy::Read(fd.get(), blob.size());
@@ -120,7 +105,7 @@ TEST(HugePageCopy, ReadsTheFileIntoAlignedAdvisedReadOnlyMemory) {
 
 TEST(HugePageCopy, RefusesAFileShorterThanAskedAndAnEmptyCopy) {
   const ShmFile f("short");
-  f.Write(Blob(1000, 7));
+  ASSERT_TRUE(f.Write(Blob(1000, 7)));
   const UniqueFd fd(open(f.path().c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(fd);
   auto copy = HugePageCopy::Read(fd.get(), 5000);
@@ -134,7 +119,7 @@ TEST(SnapshotReaderCopy, CopiesFromTheThresholdOnAndServesTheSameBytes) {
   const Blob blob = ZoneBlob();
   ASSERT_FALSE(blob.empty());
   const ShmFile f("zone");
-  f.Write(blob);
+  ASSERT_TRUE(f.Write(blob));
   const struct {
     size_t copy_min_bytes;
     Backing backing;
@@ -173,7 +158,7 @@ TEST(SnapshotReaderCopy, RefusesDamageAsTheMappingDoes) {
     Blob bad = good;
     bad[row.offset] ^= 0x40;
     const ShmFile f(row.what);
-    f.Write(bad);
+    ASSERT_TRUE(f.Write(bad));
     auto mapped = SnapshotReader::OpenFile(f.path());
     auto copied = SnapshotReader::OpenFile(f.path(), 0);
     ASSERT_FALSE(mapped.ok());
@@ -199,7 +184,7 @@ TEST(SnapshotReaderCopy, FallsBackToTheMappingWhenTheCopyCannotBeMade) {
   const Blob blob = BigBlob((size_t{16} << 20) + 100);
   ASSERT_FALSE(blob.empty());
   const ShmFile f("fallback");
-  f.Write(blob);
+  ASSERT_TRUE(f.Write(blob));
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_AS, &old), 0);
   const size_t vm = VmSizeKiB();
