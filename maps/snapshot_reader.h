@@ -18,10 +18,10 @@
 namespace sextant::maps {
 
 // The dataplane's threshold for OpenFile's copy into hugepage-backed memory (huge_page_copy.h),
-// about 200,000 names: smaller zones' hot records stay in the caches, and the copy would only
-// hold the snapshot twice. At a million names (153 MiB) it cut a dependent random read of the
-// snapshot from about 160 to 140 ns and raised the e2e rate by 2-5% (perf/README.md, "Large
-// zones").
+// about 200,000 names. Chosen, not measured: the copy holds the snapshot twice, and a smaller one
+// spans fewer 4 KiB pages for the TLB to miss. At a million names (153 MiB) it cut a dependent
+// random read of the snapshot from about 160 to 140 ns and raised the e2e rate by about 5%
+// (perf/README.md, "Large zones").
 inline constexpr size_t kHugePageCopyMinBytes = size_t{32} << 20;
 // OpenFile's default: map the file, never copy it (control, the exporter, the CLI).
 inline constexpr size_t kNeverCopy = SIZE_MAX;
