@@ -6,10 +6,30 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "dataplane/lifecycle_log.h"
 #include "maps/log.h"
 
 namespace sextant::dataplane {
+
+namespace {
+
+// Opens a snapshot for serving: a large one is copied into hugepage-backed memory
+// (maps::kHugePageCopyMinBytes), and that copy's cost is logged, since it delays each switch.
+absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> OpenForServing(const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = maps::SnapshotReader::OpenFile(path, maps::kHugePageCopyMinBytes);
+  if (r.ok() && (*r)->backing() == maps::SnapshotReader::Backing::kHugePageCopy) {
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    maps::Log(maps::LogLevel::kInfo,
+              absl::StrFormat("snapshot %s: %.1f MiB copied into hugepage-backed memory and "
+                              "validated in %.0f ms",
+                              path, (*r)->size() / 1048576.0, took.count()));
+  }
+  return r;
+}
+
+}  // namespace
 
 SnapshotFollower::SnapshotFollower(std::string instance, maps::ControlBlock* block)
     : instance_(std::move(instance)), block_(block) {}
@@ -26,7 +46,7 @@ absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* s
     absl::Status last = absl::NotFoundError(
         absl::StrCat("no snapshot published for instance '", instance_, "' yet"));
     if (gen != 0) {
-      auto r = maps::SnapshotReader::OpenFile(maps::SnapshotPath(instance_, gen));
+      auto r = OpenForServing(maps::SnapshotPath(instance_, gen));
       if (r.ok()) {
         current_.store(new LoadedSnapshot(std::move(r).value(), *block_),
                        std::memory_order_release);
@@ -49,7 +69,7 @@ bool SnapshotFollower::PollOnce() {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0 || st.st_ino == last_refused_inode_) return false;
   }
-  auto r = maps::SnapshotReader::OpenFile(path);
+  auto r = OpenForServing(path);
   if (!r.ok()) {
     // Control may already have replaced it with a newer one (then the next poll finds that);
     // a corrupt snapshot is refused once, loudly, and the current one keeps serving.

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "maps/control_block.h"
 #include "maps/dc_lists.h"
+#include "maps/log.h"
 #include "maps/prefix_table.h"
 #include "maps/snapshot_checksum.h"
 #include "maps/status_macros.h"
@@ -23,10 +24,11 @@
 namespace sextant::maps {
 
 SnapshotReader::~SnapshotReader() {
-  if (mapped_ && base_ != nullptr) munmap(const_cast<uint8_t*>(base_), size_);
+  if (backing_ == Backing::kMapped) munmap(const_cast<uint8_t*>(base_), size_);
 }
 
-absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::OpenFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::OpenFile(const std::string& path,
+                                                                         size_t copy_min_bytes) {
   const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     return absl::NotFoundError(absl::StrCat("snapshot ", path, ": ", std::strerror(errno)));
@@ -39,14 +41,26 @@ absl::StatusOr<std::unique_ptr<SnapshotReader>> SnapshotReader::OpenFile(const s
     return absl::DataLossError(absl::StrCat("snapshot ", path, ": file of ", st.st_size,
                                             " bytes is shorter than a header"));
   }
-  void* p = mmap(nullptr, st.st_size, PROT_READ, MAP_SHARED, fd.get(), 0);
-  if (p == MAP_FAILED) {
-    return absl::InternalError(absl::StrCat("snapshot ", path, ": mmap: ", std::strerror(errno)));
-  }
   std::unique_ptr<SnapshotReader> r(new SnapshotReader());
-  r->base_ = static_cast<const uint8_t*>(p);
   r->size_ = st.st_size;
-  r->mapped_ = true;
+  if (r->size_ >= copy_min_bytes) {
+    if (auto copy = HugePageCopy::Read(fd.get(), r->size_); copy.ok()) {
+      r->copy_ = std::move(copy).value();
+      r->base_ = r->copy_.data();
+      r->backing_ = Backing::kHugePageCopy;
+    } else {
+      Log(LogLevel::kWarning, absl::StrCat("snapshot ", path, ": mapped in 4 KiB pages, no ",
+                                           "hugepage-backed copy: ", copy.status().message()));
+    }
+  }
+  if (r->backing_ != Backing::kHugePageCopy) {
+    void* p = mmap(nullptr, r->size_, PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (p == MAP_FAILED) {
+      return absl::InternalError(absl::StrCat("snapshot ", path, ": mmap: ", std::strerror(errno)));
+    }
+    r->base_ = static_cast<const uint8_t*>(p);
+    r->backing_ = Backing::kMapped;
+  }
   absl::Status s = r->Validate();
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("snapshot ", path, ": ", s.message()));
   return r;

@@ -12,7 +12,7 @@
 # The counters printed at shutdown ("stopped: rx N, tx N, queries N") are shown as well, and lines
 # for perf/large_zone.sh: "control: compile ..." (wall time and peak RSS of sextant-control --once,
 # which loads, compiles and publishes the snapshot; /usr/bin/time), "snapshot: N bytes" and
-# "dataplane: VmRSS ..." (/proc/PID/status while serving).
+# "dataplane: VmRSS ..." (/proc/PID/status and smaps_rollup while serving).
 #
 # What this measures per packet: the pcap PMD's receive (mbuf allocation and a copy of the frame
 # from its in-memory ring), ProcessFrame, and the null PMD's transmit (mbuf free). No NIC, no
@@ -206,12 +206,14 @@ sleep "$warmup"
 python3 "$repo/perf/control_block_counters.py" --instance "$instance" --interval "$measure" \
   --pid "$dp_pid" "${count_args[@]}"
 # Resident memory while serving: RssShmem is the snapshot's pages touched (mapped from
-# /dev/shm), RssAnon mostly the EAL memory (mbufs) and the engine's section images.
+# /dev/shm), RssAnon mostly the EAL memory (mbufs) and the engine's section images, and a large
+# snapshot's hugepage-backed copy (maps/huge_page_copy.h), whose 2 MiB pages AnonHugePages counts.
 awk 'BEGIN { printf "dataplane:" }
-     /^(VmRSS|RssAnon|RssShmem):/ { printf "%s %s %.1f MiB", sep, $1, $2 / 1024; sep = "," }
-     END { print "" }' /proc/"$dp_pid"/status
+     /^(VmRSS|RssAnon|RssShmem|AnonHugePages):/ {
+       printf "%s %s %.1f MiB", sep, $1, $2 / 1024; sep = "," }
+     END { print "" }' /proc/"$dp_pid"/status /proc/"$dp_pid"/smaps_rollup
 
 kill -INT "$dp_pid"
 wait "$dp_pid" || true
 dp_pid=
-grep 'stopped:' "$work/dataplane.log" || tail -5 "$work/dataplane.log"
+grep -E 'hugepage-backed|stopped:' "$work/dataplane.log" || tail -5 "$work/dataplane.log"

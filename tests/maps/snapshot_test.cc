@@ -21,6 +21,7 @@
 #include "maps/snapshot_format.h"
 #include "maps/snapshot_reader.h"
 #include "maps/snapshot_writer.h"
+#include "tests/support/shm_file.h"
 #include "tests/support/test_snapshot.h"
 
 namespace sextant::maps {
@@ -472,24 +473,7 @@ TEST(Snapshot, RefusesTheFuzzersReproducers) {
 // ---------------------------------------------------------------------------------------------
 // Files (the dataplane maps /dev/shm files)
 
-// A /dev/shm path unique to this process, removed when the test ends.
-class ShmFile {
- public:
-  explicit ShmFile(const std::string& tag)
-      : path_(absl::StrCat("/dev/shm/sextant-snapshot-test-", getpid(), "-", tag)) {}
-  ~ShmFile() { unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-  bool Write(const Blob& b) const {
-    const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return false;
-    const bool ok = write(fd, b.data(), b.size()) == static_cast<ssize_t>(b.size());
-    close(fd);
-    return ok;
-  }
-
- private:
-  std::string path_;
-};
+using ::sextant::testing::ShmFile;
 
 // A small zone's snapshot with `extra` (config sections) added to the config.
 Blob BlobWithConfig(const std::string& extra) {

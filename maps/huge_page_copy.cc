@@ -1,0 +1,77 @@
+#include "maps/huge_page_copy.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace sextant::maps {
+namespace {
+
+absl::Status Errno(const char* what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+}  // namespace
+
+absl::StatusOr<HugePageCopy> HugePageCopy::Read(int fd, size_t size) {
+  if (size == 0) return absl::InvalidArgumentError("nothing to copy");
+  // Whole huge pages: the kernel backs only a 2 MiB-aligned range the region covers completely
+  // with a huge page, so the tail is rounded up too (at most 2 MiB more).
+  const size_t mapped = (size + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  // Over-allocate by one huge page and trim both ends, which mmap cannot be asked to align.
+  const size_t reserve = mapped + kHugePageBytes;
+  void* p = mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return Errno("mmap");
+  const auto raw = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (raw + kHugePageBytes - 1) & ~(uintptr_t{kHugePageBytes} - 1);
+  if (aligned > raw) munmap(p, aligned - raw);
+  if (const uintptr_t end = raw + reserve; end > aligned + mapped) {
+    munmap(reinterpret_cast<void*>(aligned + mapped), end - (aligned + mapped));
+  }
+  HugePageCopy copy(reinterpret_cast<uint8_t*>(aligned), size, mapped);
+  // Advised before the first touch, so that the faults of the read below allocate huge pages
+  // (with THP defrag "madvise", the default, compacting memory for them if need be).
+  if (madvise(copy.data_, mapped, MADV_HUGEPAGE) != 0) return Errno("madvise(MADV_HUGEPAGE)");
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = pread(fd, copy.data_ + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read");
+    if (n == 0) {
+      return absl::DataLossError(absl::StrCat("file ended after ", done, " of ", size, " bytes"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  // Read-only from here on, as the shared mapping it stands in for.
+  if (mprotect(copy.data_, mapped, PROT_READ) != 0) return Errno("mprotect");
+  return copy;
+}
+
+HugePageCopy::HugePageCopy(HugePageCopy&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)) {}
+
+HugePageCopy& HugePageCopy::operator=(HugePageCopy&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
+  }
+  return *this;
+}
+
+HugePageCopy::~HugePageCopy() { Release(); }
+
+void HugePageCopy::Release() {
+  if (data_ != nullptr) munmap(data_, mapped_);
+  data_ = nullptr;
+  size_ = mapped_ = 0;
+}
+
+}  // namespace sextant::maps
