@@ -25,6 +25,7 @@
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
 #include "dataplane/log_level_option.h"
+#include "dataplane/snapshot_copy_option.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       ->check(CLI::Range(1, static_cast<int>(maps::kMaxLcores) - 1));
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
   dp::AddLogLevelOption(app);
+  size_t snapshot_copy_min = maps::kHugePageCopyMinBytes;
+  dp::AddSnapshotCopyOption(app, &snapshot_copy_min);
   CLI11_PARSE(app, argc, argv);
   if (!config_path.empty()) return Fail(dp::NoConfigFileMessage());
   if (std::string problem = dp::InstanceFlagProblem(instance); !problem.empty()) {
@@ -96,7 +99,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   // Snapshots are picked up on their own; `systemctl reload sextant-control` reloads the config.
   signal(SIGHUP, SIG_IGN);
 
-  absl::StatusOr<dp::AttachedInstance> inst = dp::AttachInstance(instance, wait, g_stop);
+  absl::StatusOr<dp::AttachedInstance> inst =
+      dp::AttachInstance(instance, wait, g_stop, snapshot_copy_min);
   if (!inst.ok()) {
     return absl::IsCancelled(inst.status()) ? 0 : Fail(std::string(inst.status().message()));
   }

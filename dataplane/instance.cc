@@ -26,7 +26,8 @@ std::string NothingPublished(const std::string& name) {
 }  // namespace
 
 absl::StatusOr<AttachedInstance> AttachInstance(const std::string& name, bool wait,
-                                                const std::atomic<bool>& stop) {
+                                                const std::atomic<bool>& stop,
+                                                size_t snapshot_copy_min_bytes) {
   AttachedInstance a;
   a.name = name;
   auto block = maps::ControlBlockMapping::Open(name, /*create=*/false);
@@ -45,7 +46,7 @@ absl::StatusOr<AttachedInstance> AttachInstance(const std::string& name, bool wa
                                             : block.status();
   }
   a.block = std::move(*block);
-  a.follower = std::make_unique<SnapshotFollower>(name, a.block->get());
+  a.follower = std::make_unique<SnapshotFollower>(name, a.block->get(), snapshot_copy_min_bytes);
   return a;
 }
 

@@ -25,8 +25,9 @@ struct AttachedInstance {
 // Maps instance `name`'s control block. With `wait`, waits for control to create it; Cancelled
 // when `stop` is set meanwhile. Errors say what to do ("run sextant-control first or pass
 // --wait").
-absl::StatusOr<AttachedInstance> AttachInstance(const std::string& name, bool wait,
-                                                const std::atomic<bool>& stop);
+absl::StatusOr<AttachedInstance> AttachInstance(
+    const std::string& name, bool wait, const std::atomic<bool>& stop,
+    size_t snapshot_copy_min_bytes = maps::kHugePageCopyMinBytes);
 
 // Loads the instance's active snapshot into its follower (waiting for a first one with `wait`;
 // Cancelled when `stop` is set meanwhile).

@@ -14,11 +14,12 @@ namespace sextant::dataplane {
 
 namespace {
 
-// Opens a snapshot for serving: a large one is copied into hugepage-backed memory
-// (maps::kHugePageCopyMinBytes), and that copy's cost is logged, since it delays each switch.
-absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> OpenForServing(const std::string& path) {
+// Opens a snapshot for serving: one of `copy_min_bytes` or more is copied into hugepage-backed
+// memory, and that copy's cost is logged, since it delays each switch.
+absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> OpenForServing(const std::string& path,
+                                                                     size_t copy_min_bytes) {
   const auto start = std::chrono::steady_clock::now();
-  auto r = maps::SnapshotReader::OpenFile(path, maps::kHugePageCopyMinBytes);
+  auto r = maps::SnapshotReader::OpenFile(path, copy_min_bytes);
   if (r.ok() && (*r)->backing() == maps::SnapshotReader::Backing::kHugePageCopy) {
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
     maps::Log(maps::LogLevel::kInfo,
@@ -31,8 +32,9 @@ absl::StatusOr<std::unique_ptr<maps::SnapshotReader>> OpenForServing(const std::
 
 }  // namespace
 
-SnapshotFollower::SnapshotFollower(std::string instance, maps::ControlBlock* block)
-    : instance_(std::move(instance)), block_(block) {}
+SnapshotFollower::SnapshotFollower(std::string instance, maps::ControlBlock* block,
+                                   size_t copy_min_bytes)
+    : instance_(std::move(instance)), block_(block), copy_min_bytes_(copy_min_bytes) {}
 
 SnapshotFollower::~SnapshotFollower() {
   Stop();
@@ -46,7 +48,7 @@ absl::Status SnapshotFollower::LoadInitial(bool wait, const std::atomic<bool>* s
     absl::Status last = absl::NotFoundError(
         absl::StrCat("no snapshot published for instance '", instance_, "' yet"));
     if (gen != 0) {
-      auto r = OpenForServing(maps::SnapshotPath(instance_, gen));
+      auto r = OpenForServing(maps::SnapshotPath(instance_, gen), copy_min_bytes_);
       if (r.ok()) {
         current_.store(new LoadedSnapshot(std::move(r).value(), *block_),
                        std::memory_order_release);
@@ -69,7 +71,7 @@ bool SnapshotFollower::PollOnce() {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0 || st.st_ino == last_refused_inode_) return false;
   }
-  auto r = OpenForServing(path);
+  auto r = OpenForServing(path, copy_min_bytes_);
   if (!r.ok()) {
     // Control may already have replaced it with a newer one (then the next poll finds that);
     // a corrupt snapshot is refused once, loudly, and the current one keeps serving.

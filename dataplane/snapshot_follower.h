@@ -33,8 +33,11 @@ struct LoadedSnapshot {
 
 class SnapshotFollower {
  public:
-  // `instance` names the shm files. Does not start polling until Start().
-  SnapshotFollower(std::string instance, maps::ControlBlock* block);
+  // `instance` names the shm files. Does not start polling until Start(). Snapshots of
+  // `copy_min_bytes` or more are copied into hugepage-backed memory (SnapshotReader::OpenFile;
+  // sextant-dataplane's --snapshot-hugepages).
+  SnapshotFollower(std::string instance, maps::ControlBlock* block,
+                   size_t copy_min_bytes = maps::kHugePageCopyMinBytes);
   ~SnapshotFollower();
 
   // Loads the currently published snapshot. Fails when none exists (nothing published yet or
@@ -65,6 +68,7 @@ class SnapshotFollower {
  private:
   std::string instance_;
   maps::ControlBlock* block_;
+  size_t copy_min_bytes_;
   maps::Qsbr qsbr_;
   std::atomic<const LoadedSnapshot*> current_{nullptr};
   uint64_t last_refused_ = 0;

@@ -26,6 +26,7 @@
 #include "dataplane/kernel/kernel_listener.h"
 #include "dataplane/lifecycle_log.h"
 #include "dataplane/log_level_option.h"
+#include "dataplane/snapshot_copy_option.h"
 #include "dataplane/snapshot_follower.h"
 #include "maps/build_info.h"
 #include "maps/control_block.h"
@@ -167,6 +168,8 @@ int DpdkMain(int argc, char** argv) {
   bool perf_reflect = false;
   app.add_flag("--perf-reflect", perf_reflect)->group("");
   AddLogLevelOption(app);
+  size_t snapshot_copy_min = maps::kHugePageCopyMinBytes;
+  AddSnapshotCopyOption(app, &snapshot_copy_min);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -191,7 +194,8 @@ int DpdkMain(int argc, char** argv) {
   // Snapshots are picked up on their own; `systemctl reload sextant-control` reloads the config.
   signal(SIGHUP, SIG_IGN);
 
-  absl::StatusOr<AttachedInstance> inst = AttachInstance(instance, wait, g_dpdk_stop);
+  absl::StatusOr<AttachedInstance> inst =
+      AttachInstance(instance, wait, g_dpdk_stop, snapshot_copy_min);
   absl::Status loaded = inst.ok() ? LoadFirstSnapshot(*inst, wait, g_dpdk_stop) : inst.status();
   if (!loaded.ok()) {
     rte_eal_cleanup();

@@ -206,6 +206,24 @@ def quiet_dataplane(env, res):
               answered and log.read_text() == "", log.read_text())
 
 
+def snapshot_hugepages(env, res):
+    """--snapshot-hugepages: a bad value refused; 0 copies even this small snapshot into
+    hugepage-backed memory (logged) and answers from the copy; off serves the mapping."""
+    r = run([env.dataplane, "--instance", INSTANCE, "--snapshot-hugepages", "lots"],
+            check=False, timeout=20)
+    res.check("dataplane --snapshot-hugepages lots: refused, saying what it takes",
+              r.returncode != 0 and "neither a size in MiB nor off" in r.stderr, r.stderr)
+    p, port, log = env.start_dataplane("copy", extra=["--snapshot-hugepages", "0"])
+    res.check("--snapshot-hugepages 0: the snapshot is copied (logged) and answers come from it",
+              "copied into hugepage-backed memory and validated" in log.read_text()
+              and dig(port) != [], log.read_text())
+    env.stop(p)
+    p, port, log = env.start_dataplane("nocopy", extra=["--snapshot-hugepages", "off"])
+    res.check("--snapshot-hugepages off: mapped, not copied, and serving",
+              "hugepage-backed" not in log.read_text() and dig(port) != [], log.read_text())
+    env.stop(p)
+
+
 def attachments(env, res):
     r = env.ctl("status")
     res.check("status before any dataplane: none attached",
@@ -463,6 +481,7 @@ def main():
         reaching_the_daemon(env, res)
         _, port = attachments(env, res)
         quiet_dataplane(env, res)
+        snapshot_hugepages(env, res)
         one_holder(env, res)
         time.sleep(2.5)  # so that the checks' state is older than an override made now
         overrides(env, res)
