@@ -70,7 +70,10 @@ inline Bytes16 Lower16(Bytes16 b) {
 // Copies n bytes; dst and src do not overlap.
 inline void CopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n >= 16) {
-    for (size_t i = 0; i + 16 < n; i += 16) Store128(dst + i, Load128(src + i));
+    // The first 16 outside the loop: a name or a question is mostly 17 to 32 bytes, and then
+    // the loop is not entered.
+    Store128(dst, Load128(src));
+    for (size_t i = 16; i + 16 < n; i += 16) Store128(dst + i, Load128(src + i));
     Store128(dst + n - 16, Load128(src + n - 16));
   } else if (n >= 8) {
     const uint64_t head = Load64(src), tail = Load64(src + n - 8);
@@ -91,7 +94,8 @@ inline void CopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
 // Copies n >= 1 bytes, lowering ASCII letters; dst and src do not overlap.
 inline void CopyLower(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n >= 16) {
-    for (size_t i = 0; i + 16 < n; i += 16) Store128(dst + i, Lower16(Load128(src + i)));
+    Store128(dst, Lower16(Load128(src)));  // as in CopyBytes
+    for (size_t i = 16; i + 16 < n; i += 16) Store128(dst + i, Lower16(Load128(src + i)));
     Store128(dst + n - 16, Lower16(Load128(src + n - 16)));
   } else if (n >= 8) {
     const uint64_t head = Lower8(Load64(src)), tail = Lower8(Load64(src + n - 8));
