@@ -42,23 +42,24 @@ std::vector<uint8_t> Guarded(size_t n, Copy copy) {
   return {buf.begin() + kGuard, buf.begin() + kGuard + static_cast<std::ptrdiff_t>(n)};
 }
 
-TEST(Bytes, CopyBytesCopiesExactlyNBytes) {
-  for (size_t n = 1; n <= kMaxLen; ++n) {
-    const std::vector<uint8_t> src = Source(n, static_cast<uint32_t>(n));
-    const std::vector<uint8_t> got =
-        Guarded(n, [&](uint8_t* dst) { CopyBytes(dst, src.data(), n); });
-    EXPECT_EQ(got, src) << "n=" << n;
-  }
-}
+uint8_t SameByte(uint8_t b) { return b; }
 
-TEST(Bytes, CopyLowerLowersExactlyNBytes) {
-  for (size_t n = 1; n <= kMaxLen; ++n) {
-    const std::vector<uint8_t> src = Source(n, static_cast<uint32_t>(n) * 7);
-    std::vector<uint8_t> want(src);
-    for (uint8_t& b : want) b = LowerByte(b);
-    const std::vector<uint8_t> got =
-        Guarded(n, [&](uint8_t* dst) { CopyLower(dst, src.data(), n); });
-    EXPECT_EQ(got, want) << "n=" << n;
+TEST(Bytes, CopiesWriteExactlyNBytes) {
+  struct Copier {
+    const char* name;
+    void (*copy)(uint8_t*, const uint8_t*, size_t);
+    uint8_t (*expect)(uint8_t);  // what becomes of each byte
+  };
+  for (const Copier& c :
+       {Copier{"CopyBytes", CopyBytes, SameByte}, Copier{"CopyLower", CopyLower, LowerByte}}) {
+    for (size_t n = 1; n <= kMaxLen; ++n) {
+      const std::vector<uint8_t> src = Source(n, static_cast<uint32_t>(n) * 7);
+      std::vector<uint8_t> want(src);
+      for (uint8_t& b : want) b = c.expect(b);
+      const std::vector<uint8_t> got =
+          Guarded(n, [&](uint8_t* dst) { c.copy(dst, src.data(), n); });
+      EXPECT_EQ(got, want) << c.name << " n=" << n;
+    }
   }
 }
 
