@@ -70,7 +70,10 @@ inline Bytes16 Lower16(Bytes16 b) {
 // Copies n bytes; dst and src do not overlap.
 inline void CopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n >= 16) {
-    for (size_t i = 0; i + 16 < n; i += 16) Store128(dst + i, Load128(src + i));
+    // The first 16 outside the loop: a name or a question is mostly 17 to 32 bytes, and then
+    // the loop is not entered.
+    Store128(dst, Load128(src));
+    for (size_t i = 16; i + 16 < n; i += 16) Store128(dst + i, Load128(src + i));
     Store128(dst + n - 16, Load128(src + n - 16));
   } else if (n >= 8) {
     const uint64_t head = Load64(src), tail = Load64(src + n - 8);
@@ -91,7 +94,8 @@ inline void CopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
 // Copies n >= 1 bytes, lowering ASCII letters; dst and src do not overlap.
 inline void CopyLower(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n >= 16) {
-    for (size_t i = 0; i + 16 < n; i += 16) Store128(dst + i, Lower16(Load128(src + i)));
+    Store128(dst, Lower16(Load128(src)));  // as in CopyBytes
+    for (size_t i = 16; i + 16 < n; i += 16) Store128(dst + i, Lower16(Load128(src + i)));
     Store128(dst + n - 16, Lower16(Load128(src + n - 16)));
   } else if (n >= 8) {
     const uint64_t head = Lower8(Load64(src)), tail = Lower8(Load64(src + n - 8));
@@ -107,8 +111,9 @@ inline bool BytesEqual(const uint8_t* a, const uint8_t* b, size_t n) {
   if (n < 8) return Fold(a, n) == Fold(b, n);
   const auto diff8 = [a, b](size_t i) { return Load64(a + i) ^ Load64(b + i); };
   if (n <= 16) return (diff8(0) | diff8(n - 8)) == 0;
-  uint64_t diff = 0;
-  for (size_t i = 0; i + 16 < n; i += 16) diff |= diff8(i) | diff8(i + 8);
+  // The first 16 before the loop, as in CopyBytes: 17..32 bytes do not enter it.
+  uint64_t diff = diff8(0) | diff8(8);
+  for (size_t i = 16; i + 16 < n; i += 16) diff |= diff8(i) | diff8(i + 8);
   return (diff | diff8(n - 16) | diff8(n - 8)) == 0;
 }
 

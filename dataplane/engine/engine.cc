@@ -126,9 +126,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
     if constexpr (std::endian::native == std::endian::big) tail <<= 24;
     Store32(p + dns::kOptFlags, tail);
   }
-  out[dns::kOffFlags1] =
-      static_cast<uint8_t>(dns::kFlag1Qr | dns::kFlag1Aa | (q.rd ? dns::kFlag1Rd : 0));
-  out[dns::kOffFlags2] = 0;
+  // Both flag bytes in one store (the second, RA, Z, AD, CD and rcode, is 0).
+  dns::Put16(
+      out + dns::kOffFlags1,
+      static_cast<uint16_t>((dns::kFlag1Qr | dns::kFlag1Aa | (q.rd ? dns::kFlag1Rd : 0)) << 8));
   // QDCOUNT 1, ANCOUNT, NSCOUNT 0, ARCOUNT 1 with the OPT: four big-endian words in one.
   uint64_t counts = uint64_t{1} << 48 | uint64_t{img.count} << 32 | (q.has_opt ? 1 : 0);
   if constexpr (std::endian::native == std::endian::little) counts = __builtin_bswap64(counts);

@@ -91,7 +91,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseQname(const uint8_t* p, size_t len
   for (uint8_t l; (l = name[i]) != 0;) {
     if (ABSL_PREDICT_FALSE(l > 63)) return false;
     n->off[labels++] = static_cast<uint8_t>(i);
-    i += 1 + l;
+    i += size_t{l} + 1;  // l widened first: `1 + l` cost a zero-extension per label
     if (ABSL_PREDICT_FALSE(i > room)) return false;
   }
   CopyLower(n->data, name, i + 1);
