@@ -27,13 +27,14 @@ absl::StatusOr<HugePageCopy> HugePageCopy::Read(int fd, size_t size) {
   const size_t reserve = mapped + kHugePageBytes;
   void* p = mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return Errno("mmap");
-  const auto raw = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t aligned = (raw + kHugePageBytes - 1) & ~(uintptr_t{kHugePageBytes} - 1);
-  if (aligned > raw) munmap(p, aligned - raw);
-  if (const uintptr_t end = raw + reserve; end > aligned + mapped) {
-    munmap(reinterpret_cast<void*>(aligned + mapped), end - (aligned + mapped));
-  }
-  HugePageCopy copy(reinterpret_cast<uint8_t*>(aligned), size, mapped);
+  // Offsets from p rather than integers turned back into pointers (kept in pointer arithmetic
+  // within the one mapping).
+  auto* const raw = static_cast<uint8_t*>(p);
+  const size_t misalign = reinterpret_cast<uintptr_t>(p) & (kHugePageBytes - 1);
+  const size_t lead = misalign == 0 ? 0 : kHugePageBytes - misalign;
+  if (lead > 0) munmap(raw, lead);
+  if (const size_t tail = reserve - lead - mapped; tail > 0) munmap(raw + lead + mapped, tail);
+  HugePageCopy copy(raw + lead, size, mapped);
   // Advised before the first touch, so that the faults of the read below allocate huge pages
   // (with THP defrag "madvise", the default, compacting memory for them if need be).
   if (madvise(copy.data_, mapped, MADV_HUGEPAGE) != 0) return Errno("madvise(MADV_HUGEPAGE)");
