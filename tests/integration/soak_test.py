@@ -379,17 +379,18 @@ records:
                       abs(delta["sextant_rrl_limited_total"] - (sent - answered)) <=
                       0.02 * sent + 50, f"sent {sent}, answered {answered}, counters {delta}")
         for name, series in self.rss.items():
-            # Flat: the median of the last third no more than 2% above the median of the first
-            # third. A leak moves every statistic up; medians leave out the moments a sample lands
-            # in a compile, when control's reload thread holds a malloc arena's worth more (up to
-            # 5% here) that it gives back after. Ending lower than the start is not a leak (glibc
-            # returning pages it kept is the common cause), so only growth fails.
+            # Flat: the floor of the last third (its lowest sample) no more than 2% above the
+            # median of the first third. A leak raises every sample, the floor too; a malloc
+            # arena's worth that control's reload thread keeps for a while after a compile (3-5%
+            # here, for several samples in a row: CI saw 20.6 -> 21.3 MiB for 5 of the last 9
+            # samples, then 20.3 at the end) raises only some. Ending lower than the start is not
+            # a leak (glibc returning pages it kept is the common cause), so only growth fails.
             series = [v for v in series if v]
             third = max(1, len(series) // 3)
             first = sorted(series[:third])[third // 2] if series else 0
-            last = sorted(series[-third:])[third // 2] if series else 0
+            last = min(series[-third:]) if series else 0
             ok = len(series) >= 3 and last <= 1.02 * first
-            res.check(f"{name}: resident memory flat after warm-up (median {first} -> {last} "
+            res.check(f"{name}: resident memory flat after warm-up (median {first} -> floor {last} "
                       "KiB, no more than 2% up)", ok, f"{series}")
         final = run(["dig", "@127.0.0.1", "-p", str(self.kport), "+short", "alias.soak.test",
                      "A"], check=False).stdout.split()
