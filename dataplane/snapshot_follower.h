@@ -1,9 +1,9 @@
 // SnapshotFollower tracks the snapshot generation published in the control block, maps (or, from
-// maps::kHugePageCopyMinBytes on, copies into hugepage-backed memory) and validates each new
-// snapshot off the fast path (its own thread), and swaps it in for readers with one atomic
-// pointer store. Old snapshots are unmapped only after every registered reader
-// passed a quiescent state (maps/qsbr.h). A snapshot that fails validation is refused with a log
-// line and the current one keeps serving; each switch is logged too ("generation 3 -> 4").
+// its copy_min_bytes on, copies into hugepage-backed memory) and validates each new snapshot off
+// the fast path (its own thread), and swaps it in for readers with one atomic pointer store. Old
+// snapshots are unmapped only after every registered reader passed a quiescent state (maps/qsbr.h).
+// A snapshot that fails validation is refused with a log line and the current one keeps serving;
+// each switch is logged too ("generation 3 -> 4").
 #pragma once
 
 #include <atomic>
