@@ -57,7 +57,13 @@ struct WorkerContext {
   TapSampler* tap;                  // null: dnstap off
   maps::ControlBlock* stats_block;  // non-null: this loop also publishes the NIC statistics
   RateLimiter* rrl;                 // this worker's response rate limiter
+  uint32_t idle_sleep_us;           // 0: busy-poll (DpdkDataplane::set_idle_sleep_us)
 };
+
+// Empty polls in a row before a worker with an idle sleep starts sleeping: a few hundred
+// microseconds of polling after the last frame, so a burst that pauses briefly is still met by a
+// spinning worker.
+constexpr uint32_t kIdlePollsBeforeSleep = 1024;
 
 // Copies port `port`'s statistics and link state into the control block's port slot `slot`
 // (maps::PortStats), for the exporter and sextantctl. On the main lcore, about once a second.
@@ -163,6 +169,7 @@ int WorkerLoop(void* arg) {
   // (generations only grow; 0: none yet).
   uint64_t prefetch_for = 0;
   bool prefetch = false;
+  uint32_t idle_polls = 0;
   while (!w.stop->load(std::memory_order_relaxed)) {
     if (ABSL_PREDICT_FALSE(w.stats_block != nullptr) && rte_get_timer_cycles() >= next_stats) {
       PublishPorts(w.stats_block, w.port, w.tx_port);
@@ -236,6 +243,7 @@ int WorkerLoop(void* arg) {
       }
       TxOrFree(w.tx_port, w.queue, tx, ntx, ctr, &ctr->tx_packets);
     }
+    uint16_t k = 0;
     if (w.tap_port != 0xffff) {
       if (nexc > 0) {
         uint64_t sent = 0;
@@ -243,7 +251,7 @@ int WorkerLoop(void* arg) {
         maps::CounterAdd(ctr->exception_packets, nexc);
       }
       // What the kernel sends (TCP answers, its ARP/ND) goes out of the data port unchanged.
-      const uint16_t k = rte_eth_rx_burst(w.tap_port, w.queue, rx, kBurst);
+      k = rte_eth_rx_burst(w.tap_port, w.queue, rx, kBurst);
       if (k > 0) TxOrFree(w.tx_port, w.queue, rx, k, ctr, &ctr->tx_packets);
     } else if (nexc > 0) {
       maps::CounterAdd(ctr->dropped[maps::kDropOther], nexc);
@@ -251,7 +259,17 @@ int WorkerLoop(void* arg) {
     }
     // No tx buffering across bursts, so there is nothing to drain on a timer: every burst is
     // sent before the next poll.
-    if (n == 0) rte_pause();
+    if (n != 0 || k != 0) {
+      idle_polls = 0;
+    } else if (w.idle_sleep_us != 0 && ++idle_polls >= kIdlePollsBeforeSleep) {
+      // Idle with a sleep configured: give the core away. Offline while asleep, so a snapshot
+      // switch never waits for a sleeping worker; the next loop starts at the quiescent point.
+      qsbr.Offline(reader);
+      rte_delay_us_sleep(w.idle_sleep_us);
+      qsbr.Online(reader);
+    } else if (n == 0) {
+      rte_pause();
+    }
   }
   qsbr.Offline(reader);
   qsbr.Unregister(reader);
@@ -505,7 +523,8 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &stop,
                            tap_of(0),
                            block_,
-                           limiters[0].get()};
+                           limiters[0].get(),
+                           idle_sleep_us_};
     reflect_ ? WorkerLoop<true>(&ctx[0]) : WorkerLoop<false>(&ctx[0]);
     return;
   }
@@ -524,7 +543,8 @@ void DpdkDataplane::Run(const std::atomic<bool>& stop) {
                            &stop,
                            tap_of(q),
                            nullptr,
-                           limiters[q].get()};
+                           limiters[q].get(),
+                           idle_sleep_us_};
     HandOver(&ctx[q]);
     rte_eal_remote_launch(reflect_ ? WorkerLoop<true> : WorkerLoop<false>, &ctx[q], lcore);
     ++q;

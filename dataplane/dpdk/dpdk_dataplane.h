@@ -41,6 +41,13 @@ class DpdkDataplane {
   // ProcessFrame; perf/e2e_breakdown.sh). Call before Run().
   void set_reflect(bool on) { reflect_ = on; }
 
+  // A worker whose queues stayed empty for a while sleeps `us` microseconds between polls
+  // instead of spinning (0, the default: busy-poll always). For hosts where the dataplane shares
+  // its cores: a lab, a small VM. The cost is up to `us` more latency for the first query after
+  // a quiet spell. Call before Run().
+  void set_idle_sleep_us(uint32_t us) { idle_sleep_us_ = us; }
+  uint32_t idle_sleep_us() const { return idle_sleep_us_; }
+
   // "198.18.0.2:53"-style addresses for the exception-path TCP listener.
   std::vector<std::string> ExceptionListenAddresses() const;
   const std::string& port_name() const { return port_name_; }
@@ -71,6 +78,7 @@ class DpdkDataplane {
   int queues_ = 1;
   bool main_is_worker_ = false;
   bool reflect_ = false;
+  uint32_t idle_sleep_us_ = 0;
   SysctlChanges sysctls_;
   std::vector<TapRing*> tap_rings_;  // empty: dnstap off
   uint32_t tap_every_ = 0;  // what the start changed under /proc/sys, put back when we stop

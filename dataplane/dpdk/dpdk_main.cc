@@ -78,7 +78,8 @@ std::string AddressList(const PortSettings& s) {
 }
 
 // Runs the dataplane (and the exception path's TCP listener) until a signal stops it.
-int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflect) {
+int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflect,
+          uint32_t idle_sleep_us) {
   maps::ControlBlock* cb = inst.block->get();
   SnapshotFollower& follower = *inst.follower;
   auto dp = DpdkDataplane::Create(settings, &follower, cb);
@@ -87,6 +88,7 @@ int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflec
     Log(LogLevel::kWarning, "--perf-reflect: every frame is sent back out unanswered");
     (*dp)->set_reflect(true);
   }
+  (*dp)->set_idle_sleep_us(idle_sleep_us);
   RegisterTelemetry(cb);
   std::unique_ptr<KernelListener> listener;
   std::thread listener_thread;
@@ -127,8 +129,9 @@ int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflec
           "instance ", inst.name, ": serving generation ", follower.generation(), " on DPDK port ",
           (*dp)->port_name(), " (", workers, " worker lcore", workers == 1 ? "" : "s", ", ", queues,
           " queue", queues == 1 ? "" : "s", ", checksums in ",
-          (*dp)->checksum_offload() ? "the NIC" : "software", "), addresses ",
-          AddressList(settings),
+          (*dp)->checksum_offload() ? "the NIC" : "software",
+          idle_sleep_us != 0 ? absl::StrCat(", idle sleep ", idle_sleep_us, " us") : "",
+          "), addresses ", AddressList(settings),
           tcp_addrs.empty() ? "" : absl::StrCat("; TCP via ", settings.exception_interface)));
 
   (*dp)->Run(g_dpdk_stop);
@@ -168,6 +171,13 @@ int DpdkMain(int argc, char** argv) {
   bool perf_reflect = false;
   app.add_flag("--perf-reflect", perf_reflect)->group("");
   AddLogLevelOption(app);
+  uint32_t idle_sleep_us = 0;
+  app.add_option("--idle-sleep-us", idle_sleep_us,
+                 "a worker that found its queues empty 1024 times in a row sleeps this long "
+                 "between polls until frames come again (1-10000; 0, the default: busy-poll). "
+                 "For cores the dataplane shares (a lab, a small VM): it gives an idle core "
+                 "away and costs up to this much latency to the first query after a quiet spell")
+      ->check(CLI::Range(0, 10000));
   size_t snapshot_copy_min = maps::kHugePageCopyMinBytes;
   AddSnapshotCopyOption(app, &snapshot_copy_min);
   try {
@@ -209,7 +219,7 @@ int DpdkMain(int argc, char** argv) {
   WarnOnSettingsChange(inst->follower.get(), *settings,
                        DnstapOptionsOf(*inst->follower->current()->reader));
   inst->follower->Start();
-  const int rc = Serve(*inst, *settings, perf_reflect);
+  const int rc = Serve(*inst, *settings, perf_reflect, idle_sleep_us);
   inst->follower->Stop();
   rte_eal_cleanup();
   return rc;

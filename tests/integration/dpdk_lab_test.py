@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
-from lab import (APPLIANCE_V4, APPLIANCE_V6, LAB_RRL_EXEMPT, Lab, Results,  # noqa: E402
-                 remove_shm, run)
+from lab import (APPLIANCE_V4, APPLIANCE_V6, LAB_IDLE_SLEEP_US, LAB_RRL_EXEMPT, Lab,  # noqa: E402
+                 Results, remove_shm, run)
 
 HERE = Path(__file__).resolve().parent
 
@@ -372,6 +372,7 @@ def run_pmd(args, pmd: str, res: Results):
         lab.ns_run(["ip", "neigh", "flush", "all"])
         basic_checks(lab, res, pmd)
         if pmd == "af_packet":
+            idle_cpu(lab, res, "af_packet", sleeping=True)
             corrupt_snapshot_refused(lab, res)
             vlan_check(lab, res)
             sent, completed, lost, out = dnsperf(lab, 10, 5000)
@@ -405,6 +406,25 @@ def run_pmd(args, pmd: str, res: Results):
                   not complaints, "\n".join(complaints))
 
 
+def idle_cpu(lab: Lab, res: Results, tag: str, sleeping: bool):
+    """With no traffic, a dataplane started with --idle-sleep-us (the lab's default) leaves its
+    cores alone, and says so in its serving line; one without (busy-poll, the production
+    default) keeps a core spinning."""
+    time.sleep(0.5)  # past the last query's spin
+    before, t0 = lab.cpu_seconds(), time.monotonic()
+    time.sleep(2.0)
+    share = (lab.cpu_seconds() - before) / (time.monotonic() - t0)
+    log = lab.log_path.read_text()
+    said = f"idle sleep {LAB_IDLE_SLEEP_US} us" in log
+    print(f"     {tag}: idle for 2 s, the dataplane used {share:.3f} of a core")
+    if sleeping:
+        res.check(f"{tag}: idle with --idle-sleep-us {LAB_IDLE_SLEEP_US}: under 20% of a core "
+                  "and logged", share < 0.2 and said, f"{share:.2f} of a core, logged: {said}")
+    else:
+        res.check(f"{tag}: idle without --idle-sleep-us: a worker core busy-polls",
+                  share > 0.6 and not said, f"{share:.2f} of a core, logged: {said}")
+
+
 def multi_queue(args, res: Results):
     """Two worker lcores on two RX/TX queue pairs (af_packet fanout hashing plays RSS) share the
     load; the two lcores share the second core, which is enough to show the split. This run
@@ -414,10 +434,12 @@ def multi_queue(args, res: Results):
              tag=f"mq{os.getpid() % 10000}") as lab:
         lab.write_config([("example.test.", zone_text(1))], extra=LAB_RRL_EXEMPT)
         lab.publish()
-        lab.start(lcores=("--lcores", "0@0,1@1,2@1"), vdev_args=",qpairs=2", hugepages=True)
+        lab.start(lcores=("--lcores", "0@0,1@1,2@1"), vdev_args=",qpairs=2", hugepages=True,
+                  idle_sleep_us=0)
         log = lab.log_path.read_text()
         res.check("multiqueue: 2 worker lcores on 2 queues", "2 worker lcores, 2 queues" in log,
                   log[-300:])
+        idle_cpu(lab, res, "multiqueue", sleeping=False)
         # 16 client sockets: 16 flows for the fanout hash to spread (all on one queue: 2^-15).
         sent, completed, lost, out = dnsperf(lab, 4, 4000, clients=16)
         per_lcore = [q for (_, _, q) in lab.lcore_counters()]

@@ -20,6 +20,11 @@ CLIENT_V6 = "2001:db8:18::1"
 # purpose, expecting zero loss: those tests exempt its prefixes from rate limiting (on by default)
 # with this config section. dpdk_lab_test checks the limiting itself on the DPDK path.
 LAB_RRL_EXEMPT = 'rate_limit: {exempt: [198.18.0.0/24, "2001:db8:18::/64"]}\n'
+# The lab's dataplane sleeps this long between polls once idle (sextant-dataplane
+# --idle-sleep-us), so that a busy-polling worker does not take one of a small test machine's
+# cores from control, the checker, the backends and the clients the tests time. dpdk_lab_test's
+# multiqueue run and the perf harnesses busy-poll, as a production appliance does.
+LAB_IDLE_SLEEP_US = 100
 
 
 def integration_args(extra=None):
@@ -469,12 +474,13 @@ class Lab:
         self.client_ifname = ifname
 
     def start(self, wait_s=20, lcores=("-l", "0-1"), vdev_args="", hugepages=False,
-              make_wire=True, env=None, wrapper=()):
+              make_wire=True, env=None, wrapper=(), idle_sleep_us=LAB_IDLE_SLEEP_US):
         """lcores: EAL lcore arguments; vdev_args: extra devargs for the data port
         (e.g. ",qpairs=2" for two af_packet queue pairs); hugepages: reserve 2 MiB pages and
         run on them instead of --no-huge; make_wire=False restarts on the existing wire (or on
         one made with make_wire()); env: the dataplane's environment (default: ours);
-        wrapper: a command prefix (setpriv ... to run it with fewer capabilities)."""
+        wrapper: a command prefix (setpriv ... to run it with fewer capabilities);
+        idle_sleep_us: --idle-sleep-us (0: busy-poll)."""
         if make_wire:
             self._make_wire()
         vdev = (f"net_af_packet0,iface={self.host_if}" if self.pmd == "af_packet"
@@ -484,7 +490,7 @@ class Lab:
         memory = [] if hugepages else ["--no-huge", "-m", "512"]
         cmd = [*wrapper, self.dataplane, *lcores, *memory, "--no-pci",
                f"--vdev={vdev}", f"--file-prefix={self.file_prefix}", "--",
-               "--instance", self.instance]
+               "--instance", self.instance, "--idle-sleep-us", str(idle_sleep_us)]
         self.log = open(self.log_path, "w" if make_wire else "a")
         mark = self.log_path.stat().st_size
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True,
@@ -516,6 +522,11 @@ class Lab:
     def dig(self, *args, server=APPLIANCE_V4):
         r = self.ns_run(["dig", f"@{server}", "+time=2", "+tries=2", "+norec", *args])
         return r.stdout
+
+    def cpu_seconds(self):
+        """CPU time (user + system) the dataplane process has used so far, from /proc."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def lcore_counters(self):
         """Per-lcore (rx, tx, queries) from the control block (maps/control_block.h layout:
