@@ -75,7 +75,11 @@ def closed_by_server(s):
 
 class Attacker:
     """One attacking connection slot: reopens its connection whenever the server closes it, and
-    records each connection's life: (kind, opened, first byte sent, closed, bytes answered)."""
+    records each connection's life: (opened, first byte sent, seen open last, seen closed,
+    bytes answered). The server closed it somewhere between "seen open last" and "seen closed":
+    the test's own loop (stepping every attacker, sampling ss) sets how wide that window is, and
+    on a loaded machine it can be wide, so the checks bound the server's timing by its edges.
+    Every time is read when the event happens, not once per loop."""
 
     def __init__(self, source, t, trickle):
         self.source, self.t, self.trickle = source, t, trickle
@@ -91,7 +95,9 @@ class Attacker:
             self.s = None
             self.reopen_at = now + 0.1
             return
-        self.opened, self.first, self.sent, self.next_byte, self.answered = now, None, 0, now, 0
+        self.opened = time.monotonic()  # connect() returned: the server's handshake is done
+        self.first, self.sent, self.next_byte, self.answered = None, 0, now, 0
+        self.seen_open = self.opened
 
     def step(self, now):
         if self.s is None:
@@ -99,18 +105,21 @@ class Attacker:
                 self.open(now)
             return
         closed, data = closed_by_server(self.s)
+        checked = time.monotonic()
         self.answered += len(data)
+        if not closed:
+            self.seen_open = checked
         if not closed and self.trickle and now >= self.next_byte and self.sent < len(self.frame):
             try:
                 self.s.send(self.frame[self.sent:self.sent + 1])
                 if self.first is None:
-                    self.first = now
+                    self.first = time.monotonic()
                 self.sent += 1
                 self.next_byte = now + TRICKLE_EVERY_S
             except OSError:
                 closed = True
         if closed:
-            self.lives.append((self.opened, self.first, now, self.answered))
+            self.lives.append((self.opened, self.first, self.seen_open, checked, self.answered))
             self.s.close()
             self.s = None
             self.reopen_at = now + 0.1  # a real attacker would not wait; this keeps the box calm
@@ -225,29 +234,38 @@ def check_clients(res, phase, results):
 
 
 def lifetimes(attackers):
-    """(trickled: seconds from first byte to close, silent: seconds from open to close, bytes
-    answered to attackers)."""
-    trickled = [closed - first for a in attackers if a.trickle
-                for _, first, closed, _ in a.lives if first is not None]
-    silent = [closed - opened for a in attackers if not a.trickle
-              for opened, _, closed, _ in a.lives]
-    return trickled, silent, sum(life[3] for a in attackers for life in a.lives)
+    """(trickled: (earliest, latest) seconds from first byte to the server's close, silent: the
+    same from open to close, bytes answered to attackers). The server's close lies between the
+    two: earliest is when the connection was last seen open, latest when it was seen closed."""
+    trickled = [(open_last - first, closed - first) for a in attackers if a.trickle
+                for _, first, open_last, closed, _ in a.lives if first is not None]
+    silent = [(open_last - opened, closed - opened) for a in attackers if not a.trickle
+              for opened, _, open_last, closed, _ in a.lives]
+    return trickled, silent, sum(life[4] for a in attackers for life in a.lives)
+
+
+def closed_within(lives, lo_s, hi_s):
+    """Whether every close could have happened in [lo_s, hi_s]: none seen closed before lo_s,
+    none seen still open after hi_s. Also (min seen closed, max seen open, widest window) for
+    the message."""
+    lo = min((c for _, c in lives), default=0)
+    hi = max((o for o, _ in lives), default=0)
+    widest = max((c - o for o, c in lives), default=0)
+    return lo >= lo_s and hi <= hi_s, (f"seen closed at {lo:.2f} s at the soonest, seen open at "
+                                       f"{hi:.2f} s at the latest (observation windows up to "
+                                       f"{widest * 1000:.0f} ms)")
 
 
 def check_timeouts(res, attackers):
     trickled, silent, answered = lifetimes(attackers)
     res.check("timeouts: no trickled query was answered", answered == 0,
               f"{answered} bytes came back")
-    lo, hi = min(trickled, default=0), max(trickled, default=0)
-    res.check(f"timeouts: {len(trickled)} tricklers closed by the query timeout, "
-              f"{lo:.2f}..{hi:.2f} s after their first byte",
-              len(trickled) >= 36 and lo >= QUERY_TIMEOUT_S - 0.05 and
-              hi <= QUERY_TIMEOUT_S + SWEEP_S + 0.3, f"{len(trickled)} closed, {lo:.2f}..{hi:.2f}")
-    lo, hi = min(silent, default=0), max(silent, default=0)
-    res.check(f"timeouts: {len(silent)} silent connections closed by the idle timeout, "
-              f"{lo:.2f}..{hi:.2f} s after they opened",
-              len(silent) >= 3 and lo >= IDLE_S - 0.05 and hi <= IDLE_S + SWEEP_S + 0.3,
-              f"{len(silent)} closed, {lo:.2f}..{hi:.2f}")
+    ok, span = closed_within(trickled, QUERY_TIMEOUT_S - 0.05, QUERY_TIMEOUT_S + SWEEP_S + 0.3)
+    res.check(f"timeouts: {len(trickled)} tricklers closed by the query timeout (from their "
+              f"first byte: {span})", len(trickled) >= 36 and ok, f"{len(trickled)} closed")
+    ok, span = closed_within(silent, IDLE_S - 0.05, IDLE_S + SWEEP_S + 0.3)
+    res.check(f"timeouts: {len(silent)} silent connections closed by the idle timeout (from "
+              f"their open: {span})", len(silent) >= 3 and ok, f"{len(silent)} closed")
 
 
 def check_flood(res, attackers, samples):
@@ -266,9 +284,8 @@ def check_flood(res, attackers, samples):
               f"{worst}")
     trickled, _, answered = lifetimes(attackers)
     res.check("flood: no trickled query was answered", answered == 0, f"{answered} bytes")
-    res.check("flood: no trickler outlived the query timeout",
-              max(trickled, default=0) <= QUERY_TIMEOUT_S + SWEEP_S + 0.3,
-              f"{max(trickled, default=0):.2f} s")
+    ok, span = closed_within(trickled, 0, QUERY_TIMEOUT_S + SWEEP_S + 0.3)
+    res.check("flood: no trickler outlived the query timeout", ok, span)
 
 
 def check_log(res, log_path):
