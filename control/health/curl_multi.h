@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/health/event_loop.h"
+#include "control/health/trust_store.h"
 
 namespace sextant::control::health {
 
@@ -34,6 +35,9 @@ class CurlMulti {
   CURLMcode Add(CURL* easy) { return curl_multi_add_handle(multi_.get(), easy); }
   void Remove(CURL* easy) { curl_multi_remove_handle(multi_.get(), easy); }
 
+  // The CA stores the https checks on this handle share (trust_store.h).
+  TrustStores& trust() { return trust_; }
+
  private:
   struct MultiDeleter {
     void operator()(CURLM* m) const { curl_multi_cleanup(m); }
@@ -50,6 +54,7 @@ class CurlMulti {
 
   EventLoop* const loop_;
   Timer timer_;  // curl's one timeout
+  TrustStores trust_;
   // Last, so that it goes first: curl_multi_cleanup still calls back into the timer and the loop.
   std::unique_ptr<CURLM, MultiDeleter> multi_;
 };

@@ -1,5 +1,6 @@
 #include "control/health/http_probe.h"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -80,8 +81,26 @@ void HttpProbe::SetMethodAndTls() {
   if (s.type == CheckType::kHttps) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s.verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s.verify ? 2L : 0L);
-    if (!s.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, s.ca_file.c_str());
+    // curl reads no CA file itself: a check without verification needs none, and one with it
+    // gets the store the checker shares (OnSslContext), read once per file.
+    curl_easy_setopt(e, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
+    if (s.verify) {
+      curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &HttpProbe::OnSslContext);
+      curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
+    }
   }
+}
+
+CURLcode HttpProbe::OnSslContext(CURL* /*easy*/, void* ssl_ctx, void* userp) {
+  auto* self = static_cast<HttpProbe*>(userp);
+  absl::StatusOr<X509_STORE*> store = self->curl_->trust().Get(self->spec_.ca_file);
+  if (!store.ok()) {
+    self->trust_error_ = std::string(store.status().message());
+    return CURLE_SSL_CACERT_BADFILE;
+  }
+  SSL_CTX_set1_cert_store(static_cast<SSL_CTX*>(ssl_ctx), *store);  // takes a reference
+  return CURLE_OK;
 }
 
 std::optional<ProbeResult> HttpProbe::Start() {
@@ -89,6 +108,7 @@ std::optional<ProbeResult> HttpProbe::Start() {
   body_found_ = false;
   body_aborted_ = false;
   curl_err_[0] = '\0';
+  trust_error_.clear();
   const CURLMcode rc = curl_->Add(easy_.get());
   if (rc != CURLM_OK) {
     return ProbeResult{.reason = absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(rc))};
@@ -140,6 +160,8 @@ ProbeResult HttpProbe::JudgeError(CURLcode rc) {
       return {.reason = absl::StrCat("TLS handshake failed: ", detail)};
     case CURLE_INTERFACE_FAILED:
       return {.reason = absl::StrCat("cannot bind source ", spec_.source, ": ", detail)};
+    case CURLE_SSL_CACERT_BADFILE:
+      return {.reason = trust_error_.empty() ? detail : trust_error_};
     default:
       return {.reason = detail};
   }

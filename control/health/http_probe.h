@@ -47,6 +47,8 @@ class HttpProbe final : public Probe, private CurlMulti::Transfer {
   ProbeResult JudgeError(CURLcode rc);
   static size_t OnBody(char* data, size_t size, size_t n, void* userp);
   static int OnSocketOpen(void* userp, curl_socket_t fd, curlsocktype purpose);
+  // CURLOPT_SSL_CTX_FUNCTION of a verifying https check: the shared CA store (trust_store.h).
+  static CURLcode OnSslContext(CURL* easy, void* ssl_ctx, void* userp);
 
   const CheckSpec spec_;
   CurlMulti* const curl_;
@@ -54,6 +56,7 @@ class HttpProbe final : public Probe, private CurlMulti::Transfer {
   std::unique_ptr<CURL, EasyDeleter> easy_;
   std::unique_ptr<curl_slist, SlistDeleter> connect_to_;
   char curl_err_[CURL_ERROR_SIZE] = {};
+  std::string trust_error_;  // why the CA store could not be had, for this check's reason
   std::string body_;
   bool body_found_ = false;
   bool body_aborted_ = false;  // we stopped the transfer on purpose (see OnBody)

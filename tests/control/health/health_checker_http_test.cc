@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -88,6 +89,8 @@ class Tls : public ::testing::Test {
         "-subj /CN=health.example.test -addext subjectAltName=DNS:health.example.test -keyout ",
         *dir_, "/key.pem -out ", *dir_, "/cert.pem >/dev/null 2>&1");
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ofstream(*dir_ + "/junk.pem") << "-----BEGIN CERTIFICATE-----\nnot base64\n"
+                                       << "-----END CERTIFICATE-----\n";
   }
   static void TearDownTestSuite() {
     std::system(absl::StrCat("rm -rf ", *dir_).c_str());
@@ -135,6 +138,11 @@ TEST_F(Tls, CertificateVerification) {
          c.host = "other.example.test";
        }),
        false, "certificate verify failed"},
+      {"own-ca-unusable", https([&](CheckSpec& c) {
+         c.ca_file = *dir_ + "/junk.pem";
+         c.host = "health.example.test";
+       }),
+       false, "junk.pem"},
   };
   Harness h;
   std::vector<CheckedTarget> targets;
