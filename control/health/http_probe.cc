@@ -85,6 +85,10 @@ void HttpProbe::SetMethodAndTls() {
     // gets the store the checker shares (OnSslContext), read once per file.
     curl_easy_setopt(e, CURLOPT_CAINFO, nullptr);
     curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
+    // No CA cache of curl's own: it sets up the context's store after OnSslContext has run,
+    // and with its cache on it put the store cached from another check (another CA file) in
+    // place of this check's.
+    curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
     if (s.verify) {
       curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &HttpProbe::OnSslContext);
       curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);

@@ -158,5 +158,31 @@ TEST_F(Tls, CertificateVerification) {
   }
 }
 
+// Each verifying check trusts its own CA file, whichever check connected first: with libcurl's
+// CA cache on, a check added after a system-CA check got the system store and never came up.
+TEST_F(Tls, EachCheckTrustsItsOwnCaFileWhicheverRanFirst) {
+  const uint16_t port = FreeTcpPort();
+  Child server({"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept",
+                absl::StrCat("127.0.0.1:", port), "-cert", *dir_ + "/cert.pem", "-key",
+                *dir_ + "/key.pem"});
+  ASSERT_TRUE(WaitForPort(port));
+  CheckSpec system = Spec(CheckType::kHttps, port, 1, 1);
+  system.interval_ms = 300;
+  system.timeout_ms = 3000;
+  system.host = "health.example.test";
+  CheckSpec own = system;
+  own.ca_file = *dir_ + "/cert.pem";
+  Harness h;
+  std::vector<CheckedTarget> targets = {Target(0, "system", system, true)};
+  h.checker().Update(targets);
+  ASSERT_TRUE(h.checker().Start().ok());
+  ASSERT_GE(h.WaitFor(0, false, 0, std::chrono::milliseconds(15000)), 0);
+  targets.push_back(Target(1, "own", own, false));
+  h.checker().Update(targets);
+  const int e = h.WaitFor(1, true, 0, std::chrono::milliseconds(15000));
+  ASSERT_GE(e, 0) << h.StatusOf("own").last.reason;
+  EXPECT_EQ(h.event(e).result.reason, "HTTP 200");
+}
+
 }  // namespace
 }  // namespace sextant::control::health_checker_test
