@@ -58,7 +58,7 @@ esac
 
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -G Ninja -DSEXTANT_FUZZ=ON \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 2
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_DEBUG_INFO=-g1 >/dev/null || exit 2
 fi
 ninja -C "$build" -j"$jobs" "$target" || exit 2
 

@@ -121,8 +121,18 @@ def clean_shm():
 
 
 def build_and_install(args, res):
+    # The suite's own build when it is configured for /usr (scripts/test.sh does so): packaged
+    # as it is, nothing compiled twice. Otherwise package.sh's Release tree of its own.
+    tree = Path(args.sextant_control).resolve().parent.parent
+    env = dict(os.environ)
+    cache = tree / "CMakeCache.txt"
+    if cache.exists() and "CMAKE_INSTALL_PREFIX:PATH=/usr\n" in cache.read_text():
+        env["PACKAGE_FROM"] = str(tree)
+        print(f"     packaging the test build {tree}")
+    else:
+        print("     building a Release tree to package (the test build is not configured for /usr)")
     r = run(["bash", str(ROOT / "scripts/package.sh"), str(Path(args.workdir) / "build-package")],
-            check=False, timeout=1800)
+            check=False, timeout=1800, env=env)
     deb = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
     res.check("scripts/package.sh builds the package and lintian passes",
               r.returncode == 0 and deb.endswith(".deb"), r.stderr[-3000:])
