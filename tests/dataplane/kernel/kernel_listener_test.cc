@@ -559,7 +559,9 @@ TEST_F(KernelListenerTest, StopsWithinOneSecond) {
   StopListener();
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(1));
   EXPECT_TRUE(run_status_.ok()) << run_status_;
-  EXPECT_TRUE(idle.ClosedWithin(std::chrono::seconds(1))) << "connections closed on stop";
+  // Closed by the stop, not by the idle timeout (10 s): CI under ThreadSanitizer on a host with
+  // half its CPU stolen once saw the close arrive after more than a second.
+  EXPECT_TRUE(idle.ClosedWithin(std::chrono::seconds(5))) << "connections closed on stop";
 }
 
 TEST_F(KernelListenerTest, StopMethodEndsRun) {
