@@ -428,8 +428,9 @@ def idle_cpu(lab: Lab, res: Results, tag: str, sleeping: bool):
     print(f"     {tag}: idle for 2 s, the dataplane used {share:.3f} of a core "
           f"({available:.0%} of the machine's CPU time was not stolen)")
     if sleeping:
-        res.check(f"{tag}: idle with --idle-sleep-us {LAB_IDLE_SLEEP_US}: under 20% of a core "
-                  "and logged", share < 0.2 and said, f"{share:.2f} of a core, logged: {said}")
+        res.check(f"{tag}: idle with --idle-sleep-us {LAB_IDLE_SLEEP_US}: under 30% of a core "
+                  "(ThreadSanitizer builds included) and logged", share < 0.3 and said,
+                  f"{share:.2f} of a core, logged: {said}")
     else:
         res.check(f"{tag}: idle without --idle-sleep-us: a worker core busy-polls",
                   share / max(available, 0.05) > 0.6 and not said,

@@ -24,7 +24,7 @@ LAB_RRL_EXEMPT = 'rate_limit: {exempt: [198.18.0.0/24, "2001:db8:18::/64"]}\n'
 # --idle-sleep-us), so that a busy-polling worker does not take one of a small test machine's
 # cores from control, the checker, the backends and the clients the tests time. dpdk_lab_test's
 # multiqueue run and the perf harnesses busy-poll, as a production appliance does.
-LAB_IDLE_SLEEP_US = 100
+LAB_IDLE_SLEEP_US = 300
 
 
 def integration_args(extra=None):
