@@ -34,7 +34,7 @@ from lab import Results, integration_args, run  # noqa: E402
 
 NETNS = f"sxpkg{os.getpid()}"
 UNITS = Path("/lib/systemd/system")
-SHM = ["/dev/shm/sextant.ctl", "/dev/shm/sextant.lock"]
+SHM = ["/dev/shm/sextant.ctl", "/dev/shm/sextant.lock", "/dev/shm/sextant.targets"]
 
 
 def unit_settings(path):
@@ -343,9 +343,12 @@ def main():
             installed_files(res)
             serve(args, res)
             r = run(["dpkg", "--purge", "sextant"], check=False, timeout=300)
-            res.check("dpkg --purge removes the package and its state",
+            left = [p for p in SHM if os.path.exists(p)] + shm_snapshots()
+            res.check("dpkg --purge removes the package and its state (/var/lib/sextant, the "
+                      "instance's shared memory and its target index)",
                       r.returncode == 0 and not os.path.exists("/usr/sbin/sextant-control") and
-                      not os.path.exists("/var/lib/sextant"), r.stdout + r.stderr)
+                      not os.path.exists("/var/lib/sextant") and not left,
+                      f"left: {left} {r.stdout + r.stderr}")
     finally:
         run(["ip", "netns", "del", NETNS], check=False)
         run(["dpkg", "--purge", "sextant"], check=False, timeout=300)
