@@ -6,8 +6,8 @@
 #   scripts/package.sh [BUILD_DIR]   (default build-package)
 # PACKAGE_FROM=DIR instead packages what DIR, a tree configured with -DCMAKE_INSTALL_PREFIX=/usr
 # (as scripts/test.sh configures its build), has built: the test suite's package_test then
-# compiles nothing a second time. Only the installed files differ from a Release tree's: -O2 -g,
-# stripped, instead of -O3.
+# compiles nothing a second time. Only the installed files differ from a Release tree's: that
+# tree's optimisation (-O2), stripped, instead of -O3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null

@@ -9,8 +9,8 @@
 #  3. the libFuzzer targets for a bounded time: the engine, and every parser of outside bytes
 #     (config and map files, whole Ethernet frames, snapshots, zone files, MaxMind DBs, the
 #     state file),
-#  4. every ctest test (unit, layout boundaries, integration with real processes, knot, dig,
-#     veth lab).
+#  4. every ctest test of the main tree (layout boundaries, integration with real processes, knot,
+#     dig, veth lab; the unit tests ran in 2.).
 #
 # Its trees are built with line-table debug info (-g1: file:line in backtraces and sanitizer
 # reports, half the compile time of -g), and the main one for /usr, so that package_test packages

@@ -267,7 +267,7 @@ int WorkerLoop(void* arg) {
       qsbr.Offline(reader);
       rte_delay_us_sleep(w.idle_sleep_us);
       qsbr.Online(reader);
-    } else if (n == 0) {
+    } else {
       rte_pause();
     }
   }

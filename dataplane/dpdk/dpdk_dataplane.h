@@ -46,7 +46,6 @@ class DpdkDataplane {
   // its cores: a lab, a small VM. The cost is up to `us` more latency for the first query after
   // a quiet spell. Call before Run().
   void set_idle_sleep_us(uint32_t us) { idle_sleep_us_ = us; }
-  uint32_t idle_sleep_us() const { return idle_sleep_us_; }
 
   // "198.18.0.2:53"-style addresses for the exception-path TCP listener.
   std::vector<std::string> ExceptionListenAddresses() const;

@@ -39,8 +39,8 @@ INTERVAL = 0.4
 TIMEOUT = 0.4
 RISE = 2
 FALL = 2
-# Scheduling on a loaded 2-core machine: the checker, the dataplane's busy-polling lcores and
-# dig all share it.
+# Scheduling on a loaded 2-core machine: the checker, the backends, the dataplane and dig all
+# share it.
 SLACK = 1.0
 
 
