@@ -108,12 +108,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   const size_t qend = q.question_end;
   const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
   const size_t end = qend + img.len + opt_size;
-  // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test.
+  // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test. Every
+  // limit is at least 512 (cap < kMinUdpSize was refused on entry): most answers fit without
+  // working the limit out.
   const uint16_t our_udp_size = v.edns_udp_size;
-  if (img.len == 0 || end > ResponseLimit(q, client.tcp, our_udp_size, cap) ||
-      (q.has_opt && end + 6 > cap)) {
-    return 0;
-  }
+  const bool fits =
+      end + 6 <= kMinUdpSize ||
+      (end <= ResponseLimit(q, client.tcp, our_udp_size, cap) && (!q.has_opt || end + 6 <= cap));
+  if (img.len == 0 || !fits) return 0;
   CopyHead(out, query, qend);
   uint8_t* p = out + qend;
   CopyBytes(p, v.answer_image_bytes + img.bytes, img.len);
