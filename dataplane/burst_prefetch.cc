@@ -93,14 +93,17 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
         s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : maps::kNone;
     if (s[i].node != maps::kNone) __builtin_prefetch(&v.nodes[s[i].node]);
   }
-  // Stage 3: the node's name (compared by the lookup), its RRsets, and for A/AAAA its entry in
-  // the answer-image index (an image answers without reading the RRsets, engine.cc).
+  // Stage 3: the node's name, compared by the lookup (both of its ends: a name can straddle two
+  // lines, and the compare reads its first and last bytes), its RRsets, and for A/AAAA its entry
+  // in the answer-image index (an image answers without reading the RRsets, engine.cc).
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     const maps::Node& node = v.nodes[s[i].node];
-    __builtin_prefetch(v.names + node.name_offset);
-    __builtin_prefetch(&v.rrsets[node.rrset_first]);
+    const uint8_t* name = v.names + node.name_offset;
+    __builtin_prefetch(name);
+    __builtin_prefetch(name + node.name_length - 1);
     s[i].image = v.answer_by_node != nullptr ? AnswerImageSlot(s[i].qtype) : -1;
+    __builtin_prefetch(&v.rrsets[node.rrset_first]);
     if (s[i].image >= 0) __builtin_prefetch(&v.answer_by_node[s[i].node]);
   }
   // Stage 4: the image's descriptor when the node has one, else the rdata of the RRset the
@@ -119,11 +122,15 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     const maps::RRset* rs = FirstRRsetOfType(v, v.nodes[s[i].node], s[i].qtype);
     if (rs != nullptr) __builtin_prefetch(v.rdata + rs->rdata_offset);
   }
-  // Stage 5: the image's bytes, which the answer copies.
+  // Stage 5: the image's bytes, which the answer copies (first and last line: most images are
+  // under 64 bytes, yet many cross a line).
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone || s[i].image < 0) continue;
     const AnswerImage& img = v.answer_images[s[i].image];
-    if (img.len != 0) __builtin_prefetch(v.answer_image_bytes + img.bytes);
+    if (img.len != 0) {
+      __builtin_prefetch(v.answer_image_bytes + img.bytes);
+      __builtin_prefetch(v.answer_image_bytes + img.bytes + img.len - 1);
+    }
   }
 }
 

@@ -1,0 +1,111 @@
+// The name table's probe (maps/name_table.h): NameTableFind finds every inserted name wherever
+// linear probing put it, and NameTableGuess, the burst prefetch's hint, names the same node for a
+// name past its home bucket, stops at an empty bucket, and looks no further than its limit.
+#include "maps/name_table.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "maps/snapshot_format.h"
+
+namespace sextant::maps {
+namespace {
+
+const uint8_t* Bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+// A table of `count` buckets (a power of two) holding `names` as nodes 0, 1, ...
+struct Table {
+  std::vector<Bucket> buckets;
+  std::vector<Node> nodes;
+  std::string names;
+
+  Table(uint32_t count, const std::vector<std::string>& names_in)
+      : buckets(count, Bucket{0, kNone}) {
+    for (const std::string& n : names_in) {
+      Node node{};
+      node.name_offset = static_cast<uint32_t>(names.size());
+      node.name_length = static_cast<uint8_t>(n.size());
+      names += n;
+      const auto index = static_cast<uint32_t>(nodes.size());
+      nodes.push_back(node);
+      NameTableInsert(buckets.data(), mask(), Bytes(n), n.size(), index);
+    }
+  }
+  uint32_t mask() const { return static_cast<uint32_t>(buckets.size() - 1); }
+  uint32_t Find(const std::string& n) const {
+    return NameTableFind(buckets.data(), mask(), nodes.data(), Bytes(names), Bytes(n), n.size());
+  }
+  uint32_t Guess(const std::string& n) const {
+    return NameTableGuess(buckets.data(), mask(), NameHash(Bytes(n), n.size()));
+  }
+  uint32_t Home(const std::string& n) const {
+    return static_cast<uint32_t>(NameHash(Bytes(n), n.size())) & mask();
+  }
+};
+
+// Wire names "\x04hNNN\0" (lowered, as the table keeps them).
+std::vector<std::string> HostNames(int count) {
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) {
+    const std::string label = absl::StrCat("h", i);
+    std::string wire(1, static_cast<char>(label.size()));
+    wire.append(label);
+    wire.push_back('\0');
+    out.push_back(wire);
+  }
+  return out;
+}
+
+TEST(NameTable, FindNamesEveryNodeAndGuessThoseNearHome) {
+  const std::vector<std::string> names = HostNames(2000);
+  const Table t(static_cast<uint32_t>(NameTableBuckets(names.size())), names);
+  int past_home = 0;
+  int out_of_reach = 0;
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(t.Find(names[i]), i) << i;
+    uint32_t displacement = 0;
+    while (t.buckets[(t.Home(names[i]) + displacement) & t.mask()].node != i) ++displacement;
+    if (displacement > 0) ++past_home;
+    if (displacement >= kNameTableGuessProbes) ++out_of_reach;
+    EXPECT_EQ(t.Guess(names[i]), displacement < kNameTableGuessProbes ? i : kNone) << i;
+  }
+  // What the guess's probe is for: at this load a good share of the names are past their home
+  // bucket, and nearly all of those within the guess's reach.
+  EXPECT_GT(past_home, static_cast<int>(names.size()) / 10);
+  EXPECT_LT(out_of_reach, static_cast<int>(names.size()) / 50);
+  std::printf("%d of %zu names past their home bucket, %d past the guess's reach\n", past_home,
+              names.size(), out_of_reach);
+}
+
+TEST(NameTable, AnAbsentNameIsNeitherFoundNorGuessed) {
+  const Table t(4096, HostNames(1000));
+  for (const std::string& n : {std::string("\x07missing\0", 9), std::string("\0", 1)}) {
+    EXPECT_EQ(t.Find(n), kNone);
+    EXPECT_EQ(t.Guess(n), kNone);
+  }
+}
+
+TEST(NameTable, GuessLooksNoFurtherThanItsLimit) {
+  // Sixteen names of one home bucket in a 32-bucket table: the lookup finds each of them, the
+  // guess only those within kNameTableGuessProbes buckets of home.
+  const std::vector<std::string> all = HostNames(5000);
+  std::vector<std::string> same_home;
+  for (const std::string& n : all) {
+    if ((static_cast<uint32_t>(NameHash(Bytes(n), n.size())) & 31u) == 3u) same_home.push_back(n);
+    if (same_home.size() == 16) break;
+  }
+  ASSERT_EQ(same_home.size(), 16u);
+  const Table t(32, same_home);
+  for (uint32_t i = 0; i < same_home.size(); ++i) {
+    EXPECT_EQ(t.Find(same_home[i]), i);
+    EXPECT_EQ(t.buckets[3 + i].node, i);  // inserted in order from the home bucket on
+    EXPECT_EQ(t.Guess(same_home[i]), i < kNameTableGuessProbes ? i : kNone) << i;
+  }
+}
+
+}  // namespace
+}  // namespace sextant::maps
