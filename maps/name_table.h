@@ -1,5 +1,5 @@
 // The snapshot's name table (sections kBuckets and kNodes): an open-addressed hash table from a
-// node's lowered, uncompressed wire name to the node's index. One hash (XXH3-64 of the name),
+// node's lowered, uncompressed wire name to the node's index. One hash (NameHash below),
 // power-of-two buckets, linear probing, kNone for an empty bucket; each bucket keeps the hash's
 // upper half so that most probes reject a name without reading it. The builder inserts with
 // NameTableInsert, the engine looks up with NameTableFind: one probe sequence, written once.
@@ -9,15 +9,70 @@
 #include <cstdint>
 #include <cstring>
 
-#define XXH_INLINE_ALL  // the engine hashes every query name: no call into the library
-#include <xxhash.h>
-
 #include "absl/base/attributes.h"
 #include "maps/snapshot_format.h"
 
 namespace sextant::maps {
 
-inline uint64_t NameHash(const uint8_t* name, size_t len) { return XXH3_64bits(name, len); }
+namespace name_hash {
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline uint64_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+// The 128-bit product of a and b, its halves xored (the "mum" of wyhash and rapidhash): every
+// bit of the result depends on every bit of both inputs.
+inline uint64_t Mum(uint64_t a, uint64_t b) {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+// Odd constants with about half their bits set (XXH3's default secret, words 0 to 3).
+inline constexpr uint64_t kK0 = 0xbe4ba423396cfeb8u;
+inline constexpr uint64_t kK1 = 0x1cad21f72c81017cu;
+inline constexpr uint64_t kK2 = 0xdb979083e96dd4deu;
+inline constexpr uint64_t kK3 = 0x1f67b3b7a4a44072u;
+
+}  // namespace name_hash
+
+// The name table's hash of a lowered wire name of `len` bytes (1 to 255): wyhash's construction
+// (xor each 8-byte word with a key, multiply pairs to 128 bits, fold), reading only [name,
+// name + len). It replaced XXH3-64 for the engine's sake: a name of 17 to 32 bytes, the common
+// question, hashes in about 20 instructions where XXH3 took 37 (its length dispatch and final
+// avalanche; perf/README.md, "The A hit at 400"). Not for untrusted keys' sake: the table is
+// built by control from zone data, and queries only look up, so no one can flood a bucket.
+// Changing it changes the snapshot's buckets (maps::kAbiVersion).
+inline uint64_t NameHash(const uint8_t* name, size_t len) {
+  using name_hash::kK0, name_hash::kK1, name_hash::kK2, name_hash::kK3, name_hash::Load32,
+      name_hash::Load64, name_hash::Mum;
+  if (len <= 16) {
+    uint64_t a;
+    uint64_t b;
+    if (len >= 8) {
+      a = Load64(name);
+      b = Load64(name + len - 8);
+    } else if (len >= 4) {
+      a = Load32(name);
+      b = Load32(name + len - 4);
+    } else if (len != 0) {  // every wire name has its root label: len 0 is no name at all
+      a = uint64_t{name[0]} << 16 | uint64_t{name[len / 2]} << 8 | name[len - 1];
+      b = 0;
+    } else {
+      a = b = 0;
+    }
+    return Mum(a ^ kK0, b ^ kK1 ^ len);
+  }
+  uint64_t h = Mum(Load64(name) ^ kK0, Load64(name + 8) ^ kK1 ^ len);
+  for (size_t i = 16; len - i > 16; i += 16) {
+    h = Mum(Load64(name + i) ^ kK2, Load64(name + i + 8) ^ h);
+  }
+  return h ^ Mum(Load64(name + len - 16) ^ kK2, Load64(name + len - 8) ^ kK3);
+}
 
 // The bucket count for `nodes` names: a power of two, at most half full.
 inline size_t NameTableBuckets(size_t nodes) {
@@ -69,9 +124,9 @@ inline const Bucket* NameTableHome(const Bucket* buckets, uint32_t mask, uint64_
 
 // How many buckets NameTableGuess looks at from the home bucket. At the table's load (at most
 // half full) about a quarter of the names sit past their home bucket, most of them one or two
-// buckets on (name_table_test: 499 of 2,000, 9 of them 8 or more); a guess that stopped at the home
-// bucket left their queries to take every miss of the lookup and the answer one after the other
-// (perf/README.md, "Large zones").
+// buckets on (name_table_test: 487 of 2,000, 12 of them 8 or more); a guess that stopped at the
+// home bucket left their queries to take every miss of the lookup and the answer one after the
+// other (perf/README.md, "Large zones").
 inline constexpr uint32_t kNameTableGuessProbes = 8;
 
 // The node of the first bucket from h's home on that keeps h's upper half (looking at no more

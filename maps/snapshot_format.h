@@ -17,7 +17,7 @@
 // Sections:
 //   kSettings     1 x Settings: EDNS size, NSID, CHAOS identity/version strings
 //   kZones        Zone[]: apex node, SOA rrset, negative TTL
-//   kBuckets      Bucket[]: the name table (maps/name_table.h): open addressing from the XXH3 of
+//   kBuckets      Bucket[]: the name table (maps/name_table.h): open addressing from NameHash of
 //                 a node's lowered wire name to the node index; linear probing; empty = kNone
 //   kNodes        Node[]: one per owner name, including empty non-terminals (RFC 4592 needs them)
 //   kRRsets       RRset[]: contiguous per node; type, TTL, rdata range, additional range
@@ -50,8 +50,9 @@ inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1"
 // Resource.flags; 5 the dataplane's settings (sections 16-17; directory of 24 slots); 6 the
 // contract says what policies mean, not how the dataplane answers them fast: the layout facts,
 // dispatch ids and alias tables left Resource and Member (the dataplane derives them when it
-// loads a snapshot: dataplane/engine/policy_plan.h).
-inline constexpr uint32_t kAbiVersion = 6;
+// loads a snapshot: dataplane/engine/policy_plan.h); 7 the name table's hash (NameHash, no
+// longer XXH3-64).
+inline constexpr uint32_t kAbiVersion = 7;
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {

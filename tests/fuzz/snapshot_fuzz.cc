@@ -153,6 +153,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (blob.size() >= sizeof(SnapshotHeader)) {
     SnapshotHeader h;
     std::memcpy(&h, blob.data(), sizeof(h));
+    // Size, checksum and ABI version made to match, so that mutations reach the sections (and
+    // the seeds outlive an ABI bump that leaves the layout as it was).
+    h.abi_version = sextant::maps::kAbiVersion;
     h.size = blob.size();
     h.checksum = sextant::maps::SnapshotChecksum(blob.data() + sizeof(h), blob.size() - sizeof(h));
     std::memcpy(blob.data(), &h, sizeof(h));

@@ -3,8 +3,11 @@
 // name past its home bucket, stops at an empty bucket, and looks no further than its limit.
 #include "maps/name_table.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,45 @@ TEST(NameTable, GuessLooksNoFurtherThanItsLimit) {
     EXPECT_EQ(t.buckets[3 + i].node, i);  // inserted in order from the home bucket on
     EXPECT_EQ(t.Guess(same_home[i]), i < kNameTableGuessProbes ? i : kNone) << i;
   }
+}
+
+TEST(NameHash, ReadsOnlyTheNameAndDependsOnEveryByte) {
+  // Each length 1..255 in a heap block of exactly that size (ASan, as CI runs it, catches a read
+  // past the name), and at two addresses: the same value. Changing any one byte changes it.
+  for (size_t len = 1; len <= 255; ++len) {
+    std::vector<uint8_t> name(len);
+    for (size_t i = 0; i < len; ++i) name[i] = static_cast<uint8_t>('a' + (i * 7 + len) % 26);
+    const auto exact = std::make_unique<uint8_t[]>(len);
+    std::memcpy(exact.get(), name.data(), len);
+    const uint64_t h = NameHash(exact.get(), len);
+    EXPECT_EQ(h, NameHash(name.data(), len)) << len;
+    for (size_t i = 0; i < len; ++i) {
+      exact[i] ^= 0x20;
+      EXPECT_NE(NameHash(exact.get(), len), h) << len << " " << i;
+      exact[i] ^= 0x20;
+    }
+  }
+  // No name at all (len 0) reads nothing.
+  EXPECT_EQ(NameHash(nullptr, 0), NameHash(nullptr, 0));
+}
+
+TEST(NameHash, SpreadsHostNamesOverTheBucketsAndTheUpperHalf) {
+  // 100,000 names into 262,144 buckets: about as many distinct home buckets as an ideal hash
+  // gives (n * (1 - e^(-load)) = 82,700), and distinct upper halves for nearly all.
+  const std::vector<std::string> names = HostNames(100000);
+  std::vector<uint8_t> used(262144);
+  std::vector<uint32_t> upper;
+  for (const std::string& n : names) {
+    const uint64_t h = NameHash(Bytes(n), n.size());
+    used[h & (used.size() - 1)] = 1;
+    upper.push_back(static_cast<uint32_t>(h >> 32));
+  }
+  int homes = 0;
+  for (uint8_t u : used) homes += u;
+  EXPECT_GT(homes, 81000);
+  std::sort(upper.begin(), upper.end());
+  const auto distinct = std::unique(upper.begin(), upper.end()) - upper.begin();
+  EXPECT_GT(distinct, 99990);
 }
 
 }  // namespace
