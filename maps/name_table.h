@@ -44,9 +44,9 @@ inline constexpr uint64_t kK3 = 0x1f67b3b7a4a44072u;
 // (xor each 8-byte word with a key, multiply pairs to 128 bits, fold), reading only [name,
 // name + len). It replaced XXH3-64 for the engine's sake: a name of 17 to 32 bytes, the common
 // question, hashes in about 20 instructions where XXH3 took 37 (its length dispatch and final
-// avalanche; perf/README.md, "The A hit at 400"). Not for untrusted keys' sake: the table is
-// built by control from zone data, and queries only look up, so no one can flood a bucket.
-// Changing it changes the snapshot's buckets (maps::kAbiVersion).
+// avalanche; perf/README.md, "The guess past the home bucket, and a cheaper name hash"). Not for
+// untrusted keys' sake: the table is built by control from zone data, and queries only look up, so
+// no one can flood a bucket. Changing it changes the snapshot's buckets (maps::kAbiVersion).
 inline uint64_t NameHash(const uint8_t* name, size_t len) {
   using name_hash::kK0, name_hash::kK1, name_hash::kK2, name_hash::kK3, name_hash::Load32,
       name_hash::Load64, name_hash::Mum;

@@ -1,6 +1,7 @@
-// The name table's probe (maps/name_table.h): NameTableFind finds every inserted name wherever
-// linear probing put it, and NameTableGuess, the burst prefetch's hint, names the same node for a
-// name past its home bucket, stops at an empty bucket, and looks no further than its limit.
+// The name table (maps/name_table.h): NameTableFind finds every inserted name wherever linear
+// probing put it, and NameTableGuess, the burst prefetch's hint, names the same node for a name
+// past its home bucket, stops at an empty bucket, and looks no further than its limit. NameHash
+// reads only the name, depends on each of its bytes, and spreads names as an ideal hash would.
 #include "maps/name_table.h"
 
 #include <algorithm>
@@ -126,7 +127,7 @@ TEST(NameHash, ReadsOnlyTheNameAndDependsOnEveryByte) {
       exact[i] ^= 0x20;
     }
   }
-  // No name at all (len 0) reads nothing.
+  // No name at all (len 0) reads nothing (from a null pointer, a read would fault).
   EXPECT_EQ(NameHash(nullptr, 0), NameHash(nullptr, 0));
 }
 
