@@ -71,8 +71,9 @@ TEST(NameTable, FindNamesEveryNodeAndGuessThoseNearHome) {
   int out_of_reach = 0;
   for (uint32_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(t.Find(names[i]), i) << i;
+    const uint32_t home = t.Home(names[i]);
     uint32_t displacement = 0;
-    while (t.buckets[(t.Home(names[i]) + displacement) & t.mask()].node != i) ++displacement;
+    while (t.buckets[(home + displacement) & t.mask()].node != i) ++displacement;
     if (displacement > 0) ++past_home;
     if (displacement >= kNameTableGuessProbes) ++out_of_reach;
     EXPECT_EQ(t.Guess(names[i]), displacement < kNameTableGuessProbes ? i : kNone) << i;
