@@ -21,9 +21,9 @@ inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8
 struct Slot {
   uint64_t hash;
   uint32_t node;
-  // Stage 3 on: the answer-image slot (answer_images.h) for A/AAAA, -1 for none; from stage 4,
-  // the index of the node's image in answer_images, -1 when the node has none.
-  int image;
+  // Stage 3 on: the index in answer_images (answer_images.h) of the node's image for an A/AAAA
+  // question, -1 for another type or a node past the images.
+  int64_t image;
   uint16_t qtype;
   bool question;
 };
@@ -94,43 +94,34 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     if (s[i].node != maps::kNone) __builtin_prefetch(&v.nodes[s[i].node]);
   }
   // Stage 3: the node's name, compared by the lookup (both of its ends: a name can straddle two
-  // lines, and the compare reads its first and last bytes), its RRsets, and for A/AAAA its entry
-  // in the answer-image index (an image answers without reading the RRsets, engine.cc).
+  // lines, and the compare reads its first and last bytes), its RRsets, and for A/AAAA its
+  // answer image's descriptor (an image answers without reading the RRsets, engine.cc).
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     const maps::Node& node = v.nodes[s[i].node];
     const uint8_t* name = v.names + node.name_offset;
     __builtin_prefetch(name);
     __builtin_prefetch(name + node.name_length - 1);
-    s[i].image = v.answer_by_node != nullptr ? AnswerImageSlot(s[i].qtype) : -1;
     __builtin_prefetch(&v.rrsets[node.rrset_first]);
-    if (s[i].image >= 0) __builtin_prefetch(&v.answer_by_node[s[i].node]);
+    const int slot = s[i].node < v.answer_image_nodes ? AnswerImageSlot(s[i].qtype) : -1;
+    s[i].image = slot >= 0 ? static_cast<int64_t>(AnswerImageIndex(s[i].node, slot)) : -1;
+    if (s[i].image >= 0) __builtin_prefetch(&v.answer_images[s[i].image]);
   }
-  // Stage 4: the image's descriptor when the node has one, else the rdata of the RRset the
-  // question asks for.
+  // Stage 4: the image's bytes when the node has one, which the answer copies (first and last
+  // line: most images are under 64 bytes, yet many cross a line); else the rdata of the RRset
+  // the question asks for.
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     if (s[i].image >= 0) {
-      const uint32_t first = v.answer_by_node[s[i].node];
-      if (first != maps::kNone) {
-        s[i].image = static_cast<int>(first) + s[i].image;
-        __builtin_prefetch(&v.answer_images[s[i].image]);
+      const AnswerImage& img = v.answer_images[s[i].image];
+      if (img.len != 0) {
+        __builtin_prefetch(v.answer_image_bytes + img.bytes);
+        __builtin_prefetch(v.answer_image_bytes + img.bytes + img.len - 1);
         continue;
       }
-      s[i].image = -1;
     }
     const maps::RRset* rs = FirstRRsetOfType(v, v.nodes[s[i].node], s[i].qtype);
     if (rs != nullptr) __builtin_prefetch(v.rdata + rs->rdata_offset);
-  }
-  // Stage 5: the image's bytes, which the answer copies (first and last line: most images are
-  // under 64 bytes, yet many cross a line).
-  for (int i = 0; i < n; ++i) {
-    if (s[i].node == maps::kNone || s[i].image < 0) continue;
-    const AnswerImage& img = v.answer_images[s[i].image];
-    if (img.len != 0) {
-      __builtin_prefetch(v.answer_image_bytes + img.bytes);
-      __builtin_prefetch(v.answer_image_bytes + img.bytes + img.len - 1);
-    }
   }
 }
 

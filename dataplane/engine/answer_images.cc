@@ -1,5 +1,7 @@
 #include "dataplane/engine/answer_images.h"
 
+#include <algorithm>
+
 #include "dataplane/engine/bytes.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/engine/records.h"
@@ -22,41 +24,42 @@ bool Imageable(const maps::Node& n, const maps::RRset& rs) {
 AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
   AnswerImages out;
   if (v.zones == nullptr || v.nodes == nullptr || v.buckets == nullptr) return out;
-  out.by_node.assign(node_count, maps::kNone);
-  for (uint32_t n = 0; n < node_count; ++n) {
+  const uint32_t limit = std::min(node_count, kMaxAnswerImageNodes);
+  out.images.assign(size_t{limit} * 2, AnswerImage{});
+  uint32_t end = 0;  // 1 + the last node with an image
+  for (uint32_t n = 0; n < limit; ++n) {
     const maps::Node& node = v.nodes[n];
     const maps::RRset* sets[2] = {FirstRRsetOfType(v, node, maps::dns::kTypeA),
                                   FirstRRsetOfType(v, node, maps::dns::kTypeAaaa)};
-    AnswerImage imgs[2];
     for (int slot = 0; slot < 2; ++slot) {
       const maps::RRset* rs = sets[slot];
       if (rs == nullptr || !Imageable(node, *rs)) continue;
       const size_t len = size_t{rs->rr_count} * 10 + rs->rdata_length;
       if (out.bytes.size() + len > kMaxAnswerImageBytes) break;
-      imgs[slot] = {.bytes = static_cast<uint32_t>(out.bytes.size()),
-                    .len = static_cast<uint16_t>(len),
-                    .count = rs->rr_count};
+      AnswerImage& img = out.images[AnswerImageIndex(n, slot)];
+      img = {.bytes = static_cast<uint32_t>(out.bytes.size()),
+             .len = static_cast<uint16_t>(len),
+             .count = rs->rr_count};
       out.bytes.resize(out.bytes.size() + len);
       // The very writer of PutPlainRRset, owner the question.
       const RecordHead head(maps::dns::kHeaderSize, rs->type, rs->ttl);
-      uint8_t* p = out.bytes.data() + imgs[slot].bytes;
+      uint8_t* p = out.bytes.data() + img.bytes;
       const uint8_t* rd = v.rdata + rs->rdata_offset;
       for (uint16_t i = 0; i < rs->rr_count; ++i) {
         p = head.Write(p, rd);
         rd += 2 + Load16(rd);
       }
+      end = n + 1;
     }
-    if (imgs[0].len == 0 && imgs[1].len == 0) continue;
-    out.by_node[n] = static_cast<uint32_t>(out.images.size());
-    out.images.push_back(imgs[0]);
-    out.images.push_back(imgs[1]);
   }
+  out.images.resize(size_t{end} * 2);
+  out.images.shrink_to_fit();
   return out;
 }
 
 void AnswerImages::Attach(SnapshotView* v) const {
-  v->answer_by_node = images.empty() ? nullptr : by_node.data();
-  v->answer_images = images.data();
+  v->answer_images = images.empty() ? nullptr : images.data();
+  v->answer_image_nodes = static_cast<uint32_t>(images.size() / 2);
   v->answer_image_bytes = bytes.data();
   uint8_t opt[8] = {0};  // root owner
   maps::dns::Put16(opt + maps::dns::kOptType, maps::dns::kTypeOpt);

@@ -97,14 +97,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
                                                            const ClientInfo& client, uint8_t* out,
                                                            size_t cap, AnswerInfo* info,
                                                            uint32_t* looked_up) {
-  if (v.answer_by_node == nullptr || !q.plain || q.edns_version != 0) return 0;
+  if (v.answer_images == nullptr || !q.plain || q.edns_version != 0) return 0;
   const uint32_t node = LookupQuestion(v, q.qname);
   *looked_up = node;
   if (node == maps::kNone) return 0;
-  const uint32_t images = v.answer_by_node[node];
   const int slot = AnswerImageSlot(q.qtype);
-  if (images == maps::kNone || slot < 0 || q.want_nsid || q.has_ecs) return 0;
-  const AnswerImage& img = v.answer_images[images + slot];
+  if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;
+  const AnswerImage& img = v.answer_images[AnswerImageIndex(node, slot)];
   const size_t qend = q.question_end;
   const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
   const size_t end = qend + img.len + opt_size;

@@ -49,10 +49,11 @@ struct SnapshotView {
   const absl::flat_hash_map<uint32_t, SectionImage>* cut_images = nullptr;
   const uint8_t* image_bytes = nullptr;
   const uint16_t* image_relocs = nullptr;
-  // Precompiled A/AAAA answer sections (answer_images.h), owned by the Engine: the index of a
-  // node's pair of images; null = none, the resolver answers everything.
-  const uint32_t* answer_by_node = nullptr;
+  // Precompiled A/AAAA answer sections (answer_images.h), owned by the Engine: two per node
+  // (AnswerImageIndex) for nodes below answer_image_nodes; null = none, the resolver answers
+  // everything.
   const AnswerImage* answer_images = nullptr;
+  uint32_t answer_image_nodes = 0;
   const uint8_t* answer_image_bytes = nullptr;
   // The OPT record's first 8 bytes as such an answer carries it: root owner, TYPE, our UDP
   // size, extended rcode 0, version 0, the DO byte 0.

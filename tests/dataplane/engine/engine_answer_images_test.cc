@@ -136,12 +136,19 @@ TEST(AnswerImages, OnlyForPlainAnswers) {
   const AnswerImages& a = s.engine->answer_images();
   const SnapshotView& v = s.engine->view();
   int with_a = 0, with_aaaa = 0;
-  for (size_t n = 0; n < a.by_node.size(); ++n) {
-    if (a.by_node[n] == maps::kNone) continue;
-    const maps::Node& node = v.nodes[n];
-    EXPECT_EQ(node.cut, maps::kNone);
-    if (a.images[a.by_node[n]].len != 0) ++with_a;
-    if (a.images[a.by_node[n] + 1].len != 0) ++with_aaaa;
+  // Two per node up to the last node with an image, and the view sees that many nodes.
+  ASSERT_EQ(a.images.size() % 2, 0u);
+  ASSERT_FALSE(a.images.empty());
+  EXPECT_TRUE(a.images[a.images.size() - 2].len != 0 || a.images.back().len != 0);
+  EXPECT_EQ(v.answer_image_nodes, a.images.size() / 2);
+  EXPECT_EQ(v.answer_images, a.images.data());
+  for (uint32_t n = 0; n < a.images.size() / 2; ++n) {
+    const bool has_a = a.images[AnswerImageIndex(n, 0)].len != 0;
+    const bool has_aaaa = a.images[AnswerImageIndex(n, 1)].len != 0;
+    if (!has_a && !has_aaaa) continue;
+    EXPECT_EQ(v.nodes[n].cut, maps::kNone);
+    with_a += has_a ? 1 : 0;
+    with_aaaa += has_aaaa ? 1 : 0;
   }
   // ai.test, ns, www, big, *.wild (asked for by its own name), nested.ai.test, ns.nested (A);
   // ns, www, v6only (AAAA). Not ns.sub (below the cut sub).
