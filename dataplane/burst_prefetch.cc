@@ -21,10 +21,10 @@ inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8
 struct Slot {
   uint64_t hash;
   uint32_t node;
-  // Stage 3 on: the index in answer_images (answer_images.h) of the node's image for an A/AAAA
-  // question, -1 for another type or a node past the images.
-  int64_t image;
   uint16_t qtype;
+  // Stage 2 on: the answer-image slot (answer_images.h) for an A/AAAA question of a node that
+  // may have images; from stage 3, only when it has that image. -1 otherwise.
+  int8_t slot;
   bool question;
 };
 
@@ -87,39 +87,45 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     s[i].hash = maps::NameHash(lowered, q.name_len);
     __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
   }
-  // Stage 2: the node the bucket points to.
+  // Stage 2: the node the bucket points to and, for A/AAAA, the node's answer images (an image
+  // answers without reading the RRsets, engine.cc).
   for (int i = 0; i < n; ++i) {
     s[i].node =
         s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : maps::kNone;
-    if (s[i].node != maps::kNone) __builtin_prefetch(&v.nodes[s[i].node]);
+    s[i].slot = -1;
+    if (s[i].node == maps::kNone) continue;
+    __builtin_prefetch(&v.nodes[s[i].node]);
+    if (s[i].node < v.answer_image_nodes) {
+      s[i].slot = static_cast<int8_t>(AnswerImageSlot(s[i].qtype));
+      if (s[i].slot >= 0) __builtin_prefetch(&v.answer_images[s[i].node]);
+    }
   }
   // Stage 3: the node's name, compared by the lookup (both of its ends: a name can straddle two
-  // lines, and the compare reads its first and last bytes), its RRsets, and for A/AAAA its
-  // answer image's descriptor (an image answers without reading the RRsets, engine.cc).
+  // lines, and the compare reads its first and last bytes); the image's bytes when they are not
+  // in the image itself; without an image, the node's RRsets.
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     const maps::Node& node = v.nodes[s[i].node];
     const uint8_t* name = v.names + node.name_offset;
     __builtin_prefetch(name);
     __builtin_prefetch(name + node.name_length - 1);
-    __builtin_prefetch(&v.rrsets[node.rrset_first]);
-    const int slot = s[i].node < v.answer_image_nodes ? AnswerImageSlot(s[i].qtype) : -1;
-    s[i].image = slot >= 0 ? static_cast<int64_t>(AnswerImageIndex(s[i].node, slot)) : -1;
-    if (s[i].image >= 0) __builtin_prefetch(&v.answer_images[s[i].image]);
-  }
-  // Stage 4: the image's bytes when the node has one, which the answer copies (first and last
-  // line: most images are under 64 bytes, yet many cross a line); else the rdata of the RRset
-  // the question asks for.
-  for (int i = 0; i < n; ++i) {
-    if (s[i].node == maps::kNone) continue;
-    if (s[i].image >= 0) {
-      const AnswerImage& img = v.answer_images[s[i].image];
+    if (s[i].slot >= 0) {
+      const AnswerImage& img = v.answer_images[s[i].node].slot[s[i].slot];
       if (img.len != 0) {
-        __builtin_prefetch(v.answer_image_bytes + img.bytes);
-        __builtin_prefetch(v.answer_image_bytes + img.bytes + img.len - 1);
+        if (img.len > kAnswerImageInline) {
+          const uint8_t* bytes = AnswerImageBytes(img, v.answer_image_bytes);
+          __builtin_prefetch(bytes);
+          __builtin_prefetch(bytes + img.len - 1);
+        }
         continue;
       }
+      s[i].slot = -1;
     }
+    __builtin_prefetch(&v.rrsets[node.rrset_first]);
+  }
+  // Stage 4: without an image, the rdata of the RRset the question asks for.
+  for (int i = 0; i < n; ++i) {
+    if (s[i].node == maps::kNone || s[i].slot >= 0) continue;
     const maps::RRset* rs = FirstRRsetOfType(v, v.nodes[s[i].node], s[i].qtype);
     if (rs != nullptr) __builtin_prefetch(v.rdata + rs->rdata_offset);
   }

@@ -1,6 +1,7 @@
 #include "dataplane/engine/answer_images.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "dataplane/engine/bytes.h"
 #include "dataplane/engine/engine.h"
@@ -14,9 +15,10 @@ namespace {
 // written by PutPlainRRset under the question: not below (or at) a zone cut, a zone RRset
 // without a resource, no names in its rdata and no additional records.
 bool Imageable(const maps::Node& n, const maps::RRset& rs) {
+  const size_t len = size_t{rs.rr_count} * 10 + rs.rdata_length;
   return n.cut == maps::kNone && rs.resource == maps::kNone &&
-         rs.rdata_names == maps::kRdataNoNames && rs.additional_count == 0 && rs.rr_count != 0 &&
-         size_t{rs.rr_count} * 10 + rs.rdata_length <= kMaxAnswerImage;
+         rs.rdata_names == maps::kRdataNoNames && rs.additional_count == 0 &&
+         len >= kMinAnswerImage && len <= kMaxAnswerImage;
 }
 
 }  // namespace
@@ -25,7 +27,7 @@ AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
   AnswerImages out;
   if (v.zones == nullptr || v.nodes == nullptr || v.buckets == nullptr) return out;
   const uint32_t limit = std::min(node_count, kMaxAnswerImageNodes);
-  out.images.assign(size_t{limit} * 2, AnswerImage{});
+  out.pairs.assign(limit, AnswerImagePair{});
   uint32_t end = 0;  // 1 + the last node with an image
   for (uint32_t n = 0; n < limit; ++n) {
     const maps::Node& node = v.nodes[n];
@@ -35,15 +37,19 @@ AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
       const maps::RRset* rs = sets[slot];
       if (rs == nullptr || !Imageable(node, *rs)) continue;
       const size_t len = size_t{rs->rr_count} * 10 + rs->rdata_length;
-      if (out.bytes.size() + len > kMaxAnswerImageBytes) break;
-      AnswerImage& img = out.images[AnswerImageIndex(n, slot)];
-      img = {.bytes = static_cast<uint32_t>(out.bytes.size()),
-             .len = static_cast<uint16_t>(len),
-             .count = rs->rr_count};
-      out.bytes.resize(out.bytes.size() + len);
+      AnswerImage& img = out.pairs[n].slot[slot];
+      uint8_t* p = img.data;
+      if (len > kAnswerImageInline) {
+        if (out.bytes.size() + len > kMaxAnswerImageBytes) continue;
+        const auto offset = static_cast<uint32_t>(out.bytes.size());
+        std::memcpy(img.data, &offset, sizeof offset);
+        out.bytes.resize(out.bytes.size() + len);
+        p = out.bytes.data() + offset;
+      }
+      img.len = static_cast<uint16_t>(len);
+      img.count = rs->rr_count;
       // The very writer of PutPlainRRset, owner the question.
       const RecordHead head(maps::dns::kHeaderSize, rs->type, rs->ttl);
-      uint8_t* p = out.bytes.data() + img.bytes;
       const uint8_t* rd = v.rdata + rs->rdata_offset;
       for (uint16_t i = 0; i < rs->rr_count; ++i) {
         p = head.Write(p, rd);
@@ -52,14 +58,14 @@ AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
       end = n + 1;
     }
   }
-  out.images.resize(size_t{end} * 2);
-  out.images.shrink_to_fit();
+  out.pairs.resize(end);
+  out.pairs.shrink_to_fit();
   return out;
 }
 
 void AnswerImages::Attach(SnapshotView* v) const {
-  v->answer_images = images.empty() ? nullptr : images.data();
-  v->answer_image_nodes = static_cast<uint32_t>(images.size() / 2);
+  v->answer_images = pairs.empty() ? nullptr : pairs.data();
+  v->answer_image_nodes = static_cast<uint32_t>(pairs.size());
   v->answer_image_bytes = bytes.data();
   uint8_t opt[8] = {0};  // root owner
   maps::dns::Put16(opt + maps::dns::kOptType, maps::dns::kTypeOpt);

@@ -13,7 +13,9 @@
 // negative answers and referrals, whose bytes depend on where the zone sits in the question.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "dataplane/engine/snapshot_view.h"
@@ -21,21 +23,34 @@
 
 namespace sextant::dataplane {
 
-// One RRset's answer section: image bytes [bytes, bytes + len) holding `count` records.
+// One RRset's answer section: `count` records in `len` bytes (0 = no image: the resolver
+// answers). The bytes are in `data` itself when they fit (len <= kAnswerImageInline: one A or
+// one AAAA record, the common case), else at AnswerImages::bytes + the offset in data's first 4
+// bytes (AnswerImageBytes). Every record of an A or AAAA image is at least 16 bytes, so an
+// inline image is 16 to 28 bytes long: two overlapping 16-byte copies (CopyInlineImage).
 struct AnswerImage {
-  uint32_t bytes = 0;
-  uint16_t len = 0;  // 0 = no image: the resolver answers
+  uint16_t len = 0;
   uint16_t count = 0;
+  uint8_t data[28] = {};
 };
+inline constexpr size_t kAnswerImageInline = sizeof(AnswerImage::data);
+// The shortest image: one A record (owner pointer, type, class, TTL, RDLENGTH, 4 bytes).
+inline constexpr size_t kMinAnswerImage = 16;
+
+// A node's images, A then AAAA, in one cache line: the answer reads the line and copies from it,
+// where a descriptor pointing into a pool of bytes cost a second, dependent miss.
+struct alignas(64) AnswerImagePair {
+  AnswerImage slot[2];
+};
+static_assert(sizeof(AnswerImagePair) == 64);
 
 struct AnswerImages {
-  // Two per node: node n's A image at 2n, its AAAA image at 2n + 1 (len 0 = none). Indexed by
-  // the node itself, so the answer finds its image one load after the lookup, not two (an index
-  // per node in front cost a dependent miss per query on a zone of millions of names: 16 bytes
-  // a node instead of 4 plus 16 per imaged node, 16 MiB at a million). Nodes from
-  // images.size() / 2 on have none (the vector ends after the last node with an image, and at
+  // By node: pairs[n] holds node n's images. Indexed by the node itself, so the answer finds
+  // them one load after the lookup (64 bytes a node, 64 MiB at a million). Nodes from
+  // pairs.size() on have none (the vector ends after the last node with an image, and at
   // kMaxAnswerImageNodes). Empty when no node has one.
-  std::vector<AnswerImage> images;
+  std::vector<AnswerImagePair> pairs;
+  // Images longer than kAnswerImageInline.
   std::vector<uint8_t> bytes;
 
   // Points the view at these (they must stay where they are while it is used).
@@ -47,16 +62,29 @@ inline int AnswerImageSlot(uint16_t qtype) {
   return qtype == maps::dns::kTypeA ? 0 : qtype == maps::dns::kTypeAaaa ? 1 : -1;
 }
 
-// The index in AnswerImages::images of `node`'s image in `slot` (AnswerImageSlot, not -1).
-inline size_t AnswerImageIndex(uint32_t node, int slot) {
-  return size_t{node} * 2 + static_cast<size_t>(slot);
+// Copies the `len` bytes of an inline image's data (kMinAnswerImage <= len <=
+// kAnswerImageInline) to dst: two 16-byte copies that overlap unless len is 32.
+inline void CopyInlineImage(uint8_t* dst, const uint8_t* data, size_t len) {
+  uint8_t head[16], tail[16];
+  std::memcpy(head, data, 16);
+  std::memcpy(tail, data + len - 16, 16);
+  std::memcpy(dst, head, 16);
+  std::memcpy(dst + len - 16, tail, 16);
 }
 
-// Images of this many bytes in all at most (a zone of millions of names keeps its memory
-// bounded; names past it take the resolver).
+// Where an image's bytes are: in the image, or in `pool` (AnswerImages::bytes).
+inline const uint8_t* AnswerImageBytes(const AnswerImage& img, const uint8_t* pool) {
+  if (img.len <= kAnswerImageInline) return img.data;
+  uint32_t offset;
+  std::memcpy(&offset, img.data, sizeof offset);
+  return pool + offset;
+}
+
+// Pooled image bytes (kAnswerImageInline < len) this many in all at most (a zone of millions of
+// names keeps its memory bounded; names past it take the resolver).
 inline constexpr size_t kMaxAnswerImageBytes = size_t{64} << 20;
 // Nodes from this one on have no images (a zone of tens of millions of delegations, which have
-// none, costs no memory for them; 64 MiB of descriptors at most).
+// none, costs no memory for them; 256 MiB of pairs at most).
 inline constexpr uint32_t kMaxAnswerImageNodes = uint32_t{1} << 22;
 // An RRset larger than this has no image (it would not fit most UDP answers anyway).
 inline constexpr size_t kMaxAnswerImage = 4096;

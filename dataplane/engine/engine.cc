@@ -103,10 +103,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   if (node == maps::kNone) return 0;
   const int slot = AnswerImageSlot(q.qtype);
   if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;
-  const AnswerImage& img = v.answer_images[AnswerImageIndex(node, slot)];
+  const AnswerImage& img = v.answer_images[node].slot[slot];
+  const size_t len = img.len;
   const size_t qend = q.question_end;
   const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
-  const size_t end = qend + img.len + opt_size;
+  const size_t end = qend + len + opt_size;
   // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test. Every
   // limit is at least 512 (cap < kMinUdpSize was refused on entry): most answers fit without
   // working the limit out.
@@ -114,12 +115,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   const bool fits =
       end + 6 <= kMinUdpSize ||
       (end <= ResponseLimit(q, client.tcp, our_udp_size, cap) && (!q.has_opt || end + 6 <= cap));
-  if (img.len == 0 || !fits) return 0;
+  if (len == 0 || !fits) return 0;
   CopyHead(out, query, qend);
   uint8_t* p = out + qend;
-  CopyBytes(p, v.answer_image_bytes + img.bytes, img.len);
+  if (ABSL_PREDICT_TRUE(len <= kAnswerImageInline)) {
+    CopyInlineImage(p, img.data, len);
+  } else {
+    CopyBytes(p, AnswerImageBytes(img, v.answer_image_bytes), len);
+  }
   if (q.has_opt) {
-    p += img.len;
+    p += len;
     Store64(p, v.answer_opt_head);
     // The DO byte, the other flags byte and RDLENGTH 0, in one store of a value made in a
     // register (from a byte array on the stack, the store waited for the array's byte stores).

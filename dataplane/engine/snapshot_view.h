@@ -17,7 +17,7 @@
 
 namespace sextant::dataplane {
 
-struct AnswerImage;  // answer_images.h
+struct AnswerImagePair;  // answer_images.h
 
 // Our EDNS UDP size when the snapshot's settings give none.
 inline constexpr uint16_t kDefaultUdpSize = 1232;
@@ -49,10 +49,9 @@ struct SnapshotView {
   const absl::flat_hash_map<uint32_t, SectionImage>* cut_images = nullptr;
   const uint8_t* image_bytes = nullptr;
   const uint16_t* image_relocs = nullptr;
-  // Precompiled A/AAAA answer sections (answer_images.h), owned by the Engine: two per node
-  // (AnswerImageIndex) for nodes below answer_image_nodes; null = none, the resolver answers
-  // everything.
-  const AnswerImage* answer_images = nullptr;
+  // Precompiled A/AAAA answer sections (answer_images.h), owned by the Engine: a pair per node
+  // for nodes below answer_image_nodes; null = none, the resolver answers everything.
+  const AnswerImagePair* answer_images = nullptr;
   uint32_t answer_image_nodes = 0;
   const uint8_t* answer_image_bytes = nullptr;
   // The OPT record's first 8 bytes as such an answer carries it: root owner, TYPE, our UDP

@@ -136,20 +136,39 @@ TEST(AnswerImages, OnlyForPlainAnswers) {
   const AnswerImages& a = s.engine->answer_images();
   const SnapshotView& v = s.engine->view();
   int with_a = 0, with_aaaa = 0;
-  // Two per node up to the last node with an image, and the view sees that many nodes.
-  ASSERT_EQ(a.images.size() % 2, 0u);
-  ASSERT_FALSE(a.images.empty());
-  EXPECT_TRUE(a.images[a.images.size() - 2].len != 0 || a.images.back().len != 0);
-  EXPECT_EQ(v.answer_image_nodes, a.images.size() / 2);
-  EXPECT_EQ(v.answer_images, a.images.data());
-  for (uint32_t n = 0; n < a.images.size() / 2; ++n) {
-    const bool has_a = a.images[AnswerImageIndex(n, 0)].len != 0;
-    const bool has_aaaa = a.images[AnswerImageIndex(n, 1)].len != 0;
+  // A pair per node up to the last node with an image, and the view sees that many nodes.
+  ASSERT_FALSE(a.pairs.empty());
+  EXPECT_TRUE(a.pairs.back().slot[0].len != 0 || a.pairs.back().slot[1].len != 0);
+  EXPECT_EQ(v.answer_image_nodes, a.pairs.size());
+  EXPECT_EQ(v.answer_images, a.pairs.data());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.pairs.data()) % 64, 0u);  // a pair per cache line
+  int inline_images = 0, pooled = 0;
+  for (uint32_t n = 0; n < a.pairs.size(); ++n) {
+    const bool has_a = a.pairs[n].slot[0].len != 0;
+    const bool has_aaaa = a.pairs[n].slot[1].len != 0;
     if (!has_a && !has_aaaa) continue;
     EXPECT_EQ(v.nodes[n].cut, maps::kNone);
     with_a += has_a ? 1 : 0;
     with_aaaa += has_aaaa ? 1 : 0;
+    for (const AnswerImage& img : a.pairs[n].slot) {
+      if (img.len == 0) continue;
+      const uint8_t* bytes = AnswerImageBytes(img, a.bytes.data());
+      if (img.len <= kAnswerImageInline) {
+        ++inline_images;
+        EXPECT_EQ(bytes, img.data);
+      } else {
+        ++pooled;
+        EXPECT_GE(bytes, a.bytes.data());
+        EXPECT_LE(bytes + img.len, a.bytes.data() + a.bytes.size());
+      }
+      // Every record is owned by the question (pointer 0xC00C).
+      EXPECT_EQ(bytes[0], 0xC0);
+      EXPECT_EQ(bytes[1], 0x0C);
+    }
   }
+  // One A or one AAAA record sits in its image; big's RRset of several A records in the pool.
+  EXPECT_GT(inline_images, 0);
+  EXPECT_GT(pooled, 0);
   // ai.test, ns, www, big, *.wild (asked for by its own name), nested.ai.test, ns.nested (A);
   // ns, www, v6only (AAAA). Not ns.sub (below the cut sub).
   EXPECT_EQ(with_a, 7);
