@@ -1,9 +1,9 @@
 // Staged prefetch of what a burst of DNS queries will read from the snapshot, before the burst
 // is answered (DPDK examples/l3fwd works on a burst in the same stages): hash every question name
-// and prefetch its name-table bucket; then, bucket by bucket, prefetch the node it points to;
-// then each node's name and RRsets (and, for A/AAAA, its entry in the answer-image index); then
-// the node's answer image (answer_images.h), or the rdata of the RRset of the question's type
-// when it has none. A large
+// and prefetch its name-table bucket; then, bucket by bucket, prefetch the node it points to and,
+// for A/AAAA, the node's line of answer images (answer_images.h); then each node's name, and the
+// image's pooled bytes or, without an image, the node's RRsets; last, the name and the image line
+// once more, and the rdata of the RRset of the question's type when there is no image. A large
 // zone's records are nowhere in the caches: answered one by one, each query waits for about five
 // dependent memory reads in turn; staged across the burst, those waits overlap.
 //
