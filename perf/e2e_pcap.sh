@@ -40,8 +40,9 @@
 #   CHECK=1    (default with GEO) first replay the pcap once with the answers written to tx_pcap
 #              files and check every one (check_answers.py); a wrong answer fails the run
 #   GEO_WRONG=1  the geo resource answers the wrong datacenters' addresses (the check must fail)
-#   HUGE=1     2 MiB hugepages instead of --no-huge: at least 512 reserved (nr_hugepages,
-#              restored after), a private hugetlbfs mount, EAL -m 512. Run it under
+#   HUGE=1     2 MiB hugepages instead of --no-huge: EAL -m 512, or the mbuf pool's 3 KiB per
+#              mbuf plus 256 MiB when that is more (a large FRAMES); at least 512 pages, or that
+#              and 128 MiB more, reserved (nr_hugepages, restored after), a private hugetlbfs mount. Run it under
 #              flock /tmp/sextant-integration.lock: the integration tests reserve hugepages too.
 #   REFLECT=1  sextant-dataplane --perf-reflect: every frame goes back out unanswered (the burst
 #              loop without ProcessFrame); Mq/cpu-s then counts the frames sent
@@ -167,12 +168,16 @@ if [[ ${REFLECT:-0} == 1 ]]; then reflect_args=(--perf-reflect) count_args=(--pe
 
 eal_mem=(--no-huge -m "$mem")
 if [[ ${HUGE:-0} == 1 ]]; then
+  huge_mb=$(( mbufs * 3 / 1024 + 256 ))
+  ((huge_mb >= 512)) || huge_mb=512
   huge_before=$(cat /proc/sys/vm/nr_hugepages)
-  ((huge_before >= 512)) || echo 512 >/proc/sys/vm/nr_hugepages
+  huge_pages=$(( huge_mb / 2 + 64 ))
+  ((huge_pages >= 512)) || huge_pages=512
+  ((huge_before >= huge_pages)) || echo "$huge_pages" >/proc/sys/vm/nr_hugepages
   mkdir "$work/huge"
   mount -t hugetlbfs -o pagesize=2M nodev "$work/huge"
   grep -E '^HugePages_(Total|Free)' /proc/meminfo | tr '\n' ' ' && echo
-  eal_mem=(--huge-dir "$work/huge" -m 512)
+  eal_mem=(--huge-dir "$work/huge" -m "$huge_mb")
 fi
 
 if [[ $check == 1 ]]; then
