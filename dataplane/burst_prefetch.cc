@@ -130,8 +130,8 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
   // Stage 4, just before the answers: the name's lines and the image pair once more, and without
   // an image the rdata of the RRset the question asks for. The second prefetch of the lines the
   // answer reads first is cheap (they are mostly on their way or in) and measured worth it: on
-  // the 1M-name zone 4.23-4.55 -> 4.93 Mq/cpu-s (perf/README.md, "Prefetch twice"); the misses
-  // of the lookup's name compare had taken half its samples.
+  // the 1M-name zone 4.09-4.73 -> 4.83-4.91 Mq/cpu-s (perf/README.md, "Answer images one line per
+  // node, and the name prefetched twice"); the lookup's name compare had taken half its samples.
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     __builtin_prefetch(s[i].name);

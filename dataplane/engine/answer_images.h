@@ -63,7 +63,7 @@ inline int AnswerImageSlot(uint16_t qtype) {
 }
 
 // Copies the `len` bytes of an inline image's data (kMinAnswerImage <= len <=
-// kAnswerImageInline) to dst: two 16-byte copies that overlap unless len is 32.
+// kAnswerImageInline) to dst: two overlapping 16-byte copies, the first and the last 16 bytes.
 inline void CopyInlineImage(uint8_t* dst, const uint8_t* data, size_t len) {
   uint8_t head[16], tail[16];
   std::memcpy(head, data, 16);
