@@ -13,7 +13,9 @@ timings on a shared machine are not pass/fail.
   1b. perf/large_zone.sh on 1,000 and 20,000 names, one second each: a row per size, every
      figure there (compile time, peak control RSS, snapshot size, dataplane RSS, rates), the
      larger zone's snapshot larger.
-  2. sextant-perf for half a second: every answer right, none lost (exit 0); then with
+  2. sextant-perf for half a second: every answer right, none lost (exit 0; a query counts as
+     lost after 2 s here, not the default 100 ms: the smoke checks the harness, and a thread of a
+     shared CI machine can be stalled for longer than 100 ms); then with
      --corrupt-expected (the generator expects a wrong address for some names): "answer
      differs" and exit 3. perf/plot.sh draws a PNG from both outputs.
   3. perf/compare.sh at 500 qps for one second per row, every row (Sextant kernel and DPDK,
@@ -117,7 +119,7 @@ def large_zone(res, build):
 
 def sextant_perf(res, bin_dir, work):
     cmd = [str(bin_dir / "sextant-perf"), "-l", "0-1", "--no-huge", "-m", "512", "--no-pci",
-           "--", "--seconds", "0.5"]
+           "--", "--seconds", "0.5", "--timeout-ms", "2000"]
     rc, out = run(cmd)
     res.check("sextant-perf: every answer right, none lost (exit 0)",
               rc == 0 and re.search(r"correct [1-9]\d*, wrong 0\)", out) is not None,
