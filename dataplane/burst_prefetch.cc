@@ -20,7 +20,7 @@ inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8
 // One query of the burst on its way through the stages.
 struct Slot {
   uint64_t hash;
-  // Stage 3 on: the node's name, its first and last byte.
+  // Stage 2 on (with a node): the node's name, its first and last byte.
   const uint8_t* name;
   const uint8_t* name_last;
   uint32_t node;
@@ -88,31 +88,41 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     s[i].qtype = q.qtype;
     CopyLower(lowered, q.name, q.name_len);
     s[i].hash = maps::NameHash(lowered, q.name_len);
-    __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
   }
-  // Stage 2: the node the bucket points to and, for A/AAAA, the node's answer images (an image
-  // answers without reading the RRsets, engine.cc).
+  // The prefetches in a loop of their own: between hashes (some fifty instructions each), only a
+  // few of them were in flight at a time, each taking its full memory latency.
   for (int i = 0; i < n; ++i) {
-    s[i].node =
-        s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : maps::kNone;
+    if (s[i].question) __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
+  }
+  // Stage 2: what the bucket names: the node's name (both of its ends: a name can straddle two
+  // lines, and the lookup's compare reads its first and last bytes), for A/AAAA the node's line
+  // of answer images (an image answers without reading the node or its RRsets, engine.cc), and
+  // otherwise the node.
+  for (int i = 0; i < n; ++i) {
+    const maps::Bucket* bk =
+        s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : nullptr;
     s[i].slot = -1;
-    if (s[i].node == maps::kNone) continue;
-    __builtin_prefetch(&v.nodes[s[i].node]);
-    if (s[i].node < v.answer_image_nodes) {
-      s[i].slot = static_cast<int8_t>(AnswerImageSlot(s[i].qtype));
-      if (s[i].slot >= 0) __builtin_prefetch(&v.answer_images[s[i].node]);
+    if (bk == nullptr) {
+      s[i].node = maps::kNone;
+      continue;
     }
-  }
-  // Stage 3: the node's name, compared by the lookup (both of its ends: a name can straddle two
-  // lines, and the compare reads its first and last bytes); the image's bytes when they are not
-  // in the image itself; without an image, the node's RRsets.
-  for (int i = 0; i < n; ++i) {
-    if (s[i].node == maps::kNone) continue;
-    const maps::Node& node = v.nodes[s[i].node];
-    s[i].name = v.names + node.name_offset;
-    s[i].name_last = s[i].name + node.name_length - 1;
+    s[i].node = bk->node;
+    s[i].name = v.names + bk->name_offset;
+    s[i].name_last = s[i].name + bk->name_length - 1;
     __builtin_prefetch(s[i].name);
     __builtin_prefetch(s[i].name_last);
+    if (s[i].node < v.answer_image_nodes)
+      s[i].slot = static_cast<int8_t>(AnswerImageSlot(s[i].qtype));
+    if (s[i].slot >= 0) {
+      __builtin_prefetch(&v.answer_images[s[i].node]);
+    } else {
+      __builtin_prefetch(&v.nodes[s[i].node]);
+    }
+  }
+  // Stage 3: the image's bytes when they are not in the image itself; a node without the image
+  // (an RRset that has none) now, and without an image slot its RRsets.
+  for (int i = 0; i < n; ++i) {
+    if (s[i].node == maps::kNone) continue;
     if (s[i].slot >= 0) {
       const AnswerImage& img = v.answer_images[s[i].node].slot[s[i].slot];
       if (img.len != 0) {
@@ -124,8 +134,10 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
         continue;
       }
       s[i].slot = -1;
+      __builtin_prefetch(&v.nodes[s[i].node]);
+      continue;
     }
-    __builtin_prefetch(&v.rrsets[node.rrset_first]);
+    __builtin_prefetch(&v.rrsets[v.nodes[s[i].node].rrset_first]);
   }
   // Stage 4, just before the answers: the name's lines and the image pair once more, and without
   // an image the rdata of the RRset the question asks for. The second prefetch of the lines the

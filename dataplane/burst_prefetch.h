@@ -1,11 +1,11 @@
 // Staged prefetch of what a burst of DNS queries will read from the snapshot, before the burst
 // is answered (DPDK examples/l3fwd works on a burst in the same stages): hash every question name
-// and prefetch its name-table bucket; then, bucket by bucket, prefetch the node it points to and,
-// for A/AAAA, the node's line of answer images (answer_images.h); then each node's name, and the
+// and prefetch its name-table bucket; then, bucket by bucket, prefetch the name it carries and,
+// for A/AAAA, the node's line of answer images (answer_images.h), else the node; then the
 // image's pooled bytes or, without an image, the node's RRsets; last, the name and the image line
 // once more, and the rdata of the RRset of the question's type when there is no image. A large
-// zone's records are nowhere in the caches: answered one by one, each query waits for about five
-// dependent memory reads in turn; staged across the burst, those waits overlap.
+// zone's records are nowhere in the caches: answered one by one, each query waits for three to
+// five dependent memory reads in turn; staged across the burst, those waits overlap.
 //
 // Only the common query shape is looked at (Ethernet, an optional 802.1Q tag, IPv4 or IPv6 with
 // UDP, one question); anything else is skipped here and answered as usual. Everything read is

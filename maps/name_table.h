@@ -81,23 +81,29 @@ inline size_t NameTableBuckets(size_t nodes) {
   return n;
 }
 
-// Puts node `node` (named name[0, len)) into buckets[0, mask] (mask = count - 1; every bucket
-// starts empty: {0, kNone}). The table must have a free bucket.
+// An empty bucket, as every bucket starts.
+inline constexpr Bucket kEmptyBucket{0, kNone, 0, 0, {}};
+
+// Puts node `node` into buckets[0, mask] (mask = count - 1; every bucket starts kEmptyBucket):
+// its name is name[0, len), kept at `name_offset` of the names (the node's Node::name_offset).
+// The table must have a free bucket.
 inline void NameTableInsert(Bucket* buckets, uint32_t mask, const uint8_t* name, size_t len,
-                            uint32_t node) {
+                            uint32_t node, uint32_t name_offset) {
   const uint64_t h = NameHash(name, len);
   uint32_t b = static_cast<uint32_t>(h) & mask;
   while (buckets[b].node != kNone) b = (b + 1) & mask;
-  buckets[b] = Bucket{static_cast<uint32_t>(h >> 32), node};
+  buckets[b] =
+      Bucket{static_cast<uint32_t>(h >> 32), node, name_offset, static_cast<uint8_t>(len), {}};
 }
 
 // The node named name[0, len) (lowered), or kNone. `equal(a, b, n)` compares n bytes of two
 // names; the engine passes its inline comparison, others memcmp's. The table is validated
-// (maps/snapshot_reader.h): every bucket's node is in range and one bucket is empty.
+// (maps/snapshot_reader.h): every bucket's node is in range, its name is its node's, and one
+// bucket is empty. The nodes are not read: the bucket has the name.
 // Always inlined: on the engine's exact hit the call would cost more than the lookup but the hash.
 template <typename Equal>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFind(const Bucket* buckets, uint32_t mask,
-                                                           const Node* nodes, const uint8_t* names,
+                                                           const uint8_t* names,
                                                            const uint8_t* name, size_t len,
                                                            Equal equal) {
   const uint64_t h = NameHash(name, len);
@@ -105,9 +111,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFind(const Bucket* buckets
   for (uint32_t b = static_cast<uint32_t>(h) & mask;; b = (b + 1) & mask) {
     const Bucket& bk = buckets[b];
     if (bk.node == kNone) return kNone;
-    if (bk.hash_hi == hi) {
-      const Node& n = nodes[bk.node];
-      if (n.name_length == len && equal(names + n.name_offset, name, len)) return bk.node;
+    if (bk.hash_hi == hi && bk.name_length == len && equal(names + bk.name_offset, name, len)) {
+      return bk.node;
     }
   }
 }
@@ -129,24 +134,24 @@ inline const Bucket* NameTableHome(const Bucket* buckets, uint32_t mask, uint64_
 // other (perf/README.md, "Large zones").
 inline constexpr uint32_t kNameTableGuessProbes = 8;
 
-// The node of the first bucket from h's home on that keeps h's upper half (looking at no more
-// than kNameTableGuessProbes buckets, stopping at an empty one), else kNone: NameTableFind's
-// probe without comparing names, so the likely hit.
-inline uint32_t NameTableGuess(const Bucket* buckets, uint32_t mask, uint64_t h) {
+// The first bucket from h's home on that keeps h's upper half (looking at no more than
+// kNameTableGuessProbes buckets, stopping at an empty one), else null: NameTableFind's probe
+// without comparing names, so the likely hit (its node, and where its name is).
+inline const Bucket* NameTableGuess(const Bucket* buckets, uint32_t mask, uint64_t h) {
   const uint32_t hi = static_cast<uint32_t>(h >> 32);
   uint32_t b = static_cast<uint32_t>(h) & mask;
   for (uint32_t probe = 0; probe < kNameTableGuessProbes; ++probe, b = (b + 1) & mask) {
     const Bucket& bk = buckets[b];
-    if (bk.node == kNone) return kNone;
-    if (bk.hash_hi == hi) return bk.node;
+    if (bk.node == kNone) return nullptr;
+    if (bk.hash_hi == hi) return &bk;
   }
-  return kNone;
+  return nullptr;
 }
 
-inline uint32_t NameTableFind(const Bucket* buckets, uint32_t mask, const Node* nodes,
-                              const uint8_t* names, const uint8_t* name, size_t len) {
+inline uint32_t NameTableFind(const Bucket* buckets, uint32_t mask, const uint8_t* names,
+                              const uint8_t* name, size_t len) {
   return NameTableFind(
-      buckets, mask, nodes, names, name, len,
+      buckets, mask, names, name, len,
       [](const uint8_t* a, const uint8_t* b, size_t n) { return std::memcmp(a, b, n) == 0; });
 }
 

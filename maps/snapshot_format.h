@@ -18,7 +18,8 @@
 //   kSettings     1 x Settings: EDNS size, NSID, CHAOS identity/version strings
 //   kZones        Zone[]: apex node, SOA rrset, negative TTL
 //   kBuckets      Bucket[]: the name table (maps/name_table.h): open addressing from NameHash of
-//                 a node's lowered wire name to the node index; linear probing; empty = kNone
+//                 a node's lowered wire name to the node index and that name's place in kNames;
+//                 linear probing; empty = kNone
 //   kNodes        Node[]: one per owner name, including empty non-terminals (RFC 4592 needs them)
 //   kRRsets       RRset[]: contiguous per node; type, TTL, rdata range, additional range
 //   kRdata        bytes: per RR `u16 rdlen | rdata` (names in rdata uncompressed, original case)
@@ -51,8 +52,8 @@ inline constexpr uint64_t kSnapshotMagic = 0x3150414e53545853ULL;  // "SXTSNAP1"
 // contract says what policies mean, not how the dataplane answers them fast: the layout facts,
 // dispatch ids and alias tables left Resource and Member (the dataplane derives them when it
 // loads a snapshot: dataplane/engine/policy_plan.h); 7 the name table's hash (NameHash, no
-// longer XXH3-64).
-inline constexpr uint32_t kAbiVersion = 7;
+// longer XXH3-64); 8 a bucket carries its node's name offset and length (16 bytes, was 8).
+inline constexpr uint32_t kAbiVersion = 8;
 inline constexpr uint32_t kNone = 0xffffffffu;
 
 struct SnapshotHeader {
@@ -133,10 +134,19 @@ struct Zone {
   uint32_t reserved;
 };
 
+// A name-table bucket carries its node's name (offset and length, as in the Node): a lookup
+// compares names without reading the node, so an A/AAAA answer from its image (dataplane
+// answer_images.h) reads no node at all, and a burst's prefetch reaches the name one step
+// sooner. On the 1M-name zone every read is a cache miss (perf/README.md, "Buckets that carry
+// the name").
 struct Bucket {
-  uint32_t hash_hi;  // upper 32 bits of the name hash: cheap reject before comparing names
-  uint32_t node;     // kNone = empty
+  uint32_t hash_hi;      // upper 32 bits of the name hash: cheap reject before comparing names
+  uint32_t node;         // kNone = empty
+  uint32_t name_offset;  // the node's Node::name_offset
+  uint8_t name_length;   // the node's Node::name_length
+  uint8_t reserved[3];
 };
+static_assert(sizeof(Bucket) == 16);
 
 enum NodeFlags : uint16_t {
   kNodeApex = 1 << 0,        // zone apex

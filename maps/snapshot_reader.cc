@@ -148,8 +148,8 @@ absl::Status SnapshotReader::Validate() {
 
 absl::Status SnapshotReader::ValidateRecords() {
   SX_RETURN_IF_ERROR(ValidateSettings());
-  SX_RETURN_IF_ERROR(ValidateNameTable());
   SX_RETURN_IF_ERROR(ValidateNodes());
+  SX_RETURN_IF_ERROR(ValidateNameTable());  // after the nodes: a bucket must carry its node's name
   SX_RETURN_IF_ERROR(ValidateRRsets());
   SX_RETURN_IF_ERROR(ValidatePolicies());
   SX_RETURN_IF_ERROR(ValidateGeo());
@@ -222,8 +222,9 @@ absl::Status SnapshotReader::ValidateSettings() {
   return absl::OkStatus();
 }
 
-// The name table (maps/name_table.h): a power of two, more buckets than nodes, each in range,
-// and an empty bucket for a lookup that misses to stop at.
+// The name table (maps/name_table.h): a power of two, more buckets than nodes, each in range
+// with its node's name (a lookup compares the bucket's name, not the node's), and an empty
+// bucket for a lookup that misses to stop at.
 absl::Status SnapshotReader::ValidateNameTable() const {
   auto buckets = section<Bucket>(kBuckets);
   auto nodes = section<Node>(kNodes);
@@ -233,8 +234,15 @@ absl::Status SnapshotReader::ValidateNameTable() const {
   if (!nodes.empty() && buckets.size() <= nodes.size()) return Bad("hash table too small");
   size_t empty_buckets = 0;
   for (const Bucket& b : buckets) {
-    if (b.node != kNone && b.node >= nodes.size()) return Bad("bucket points past the nodes");
-    empty_buckets += b.node == kNone;
+    if (b.node == kNone) {
+      ++empty_buckets;
+      continue;
+    }
+    if (b.node >= nodes.size()) return Bad("bucket points past the nodes");
+    const Node& n = nodes[b.node];
+    if (b.name_offset != n.name_offset || b.name_length != n.name_length) {
+      return Bad("bucket for node ", b.node, " does not carry the node's name");
+    }
   }
   if (!buckets.empty() && empty_buckets == 0) return Bad("hash table has no empty bucket");
   return absl::OkStatus();

@@ -477,12 +477,12 @@ class SnapshotBuilder {
 
   // The name table (maps/name_table.h).
   void BuildNameTable() {
-    buckets_.assign(maps::NameTableBuckets(nodes_.size()), maps::Bucket{0, kNone});
+    buckets_.assign(maps::NameTableBuckets(nodes_.size()), maps::kEmptyBucket);
     for (size_t i = 0; i < order_.size(); ++i) {
       const std::string& name = order_[i]->name;
       maps::NameTableInsert(buckets_.data(), static_cast<uint32_t>(buckets_.size() - 1),
                             reinterpret_cast<const uint8_t*>(name.data()), name.size(),
-                            static_cast<uint32_t>(i));
+                            static_cast<uint32_t>(i), nodes_[i].name_offset);
     }
   }
 

@@ -44,7 +44,7 @@ inline constexpr uint32_t kNotLookedUp = maps::kNone - 1;
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t LookupNode(const SnapshotView& v, const uint8_t* name,
                                                         size_t len) {
   return maps::NameTableFind(
-      v.buckets, v.bucket_mask, v.nodes, v.names, name, len,
+      v.buckets, v.bucket_mask, v.names, name, len,
       [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
 }
 

@@ -1,7 +1,8 @@
 // The name table (maps/name_table.h): NameTableFind finds every inserted name wherever linear
-// probing put it, and NameTableGuess, the burst prefetch's hint, names the same node for a name
-// past its home bucket, stops at an empty bucket, and looks no further than its limit. NameHash
-// reads only the name, depends on each of its bytes, and spreads names as an ideal hash would.
+// probing put it, comparing the name its bucket carries, and NameTableGuess, the burst prefetch's
+// hint, names the same node for a name past its home bucket, stops at an empty bucket, and looks no
+// further than its limit. NameHash reads only the name, depends on each of its bytes, and spreads
+// names as an ideal hash would.
 #include "maps/name_table.h"
 
 #include <algorithm>
@@ -27,8 +28,7 @@ struct Table {
   std::vector<Node> nodes;
   std::string names;
 
-  Table(uint32_t count, const std::vector<std::string>& names_in)
-      : buckets(count, Bucket{0, kNone}) {
+  Table(uint32_t count, const std::vector<std::string>& names_in) : buckets(count, kEmptyBucket) {
     for (const std::string& n : names_in) {
       Node node{};
       node.name_offset = static_cast<uint32_t>(names.size());
@@ -36,15 +36,20 @@ struct Table {
       names += n;
       const auto index = static_cast<uint32_t>(nodes.size());
       nodes.push_back(node);
-      NameTableInsert(buckets.data(), mask(), Bytes(n), n.size(), index);
+      NameTableInsert(buckets.data(), mask(), Bytes(n), n.size(), index, node.name_offset);
     }
   }
   uint32_t mask() const { return static_cast<uint32_t>(buckets.size() - 1); }
   uint32_t Find(const std::string& n) const {
-    return NameTableFind(buckets.data(), mask(), nodes.data(), Bytes(names), Bytes(n), n.size());
+    return NameTableFind(buckets.data(), mask(), Bytes(names), Bytes(n), n.size());
   }
+  // The guessed bucket's node (kNone: no guess); the bucket carries that node's name.
   uint32_t Guess(const std::string& n) const {
-    return NameTableGuess(buckets.data(), mask(), NameHash(Bytes(n), n.size()));
+    const Bucket* b = NameTableGuess(buckets.data(), mask(), NameHash(Bytes(n), n.size()));
+    if (b == nullptr) return kNone;
+    EXPECT_EQ(b->name_offset, nodes[b->node].name_offset);
+    EXPECT_EQ(b->name_length, nodes[b->node].name_length);
+    return b->node;
   }
   uint32_t Home(const std::string& n) const {
     return static_cast<uint32_t>(NameHash(Bytes(n), n.size())) & mask();
@@ -92,6 +97,20 @@ TEST(NameTable, AnAbsentNameIsNeitherFoundNorGuessed) {
     EXPECT_EQ(t.Find(n), kNone);
     EXPECT_EQ(t.Guess(n), kNone);
   }
+}
+
+// The lookup compares the name the bucket carries (the nodes are not read): a bucket whose name
+// is changed no longer finds its node by the old name, and finds it by the new one.
+TEST(NameTable, FindComparesTheBucketsName) {
+  const std::vector<std::string> names = HostNames(100);
+  Table t(256, names);
+  ASSERT_EQ(t.Find(names[7]), 7u);
+  ASSERT_EQ(t.Find(names[8]), 8u);
+  for (Bucket& b : t.buckets) {
+    if (b.node == 7) b.name_offset = t.nodes[8].name_offset;  // names[7] and [8]: same length
+  }
+  EXPECT_EQ(t.Find(names[7]), kNone);
+  EXPECT_EQ(t.Find(names[8]), 8u);
 }
 
 TEST(NameTable, GuessLooksNoFurtherThanItsLimit) {

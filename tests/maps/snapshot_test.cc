@@ -301,6 +301,17 @@ TEST(Snapshot, RefusesDamagedBlobsSayingWhy) {
          Reseal(b);
        },
        "bucket"},
+      {"bucket with a name other than its node's",
+       [](Blob& b) {
+         const SectionRef buckets = DirOf(b, kBuckets);
+         for (size_t i = 0; i < buckets.count; ++i) {
+           EditRecord<Bucket>(b, kBuckets, i, [](Bucket& k) {
+             if (k.node != kNone) k.name_offset += 1;
+           });
+         }
+         Reseal(b);
+       },
+       "carry the node's name"},
       {"settings string out of range",
        [](Blob& b) {
          EditRecord<Settings>(b, kSettings, 0, [](Settings& s) { s.nsid.length = 1000; });
