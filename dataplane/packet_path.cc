@@ -19,7 +19,20 @@ constexpr uint8_t kReplyTtl = 64;
 // Ones' complement sum over native-order 16-bit words: byte order independent until the final
 // fold (RFC 1071 section 2(B)), so we load 32 bits at a time and never swap.
 inline uint64_t RawSum(const uint8_t* p, size_t n, uint64_t acc) {
-  while (n >= 8) {
+  while (n >= 16) {
+    uint32_t a, b, c, d;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + 4, 4);
+    std::memcpy(&c, p + 8, 4);
+    std::memcpy(&d, p + 12, 4);
+    acc += a;
+    acc += b;
+    acc += c;
+    acc += d;
+    p += 16;
+    n -= 16;
+  }
+  if (n >= 8) {
     uint32_t a, b;
     std::memcpy(&a, p, 4);
     std::memcpy(&b, p + 4, 4);
