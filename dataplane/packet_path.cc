@@ -165,7 +165,8 @@ size_t AnswerUdpCounted(const Engine* engine, uint8_t family, const uint8_t* src
   ClientInfo client;
   client.family = family;
   client.now = ans.now;
-  // Fixed-size copies: one move each (the variable size was a call-sized copy on every query).
+  // Fixed-size copies, one move each (the copy of a variable size took about 15 instructions on
+  // every query, perf/callgrind_packet_path.sh).
   if (family == 4) {
     std::memcpy(client.addr, src, 4);
   } else {

@@ -100,7 +100,8 @@ TEST(NameTable, AnAbsentNameIsNeitherFoundNorGuessed) {
 }
 
 // The lookup compares the name the bucket carries (the nodes are not read): a bucket whose name
-// is changed no longer finds its node by the old name, and finds it by the new one.
+// is changed no longer finds its node by the old name, and the other node is still found by its
+// own.
 TEST(NameTable, FindComparesTheBucketsName) {
   const std::vector<std::string> names = HostNames(100);
   Table t(256, names);
