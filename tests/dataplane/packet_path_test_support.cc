@@ -55,6 +55,7 @@ ns1   IN A   198.18.0.2
 www   IN A   198.18.1.1
 www   IN A   198.18.1.2
 www   IN AAAA 2001:db8:1::1
+mail  IN A   198.18.1.3
 )";
 
 struct Server {

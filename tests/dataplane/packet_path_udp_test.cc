@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dataplane/packet_path.h"
+#include "dataplane/rrl/rate_limiter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "maps/control_block.h"
@@ -257,6 +258,78 @@ TEST(PacketPath, RepliesFitTheMtu) {
     EXPECT_EQ(r.answers.size(), row.answers);
     EXPECT_EQ(o.counters.truncated, row.tc ? 1u : 0u);
   }
+}
+
+// Replies answered from answer images carry valid checksums whatever the offset their records
+// start at: the question ending at an even offset (www, ns1) and an odd one (mail), one record
+// and several (www's two A), with and without the OPT record, over IPv4 and IPv6, and over IPv4
+// for a query without a UDP checksum (zero) too.
+TEST(PacketPath, ImageAnswersCarryValidChecksumsAtAnyOffset) {
+  int checked = 0;
+  for (const char* name : {"www.pkt.test", "ns1.pkt.test", "mail.pkt.test", "WWW.Pkt.Test"}) {
+    for (uint16_t type : {kA, kAaaa}) {
+      for (int edns : {-1, 512, 1232}) {
+        for (int family : {4, 6}) {
+          for (bool zero_sum : {false, true}) {
+            if (zero_sum && family == 6) continue;  // mandatory over IPv6
+            SCOPED_TRACE(::testing::Message() << name << " type " << type << " edns " << edns
+                                              << " ipv" << family << (zero_sum ? " no sum" : ""));
+            Bytes q = family == 4 ? Query4(Dns(name, type, edns, 0x4d2 + checked))
+                                  : Query6(Dns(name, type, edns, 0x4d2 + checked));
+            if (zero_sum) Put16(&q[kUdp4At + kUdpChecksum], 0);
+            const Outcome o = Process(q);
+            ASSERT_EQ(o.verdict, Verdict::kTransmit);
+            const DnsReply r = Decode(CheckUdpReply(q, o.out));
+            EXPECT_EQ(r.rcode, 0);
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 4 * 2 * 3 * 3);
+}
+
+// Rate limiting through the packet path: the first answer to a client prefix passes, the
+// limited ones slip (slip 1: every one), cut to their header and question with TC=1, and the cut
+// replies' lengths and checksums are right.
+TEST(PacketPath, SlippedImageAnswersCarryAValidChecksum) {
+  maps::RateLimitSettings s{};
+  for (uint32_t& r : s.per_second) r = 1;
+  s.window = 1;
+  s.table_size = 1024;
+  s.slip = 1;  // every limited response slips
+  s.ipv4_prefix = 24;
+  s.ipv6_prefix = 56;
+  RateLimiter rrl(1, 42);
+  rrl.Update(&s, 1);
+  rrl.set_now(uint64_t{1000} * 1000000000);
+  int full = 0, slipped = 0;
+  for (int i = 0; i < 6; ++i) {
+    for (int family : {4, 6}) {
+      SCOPED_TRACE(::testing::Message() << "query " << i << " ipv" << family);
+      const Bytes q = family == 4 ? Query4(Dns("www.pkt.test", kA, 1232, 0x100 + i))
+                                  : Query6(Dns("www.pkt.test", kA, 1232, 0x100 + i));
+      std::vector<uint8_t> buf(kRoom, 0);
+      std::copy(q.begin(), q.end(), buf.begin());
+      uint32_t len = static_cast<uint32_t>(q.size());
+      maps::LcoreCounters ctr{};
+      TxOffload off;
+      ASSERT_EQ(ProcessFrame(buf.data(), &len, kRoom, Config(), TestEngine(), &ctr, &off, nullptr,
+                             nullptr, &rrl),
+                Verdict::kTransmit);
+      const DnsReply r = Decode(CheckUdpReply(q, Bytes(buf.begin(), buf.begin() + len)));
+      if (r.tc) {
+        ++slipped;
+        EXPECT_EQ(r.ancount, 0);
+      } else {
+        ++full;
+        EXPECT_EQ(r.ancount, 2);
+      }
+    }
+  }
+  EXPECT_EQ(full, 2);  // the first answer to each client prefix
+  EXPECT_EQ(slipped, 10);
 }
 
 }  // namespace
