@@ -69,6 +69,25 @@ inline uint16_t Fold(uint64_t acc) {
   s += std::rotr(s, 16);
   return static_cast<uint16_t>(s >> 16);
 }
+// The RxChecksum bits of the frame, in the instantiations for frames the NIC checked (the others,
+// every frame of a port without receive offload, compile without a test of them).
+template <bool kNicChecked>
+inline uint8_t RxBits(const BurstSinks& ans) {
+  return kNicChecked ? ans.rx_checksums : 0;
+}
+
+// Whether a received UDP datagram's (non-zero) checksum holds: as the NIC found it (RxChecksum),
+// or summed here with the pseudo header `pseudo()` gives. The NIC's verdict only counts when the
+// datagram fills the IP payload (`l4len`): with bytes after it, a port may have summed those
+// too (net_tap does), where the UDP length says where the datagram ends (RFC 768).
+template <typename Pseudo>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool UdpChecksumHolds(const uint8_t* l4, uint16_t ulen,
+                                                          uint32_t l4len, uint8_t rx,
+                                                          Pseudo pseudo) {
+  if ((rx & (kRxL4Good | kRxL4Bad)) != 0 && ulen == l4len) return (rx & kRxL4Bad) == 0;
+  return Fold(RawSum(l4, ulen, pseudo())) == 0xffff;
+}
+
 // Native-order value of a big-endian 16-bit quantity, for pseudo-header sums.
 inline uint64_t Be16(uint16_t v) { return __builtin_bswap16(v); }
 
@@ -262,6 +281,7 @@ Verdict Arp(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan, 
 
 // A DNS query over UDP/IPv4 to one of our addresses: answered in place, the frame turned into
 // the reply.
+template <bool kNicChecked>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint32_t room,
                                                  size_t l2, uint8_t* ip, uint16_t l4len,
                                                  const PathConfig& c, const Engine* engine,
@@ -280,7 +300,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp4(uint8_t* f, uint32_t* len, uint
   if (Get16(l4 + kUdpDstPort) != c.dns_port) return Verdict::kException;
   uint16_t stored;
   std::memcpy(&stored, l4 + kUdpChecksum, 2);
-  if (stored != 0 && Fold(RawSum(l4, ulen, PseudoV4(ip, kIpProtoUdp, ulen))) != 0xffff) {
+  if (stored != 0 && !UdpChecksumHolds(l4, ulen, l4len, RxBits<kNicChecked>(ans),
+                                       [&] { return PseudoV4(ip, kIpProtoUdp, ulen); })) {
     Drop(ctr, maps::kDropMalformed);  // bad UDP checksum
     return Verdict::kDrop;
   }
@@ -340,6 +361,7 @@ Verdict Icmp4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint8_t* ip, 
   return Verdict::kTransmit;
 }
 
+template <bool kNicChecked>
 Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
              TapSampler* tap, const BurstSinks& ans) {
@@ -354,10 +376,15 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;
   }
-  // The plain 20-byte header summed at a constant length (five adds, no loop).
-  const uint64_t header_sum =
-      ABSL_PREDICT_TRUE(ihl == kIpv4HeaderLen) ? RawSum(ip, kIpv4HeaderLen, 0) : RawSum(ip, ihl, 0);
-  if (ABSL_PREDICT_FALSE(Fold(header_sum) != 0xffff)) {
+  // The NIC's verdict on the header checksum, or the plain 20-byte header summed at a constant
+  // length (five adds, no loop).
+  const uint8_t rx = RxBits<kNicChecked>(ans);
+  const bool header_ok =
+      (rx & (kRxIpv4Good | kRxIpv4Bad)) != 0
+          ? (rx & kRxIpv4Bad) == 0
+          : Fold(ABSL_PREDICT_TRUE(ihl == kIpv4HeaderLen) ? RawSum(ip, kIpv4HeaderLen, 0)
+                                                          : RawSum(ip, ihl, 0)) == 0xffff;
+  if (ABSL_PREDICT_FALSE(!header_ok)) {
     Drop(ctr, maps::kDropMalformed);  // bad header checksum
     return Verdict::kDrop;
   }
@@ -371,7 +398,8 @@ Verdict Ipv4(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
   const uint8_t proto = ip[kIpv4Protocol];
   if (proto == kIpProtoUdp) {
-    return Udp4(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off, tap, ans);
+    return Udp4<kNicChecked>(f, len, room, l2, ip, total - kIpv4HeaderLen, c, engine, ctr, off, tap,
+                             ans);
   }
   if (proto == kIpProtoIcmp) return Icmp4(f, len, room, l2, ip, total, c, ctr);
   return Verdict::kException;  // TCP (the kernel listener answers TCP/53) and the rest
@@ -413,6 +441,7 @@ void NeighborAdvert(uint8_t* f, uint8_t* ip, uint8_t* l4, const PathConfig& c) {
 
 // A DNS query over UDP/IPv6 to one of our addresses: answered in place, the frame turned into
 // the reply.
+template <bool kNicChecked>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint32_t room,
                                                  size_t l2, uint8_t* ip, uint16_t plen,
                                                  const PathConfig& c, const Engine* engine,
@@ -432,7 +461,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict Udp6(uint8_t* f, uint32_t* len, uint
   // The UDP checksum is mandatory over IPv6 (RFC 8200 section 8.1).
   uint16_t stored;
   std::memcpy(&stored, l4 + kUdpChecksum, 2);
-  if (stored == 0 || Fold(RawSum(l4, ulen, PseudoV6(ip, kIpProtoUdp, ulen))) != 0xffff) {
+  if (stored == 0 || !UdpChecksumHolds(l4, ulen, plen, RxBits<kNicChecked>(ans),
+                                       [&] { return PseudoV6(ip, kIpProtoUdp, ulen); })) {
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;
   }
@@ -495,6 +525,7 @@ Verdict Icmp6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan
   return Verdict::kException;
 }
 
+template <bool kNicChecked>
 Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
              const PathConfig& c, const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
              TapSampler* tap, const BurstSinks& ans) {
@@ -526,7 +557,7 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
   }
 
   if (nh == kIpProtoUdp && to_us) {
-    return Udp6(f, len, room, l2, ip, plen, c, engine, ctr, off, tap, ans);
+    return Udp6<kNicChecked>(f, len, room, l2, ip, plen, c, engine, ctr, off, tap, ans);
   }
   if (nh != kIpProtoIcmpv6) return Verdict::kException;
   return Icmp6(f, len, room, l2, vlan, ip, plen, to_us, c, ctr);
@@ -538,11 +569,18 @@ uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial) {
   return static_cast<uint16_t>(~Fold(RawSum(data, len, initial)));
 }
 
-Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
-                     const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
-                     TapSampler* tap, maps::LcoreAnswers* answers, RateLimiter* rrl,
-                     maps::LcoreCookies* cookies, uint32_t now) {
-  const BurstSinks ans{.answers = answers, .cookies = cookies, .rrl = rrl, .now = now};
+namespace {
+
+// ProcessFrame, for frames whose checksums the NIC checked (kNicChecked, with its verdict in
+// rx_checksums) or not: two instantiations, so that a port without receive offload runs no test
+// of a verdict it never has.
+template <bool kNicChecked>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline Verdict ProcessFrameT(
+    uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c, const Engine* engine,
+    maps::LcoreCounters* ctr, TxOffload* off, TapSampler* tap, maps::LcoreAnswers* answers,
+    RateLimiter* rrl, maps::LcoreCookies* cookies, uint32_t now, uint8_t rx_checksums) {
+  const BurstSinks ans{
+      .answers = answers, .cookies = cookies, .rrl = rrl, .now = now, .rx_checksums = rx_checksums};
   if (ABSL_PREDICT_FALSE(*len < kEthHeaderLen)) {
     Drop(ctr, maps::kDropMalformed);
     return Verdict::kDrop;
@@ -566,14 +604,32 @@ Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig&
   }
   switch (type) {
     case kEthTypeIpv4:
-      return Ipv4(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
+      return Ipv4<kNicChecked>(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
     case kEthTypeIpv6:
-      return Ipv6(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
+      return Ipv6<kNicChecked>(f, len, room, l2, vlan, c, engine, ctr, off, tap, ans);
     case kEthTypeArp:
       return Arp(f, len, room, l2, vlan, c, ctr);
     default:
       return Verdict::kException;
   }
+}
+
+}  // namespace
+
+Verdict ProcessFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
+                     const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
+                     TapSampler* tap, maps::LcoreAnswers* answers, RateLimiter* rrl,
+                     maps::LcoreCookies* cookies, uint32_t now) {
+  return ProcessFrameT<false>(f, len, room, c, engine, ctr, off, tap, answers, rrl, cookies, now,
+                              0);
+}
+
+Verdict ProcessCheckedFrame(uint8_t* f, uint32_t* len, uint32_t room, const PathConfig& c,
+                            const Engine* engine, maps::LcoreCounters* ctr, TxOffload* off,
+                            uint8_t rx_checksums, TapSampler* tap, maps::LcoreAnswers* answers,
+                            RateLimiter* rrl, maps::LcoreCookies* cookies, uint32_t now) {
+  return ProcessFrameT<true>(f, len, room, c, engine, ctr, off, tap, answers, rrl, cookies, now,
+                             rx_checksums);
 }
 
 }  // namespace sextant::dataplane

@@ -46,12 +46,25 @@ struct TxOffload {
   uint8_t l3_len = 0;
 };
 
-// Where ProcessFrame's answers are counted besides `counters`, and the time they are made at.
+// What the port's receive checksum offload found of a frame (from DPDK's RTE_MBUF_F_RX_IP_CKSUM_*
+// and RTE_MBUF_F_RX_L4_CKSUM_* flags, RxChecksumsOf in dataplane/dpdk/): ProcessCheckedFrame
+// does not sum again what the NIC checked, and drops what it found bad. 0 = nothing known,
+// everything summed in software.
+enum RxChecksum : uint8_t {
+  kRxIpv4Good = 1,  // the IPv4 header checksum verified
+  kRxIpv4Bad = 2,
+  kRxL4Good = 4,  // the UDP checksum verified (or the NIC vouches for the data: CKSUM_NONE)
+  kRxL4Bad = 8,
+};
+
+// Where ProcessFrame's answers are counted besides `counters`, and the time they are made at;
+// and what the NIC checked of the frame.
 struct BurstSinks {
   maps::LcoreAnswers* answers = nullptr;
   maps::LcoreCookies* cookies = nullptr;
   RateLimiter* rrl = nullptr;  // rate-limits the UDP answers (null: none)
   uint32_t now = 0;            // unix seconds, for DNS Cookies (ClientInfo::now)
+  uint8_t rx_checksums = 0;    // RxChecksum bits
 };
 
 // Processes one received frame in place. `len` is the frame length on input and the reply's on
@@ -68,6 +81,14 @@ Verdict ProcessFrame(uint8_t* frame, uint32_t* len, uint32_t room, const PathCon
                      TapSampler* tap = nullptr, maps::LcoreAnswers* answers = nullptr,
                      RateLimiter* rrl = nullptr, maps::LcoreCookies* cookies = nullptr,
                      uint32_t now = 0);
+// The same for a frame from a port with receive checksum offload: `rx_checksums` (RxChecksum
+// bits) is what the port checked of it. The IPv4 header and UDP checksums it found good are not
+// summed again, those it found bad are dropped as malformed, the rest is checked here.
+Verdict ProcessCheckedFrame(uint8_t* frame, uint32_t* len, uint32_t room, const PathConfig& config,
+                            const Engine* engine, maps::LcoreCounters* counters, TxOffload* offload,
+                            uint8_t rx_checksums, TapSampler* tap = nullptr,
+                            maps::LcoreAnswers* answers = nullptr, RateLimiter* rrl = nullptr,
+                            maps::LcoreCookies* cookies = nullptr, uint32_t now = 0);
 
 // Internet checksum helpers (RFC 1071), exposed for tests.
 uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0);

@@ -10,8 +10,8 @@
 # Columns:
 #   loop:          the whole counting loop, i.e. what one benchmark item costs (the query copy
 #                  into the working buffer, ProcessFrame, the loop's own instructions).
-#   ProcessFrame:  only instructions executed inside ProcessFrame (--toggle-collect), its
-#                  callees (Engine::Answer, checksums) included.
+#   ProcessFrame:  only instructions executed inside ProcessFrame or ProcessCheckedFrame
+#                  (--toggle-collect), its callees (Engine::Answer, checksums) included.
 # copy and copy_burst32 are the copy-only baselines: their ProcessFrame column is 0. The _rrl
 # cases go through a response rate limiter whose limits they never reach: the difference to the
 # case without the suffix is what the bucket check costs.
@@ -29,7 +29,9 @@ build_dir=${BUILD_DIR:-$repo/build-perf}
 count=${SX_COUNT:-20000}
 out_dir=${OUT_DIR:-$(mktemp -d /tmp/callgrind_packet_path.XXXXXX)}
 bin=$build_dir/bin/packet_path_benchmark
-pf_fn='sextant::dataplane::ProcessFrame(*'
+# ProcessFrame, or ProcessCheckedFrame for the offload case's frames (the NIC checked their sums).
+pf_fns=(--toggle-collect='sextant::dataplane::ProcessFrame(*'
+        --toggle-collect='sextant::dataplane::ProcessCheckedFrame(*')
 
 if [[ $# -gt 0 ]]; then
   cases=("$@")
@@ -44,13 +46,13 @@ ensure_benchmark packet_path_benchmark
 
 # The start-up is the same for every case (all pools are built and checked whatever the case).
 base_loop=$(ir "$out_dir/base.out" copy 0)
-base_pf=$(ir "$out_dir/base_pf.out" copy 0 --toggle-collect="$pf_fn")
+base_pf=$(ir "$out_dir/base_pf.out" copy 0 "${pf_fns[@]}")
 
 printf 'N=%s frames per case; start-up Ir=%s (subtracted)\n' "$count" "$base_loop"
 printf '%-20s %20s %20s\n' case 'instructions/packet' 'ProcessFrame only'
 for c in "${cases[@]}"; do
   loop=$(ir "$out_dir/$c.out" "$c" "$count")
-  pf=$(ir "$out_dir/${c}_pf.out" "$c" "$count" --toggle-collect="$pf_fn")
+  pf=$(ir "$out_dir/${c}_pf.out" "$c" "$count" "${pf_fns[@]}")
   awk -v c="$c" -v l="$loop" -v bl="$base_loop" -v a="$pf" -v ba="$base_pf" \
     -v n="$count" 'BEGIN {printf "%-20s %20.1f %20.1f\n", c, (l - bl) / n, (a - ba) / n}'
 done

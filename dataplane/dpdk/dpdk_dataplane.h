@@ -54,6 +54,8 @@ class DpdkDataplane {
   int queue_count() const { return queues_; }
   const PortSettings& settings() const { return settings_; }
   bool checksum_offload() const { return !path_.sw_checksum; }
+  // The data port checks the IPv4 header and UDP checksums of what it receives.
+  bool rx_checksum_offload() const { return rx_checksum_; }
 
  private:
   DpdkDataplane() = default;
@@ -66,6 +68,7 @@ class DpdkDataplane {
   SnapshotFollower* follower_ = nullptr;
   maps::ControlBlock* block_ = nullptr;
   PathConfig path_;
+  bool rx_checksum_ = false;
   rte_mempool* pool_ = nullptr;
   uint16_t port_ = 0;
   uint16_t tx_port_ = 0;

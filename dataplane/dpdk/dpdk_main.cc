@@ -128,8 +128,9 @@ int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflec
       absl::StrCat(
           "instance ", inst.name, ": serving generation ", follower.generation(), " on DPDK port ",
           (*dp)->port_name(), " (", workers, " worker lcore", workers == 1 ? "" : "s", ", ", queues,
-          " queue", queues == 1 ? "" : "s", ", checksums in ",
-          (*dp)->checksum_offload() ? "the NIC" : "software",
+          " queue", queues == 1 ? "" : "s", ", checksums made by ",
+          (*dp)->checksum_offload() ? "the NIC" : "software", " and checked by ",
+          (*dp)->rx_checksum_offload() ? "the NIC" : "software",
           idle_sleep_us != 0 ? absl::StrCat(", idle sleep ", idle_sleep_us, " us") : "",
           "), addresses ", AddressList(settings),
           tcp_addrs.empty() ? "" : absl::StrCat("; TCP via ", settings.exception_interface)));

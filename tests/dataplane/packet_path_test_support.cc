@@ -108,7 +108,8 @@ constexpr uint8_t kGuardByte = 0xa5;
 
 }  // namespace
 
-Outcome Process(const Bytes& in, const PathConfig& config, const Engine* engine, uint32_t room) {
+Outcome Process(const Bytes& in, const PathConfig& config, const Engine* engine, uint32_t room,
+                uint8_t rx_checksums) {
   Outcome o;
   const uint32_t buffer_room = std::max<uint32_t>(room, static_cast<uint32_t>(in.size()));
   std::vector<uint8_t> buf(buffer_room + kGuard, kStale);
@@ -116,8 +117,10 @@ Outcome Process(const Bytes& in, const PathConfig& config, const Engine* engine,
   std::fill(buf.begin() + buffer_room, buf.end(), kGuardByte);
   ASAN_POISON_MEMORY_REGION(buf.data() + buffer_room, kGuard);
   o.len = static_cast<uint32_t>(in.size());
-  o.verdict =
-      ProcessFrame(buf.data(), &o.len, buffer_room, config, engine, &o.counters, &o.offload);
+  o.verdict = rx_checksums != 0 ? ProcessCheckedFrame(buf.data(), &o.len, buffer_room, config,
+                                                      engine, &o.counters, &o.offload, rx_checksums)
+                                : ProcessFrame(buf.data(), &o.len, buffer_room, config, engine,
+                                               &o.counters, &o.offload);
   ASAN_UNPOISON_MEMORY_REGION(buf.data() + buffer_room, kGuard);
   o.guard_intact =
       std::all_of(buf.begin() + buffer_room, buf.end(), [](uint8_t b) { return b == kGuardByte; });

@@ -45,9 +45,12 @@ struct Outcome {
   maps::LcoreCounters counters{};
 };
 
-// `room` below the frame's length is raised to it (a caller never passes less).
+// `room` below the frame's length is raised to it (a caller never passes less). With
+// `rx_checksums` (RxChecksum bits) non-zero, through ProcessCheckedFrame, as from a port with
+// receive checksum offload that said so.
 Outcome Process(const Bytes& in, const PathConfig& config = Config(),
-                const Engine* engine = TestEngine(), uint32_t room = kRoom);
+                const Engine* engine = TestEngine(), uint32_t room = kRoom,
+                uint8_t rx_checksums = 0);
 
 uint64_t TotalDropped(const maps::LcoreCounters& c);
 std::string Dropped(const maps::LcoreCounters& c);

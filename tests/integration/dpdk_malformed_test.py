@@ -18,6 +18,10 @@ bad ICMPv6 checksum, a solicitation for another address; a full 1514-byte frame.
 outcome the packet path must give it (drop by reason, the exception path, or an answer, which is
 captured and checked). Every 5 frames, a valid query from the client's own stack (exact answer).
 
+The port checks receive checksums (net_tap offers IPv4 header and UDP checksum offload), so the
+bad sums are dropped on its verdict (the packet path's RxChecksum bits) and the test checks the
+dataplane said so.
+
 Then: the dataplane is alive and answers; its drop counters (control block, summed over lcores)
 moved by exactly the number of frames expected malformed and QR=1, and at least by those
 expected not ours and handed to the exception path (the client's kernel adds ND/MLD of its own
@@ -225,6 +229,12 @@ def main():
         lab.start()
         out = lab.dig("www." + ORIGIN, "A")  # resolves the appliance's MAC too
         res.check("the lab answers before the corpus", "198.18.1.1" in out, out)
+        # net_tap checks receive checksums (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM, _UDP_CKSUM): the
+        # corpus's bad IPv4 header and UDP sums are dropped on the port's verdict, the good ones
+        # answered without a second sum.
+        serving = [line for line in lab.log_path.read_text().splitlines() if "serving generation" in line]
+        res.check("net_tap: receive checksums checked by the port",
+                  any("checked by the NIC" in line for line in serving), "\n".join(serving))
         leave = lab.enter_namespace()
         try:
             client = Client(lab)
