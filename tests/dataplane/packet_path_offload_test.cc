@@ -116,21 +116,16 @@ TEST(PacketPath, ReceiveChecksumOffload) {
   };
   for (const Row& row : rows) {
     SCOPED_TRACE(row.name);
-    Bytes f = row.query;
-    f.resize(kRoom);
-    uint32_t len = static_cast<uint32_t>(row.query.size());
-    maps::LcoreCounters ctr{};
-    TxOffload off;
-    const Verdict v =
-        ProcessCheckedFrame(f.data(), &len, kRoom, Config(), TestEngine(), &ctr, &off, row.rx);
-    ASSERT_EQ(v, row.want);
-    if (v == Verdict::kDrop) {
-      EXPECT_EQ(ctr.dropped[maps::kDropMalformed], 1u);
+    // Through ProcessCheckedFrame for any verdict, through ProcessFrame for none.
+    const Outcome o = Process(row.query, Config(), TestEngine(), kRoom, row.rx);
+    ASSERT_EQ(o.verdict, row.want);
+    EXPECT_TRUE(o.guard_intact);
+    if (o.verdict == Verdict::kDrop) {
+      EXPECT_EQ(o.counters.dropped[maps::kDropMalformed], 1u);
       continue;
     }
-    f.resize(len);
     // The reply's checksums are its own, valid whatever the query carried.
-    const DnsReply r = Decode(CheckUdpReply(row.query, f));
+    const DnsReply r = Decode(CheckUdpReply(row.query, o.out));
     EXPECT_EQ(r.answers.size(), 2u);
   }
 }
