@@ -276,9 +276,16 @@ void SetUpRateLimiter() {
   g_rrl.set_now(RateLimiter::NowNs());
 }
 
-// What a NIC with receive checksum offload says of every query (the offload cases).
-inline uint8_t RxChecksums(const PathConfig& path) {
-  return path.sw_checksum ? 0 : kRxIpv4Good | kRxL4Good;
+// ProcessFrame on the frame in buf; for the offload cases ProcessCheckedFrame, as from a NIC that
+// found the query's checksums good.
+inline Verdict Process(uint8_t* buf, uint32_t* len, const PathConfig& path, const Engine* engine,
+                       maps::LcoreCounters* ctr, maps::LcoreAnswers* answers, RateLimiter* rrl,
+                       TxOffload* off) {
+  if (path.sw_checksum) {
+    return ProcessFrame(buf, len, kRoom, path, engine, ctr, off, nullptr, answers, rrl);
+  }
+  return ProcessCheckedFrame(buf, len, kRoom, path, engine, ctr, off, kRxIpv4Good | kRxL4Good,
+                             nullptr, answers, rrl);
 }
 
 inline uint8_t* MbufData(size_t i) { return g_mbufs + i * kMbufStride + kMbufDataOffset; }
@@ -371,8 +378,8 @@ void CheckAll(const Bench& b) {
       std::memcpy(g_packet, q.bytes, q.len);
       uint32_t len = q.len;
       TxOffload off;
-      const Verdict v = ProcessCheckedFrame(g_packet, &len, kRoom, path, b.engine.get(), nullptr,
-                                            &off, RxChecksums(path));
+      const Verdict v =
+          Process(g_packet, &len, path, b.engine.get(), nullptr, nullptr, nullptr, &off);
       std::string why;
       if (v != Verdict::kTransmit) {
         why = "not transmitted";
@@ -397,11 +404,7 @@ inline Verdict OneFrame(const Frame& q, uint8_t* buf, const PathConfig& path, co
   std::memcpy(buf, q.bytes, q.len);
   uint32_t len = q.len;
   TxOffload off;
-  const Verdict v = path.sw_checksum
-                        ? ProcessFrame(buf, &len, kRoom, path, engine, &g_counters, &off, nullptr,
-                                       &g_answers, rrl)
-                        : ProcessCheckedFrame(buf, &len, kRoom, path, engine, &g_counters, &off,
-                                              RxChecksums(path), nullptr, &g_answers, rrl);
+  const Verdict v = Process(buf, &len, path, engine, &g_counters, &g_answers, rrl, &off);
   benchmark::DoNotOptimize(len);
   return v;
 }
@@ -425,8 +428,7 @@ inline uint32_t OneBurst(const Frame* frames, size_t pool_n, size_t first, size_
     if (i + 1 < n) __builtin_prefetch(MbufData(i + 1));
     uint32_t len = frames[k].len;
     TxOffload off;
-    const Verdict v = ProcessFrame(MbufData(i), &len, kRoom, path, engine, &g_counters, &off,
-                                   nullptr, &g_answers, rrl);
+    const Verdict v = Process(MbufData(i), &len, path, engine, &g_counters, &g_answers, rrl, &off);
     sent += v == Verdict::kTransmit;
     if (++k == pool_n) k = 0;
   }
