@@ -232,7 +232,8 @@ def main():
         # net_tap checks receive checksums (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM, _UDP_CKSUM): the
         # corpus's bad IPv4 header and UDP sums are dropped on the port's verdict, the good ones
         # answered without a second sum.
-        serving = [line for line in lab.log_path.read_text().splitlines() if "serving generation" in line]
+        serving = [line for line in lab.log_path.read_text().splitlines()
+                   if "serving generation" in line]
         res.check("net_tap: receive checksums checked by the port",
                   any("checked by the NIC" in line for line in serving), "\n".join(serving))
         leave = lab.enter_namespace()
