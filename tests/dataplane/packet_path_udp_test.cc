@@ -260,10 +260,10 @@ TEST(PacketPath, RepliesFitTheMtu) {
   }
 }
 
-// Replies answered from answer images carry valid checksums whatever the offset their records
-// start at: the question ending at an even offset (www, ns1) and an odd one (mail), one record
-// and several (www's two A), with and without the OPT record, over IPv4 and IPv6, and over IPv4
-// for a query without a UDP checksum (zero) too.
+// Replies carry valid checksums whatever the offset their records start at: answers from answer
+// images (and NODATA for ns1's and mail's AAAA) with the question ending at an even offset (www,
+// ns1) and an odd one (mail), one record and several (www's two A), with and without the OPT
+// record, over IPv4 and IPv6, and over IPv4 for a query without a UDP checksum (zero) too.
 TEST(PacketPath, ImageAnswersCarryValidChecksumsAtAnyOffset) {
   int checked = 0;
   for (const char* name : {"www.pkt.test", "ns1.pkt.test", "mail.pkt.test", "WWW.Pkt.Test"}) {
