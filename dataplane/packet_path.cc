@@ -1,10 +1,10 @@
 #include "dataplane/packet_path.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 
 #include "absl/base/optimization.h"
+#include "dataplane/inet_checksum.h"
 #include "maps/dns/frame.h"
 #include "maps/dns/wire.h"
 
@@ -17,58 +17,6 @@ using namespace maps::frame;  // NOLINT: the field names read better unqualified
 
 constexpr uint8_t kReplyTtl = 64;
 
-// Ones' complement sum over native-order 16-bit words: byte order independent until the final
-// fold (RFC 1071 section 2(B)), so we load 32 bits at a time and never swap.
-inline uint64_t RawSum(const uint8_t* p, size_t n, uint64_t acc) {
-  while (n >= 16) {
-    uint32_t a, b, c, d;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + 4, 4);
-    std::memcpy(&c, p + 8, 4);
-    std::memcpy(&d, p + 12, 4);
-    acc += a;
-    acc += b;
-    acc += c;
-    acc += d;
-    p += 16;
-    n -= 16;
-  }
-  if (n >= 8) {
-    uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + 4, 4);
-    acc += a;
-    acc += b;
-    p += 8;
-    n -= 8;
-  }
-  if (n >= 4) {
-    uint32_t a;
-    std::memcpy(&a, p, 4);
-    acc += a;
-    p += 4;
-    n -= 4;
-  }
-  if (n >= 2) {
-    uint16_t a;
-    std::memcpy(&a, p, 2);
-    acc += a;
-    p += 2;
-    n -= 2;
-  }
-  if (n) acc += *p;  // the odd byte is the high-order byte of a zero-padded word (LE load)
-  return acc;
-}
-// Folds the 64-bit sum to 16 bits with end-around carries, in two steps and no branch: a word
-// plus itself rotated by half its width holds the ones' complement sum of its halves, carry
-// included, in its upper half. (A loop of 16-bit folds ran one to four times by the data, 24
-// instructions a query more.)
-inline uint16_t Fold(uint64_t acc) {
-  acc += std::rotr(acc, 32);
-  auto s = static_cast<uint32_t>(acc >> 32);
-  s += std::rotr(s, 16);
-  return static_cast<uint16_t>(s >> 16);
-}
 // The RxChecksum bits of the frame, in the instantiations for frames the NIC checked (the others,
 // every frame of a port without receive offload, compile without a test of them).
 template <bool kNicChecked>
