@@ -7,7 +7,10 @@
 # reference (their spread says how much the machine moved during the run).
 #
 # Usage: perf/e2e_fraction.sh            (environment as for perf/e2e_pcap.sh: BUILD_DIR, MIX,
-#                                         FRAMES, SECONDS_MEASURED, WARMUP)
+#                                         FRAMES, SECONDS_MEASURED, WARMUP, BUILD)
+#   HUGE=1   both sides on 2 MiB hugepages (e2e_pcap.sh's HUGE=1; testpmd gets a private
+#            hugetlbfs mount of its own for each run, pages reserved as e2e_pcap.sh reserves
+#            them and put back after). Run it under flock /tmp/sextant-integration.lock.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,19 +18,35 @@ measure=${SECONDS_MEASURED:-5}
 warmup=${WARMUP:-2}
 frames=${FRAMES:-4096}
 mix=${MIX:-70/20/10}
+huge=${HUGE:-0}
 work=$(mktemp -d /tmp/sxperf_frac.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+huge_before=$(cat /proc/sys/vm/nr_hugepages)
+cleanup() {
+  umount "$work/huge" 2>/dev/null || true
+  [[ $huge == 0 ]] || echo "$huge_before" >/proc/sys/vm/nr_hugepages
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 python3 "$repo/perf/make_query_pcap.py" --count "$frames" --mix "$mix" \
   --out "$work/queries.pcap" --zone "$work/perf.test.zone" 2>/dev/null
 
 reference() {
+  local mem=()
+  if [[ $huge != 0 ]]; then
+    # A fresh mount each run: unmounting frees the pages testpmd's files held.
+    ((huge_before >= 512)) || echo 512 >/proc/sys/vm/nr_hugepages
+    mkdir -p "$work/huge"
+    mount -t hugetlbfs -o pagesize=2M nodev "$work/huge"
+    mem=(--huge-dir "$work/huge" --mem 512)
+  fi
   python3 "$repo/perf/testpmd_reference.py" --pcap "$work/queries.pcap" --frames "$frames" \
-    --seconds "$measure" --warmup "$warmup" | tee -a "$work/ref.txt"
+    --seconds "$measure" --warmup "$warmup" "${mem[@]}" | tee -a "$work/ref.txt"
+  [[ $huge == 0 ]] || umount "$work/huge"
 }
 
 reference
-SECONDS_MEASURED=$measure WARMUP=$warmup FRAMES=$frames MIX=$mix \
+SECONDS_MEASURED=$measure WARMUP=$warmup FRAMES=$frames MIX=$mix HUGE=$huge \
   bash "$repo/perf/e2e_pcap.sh" | tee "$work/e2e.txt"
 reference
 

@@ -13,6 +13,7 @@ apart, with the forwarding thread's CPU time sampled over the same interval (so 
 gives a rate per CPU-second, as control_block_counters.py does for the dataplane).
 
   perf/testpmd_reference.py --pcap queries.pcap [--seconds 5] [--warmup 2] [--lcores 0-1]
+                            [--huge-dir DIR --mem MIB]   (hugepages: a hugetlbfs mount, EAL -m)
 """
 
 import argparse
@@ -54,12 +55,16 @@ def main():
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--lcores", default="0-1", help="EAL -l list: main lcore + one forwarder")
     ap.add_argument("--frames", type=int, default=4096, help="frames in the pcap (pool size)")
+    ap.add_argument("--huge-dir", help="a hugetlbfs mount: 2 MiB pages instead of --no-huge")
+    ap.add_argument("--mem", type=int, default=1024, help="EAL -m in MiB (default 1024)")
     args = ap.parse_args()
+    memory = ["--huge-dir", args.huge_dir] if args.huge_dir else ["--no-huge"]
 
     prefix = f"sxperf-tpm-{os.getpid()}"
     mbufs = (args.frames + 8192) | 1
     # testpmd prints with stdio, fully buffered into a pipe: stdbuf makes it line-buffered.
-    cmd = ["stdbuf", "-oL", "dpdk-testpmd", "-l", args.lcores, "--no-huge", "-m", "1024", "--no-pci",
+    cmd = ["stdbuf", "-oL", "dpdk-testpmd", "-l", args.lcores, *memory, "-m", str(args.mem),
+           "--no-pci",
            f"--vdev=net_pcap0,rx_pcap={args.pcap},infinite_rx=1", "--vdev=net_null0,no-rx=1",
            f"--file-prefix={prefix}", "--", "-i", "--forward-mode=io",
            f"--total-num-mbufs={mbufs}"]
@@ -92,7 +97,7 @@ def main():
     rate = (rx1 - rx0) / dt
     per_cpu = (rx1 - rx0) / cpu if cpu > 0 else 0
     print(f"testpmd io: {rate / 1e6:.3f} Mpps over {dt:.2f} s, cpu share {cpu / dt:.2f}, "
-          f"{per_cpu / 1e6:.3f} Mp/cpu-s")
+          f"{per_cpu / 1e6:.3f} Mp/cpu-s ({'hugepages' if args.huge_dir else '--no-huge'})")
 
 
 if __name__ == "__main__":
