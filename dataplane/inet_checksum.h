@@ -63,11 +63,15 @@ inline uint64_t RawSumPortable(const uint8_t* p, size_t n, uint64_t acc) {
 // 4). The carry out of each block is added back at once (end-around). The result is folded to at
 // most 33 bits, as the portable sum's are, so that callers may go on adding small values to it
 // with plain additions (2^64 - 1 and 2^32 - 1 are both multiples of 0xffff: no fold changes the
-// 16-bit sum). Bytes past the last whole 8 are summed as the portable loop sums them. In asm
+// 16-bit sum). The last 1 to 7 bytes of a run of 8 or more come in one load of the 8 bytes that
+// end the run, shifted down to them: they land where they would in a zero-padded word (the first
+// of them at bit 0, on a little-endian host), and no branch asks how many there are. A run under
+// 8 bytes is summed as the portable loop sums it (nothing before it may be read). In asm
 // because gcc 12 does not keep a carry chain in flags across C++: with _addcarry_u64 it kept
 // the accumulator in memory, with unsigned __int128 it added a zero high word per word.
 inline uint64_t RawSum(const uint8_t* p, size_t n, uint64_t acc) {
   uint64_t s = acc;
+  const bool whole_word = n >= 8;
   while (n >= 32) {
     asm("addq 0(%[p]), %[s]\n\t"
         "adcq 8(%[p]), %[s]\n\t"
@@ -99,7 +103,15 @@ inline uint64_t RawSum(const uint8_t* p, size_t n, uint64_t acc) {
     p += 8;
     n -= 8;
   }
-  const uint64_t tail = RawSumPortable(p, n, 0);  // under 8 bytes: at most 2^32 + 2^16 + 2^8
+  uint64_t tail = 0;
+  if (n != 0) {
+    if (whole_word) {
+      std::memcpy(&tail, p + n - 8, 8);  // inside the run: it is 8 bytes or longer
+      tail >>= (8 - n) * 8;
+    } else {
+      tail = RawSumPortable(p, n, 0);
+    }
+  }
   asm("addq %[t], %[s]\n\t"
       "adcq $0, %[s]"
       : [s] "+r"(s)
