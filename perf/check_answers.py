@@ -2,13 +2,15 @@
 """Checks the answers a dataplane sent (pcap files written by the pcap PMD's tx_pcap) against
 what make_query_pcap.py --expect says a right answer holds: every query answered exactly once
 (matched by client address, port and DNS id), with the expected rcode and exactly the expected
-A/AAAA addresses; with --ecs (every query carried an EDNS Client Subnet option), an ECS option
+A/AAAA addresses, and valid IPv4 header and UDP checksums (a zero UDP checksum counts as wrong:
+the dataplane always fills it in); with --ecs (every query carried an EDNS Client Subnet option), an ECS option
 in every answer as well.
 
 Exit 0 when every answer is right, 1 (with the first problems listed) otherwise. Standard
 library only.
 
   perf/check_answers.py --expect expected.txt [--copies 2] answers0.pcap [answers1.pcap ...]
+  perf/check_answers.py --self-test   (the checksum check passes a right frame, fails wrong ones)
 """
 import argparse
 import ipaddress
@@ -42,6 +44,63 @@ def skip_name(msg, off):
         if n == 0:
             return off + 1
         off += 1 + n
+
+
+def ones_sum(data):
+    """RFC 1071: the ones' complement sum of big-endian 16-bit words, an odd byte zero-padded."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def checksum_problem(frame):
+    """What is wrong with an IPv4/UDP frame's checksums, or None."""
+    ihl = (frame[14] & 0x0F) * 4
+    if ones_sum(frame[14:14 + ihl]) != 0xFFFF:
+        return "bad IPv4 header checksum"
+    total = struct.unpack_from("!H", frame, 16)[0]
+    udp = frame[14 + ihl:14 + total]
+    if struct.unpack_from("!H", udp, 6)[0] == 0:
+        return "no UDP checksum"
+    pseudo = frame[26:34] + struct.pack("!BBH", 0, 17, len(udp))
+    if ones_sum(pseudo + udp) != 0xFFFF:
+        return "bad UDP checksum"
+    return None
+
+
+def self_test():
+    """A reply frame with right checksums passes; one wrong byte in the IPv4 header, in the DNS
+    message, or a zero UDP checksum is caught. Returns the process exit code."""
+    def frame(udp_payload):
+        udp_len = 8 + len(udp_payload)
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0,
+                                   bytes([198, 18, 0, 2]), bytes([198, 18, 1, 7])))
+        ip[10:12] = struct.pack("!H", 0xFFFF - ones_sum(bytes(ip)))
+        udp = bytearray(struct.pack("!HHHH", 53, 40000, udp_len, 0) + udp_payload)
+        pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, udp_len)
+        udp[6:8] = struct.pack("!H", (0xFFFF - ones_sum(bytes(pseudo + udp))) or 0xFFFF)
+        return bytearray(b"\xff" * 6 + b"\x02" * 6 + b"\x08\x00") + ip + udp
+    good = frame(bytes(range(12)) + b"\x03www\x00\x00\x01\x00\x01")  # odd length
+    cases = [("right", good, None)]
+    for name, at, value in (("IPv4 header", 14 + 8, 63), ("DNS message", 14 + 20 + 8 + 5, 0x55),
+                            ("UDP checksum zeroed", None, None)):
+        bad = bytearray(good)
+        if at is None:
+            bad[14 + 20 + 6:14 + 20 + 8] = b"\0\0"
+        else:
+            bad[at] = value
+        cases.append((name, bad, "wrong"))
+    failed = 0
+    for name, f, expect in cases:
+        got = checksum_problem(bytes(f))
+        if (got is None) != (expect is None):
+            print(f"self-test: {name}: {got or 'passed'}")
+            failed += 1
+    print(f"check_answers self-test: {len(cases) - failed} of {len(cases)} cases right")
+    return 1 if failed else 0
 
 
 def parse_answer(frame):
@@ -78,6 +137,8 @@ def parse_answer(frame):
 
 
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--expect", required=True, help="make_query_pcap.py --expect output")
     ap.add_argument("--copies", type=int, default=1,
@@ -104,6 +165,9 @@ def main():
                     continue
                 answered += 1
                 client, port, qid, rcode, addrs, ecs = a
+                bad = checksum_problem(frame)
+                if bad:
+                    problems.append(f"{client}:{port} id {qid}: {bad}")
                 options = want.get((client, port, qid))
                 if not options:
                     problems.append(f"{client}:{port} id {qid}: an answer nobody asked for "
