@@ -9,7 +9,10 @@ timings on a shared machine are not pass/fail.
      measurement ran; with GEO_WRONG=1 (the datacenters answer each other's addresses) the
      check fails the run.
      perf/e2e_fraction.sh the same way: testpmd's io forwarding on the same vdevs measured on
-     both sides of it, and the worker's rate printed as a fraction of that reference.
+     both sides of it, and the worker's rate printed as a fraction of that reference; then again
+     with HUGE=1 (both sides on 2 MiB hugepages, the pages put back after).
+     perf/e2e_ab.sh, one round of the build against itself: two pairs of concurrent runs, a
+     ratio printed.
   1b. perf/large_zone.sh on 1,000 and 20,000 names, one second each: a row per size, every
      figure there (compile time, peak control RSS, snapshot size, dataplane RSS, rates), the
      larger zone's snapshot larger.
@@ -72,17 +75,35 @@ def e2e(res, build, work):
     (work / "e2e.txt").write_text(out)
 
 
-def fraction(res, build):
+def fraction(res, build, huge=False):
+    pages_before = Path("/proc/sys/vm/nr_hugepages").read_text()
     rc, out = run(["bash", str(PERF / "e2e_fraction.sh")],
                   {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
-                   "FRAMES": "512"})
-    refs = re.findall(r"testpmd io: ([\d.]+) Mpps", out)
+                   "FRAMES": "512", "HUGE": "1" if huge else "0"})
+    name = "e2e_fraction.sh" + (" HUGE=1" if huge else "")
+    refs = re.findall(r"testpmd io: ([\d.]+) Mpps.*\((hugepages|--no-huge)\)", out)
     frac = re.search(r"= ([\d.]+)% of the PMD pair with no work", out)
-    res.check("e2e_fraction.sh runs", rc == 0, out[-2000:])
-    res.check("e2e_fraction.sh: testpmd forwarded on both sides of the dataplane run",
-              len(refs) == 2 and all(float(r) > 0 for r in refs), refs)
-    res.check("e2e_fraction.sh: a fraction of the reference, between 0 and 100%",
+    res.check(f"{name} runs", rc == 0, out[-2000:])
+    res.check(f"{name}: testpmd forwarded on both sides of the dataplane run, "
+              + ("on hugepages" if huge else "--no-huge"),
+              len(refs) == 2 and all(float(r) > 0 and m == ("hugepages" if huge else "--no-huge")
+                                     for r, m in refs), refs)
+    res.check(f"{name}: a fraction of the reference, between 0 and 100%",
               frac is not None and 0 < float(frac.group(1)) < 100, out[-1000:])
+    if huge:
+        res.check(f"{name}: the hugepage reservation put back",
+                  Path("/proc/sys/vm/nr_hugepages").read_text() == pages_before,
+                  Path("/proc/sys/vm/nr_hugepages").read_text())
+
+
+def ab(res, build):
+    rc, out = run(["bash", str(PERF / "e2e_ab.sh"), build, build, "1"],
+                  {"SECONDS_MEASURED": "1", "WARMUP": "0.5", "FRAMES": "512"})
+    pairs = re.findall(r"^[12]\s+([\d.]+)\s+([\d.]+)\s*$", out, re.M)
+    res.check("e2e_ab.sh runs: two pairs measured, a ratio printed",
+              rc == 0 and len(pairs) == 2 and all(float(x) > 0 for p in pairs for x in p)
+              and re.search(r"B/A = [\d.]+, B faster in \d of 2 pairs", out) is not None,
+              out[-2000:])
 
 
 def e2e_geo(res, build):
@@ -194,6 +215,8 @@ def main():
     res = Results()
     e2e(res, build, b.work)
     fraction(res, build)
+    fraction(res, build, huge=True)
+    ab(res, build)
     e2e_geo(res, build)
     large_zone(res, build)
     sextant_perf(res, bin_dir, b.work)
