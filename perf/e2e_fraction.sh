@@ -18,7 +18,7 @@ measure=${SECONDS_MEASURED:-5}
 warmup=${WARMUP:-2}
 frames=${FRAMES:-4096}
 mix=${MIX:-70/20/10}
-huge=${HUGE:-0}
+huge=$([[ ${HUGE:-0} == 1 ]] && echo 1 || echo 0)  # as e2e_pcap.sh reads it
 work=$(mktemp -d /tmp/sxperf_frac.XXXXXX)
 huge_before=$(cat /proc/sys/vm/nr_hugepages)
 cleanup() {
