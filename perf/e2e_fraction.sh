@@ -20,10 +20,11 @@ frames=${FRAMES:-4096}
 mix=${MIX:-70/20/10}
 huge=$([[ ${HUGE:-0} == 1 ]] && echo 1 || echo 0)  # as e2e_pcap.sh reads it
 work=$(mktemp -d /tmp/sxperf_frac.XXXXXX)
-huge_before=$(cat /proc/sys/vm/nr_hugepages)
+# shellcheck source=perf/hugepages.sh
+source "$repo/perf/hugepages.sh"
 cleanup() {
   umount "$work/huge" 2>/dev/null || true
-  [[ $huge == 0 ]] || echo "$huge_before" >/proc/sys/vm/nr_hugepages
+  hugepages_restore
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,9 +36,8 @@ reference() {
   local mem=()
   if [[ $huge != 0 ]]; then
     # A fresh mount each run: unmounting frees the pages testpmd's files held.
-    ((huge_before >= 512)) || echo 512 >/proc/sys/vm/nr_hugepages
-    mkdir -p "$work/huge"
-    mount -t hugetlbfs -o pagesize=2M nodev "$work/huge"
+    hugepages_reserve 512
+    hugepages_mount "$work/huge"
     mem=(--huge-dir "$work/huge" --mem 512)
   fi
   python3 "$repo/perf/testpmd_reference.py" --pcap "$work/queries.pcap" --frames "$frames" \

@@ -63,7 +63,8 @@ hosts=${HOSTS:-1000}
 instance=sxperf-e2e-$$
 work=$(mktemp -d /tmp/sxperf_e2e.XXXXXX)
 dp_pid=
-huge_before=
+# shellcheck source=perf/hugepages.sh
+source "$repo/perf/hugepages.sh"
 
 cleanup() {
   if [[ -n $dp_pid ]] && kill -0 "$dp_pid" 2>/dev/null; then
@@ -75,10 +76,8 @@ cleanup() {
   rm -f /dev/shm/"$instance".*
   # EAL's runtime directory for our --file-prefix (about 13 MB of tmpfs with --no-huge).
   rm -rf "/var/run/dpdk/$instance"
-  if [[ -n $huge_before ]]; then
-    umount "$work/huge" 2>/dev/null || true
-    echo "$huge_before" >/proc/sys/vm/nr_hugepages
-  fi
+  umount "$work/huge" 2>/dev/null || true
+  hugepages_restore
   if [[ ${KEEP:-0} == 1 ]]; then echo "work directory: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -170,12 +169,10 @@ eal_mem=(--no-huge -m "$mem")
 if [[ ${HUGE:-0} == 1 ]]; then
   huge_mb=$(( mbufs * 3 / 1024 + 256 ))
   ((huge_mb >= 512)) || huge_mb=512
-  huge_before=$(cat /proc/sys/vm/nr_hugepages)
   huge_pages=$(( huge_mb / 2 + 64 ))
   ((huge_pages >= 512)) || huge_pages=512
-  ((huge_before >= huge_pages)) || echo "$huge_pages" >/proc/sys/vm/nr_hugepages
-  mkdir "$work/huge"
-  mount -t hugetlbfs -o pagesize=2M nodev "$work/huge"
+  hugepages_reserve "$huge_pages"
+  hugepages_mount "$work/huge"
   grep -E '^HugePages_(Total|Free)' /proc/meminfo | tr '\n' ' ' && echo
   eal_mem=(--huge-dir "$work/huge" -m "$huge_mb")
 fi
