@@ -136,4 +136,11 @@ inline uint16_t Fold(uint64_t acc) {
   return static_cast<uint16_t>(s >> 16);
 }
 
+// The checksum to store for data[0, len) with `initial` (a native-order sum, e.g. of a pseudo
+// header) added: the complement of the folded sum. For tests and benchmarks; the packet path
+// stores its sums itself.
+inline uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0) {
+  return static_cast<uint16_t>(~Fold(RawSum(data, len, initial)));
+}
+
 }  // namespace sextant::dataplane

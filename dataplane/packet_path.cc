@@ -513,10 +513,6 @@ Verdict Ipv6(uint8_t* f, uint32_t* len, uint32_t room, size_t l2, uint16_t vlan,
 
 }  // namespace
 
-uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial) {
-  return static_cast<uint16_t>(~Fold(RawSum(data, len, initial)));
-}
-
 namespace {
 
 // ProcessFrame, for frames whose checksums the NIC checked (kNicChecked, with its verdict in

@@ -90,7 +90,4 @@ Verdict ProcessCheckedFrame(uint8_t* frame, uint32_t* len, uint32_t room, const 
                             maps::LcoreAnswers* answers = nullptr, RateLimiter* rrl = nullptr,
                             maps::LcoreCookies* cookies = nullptr, uint32_t now = 0);
 
-// Internet checksum helpers (RFC 1071), exposed for tests.
-uint16_t InternetChecksum(const uint8_t* data, size_t len, uint64_t initial = 0);
-
 }  // namespace sextant::dataplane

@@ -42,6 +42,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/inet_checksum.h"
 #include "dataplane/packet_path.h"
 #include "maps/control_block.h"
 #include "maps/dns/wire.h"
