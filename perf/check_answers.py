@@ -7,7 +7,7 @@ the dataplane always fills it in); with --ecs (every query carried an EDNS Clien
 in every answer as well.
 
 Exit 0 when every answer is right, 1 (with the first problems listed) otherwise. Standard
-library only.
+library only (and tests/integration/lib/raw_frames.py for the checksum).
 
   perf/check_answers.py --expect expected.txt [--copies 2] answers0.pcap [answers1.pcap ...]
   perf/check_answers.py --self-test   (the checksum check passes a right frame, fails wrong ones)
@@ -16,6 +16,11 @@ import argparse
 import ipaddress
 import struct
 import sys
+from pathlib import Path
+
+# The one RFC 1071 checksum of the Python tools, and the frame builders: the integration tests'.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "lib"))
+import raw_frames  # noqa: E402
 
 
 def pcap_frames(path):
@@ -46,57 +51,39 @@ def skip_name(msg, off):
         off += 1 + n
 
 
-def ones_sum(data):
-    """RFC 1071: the ones' complement sum of big-endian 16-bit words, an odd byte zero-padded."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
 def checksum_problem(frame):
     """What is wrong with an IPv4/UDP frame's checksums, or None."""
     ihl = (frame[14] & 0x0F) * 4
-    if ones_sum(frame[14:14 + ihl]) != 0xFFFF:
+    if raw_frames.checksum(frame[14:14 + ihl]) != 0:
         return "bad IPv4 header checksum"
     total = struct.unpack_from("!H", frame, 16)[0]
     udp = frame[14 + ihl:14 + total]
     if struct.unpack_from("!H", udp, 6)[0] == 0:
         return "no UDP checksum"
     pseudo = frame[26:34] + struct.pack("!BBH", 0, 17, len(udp))
-    if ones_sum(pseudo + udp) != 0xFFFF:
+    if raw_frames.checksum(pseudo + udp) != 0:
         return "bad UDP checksum"
     return None
 
 
 def self_test():
-    """A reply frame with right checksums passes; one wrong byte in the IPv4 header, in the DNS
-    message, or a zero UDP checksum is caught. Returns the process exit code."""
-    def frame(udp_payload):
-        udp_len = 8 + len(udp_payload)
-        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0,
-                                   bytes([198, 18, 0, 2]), bytes([198, 18, 1, 7])))
-        ip[10:12] = struct.pack("!H", 0xFFFF - ones_sum(bytes(ip)))
-        udp = bytearray(struct.pack("!HHHH", 53, 40000, udp_len, 0) + udp_payload)
-        pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, udp_len)
-        udp[6:8] = struct.pack("!H", (0xFFFF - ones_sum(bytes(pseudo + udp))) or 0xFFFF)
-        return bytearray(b"\xff" * 6 + b"\x02" * 6 + b"\x08\x00") + ip + udp
-    good = frame(bytes(range(12)) + b"\x03www\x00\x00\x01\x00\x01")  # odd length
-    cases = [("right", good, None)]
-    for name, at, value in (("IPv4 header", 14 + 8, 63), ("DNS message", 14 + 20 + 8 + 5, 0x55),
-                            ("UDP checksum zeroed", None, None)):
-        bad = bytearray(good)
-        if at is None:
-            bad[14 + 20 + 6:14 + 20 + 8] = b"\0\0"
-        else:
-            bad[at] = value
-        cases.append((name, bad, "wrong"))
+    """A reply frame with right checksums passes (raw_frames builds it); a wrong IPv4 header
+    checksum, a wrong UDP checksum, a zero UDP checksum and one wrong byte in the DNS message are
+    caught. Returns the process exit code."""
+    def frame(check="good", bad_ip=False):
+        dns = bytes(range(12)) + b"\x03www\x00\x00\x01\x00\x01"  # odd length
+        seg = raw_frames.udp("198.18.0.2", "198.18.1.7", 53, 40000, dns, check=check)
+        ip = raw_frames.ipv4("198.18.0.2", "198.18.1.7", raw_frames.UDP, seg, bad_checksum=bad_ip)
+        return raw_frames.eth(raw_frames.BROADCAST, b"\x02" * 6, raw_frames.ETH_IPV4, ip)
+    byte_changed = bytearray(frame())
+    byte_changed[14 + 20 + 8 + 5] ^= 0x50
+    cases = [("right", frame(), False), ("IPv4 header checksum", frame(bad_ip=True), True),
+             ("UDP checksum", frame(check="bad"), True), ("zero UDP checksum", frame("zero"), True),
+             ("a byte of the DNS message", bytes(byte_changed), True)]
     failed = 0
-    for name, f, expect in cases:
-        got = checksum_problem(bytes(f))
-        if (got is None) != (expect is None):
+    for name, f, wrong in cases:
+        got = checksum_problem(f)
+        if (got is not None) != wrong:
             print(f"self-test: {name}: {got or 'passed'}")
             failed += 1
     print(f"check_answers self-test: {len(cases) - failed} of {len(cases)} cases right")
