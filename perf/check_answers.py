@@ -4,12 +4,14 @@ what make_query_pcap.py --expect says a right answer holds: every query answered
 (matched by client address, port and DNS id), with the expected rcode and exactly the expected
 A/AAAA addresses, and valid IPv4 header and UDP checksums (a zero UDP checksum counts as wrong:
 the dataplane always fills it in); with --ecs (every query carried an EDNS Client Subnet option), an ECS option
-in every answer as well.
+in every answer as well. With --offloaded (sextant-dataplane --perf-checksum-offload) the
+checksums are the ones left for a NIC to complete instead: 0 in the IPv4 header, the
+pseudo-header sum in the UDP field.
 
 Exit 0 when every answer is right, 1 (with the first problems listed) otherwise. Standard
 library only (and tests/integration/lib/raw_frames.py for the checksum).
 
-  perf/check_answers.py --expect expected.txt [--copies 2] answers0.pcap [answers1.pcap ...]
+  perf/check_answers.py --expect expected.txt [--copies 2] [--offloaded] answers0.pcap [...]
   perf/check_answers.py --self-test   (the checksum check passes a right frame, fails wrong ones)
 """
 import argparse
@@ -51,16 +53,26 @@ def skip_name(msg, off):
         off += 1 + n
 
 
-def checksum_problem(frame):
-    """What is wrong with an IPv4/UDP frame's checksums, or None."""
+def checksum_problem(frame, offloaded=False):
+    """What is wrong with an IPv4/UDP frame's checksums, or None. offloaded: the checksums are
+    to be completed by a NIC (IPv4 and UDP transmit offload): the IPv4 header's must be 0 and the
+    UDP field must hold the pseudo-header sum (not complemented), what DPDK's offload wants."""
     ihl = (frame[14] & 0x0F) * 4
-    if raw_frames.checksum(frame[14:14 + ihl]) != 0:
-        return "bad IPv4 header checksum"
     total = struct.unpack_from("!H", frame, 16)[0]
     udp = frame[14 + ihl:14 + total]
-    if struct.unpack_from("!H", udp, 6)[0] == 0:
-        return "no UDP checksum"
+    field = struct.unpack_from("!H", udp, 6)[0]
     pseudo = frame[26:34] + struct.pack("!BBH", 0, 17, len(udp))
+    if offloaded:
+        if frame[24:26] != b"\0\0":
+            return "IPv4 header checksum not left to the NIC"
+        # One's complement sums: 0 and 0xFFFF are the same value.
+        if field % 0xFFFF != (~raw_frames.checksum(pseudo) & 0xFFFF) % 0xFFFF:
+            return "UDP checksum field is not the pseudo-header sum"
+        return None
+    if raw_frames.checksum(frame[14:14 + ihl]) != 0:
+        return "bad IPv4 header checksum"
+    if field == 0:
+        return "no UDP checksum"
     if raw_frames.checksum(pseudo + udp) != 0:
         return "bad UDP checksum"
     return None
@@ -69,7 +81,9 @@ def checksum_problem(frame):
 def self_test():
     """A reply frame with right checksums passes (raw_frames builds it); a wrong IPv4 header
     checksum, a wrong UDP checksum, a zero UDP checksum and one wrong byte in the DNS message are
-    caught. Returns the process exit code."""
+    caught. With offload, the frame as a NIC would get it passes; complete checksums, a wrong
+    pseudo-header sum, and the offloaded frame checked as a finished one are caught. Returns the
+    process exit code."""
     def frame(check="good", bad_ip=False):
         dns = bytes(range(12)) + b"\x03www\x00\x00\x01\x00\x01"  # odd length
         seg = raw_frames.udp("198.18.0.2", "198.18.1.7", 53, 40000, dns, check=check)
@@ -77,12 +91,25 @@ def self_test():
         return raw_frames.eth(raw_frames.BROADCAST, b"\x02" * 6, raw_frames.ETH_IPV4, ip)
     byte_changed = bytearray(frame())
     byte_changed[14 + 20 + 8 + 5] ^= 0x50
-    cases = [("right", frame(), False), ("IPv4 header checksum", frame(bad_ip=True), True),
-             ("UDP checksum", frame(check="bad"), True), ("zero UDP checksum", frame("zero"), True),
-             ("a byte of the DNS message", bytes(byte_changed), True)]
+    # As sent with checksum offload: IPv4 checksum 0, the UDP field the pseudo-header sum.
+    offloaded = bytearray(frame("zero"))
+    offloaded[24:26] = b"\0\0"
+    pseudo = offloaded[26:34] + struct.pack("!BBH", 0, 17, len(offloaded) - 34)
+    offloaded[40:42] = struct.pack("!H", ~raw_frames.checksum(pseudo) & 0xFFFF)
+    pseudo_off_by_one = bytearray(offloaded)
+    pseudo_off_by_one[41] ^= 0x01
+    cases = [("right", frame(), False, False),
+             ("IPv4 header checksum", frame(bad_ip=True), False, True),
+             ("UDP checksum", frame(check="bad"), False, True),
+             ("zero UDP checksum", frame("zero"), False, True),
+             ("a byte of the DNS message", bytes(byte_changed), False, True),
+             ("offloaded, right", bytes(offloaded), True, False),
+             ("offloaded, but complete checksums", frame(), True, True),
+             ("offloaded, a wrong pseudo-header sum", bytes(pseudo_off_by_one), True, True),
+             ("offloaded frame without --offloaded", bytes(offloaded), False, True)]
     failed = 0
-    for name, f, wrong in cases:
-        got = checksum_problem(f)
+    for name, f, off, wrong in cases:
+        got = checksum_problem(f, off)
         if (got is not None) != wrong:
             print(f"self-test: {name}: {got or 'passed'}")
             failed += 1
@@ -132,6 +159,9 @@ def main():
                     help="each query was sent this many times (one rx_pcap per queue)")
     ap.add_argument("--ecs", action="store_true",
                     help="every query carried an ECS option: every answer must carry one")
+    ap.add_argument("--offloaded", action="store_true",
+                    help="the checksums were left to a NIC (sextant-dataplane "
+                    "--perf-checksum-offload): 0 in the IPv4 header, the pseudo-header sum in UDP")
     ap.add_argument("answers", nargs="+", help="tx_pcap files")
     args = ap.parse_args()
 
@@ -152,7 +182,7 @@ def main():
                     continue
                 answered += 1
                 client, port, qid, rcode, addrs, ecs = a
-                bad = checksum_problem(frame)
+                bad = checksum_problem(frame, args.offloaded)
                 if bad:
                     problems.append(f"{client}:{port} id {qid}: {bad}")
                 options = want.get((client, port, qid))

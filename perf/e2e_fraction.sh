@@ -7,7 +7,7 @@
 # reference (their spread says how much the machine moved during the run).
 #
 # Usage: perf/e2e_fraction.sh            (environment as for perf/e2e_pcap.sh: BUILD_DIR, MIX,
-#                                         FRAMES, SECONDS_MEASURED, WARMUP, BUILD)
+#                                         FRAMES, SECONDS_MEASURED, WARMUP, BUILD, OFFLOAD)
 #   HUGE=1   both sides on 2 MiB hugepages (e2e_pcap.sh's HUGE=1; testpmd gets a private
 #            hugetlbfs mount of its own for each run, pages reserved as e2e_pcap.sh reserves
 #            them and put back after). Run it under flock /tmp/sextant-integration.lock.

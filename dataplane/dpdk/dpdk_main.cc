@@ -77,16 +77,27 @@ std::string AddressList(const PortSettings& s) {
   return absl::StrJoin(a, ", ");
 }
 
+// The hidden perf-only modes (sextant-dataplane --perf-*).
+struct PerfModes {
+  bool reflect = false;           // DpdkDataplane::set_reflect
+  bool checksum_offload = false;  // DpdkDataplane::set_perf_checksum_offload
+};
+
 // Runs the dataplane (and the exception path's TCP listener) until a signal stops it.
-int Serve(AttachedInstance& inst, const PortSettings& settings, bool perf_reflect,
+int Serve(AttachedInstance& inst, const PortSettings& settings, const PerfModes& perf,
           uint32_t idle_sleep_us) {
   maps::ControlBlock* cb = inst.block->get();
   SnapshotFollower& follower = *inst.follower;
   auto dp = DpdkDataplane::Create(settings, &follower, cb);
   if (!dp.ok()) return Fail(absl::StrCat("instance ", inst.name, ": ", dp.status().message()));
-  if (perf_reflect) {
+  if (perf.reflect) {
     Log(LogLevel::kWarning, "--perf-reflect: every frame is sent back out unanswered");
     (*dp)->set_reflect(true);
+  }
+  if (perf.checksum_offload) {
+    Log(LogLevel::kWarning,
+        "--perf-checksum-offload: received checksums taken as good, sent ones left to a NIC");
+    (*dp)->set_perf_checksum_offload();
   }
   (*dp)->set_idle_sleep_us(idle_sleep_us);
   RegisterTelemetry(cb);
@@ -169,8 +180,11 @@ int DpdkMain(int argc, char** argv) {
   app.add_option("--config", config_path)->group("");  // refused below, with the way out
   app.add_flag("--wait", wait, "wait for sextant-control to publish a first snapshot");
   // Hidden, for perf/e2e_breakdown.sh: frames go back out unanswered (DpdkDataplane::set_reflect).
-  bool perf_reflect = false;
-  app.add_flag("--perf-reflect", perf_reflect)->group("");
+  // And for perf/e2e_pcap.sh OFFLOAD=1: the packet path as on a port with checksum offload
+  // (DpdkDataplane::set_perf_checksum_offload).
+  PerfModes perf;
+  app.add_flag("--perf-reflect", perf.reflect)->group("");
+  app.add_flag("--perf-checksum-offload", perf.checksum_offload)->group("");
   AddLogLevelOption(app);
   uint32_t idle_sleep_us = 0;
   app.add_option("--idle-sleep-us", idle_sleep_us,
@@ -220,7 +234,7 @@ int DpdkMain(int argc, char** argv) {
   WarnOnSettingsChange(inst->follower.get(), *settings,
                        DnstapOptionsOf(*inst->follower->current()->reader));
   inst->follower->Start();
-  const int rc = Serve(*inst, *settings, perf_reflect, idle_sleep_us);
+  const int rc = Serve(*inst, *settings, perf, idle_sleep_us);
   inst->follower->Stop();
   rte_eal_cleanup();
   return rc;

@@ -5,6 +5,8 @@ timings on a shared machine are not pass/fail.
 
   1. perf/e2e_pcap.sh for one second: every answer of a first replay right (CHECK=1), the
      worker lcore answered queries, nothing dropped.
+     OFFLOAD=1 (the packet path as on a port with checksum offload): every answer of the
+     first replay right, with the checksums left for a NIC (checked as such).
      GEO=1 (geo answers, ECS on every query): its answer check passed on every answer, then the
      measurement ran; with GEO_WRONG=1 (the datacenters answer each other's addresses) the
      check fails the run.
@@ -73,6 +75,16 @@ def e2e(res, build, work):
     left = shm_files("sxperf-e2e-") - before
     res.check("e2e_pcap.sh leaves nothing in /dev/shm", not left, sorted(left))
     (work / "e2e.txt").write_text(out)
+
+
+def e2e_offload(res, build):
+    rc, out = run(["bash", str(PERF / "e2e_pcap.sh")],
+                  {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
+                   "FRAMES": "512", "CHECK": "1", "OFFLOAD": "1"})
+    res.check("e2e_pcap.sh OFFLOAD=1: every answer right, its checksums left for the NIC, "
+              "then measured",
+              rc == 0 and "check_answers: 512 answers to 512 queries, 0 other frames, 0 problems"
+              in out and "stopped:" in out, out[-2000:])
 
 
 def fraction(res, build, huge=False):
@@ -214,6 +226,7 @@ def main():
     build = str(bin_dir.parent)
     res = Results()
     e2e(res, build, b.work)
+    e2e_offload(res, build)
     fraction(res, build)
     fraction(res, build, huge=True)
     ab(res, build)
