@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include "control/geo/geo_compiler.h"
 #include "maps/prefix_table.h"
@@ -40,6 +42,14 @@ const std::string& DatabasePath() {
     }
     return std::string(tmpl) + "/fuzz.mmdb";
   }();
+  static const bool removed_at_exit = [] {
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(std::filesystem::path(path).parent_path(), ec);
+    });
+    return true;
+  }();
+  (void)removed_at_exit;
   return path;
 }
 

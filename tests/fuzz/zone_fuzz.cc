@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include "absl/strings/string_view.h"
 #include "control/zones/zone_loader.h"
@@ -34,6 +35,14 @@ const std::string& ScratchDir() {
     std::filesystem::create_directories(std::string(tmpl) + "/sub");
     return std::string(tmpl);
   }();
+  static const bool removed_at_exit = [] {
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
+    return true;
+  }();
+  (void)removed_at_exit;
   return dir;
 }
 

@@ -37,6 +37,8 @@ class ReloadInputsTest : public ::testing::Test {
     WriteConfig("", "[dc-eu, dc-us]");
   }
 
+  void TearDown() override { fs::remove_all(dir_); }
+
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name, std::ios::trunc) << text;
   }

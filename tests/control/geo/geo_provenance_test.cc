@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -31,11 +32,24 @@ using ::testing::HasSubstr;
 const std::string kData = SEXTANT_MAXMIND_TESTDATA "/";
 const std::string kCity = kData + "GeoIP2-City-Test.mmdb";
 
+// The files WriteTemp wrote, removed when the process exits.
+struct TempFiles {
+  std::vector<std::string> paths;
+  ~TempFiles() {
+    for (const std::string& p : paths) std::remove(p.c_str());
+  }
+};
+TempFiles& Temps() {
+  static TempFiles files;
+  return files;
+}
+
 // Per process: ctest runs this binary's tests in parallel, and one rewriting a file another
 // is reading would hand it a truncated one.
 std::string WriteTemp(const std::string& name, const std::string& text) {
   const std::string path = ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << text;
+  Temps().paths.push_back(path);
   return path;
 }
 
