@@ -53,6 +53,11 @@ def skip_name(msg, off):
         off += 1 + n
 
 
+def pseudo_header(frame, udp_len):
+    """The IPv4 UDP pseudo-header of a frame (RFC 768): addresses, protocol, UDP length."""
+    return frame[26:34] + struct.pack("!BBH", 0, 17, udp_len)
+
+
 def checksum_problem(frame, offloaded=False):
     """What is wrong with an IPv4/UDP frame's checksums, or None. offloaded: the checksums are
     to be completed by a NIC (IPv4 and UDP transmit offload): the IPv4 header's must be 0 and the
@@ -61,7 +66,7 @@ def checksum_problem(frame, offloaded=False):
     total = struct.unpack_from("!H", frame, 16)[0]
     udp = frame[14 + ihl:14 + total]
     field = struct.unpack_from("!H", udp, 6)[0]
-    pseudo = frame[26:34] + struct.pack("!BBH", 0, 17, len(udp))
+    pseudo = pseudo_header(frame, len(udp))
     if offloaded:
         if frame[24:26] != b"\0\0":
             return "IPv4 header checksum not left to the NIC"
@@ -94,8 +99,8 @@ def self_test():
     # As sent with checksum offload: IPv4 checksum 0, the UDP field the pseudo-header sum.
     offloaded = bytearray(frame("zero"))
     offloaded[24:26] = b"\0\0"
-    pseudo = offloaded[26:34] + struct.pack("!BBH", 0, 17, len(offloaded) - 34)
-    offloaded[40:42] = struct.pack("!H", ~raw_frames.checksum(pseudo) & 0xFFFF)
+    offloaded[40:42] = struct.pack(
+        "!H", ~raw_frames.checksum(pseudo_header(offloaded, len(offloaded) - 34)) & 0xFFFF)
     pseudo_off_by_one = bytearray(offloaded)
     pseudo_off_by_one[41] ^= 0x01
     cases = [("right", frame(), False, False),
