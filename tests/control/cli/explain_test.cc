@@ -7,7 +7,10 @@
 // network), or why it cannot say (no config; files changed since the snapshot was published).
 #include "control/cli/explain.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -180,10 +183,15 @@ ns1     IN A   192.0.2.53
 class ExplainGeoTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Files of this test's own: ctest runs each test in a process of its own, in parallel, and
+    // SaysWhenItCannotTell rewrites and removes its nets file under the other's feet.
     std::string dir = ::testing::TempDir();
     if (dir.back() != '/') dir += '/';
-    nets_ = dir + "explain_nets.txt";
-    rtt_ = dir + "explain_latency.csv";
+    const std::string stem = absl::StrCat(
+        dir, "explain_", ::testing::UnitTest::GetInstance()->current_test_info()->name(), "_",
+        getpid());
+    nets_ = stem + "_nets.txt";
+    rtt_ = stem + "_latency.csv";
     std::ofstream(nets_) << "# lab\n198.18.0.0/16 dc-eu,dc-us\n";
     std::ofstream(rtt_) << "prefix,datacenter,rtt_ms\n198.18.7.0/24,dc-us,12\n";
     yaml_ = absl::StrCat(R"(datacenters:
@@ -211,6 +219,10 @@ records:
     config_ = ParseConfig(absl::StrCat("zones:\n  - {origin: geo.test., file: x}\n", yaml_),
                           "/etc/sextant/sextant.yaml", "/tmp");
     ASSERT_TRUE(config_.ok()) << config_.status();
+  }
+  void TearDown() override {
+    std::remove(nets_.c_str());
+    std::remove(rtt_.c_str());
   }
   std::string Explain(const std::string& client) {
     auto out = ExplainSnapshot(*snap_, nullptr, {"www.geo.test", "A", client}, &config_);
