@@ -95,9 +95,9 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     if (s[i].question) __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
   }
   // Stage 2: what the bucket names: the node's name (both of its ends: a name can straddle two
-  // lines, and the lookup's compare reads its first and last bytes; for A/AAAA it is in the line
-  // of the question type's answer image when short enough), for A/AAAA that line (an image
-  // answers without reading the node or its RRsets, engine.cc), and otherwise the node.
+  // lines, and the lookup's compare reads its first and last bytes), for A/AAAA the node's line
+  // of answer images (an image answers without reading the node or its RRsets, engine.cc), and
+  // otherwise the node.
   for (int i = 0; i < n; ++i) {
     const maps::Bucket* bk =
         s[i].question ? maps::NameTableGuess(v.buckets, v.bucket_mask, s[i].hash) : nullptr;
@@ -107,17 +107,14 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
       continue;
     }
     s[i].node = bk->node;
-    if (s[i].node < v.answer_image_nodes)
-      s[i].slot = static_cast<int8_t>(AnswerImageSlot(s[i].qtype));
-    // The name where the lookup will compare it: in the image's line, or in the names section.
-    const uint8_t* line_names = s[i].slot >= 0 ? AnswerLineNames(v, s[i].slot) : nullptr;
-    s[i].name =
-        line_names != nullptr ? AnswerLineName(v, *bk, line_names) : v.names + bk->name_offset;
+    s[i].name = v.names + bk->name_offset;
     s[i].name_last = s[i].name + bk->name_length - 1;
     __builtin_prefetch(s[i].name);
     __builtin_prefetch(s[i].name_last);
+    if (s[i].node < v.answer_image_nodes)
+      s[i].slot = static_cast<int8_t>(AnswerImageSlot(s[i].qtype));
     if (s[i].slot >= 0) {
-      __builtin_prefetch(&v.answer_images[s[i].node].slot[s[i].slot]);
+      __builtin_prefetch(&v.answer_images[s[i].node]);
     } else {
       __builtin_prefetch(&v.nodes[s[i].node]);
     }
@@ -127,7 +124,7 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
   for (int i = 0; i < n; ++i) {
     if (s[i].node == maps::kNone) continue;
     if (s[i].slot >= 0) {
-      const AnswerImage& img = v.answer_images[s[i].node].slot[s[i].slot].image;
+      const AnswerImage& img = v.answer_images[s[i].node].slot[s[i].slot];
       if (img.len != 0) {
         if (img.len > kAnswerImageInline) {
           const uint8_t* bytes = AnswerImageBytes(img, v.answer_image_bytes);
@@ -152,7 +149,7 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     __builtin_prefetch(s[i].name);
     __builtin_prefetch(s[i].name_last);
     if (s[i].slot >= 0) {
-      __builtin_prefetch(&v.answer_images[s[i].node].slot[s[i].slot]);
+      __builtin_prefetch(&v.answer_images[s[i].node]);
       continue;
     }
     const maps::RRset* rs = FirstRRsetOfType(v, v.nodes[s[i].node], s[i].qtype);

@@ -1,8 +1,7 @@
 // Staged prefetch of what a burst of DNS queries will read from the snapshot, before the burst
 // is answered (DPDK examples/l3fwd works on a burst in the same stages): hash every question name
-// and prefetch its name-table bucket; then, bucket by bucket, prefetch the name it carries (for
-// A/AAAA, in the node's line of the question type's answer image, answer_images.h, which holds
-// both when the name is short enough) and, for other types, the node; then the
+// and prefetch its name-table bucket; then, bucket by bucket, prefetch the name it carries and,
+// for A/AAAA, the node's line of answer images (answer_images.h), else the node; then the
 // image's pooled bytes or, without an image, the node's RRsets; last, the name and the image line
 // once more, and the rdata of the RRset of the question's type when there is no image. A large
 // zone's records are nowhere in the caches: answered one by one, each query waits for three to

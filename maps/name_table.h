@@ -99,35 +99,22 @@ inline void NameTableInsert(Bucket* buckets, uint32_t mask, const uint8_t* name,
 // The node named name[0, len) (lowered), or kNone. `equal(a, b, n)` compares n bytes of two
 // names; the engine passes its inline comparison, others memcmp's. The table is validated
 // (maps/snapshot_reader.h): every bucket's node is in range, its name is its node's, and one
-// bucket is empty. The nodes are not read: the bucket has the name. `name_at(bucket)` says where
-// the bucket's name is to be read (its name_length bytes): names + name_offset for
-// NameTableFind below; the engine's A/AAAA lookup reads a copy beside the node's answer image
-// (dataplane/engine/answer_images.h), one cache line fewer per query.
+// bucket is empty. The nodes are not read: the bucket has the name.
 // Always inlined: on the engine's exact hit the call would cost more than the lookup but the hash.
-template <typename NameAt, typename Equal>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFindAt(const Bucket* buckets, uint32_t mask,
-                                                             const uint8_t* name, size_t len,
-                                                             NameAt name_at, Equal equal) {
-  const uint64_t h = NameHash(name, len);
-  const uint32_t hi = static_cast<uint32_t>(h >> 32);
-  for (uint32_t b = static_cast<uint32_t>(h) & mask;; b = (b + 1) & mask) {
-    const Bucket& bk = buckets[b];
-    if (bk.node == kNone) return kNone;
-    if (bk.hash_hi == hi && bk.name_length == len && equal(name_at(bk), name, len)) {
-      return bk.node;
-    }
-  }
-}
-
-// NameTableFindAt with the names read from the names section.
 template <typename Equal>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFind(const Bucket* buckets, uint32_t mask,
                                                            const uint8_t* names,
                                                            const uint8_t* name, size_t len,
                                                            Equal equal) {
-  return NameTableFindAt(
-      buckets, mask, name, len, [names](const Bucket& bk) { return names + bk.name_offset; },
-      equal);
+  const uint64_t h = NameHash(name, len);
+  const uint32_t hi = static_cast<uint32_t>(h >> 32);
+  for (uint32_t b = static_cast<uint32_t>(h) & mask;; b = (b + 1) & mask) {
+    const Bucket& bk = buckets[b];
+    if (bk.node == kNone) return kNone;
+    if (bk.hash_hi == hi && bk.name_length == len && equal(names + bk.name_offset, name, len)) {
+      return bk.node;
+    }
+  }
 }
 
 // For a burst's staged lookups (DPDK l3fwd's pattern: hash every name of the burst and prefetch

@@ -23,26 +23,21 @@ bool Imageable(const maps::Node& n, const maps::RRset& rs) {
 
 }  // namespace
 
-AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count, uint32_t max_nodes) {
+AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count) {
   AnswerImages out;
   if (v.zones == nullptr || v.nodes == nullptr || v.buckets == nullptr) return out;
-  const uint32_t limit = std::min(node_count, max_nodes);
+  const uint32_t limit = std::min(node_count, kMaxAnswerImageNodes);
   out.pairs.assign(limit, AnswerImagePair{});
   uint32_t end = 0;  // 1 + the last node with an image
   for (uint32_t n = 0; n < limit; ++n) {
     const maps::Node& node = v.nodes[n];
-    if (node.name_length <= kAnswerLineName) {
-      for (AnswerImageLine& line : out.pairs[n].slot) {
-        std::memcpy(line.name, v.names + node.name_offset, node.name_length);
-      }
-    }
     const maps::RRset* sets[2] = {FirstRRsetOfType(v, node, maps::dns::kTypeA),
                                   FirstRRsetOfType(v, node, maps::dns::kTypeAaaa)};
     for (int slot = 0; slot < 2; ++slot) {
       const maps::RRset* rs = sets[slot];
       if (rs == nullptr || !Imageable(node, *rs)) continue;
       const size_t len = size_t{rs->rr_count} * 10 + rs->rdata_length;
-      AnswerImage& img = out.pairs[n].slot[slot].image;
+      AnswerImage& img = out.pairs[n].slot[slot];
       uint8_t* p = img.data;
       if (len > kAnswerImageInline) {
         if (out.bytes.size() + len > kMaxAnswerImageBytes) continue;
@@ -63,14 +58,7 @@ AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count, uint3
       end = n + 1;
     }
   }
-  // A snapshot whose every node has its pair keeps them all (the lookup reads the names in
-  // them); otherwise only up to the last node with an image.
-  if (end == 0) {
-    out.pairs.clear();
-  } else if (limit < node_count) {
-    out.pairs.resize(end);
-  }
-  out.every_node = !out.pairs.empty() && out.pairs.size() == node_count;
+  out.pairs.resize(end);
   out.pairs.shrink_to_fit();
   return out;
 }
@@ -79,7 +67,6 @@ void AnswerImages::Attach(SnapshotView* v) const {
   v->answer_images = pairs.empty() ? nullptr : pairs.data();
   v->answer_image_nodes = static_cast<uint32_t>(pairs.size());
   v->answer_image_bytes = bytes.data();
-  v->answer_line_names = every_node ? pairs.front().slot[0].name : nullptr;
   uint8_t opt[8] = {0};  // root owner
   maps::dns::Put16(opt + maps::dns::kOptType, maps::dns::kTypeOpt);
   maps::dns::Put16(opt + maps::dns::kOptUdpSize, v->edns_udp_size);

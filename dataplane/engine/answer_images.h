@@ -37,62 +37,30 @@ inline constexpr size_t kAnswerImageInline = sizeof(AnswerImage::data);
 // The shortest image: one A record (owner pointer, type, class, TTL, RDLENGTH, 4 bytes).
 inline constexpr size_t kMinAnswerImage = 16;
 
-// The slot of an image for `qtype` (A 0, AAAA 1), or -1 for a type that has none.
-inline int AnswerImageSlot(uint16_t qtype) {
-  return qtype == maps::dns::kTypeA ? 0 : qtype == maps::dns::kTypeAaaa ? 1 : -1;
-}
-
-// One of a node's images and the node's name, in one cache line: an A or AAAA question whose
-// name is at most kAnswerLineName bytes long is looked up and answered from this line alone (the
-// lookup compares the question with the name here instead of the snapshot's names section),
-// where the name and the image had been two lines, each a miss at a million names.
-inline constexpr size_t kAnswerLineName = 32;
-struct alignas(64) AnswerImageLine {
-  AnswerImage image;
-  // The node's lowered wire name when it is at most kAnswerLineName bytes long (the bucket says
-  // how long it is), else nothing.
-  uint8_t name[kAnswerLineName];
+// A node's images, A then AAAA, in one cache line: the answer reads the line and copies from it,
+// where a descriptor pointing into a pool of bytes cost a second, dependent miss.
+struct alignas(64) AnswerImagePair {
+  AnswerImage slot[2];
 };
-static_assert(sizeof(AnswerImageLine) == 64);
-
-// A node's lines, A then AAAA.
-struct AnswerImagePair {
-  AnswerImageLine slot[2];
-};
-static_assert(sizeof(AnswerImagePair) == 128);
-
-// Where the lookup of an A or AAAA question reads the name of the node a bucket names, given
-// `line_names` = SnapshotView::answer_line_names plus the slot's line offset
-// (AnswerLineNames): the copy in the node's line when the name fits there, else the names
-// section.
-inline const uint8_t* AnswerLineName(const SnapshotView& v, const maps::Bucket& bk,
-                                     const uint8_t* line_names) {
-  return bk.name_length <= kAnswerLineName ? line_names + size_t{bk.node} * sizeof(AnswerImagePair)
-                                           : v.names + bk.name_offset;
-}
-
-// The line names of answer-image slot `slot` (0 or 1) for AnswerLineName, or null when the view
-// has none (not every node has its lines: the lookup reads the names section).
-inline const uint8_t* AnswerLineNames(const SnapshotView& v, int slot) {
-  if (v.answer_line_names == nullptr) return nullptr;
-  return v.answer_line_names + static_cast<size_t>(slot) * sizeof(AnswerImageLine);
-}
+static_assert(sizeof(AnswerImagePair) == 64);
 
 struct AnswerImages {
-  // By node: pairs[n] holds node n's lines. Indexed by the node itself, so the answer finds
-  // them one load after the lookup (128 bytes a node, 128 MiB at a million). When the snapshot
-  // has more than kMaxAnswerImageNodes nodes, it ends after the last node with an image, and
-  // nodes from pairs.size() on have none; else every node has its pair. Empty when no node has
-  // an image.
+  // By node: pairs[n] holds node n's images. Indexed by the node itself, so the answer finds
+  // them one load after the lookup (64 bytes a node, 64 MiB at a million). Nodes from
+  // pairs.size() on have none (the vector ends after the last node with an image, and at
+  // kMaxAnswerImageNodes). Empty when no node has one.
   std::vector<AnswerImagePair> pairs;
-  // Whether every node of the snapshot has its pair (and so its name in its lines).
-  bool every_node = false;
   // Images longer than kAnswerImageInline.
   std::vector<uint8_t> bytes;
 
   // Points the view at these (they must stay where they are while it is used).
   void Attach(SnapshotView* v) const;
 };
+
+// The slot of an image for `qtype` (A 0, AAAA 1), or -1 for a type that has none.
+inline int AnswerImageSlot(uint16_t qtype) {
+  return qtype == maps::dns::kTypeA ? 0 : qtype == maps::dns::kTypeAaaa ? 1 : -1;
+}
 
 // Copies the `len` bytes of an inline image's data (kMinAnswerImage <= len <=
 // kAnswerImageInline) to dst: two overlapping 16-byte copies, the first and the last 16 bytes.
@@ -116,14 +84,12 @@ inline const uint8_t* AnswerImageBytes(const AnswerImage& img, const uint8_t* po
 // names keeps its memory bounded; names past it take the resolver).
 inline constexpr size_t kMaxAnswerImageBytes = size_t{64} << 20;
 // Nodes from this one on have no images (a zone of tens of millions of delegations, which have
-// none, costs no memory for them; 256 MiB of pairs at most). A snapshot with more nodes than
-// this compares every name from the names section.
-inline constexpr uint32_t kMaxAnswerImageNodes = uint32_t{1} << 21;
+// none, costs no memory for them; 256 MiB of pairs at most).
+inline constexpr uint32_t kMaxAnswerImageNodes = uint32_t{1} << 22;
 // An RRset larger than this has no image (it would not fit most UDP answers anyway).
 inline constexpr size_t kMaxAnswerImage = 4096;
 
-// `node_count` is the snapshot's node count; nodes from `max_nodes` on get no pair.
-AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count,
-                               uint32_t max_nodes = kMaxAnswerImageNodes);
+// `node_count` is the snapshot's node count.
+AnswerImages BuildAnswerImages(const SnapshotView& v, uint32_t node_count);
 
 }  // namespace sextant::dataplane

@@ -75,17 +75,6 @@ ABSL_ATTRIBUTE_NOINLINE uint32_t LookupQuestion(const SnapshotView& v, const LNa
   return LookupNode(v, qname.data, qname.len);
 }
 
-// The same for an A or AAAA question when every node has its answer-image lines: the names are
-// compared from the lines of the question's type (`line_names`, AnswerLineNames), which the
-// answer then copies its image from.
-ABSL_ATTRIBUTE_NOINLINE uint32_t LookupQuestionInLines(const SnapshotView& v, const LName& qname,
-                                                       const uint8_t* line_names) {
-  return maps::NameTableFindAt(
-      v.buckets, v.bucket_mask, qname.data, qname.len,
-      [&v, line_names](const maps::Bucket& bk) { return AnswerLineName(v, bk, line_names); },
-      [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
-}
-
 // *info = AnswerInfo{.qtype = qtype}, as two 8-byte stores of values made in registers (field
 // by field, it took six stores and the zero they store).
 inline void SetQtypeOnly(AnswerInfo* info, uint16_t qtype) {
@@ -109,14 +98,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
                                                            size_t cap, AnswerInfo* info,
                                                            uint32_t* looked_up) {
   if (v.answer_images == nullptr || !q.plain || q.edns_version != 0) return 0;
-  const int slot = AnswerImageSlot(q.qtype);
-  const uint8_t* line_names = slot >= 0 ? AnswerLineNames(v, slot) : nullptr;
-  const uint32_t node = line_names != nullptr ? LookupQuestionInLines(v, q.qname, line_names)
-                                              : LookupQuestion(v, q.qname);
+  const uint32_t node = LookupQuestion(v, q.qname);
   *looked_up = node;
   if (node == maps::kNone) return 0;
+  const int slot = AnswerImageSlot(q.qtype);
   if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;
-  const AnswerImage& img = v.answer_images[node].slot[slot].image;
+  const AnswerImage& img = v.answer_images[node].slot[slot];
   const size_t len = img.len;
   const size_t qend = q.question_end;
   const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;

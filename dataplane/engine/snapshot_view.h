@@ -54,9 +54,6 @@ struct SnapshotView {
   const AnswerImagePair* answer_images = nullptr;
   uint32_t answer_image_nodes = 0;
   const uint8_t* answer_image_bytes = nullptr;
-  // The name in slot 0's line of node 0 when every node has its pair (answer_images.h,
-  // AnswerLineName), else null.
-  const uint8_t* answer_line_names = nullptr;
   // The OPT record's first 8 bytes as such an answer carries it: root owner, TYPE, our UDP
   // size, extended rcode 0, version 0, the DO byte 0.
   uint64_t answer_opt_head = 0;

@@ -19,9 +19,6 @@ namespace {
 namespace sxt = ::sextant::testing;
 namespace dns = ::sextant::maps::dns;
 
-// A label of `n` letters: under ai.test. its name is n + 10 bytes long in wire form.
-std::string LongLabel(size_t n) { return std::string(n, 'l'); }
-
 std::string ZoneText() {
   std::string z = R"($ORIGIN ai.test.
 $TTL 3600
@@ -41,10 +38,6 @@ sub      NS  ns.sub
 ns.sub   A   198.18.70.7
 )";
   for (int i = 1; i <= 40; ++i) z += absl::StrCat("big A 198.18.71.", i, "\n");
-  // Names of 32 and 33 bytes in wire form: the longest whose lines carry them (kAnswerLineName),
-  // and one the lookup compares from the names section.
-  z += absl::StrCat(LongLabel(22), " A 198.18.70.8\n", LongLabel(22), " AAAA 2001:db8:70::8\n");
-  z += absl::StrCat(LongLabel(23), " A 198.18.70.9\n", LongLabel(23), " AAAA 2001:db8:70::9\n");
   return z;
 }
 
@@ -100,15 +93,11 @@ std::vector<sxt::QueryOptions> Shapes() {
 TEST(AnswerImages, SameBytesAsTheResolver) {
   Server s = ServerOf(Zones());
   Engine& e = *s.engine;
-  std::vector<std::string> names = {
+  const std::vector<std::string> names = {
       "ai.test",        "AI.Test",         "ns.ai.test",    "www.ai.test",    "WWW.AI.TEST",
       "v6only.ai.test", "txtonly.ai.test", "alias.ai.test", "x.wild.ai.test", "sub.ai.test",
       "ns.sub.ai.test", "big.ai.test",     "nx.ai.test",    "nested.ai.test", "ns.nested.ai.test",
       "*.wild.ai.test", "other.test"};
-  // Names of 32 and 33 bytes: from the lines and from the names section.
-  names.push_back(absl::StrCat(LongLabel(22), ".ai.test"));
-  names.push_back(absl::StrCat(LongLabel(23), ".ai.test"));
-  names.push_back(absl::StrCat("L", LongLabel(22), ".AI.test"));
   const uint16_t types[] = {kA, kAaaa, kTxt, kNs, kAny};
   int compared = 0, from_images = 0;
   for (const std::string& name : names) {
@@ -137,7 +126,7 @@ TEST(AnswerImages, SameBytesAsTheResolver) {
     }
   }
   e.set_answer_images(true);
-  EXPECT_EQ(compared, 20 * 5 * static_cast<int>(Shapes().size()) * 2);
+  EXPECT_EQ(compared, 17 * 5 * static_cast<int>(Shapes().size()) * 2);
   EXPECT_GT(from_images, 100);
 }
 
@@ -147,23 +136,21 @@ TEST(AnswerImages, OnlyForPlainAnswers) {
   const AnswerImages& a = s.engine->answer_images();
   const SnapshotView& v = s.engine->view();
   int with_a = 0, with_aaaa = 0;
-  // A pair for every node, and the view sees that many nodes.
+  // A pair per node up to the last node with an image, and the view sees that many nodes.
   ASSERT_FALSE(a.pairs.empty());
-  EXPECT_TRUE(a.every_node);
-  EXPECT_EQ(a.pairs.size(), s.snapshot->section<maps::Node>(maps::kNodes).size());
+  EXPECT_TRUE(a.pairs.back().slot[0].len != 0 || a.pairs.back().slot[1].len != 0);
   EXPECT_EQ(v.answer_image_nodes, a.pairs.size());
   EXPECT_EQ(v.answer_images, a.pairs.data());
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a.pairs.data()) % 64, 0u);  // a pair per cache line
   int inline_images = 0, pooled = 0;
   for (uint32_t n = 0; n < a.pairs.size(); ++n) {
-    const bool has_a = a.pairs[n].slot[0].image.len != 0;
-    const bool has_aaaa = a.pairs[n].slot[1].image.len != 0;
+    const bool has_a = a.pairs[n].slot[0].len != 0;
+    const bool has_aaaa = a.pairs[n].slot[1].len != 0;
     if (!has_a && !has_aaaa) continue;
     EXPECT_EQ(v.nodes[n].cut, maps::kNone);
     with_a += has_a ? 1 : 0;
     with_aaaa += has_aaaa ? 1 : 0;
-    for (const AnswerImageLine& line : a.pairs[n].slot) {
-      const AnswerImage& img = line.image;
+    for (const AnswerImage& img : a.pairs[n].slot) {
       if (img.len == 0) continue;
       const uint8_t* bytes = AnswerImageBytes(img, a.bytes.data());
       if (img.len <= kAnswerImageInline) {
@@ -183,65 +170,9 @@ TEST(AnswerImages, OnlyForPlainAnswers) {
   EXPECT_GT(inline_images, 0);
   EXPECT_GT(pooled, 0);
   // ai.test, ns, www, big, *.wild (asked for by its own name), nested.ai.test, ns.nested (A);
-  // ns, www, v6only and the two long names (AAAA). Not ns.sub (below the cut sub).
-  EXPECT_EQ(with_a, 9);
-  EXPECT_EQ(with_aaaa, 5);
-}
-
-// Each line carries its node's name when it is at most kAnswerLineName bytes long, and the
-// lookup of an A or AAAA question reads every bucket's name from there (AnswerLineName) or, for
-// a longer name, from the names section: the same bytes either way.
-TEST(AnswerImages, LinesCarryTheNames) {
-  Server s = ServerOf(Zones());
-  const AnswerImages& a = s.engine->answer_images();
-  const SnapshotView& v = s.engine->view();
-  ASSERT_TRUE(a.every_node);
-  ASSERT_EQ(v.answer_line_names, a.pairs.front().slot[0].name);
-  int in_lines = 0, in_names = 0, at_limit = 0;
-  for (uint32_t b = 0; b <= v.bucket_mask; ++b) {
-    const maps::Bucket& bk = v.buckets[b];
-    if (bk.node == maps::kNone) continue;
-    const uint8_t* name = v.names + bk.name_offset;
-    for (int slot = 0; slot < 2; ++slot) {
-      const uint8_t* found = AnswerLineName(v, bk, AnswerLineNames(v, slot));
-      EXPECT_EQ(std::string(found, found + bk.name_length),
-                std::string(name, name + bk.name_length));
-      if (bk.name_length <= kAnswerLineName) {
-        EXPECT_EQ(found, a.pairs[bk.node].slot[slot].name);
-      } else {
-        EXPECT_EQ(found, name);
-      }
-    }
-    (bk.name_length <= kAnswerLineName ? in_lines : in_names) += 1;
-    at_limit += bk.name_length == kAnswerLineName ? 1 : 0;
-  }
-  EXPECT_GT(in_lines, 10);
-  EXPECT_EQ(in_names, 1);
-  EXPECT_EQ(at_limit, 1);
-}
-
-// A snapshot with more nodes than get pairs (kMaxAnswerImageNodes; here 4) keeps them only up to
-// the last node with an image among those, and its view has no line names: every lookup reads
-// the names section.
-TEST(AnswerImages, FewerPairsThanNodesMeansNoLineNames) {
-  Server s = ServerOf(Zones());
-  const SnapshotView& full = s.engine->view();
-  const auto nodes = static_cast<uint32_t>(s.snapshot->section<maps::Node>(maps::kNodes).size());
-  ASSERT_GT(nodes, 4u);
-  const AnswerImages few = BuildAnswerImages(full, nodes, 4);
-  EXPECT_FALSE(few.every_node);
-  ASSERT_FALSE(few.pairs.empty());
-  EXPECT_LE(few.pairs.size(), 4u);
-  EXPECT_TRUE(few.pairs.back().slot[0].image.len != 0 || few.pairs.back().slot[1].image.len != 0);
-  SnapshotView v = full;
-  few.Attach(&v);
-  EXPECT_EQ(v.answer_line_names, nullptr);
-  EXPECT_EQ(v.answer_image_nodes, few.pairs.size());
-  EXPECT_EQ(AnswerLineNames(v, 0), nullptr);
-  // All of them: every node has its pair.
-  const AnswerImages all = BuildAnswerImages(full, nodes, nodes);
-  EXPECT_TRUE(all.every_node);
-  EXPECT_EQ(all.pairs.size(), nodes);
+  // ns, www, v6only (AAAA). Not ns.sub (below the cut sub).
+  EXPECT_EQ(with_a, 7);
+  EXPECT_EQ(with_aaaa, 3);
 }
 
 // An image that does not fit is left to the resolver, which truncates: 40 A records are 640
