@@ -8,7 +8,10 @@
 //   * `kind: latency` answers exactly as `kind: geo` over the same map (latency rows steer both);
 //     it only insists that the map has latency data;
 //   * `check: {type: none}` is a target without a probe and takes no other key.
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -108,7 +111,9 @@ ns A 198.18.0.53
 class GeoAnswers : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string rtt = ::testing::TempDir() + "/readme_rtt.csv";
+    // A file of this process's own: ctest runs each test of the fixture in a process of its own,
+    // in parallel, and a rewrite truncates the file under another's read.
+    const std::string rtt = absl::StrCat(::testing::TempDir(), "/readme_rtt_", getpid(), ".csv");
     std::ofstream(rtt) << "81.2.69.0/24,dc-us,3\n";
     const std::string yaml =
         absl::StrCat(R"(datacenters:
@@ -170,6 +175,7 @@ records:
   - {name: eu.geo.test., type: A, resource: eu-pool}
 )");
     auto snap = sextant::testing::BuildTestSnapshot({{"geo.test.", kZone}}, "", 1, yaml);
+    std::remove(rtt.c_str());  // compiled into the snapshot
     ASSERT_TRUE(snap.ok()) << snap.status();
     snap_ = std::move(snap).value();
     for (auto& w : words_) w.store(maps::kHealthUp);

@@ -7,6 +7,7 @@
 // Datacenters: dc-ap Singapore, dc-us New York, dc-eu London; each serves one address,
 // 198.18.1.1 / 198.18.2.1 / 198.18.3.1, watched by t-ap / t-us / t-eu (health words 0, 1, 2).
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,8 +41,14 @@ const std::string kCity = SEXTANT_MAXMIND_TESTDATA "/GeoIP2-City-Test.mmdb";
 constexpr uint32_t Up = maps::kHealthUp;
 constexpr uint32_t Down = 0;
 
+// Files of this process's own: ctest runs each test in a process of its own, in parallel, and a
+// rewrite truncates the file under another's read. GeoTest removes them once compiled.
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(::testing::TempDir(), "/geo_test_", getpid(), "_", name);
+}
+
 std::string WriteTemp(const std::string& name, const std::string& text) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/geo_test_", name);
+  const std::string path = TempPath(name);
   std::ofstream(path) << text;
   return path;
 }
@@ -175,6 +182,7 @@ class GeoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto snap = sxt::BuildTestSnapshot({{"geo.test.", kZone}}, "", 1, GeoYaml());
+    for (const char* f : {"nets.txt", "rtt.csv"}) std::remove(TempPath(f).c_str());
     ASSERT_TRUE(snap.ok()) << snap.status();
     snap_ = *std::move(snap);
     for (auto& w : health_) w.store(Up);
