@@ -18,8 +18,8 @@ absl::Status Errno(const char* what) {
 
 }  // namespace
 
-absl::StatusOr<HugePageCopy> HugePageCopy::Read(int fd, size_t size) {
-  if (size == 0) return absl::InvalidArgumentError("nothing to copy");
+absl::StatusOr<HugePageCopy> HugePageCopy::Zeroed(size_t size) {
+  if (size == 0) return absl::InvalidArgumentError("nothing to allocate");
   // Whole huge pages: the kernel backs only a 2 MiB-aligned range the region covers completely
   // with a huge page, so the tail is rounded up too (at most 2 MiB more).
   const size_t mapped = (size + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
@@ -35,11 +35,22 @@ absl::StatusOr<HugePageCopy> HugePageCopy::Read(int fd, size_t size) {
   if (lead > 0) munmap(raw, lead);
   if (const size_t tail = reserve - lead - mapped; tail > 0) munmap(raw + lead + mapped, tail);
   HugePageCopy copy(raw + lead, size, mapped);
-  // Advised before the first touch, so that the faults of the read below allocate huge pages
-  // (with THP defrag "madvise", the default, compacting memory for them if need be).
+  // Advised before the first touch, so that the first writes fault in huge pages (with THP
+  // defrag "madvise", the default, compacting memory for them if need be).
   if (madvise(copy.data_, mapped, MADV_HUGEPAGE) != 0) return Errno("madvise(MADV_HUGEPAGE)");
+  return copy;
+}
+
+absl::Status HugePageCopy::Seal() {
+  if (data_ != nullptr && mprotect(data_, mapped_, PROT_READ) != 0) return Errno("mprotect");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HugePageCopy> HugePageCopy::Read(int fd, size_t size) {
+  absl::StatusOr<HugePageCopy> copy = Zeroed(size);
+  if (!copy.ok()) return copy.status();
   for (size_t done = 0; done < size;) {
-    const ssize_t n = pread(fd, copy.data_ + done, size - done, static_cast<off_t>(done));
+    const ssize_t n = pread(fd, copy->data_ + done, size - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Errno("read");
     if (n == 0) {
@@ -48,7 +59,7 @@ absl::StatusOr<HugePageCopy> HugePageCopy::Read(int fd, size_t size) {
     done += static_cast<size_t>(n);
   }
   // Read-only from here on, as the shared mapping it stands in for.
-  if (mprotect(copy.data_, mapped, PROT_READ) != 0) return Errno("mprotect");
+  if (absl::Status sealed = copy->Seal(); !sealed.ok()) return sealed;
   return copy;
 }
 

@@ -23,6 +23,13 @@ class HugePageCopy {
   // Reads `size` bytes of `fd` from offset 0 into a fresh copy. An error (mmap, madvise or a
   // short read) leaves nothing behind; the caller falls back to mapping the file.
   static absl::StatusOr<HugePageCopy> Read(int fd, size_t size);
+  // `size` zeroed, writable bytes in the same kind of memory, for a table built in place (the
+  // engine's answer lines, dataplane/engine/answer_lines.h); Seal makes them read-only.
+  static absl::StatusOr<HugePageCopy> Zeroed(size_t size);
+
+  uint8_t* mutable_data() { return data_; }
+  // Read-only from here on.
+  absl::Status Seal();
 
   HugePageCopy() = default;
   HugePageCopy(HugePageCopy&& other) noexcept;

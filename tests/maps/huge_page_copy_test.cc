@@ -1,7 +1,7 @@
 // HugePageCopy and SnapshotReader::OpenFile's copy path: a snapshot at or above the threshold is
 // read into 2 MiB-aligned memory advised MADV_HUGEPAGE, serves the same bytes as the mapping, is
 // refused for the same damage with the same message, and falls back to the mapping when the
-// copy cannot be made.
+// copy cannot be made. HugePageCopy::Zeroed: the same memory, zeroed, for a table built in it.
 #include "maps/huge_page_copy.h"
 
 #include <fcntl.h>
@@ -112,6 +112,26 @@ TEST(HugePageCopy, RefusesAFileShorterThanAskedAndAnEmptyCopy) {
   ASSERT_FALSE(copy.ok());
   EXPECT_THAT(std::string(copy.status().message()), HasSubstr("ended after 1000 of 5000"));
   EXPECT_FALSE(HugePageCopy::Read(fd.get(), 0).ok());
+}
+
+// A table built in place (the engine's answer lines): zeroed, writable, advised, aligned; then
+// sealed read-only.
+TEST(HugePageCopy, ZeroedMemoryIsWritableUntilSealed) {
+  auto mem = HugePageCopy::Zeroed((5 << 20) + 100);
+  ASSERT_TRUE(mem.ok()) << mem.status();
+  ASSERT_EQ(mem->size(), (5u << 20) + 100);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(mem->data()) % HugePageCopy::kHugePageBytes, 0u);
+  const Blob zeros(mem->size(), 0);
+  EXPECT_EQ(std::memcmp(mem->data(), zeros.data(), zeros.size()), 0);
+  mem->mutable_data()[0] = 1;
+  mem->mutable_data()[mem->size() - 1] = 2;
+  EXPECT_THAT(VmFlagsAt(mem->data()), HasSubstr(" wr"));
+  EXPECT_THAT(VmFlagsAt(mem->data()), HasSubstr(" hg"));
+  ASSERT_TRUE(mem->Seal().ok());
+  EXPECT_THAT(VmFlagsAt(mem->data()), ::testing::Not(HasSubstr(" wr")));
+  EXPECT_EQ(mem->data()[0], 1);
+  EXPECT_EQ(mem->data()[mem->size() - 1], 2);
+  EXPECT_FALSE(HugePageCopy::Zeroed(0).ok());
 }
 
 // Rows: the threshold against the file's size, and where the reader then keeps the bytes.
