@@ -17,12 +17,14 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "dataplane/engine/answer_lines.h"
 #include "dataplane/engine/bytes.h"
 #include "dataplane/engine/dns_cookie.h"
 #include "dataplane/engine/message_writer.h"
 #include "dataplane/engine/query.h"
 #include "dataplane/engine/responder.h"
 #include "maps/dns/wire.h"
+#include "maps/name_table.h"
 
 namespace sextant::dataplane {
 namespace {
@@ -86,25 +88,11 @@ inline void SetQtypeOnly(AnswerInfo* info, uint16_t qtype) {
   std::memcpy(info, words, sizeof(words));
 }
 
-// The common query, answered from its name's answer image (answer_images.h): a well-formed
-// query for A or AAAA in class IN or ANY, no COOKIE (the caller checked), no other EDNS option
-// (NSID, ECS) and EDNS version 0 if any. Returns the response length; 0 when the resolver must
-// answer, *looked_up then being what the lookup of the name found (kNotLookedUp: none made).
-// The bytes are the resolver's: the same header and question, the records PutPlainRRset
-// writes, the OPT record PutOpt writes when the query has none of those options.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v, const Query& q,
-                                                           const uint8_t* query,
-                                                           const ClientInfo& client, uint8_t* out,
-                                                           size_t cap, AnswerInfo* info,
-                                                           uint32_t* looked_up) {
-  if (v.answer_images == nullptr || !q.plain || q.edns_version != 0) return 0;
-  const uint32_t node = LookupQuestion(v, q.qname);
-  *looked_up = node;
-  if (node == maps::kNone) return 0;
-  const int slot = AnswerImageSlot(q.qtype);
-  if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;
-  const AnswerImage& img = v.answer_images[node].slot[slot];
-  const size_t len = img.len;
+// The answer to `q` with the image bytes[0, len) of `count` records after the question, as
+// AnswerFromImage describes; 0 when it does not fit.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutImageAnswer(
+    const SnapshotView& v, const Query& q, const uint8_t* query, const ClientInfo& client,
+    uint8_t* out, size_t cap, AnswerInfo* info, const uint8_t* bytes, size_t len, uint16_t count) {
   const size_t qend = q.question_end;
   const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
   const size_t end = qend + len + opt_size;
@@ -119,9 +107,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   CopyHead(out, query, qend);
   uint8_t* p = out + qend;
   if (ABSL_PREDICT_TRUE(len <= kAnswerImageInline)) {
-    CopyInlineImage(p, img.data, len);
+    CopyInlineImage(p, bytes, len);
   } else {
-    CopyBytes(p, AnswerImageBytes(img, v.answer_image_bytes), len);
+    CopyBytes(p, bytes, len);
   }
   if (q.has_opt) {
     p += len;
@@ -137,11 +125,43 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
       out + dns::kOffFlags1,
       static_cast<uint16_t>((dns::kFlag1Qr | dns::kFlag1Aa | (q.rd ? dns::kFlag1Rd : 0)) << 8));
   // QDCOUNT 1, ANCOUNT, NSCOUNT 0, ARCOUNT 1 with the OPT: four big-endian words in one.
-  uint64_t counts = uint64_t{1} << 48 | uint64_t{img.count} << 32 | (q.has_opt ? 1 : 0);
+  uint64_t counts = uint64_t{1} << 48 | uint64_t{count} << 32 | (q.has_opt ? 1 : 0);
   if constexpr (std::endian::native == std::endian::little) counts = __builtin_bswap64(counts);
   Store64(out + dns::kOffQdcount, counts);
   if (info != nullptr) SetQtypeOnly(info, q.qtype);
   return end;
+}
+
+// The common query, answered from its name's answer image (answer_images.h): a well-formed
+// query for A or AAAA in class IN or ANY, no COOKIE (the caller checked), no other EDNS option
+// (NSID, ECS) and EDNS version 0 if any. Returns the response length; 0 when the resolver must
+// answer, *looked_up then being what the lookup of the name found (kNotLookedUp: none made).
+// The bytes are the resolver's: the same header and question, the records PutPlainRRset
+// writes, the OPT record PutOpt writes when the query has none of those options.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v, const Query& q,
+                                                           const uint8_t* query,
+                                                           const ClientInfo& client, uint8_t* out,
+                                                           size_t cap, AnswerInfo* info,
+                                                           uint32_t* looked_up) {
+  if (v.answer_images == nullptr || !q.plain || q.edns_version != 0) return 0;
+  const int slot = AnswerImageSlot(q.qtype);
+  // A large zone's answer lines first (one line, where the name table reads three): a miss
+  // there is not an answer, the name table decides.
+  if (ABSL_PREDICT_FALSE(v.answer_lines != nullptr) && slot >= 0 && !q.want_nsid && !q.has_ecs) {
+    const AnswerLine* line = FindAnswerLine(v, q.qname.data, q.qname.len,
+                                            maps::NameHash(q.qname.data, q.qname.len), slot);
+    if (line != nullptr) {
+      return PutImageAnswer(v, q, query, client, out, cap, info, line->image(), line->image_len,
+                            line->count);
+    }
+  }
+  const uint32_t node = LookupQuestion(v, q.qname);
+  *looked_up = node;
+  if (node == maps::kNone) return 0;
+  if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;
+  const AnswerImage& img = v.answer_images[node].slot[slot];
+  return PutImageAnswer(v, q, query, client, out, cap, info,
+                        AnswerImageBytes(img, v.answer_image_bytes), img.len, img.count);
 }
 
 enum class Handler : uint8_t { kIn, kChaos, kError };
@@ -477,6 +497,8 @@ Engine::Engine(const maps::SnapshotReader& snap)
   answers_ =
       BuildAnswerImages(v_, static_cast<uint32_t>(snap.section<maps::Node>(maps::kNodes).size()));
   answers_.Attach(&v_);
+  lines_ = BuildAnswerLines(v_, answers_);
+  lines_.Attach(&v_);
 }
 
 size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,

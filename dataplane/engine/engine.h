@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "dataplane/engine/answer_images.h"
+#include "dataplane/engine/answer_lines.h"
 #include "dataplane/engine/policy_plan.h"
 #include "dataplane/engine/section_images.h"
 #include "dataplane/engine/snapshot_view.h"
@@ -79,6 +80,7 @@ class Engine {
   const SnapshotView& view() const { return v_; }
   const SectionImages& section_images() const { return images_; }
   const AnswerImages& answer_images() const { return answers_; }
+  const AnswerLines& answer_lines() const { return lines_; }
   // Points policies at the live health words (the control block's); null = everything up.
   void set_health(const std::atomic<uint32_t>* health) { v_.SetHealth(health); }
   // Points DNS Cookies at the live secrets (the control block's); null = none published, and
@@ -101,15 +103,25 @@ class Engine {
   void set_answer_images(bool on) {
     if (on) {
       answers_.Attach(&v_);
+      lines_.Attach(&v_);
     } else {
       AnswerImages().Attach(&v_);
+      AnswerLines().Attach(&v_);
     }
+  }
+  // Answer lines (answer_lines.h) whatever the name table's size (`on`), or only from
+  // kAnswerLinesMinBuckets buckets on as the constructor builds them: tests answer a small zone
+  // through them (and `max_lines` fills the table).
+  void set_answer_lines_for_any_size(bool on, uint32_t max_lines = kMaxAnswerLines) {
+    lines_ = BuildAnswerLines(v_, answers_, on ? 0 : kAnswerLinesMinBuckets, max_lines);
+    lines_.Attach(&v_);
   }
 
  private:
   PolicyPlan plan_;
   SectionImages images_;  // precompiled negative and referral sections (section_image.h)
   AnswerImages answers_;  // precompiled A/AAAA answer sections (answer_images.h)
+  AnswerLines lines_;     // the same by (name, type), for a large zone (answer_lines.h)
   SnapshotView v_;
 };
 

@@ -18,6 +18,7 @@
 namespace sextant::dataplane {
 
 struct AnswerImagePair;  // answer_images.h
+struct AnswerLine;       // answer_lines.h
 
 // Our EDNS UDP size when the snapshot's settings give none.
 inline constexpr uint16_t kDefaultUdpSize = 1232;
@@ -54,6 +55,10 @@ struct SnapshotView {
   const AnswerImagePair* answer_images = nullptr;
   uint32_t answer_image_nodes = 0;
   const uint8_t* answer_image_bytes = nullptr;
+  // The same images by (name, type) for a large zone (answer_lines.h), owned by the Engine:
+  // answer_line_mask + 1 lines; null = none.
+  const AnswerLine* answer_lines = nullptr;
+  uint32_t answer_line_mask = 0;
   // The OPT record's first 8 bytes as such an answer carries it: root owner, TYPE, our UDP
   // size, extended rcode 0, version 0, the DO byte 0.
   uint64_t answer_opt_head = 0;

@@ -63,23 +63,33 @@ struct Server {
   std::unique_ptr<Engine> engine;
 };
 
+// The test zone's snapshot and an engine on it, built once per process; `lines`: with answer
+// lines whatever the zone's size.
+const Server* MakeServer(bool lines) {
+  // 60 A records at big.pkt.test: 60 * 16 bytes of answer, more than a 600-byte MTU holds.
+  std::string zone = kZone;
+  for (int i = 1; i <= 60; ++i) absl::StrAppendFormat(&zone, "big IN A 198.18.9.%d\n", i);
+  auto snap = sxt::BuildTestSnapshot({{"pkt.test.", zone}});
+  if (!snap.ok()) {
+    std::fprintf(stderr, "BuildTestSnapshot failed: %s\n", snap.status().ToString().c_str());
+    std::abort();
+  }
+  auto* server = new Server;
+  server->snapshot = std::move(snap).value();
+  server->engine = std::make_unique<Engine>(*server->snapshot);
+  if (lines) server->engine->set_answer_lines_for_any_size(true);
+  return server;
+}
+
 }  // namespace
 
 const Engine* TestEngine() {
-  static const Server* s = [] {
-    // 60 A records at big.pkt.test: 60 * 16 bytes of answer, more than a 600-byte MTU holds.
-    std::string zone = kZone;
-    for (int i = 1; i <= 60; ++i) absl::StrAppendFormat(&zone, "big IN A 198.18.9.%d\n", i);
-    auto snap = sxt::BuildTestSnapshot({{"pkt.test.", zone}});
-    if (!snap.ok()) {
-      std::fprintf(stderr, "BuildTestSnapshot failed: %s\n", snap.status().ToString().c_str());
-      std::abort();
-    }
-    auto* server = new Server;
-    server->snapshot = std::move(snap).value();
-    server->engine = std::make_unique<Engine>(*server->snapshot);
-    return server;
-  }();
+  static const Server* s = MakeServer(false);
+  return s->engine.get();
+}
+
+const Engine* TestEngineWithAnswerLines() {
+  static const Server* s = MakeServer(true);
   return s->engine.get();
 }
 

@@ -29,6 +29,9 @@ namespace packet_path_test {
 // The server under test
 
 const Engine* TestEngine();
+// The same zone with answer lines (dataplane/engine/answer_lines.h), which only a large zone
+// has otherwise.
+const Engine* TestEngineWithAnswerLines();
 PathConfig Config();
 
 // ---------------------------------------------------------------------------------------------

@@ -247,6 +247,36 @@ TEST(PacketPath, ImageAnswersCarryValidChecksumsAtAnyOffset) {
   EXPECT_EQ(checked, 4 * 2 * 3 * 3);
 }
 
+// A large zone answers A and AAAA from its answer lines (dataplane/engine/answer_lines.h): the
+// frames that leave are those the name table's answer images make, byte for byte, checksums
+// included, and what the lines do not hold (big's 60 records, a name the zone lacks, NODATA)
+// is answered as before.
+TEST(PacketPath, AnswerLinesAnswerAsTheNameTable) {
+  ASSERT_NE(TestEngineWithAnswerLines()->view().answer_lines, nullptr);
+  int checked = 0;
+  for (const char* name : {"www.pkt.test", "ns1.pkt.test", "mail.pkt.test", "WWW.Pkt.Test",
+                           "big.pkt.test", "nowhere.pkt.test"}) {
+    for (uint16_t type : {kA, kAaaa}) {
+      for (int edns : {-1, 1232, 4096}) {
+        for (int family : {4, 6}) {
+          SCOPED_TRACE(::testing::Message()
+                       << name << " type " << type << " edns " << edns << " ipv" << family);
+          const Bytes q = family == 4 ? Query4(Dns(name, type, edns, 0x77 + checked))
+                                      : Query6(Dns(name, type, edns, 0x77 + checked));
+          const Outcome lines = Process(q, Config(), TestEngineWithAnswerLines());
+          const Outcome table = Process(q);
+          ASSERT_EQ(lines.verdict, Verdict::kTransmit);
+          ASSERT_EQ(lines.verdict, table.verdict);
+          EXPECT_EQ(lines.out, table.out);
+          Decode(CheckUdpReply(q, lines.out));
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 6 * 2 * 3 * 2);
+}
+
 // Rate limiting through the packet path: the first answer to a client prefix passes, the
 // limited ones slip (slip 1: every one), cut to their header and question with TC=1, and the cut
 // replies' lengths and checksums are right.

@@ -7,7 +7,8 @@
 // the DPDK path answer), plus once over UDP with the smallest capacity the engine accepts (512),
 // and once more over UDP with the negative and referral sections written by the slow path instead
 // of copied from their images (section_image.h) and every query resolved instead of answered
-// from an answer image (answer_images.h), which must give the same bytes.
+// from an answer image (answer_images.h), which must give the same bytes, as must an engine
+// that answers from answer lines (answer_lines.h).
 // Output buffers are heap blocks of exactly the capacity, so ASan sees any write past it.
 // Invariants (a violation is __builtin_trap, which libFuzzer reports as a crash):
 //   - length <= capacity; 0 only for a message shorter than a header or with QR=1;
@@ -293,6 +294,17 @@ const Engine& TheEngine(bool section_images = true) {
   return section_images ? with : without;
 }
 
+// The engine with answer lines too (answer_lines.h: only a large zone has them otherwise).
+const Engine& TheEngineWithAnswerLines() {
+  static const Engine e = [] {
+    Engine lines(TheSnapshot());
+    lines.set_health(HealthWords());
+    lines.set_answer_lines_for_any_size(true);
+    return lines;
+  }();
+  return e;
+}
+
 // --- An independent DNS message checker -----------------------------------------------------
 
 #define CHECK(cond)                \
@@ -532,6 +544,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sextant::dataplane::SeedPolicyRandom(size + 1);
     const size_t n_ref = TheEngine(false).Answer(data, size, udp, reference, kCap, &info_ref);
     CHECK(n_img == n_ref && std::memcmp(separate, reference, n_ref) == 0);
+    // And from the answer lines.
+    AnswerInfo info_lines;
+    sextant::dataplane::SeedPolicyRandom(size + 1);
+    const size_t n_lines =
+        TheEngineWithAnswerLines().Answer(data, size, udp, separate, kCap, &info_lines);
+    CHECK(n_lines == n_ref && std::memcmp(separate, reference, n_ref) == 0);
   }
 
   // The smallest capacity the engine accepts: nothing may be written past it.

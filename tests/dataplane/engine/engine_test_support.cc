@@ -488,6 +488,19 @@ Raw AnswerRaw(const Engine& e, const Bytes& query, const ClientInfo& client) {
   return raw;
 }
 
+Raw AnswerWithAndWithoutImages(Engine& e, const Bytes& query, const ClientInfo& client) {
+  e.set_answer_images(true);
+  Raw with = AnswerRaw(e, query, client);
+  e.set_answer_images(false);
+  const Raw without = AnswerRaw(e, query, client);
+  e.set_answer_images(true);
+  EXPECT_EQ(with.bytes, without.bytes);
+  EXPECT_EQ(with.info.rcode, without.info.rcode);
+  EXPECT_EQ(with.info.qtype, without.info.qtype);
+  EXPECT_EQ(with.info.truncated, without.info.truncated);
+  return with;
+}
+
 Response Ask(const Engine& e, const Bytes& query, const ClientInfo& client) {
   const Raw raw = AnswerRaw(e, query, client);
   if (raw.len == 0) {
@@ -516,6 +529,41 @@ sxt::QueryOptions Edns(int size) {
   sxt::QueryOptions o;
   o.edns_size = size;
   return o;
+}
+
+std::vector<sxt::QueryOptions> ImageQueryShapes() {
+  std::vector<sxt::QueryOptions> shapes;
+  for (int edns : {-1, 512, 1232, 4096}) {
+    for (bool rd : {false, true}) {
+      for (bool do_bit : {false, true}) {
+        if (edns < 0 && do_bit) continue;
+        sxt::QueryOptions o;
+        o.edns_size = edns;
+        o.rd = rd;
+        o.do_bit = do_bit;
+        shapes.push_back(o);
+      }
+    }
+  }
+  sxt::QueryOptions nsid = Edns(1232);
+  nsid.options.push_back({dns::kOptNsid, ""});
+  shapes.push_back(nsid);
+  sxt::QueryOptions ecs = Edns(1232);
+  ecs.options.push_back({dns::kOptEcs, std::string("\0\1\30\0\xc6\x12\x46", 7)});
+  shapes.push_back(ecs);
+  sxt::QueryOptions v1 = Edns(1232);
+  v1.edns_version = 1;
+  shapes.push_back(v1);
+  sxt::QueryOptions any_class;
+  any_class.qclass = dns::kClassAny;
+  shapes.push_back(any_class);
+  sxt::QueryOptions chaos;
+  chaos.qclass = dns::kClassCh;
+  shapes.push_back(chaos);
+  sxt::QueryOptions notify;
+  notify.opcode = 4;
+  shapes.push_back(notify);
+  return shapes;
 }
 
 std::string Status(const Response& r) {

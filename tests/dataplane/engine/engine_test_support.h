@@ -123,12 +123,21 @@ struct Raw {
 // Answers `query` into a separate 65535-byte buffer, and again in place (the DPDK path), and
 // expects both to give the same bytes.
 Raw AnswerRaw(const Engine& e, const Bytes& query, const ClientInfo& client);
+// Answers `query` with the engine's answer images (and lines) on, then off (the resolver),
+// expects the same bytes, rcode, qtype and TC flag, and returns the first answer; the images
+// are left on.
+Raw AnswerWithAndWithoutImages(Engine& e, const Bytes& query, const ClientInfo& client);
 
 Response Ask(const Engine& e, const Bytes& query, const ClientInfo& client = kUdp);
 Response Ask(const Engine& e, const std::string& name, uint16_t qtype,
              const ::sextant::testing::QueryOptions& o = {}, const ClientInfo& client = kUdp);
 
 ::sextant::testing::QueryOptions Edns(int size = 1232);
+
+// The query shapes the answer images and lines are checked in against the resolver: without
+// EDNS and with EDNS sizes 512, 1232 and 4096 (RD and DO each on and off), with NSID, with ECS,
+// EDNS version 1, class ANY, class CH, and opcode NOTIFY. The image answers only some of them.
+std::vector<::sextant::testing::QueryOptions> ImageQueryShapes();
 
 // One query and the whole expected response, dig-style: the status is the rcode and the AA and
 // TC flags ("NXDOMAIN aa"), and each record is prefixed with its section ("an", "ns", "ar").
