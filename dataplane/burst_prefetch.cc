@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "dataplane/engine/answer_images.h"
+#include "dataplane/engine/answer_lines.h"
 #include "dataplane/engine/bytes.h"
 #include "dataplane/engine/snapshot_view.h"
 #include "maps/dns/frame.h"
@@ -28,6 +29,10 @@ struct Slot {
   // Stage 2 on: the answer-image slot (answer_images.h) for an A/AAAA question of a node that
   // may have images; from stage 3, only when it has that image. -1 otherwise.
   int8_t slot;
+  // Stage 1: the answer-line slot (answer_lines.h) of an A/AAAA question the lines may answer;
+  // -1 otherwise.
+  int8_t line;
+  uint8_t name_len;  // the question name's wire length less 1
   bool question;
 };
 
@@ -79,20 +84,51 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
   const SnapshotView& v = engine.view();
   if (v.buckets == nullptr || n > kMaxPrefetchBurst) return;
   Slot s[kMaxPrefetchBurst];
-  // Stage 1: hash each question name as the engine will (lowered) and prefetch its home bucket.
-  uint8_t lowered[256];
+  // Stage 1: hash each question name as the engine will (lowered) and prefetch its home bucket,
+  // and for A/AAAA with answer lines (answer_lines.h) the key's two lines as well: when one
+  // holds the answer, nothing further is read.
+  uint8_t lowered[kMaxPrefetchBurst][256];
+  const bool lines = v.answer_lines != nullptr;
   for (int i = 0; i < n; ++i) {
     FrameQuestion q;
     s[i].question = FindFrameQuestion(frames[i], lens[i], &q);
+    s[i].line = -1;
     if (!s[i].question) continue;
     s[i].qtype = q.qtype;
-    CopyLower(lowered, q.name, q.name_len);
-    s[i].hash = maps::NameHash(lowered, q.name_len);
+    s[i].name_len = static_cast<uint8_t>(q.name_len - 1);  // name_len <= 255
+    CopyLower(lowered[i], q.name, q.name_len);
+    s[i].hash = maps::NameHash(lowered[i], q.name_len);
+    if (lines && q.name_len <= kAnswerLineMaxName) s[i].line = AnswerImageSlot(q.qtype);
   }
   // The prefetches in a loop of their own: between hashes (some fifty instructions each), only a
-  // few of them were in flight at a time, each taking its full memory latency.
+  // few of them were in flight at a time, each taking its full memory latency. A question the
+  // answer lines may answer: its first line only (where most keys are).
   for (int i = 0; i < n; ++i) {
-    if (s[i].question) __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
+    if (!s[i].question) continue;
+    if (s[i].line >= 0) {
+      const AnswerLineIndex at = AnswerLineIndexOf(s[i].hash, s[i].line, v.answer_line_mask);
+      __builtin_prefetch(&v.answer_lines[at.first]);
+    } else {
+      __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
+    }
+  }
+  // Stage 1 and a half: a question its first answer line answers is done (the engine reads the
+  // line the prefetch brought); for the others the second line and the bucket are prefetched,
+  // and not waited for: the answers to the burst's first-line hits give them the time to come.
+  // What the bucket leads to is not prefetched: a key the lines do not hold is most often a name
+  // that does not exist, and the bucket says so.
+  if (lines) {
+    for (int i = 0; i < n; ++i) {
+      if (s[i].line < 0) continue;
+      s[i].question = false;
+      const AnswerLineIndex at = AnswerLineIndexOf(s[i].hash, s[i].line, v.answer_line_mask);
+      if (AnswerLineHolds(v.answer_lines[at.first], lowered[i], size_t{s[i].name_len} + 1,
+                          s[i].line)) {
+        continue;
+      }
+      __builtin_prefetch(&v.answer_lines[at.second]);
+      __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
+    }
   }
   // Stage 2: what the bucket names: the node's name (both of its ends: a name can straddle two
   // lines, and the lookup's compare reads its first and last bytes), for A/AAAA the node's line

@@ -84,15 +84,17 @@ TEST(FindFrameQuestion, EveryTruncationIsRefusedUntilTheQuestionIsWhole) {
 TEST(PrefetchWorthIt, NotForASmallNameTable) { EXPECT_FALSE(PrefetchWorthIt(*TestEngine())); }
 
 // Every stage on every kind of frame: names with answer images (A, AAAA), RRsets without one
-// (SOA, NS), a type the name lacks, a name the zone lacks, frames without a question. The
-// reads are bounds-checked (the ASan build poisons what lies past each frame) and nothing is
-// written: each frame is as it was.
-TEST(PrefetchBurst, ReadsEveryKindOfFrameAndWritesNothing) {
+// (SOA, NS), a type the name lacks, a name the zone lacks, frames without a question; with and
+// without answer lines. The reads are bounds-checked (the ASan build poisons what lies past each
+// frame) and nothing is written: each frame is as it was.
+void ExpectReadsEveryKindOfFrameAndWritesNothing(const Engine& engine) {
   const std::vector<Bytes> frames = {
       Query4(Dns("www.pkt.test.", kA)),
       Query6(Dns("WWW.pkt.test.", kAaaa, 1232)),
-      Query4(Dns("pkt.test.", 6)),  // SOA
-      Query4(Dns("pkt.test.", 2)),  // NS
+      Query4(Dns("mail.pkt.test.", kA, 1232)),
+      Query4(Dns("big.pkt.test.", kA)),  // an image too long for a line
+      Query4(Dns("pkt.test.", 6)),       // SOA
+      Query4(Dns("pkt.test.", 2)),       // NS
       Query4(Dns("ns1.pkt.test.", kAaaa)),
       Query4(Dns("www.pkt.test.", 15)),  // MX: no such RRset
       Query4(Dns("nowhere.pkt.test.", kA)),
@@ -108,10 +110,19 @@ TEST(PrefetchBurst, ReadsEveryKindOfFrameAndWritesNothing) {
     ptrs[i] = copies[i].get();
     lens[i] = static_cast<uint32_t>(frames[i].size());
   }
-  PrefetchBurst(*TestEngine(), ptrs, lens, static_cast<int>(frames.size()));
+  PrefetchBurst(engine, ptrs, lens, static_cast<int>(frames.size()));
   for (size_t i = 0; i < frames.size(); ++i) {
     EXPECT_EQ(Bytes(ptrs[i], ptrs[i] + lens[i]), frames[i]) << i;
   }
+}
+
+TEST(PrefetchBurst, ReadsEveryKindOfFrameAndWritesNothing) {
+  ExpectReadsEveryKindOfFrameAndWritesNothing(*TestEngine());
+}
+
+TEST(PrefetchBurst, WithAnswerLinesReadsEveryKindOfFrameAndWritesNothing) {
+  ASSERT_NE(TestEngineWithAnswerLines()->view().answer_lines, nullptr);
+  ExpectReadsEveryKindOfFrameAndWritesNothing(*TestEngineWithAnswerLines());
 }
 
 }  // namespace
