@@ -225,4 +225,4 @@ awk 'BEGIN { printf "dataplane:" }
 kill -INT "$dp_pid"
 wait "$dp_pid" || true
 dp_pid=
-grep -E 'hugepage-backed|stopped:' "$work/dataplane.log" || tail -5 "$work/dataplane.log"
+grep -E 'hugepage-backed|answer lines|stopped:' "$work/dataplane.log" || tail -5 "$work/dataplane.log"

@@ -63,7 +63,7 @@ for ((round = 1; round <= rounds; round++)); do
     }
     # Beside the table: the dataplane's memory (AnonHugePages: a large snapshot's 2 MiB pages) and
     # the time it took to copy the snapshot into them.
-    grep -E '^dataplane:|hugepage-backed' "$out" | sed "s/^/$hosts names: /" >&2 || true
+    grep -E '^dataplane:|hugepage-backed|answer lines' "$out" | sed "s/^/$hosts names: /" >&2 || true
     ref=${ref:-$per_cpu}
     ratio=$(awk -v a="$per_cpu" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')
     echo "| $hosts | $compile | $ctl | $snap | $rss | $mqps | $per_cpu | $ratio |"

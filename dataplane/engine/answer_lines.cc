@@ -60,37 +60,44 @@ AnswerLines BuildAnswerLines(const SnapshotView& v, const AnswerImages& images,
   auto* const lines = reinterpret_cast<AnswerLine*>(memory->mutable_data());
   std::uninitialized_default_construct_n(lines, count);  // all zero: empty
   const auto mask = static_cast<uint32_t>(count - 1);
+  const auto make_line = [&](uint32_t n, int slot) {
+    const maps::Node& node = v.nodes[n];
+    const AnswerImage& img = images.pairs[n].slot[slot];
+    AnswerLine line;
+    line.name_len = node.name_length;
+    line.slot = static_cast<uint8_t>(slot);
+    line.image_len = img.len;
+    line.count = img.count;
+    std::memcpy(line.bytes, v.names + node.name_offset, node.name_length);
+    std::memcpy(line.bytes + node.name_length, AnswerImageBytes(img, images.bytes.data()), img.len);
+    return line;
+  };
   // Two candidates a key and one key a line hold up to half the lines full; past that the walks
   // grow long and mostly fail.
   const size_t room = count / 2;
   size_t placed = 0;
   for (uint32_t n = 0; n < images.pairs.size(); ++n) {
-    const maps::Node& node = v.nodes[n];
     for (int slot = 0; slot < 2; ++slot) {
       if (!eligible(n, slot)) continue;
-      if (placed >= room) {
-        ++out.unplaced;
-        continue;
-      }
-      const AnswerImage& img = images.pairs[n].slot[slot];
-      AnswerLine line;
-      line.name_len = node.name_length;
-      line.slot = static_cast<uint8_t>(slot);
-      line.image_len = img.len;
-      line.count = img.count;
-      std::memcpy(line.bytes, v.names + node.name_offset, node.name_length);
-      std::memcpy(line.bytes + node.name_length, AnswerImageBytes(img, images.bytes.data()),
-                  img.len);
-      if (Insert(lines, mask, line)) {
+      if (placed < room && Insert(lines, mask, make_line(n, slot))) {
         ++placed;
       } else {
         ++out.unplaced;
       }
     }
   }
+  // Keys in their first line are answered after one prefetch, the others after two
+  // (burst_prefetch.cc): 73% of them in a table 42% full, 77% at 37%. Placing every key whose
+  // first line is free before any walk left the same share (the walks move them on).
+  for (size_t i = 0; i < count; ++i) {
+    if (!Empty(lines[i]) && AnswerLineIndexOf(LineHash(lines[i]), lines[i].slot, mask).first == i) {
+      ++out.in_first_line;
+    }
+  }
   if (!memory->Seal().ok()) return AnswerLines{};
   out.memory = *std::move(memory);
   out.count = count;
+  out.keys = placed;
   return out;
 }
 

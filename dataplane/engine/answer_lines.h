@@ -90,9 +90,12 @@ struct AnswerLines {
   // miss the TLB as well. Read-only once built.
   maps::HugePageCopy memory;
   size_t count = 0;
+  size_t keys = 0;  // the lines in use: (name, type) keys that have one
   // Keys that found no line (the table's cuckoo walk gave up, or it was full): they answer
   // through the name table.
   size_t unplaced = 0;
+  // Keys in the first of their two lines (the others need a second read).
+  size_t in_first_line = 0;
 
   const AnswerLine* lines() const { return reinterpret_cast<const AnswerLine*>(memory.data()); }
   // Points the view at these (they must stay where they are while it is used).

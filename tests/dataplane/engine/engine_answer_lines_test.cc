@@ -78,6 +78,11 @@ TEST(AnswerLines, EveryInlineImageHasItsLine) {
   size_t full = 0;
   for (size_t i = 0; i < lines.count; ++i) full += lines.lines()[i].name_len != 0 ? 1 : 0;
   EXPECT_EQ(full, 6001u);
+  EXPECT_EQ(lines.keys, 6001u);
+  // At 37% full, at most (1 - e^-0.37) / 0.37 = 83% of the keys can sit in their first line;
+  // the walks leave about 77% there.
+  EXPECT_GT(lines.in_first_line, 6001u * 70 / 100);
+  EXPECT_LE(lines.in_first_line, 6001u * 84 / 100);
   for (int i = 0; i < kHosts; ++i) {
     const std::string name = absl::StrCat("host", i, ".al.test");
     SCOPED_TRACE(name);
@@ -136,6 +141,7 @@ TEST(AnswerLines, FullTableLeavesTheRestToTheNameTable) {
   const AnswerLines& lines = e.answer_lines();
   EXPECT_EQ(lines.count, 1024u);
   EXPECT_EQ(lines.unplaced, 6001u - 512u);
+  EXPECT_EQ(lines.keys, 512u);
   int with_line = 0;
   for (int i = 0; i < kHosts; ++i) {
     const std::string name = absl::StrCat("host", i, ".al.test");
