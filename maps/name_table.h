@@ -101,12 +101,13 @@ inline void NameTableInsert(Bucket* buckets, uint32_t mask, const uint8_t* name,
 // (maps/snapshot_reader.h): every bucket's node is in range, its name is its node's, and one
 // bucket is empty. The nodes are not read: the bucket has the name.
 // Always inlined: on the engine's exact hit the call would cost more than the lookup but the hash.
+// NameTableFind with the name's hash already made (h = NameHash(name, len)).
 template <typename Equal>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFind(const Bucket* buckets, uint32_t mask,
-                                                           const uint8_t* names,
-                                                           const uint8_t* name, size_t len,
-                                                           Equal equal) {
-  const uint64_t h = NameHash(name, len);
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFindHashed(const Bucket* buckets,
+                                                                 uint32_t mask,
+                                                                 const uint8_t* names,
+                                                                 const uint8_t* name, size_t len,
+                                                                 uint64_t h, Equal equal) {
   const uint32_t hi = static_cast<uint32_t>(h >> 32);
   for (uint32_t b = static_cast<uint32_t>(h) & mask;; b = (b + 1) & mask) {
     const Bucket& bk = buckets[b];
@@ -115,6 +116,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFind(const Bucket* buckets
       return bk.node;
     }
   }
+}
+
+template <typename Equal>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t NameTableFind(const Bucket* buckets, uint32_t mask,
+                                                           const uint8_t* names,
+                                                           const uint8_t* name, size_t len,
+                                                           Equal equal) {
+  return NameTableFindHashed(buckets, mask, names, name, len, NameHash(name, len), equal);
 }
 
 // For a burst's staged lookups (DPDK l3fwd's pattern: hash every name of the burst and prefetch

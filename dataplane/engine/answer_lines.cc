@@ -39,10 +39,9 @@ bool Insert(AnswerLine* lines, uint32_t mask, AnswerLine item) {
 }  // namespace
 
 AnswerLines BuildAnswerLines(const SnapshotView& v, const AnswerImages& images,
-                             uint32_t min_buckets, uint32_t max_lines) {
+                             uint32_t max_lines) {
   AnswerLines out;
   if (v.nodes == nullptr || v.names == nullptr || v.buckets == nullptr) return out;
-  if (min_buckets != 0 && v.bucket_mask < min_buckets - 1) return out;
   const auto eligible = [&](uint32_t n, int slot) {
     const AnswerImage& img = images.pairs[n].slot[slot];
     return img.len != 0 && size_t{v.nodes[n].name_length} + img.len <= kAnswerLineBytes;

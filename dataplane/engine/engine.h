@@ -109,11 +109,19 @@ class Engine {
       AnswerLines().Attach(&v_);
     }
   }
-  // Answer lines (answer_lines.h) whatever the name table's size (`on`), or only from
-  // kAnswerLinesMinBuckets buckets on as the constructor builds them: tests answer a small zone
-  // through them (and `max_lines` fills the table).
-  void set_answer_lines_for_any_size(bool on, uint32_t max_lines = kMaxAnswerLines) {
-    lines_ = BuildAnswerLines(v_, answers_, on ? 0 : kAnswerLinesMinBuckets, max_lines);
+  // Answers A and AAAA through the name table and the answer images alone, without the answer
+  // lines (answer_lines.h): the reference those are tested against.
+  void set_answer_lines(bool on) {
+    if (on) {
+      lines_.Attach(&v_);
+    } else {
+      AnswerLines().Attach(&v_);
+    }
+  }
+  // Builds the answer lines again with at most `max_lines` lines: a table too small for every
+  // key, for tests.
+  void RebuildAnswerLines(uint32_t max_lines) {
+    lines_ = BuildAnswerLines(v_, answers_, max_lines);
     lines_.Attach(&v_);
   }
 

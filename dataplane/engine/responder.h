@@ -47,6 +47,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t LookupNode(const SnapshotView& v, c
       v.buckets, v.bucket_mask, v.names, name, len,
       [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
 }
+// LookupNode with the name's hash already made (h = maps::NameHash(name, len)).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t LookupNodeHashed(const SnapshotView& v,
+                                                              const uint8_t* name, size_t len,
+                                                              uint64_t h) {
+  return maps::NameTableFindHashed(
+      v.buckets, v.bucket_mask, v.names, name, len, h,
+      [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
+}
 
 // How the resolution of a question ended. The caller turns it into the rcode and flags.
 enum class ResolveState : uint8_t {

@@ -63,8 +63,8 @@ struct Server {
   std::unique_ptr<Engine> engine;
 };
 
-// The test zone's snapshot and an engine on it, built once per process; `lines`: with answer
-// lines whatever the zone's size.
+// The test zone's snapshot and an engine on it, built once per process; without `lines`, the
+// engine answers without its answer lines.
 const Server* MakeServer(bool lines) {
   // 60 A records at big.pkt.test: 60 * 16 bytes of answer, more than a 600-byte MTU holds.
   std::string zone = kZone;
@@ -77,19 +77,19 @@ const Server* MakeServer(bool lines) {
   auto* server = new Server;
   server->snapshot = std::move(snap).value();
   server->engine = std::make_unique<Engine>(*server->snapshot);
-  if (lines) server->engine->set_answer_lines_for_any_size(true);
+  if (!lines) server->engine->set_answer_lines(false);
   return server;
 }
 
 }  // namespace
 
 const Engine* TestEngine() {
-  static const Server* s = MakeServer(false);
+  static const Server* s = MakeServer(true);
   return s->engine.get();
 }
 
-const Engine* TestEngineWithAnswerLines() {
-  static const Server* s = MakeServer(true);
+const Engine* TestEngineWithoutAnswerLines() {
+  static const Server* s = MakeServer(false);
   return s->engine.get();
 }
 

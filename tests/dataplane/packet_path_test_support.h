@@ -29,9 +29,9 @@ namespace packet_path_test {
 // The server under test
 
 const Engine* TestEngine();
-// The same zone with answer lines (dataplane/engine/answer_lines.h), which only a large zone
-// has otherwise.
-const Engine* TestEngineWithAnswerLines();
+// The same zone answered without answer lines (dataplane/engine/answer_lines.h): A and AAAA
+// through the name table and the answer images.
+const Engine* TestEngineWithoutAnswerLines();
 PathConfig Config();
 
 // ---------------------------------------------------------------------------------------------

@@ -247,12 +247,13 @@ TEST(PacketPath, ImageAnswersCarryValidChecksumsAtAnyOffset) {
   EXPECT_EQ(checked, 4 * 2 * 3 * 3);
 }
 
-// A large zone answers A and AAAA from its answer lines (dataplane/engine/answer_lines.h): the
-// frames that leave are those the name table's answer images make, byte for byte, checksums
-// included, and what the lines do not hold (big's 60 records, a name the zone lacks, NODATA)
-// is answered as before.
+// A and AAAA are answered from the answer lines (dataplane/engine/answer_lines.h): the frames
+// that leave are those the name table's answer images make, byte for byte, checksums included,
+// and what the lines do not hold (big's 60 records, a name the zone lacks, NODATA) is answered
+// as before.
 TEST(PacketPath, AnswerLinesAnswerAsTheNameTable) {
-  ASSERT_NE(TestEngineWithAnswerLines()->view().answer_lines, nullptr);
+  ASSERT_NE(TestEngine()->view().answer_lines, nullptr);
+  ASSERT_EQ(TestEngineWithoutAnswerLines()->view().answer_lines, nullptr);
   int checked = 0;
   for (const char* name : {"www.pkt.test", "ns1.pkt.test", "mail.pkt.test", "WWW.Pkt.Test",
                            "big.pkt.test", "nowhere.pkt.test"}) {
@@ -263,8 +264,8 @@ TEST(PacketPath, AnswerLinesAnswerAsTheNameTable) {
                        << name << " type " << type << " edns " << edns << " ipv" << family);
           const Bytes q = family == 4 ? Query4(Dns(name, type, edns, 0x77 + checked))
                                       : Query6(Dns(name, type, edns, 0x77 + checked));
-          const Outcome lines = Process(q, Config(), TestEngineWithAnswerLines());
-          const Outcome table = Process(q);
+          const Outcome lines = Process(q);
+          const Outcome table = Process(q, Config(), TestEngineWithoutAnswerLines());
           ASSERT_EQ(lines.verdict, Verdict::kTransmit);
           ASSERT_EQ(lines.verdict, table.verdict);
           EXPECT_EQ(lines.out, table.out);

@@ -8,7 +8,7 @@
 // and once more over UDP with the negative and referral sections written by the slow path instead
 // of copied from their images (section_image.h) and every query resolved instead of answered
 // from an answer image (answer_images.h), which must give the same bytes, as must an engine
-// that answers from answer lines (answer_lines.h).
+// that answers from the images without its answer lines (answer_lines.h).
 // Output buffers are heap blocks of exactly the capacity, so ASan sees any write past it.
 // Invariants (a violation is __builtin_trap, which libFuzzer reports as a crash):
 //   - length <= capacity; 0 only for a message shorter than a header or with QR=1;
@@ -294,13 +294,14 @@ const Engine& TheEngine(bool section_images = true) {
   return section_images ? with : without;
 }
 
-// The engine with answer lines too (answer_lines.h: only a large zone has them otherwise).
-const Engine& TheEngineWithAnswerLines() {
+// The engine answering through the name table's answer images alone, without its answer lines
+// (answer_lines.h), which TheEngine() reads first.
+const Engine& TheEngineWithoutAnswerLines() {
   static const Engine e = [] {
-    Engine lines(TheSnapshot());
-    lines.set_health(HealthWords());
-    lines.set_answer_lines_for_any_size(true);
-    return lines;
+    Engine no_lines(TheSnapshot());
+    no_lines.set_health(HealthWords());
+    no_lines.set_answer_lines(false);
+    return no_lines;
   }();
   return e;
 }
@@ -544,12 +545,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sextant::dataplane::SeedPolicyRandom(size + 1);
     const size_t n_ref = TheEngine(false).Answer(data, size, udp, reference, kCap, &info_ref);
     CHECK(n_img == n_ref && std::memcmp(separate, reference, n_ref) == 0);
-    // And from the answer lines.
-    AnswerInfo info_lines;
+    // And without the answer lines: the images through the name table.
+    AnswerInfo info_images;
     sextant::dataplane::SeedPolicyRandom(size + 1);
-    const size_t n_lines =
-        TheEngineWithAnswerLines().Answer(data, size, udp, separate, kCap, &info_lines);
-    CHECK(n_lines == n_ref && std::memcmp(separate, reference, n_ref) == 0);
+    const size_t n_images =
+        TheEngineWithoutAnswerLines().Answer(data, size, udp, separate, kCap, &info_images);
+    CHECK(n_images == n_ref && std::memcmp(separate, reference, n_ref) == 0);
   }
 
   // The smallest capacity the engine accepts: nothing may be written past it.

@@ -54,22 +54,25 @@ bool HasLine(const Engine& e, const std::string& name, int slot) {
   return FindAnswerLine(e.view(), wire, len, maps::NameHash(wire, len), slot) != nullptr;
 }
 
-TEST(AnswerLines, NoneForASmallZoneUnlessAsked) {
+// Every engine has them; turned off, A and AAAA go through the name table's images again.
+TEST(AnswerLines, EveryEngineHasThemAndTheyCanBeTurnedOff) {
   Server s = ServerOf(Zones(100));
-  EXPECT_EQ(s.engine->answer_lines().count, 0u);
-  EXPECT_EQ(s.engine->view().answer_lines, nullptr);
-  s.engine->set_answer_lines_for_any_size(true);
   EXPECT_GT(s.engine->answer_lines().count, 0u);
   EXPECT_NE(s.engine->view().answer_lines, nullptr);
-  s.engine->set_answer_lines_for_any_size(false);
+  s.engine->set_answer_lines(false);
   EXPECT_EQ(s.engine->view().answer_lines, nullptr);
+  s.engine->set_answer_lines(true);
+  EXPECT_EQ(s.engine->view().answer_lines, s.engine->answer_lines().lines());
+  s.engine->set_answer_images(false);  // the resolver: neither images nor lines
+  EXPECT_EQ(s.engine->view().answer_lines, nullptr);
+  s.engine->set_answer_images(true);
+  EXPECT_NE(s.engine->view().answer_lines, nullptr);
 }
 
 TEST(AnswerLines, EveryInlineImageHasItsLine) {
   constexpr int kHosts = 3000;
   Server s = ServerOf(Zones(kHosts));
   Engine& e = *s.engine;
-  e.set_answer_lines_for_any_size(true);
   const AnswerLines& lines = e.answer_lines();
   // 3,000 A + 3,000 AAAA + ns's A = 6,001 keys: 16,384 lines, 37% full.
   EXPECT_EQ(lines.count, 16384u);
@@ -100,7 +103,6 @@ TEST(AnswerLines, EveryInlineImageHasItsLine) {
 TEST(AnswerLines, SameBytesAsTheResolver) {
   Server s = ServerOf(Zones(400));
   Engine& e = *s.engine;
-  e.set_answer_lines_for_any_size(true);
   std::vector<std::string> names = {"al.test",
                                     "ns.al.test",
                                     "NS.Al.Test",
@@ -137,7 +139,7 @@ TEST(AnswerLines, FullTableLeavesTheRestToTheNameTable) {
   constexpr int kHosts = 3000;
   Server s = ServerOf(Zones(kHosts));
   Engine& e = *s.engine;
-  e.set_answer_lines_for_any_size(true, 1024);
+  e.RebuildAnswerLines(1024);
   const AnswerLines& lines = e.answer_lines();
   EXPECT_EQ(lines.count, 1024u);
   EXPECT_EQ(lines.unplaced, 6001u - 512u);
