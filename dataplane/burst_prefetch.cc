@@ -85,8 +85,8 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
   if (v.buckets == nullptr || n > kMaxPrefetchBurst) return;
   Slot s[kMaxPrefetchBurst];
   // Stage 1: hash each question name as the engine will (lowered) and prefetch its home bucket,
-  // and for A/AAAA with answer lines (answer_lines.h) the key's two lines as well: when one
-  // holds the answer, nothing further is read.
+  // or for A/AAAA its first answer line instead (answer_lines.h): when that holds the answer,
+  // nothing further is read.
   uint8_t lowered[kMaxPrefetchBurst][256];
   const bool lines = v.answer_lines != nullptr;
   for (int i = 0; i < n; ++i) {
