@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -39,12 +40,14 @@ LoadedSnapshot* Load(std::unique_ptr<maps::SnapshotReader> reader, maps::Control
   const AnswerLines& lines = loaded->engine.answer_lines();
   if (lines.count != 0) {
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    const size_t bytes = lines.count * sizeof(AnswerLine);
+    const std::string size = bytes < (size_t{1} << 20) ? absl::StrFormat("%d KiB", bytes >> 10)
+                                                       : absl::StrFormat("%d MiB", bytes >> 20);
     maps::Log(maps::LogLevel::kInfo,
-              absl::StrFormat("snapshot generation %d: answer lines for %d A/AAAA answers in %.0f "
-                              "MiB, %.0f%% of them in their first line, %d without one; engine "
-                              "built in %.0f ms",
-                              loaded->reader->generation(), lines.keys,
-                              lines.count * sizeof(AnswerLine) / 1048576.0,
+              absl::StrFormat("snapshot generation %d: answer lines for %d A/AAAA answers in %s, "
+                              "%.0f%% of them in their first line, %d without one; engine built "
+                              "in %.0f ms",
+                              loaded->reader->generation(), lines.keys, size,
                               lines.keys == 0 ? 0.0 : 100.0 * lines.in_first_line / lines.keys,
                               lines.unplaced, took.count()));
   }
