@@ -129,7 +129,7 @@ class Engine {
   PolicyPlan plan_;
   SectionImages images_;  // precompiled negative and referral sections (section_image.h)
   AnswerImages answers_;  // precompiled A/AAAA answer sections (answer_images.h)
-  AnswerLines lines_;     // the same by (name, type), for a large zone (answer_lines.h)
+  AnswerLines lines_;     // the same by (name, type), one line each (answer_lines.h)
   SnapshotView v_;
 };
 
