@@ -38,6 +38,19 @@ inline constexpr uint64_t kK1 = 0x1cad21f72c81017cu;
 inline constexpr uint64_t kK2 = 0xdb979083e96dd4deu;
 inline constexpr uint64_t kK3 = 0x1f67b3b7a4a44072u;
 
+// NameHash of a name of 8 to 16 bytes from its first and last 8 (`head`, `tail`; they overlap
+// below 16), and of one of 17 to 32 bytes from its first 16 (head0, head1) and last 16 (tail0,
+// tail1): for a caller that has the words in registers already (the engine lowers the question
+// name into them, dataplane/engine/query.h), so that nothing is loaded back from the copy it
+// just stored.
+inline uint64_t Hash8To16(uint64_t head, uint64_t tail, size_t len) {
+  return Mum(head ^ kK0, tail ^ kK1 ^ len);
+}
+inline uint64_t Hash17To32(uint64_t head0, uint64_t head1, uint64_t tail0, uint64_t tail1,
+                           size_t len) {
+  return Mum(head0 ^ kK0, head1 ^ kK1 ^ len) ^ Mum(tail0 ^ kK2, tail1 ^ kK3);
+}
+
 }  // namespace name_hash
 
 // The name table's hash of a lowered wire name of `len` bytes (1 to 255): wyhash's construction
@@ -51,12 +64,10 @@ inline uint64_t NameHash(const uint8_t* name, size_t len) {
   using name_hash::kK0, name_hash::kK1, name_hash::kK2, name_hash::kK3, name_hash::Load32,
       name_hash::Load64, name_hash::Mum;
   if (len <= 16) {
+    if (len >= 8) return name_hash::Hash8To16(Load64(name), Load64(name + len - 8), len);
     uint64_t a;
     uint64_t b;
-    if (len >= 8) {
-      a = Load64(name);
-      b = Load64(name + len - 8);
-    } else if (len >= 4) {
+    if (len >= 4) {
       a = Load32(name);
       b = Load32(name + len - 4);
     } else if (len != 0) {  // every wire name has its root label: len 0 is no name at all
@@ -65,7 +76,11 @@ inline uint64_t NameHash(const uint8_t* name, size_t len) {
     } else {
       a = b = 0;
     }
-    return Mum(a ^ kK0, b ^ kK1 ^ len);
+    return name_hash::Hash8To16(a, b, len);
+  }
+  if (len <= 32) {
+    return name_hash::Hash17To32(Load64(name), Load64(name + 8), Load64(name + len - 16),
+                                 Load64(name + len - 8), len);
   }
   uint64_t h = Mum(Load64(name) ^ kK0, Load64(name + 8) ^ kK1 ^ len);
   for (size_t i = 16; len - i > 16; i += 16) {

@@ -71,14 +71,11 @@ inline void CopyHead(uint8_t* out, const uint8_t* query, size_t qend) {
   }
 }
 
-// The question's node, or kNone. Out of line: inlined into Answer, the hash would run short of
-// registers (+11 instructions), and the resolver reuses what it found when there is no image.
+// The question's node, or kNone, with the hash ParseQname made. Out of line: inlined into
+// Answer, the lookup would run short of registers (+11 instructions), and the resolver reuses
+// what it found when there is no image.
 ABSL_ATTRIBUTE_NOINLINE uint32_t LookupQuestion(const SnapshotView& v, const LName& qname) {
-  return LookupNode(v, qname.data, qname.len);
-}
-ABSL_ATTRIBUTE_NOINLINE uint32_t LookupQuestionHashed(const SnapshotView& v, const LName& qname,
-                                                      uint64_t h) {
-  return LookupNodeHashed(v, qname.data, qname.len, h);
+  return LookupNodeHashed(v, qname.data, qname.len, qname.hash);
 }
 
 // *info = AnswerInfo{.qtype = qtype}, as two 8-byte stores of values made in registers (field
@@ -151,20 +148,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   const int slot = AnswerImageSlot(q.qtype);
   // The answer lines first (one line, where the name table reads three): a miss there is not
   // an answer, the name table decides, with the same hash.
-  uint32_t node;
-  if (ABSL_PREDICT_TRUE(v.answer_lines != nullptr)) {
-    const uint64_t h = maps::NameHash(q.qname.data, q.qname.len);
-    if (slot >= 0 && !q.want_nsid && !q.has_ecs) {
-      const AnswerLine* line = FindAnswerLine(v, q.qname.data, q.qname.len, h, slot);
-      if (line != nullptr) {
-        return PutImageAnswer(v, q, query, client, out, cap, info, line->image(), line->image_len,
-                              line->count);
-      }
+  if (ABSL_PREDICT_TRUE(v.answer_lines != nullptr) && slot >= 0 && !q.want_nsid && !q.has_ecs) {
+    const AnswerLine* line = FindAnswerLine(v, q.qname.data, q.qname.len, q.qname.hash, slot);
+    if (line != nullptr) {
+      return PutImageAnswer(v, q, query, client, out, cap, info, line->image(), line->image_len,
+                            line->count);
     }
-    node = LookupQuestionHashed(v, q.qname, h);
-  } else {
-    node = LookupQuestion(v, q.qname);
   }
+  const uint32_t node = LookupQuestion(v, q.qname);
   *looked_up = node;
   if (node == maps::kNone) return 0;
   if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;

@@ -14,10 +14,40 @@
 #include "absl/base/optimization.h"
 #include "dataplane/engine/bytes.h"
 #include "maps/dns/wire.h"
+#include "maps/name_table.h"
 
 namespace sextant::dataplane {
 
 inline constexpr int kMaxLabels = 128;
+
+// CopyLower(dst, src, n), returning maps::NameHash(dst, n). The question's name is hashed right
+// after it is lowered; loading the copy back for the hash made the hash's first loads wait: a
+// name of 17 to 31 bytes is stored as two overlapping 16-byte blocks, and an 8-byte load across
+// both cannot take its bytes from the stores in flight (store-to-load forwarding), so it waits
+// for both to reach the cache. Names of 8 to 32 bytes (nearly every question) are hashed from the
+// lowered words still in registers.
+inline uint64_t CopyLowerHashed(uint8_t* dst, const uint8_t* src, size_t n) {
+  uint64_t head[2];
+  uint64_t tail[2];
+  if (n > 16 && n <= 32) {
+    const Bytes16 h = Lower16(Load128(src));
+    const Bytes16 t = Lower16(Load128(src + n - 16));
+    Store128(dst, h);
+    Store128(dst + n - 16, t);
+    std::memcpy(head, &h, 16);
+    std::memcpy(tail, &t, 16);
+    return maps::name_hash::Hash17To32(head[0], head[1], tail[0], tail[1], n);
+  }
+  if (n >= 8 && n <= 16) {
+    head[0] = Lower8(Load64(src));
+    tail[0] = Lower8(Load64(src + n - 8));
+    Store64(dst, head[0]);
+    Store64(dst + n - 8, tail[0]);
+    return maps::name_hash::Hash8To16(head[0], tail[0], n);
+  }
+  CopyLower(dst, src, n);
+  return maps::NameHash(dst, n);
+}
 
 // A lowered, uncompressed wire name with its label offsets.
 struct LName {
@@ -25,6 +55,8 @@ struct LName {
   uint8_t len = 0;
   uint8_t labels = 0;
   uint8_t off[kMaxLabels];
+  // maps::NameHash(data, len), set by ParseQname (the question's name) only.
+  uint64_t hash = 0;
 };
 
 // Lowers and indexes an uncompressed wire name known to be well formed (from the snapshot).
@@ -97,7 +129,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseQname(const uint8_t* p, size_t len
     i += size_t{l} + 1;  // l widened first: `1 + l` cost a zero-extension per label
     if (ABSL_PREDICT_FALSE(i > room)) return false;
   }
-  CopyLower(n->data, name, i + 1);
+  n->hash = CopyLowerHashed(n->data, name, i + 1);
   n->len = static_cast<uint8_t>(i + 1);
   n->labels = static_cast<uint8_t>(labels);
   *pos = start + i + 1;

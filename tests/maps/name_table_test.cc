@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -150,6 +151,24 @@ TEST(NameHash, ReadsOnlyTheNameAndDependsOnEveryByte) {
   }
   // No name at all (len 0) reads nothing (from a null pointer, a read would fault).
   EXPECT_EQ(NameHash(nullptr, 0), NameHash(nullptr, 0));
+}
+
+// The hash is part of the snapshot format (the buckets are where it says): these values pin it,
+// one length for each way it reads a name. A change here needs maps::kAbiVersion bumped.
+TEST(NameHash, IsPinned) {
+  const std::vector<std::pair<size_t, uint64_t>> pinned = {
+      {1, 0x7772ceee40a65c95u},  {2, 0xfa7c86c75923dd7fu},  {3, 0xe896716ca1f66708u},
+      {4, 0x5ac1ece8f319d38fu},  {7, 0xea7b6fba0e1e5cafu},  {8, 0x9c585bdf30d7f1fcu},
+      {9, 0xa33d3c359906749au},  {15, 0xd1e2038d31d64f27u}, {16, 0x552435db62874374u},
+      {17, 0x1918ce85430d5fcbu}, {19, 0x21aeb3701f57e505u}, {24, 0xcd42c9220319d1d8u},
+      {31, 0x6494afa3350af96au}, {32, 0x324621d759a6591cu}, {33, 0x07b3690e13a4ab3bu},
+      {48, 0x084e8ccb5366d44du}, {49, 0xe871b31fcc66b290u}, {64, 0x7516a4db0e22988bu},
+      {255, 0xb9628d3bd86d6349u}};
+  for (const auto& [len, want] : pinned) {
+    std::vector<uint8_t> name(len);
+    for (size_t i = 0; i < len; ++i) name[i] = static_cast<uint8_t>((i * 37 + 11) & 0x7f);
+    EXPECT_EQ(NameHash(name.data(), len), want) << len;
+  }
 }
 
 TEST(NameHash, SpreadsHostNamesOverTheBucketsAndTheUpperHalf) {

@@ -8,7 +8,9 @@
 #include <cstring>
 #include <vector>
 
+#include "dataplane/engine/query.h"
 #include "gtest/gtest.h"
+#include "maps/name_table.h"
 
 namespace sextant::dataplane {
 namespace {
@@ -60,6 +62,22 @@ TEST(Bytes, CopiesWriteExactlyNBytes) {
           Guarded(n, [&](uint8_t* dst) { c.copy(dst, src.data(), n); });
       EXPECT_EQ(got, want) << c.name << " n=" << n;
     }
+  }
+}
+
+// The question's copy and hash at once (query.h): the bytes CopyLower writes, no others, and
+// the name table's hash of them, whichever way a length takes (8 to 16 and 17 to 32 bytes hash
+// from registers, the others from the copy).
+TEST(Bytes, CopyLowerHashedIsCopyLowerThenNameHash) {
+  for (size_t n = 1; n <= 255; ++n) {
+    const std::vector<uint8_t> src = Source(n, static_cast<uint32_t>(n) * 13);
+    std::vector<uint8_t> want(src);
+    for (uint8_t& b : want) b = LowerByte(b);
+    uint64_t hash = 0;
+    const std::vector<uint8_t> got =
+        Guarded(n, [&](uint8_t* dst) { hash = CopyLowerHashed(dst, src.data(), n); });
+    EXPECT_EQ(got, want) << "n=" << n;
+    EXPECT_EQ(hash, maps::NameHash(want.data(), n)) << "n=" << n;
   }
 }
 
