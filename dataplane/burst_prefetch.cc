@@ -6,6 +6,7 @@
 #include "dataplane/engine/answer_images.h"
 #include "dataplane/engine/answer_lines.h"
 #include "dataplane/engine/bytes.h"
+#include "dataplane/engine/query.h"
 #include "dataplane/engine/snapshot_view.h"
 #include "maps/dns/frame.h"
 #include "maps/dns/wire.h"
@@ -96,8 +97,7 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     if (!s[i].question) continue;
     s[i].qtype = q.qtype;
     s[i].name_len = static_cast<uint8_t>(q.name_len - 1);  // name_len <= 255
-    CopyLower(lowered[i], q.name, q.name_len);
-    s[i].hash = maps::NameHash(lowered[i], q.name_len);
+    s[i].hash = CopyLowerHashed(lowered[i], q.name, q.name_len);
     if (lines && q.name_len <= kAnswerLineMaxName) s[i].line = AnswerImageSlot(q.qtype);
   }
   // The prefetches in a loop of their own: between hashes (some fifty instructions each), only a
@@ -113,20 +113,19 @@ void PrefetchBurst(const Engine& engine, const uint8_t* const* frames, const uin
     }
   }
   // Stage 1 and a half: a question its first answer line answers is done (the engine reads the
-  // line the prefetch brought); for the others the second line and the bucket are prefetched,
-  // and not waited for: the answers to the burst's first-line hits give them the time to come.
-  // What the bucket leads to is not prefetched: a key the lines do not hold is most often a name
-  // that does not exist, and the bucket says so.
+  // line the prefetch brought); for the others the bucket and, when the first line says some
+  // key spilled from it (AnswerLine::spilled), the second line are prefetched, and not waited for:
+  // the answers to the burst's first-line hits give them the time to come. What the bucket leads to
+  // is not prefetched: a key the lines do not hold is most often a name that does not exist, and
+  // the bucket says so.
   if (lines) {
     for (int i = 0; i < n; ++i) {
       if (s[i].line < 0) continue;
       s[i].question = false;
       const AnswerLineIndex at = AnswerLineIndexOf(s[i].hash, s[i].line, v.answer_line_mask);
-      if (AnswerLineHolds(v.answer_lines[at.first], lowered[i], size_t{s[i].name_len} + 1,
-                          s[i].line)) {
-        continue;
-      }
-      __builtin_prefetch(&v.answer_lines[at.second]);
+      const AnswerLine& first = v.answer_lines[at.first];
+      if (AnswerLineHolds(first, lowered[i], size_t{s[i].name_len} + 1, s[i].line)) continue;
+      if (first.spilled) __builtin_prefetch(&v.answer_lines[at.second]);
       __builtin_prefetch(maps::NameTableHome(v.buckets, v.bucket_mask, s[i].hash));
     }
   }

@@ -66,7 +66,7 @@ AnswerLines BuildAnswerLines(const SnapshotView& v, const AnswerImages& images,
     line.name_len = node.name_length;
     line.slot = static_cast<uint8_t>(slot);
     line.image_len = img.len;
-    line.count = img.count;
+    line.count = static_cast<uint8_t>(img.count);
     std::memcpy(line.bytes, v.names + node.name_offset, node.name_length);
     std::memcpy(line.bytes + node.name_length, AnswerImageBytes(img, images.bytes.data()), img.len);
     return line;
@@ -88,9 +88,14 @@ AnswerLines BuildAnswerLines(const SnapshotView& v, const AnswerImages& images,
   // Keys in their first line are answered after one prefetch, the others after two
   // (burst_prefetch.cc): 73% of them in a table 42% full, 77% at 37%. Placing every key whose
   // first line is free before any walk left the same share (the walks move them on).
+  // The others mark their first line spilled (AnswerLine::spilled), once every walk is done.
   for (size_t i = 0; i < count; ++i) {
-    if (!Empty(lines[i]) && AnswerLineIndexOf(LineHash(lines[i]), lines[i].slot, mask).first == i) {
+    if (Empty(lines[i])) continue;
+    const uint32_t first = AnswerLineIndexOf(LineHash(lines[i]), lines[i].slot, mask).first;
+    if (first == i) {
       ++out.in_first_line;
+    } else {
+      lines[first].spilled = 1;
     }
   }
   if (!memory->Seal().ok()) return AnswerLines{};

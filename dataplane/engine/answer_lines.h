@@ -38,7 +38,11 @@ struct alignas(64) AnswerLine {
   uint8_t name_len = 0;  // 0: an empty line
   uint8_t slot = 0;      // AnswerImageSlot: 0 A, 1 AAAA
   uint16_t image_len = 0;
-  uint16_t count = 0;      // the image's records
+  uint8_t count = 0;  // the image's records (a line holds three A records at most)
+  // Set when a key whose first line this is sits in its second line (a cuckoo walk put it
+  // there). Clear, a key this line does not hold is in no line, and its second line is not
+  // read: most names that do not exist, and most types a name lacks, cost one line, not two.
+  uint8_t spilled = 0;
   uint8_t bytes[58] = {};  // the lowered, uncompressed wire name, then the image
 
   const uint8_t* image() const { return bytes + name_len; }
@@ -78,6 +82,7 @@ inline const AnswerLine* FindAnswerLine(const SnapshotView& v, const uint8_t* na
   const AnswerLineIndex at = AnswerLineIndexOf(name_hash, slot, v.answer_line_mask);
   const AnswerLine& a = v.answer_lines[at.first];
   if (AnswerLineHolds(a, name, len, slot)) return &a;
+  if (!a.spilled) return nullptr;
   const AnswerLine& b = v.answer_lines[at.second];
   if (AnswerLineHolds(b, name, len, slot)) return &b;
   return nullptr;

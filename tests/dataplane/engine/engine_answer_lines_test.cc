@@ -86,6 +86,24 @@ TEST(AnswerLines, EveryInlineImageHasItsLine) {
   // the walks leave about 77% there.
   EXPECT_GT(lines.in_first_line, 6001u * 70 / 100);
   EXPECT_LE(lines.in_first_line, 6001u * 84 / 100);
+  // A line is marked spilled exactly when a key whose first line it is sits in its second
+  // (FindAnswerLine reads the second line only then).
+  std::vector<bool> spilled(lines.count);
+  const auto mask = static_cast<uint32_t>(lines.count - 1);
+  for (size_t i = 0; i < lines.count; ++i) {
+    const AnswerLine& l = lines.lines()[i];
+    if (l.name_len == 0) continue;
+    const uint32_t first =
+        AnswerLineIndexOf(maps::NameHash(l.bytes, l.name_len), l.slot, mask).first;
+    if (first != i) spilled[first] = true;
+  }
+  size_t marked = 0;
+  for (size_t i = 0; i < lines.count; ++i) {
+    EXPECT_EQ(lines.lines()[i].spilled != 0, spilled[i]) << i;
+    marked += spilled[i] ? 1 : 0;
+  }
+  EXPECT_GT(marked, 0u);
+  EXPECT_LE(marked, lines.keys - lines.in_first_line);
   for (int i = 0; i < kHosts; ++i) {
     const std::string name = absl::StrCat("host", i, ".al.test");
     SCOPED_TRACE(name);
