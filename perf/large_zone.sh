@@ -18,7 +18,9 @@
 #   FRAMES     frames in each pcap (default 524288: with 1M frames the pool of 1M mbufs, about
 #              4 GiB of --no-huge memory, could not be created here)
 #   ROUNDS     times the sizes are run in turn (default 1); each round's ratios use its own
-#              reference, so drift between rounds on a shared machine does not enter a ratio
+#              reference, so drift between rounds on a shared machine does not enter a ratio;
+#              with more than one, a last line per size gives the ratio of the rates summed over
+#              the rounds, the median round's ratio and their range
 #   and what perf/e2e_pcap.sh reads (BUILD_DIR, BUILD, SECONDS_MEASURED, WARMUP, MIX, LCORES).
 # Prints one markdown row per size and round:
 #   | names | compile s | peak control MiB | snapshot MiB | dataplane RSS MiB | e2e Mqps |
@@ -46,9 +48,13 @@ summarize() {
 echo "| names | compile s | peak control MiB | snapshot MiB | dataplane RSS MiB | e2e Mqps |" \
   "Mq/cpu-s | ratio |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+# Per size (by index): the Mq/cpu-s of every round, summed, and each round's ratio.
+sums=()
+ratios=()
 for ((round = 1; round <= rounds; round++)); do
   ref=
-  for hosts in "${sizes[@]}"; do
+  for i in "${!sizes[@]}"; do
+    hosts=${sizes[$i]}
     if ! HOSTS=$hosts FRAMES=$frames bash "$repo/perf/e2e_pcap.sh" >"$out" 2>&1; then
       cat "$out" >&2
       echo "perf/large_zone.sh: the run with $hosts hosts failed" >&2
@@ -67,5 +73,19 @@ for ((round = 1; round <= rounds; round++)); do
     ref=${ref:-$per_cpu}
     ratio=$(awk -v a="$per_cpu" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')
     echo "| $hosts | $compile | $ctl | $snap | $rss | $mqps | $per_cpu | $ratio |"
+    sums[i]=$(awk -v a="${sums[i]:-0}" -v b="$per_cpu" 'BEGIN { print a + b }')
+    ratios[i]="${ratios[i]:-} $ratio"
   done
 done
+# One run after the other, the host's load moves a single ratio by 10-20% here: over several
+# rounds, the ratio of the summed rates and the median round say more than any one row.
+if ((rounds > 1)); then
+  for i in "${!sizes[@]}"; do
+    ((i > 0)) || continue
+    read -r -a rs <<<"${ratios[i]}"
+    summary=$(printf '%s\n' "${rs[@]}" | sort -n | awk -v a="${sums[i]}" -v b="${sums[0]}" \
+      '{ r[NR] = $1 } END { m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+        printf "ratio of the summed rates %.2f, median %.2f, range %.2f-%.2f", a / b, m, r[1], r[NR] }')
+    echo "${sizes[i]} names over $rounds rounds: $summary"
+  done
+fi
