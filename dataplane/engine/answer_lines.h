@@ -8,7 +8,8 @@
 // (burst_prefetch.h) can overlap across the burst but not collapse. Both candidate lines of a
 // key follow from the name's hash alone: the burst prefetches the first (where about three keys
 // in four sit) as soon as it has hashed the name, the second only when the first does not hold
-// the key, and the answer is read the line, compare the name, copy the image.
+// the key and says that one of its keys spilled to their second line (AnswerLine::spilled), and
+// the answer is read the line, compare the name, copy the image.
 //
 // The lines are a cache of what the images already answer: a question whose key is not there
 // (a name and image longer than a line holds, an insert that found no room) takes the image
