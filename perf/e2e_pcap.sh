@@ -50,6 +50,8 @@
 #              and UDP checksum offload both ways (every 10/25GbE NIC's PMD has it; the vdevs here
 #              have none): received checksums taken as good, the answers' left for the NIC (the
 #              pseudo-header sum in the UDP field, 0 in the IPv4 one; CHECK=1 checks exactly that)
+#   MEASURE_FLAG=FILE  created when the measured interval starts (after WARMUP): another
+#              measurement waits for it to time the same seconds (perf/e2e_fraction.sh PAIRED=1)
 #   BUILD=0    do not run ninja in BUILD_DIR (the caller built it: perf/compare.sh, ctest)
 set -euo pipefail
 
@@ -212,6 +214,7 @@ dp_pid=$!
 wait_serving "$work/dataplane.log"
 
 sleep "$warmup"
+[[ -z ${MEASURE_FLAG:-} ]] || touch "$MEASURE_FLAG"
 python3 "$repo/perf/control_block_counters.py" --instance "$instance" --interval "$measure" \
   --pid "$dp_pid" "${count_args[@]}"
 # Resident memory while serving: RssShmem is the snapshot's pages touched (mapped from

@@ -13,7 +13,13 @@ apart, with the forwarding thread's CPU time sampled over the same interval (so 
 gives a rate per CPU-second, as control_block_counters.py does for the dataplane).
 
   perf/testpmd_reference.py --pcap queries.pcap [--seconds 5] [--warmup 2] [--lcores 0-1]
+                            [--main-lcore N] [--start-flag FILE]
                             [--huge-dir DIR --mem MIB]   (hugepages: a hugetlbfs mount, EAL -m)
+
+--start-flag: after the warm-up, wait (up to five minutes) for FILE to exist before the interval
+starts: perf/e2e_fraction.sh PAIRED=1 times testpmd over the very seconds the dataplane is timed
+(perf/e2e_pcap.sh MEASURE_FLAG), each on its own CPU. --main-lcore picks which lcore of --lcores
+is EAL's main one (the other forwards).
 """
 
 import argparse
@@ -54,6 +60,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--lcores", default="0-1", help="EAL -l list: main lcore + one forwarder")
+    ap.add_argument("--main-lcore", help="EAL --main-lcore (default: the lowest of --lcores)")
+    ap.add_argument("--start-flag", help="wait for this file before the timed interval")
     ap.add_argument("--frames", type=int, default=4096, help="frames in the pcap (pool size)")
     ap.add_argument("--huge-dir", help="a hugetlbfs mount: 2 MiB pages instead of --no-huge")
     ap.add_argument("--mem", type=int, default=1024, help="EAL -m in MiB (default 1024)")
@@ -63,7 +71,9 @@ def main():
     prefix = f"sxperf-tpm-{os.getpid()}"
     mbufs = (args.frames + 8192) | 1
     # testpmd prints with stdio, fully buffered into a pipe: stdbuf makes it line-buffered.
-    cmd = ["stdbuf", "-oL", "dpdk-testpmd", "-l", args.lcores, *memory, "-m", str(args.mem),
+    main_lcore = ["--main-lcore", args.main_lcore] if args.main_lcore else []
+    cmd = ["stdbuf", "-oL", "dpdk-testpmd", "-l", args.lcores, *main_lcore, *memory,
+           "-m", str(args.mem),
            "--no-pci",
            f"--vdev=net_pcap0,rx_pcap={args.pcap},infinite_rx=1", "--vdev=net_null0,no-rx=1",
            f"--file-prefix={prefix}", "--", "-i", "--forward-mode=io",
@@ -74,6 +84,12 @@ def main():
         # EAL start-up and the pool's population come first: slow on a loaded machine.
         command(proc, "start", re.compile(r"packets/burst="), timeout=120)
         time.sleep(args.warmup)
+        if args.start_flag:
+            deadline = time.monotonic() + 300
+            while not os.path.exists(args.start_flag):
+                if time.monotonic() > deadline:
+                    sys.exit(f"testpmd: {args.start_flag} never appeared")
+                time.sleep(0.02)
         cpu0 = worker_cpu(proc.pid)
         t0 = time.monotonic()
         rx0 = int(command(proc, "show port stats 0", RX_PACKETS).group(1))

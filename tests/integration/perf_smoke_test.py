@@ -13,7 +13,9 @@ timings on a shared machine are not pass/fail.
      check fails the run.
      perf/e2e_fraction.sh the same way: testpmd's io forwarding on the same vdevs measured on
      both sides of it, and the worker's rate printed as a fraction of that reference; then again
-     with HUGE=1 (both sides on 2 MiB hugepages, the pages put back after).
+     with HUGE=1 (both sides on 2 MiB hugepages, the pages put back after), and PAIRED=1 HUGE=1
+     (one round: two pairs of testpmd and the dataplane at once, on swapped CPUs, each timed
+     over the same seconds; a fraction per pair and of the summed rates).
      perf/e2e_ab.sh, one round of the build against itself: two pairs of concurrent runs, a
      ratio printed.
   1b. perf/large_zone.sh on 1,000 and 20,000 names, one second each: a row per size, every
@@ -86,6 +88,27 @@ def e2e_checked(res, build, what, frames, **env):
     res.check(f"e2e_pcap.sh {what}: every answer right, then measured",
               rc == 0 and f"check_answers: {frames} answers to {frames} queries, 0 other "
               "frames, 0 problems" in out and "stopped:" in out, out[-2000:])
+
+
+def fraction_paired(res, build):
+    pages_before = Path("/proc/sys/vm/nr_hugepages").read_text()
+    rc, out = run(["bash", str(PERF / "e2e_fraction.sh")],
+                  {"BUILD_DIR": build, "BUILD": "0", "SECONDS_MEASURED": "1", "WARMUP": "0.5",
+                   "FRAMES": "512", "HUGE": "1", "PAIRED": "1", "ROUNDS": "1"})
+    name = "e2e_fraction.sh PAIRED=1 HUGE=1"
+    pairs = re.findall(r"^\d+\s+([\d.]+) Mp/cpu-s\s+([\d.]+) Mq/cpu-s\s+([\d.]+)%$", out, re.M)
+    total = re.search(r"paired, hugepages, 2 pairs: .*\n"
+                      r"dataplane = ([\d.]+)% of the PMD pair with no work", out)
+    res.check(f"{name} runs", rc == 0, out[-2000:])
+    res.check(f"{name}: two pairs, each with both rates and their fraction",
+              len(pairs) == 2 and all(float(r) > 0 and float(d) > 0 and
+                                      abs(float(f) - 100 * float(d) / float(r)) < 0.11
+                                      for r, d, f in pairs), pairs)
+    res.check(f"{name}: the fraction of the summed rates, between 0 and 100%",
+              total is not None and 0 < float(total.group(1)) < 100, out[-1000:])
+    res.check(f"{name}: the hugepage reservation put back",
+              Path("/proc/sys/vm/nr_hugepages").read_text() == pages_before,
+              Path("/proc/sys/vm/nr_hugepages").read_text())
 
 
 def fraction(res, build, huge=False):
@@ -231,6 +254,7 @@ def main():
     e2e_checked(res, build, "HOSTS=20000 (the burst prefetch on)", 4096, HOSTS="20000")
     fraction(res, build)
     fraction(res, build, huge=True)
+    fraction_paired(res, build)
     ab(res, build)
     e2e_geo(res, build)
     large_zone(res, build)
