@@ -472,7 +472,7 @@ absl::StatusOr<std::string> ExplainSnapshot(const maps::SnapshotReader& snapshot
                                             const ExplainRequest& request,
                                             const absl::StatusOr<Config>* config, bool json) {
   SX_ASSIGN_OR_RETURN(Question q, ParseQuestion(request));
-  dataplane::Engine engine(snapshot);
+  dataplane::Engine engine(snapshot, dataplane::EngineUse::kExplain);
   engine.set_health(health);
   const std::vector<uint8_t> query = QueryBytes(q);
   std::vector<uint8_t> response(dataplane::kMaxDnsMessage);

@@ -485,7 +485,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
 
 }  // namespace
 
-Engine::Engine(const maps::SnapshotReader& snap)
+Engine::Engine(const maps::SnapshotReader& snap, EngineUse use)
     : plan_(MakePolicyPlan(snap.section<maps::Resource>(maps::kResources),
                            snap.section<maps::Member>(maps::kMembers), snap.bytes(maps::kRdata))),
       v_(SnapshotView::Of(snap)) {
@@ -494,6 +494,7 @@ Engine::Engine(const maps::SnapshotReader& snap)
   images_ =
       BuildSectionImages(v_, static_cast<uint32_t>(snap.section<maps::Node>(maps::kNodes).size()));
   images_.Attach(&v_);
+  if (use == EngineUse::kExplain) return;
   answers_ =
       BuildAnswerImages(v_, static_cast<uint32_t>(snap.section<maps::Node>(maps::kNodes).size()));
   answers_.Attach(&v_);

@@ -55,11 +55,18 @@ inline uint32_t CoarseUnixSeconds() {
 inline constexpr size_t kMaxDnsMessage = 65535;
 inline constexpr uint16_t kMinUdpSize = 512;
 
+// What an engine is built for. kServe: Answer, with every precompiled shortcut. kExplain:
+// Explain only, which resolves every query and never reads the answer images or lines
+// (answer_images.h, answer_lines.h): they are not built (at a million names they are about
+// 300 MiB and most of a second of `sextantctl explain`); Answer still answers, the same bytes
+// through the resolver.
+enum class EngineUse : uint8_t { kServe, kExplain };
+
 class Engine {
  public:
-  // Views `snap`, which must outlive the engine, and works out its policy plan (policy_plan.h):
-  // the one allocation, at load time.
-  explicit Engine(const maps::SnapshotReader& snap);
+  // Views `snap`, which must outlive the engine, and works out its policy plan (policy_plan.h)
+  // and, for serving, its answer images and lines: the allocations, all at load time.
+  explicit Engine(const maps::SnapshotReader& snap, EngineUse use = EngineUse::kServe);
   Engine(Engine&&) = default;  // the plan's storage moves along: the view's pointers stay valid
   Engine& operator=(Engine&&) = default;
   Engine(const Engine&) = delete;

@@ -3,12 +3,14 @@
 // through them must be byte for byte the resolver's, every eligible image must have a line, and
 // what has none (a long name, a pooled image, a type without images) still answers.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/engine/answer_lines.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/engine/trace.h"
 #include "gtest/gtest.h"
 #include "maps/dns/wire.h"
 #include "maps/name_table.h"
@@ -67,6 +69,36 @@ TEST(AnswerLines, EveryEngineHasThemAndTheyCanBeTurnedOff) {
   EXPECT_EQ(s.engine->view().answer_lines, nullptr);
   s.engine->set_answer_images(true);
   EXPECT_NE(s.engine->view().answer_lines, nullptr);
+}
+
+// An engine for explaining (sextantctl explain) builds neither answer images nor lines, and its
+// Answer and Explain give the bytes a serving engine's Answer gives.
+TEST(AnswerLines, AnEngineForExplainingHasNoneAndTheSameBytes) {
+  Server s = ServerOf(Zones(100));
+  const Engine explain(*s.snapshot, EngineUse::kExplain);
+  EXPECT_EQ(explain.answer_lines().count, 0u);
+  EXPECT_EQ(explain.view().answer_lines, nullptr);
+  EXPECT_EQ(explain.view().answer_images, nullptr);
+  EXPECT_TRUE(explain.answer_images().pairs.empty());
+  EXPECT_NE(s.engine->view().answer_images, nullptr);  // the serving engine has them
+  EXPECT_NE(explain.view().zone_images, nullptr);      // the resolver's section images stay
+  for (const std::string name : {"host3.al.test", "HOST40.al.test", "big.al.test", "alias.al.test",
+                                 "nohost.al.test", "al.test"}) {
+    for (uint16_t t : {kA, kAaaa, kTxt}) {
+      SCOPED_TRACE(absl::StrCat(name, " ", TypeName(t)));
+      const Bytes q = sxt::MakeQuery(name, t, Edns());
+      const Raw served = AnswerRaw(*s.engine, q, kUdp);
+      const Raw answered = AnswerRaw(explain, q, kUdp);
+      EXPECT_EQ(answered.bytes, served.bytes);
+      Bytes out(kMaxDnsMessage);
+      AnswerInfo info;
+      auto trace = std::make_unique<AnswerTrace>();  // large: its steps inline
+      const size_t n =
+          explain.Explain(q.data(), q.size(), kUdp, out.data(), out.size(), &info, trace.get());
+      out.resize(n);
+      EXPECT_EQ(out, served.bytes);
+    }
+  }
 }
 
 TEST(AnswerLines, EveryInlineImageHasItsLine) {
