@@ -8,6 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "maps/dns/wire.h"
 
@@ -39,6 +42,20 @@ inline Bytes16 Load128(const uint8_t* p) {
   std::memcpy(&v, p, 16);
   return v;
 }
+// Bit k set for each zero byte p[k], k < 32.
+inline uint32_t ZeroBytes32(const uint8_t* p) {
+  const Bytes16 lo = reinterpret_cast<Bytes16>(Load128(p) == 0);  // 0xFF where zero
+  const Bytes16 hi = reinterpret_cast<Bytes16>(Load128(p + 16) == 0);
+#if defined(__SSE2__)
+  return static_cast<uint32_t>(_mm_movemask_epi8(reinterpret_cast<__m128i>(lo))) |
+         static_cast<uint32_t>(_mm_movemask_epi8(reinterpret_cast<__m128i>(hi))) << 16;
+#else
+  uint32_t m = 0;
+  for (int k = 0; k < 16; ++k) m |= uint32_t{lo[k] != 0} << k | uint32_t{hi[k] != 0} << (16 + k);
+  return m;
+#endif
+}
+
 inline void Store64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 inline void Store32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
 inline void Store128(uint8_t* p, Bytes16 v) { std::memcpy(p, &v, 16); }

@@ -89,24 +89,25 @@ inline void SetQtypeOnly(AnswerInfo* info, uint16_t qtype) {
   std::memcpy(info, words, sizeof(words));
 }
 
-// The answer to `q` with the image bytes[0, len) of `count` records after the question, as
-// AnswerFromImage describes; 0 when it does not fit.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutImageAnswer(
-    const SnapshotView& v, const Query& q, const uint8_t* query, const ClientInfo& client,
-    uint8_t* out, size_t cap, AnswerInfo* info, const uint8_t* bytes, size_t len, uint16_t count) {
-  const size_t qend = q.question_end;
-  const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
-  const size_t end = qend + len + opt_size;
-  // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test. Every
-  // limit is at least 512 (cap < kMinUdpSize was refused on entry): most answers fit without
-  // working the limit out.
-  const uint16_t our_udp_size = v.edns_udp_size;
-  const bool fits =
-      end + 6 <= kMinUdpSize ||
-      (end <= ResponseLimit(q, client.tcp, our_udp_size, cap) && (!q.has_opt || end + 6 <= cap));
-  if (len == 0 || !fits) return 0;
-  CopyHead(out, query, qend);
-  uint8_t* p = out + qend;
+// What an image answer keeps of its query: the question's end, the OPT record and the flags.
+struct ImageQuery {
+  size_t qend;
+  uint16_t qtype;
+  bool has_opt;
+  bool do_bit;
+  bool rd;
+};
+
+// Writes the answer to `q` with the image bytes[0, len) of `count` records after the question
+// (which must fit: the callers checked); returns its length.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t WriteImageAnswer(const SnapshotView& v,
+                                                            const ImageQuery& q,
+                                                            const uint8_t* query, uint8_t* out,
+                                                            AnswerInfo* info, const uint8_t* bytes,
+                                                            size_t len, uint16_t count) {
+  const size_t end = q.qend + len + (q.has_opt ? dns::kOptFixedSize : 0);
+  CopyHead(out, query, q.qend);
+  uint8_t* p = out + q.qend;
   if (ABSL_PREDICT_TRUE(len <= kAnswerImageInline)) {
     CopyInlineImage(p, bytes, len);
   } else {
@@ -133,6 +134,121 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutImageAnswer(
   return end;
 }
 
+// The answer to `q` with the image bytes[0, len) of `count` records after the question, as
+// AnswerFromImage describes; 0 when it does not fit.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t PutImageAnswer(
+    const SnapshotView& v, const Query& q, const uint8_t* query, const ClientInfo& client,
+    uint8_t* out, size_t cap, AnswerInfo* info, const uint8_t* bytes, size_t len, uint16_t count) {
+  const size_t qend = q.question_end;
+  const size_t opt_size = q.has_opt ? dns::kOptFixedSize : 0;
+  const size_t end = qend + len + opt_size;
+  // What fits the resolver's writer (its limit less the OPT's room), and PutOpt's own test. Every
+  // limit is at least 512 (cap < kMinUdpSize was refused on entry): most answers fit without
+  // working the limit out.
+  const uint16_t our_udp_size = v.edns_udp_size;
+  const bool fits =
+      end + 6 <= kMinUdpSize ||
+      (end <= ResponseLimit(q, client.tcp, our_udp_size, cap) && (!q.has_opt || end + 6 <= cap));
+  if (len == 0 || !fits) return 0;
+  return WriteImageAnswer(v, ImageQuery{qend, q.qtype, q.has_opt, q.do_bit, q.rd}, query, out, info,
+                          bytes, len, count);
+}
+
+// The commonest query of all, answered from its answer line before (and without) the general
+// parse: a standard query (QR 0, opcode QUERY) with one question for A or AAAA in class IN,
+// nothing after it but, optionally, an OPT record of version 0 with no option (no NSID, ECS or
+// COOKIE), a name of 8 to 32 bytes with a line, and at least 32 bytes of message from the name
+// on. The bytes are AnswerFromImage's; 0 for anything else, which the general path answers.
+//
+// What it leaves out is the general parse's work, not its checks: the name's end is its first
+// zero byte, and the name is not walked label by label, because a line holds a well-formed
+// lowered name, and lowering maps no byte to 63 or below: when the question's first bytes up to
+// that zero equal a line's name once lowered, they have the same label lengths, so they are the
+// same well-formed name, ending there.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromLine(const SnapshotView& v,
+                                                          const uint8_t* query, size_t len,
+                                                          uint8_t* out, AnswerInfo* info,
+                                                          LineMiss* miss) {
+  // The line first, from the name and the type alone: a question without one (a name that
+  // does not exist, a type it lacks) leaves here after the fewest instructions, with the hash
+  // for the general path (LineMiss). The rest of the shape is checked once a line holds it.
+  constexpr size_t kName = dns::kHeaderSize;
+  if (len < kName + 32) return 0;
+  const uint8_t* name = query + kName;
+  const size_t n = static_cast<size_t>(std::countr_zero(ZeroBytes32(name))) + 1;  // 33: none
+  const size_t qend = kName + n + 4;
+  // Nothing after the question but, with ARCOUNT 1, an OPT record without options: a query with
+  // options (ECS, a cookie, NSID) leaves here, before the hash.
+  uint64_t counts = Load64(query + dns::kOffQdcount);
+  if constexpr (std::endian::native == std::endian::little) counts = __builtin_bswap64(counts);
+  const bool has_opt = (counts & 1) != 0;
+  if (n < 8 || n > 32 || len != qend + (has_opt ? dns::kOptFixedSize : 0)) return 0;
+  const uint16_t qtype = dns::Get16(name + n);
+  const int slot = AnswerImageSlot(qtype);
+  if (slot < 0) return 0;
+  // The name lowered and hashed in registers, as CopyLowerHashed would (maps::NameHash), and
+  // compared with the line's lowered name as it is.
+  uint64_t w[4];
+  uint64_t hash;
+  if (n > 16) {
+    const Bytes16 h = Lower16(Load128(name));
+    const Bytes16 t = Lower16(Load128(name + n - 16));
+    std::memcpy(w, &h, 16);
+    std::memcpy(w + 2, &t, 16);
+    hash = maps::name_hash::Hash17To32(w[0], w[1], w[2], w[3], n);
+  } else {
+    w[0] = Lower8(Load64(name));
+    w[1] = Lower8(Load64(name + n - 8));
+    hash = maps::name_hash::Hash8To16(w[0], w[1], n);
+  }
+  const auto holds = [&](const AnswerLine& line) {
+    if (line.name_len != n || line.slot != slot) return false;
+    if (n > 16) {
+      return ((Load64(line.bytes) ^ w[0]) | (Load64(line.bytes + 8) ^ w[1]) |
+              (Load64(line.bytes + n - 16) ^ w[2]) | (Load64(line.bytes + n - 8) ^ w[3])) == 0;
+    }
+    return ((Load64(line.bytes) ^ w[0]) | (Load64(line.bytes + n - 8) ^ w[1])) == 0;
+  };
+  const AnswerLineIndex at = AnswerLineIndexOf(hash, slot, v.answer_line_mask);
+  const AnswerLine* line = &v.answer_lines[at.first];
+  if (!holds(*line)) {
+    line = line->spilled ? &v.answer_lines[at.second] : nullptr;
+    if (line == nullptr || !holds(*line)) {
+      miss->hash = hash;
+      miss->len = static_cast<uint8_t>(n);
+      if (n > 16) {
+        std::memcpy(miss->lowered, w, 16);
+        std::memcpy(miss->lowered + n - 16, w + 2, 16);
+      } else {
+        std::memcpy(miss->lowered, w, 8);
+        std::memcpy(miss->lowered + n - 8, w + 1, 8);
+      }
+      return 0;
+    }
+  }
+  // QR 0 and opcode QUERY (the flag byte's top five bits); QDCOUNT 1, ANCOUNT 0, NSCOUNT 0 and
+  // ARCOUNT 0 or 1 (big-endian words; the low bit apart); class IN.
+  if ((query[dns::kOffFlags1] & 0xF8) != 0 || (counts & ~uint64_t{1}) != uint64_t{1} << 48 ||
+      dns::Get16(name + n + 2) != dns::kClassIn) {
+    return 0;
+  }
+  bool do_bit = false;
+  if (has_opt) {
+    // Owner the root, TYPE OPT, version 0 (byte 6), RDLENGTH 0 (bytes 9 and 10); the UDP size,
+    // the extended rcode and the flags other than DO are not the answer's business.
+    const uint8_t* o = query + qend;
+    if (o[0] != 0 || dns::Get16(o + 1) != dns::kTypeOpt || o[6] != 0 || o[9] != 0 || o[10] != 0) {
+      return 0;
+    }
+    do_bit = (o[dns::kOptFlags] & dns::kOptFlagDo) != 0;
+  }
+  const size_t end = qend + line->image_len + (has_opt ? dns::kOptFixedSize : 0);
+  if (line->image_len == 0 || end + 6 > kMinUdpSize) return 0;  // PutImageAnswer's first test
+  const bool rd = (query[dns::kOffFlags1] & dns::kFlag1Rd) != 0;
+  return WriteImageAnswer(v, ImageQuery{qend, qtype, has_opt, do_bit, rd}, query, out, info,
+                          line->image(), line->image_len, line->count);
+}
+
 // The common query, answered from its name's answer image (answer_images.h): a well-formed
 // query for A or AAAA in class IN or ANY, no COOKIE (the caller checked), no other EDNS option
 // (NSID, ECS) and EDNS version 0 if any. Returns the response length; 0 when the resolver must
@@ -148,7 +264,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
   const int slot = AnswerImageSlot(q.qtype);
   // The answer lines first (one line, where the name table reads three): a miss there is not
   // an answer, the name table decides, with the same hash.
-  if (ABSL_PREDICT_TRUE(v.answer_lines != nullptr) && slot >= 0 && !q.want_nsid && !q.has_ecs) {
+  if (ABSL_PREDICT_TRUE(v.answer_lines != nullptr) && slot >= 0 && !q.want_nsid && !q.has_ecs &&
+      !q.line_missed) {
     const AnswerLine* line = FindAnswerLine(v, q.qname.data, q.qname.len, q.qname.hash, slot);
     if (line != nullptr) {
       return PutImageAnswer(v, q, query, client, out, cap, info, line->image(), line->image_len,
@@ -464,11 +581,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
                                                          const uint8_t* query, size_t len,
                                                          const ClientInfo& client, uint8_t* out,
                                                          size_t cap, AnswerInfo* info,
-                                                         AnswerTrace* trace) {
+                                                         AnswerTrace* trace, const LineMiss& miss) {
   if (ABSL_PREDICT_FALSE(len < dns::kHeaderSize || cap < kMinUdpSize)) return 0;
   if (ABSL_PREDICT_FALSE(query[dns::kOffFlags1] & dns::kFlag1Qr)) return 0;  // never a response
   Query q;
-  const ParseVerdict verdict = Parse(query, len, &q);
+  const ParseVerdict verdict = Parse(query, len, &q, miss);
   if (ABSL_PREDICT_FALSE(verdict == ParseVerdict::kDrop)) return 0;
   if (ABSL_PREDICT_FALSE(q.cookie_len != 0)) {
     return AnswerParsedWithCookie<kTrace>(v, q, verdict, query, client, out, cap, info, trace);
@@ -504,12 +621,24 @@ Engine::Engine(const maps::SnapshotReader& snap, EngineUse use)
 
 size_t Engine::Answer(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,
                       size_t cap, AnswerInfo* info) const {
-  return AnswerMessage<false>(v_, query, len, client, out, cap, info, nullptr);
+  // The commonest query first, before any general parse.
+  LineMiss miss;
+  if (ABSL_PREDICT_TRUE(v_.answer_lines != nullptr) && cap >= kMinUdpSize) {
+    const size_t n = AnswerFromLine(v_, query, len, out, info, &miss);
+    if (n != 0) return n;
+  }
+  return AnswerMessage<false>(v_, query, len, client, out, cap, info, nullptr, miss);
+}
+
+size_t Engine::AnswerFromLineOnly(const uint8_t* query, size_t len, uint8_t* out,
+                                  AnswerInfo* info) const {
+  LineMiss miss;
+  return v_.answer_lines != nullptr ? AnswerFromLine(v_, query, len, out, info, &miss) : 0;
 }
 
 size_t Engine::Explain(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,
                        size_t cap, AnswerInfo* info, AnswerTrace* trace) const {
-  return AnswerMessage<true>(v_, query, len, client, out, cap, info, trace);
+  return AnswerMessage<true>(v_, query, len, client, out, cap, info, trace, LineMiss{});
 }
 
 }  // namespace sextant::dataplane

@@ -78,6 +78,12 @@ class Engine {
   size_t Answer(const uint8_t* query, size_t len, const ClientInfo& client, uint8_t* out,
                 size_t cap, AnswerInfo* info) const;
 
+  // Answer's first try alone: the commonest query (an A or AAAA question in class IN, with at
+  // most an OPT record without options) answered straight from its answer line, before any
+  // general parse; 0 when the query is not of that shape or its name has no line, and Answer
+  // then answers it the general way. The same bytes as Answer when not 0. For tests.
+  size_t AnswerFromLineOnly(const uint8_t* query, size_t len, uint8_t* out, AnswerInfo* info) const;
+
   // Answer, recording every step of the decision in *trace (trace.h): the same code, the same
   // writers and the same random draws, so with the same per-thread random state
   // (SeedPolicyRandom) it returns the very bytes Answer returns. For `sextantctl explain`.

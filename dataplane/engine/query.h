@@ -49,6 +49,16 @@ inline uint64_t CopyLowerHashed(uint8_t* dst, const uint8_t* src, size_t n) {
   return maps::NameHash(dst, n);
 }
 
+// What Engine::Answer's first try (AnswerFromLine) learnt about a question it left to the general
+// path: the name as it took it (up to its first zero byte), lowered, with its hash
+// (maps::NameHash), and that no answer line holds that name for the question's type. `len` 0:
+// nothing learnt. The parse uses it when the name it walks has that very length.
+struct LineMiss {
+  uint64_t hash = 0;
+  uint8_t len = 0;
+  uint8_t lowered[32];  // [0, len)
+};
+
 // A lowered, uncompressed wire name with its label offsets.
 struct LName {
   uint8_t data[256];
@@ -88,6 +98,8 @@ struct Query {
   uint8_t edns_version = 0;
   bool want_nsid = false;
   bool has_ecs = false;
+  // The first try found no answer line for the question (LineMiss): none is read again.
+  bool line_missed = false;
   // The first COOKIE option (RFC 7873 section 5.2: any later one is ignored), copied out of the
   // query (the response may overwrite it): 0 = none, kCookieMalformed = a length other than 8
   // or 16..40, else its length (client cookie, then the server cookie when sent).
@@ -112,7 +124,7 @@ enum class ParseVerdict {
 // is malformed), labels <= 63, total <= 255. One pass over the length bytes checks the shape and
 // records the label offsets, then the bytes are copied and lowered 16 at a time.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseQname(const uint8_t* p, size_t len, size_t* pos,
-                                                    LName* n) {
+                                                    LName* n, const LineMiss& miss, bool* missed) {
   const size_t start = *pos;
   if (ABSL_PREDICT_FALSE(start >= len)) return false;
   // Each label must leave room after it for at least the root label, inside the message and
@@ -129,7 +141,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseQname(const uint8_t* p, size_t len
     i += size_t{l} + 1;  // l widened first: `1 + l` cost a zero-extension per label
     if (ABSL_PREDICT_FALSE(i > room)) return false;
   }
-  n->hash = CopyLowerHashed(n->data, name, i + 1);
+  if (miss.len == i + 1) {  // the first try lowered and hashed this very name
+    std::memcpy(n->data, miss.lowered, sizeof(miss.lowered));
+    n->hash = miss.hash;
+    *missed = true;
+  } else {
+    n->hash = CopyLowerHashed(n->data, name, i + 1);
+  }
   n->len = static_cast<uint8_t>(i + 1);
   n->labels = static_cast<uint8_t>(labels);
   *pos = start + i + 1;
@@ -223,15 +241,18 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseOpt(const uint8_t* p, size_t at, s
 }
 
 // Always inlined into Answer, its one caller: a call would cost about as much as the common
-// case's parse.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline ParseVerdict Parse(const uint8_t* p, size_t len, Query* q) {
+// case's parse. `miss`: what the first try learnt (LineMiss), or nothing.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline ParseVerdict Parse(const uint8_t* p, size_t len, Query* q,
+                                                       const LineMiss& miss = {}) {
   q->opcode = (p[dns::kOffFlags1] >> 3) & 0xF;
   q->rd = p[dns::kOffFlags1] & dns::kFlag1Rd;
   const uint16_t qdcount = dns::Get16(p + dns::kOffQdcount);
   size_t pos = dns::kHeaderSize;
   if (qdcount > 1) return ParseVerdict::kFormErrBare;
   if (qdcount == 1) {
-    if (!ParseQname(p, len, &pos, &q->qname) || pos + 4 > len) return ParseVerdict::kFormErrBare;
+    if (!ParseQname(p, len, &pos, &q->qname, miss, &q->line_missed) || pos + 4 > len) {
+      return ParseVerdict::kFormErrBare;
+    }
     const uint16_t qtype = dns::Get16(p + pos), qclass = dns::Get16(p + pos + 2);
     q->qtype = qtype;
     q->qclass = qclass;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/engine/answer_lines.h"
 #include "dataplane/engine/engine.h"
@@ -181,6 +182,128 @@ TEST(AnswerLines, SameBytesAsTheResolver) {
   }
   e.set_answer_images(true);
   EXPECT_GT(from_lines, 400);
+}
+
+// Engine::Answer first tries the commonest query alone (AnswerFromLineOnly): an A or AAAA question
+// in class IN with at most an OPT record without options, answered straight from its line
+// before any general parse. Where it answers, the bytes must be the resolver's; every other
+// shape, however close, must be left to the general path (0), which answers it as before.
+TEST(AnswerLines, TheShortcutAnswersTheCommonShapeAndLeavesTheRest) {
+  // Names of 6, 8, 16, 17, 32 and 33 wire bytes under "t." (3 bytes): the shortcut takes 8 to 32.
+  const std::string l28(28, 'x'), l29(29, 'y');
+  const std::string zone =
+      absl::StrCat(R"($ORIGIN t.
+$TTL 3600
+@     SOA ns.t. hostmaster.t. 1 7200 3600 1209600 300
+@     NS  ns
+ns    A   198.18.90.1
+ab    A   198.18.90.2
+abcd  A   198.18.90.3
+abcd  AAAA 2001:db8:90::3
+abcdefghijkl A 198.18.90.4
+abcdefghijklm A 198.18.90.5
+abcdefghijklm A 198.18.90.6
+abcdefghijklm AAAA 2001:db8:90::5
+)",
+                   l28, " A 198.18.90.7\n", l29, " A 198.18.90.8\n", "mx MX 10 abcd\n");
+  Server s = ServerOf({{"t.", zone}});
+  Engine& e = *s.engine;
+  // The shortcut's answer (0: none) to `q`, checked against Answer's, which must be the
+  // resolver's.
+  const auto shortcut = [&](const Bytes& q) {
+    const Raw full = AnswerWithAndWithoutImages(e, q, kUdp);
+    Bytes out(kMaxDnsMessage, 0xAA);
+    AnswerInfo info;
+    const size_t n = e.AnswerFromLineOnly(q.data(), q.size(), out.data(), &info);
+    if (n != 0) {
+      out.resize(n);
+      EXPECT_EQ(out, full.bytes);
+      EXPECT_EQ(info.qtype, full.info.qtype);
+      EXPECT_EQ(info.rcode, 0);
+    }
+    return n;
+  };
+  int answered = 0;
+  for (const std::string& name :
+       std::vector<std::string>{"abcd.t", "ABcD.t", "abcdefghijkl.t", "abcdefghijklm.t",
+                                "AbcdefghijklM.t", l28 + ".t"}) {
+    for (uint16_t t : {kA, kAaaa}) {
+      for (const sxt::QueryOptions& o : ImageQueryShapes()) {
+        SCOPED_TRACE(absl::StrCat(name, " ", TypeName(t), " edns ", o.edns_size, " version ",
+                                  o.edns_version, " options ", o.options.size()));
+        const Bytes q = sxt::MakeQuery(name, t, o);
+        // 32 bytes of message from the name on, class IN, opcode QUERY, no option, version 0.
+        const bool shape = q.size() >= dns::kHeaderSize + 32 && o.qclass == dns::kClassIn &&
+                           o.opcode == dns::kOpQuery && o.options.empty() && o.edns_version == 0;
+        // Every name has an A; abcd and abcdefghijklm an AAAA as well.
+        const std::string lower = absl::AsciiStrToLower(name);
+        const bool has_line = t == kA || lower == "abcd.t" || lower == "abcdefghijklm.t";
+        const bool expect = shape && has_line;
+        EXPECT_EQ(shortcut(q) != 0, expect);
+        answered += expect ? 1 : 0;
+      }
+    }
+  }
+  EXPECT_GT(answered, 40);
+
+  // One byte off the common shape each, from a query the shortcut answers.
+  const Bytes base = sxt::MakeQuery("abcdefghijklm.t", kA, Edns(1232));
+  ASSERT_NE(shortcut(base), 0u);
+  const size_t qend = dns::kHeaderSize + 17 + 4;
+  const auto changed = [&](size_t at, uint8_t value) {
+    Bytes q = base;
+    q[at] = value;
+    return q;
+  };
+  // Flags the answer ignores: AA and TC in the first byte, all of the second.
+  EXPECT_NE(shortcut(changed(dns::kOffFlags1, dns::kFlag1Aa | 0x02 | dns::kFlag1Rd)), 0u);
+  EXPECT_NE(shortcut(changed(dns::kOffFlags1 + 1, 0xFF)), 0u);
+  // The OPT's extended rcode and its flags other than DO.
+  EXPECT_NE(shortcut(changed(qend + 5, 0x7F)), 0u);
+  EXPECT_NE(shortcut(changed(qend + 8, 0xFF)), 0u);
+  EXPECT_NE(shortcut(changed(qend + 7, 0x7F)), 0u);
+  // What the general path answers: a response, another opcode, class ANY or CHAOS, another
+  // type, counts other than 1/0/0/0-1, an OPT of version 1 or with another owner or RDLENGTH,
+  // a record that is not an OPT, a byte after the OPT, a name without a line.
+  EXPECT_EQ(shortcut(changed(dns::kOffFlags1, dns::kFlag1Qr)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffFlags1, 4 << dns::kOpcodeShift)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffFlags1, 2 << dns::kOpcodeShift)), 0u);
+  EXPECT_EQ(shortcut(changed(qend - 1, 0xFF)), 0u);  // class ANY
+  EXPECT_EQ(shortcut(changed(qend - 1, 3)), 0u);     // CHAOS
+  EXPECT_EQ(shortcut(changed(qend - 3, 16)), 0u);    // TXT
+  EXPECT_EQ(shortcut(changed(qend - 4, 1)), 0u);     // type 257
+  EXPECT_EQ(shortcut(changed(dns::kOffQdcount + 1, 2)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffQdcount + 1, 0)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffAncount + 1, 1)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffNscount, 1)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffArcount + 1, 2)), 0u);
+  EXPECT_EQ(shortcut(changed(dns::kOffArcount, 1)), 0u);
+  EXPECT_EQ(shortcut(changed(qend + 6, 1)), 0u);   // version 1: BADVERS
+  EXPECT_EQ(shortcut(changed(qend + 2, 16)), 0u);  // TXT, not OPT
+  EXPECT_EQ(shortcut(changed(qend + 10, 1)), 0u);  // RDLENGTH 1, past the end: FORMERR
+  EXPECT_EQ(shortcut(changed(qend, 1)), 0u);       // an owner other than the root
+  Bytes trailing = base;
+  trailing.push_back(0);
+  EXPECT_EQ(shortcut(trailing), 0u);
+  // The same name with a zero byte inside its second label: its first zero byte is not its end.
+  Bytes inner = base;
+  inner[dns::kHeaderSize + 14 + 1] = 0;  // "t" of the root-most label made 0: "\x01\x00\x00"
+  EXPECT_EQ(shortcut(inner), 0u);
+  Bytes label_zero = base;
+  label_zero[dns::kHeaderSize + 5] = 0;  // inside "abcdefghijklm"
+  EXPECT_EQ(shortcut(label_zero), 0u);
+  // An OPT owned by a name (a pointer to the question), one byte longer: Knot's leniency, kept.
+  Bytes owned = base;
+  owned[qend] = 0xC0;
+  owned.insert(owned.begin() + static_cast<std::ptrdiff_t>(qend) + 1, dns::kHeaderSize);
+  EXPECT_EQ(shortcut(owned), 0u);
+  EXPECT_EQ(shortcut(sxt::MakeQuery("nohost.t", kA, Edns(1232))), 0u);
+  EXPECT_EQ(shortcut(sxt::MakeQuery("mx.t", kA, Edns(1232))), 0u);  // a name without an A
+  // Without the lines there is no shortcut.
+  e.set_answer_lines(false);
+  Bytes out(kMaxDnsMessage);
+  EXPECT_EQ(e.AnswerFromLineOnly(base.data(), base.size(), out.data(), nullptr), 0u);
+  e.set_answer_lines(true);
 }
 
 // A table that cannot hold every key (the zone has more than half kMaxAnswerLines of them):
