@@ -169,9 +169,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromLine(const SnapshotView& v,
                                                           const uint8_t* query, size_t len,
                                                           uint8_t* out, AnswerInfo* info,
                                                           LineMiss* miss) {
-  // The line first, from the name and the type alone: a question without one (a name that
-  // does not exist, a type it lacks) leaves here after the fewest instructions, with the hash
-  // for the general path (LineMiss). The rest of the shape is checked once a line holds it.
+  // The line first, from the name, the type and the message's length: a question without one
+  // (a name that does not exist, a type it lacks) leaves here after the fewest instructions,
+  // with the lowered name and its hash for the general path (LineMiss). The header's flags and
+  // counts, the class and the OPT record are checked once a line holds the name.
   constexpr size_t kName = dns::kHeaderSize;
   if (len < kName + 32) return 0;
   const uint8_t* name = query + kName;
