@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/base/attributes.h"
 #include "dataplane/engine/answer_images.h"
 #include "dataplane/engine/bytes.h"
 #include "dataplane/engine/snapshot_view.h"
@@ -75,18 +76,29 @@ inline bool AnswerLineHolds(const AnswerLine& line, const uint8_t* name, size_t 
   return line.name_len == len && line.slot == slot && BytesEqual(line.bytes, name, len);
 }
 
+// The line of the key whose name hashes to `name_hash` (NameHash) and of `slot` in the view's
+// answer lines, as `holds(line)` tells whether a line holds the key: the first candidate, else
+// the second when the first says a key spilled; null when neither. The view must have lines.
+template <typename Holds>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline const AnswerLine* FindAnswerLineBy(const SnapshotView& v,
+                                                                       uint64_t name_hash, int slot,
+                                                                       Holds holds) {
+  const AnswerLineIndex at = AnswerLineIndexOf(name_hash, slot, v.answer_line_mask);
+  const AnswerLine& a = v.answer_lines[at.first];
+  if (holds(a)) return &a;
+  if (!a.spilled) return nullptr;
+  const AnswerLine& b = v.answer_lines[at.second];
+  return holds(b) ? &b : nullptr;
+}
+
 // The line for name[0, len) (lowered) and slot (0 or 1) in the view's answer lines, or null:
 // then the name table answers. `name_hash` is NameHash(name, len). The view must have lines.
 inline const AnswerLine* FindAnswerLine(const SnapshotView& v, const uint8_t* name, size_t len,
                                         uint64_t name_hash, int slot) {
   if (len > kAnswerLineMaxName) return nullptr;
-  const AnswerLineIndex at = AnswerLineIndexOf(name_hash, slot, v.answer_line_mask);
-  const AnswerLine& a = v.answer_lines[at.first];
-  if (AnswerLineHolds(a, name, len, slot)) return &a;
-  if (!a.spilled) return nullptr;
-  const AnswerLine& b = v.answer_lines[at.second];
-  if (AnswerLineHolds(b, name, len, slot)) return &b;
-  return nullptr;
+  return FindAnswerLineBy(v, name_hash, slot, [&](const AnswerLine& line) {
+    return AnswerLineHolds(line, name, len, slot);
+  });
 }
 
 struct AnswerLines {

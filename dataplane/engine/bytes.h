@@ -12,6 +12,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "absl/base/attributes.h"
 #include "maps/dns/wire.h"
 
 namespace sextant::dataplane {
@@ -85,7 +86,7 @@ inline Bytes16 Lower16(Bytes16 b) {
 }
 
 // Copies n bytes; dst and src do not overlap.
-inline void CopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopyBytes(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n >= 16) {
     // The first 16 outside the loop: a name or a question is mostly 17 to 32 bytes, and then
     // the loop is not entered.

@@ -61,7 +61,7 @@ size_t ResponseLimit(const Query& q, bool tcp, uint16_t our_udp_size, size_t cap
 
 // The query's header and question (its first qend bytes) at the start of the response; in
 // place they are there already.
-inline void CopyHead(uint8_t* out, const uint8_t* query, size_t qend) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopyHead(uint8_t* out, const uint8_t* query, size_t qend) {
   if (out == query) return;
   const uintptr_t o = reinterpret_cast<uintptr_t>(out), i = reinterpret_cast<uintptr_t>(query);
   if (o + qend <= i || i + qend <= o) {
@@ -190,42 +190,20 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromLine(const SnapshotView& v,
   // The name lowered and hashed in registers, as CopyLowerHashed would (maps::NameHash), and
   // compared with the line's lowered name as it is.
   uint64_t w[4];
-  uint64_t hash;
-  if (n > 16) {
-    const Bytes16 h = Lower16(Load128(name));
-    const Bytes16 t = Lower16(Load128(name + n - 16));
-    std::memcpy(w, &h, 16);
-    std::memcpy(w + 2, &t, 16);
-    hash = maps::name_hash::Hash17To32(w[0], w[1], w[2], w[3], n);
-  } else {
-    w[0] = Lower8(Load64(name));
-    w[1] = Lower8(Load64(name + n - 8));
-    hash = maps::name_hash::Hash8To16(w[0], w[1], n);
-  }
-  const auto holds = [&](const AnswerLine& line) {
-    if (line.name_len != n || line.slot != slot) return false;
+  const uint64_t hash = LowerHashedWords(name, n, w);
+  const AnswerLine* line = FindAnswerLineBy(v, hash, slot, [&](const AnswerLine& l) {
+    if (l.name_len != n || l.slot != slot) return false;
     if (n > 16) {
-      return ((Load64(line.bytes) ^ w[0]) | (Load64(line.bytes + 8) ^ w[1]) |
-              (Load64(line.bytes + n - 16) ^ w[2]) | (Load64(line.bytes + n - 8) ^ w[3])) == 0;
+      return ((Load64(l.bytes) ^ w[0]) | (Load64(l.bytes + 8) ^ w[1]) |
+              (Load64(l.bytes + n - 16) ^ w[2]) | (Load64(l.bytes + n - 8) ^ w[3])) == 0;
     }
-    return ((Load64(line.bytes) ^ w[0]) | (Load64(line.bytes + n - 8) ^ w[1])) == 0;
-  };
-  const AnswerLineIndex at = AnswerLineIndexOf(hash, slot, v.answer_line_mask);
-  const AnswerLine* line = &v.answer_lines[at.first];
-  if (!holds(*line)) {
-    line = line->spilled ? &v.answer_lines[at.second] : nullptr;
-    if (line == nullptr || !holds(*line)) {
-      miss->hash = hash;
-      miss->len = static_cast<uint8_t>(n);
-      if (n > 16) {
-        std::memcpy(miss->lowered, w, 16);
-        std::memcpy(miss->lowered + n - 16, w + 2, 16);
-      } else {
-        std::memcpy(miss->lowered, w, 8);
-        std::memcpy(miss->lowered + n - 8, w + 1, 8);
-      }
-      return 0;
-    }
+    return ((Load64(l.bytes) ^ w[0]) | (Load64(l.bytes + n - 8) ^ w[1])) == 0;
+  });
+  if (line == nullptr) {
+    miss->hash = hash;
+    miss->len = static_cast<uint8_t>(n);
+    StoreLoweredWords(miss->lowered, n, w);
+    return 0;
   }
   // QR 0 and opcode QUERY (the flag byte's top five bits); QDCOUNT 1, ANCOUNT 0, NSCOUNT 0 and
   // ARCOUNT 0 or 1 (big-endian words; the low bit apart); class IN.
@@ -250,17 +228,79 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromLine(const SnapshotView& v,
                           line->image(), line->image_len, line->count);
 }
 
+// A name that does not exist, answered from a precompiled image as Resolve would: below a zone
+// cut, the cut's referral (NS and glue; no AA; section_image.h); under a wildcard, A or AAAA
+// synthesized from it (the wildcard's answer image: the owner is the question either way);
+// else, in a zone of ours, NXDOMAIN with the zone's SOA (section_image.h). The bytes are
+// Resolve's (PutReferral, AnswerRRset, PutNegative) and PutOpt's, within AnswerFromImage's
+// conditions and PutImageAnswer's size test. Returns the response length, else 0 with
+// looked_up->encloser set for the resolver. Out of line: inlined, it cost Answer's other paths
+// registers.
+ABSL_ATTRIBUTE_NOINLINE size_t AnswerAbsentFromImage(const SnapshotView& v, const Query& q,
+                                                     const uint8_t* query, const ClientInfo& client,
+                                                     uint8_t* out, size_t cap, AnswerInfo* info,
+                                                     int slot, QuestionLookup* looked_up) {
+  if (v.zone_images == nullptr || q.want_nsid || q.has_ecs) return 0;
+  const uint32_t ce = AncestorNode(v, q.qname);
+  looked_up->encloser = ce;
+  if (ce == maps::kNone) return 0;
+  const maps::Node& node = v.nodes[ce];
+  const SectionImage* img;
+  uint16_t flags;  // both flag bytes: QR, opcode QUERY (0), AA, RD as asked; the rcode
+  if (node.cut != maps::kNone) {
+    if (v.cut_images == nullptr) return 0;
+    const auto it = v.cut_images->find(node.cut);
+    if (it == v.cut_images->end()) return 0;
+    img = &it->second;
+    flags = dns::kFlag1Qr << 8 | dns::kNoError;
+  } else if (node.wildcard == maps::kNone) {
+    img = &v.zone_images[node.zone];
+    flags = (dns::kFlag1Qr | dns::kFlag1Aa) << 8 | dns::kNxDomain;
+  } else {
+    if (slot < 0 || node.wildcard >= v.answer_image_nodes) return 0;
+    const AnswerImage& a = v.answer_images[node.wildcard].slot[slot];
+    return PutImageAnswer(v, q, query, client, out, cap, info,
+                          AnswerImageBytes(a, v.answer_image_bytes), a.len, a.count);
+  }
+  const size_t qend = q.question_end;
+  const size_t end = qend + img->len + (q.has_opt ? dns::kOptFixedSize : 0);
+  if (img->len == 0 || end + 6 > kMinUdpSize || !ImageSuitsQuestion(v, q.qname, *img)) return 0;
+  CopyHead(out, query, qend);
+  uint8_t* p = out + qend;
+  CopySectionImage(v, q.qname, *img, p, qend);
+  if (q.has_opt) {
+    p += img->len;
+    Store64(p, v.answer_opt_head);
+    uint32_t tail = q.do_bit ? dns::kOptFlagDo : 0;
+    if constexpr (std::endian::native == std::endian::big) tail <<= 24;
+    Store32(p + dns::kOptFlags, tail);
+  }
+  if (q.rd) flags |= dns::kFlag1Rd << 8;
+  dns::Put16(out + dns::kOffFlags1, flags);
+  // QDCOUNT 1, ANCOUNT 0, NSCOUNT, ARCOUNT (with the OPT): four big-endian words in one.
+  uint64_t counts = uint64_t{1} << 48 | uint64_t{img->authority} << 16 |
+                    (img->additional + (q.has_opt ? 1u : 0u));
+  if constexpr (std::endian::native == std::endian::little) counts = __builtin_bswap64(counts);
+  Store64(out + dns::kOffQdcount, counts);
+  if (info != nullptr) {
+    SetQtypeOnly(info, q.qtype);
+    info->rcode = flags & dns::kRcodeMask;
+  }
+  return end;
+}
+
 // The common query, answered from its name's answer image (answer_images.h): a well-formed
 // query for A or AAAA in class IN or ANY, no COOKIE (the caller checked), no other EDNS option
 // (NSID, ECS) and EDNS version 0 if any. Returns the response length; 0 when the resolver must
-// answer, *looked_up then being what the lookup of the name found (kNotLookedUp: none made).
+// answer, *looked_up then being what its lookups found (QuestionLookup). A name that does
+// not exist is answered from a section image when it can be (AnswerAbsentFromImage).
 // The bytes are the resolver's: the same header and question, the records PutPlainRRset
 // writes, the OPT record PutOpt writes when the query has none of those options.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v, const Query& q,
                                                            const uint8_t* query,
                                                            const ClientInfo& client, uint8_t* out,
                                                            size_t cap, AnswerInfo* info,
-                                                           uint32_t* looked_up) {
+                                                           QuestionLookup* looked_up) {
   if (v.answer_images == nullptr || !q.plain || q.edns_version != 0) return 0;
   const int slot = AnswerImageSlot(q.qtype);
   // The answer lines first (one line, where the name table reads three): a miss there is not
@@ -274,8 +314,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerFromImage(const SnapshotView& v
     }
   }
   const uint32_t node = LookupQuestion(v, q.qname);
-  *looked_up = node;
-  if (node == maps::kNone) return 0;
+  looked_up->node = node;
+  if (node == maps::kNone) {
+    return AnswerAbsentFromImage(v, q, query, client, out, cap, info, slot, looked_up);
+  }
   if (slot < 0 || node >= v.answer_image_nodes || q.want_nsid || q.has_ecs) return 0;
   const AnswerImage& img = v.answer_images[node].slot[slot];
   return PutImageAnswer(v, q, query, client, out, cap, info,
@@ -357,7 +399,7 @@ template <bool kTrace>
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void AnswerIn(const SnapshotView& v, const Query& q,
                                                   const ClientInfo& client, uint8_t* out,
                                                   size_t limit, size_t opt_size, Reply* r,
-                                                  uint32_t looked_up, AnswerTrace* trace) {
+                                                  QuestionLookup looked_up, AnswerTrace* trace) {
   MessageWriter w(out, limit > opt_size ? limit - opt_size : 0, r->pos, q.qname);
   Responder<kTrace> responder(v, &w, client, q, trace);
   const Resolution res = responder.Resolve(q.qname, q.qtype, looked_up);
@@ -488,7 +530,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerParsed(const SnapshotView& v, c
                                                         ParseVerdict verdict, const uint8_t* query,
                                                         const ClientInfo& client, uint8_t* out,
                                                         size_t cap, AnswerInfo* info,
-                                                        uint32_t looked_up, AnswerTrace* trace) {
+                                                        QuestionLookup looked_up,
+                                                        AnswerTrace* trace) {
   // Header + question go first; when answering in place they are already there. The header
   // fields are all set at the end (nothing reads them before).
   const bool echo_question = q.have_question && verdict != ParseVerdict::kFormErrBare;
@@ -573,7 +616,7 @@ ABSL_ATTRIBUTE_NOINLINE size_t AnswerParsedWithCookie(const SnapshotView& v, con
                                                       const ClientInfo& client, uint8_t* out,
                                                       size_t cap, AnswerInfo* info,
                                                       AnswerTrace* trace) {
-  return AnswerParsed<kTrace, true>(v, q, verdict, query, client, out, cap, info, kNotLookedUp,
+  return AnswerParsed<kTrace, true>(v, q, verdict, query, client, out, cap, info, QuestionLookup{},
                                     trace);
 }
 
@@ -591,7 +634,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t AnswerMessage(const SnapshotView& v,
   if (ABSL_PREDICT_FALSE(q.cookie_len != 0)) {
     return AnswerParsedWithCookie<kTrace>(v, q, verdict, query, client, out, cap, info, trace);
   }
-  uint32_t looked_up = kNotLookedUp;
+  QuestionLookup looked_up;
   // Explain resolves every query, to trace it; the bytes are the same.
   if (!kTrace && ABSL_PREDICT_TRUE(verdict == ParseVerdict::kOk)) {
     const size_t n = AnswerFromImage(v, q, query, client, out, cap, info, &looked_up);

@@ -20,6 +20,35 @@ namespace sextant::dataplane {
 
 inline constexpr int kMaxLabels = 128;
 
+// The name src[0, n), 8 <= n <= 32, lowered into words still in registers, and its
+// maps::NameHash: w[0], w[1] its first 16 bytes and w[2], w[3] its last 16 when n > 16, else
+// w[0] its first 8 and w[1] its last 8 (the halves overlap when n is not 16 or 32).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t LowerHashedWords(const uint8_t* src, size_t n,
+                                                              uint64_t w[4]) {
+  if (n > 16) {
+    const Bytes16 h = Lower16(Load128(src));
+    const Bytes16 t = Lower16(Load128(src + n - 16));
+    std::memcpy(w, &h, 16);
+    std::memcpy(w + 2, &t, 16);
+    return maps::name_hash::Hash17To32(w[0], w[1], w[2], w[3], n);
+  }
+  w[0] = Lower8(Load64(src));
+  w[1] = Lower8(Load64(src + n - 8));
+  return maps::name_hash::Hash8To16(w[0], w[1], n);
+}
+
+// The name LowerHashedWords made, stored at dst[0, n).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void StoreLoweredWords(uint8_t* dst, size_t n,
+                                                           const uint64_t w[4]) {
+  if (n > 16) {
+    std::memcpy(dst, w, 16);
+    std::memcpy(dst + n - 16, w + 2, 16);
+  } else {
+    Store64(dst, w[0]);
+    Store64(dst + n - 8, w[1]);
+  }
+}
+
 // CopyLower(dst, src, n), returning maps::NameHash(dst, n). The question's name is hashed right
 // after it is lowered; loading the copy back for the hash made the hash's first loads wait: a
 // name of 17 to 31 bytes is stored as two overlapping 16-byte blocks, and an 8-byte load across
@@ -27,23 +56,11 @@ inline constexpr int kMaxLabels = 128;
 // for both to reach the cache. Names of 8 to 32 bytes (nearly every question) are hashed from the
 // lowered words still in registers.
 inline uint64_t CopyLowerHashed(uint8_t* dst, const uint8_t* src, size_t n) {
-  uint64_t head[2];
-  uint64_t tail[2];
-  if (n > 16 && n <= 32) {
-    const Bytes16 h = Lower16(Load128(src));
-    const Bytes16 t = Lower16(Load128(src + n - 16));
-    Store128(dst, h);
-    Store128(dst + n - 16, t);
-    std::memcpy(head, &h, 16);
-    std::memcpy(tail, &t, 16);
-    return maps::name_hash::Hash17To32(head[0], head[1], tail[0], tail[1], n);
-  }
-  if (n >= 8 && n <= 16) {
-    head[0] = Lower8(Load64(src));
-    tail[0] = Lower8(Load64(src + n - 8));
-    Store64(dst, head[0]);
-    Store64(dst + n - 8, tail[0]);
-    return maps::name_hash::Hash8To16(head[0], tail[0], n);
+  if (n >= 8 && n <= 32) {
+    uint64_t w[4];
+    const uint64_t hash = LowerHashedWords(src, n, w);
+    StoreLoweredWords(dst, n, w);
+    return hash;
   }
   CopyLower(dst, src, n);
   return maps::NameHash(dst, n);
@@ -178,7 +195,7 @@ inline bool SkipName(const uint8_t* p, size_t len, size_t* pos) {
 
 // RFC 7871 section 6: FAMILY 1/2, SOURCE PREFIX within the family, ADDRESS exactly
 // ceil(prefix/8) octets with the bits beyond the prefix zero, SCOPE 0 in queries.
-inline bool ParseEcs(const uint8_t* o, uint16_t olen, Query* q) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseEcs(const uint8_t* o, uint16_t olen, Query* q) {
   if (olen < 4) return false;
   uint16_t family = dns::Get16(o);
   uint8_t source = o[2], scope = o[3];

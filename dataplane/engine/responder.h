@@ -56,6 +56,62 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t LookupNodeHashed(const SnapshotView
       [](const uint8_t* a, const uint8_t* b, size_t n) { return BytesEqual(a, b, n); });
 }
 
+// What the caller learnt of the question's name before Resolve: its node (kNone: it does not
+// exist) and, when it does not, its closest encloser (kNone: in no zone). kNotLookedUp: not
+// looked for.
+struct QuestionLookup {
+  uint32_t node = kNotLookedUp;
+  uint32_t encloser = kNotLookedUp;
+};
+
+// The deepest existing ancestor of `name` (a name without a node), or kNone: suffix i starts at
+// label i, the root label after the last one.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t AncestorNode(const SnapshotView& v,
+                                                          const LName& name) {
+  uint32_t n = maps::kNone;
+  for (int i = 1; n == maps::kNone && i <= name.labels; ++i) {
+    const size_t off = i < name.labels ? name.off[i] : name.len - 1;
+    n = LookupNode(v, name.data + off, name.len - off);
+  }
+  return n;
+}
+
+// Whether the precompiled section `img` (section_image.h) is what the slow path writes after
+// the question `q`: false when a name of the image would compress further against q (the label
+// of q just above the image's anchor is one of the image's `above` labels).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ImageSuitsQuestion(const SnapshotView& v, const LName& q,
+                                                            const SectionImage& img) {
+  if (q.labels <= img.anchor_labels) return true;
+  const uint8_t* label = q.data + q.off[q.labels - img.anchor_labels - 1];
+  if (ABSL_PREDICT_TRUE((img.above_filter & AboveFilterBit(label)) == 0)) return true;
+  const uint8_t* a = v.image_bytes + img.bytes + img.len;
+  for (const uint8_t* end = a + img.above_len; a < end; a += 1 + *a) {
+    if (*a == *label && BytesEqual(a + 1, label + 1, *a)) return false;
+  }
+  return true;
+}
+
+// Adds d to the big-endian 16-bit word at p (a compression pointer of an image).
+inline void MovePointer(uint8_t* p, uint16_t d) {
+  dns::Put16(p, static_cast<uint16_t>(dns::Get16(p) + d));
+}
+
+// Copies `img` to p, offset `at` of a message whose question is `q`, and moves its pointers:
+// those into the question by how much longer q is than the anchor, those into the image by
+// where it landed (section_image.h). at + img.len <= kMaxPointerTarget.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CopySectionImage(const SnapshotView& v, const LName& q,
+                                                          const SectionImage& img, uint8_t* p,
+                                                          size_t at) {
+  CopyBytes(p, v.image_bytes + img.bytes, img.len);
+  const uint16_t* r = v.image_relocs + img.reloc_first;
+  const uint16_t* const question_end = r + img.reloc_question;
+  const uint16_t* const end = r + img.reloc_count;
+  const auto into_question = static_cast<uint16_t>(q.len - img.anchor_len);
+  for (; r < question_end; ++r) MovePointer(p + *r, into_question);
+  const auto into_image = static_cast<uint16_t>(at - (dns::kHeaderSize + 4 + img.anchor_len));
+  for (; r < end; ++r) MovePointer(p + *r, into_image);
+}
+
 // How the resolution of a question ended. The caller turns it into the rcode and flags.
 enum class ResolveState : uint8_t {
   kAnswer,    // NOERROR with data (or a CNAME chain that left the zone)
@@ -140,10 +196,10 @@ class Responder {
   uint32_t site = 0;
 
   // Answers IN-class data for `qname` (the question, at offset 12 in the message). `looked_up`
-  // is what looking up qname itself found, when the caller did (else kNotLookedUp). Always
+  // is what the caller found of qname itself, if it looked (QuestionLookup). Always
   // inlined into Answer, its one caller.
   ABSL_ATTRIBUTE_ALWAYS_INLINE Resolution Resolve(const LName& qname, uint16_t qtype,
-                                                  uint32_t looked_up = kNotLookedUp) {
+                                                  QuestionLookup looked_up = {}) {
     Owner owner{static_cast<uint16_t>(dns::kHeaderSize), nullptr};
     const LName* name = &qname;
     LName target;
@@ -154,8 +210,11 @@ class Responder {
     for (;;) {
       if constexpr (kTrace) Note({.kind = TraceStep::kLookup, .rdata = RdataOffset(target_rdata)});
       bool exact = false;
-      uint32_t ce = ClosestEncloser(*name, &exact, looked_up);
-      looked_up = kNotLookedUp;  // a CNAME's target is looked up here
+      // The caller's walk, when it made one, else this one.
+      uint32_t ce = looked_up.encloser != kNotLookedUp
+                        ? looked_up.encloser
+                        : ClosestEncloser(*name, &exact, looked_up.node);
+      looked_up = {};  // a CNAME's target is looked up here
       if (ce == maps::kNone || (zone != maps::kNone && v_.nodes[ce].zone != zone)) {
         if (chain > 0) {
           // A CNAME leaving the zone ends the chain, as in Knot.
@@ -402,17 +461,12 @@ class Responder {
   }
 
   // Closest encloser of `name`: the deepest existing node that is `name` or an ancestor.
-  // Sets *exact when it is `name` itself. `looked_up`: as for Resolve.
+  // Sets *exact when it is `name` itself. `looked_up`: what the lookup of `name` found, if made.
   uint32_t ClosestEncloser(const LName& name, bool* exact, uint32_t looked_up) const {
     if (ABSL_PREDICT_FALSE(v_.buckets == nullptr)) return maps::kNone;
-    uint32_t n = looked_up != kNotLookedUp ? looked_up : FindNode(name.data, name.len);
+    const uint32_t n = looked_up != kNotLookedUp ? looked_up : FindNode(name.data, name.len);
     *exact = n != maps::kNone;
-    // Then the ancestors: suffix i starts at label i (the root label after the last one).
-    for (int i = 1; n == maps::kNone && i <= name.labels; ++i) {
-      const size_t off = i < name.labels ? name.off[i] : name.len - 1;
-      n = FindNode(name.data + off, name.len - off);
-    }
-    return n;
+    return n != maps::kNone ? n : AncestorNode(v_, name);
   }
 
   bool PutNegative(uint32_t zone) {
@@ -452,38 +506,15 @@ class Responder {
   // written nothing, when the slow path must write it: a name of the image would compress
   // further against this question, or the image does not fit (the slow path decides what then).
   bool PutImage(const SectionImage& img) {
-    const LName& q = query_.qname;
-    const uint8_t* bytes = v_.image_bytes + img.bytes;
-    if (q.labels > img.anchor_labels) {
-      const uint8_t* label = q.data + q.off[q.labels - img.anchor_labels - 1];
-      if (ABSL_PREDICT_FALSE((img.above_filter & AboveFilterBit(label)) != 0)) {
-        for (const uint8_t *a = bytes + img.len, *end = a + img.above_len; a < end; a += 1 + *a) {
-          if (*a == *label && BytesEqual(a + 1, label + 1, *a)) return false;
-        }
-      }
-    }
+    if (!ImageSuitsQuestion(v_, query_.qname, img)) return false;
     const size_t at = w_.pos();
     if (ABSL_PREDICT_FALSE(at + img.len > kMaxPointerTarget)) return false;
     uint8_t* p = w_.Reserve(img.len);
     if (p == nullptr) return false;
-    CopyBytes(p, bytes, img.len);
-    // Pointers into the question move by its extra length, those into the image by where it
-    // landed (section_image.h).
-    const uint16_t* r = v_.image_relocs + img.reloc_first;
-    const uint16_t* const question_end = r + img.reloc_question;
-    const uint16_t* const end = r + img.reloc_count;
-    const auto into_question = static_cast<uint16_t>(q.len - img.anchor_len);
-    for (; r < question_end; ++r) Add16(p + *r, into_question);
-    const auto into_image = static_cast<uint16_t>(at - (dns::kHeaderSize + 4 + img.anchor_len));
-    for (; r < end; ++r) Add16(p + *r, into_image);
+    CopySectionImage(v_, query_.qname, img, p, at);
     counts[1] += img.authority;
     counts[2] += img.additional;
     return true;
-  }
-
-  // Adds d to the big-endian 16-bit word at p (a compression pointer of an image).
-  static void Add16(uint8_t* p, uint16_t d) {
-    dns::Put16(p, static_cast<uint16_t>(dns::Get16(p) + d));
   }
 
   // Writes one RR of `rs` (the rdata entry at `rd`; `fixed` from FixedFields). Returns false

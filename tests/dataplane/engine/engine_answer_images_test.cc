@@ -55,6 +55,27 @@ ns   A   198.18.72.2
   return *zones;
 }
 
+// Asks for every name, of every type, in every image query shape, over UDP and TCP, with and
+// without the images (the bytes must be the same), and hands each answer to `seen`.
+template <typename Seen>
+void AskEveryShape(Engine& e, const std::vector<std::string>& names, Seen seen) {
+  for (const std::string& name : names) {
+    for (uint16_t t : {kA, kAaaa, kTxt, kNs, kAny}) {
+      for (const sxt::QueryOptions& o : ImageQueryShapes()) {
+        for (const ClientInfo& client : {kUdp, kTcp}) {
+          SCOPED_TRACE(absl::StrCat(name, " ", TypeName(t), " edns ", o.edns_size, " rd ", o.rd,
+                                    " do ", o.do_bit, " options ", o.options.size(), " class ",
+                                    o.qclass, client.tcp ? " tcp" : " udp"));
+          const Raw with = AnswerWithAndWithoutImages(e, sxt::MakeQuery(name, t, o), client);
+          ASSERT_FALSE(::testing::Test::HasFailure());
+          ASSERT_GE(with.len, size_t{dns::kHeaderSize});
+          seen(name, t, with);
+        }
+      }
+    }
+  }
+}
+
 TEST(AnswerImages, SameBytesAsTheResolver) {
   Server s = ServerOf(Zones());
   Engine& e = *s.engine;
@@ -63,30 +84,63 @@ TEST(AnswerImages, SameBytesAsTheResolver) {
       "v6only.ai.test", "txtonly.ai.test", "alias.ai.test", "x.wild.ai.test", "sub.ai.test",
       "ns.sub.ai.test", "big.ai.test",     "nx.ai.test",    "nested.ai.test", "ns.nested.ai.test",
       "*.wild.ai.test", "other.test"};
-  const uint16_t types[] = {kA, kAaaa, kTxt, kNs, kAny};
   int compared = 0, from_images = 0;
-  for (const std::string& name : names) {
-    for (uint16_t t : types) {
-      for (const sxt::QueryOptions& o : ImageQueryShapes()) {
-        for (const ClientInfo& client : {kUdp, kTcp}) {
-          SCOPED_TRACE(absl::StrCat(name, " ", TypeName(t), " edns ", o.edns_size, " rd ", o.rd,
-                                    " do ", o.do_bit, " options ", o.options.size(), " class ",
-                                    o.qclass, client.tcp ? " tcp" : " udp"));
-          const Bytes q = sxt::MakeQuery(name, t, o);
-          const Raw with = AnswerWithAndWithoutImages(e, q, client);
-          ASSERT_FALSE(HasFailure());
-          ++compared;
-          if ((t == kA || t == kAaaa) && with.len > 0 && with.bytes[3] == 0 &&
-              dns::Get16(with.bytes.data() + dns::kOffAncount) > 0) {
-            ++from_images;
-          }
-        }
-      }
+  AskEveryShape(e, names, [&](const std::string&, uint16_t t, const Raw& with) {
+    ++compared;
+    if ((t == kA || t == kAaaa) && with.bytes[3] == 0 &&
+        dns::Get16(with.bytes.data() + dns::kOffAncount) > 0) {
+      ++from_images;
     }
-  }
-  e.set_answer_images(true);
+  });
   EXPECT_EQ(compared, 17 * 5 * static_cast<int>(ImageQueryShapes().size()) * 2);
   EXPECT_GT(from_images, 100);
+}
+
+// Names that do not exist (engine.cc, AnswerAbsentFromImage): NXDOMAIN from the zone's negative
+// image, a referral from the cut's image, A synthesized from a wildcard's answer image, and what
+// must still go to the resolver (a label the image's names would compress against, no zone, a
+// wildcard without the type, a name too long for the image to fit) give the resolver's bytes in
+// every query shape, over UDP and TCP.
+TEST(AnswerImages, AbsentNamesAsTheResolverAnswersThem) {
+  Server s = ServerOf(Zones());
+  std::string long_name;
+  for (int i = 0; i < 3; ++i) long_name += std::string(60, static_cast<char>('a' + i)) + ".";
+  const std::vector<std::string> names = {"nx.ai.test",
+                                          "NX.Ai.TEST",
+                                          "deep.nx.ai.test",
+                                          "a.b.c.d.e.ai.test",
+                                          "hostmaster.ai.test",
+                                          "x.hostmaster.ai.test",
+                                          "Ns.Nx.ai.test",
+                                          "x.sub.ai.test",
+                                          "a.b.SUB.ai.test",
+                                          "ns2.sub.ai.test",
+                                          "x.ns.sub.ai.test",
+                                          "x.wild.ai.test",
+                                          "a.b.wild.AI.test",
+                                          "WILD2.ai.test",
+                                          "nx.nested.ai.test",
+                                          "a.b.Nested.ai.test",
+                                          "hostmaster.nested.ai.test",
+                                          "other.test",
+                                          "x.other.test",
+                                          long_name + "ai.test",
+                                          long_name + "sub.ai.test",
+                                          long_name + "wild.ai.test"};
+  int nxdomain = 0, referrals = 0, synthesized = 0;
+  AskEveryShape(*s.engine, names, [&](const std::string& name, uint16_t, const Raw& with) {
+    const uint8_t* h = with.bytes.data();
+    const uint16_t an = dns::Get16(h + dns::kOffAncount);
+    const uint16_t ns = dns::Get16(h + dns::kOffNscount);
+    if ((h[3] & dns::kRcodeMask) == dns::kNxDomain) ++nxdomain;
+    if ((h[3] & dns::kRcodeMask) == 0 && !(h[2] & dns::kFlag1Aa) && an == 0 && ns > 0) {
+      ++referrals;
+    }
+    if (name.find("wild.") != std::string::npos && an > 0) ++synthesized;
+  });
+  EXPECT_GT(nxdomain, 1000);
+  EXPECT_GT(referrals, 500);
+  EXPECT_GT(synthesized, 50);
 }
 
 // Which names have images: A/AAAA RRsets the resolver answers alone, none below or at a cut.
